@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import type { DialogueEvent } from '../graph/dialogue.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
+import { type Config, loadConfig, loadDotEnv } from '../services/config.ts';
+import { findAppError } from '../services/errors.ts';
+import { checkOllama } from '../services/llm/ollamaModels.ts';
+import { createLogger } from '../services/logger.ts';
+
+const USAGE = `Usage: npm run chat -- [--conversation <id>]
+
+Talk to ALFRED, BRICK and ROBIN in the terminal. Each line you type is the next message of one
+conversation; with input from a pipe, each line is a message and the program ends with the input.
+
+  --conversation <id>  continue a stored conversation (its id is printed when it starts)
+  -h, --help           show this help
+
+Settings come from the environment or .env (see .env.example).`;
+
+interface Output {
+  out: NodeJS.WriteStream;
+  err: NodeJS.WriteStream;
+  color: boolean;
+}
+
+const COLORS: Record<string, string> = { ALFRED: '36', BRICK: '33', ROBIN: '35', TOOL_FORGE: '32' };
+
+function paint(output: Output, code: string | undefined, text: string): string {
+  return output.color && code ? `\u001b[${code}m${text}\u001b[0m` : text;
+}
+
+function speakerName(persona: string): string {
+  return persona === 'TOOL_FORGE' ? 'TOOL FORGE' : persona.toUpperCase();
+}
+
+/** Prints one dialogue event; returns nothing, so the caller only drives the stream. */
+function printEvent(event: DialogueEvent, output: Output, status: { clear(): void; show(text: string): void }): void {
+  if (event.type === 'thinking') {
+    status.show(`${speakerName(event.persona)} is thinking…`);
+    return;
+  }
+  status.clear();
+  if (event.type === 'turn') {
+    const name = paint(output, `1;${COLORS[event.persona] ?? '37'}`, `${speakerName(event.persona)}:`);
+    output.out.write(`\n${name} ${event.text}\n`);
+    if (event.dissonance !== undefined) {
+      output.out.write(`${paint(output, '2', `(dissonance: ${event.dissonance.toFixed(2)})`)}\n`);
+    }
+    return;
+  }
+  for (const warning of event.warnings) output.err.write(`${paint(output, '2', `note: ${warning}`)}\n`);
+}
+
+function describeError(error: unknown): string {
+  const known = findAppError(error);
+  if (known) return known.message;
+  return `unexpected error: ${error instanceof Error ? error.message : String(error)} (details in the chat log)`;
+}
+
+async function converse(runtime: Runtime, conversationId: string, message: string, output: Output, signal: AbortSignal) {
+  const interactive = output.err.isTTY === true;
+  let shown = false;
+  const status = {
+    show(text: string) {
+      if (!interactive) return;
+      output.err.write(`\r\u001b[2K${paint(output, '2', text)}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) output.err.write('\r\u001b[2K');
+      shown = false;
+    },
+  };
+  try {
+    for await (const event of runtime.dialogue.run({ conversationId, message }, { signal })) {
+      printEvent(event, output, status);
+    }
+  } finally {
+    status.clear();
+  }
+}
+
+function createFileLogger(config: Config) {
+  const dir = join(config.dataDir, 'logs');
+  mkdirSync(dir, { recursive: true });
+  return createLogger({ level: config.logLevel, destination: pino.destination({ dest: join(dir, 'chat.log'), sync: true }) });
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  const output: Output = { out: process.stdout, err: process.stderr, color: process.stdout.isTTY === true };
+  let args: { conversation?: string | undefined; help?: boolean | undefined };
+  try {
+    args = parseArgs({
+      args: argv,
+      options: { conversation: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    }).values;
+  } catch (error) {
+    output.err.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    output.out.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  let runtime: Runtime;
+  try {
+    loadDotEnv();
+    const config = loadConfig();
+    runtime = await createRuntime(config, createFileLogger(config));
+  } catch (error) {
+    output.err.write(`error: ${describeError(error)}\n`);
+    return 2;
+  }
+
+  const controller = new AbortController();
+  let interrupted = false;
+  try {
+    await checkOllama(runtime.config.ollamaHost, runtime.requiredModels());
+    const conversationId = args.conversation?.trim() || `cli-${randomUUID().slice(0, 8)}`;
+    if (args.conversation && !(await runtime.dialogue.exists(conversationId))) {
+      output.err.write(`No stored conversation "${conversationId}": starting it now.\n`);
+    }
+    output.err.write(
+      `${paint(output, '2', `Conversation ${conversationId} (continue it later with: npm run chat -- --conversation ${conversationId})`)}\n`,
+    );
+
+    const interactive = process.stdin.isTTY === true;
+    const lines = createInterface({ input: process.stdin, terminal: interactive, crlfDelay: Number.POSITIVE_INFINITY });
+    let running: AbortController | undefined;
+    lines.on('SIGINT', () => {
+      if (running) running.abort();
+      else lines.close();
+    });
+    process.once('SIGTERM', () => {
+      interrupted = true;
+      controller.abort();
+      lines.close();
+    });
+    if (interactive) {
+      output.err.write(`${paint(output, '2', 'Type a task for ALFRED, BRICK and ROBIN. /exit or Ctrl-D to leave.')}\n`);
+      lines.setPrompt(paint(output, '1', 'you › '));
+      lines.prompt();
+    }
+    for await (const line of lines) {
+      const message = line.trim();
+      if (message === '/exit' || message === '/quit') break;
+      if (message) {
+        running = new AbortController();
+        try {
+          await converse(runtime, conversationId, message, output, AbortSignal.any([controller.signal, running.signal]));
+        } catch (error) {
+          if (running.signal.aborted && interactive) {
+            output.err.write('(stopped)\n');
+          } else if (controller.signal.aborted) {
+            break;
+          } else {
+            output.err.write(`error: ${describeError(error)}\n`);
+            runtime.logger.error({ err: error, conversationId }, 'dialogue failed');
+            if (!interactive) return 1;
+          }
+        } finally {
+          running = undefined;
+        }
+      }
+      if (interactive) {
+        output.out.write('\n');
+        lines.prompt();
+      }
+    }
+    return interrupted ? 130 : 0;
+  } catch (error) {
+    output.err.write(`error: ${describeError(error)}\n`);
+    return 1;
+  } finally {
+    await runtime.close();
+  }
+}
+
+process.exit(await main());

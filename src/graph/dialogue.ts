@@ -1,0 +1,162 @@
+import {
+  buildDialogueGraph,
+  DEFAULT_DIALOGUE_SETTINGS,
+  type DialogueGraphDeps,
+  recursionLimitFor,
+  type ThinkingEvent,
+} from './buildDialogueGraph.ts';
+import type { DialogueStateUpdate, NodeName, Turn, TurnKind } from './state.ts';
+
+/** A persona finished a turn: delivered as soon as it completes. */
+export interface TurnEvent {
+  type: 'turn';
+  /** Persona id, or `TOOL_FORGE`. */
+  persona: string;
+  node: NodeName;
+  kind: TurnKind;
+  /** The turn as it should be shown (control lines removed). */
+  text: string;
+  /** 1 for ALFRED's plan, then counting every turn of this run. */
+  turn: number;
+  /** BRICK⇄ROBIN round (0 for the plan). */
+  round: number;
+  /** ROBIN's dissonance, 0–1, on his turns. */
+  dissonance?: number;
+  model?: string;
+}
+
+/** The run finished. */
+export interface DoneEvent {
+  type: 'done';
+  conversationId: string;
+  /** The conversation's run number. */
+  run: number;
+  answer: string;
+  /** Final dissonance; null when ROBIN never spoke. */
+  dissonance: number | null;
+  trajectory: number[];
+  rounds: number;
+  /** Parsing fallbacks and ignored markers. */
+  warnings: string[];
+}
+
+export type DialogueEvent = ThinkingEvent | TurnEvent | DoneEvent;
+
+export interface DialogueRequest {
+  /** Keys the stored conversation: a Discord thread id, a terminal session id, … */
+  conversationId: string;
+  /** The human's message. */
+  message: string;
+}
+
+export interface Dialogue {
+  /**
+   * Runs the graph for one human message and yields each event as it happens. Runs of the
+   * same conversation wait for each other; different conversations run side by side.
+   */
+  run(request: DialogueRequest, options?: { signal?: AbortSignal }): AsyncGenerator<DialogueEvent>;
+  /** Whether a conversation is stored. */
+  exists(conversationId: string): Promise<boolean>;
+  /** Every turn stored for a conversation, oldest first. */
+  turns(conversationId: string): Promise<Turn[]>;
+}
+
+/** The dialogue service over the compiled graph. */
+export function createDialogue(deps: DialogueGraphDeps): Dialogue {
+  const graph = buildDialogueGraph(deps);
+  const settings = { ...DEFAULT_DIALOGUE_SETTINGS, ...deps.settings };
+  const tails = new Map<string, Promise<void>>();
+  const configFor = (conversationId: string) => ({ configurable: { thread_id: conversationId } });
+
+  async function lock(conversationId: string): Promise<() => void> {
+    const previous = tails.get(conversationId) ?? Promise.resolve();
+    let release!: () => void;
+    const current = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => current);
+    tails.set(conversationId, tail);
+    await previous;
+    return () => {
+      release();
+      if (tails.get(conversationId) === tail) tails.delete(conversationId);
+    };
+  }
+
+  return {
+    async *run(request, options = {}) {
+      const release = await lock(request.conversationId);
+      try {
+        const config = configFor(request.conversationId);
+        const snapshot = await graph.getState(config);
+        const run = (Number(snapshot.values.run) || 0) + 1;
+        const task = request.message.trim();
+        const input: DialogueStateUpdate = {
+          turns: [
+            { speaker: 'USER', kind: 'task', content: task, display: task, run, round: 0, at: deps.clock.now() },
+          ],
+          run,
+          task,
+          plan: '',
+          round: 0,
+          dissonance: null,
+          trajectory: [],
+          toolSpec: null,
+          toolRequests: 0,
+          warnings: [],
+          answer: '',
+        };
+        let count = 0;
+        const stream = await graph.stream(input, {
+          ...config,
+          streamMode: ['updates', 'custom'],
+          recursionLimit: recursionLimitFor(settings),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        for await (const [mode, chunk] of stream) {
+          if (mode === 'custom') {
+            yield chunk as ThinkingEvent;
+            continue;
+          }
+          for (const [node, update] of Object.entries(chunk as Record<string, DialogueStateUpdate | undefined>)) {
+            for (const turn of (update?.turns as Turn[] | undefined) ?? []) {
+              count++;
+              const event: TurnEvent = {
+                type: 'turn',
+                persona: turn.speaker,
+                node: node as NodeName,
+                kind: turn.kind,
+                text: turn.display,
+                turn: count,
+                round: turn.round,
+              };
+              if (turn.dissonance !== undefined) event.dissonance = turn.dissonance;
+              if (turn.model !== undefined) event.model = turn.model;
+              yield event;
+            }
+          }
+        }
+        const final = (await graph.getState(config)).values;
+        yield {
+          type: 'done',
+          conversationId: request.conversationId,
+          run,
+          answer: String(final.answer ?? ''),
+          dissonance: (final.dissonance as number | null) ?? null,
+          trajectory: (final.trajectory as number[]) ?? [],
+          rounds: Number(final.round) || 0,
+          warnings: (final.warnings as string[]) ?? [],
+        };
+      } finally {
+        release();
+      }
+    },
+    async exists(conversationId) {
+      return (await deps.checkpointer.getTuple(configFor(conversationId))) !== undefined;
+    },
+    async turns(conversationId) {
+      const snapshot = await graph.getState(configFor(conversationId));
+      return (snapshot.values.turns as Turn[] | undefined) ?? [];
+    },
+  };
+}

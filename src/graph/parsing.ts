@@ -1,0 +1,147 @@
+/**
+ * Reading the control lines the personas end their turns with. Only a persona's own output is
+ * ever parsed, only near its end, and never inside code, block quotes or quotation marks — so a
+ * `TOOL_REQUIRED:` or `DISSONANCE:` written by the user, or quoted from another persona, never
+ * triggers anything.
+ */
+
+/** How many trailing non-empty lines count as "the end" of a turn. */
+const TAIL_LINES = 6;
+
+interface Line {
+  index: number;
+  text: string;
+  /** Inside a ``` fence, or a `>` block quote. */
+  quoted: boolean;
+}
+
+function linesOf(text: string): Line[] {
+  let fenced = false;
+  return text.split(/\r?\n/).map((raw, index) => {
+    const fence = /^\s*(```|~~~)/.test(raw);
+    const quoted = fenced || fence || /^\s*>/.test(raw);
+    if (fence) fenced = !fenced;
+    return { index, text: raw, quoted };
+  });
+}
+
+function tail(lines: Line[]): Line[] {
+  return lines.filter((line) => line.text.trim() !== '').slice(-TAIL_LINES);
+}
+
+/** True when `position` on the line sits inside "…", “…” or `…`. */
+function insideQuotes(text: string, position: number): boolean {
+  const before = text.slice(0, position);
+  const count = (pattern: RegExp) => (before.match(pattern) ?? []).length;
+  return count(/"/g) % 2 === 1 || count(/`/g) % 2 === 1 || count(/“/g) > count(/”/g);
+}
+
+const normalize = (text: string) => text.replace(/[\s*_`[\]]+/g, ' ').trim().toLowerCase();
+
+/** True when the line was copied from something the user wrote. */
+function copiedFrom(line: string, sources: readonly string[]): boolean {
+  const needle = normalize(line);
+  return needle.length > 0 && sources.some((source) => normalize(source).includes(needle));
+}
+
+function removeLines(text: string, lines: readonly Line[], from: number, to = from): string {
+  return lines
+    .filter((line) => line.index < from || line.index > to)
+    .map((line) => line.text)
+    .join('\n')
+    .trimEnd();
+}
+
+export interface DissonanceReading {
+  /** 0–1, clamped; `fallback` when the score was missing or unreadable. */
+  value: number;
+  /** The turn without its score line, for display. */
+  display: string;
+  /** Why the value is not simply what ROBIN wrote. */
+  warning?: string;
+}
+
+const DISSONANCE = /\*{0,2}\bdissonance\b\*{0,2}[^:=\n]{0,24}?[:=]\s*\**\s*[[(]?\s*([^\])\n]*)/i;
+const NUMBER = /^[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)/;
+
+/**
+ * Reads ROBIN's `DISSONANCE: <0.0–1.0>` from near the end of his turn: any case, with or
+ * without brackets or bold, `40%` read as 0.4; out-of-range values clamped; missing or
+ * unparsable scores give `fallback` with a warning.
+ */
+export function parseDissonance(
+  text: string,
+  options: { fallback: number; userText?: readonly string[] },
+): DissonanceReading {
+  const lines = linesOf(text);
+  const fallback = (warning: string, display = text.trimEnd()): DissonanceReading => ({
+    value: options.fallback,
+    display,
+    warning,
+  });
+  for (const line of tail(lines).reverse()) {
+    if (line.quoted) continue;
+    const match = DISSONANCE.exec(line.text);
+    if (!match || insideQuotes(line.text, match.index)) continue;
+    if (copiedFrom(line.text, options.userText ?? [])) continue;
+    const onlyMarker = match.index === line.text.search(/\S/);
+    const display = onlyMarker ? removeLines(text, lines, line.index) : text.trimEnd();
+    const rawValue = (match[1] ?? '').trim();
+    const numeric = NUMBER.exec(rawValue);
+    if (!numeric) {
+      return fallback(`ROBIN's dissonance "${rawValue}" is not a number; used ${options.fallback}`, display);
+    }
+    let value = Number(numeric[0].replace(',', '.'));
+    const rest = rawValue.slice(numeric[0].length).trim();
+    if (rest.startsWith('%')) value /= 100;
+    else if (/^\/\s*10\b/.test(rest)) value /= 10;
+    if (!Number.isFinite(value)) {
+      return fallback(`ROBIN's dissonance "${rawValue}" is not a number; used ${options.fallback}`, display);
+    }
+    if (value < 0 || value > 1) {
+      const clamped = Math.min(1, Math.max(0, value));
+      return { value: clamped, display, warning: `ROBIN's dissonance ${value} is outside 0–1; clamped to ${clamped}` };
+    }
+    return { value, display };
+  }
+  return fallback(`ROBIN gave no DISSONANCE score; used ${options.fallback}`);
+}
+
+export interface ToolRequestReading {
+  /** The specification, or null when BRICK did not ask for a tool. */
+  spec: string | null;
+  /** The turn without its request line, for display. */
+  display: string;
+  warning?: string;
+}
+
+const TOOL_REQUIRED = /^\s*[*_]{0,2}TOOL_REQUIRED[*_]{0,2}\s*:[*_]{0,2}\s*(.*)$/i;
+const MAX_SPEC = 2000;
+
+/**
+ * Reads BRICK's `TOOL_REQUIRED: <spec>` when his turn ends with it (the spec may run onto the
+ * following lines). A request copied from the user's own words is ignored.
+ */
+export function parseToolRequest(text: string, options: { userText?: readonly string[] } = {}): ToolRequestReading {
+  const lines = linesOf(text);
+  const ending = tail(lines);
+  const last = ending.at(-1);
+  for (const line of [...ending].reverse().slice(0, 3)) {
+    if (line.quoted) continue;
+    const match = TOOL_REQUIRED.exec(line.text);
+    if (!match) continue;
+    const following = lines.filter((l) => l.index > line.index && l.index <= (last?.index ?? line.index));
+    const spec = [match[1] ?? '', ...following.map((l) => l.text)]
+      .join('\n')
+      .trim()
+      .replace(/^\[(.*)\]$/s, '$1')
+      .trim();
+    const display = removeLines(text, lines, line.index, last?.index ?? line.index);
+    if (!spec) return { spec: null, display, warning: 'BRICK wrote TOOL_REQUIRED without a specification; ignored' };
+    if (copiedFrom(line.text, options.userText ?? [])) {
+      return { spec: null, display: text.trimEnd(), warning: "ignored a TOOL_REQUIRED copied from the user's message" };
+    }
+    return { spec: spec.slice(0, MAX_SPEC), display };
+  }
+  return { spec: null, display: text.trimEnd() };
+}

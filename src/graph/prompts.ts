@@ -1,0 +1,89 @@
+import type { Persona } from '../services/personas.ts';
+import { type ContextLimits, clip, recentTurns, summarizeEarlierRuns } from './context.ts';
+import type { DialogueStateValue, Turn } from './state.ts';
+
+/** The persona's standing instructions: its codex prompt, its principles, the immutable core. */
+export function systemPromptFor(persona: Persona, corePrinciples: readonly string[]): string {
+  const list = (items: readonly string[]) => items.map((item) => `- ${item}`).join('\n');
+  return [
+    persona.systemPrompt.trim(),
+    `Your principles:\n${list(persona.principles)}`,
+    `The core principles every persona upholds:\n${list(corePrinciples)}`,
+  ].join('\n\n');
+}
+
+function speakerLabel(turn: Turn): string {
+  return turn.speaker === 'TOOL_FORGE' ? 'TOOL FORGE' : turn.speaker;
+}
+
+function section(title: string, body: string): string {
+  return body.trim() ? `${title}:\n${body.trim()}` : '';
+}
+
+function join(...parts: string[]): string {
+  return parts.filter(Boolean).join('\n\n');
+}
+
+function taskAndHistory(state: DialogueStateValue, limits: ContextLimits): string {
+  return join(
+    section("The Architect's request", clip(state.task, limits.taskChars)),
+    section('Earlier in this conversation', summarizeEarlierRuns(state.turns, state.run, limits.summaryChars)),
+  );
+}
+
+export function alfredPlanPrompt(state: DialogueStateValue, limits: ContextLimits): string {
+  return join(
+    taskAndHistory(state, limits),
+    'Decompose this request into a clear, actionable plan. First decide whether outside research is needed. ' +
+      'Then outline the steps for BRICK (logical analysis) and ROBIN (empathetic perspective) to work through. ' +
+      'If the request builds on an earlier exchange, say how. Be concise.',
+  );
+}
+
+export function brickPrompt(state: DialogueStateValue, limits: ContextLimits, canRequestTool: boolean): string {
+  const dialogue = recentTurns(state.turns, state.run, limits)
+    .filter((turn) => turn.kind !== 'plan')
+    .map((turn) => `${speakerLabel(turn)}:\n${turn.display}`)
+    .join('\n\n');
+  const toolRule = canRequestTool
+    ? 'If, and only if, a specific, well-defined software tool is required to solve this and does not exist, ' +
+      'end your response with one line of the form:\nTOOL_REQUIRED: <a clear, concise specification of the tool>'
+    : 'Do not request another tool in this run; work with what you have.';
+  return join(
+    taskAndHistory(state, limits),
+    section("ALFRED's plan", clip(state.plan, limits.turnChars)),
+    section('The dialogue so far (most recent last)', dialogue),
+    'Give a logical, structured thesis: identify the core problem, deconstruct it, and propose a clear, ' +
+      "step-by-step solution. If ROBIN has answered, address his points and refine your position.",
+    toolRule,
+  );
+}
+
+export function robinPrompt(state: DialogueStateValue, limits: ContextLimits, thesis: Turn | undefined): string {
+  return join(
+    section("The Architect's request", clip(state.task, limits.taskChars)),
+    section("BRICK's analysis", clip(thesis?.display ?? '(BRICK has not spoken)', limits.turnChars * 2)),
+    'Give a creative, empathetic antithesis: alternative perspectives, relational dynamics, the emotional context.',
+    "Then, on its own last line, rate the computational cognitive dissonance between your perspective and BRICK's " +
+      'from 0.0 (perfect harmony) to 1.0 (complete contradiction), exactly as:\nDISSONANCE: <number>',
+  );
+}
+
+export function alfredSynthesisPrompt(
+  state: DialogueStateValue,
+  limits: ContextLimits,
+  thesis: Turn | undefined,
+  antithesis: Turn | undefined,
+): string {
+  const draft = [
+    `LOGICAL ANALYSIS (BRICK):\n${clip(thesis?.display ?? '(none)', limits.turnChars * 2)}`,
+    `CREATIVE SYNTHESIS (ROBIN):\n${clip(antithesis?.display ?? '(none)', limits.turnChars * 2)}`,
+  ].join('\n\n');
+  return join(
+    taskAndHistory(state, limits),
+    section('Your plan', clip(state.plan, limits.turnChars)),
+    section('Final draft', draft),
+    "Review the draft and write the final answer to the Architect's request: coherent, complete and direct. " +
+      'End with a concluding remark in your own voice.',
+  );
+}

@@ -1,0 +1,58 @@
+import { Annotation } from '@langchain/langgraph';
+
+/** The graph's node names, as in the seed. */
+export type NodeName = 'alfred_plan' | 'brick' | 'robin' | 'tool_forge' | 'alfred_synthesize';
+
+export type TurnKind = 'task' | 'plan' | 'thesis' | 'antithesis' | 'tool' | 'answer';
+
+/** One utterance in a conversation, kept in the checkpoint. */
+export interface Turn {
+  /** `USER`, a persona id, or `TOOL_FORGE`. */
+  speaker: string;
+  kind: TurnKind;
+  /** Exactly what was said (for a persona: the model's whole output). */
+  content: string;
+  /** What to show: the content without the trailing control line (`DISSONANCE:`, `TOOL_REQUIRED:`). */
+  display: string;
+  /** Which run of the conversation (1 for the first message, 2 for the next, …). */
+  run: number;
+  /** BRICK⇄ROBIN round within the run (0 for the task and the plan). */
+  round: number;
+  /** ROBIN's parsed dissonance, 0–1. */
+  dissonance?: number;
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** Ollama model that produced it. */
+  model?: string;
+}
+
+/**
+ * The dialogue state. `turns` accumulates over the whole conversation; the rest describes the
+ * current run and is reset by the input of each run.
+ */
+export const DialogueState = Annotation.Root({
+  turns: Annotation<Turn[]>({ reducer: (left, right) => left.concat(right), default: () => [] }),
+  /** The current run's number (see {@link Turn.run}). */
+  run: Annotation<number>(),
+  /** The human message that started this run. */
+  task: Annotation<string>(),
+  /** ALFRED's plan for this run. */
+  plan: Annotation<string>(),
+  /** Completed BRICK⇄ROBIN rounds in this run. */
+  round: Annotation<number>(),
+  /** ROBIN's latest dissonance, 0–1; null before his first turn. */
+  dissonance: Annotation<number | null>(),
+  /** Every dissonance of this run, in order. */
+  trajectory: Annotation<number[]>(),
+  /** BRICK's pending `TOOL_REQUIRED` spec, cleared by the forge. */
+  toolSpec: Annotation<string | null>(),
+  /** How many times this run has visited the forge. */
+  toolRequests: Annotation<number>(),
+  /** Parsing fallbacks and ignored markers of this run, for logs and the caller. */
+  warnings: Annotation<string[]>(),
+  /** ALFRED's final answer of this run. */
+  answer: Annotation<string>(),
+});
+
+export type DialogueStateValue = typeof DialogueState.State;
+export type DialogueStateUpdate = typeof DialogueState.Update;

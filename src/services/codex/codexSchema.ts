@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/** The personas the dialogue graph needs; a codex may define more. */
+export const GRAPH_PERSONAS = ['ALFRED', 'BRICK', 'ROBIN'] as const;
+export type GraphPersona = (typeof GRAPH_PERSONAS)[number];
+
+const principle = z.string().trim().min(1, 'a principle cannot be empty').max(500);
+
+/** Model options passed to Ollama as they are (Ollama's own snake_case names). */
+export const modelOptionsSchema = z.strictObject({
+  num_ctx: z.number().int().positive().optional(),
+  num_predict: z.number().int().min(-2).optional(),
+  top_k: z.number().int().positive().optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  repeat_penalty: z.number().positive().optional(),
+  repeat_last_n: z.number().int().min(-1).optional(),
+  presence_penalty: z.number().optional(),
+  frequency_penalty: z.number().optional(),
+  seed: z.number().int().optional(),
+});
+
+export const personaSchema = z.strictObject({
+  /** Shown as the webhook username; Discord allows 1–80 characters without "clyde"/"discord". */
+  display_name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(80)
+    .refine((name) => !/clyde|discord/i.test(name), 'Discord refuses names containing "clyde" or "discord"'),
+  role: z.string().trim().min(1).max(200),
+  /** An Ollama model name, `name[:tag]`. */
+  model: z
+    .string()
+    .trim()
+    .regex(/^[\w.\-/]+(:[\w.\-]+)?$/, 'expected an Ollama model name such as "llama3.1:8b"'),
+  temperature: z.number().min(0).max(2),
+  avatar_url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+  system_prompt: z.string().trim().min(1).max(8000),
+  principles: z.array(principle).min(1).max(50),
+  options: modelOptionsSchema.default({}),
+});
+
+export const codexSchema = z
+  .strictObject({
+    /** Bumped by every ratified amendment. */
+    version: z.number().int().positive(),
+    name: z.string().trim().min(1).max(100).default('BAT OS'),
+    core: z.strictObject({
+      /** Principles no amendment may add to, remove or change. */
+      principles: z.array(principle).min(1).max(50),
+    }),
+    personas: z.record(
+      z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'persona ids are UPPER_CASE (e.g. ALFRED)'),
+      personaSchema,
+    ),
+  })
+  .superRefine((codex, ctx) => {
+    for (const id of GRAPH_PERSONAS) {
+      if (!codex.personas[id]) {
+        ctx.addIssue({ code: 'custom', path: ['personas'], message: `the dialogue needs a [personas.${id}] table` });
+      }
+    }
+  });
+
+export type CodexData = z.infer<typeof codexSchema>;
+export type PersonaData = z.infer<typeof personaSchema>;
+export type ModelOptions = z.infer<typeof modelOptionsSchema>;

@@ -1,0 +1,103 @@
+import { config as loadDotEnvFile } from 'dotenv';
+import { z } from 'zod';
+import { AppError } from './errors.ts';
+
+/**
+ * The one reader of `process.env`. Everything else receives a {@link Config}.
+ * Keys, defaults and meanings are documented in `.env.example` (a test keeps both in sync).
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Ollama's own CLI accepts `host`, `host:port` or a URL; so do we. */
+function normalizeOllamaHost(value: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  const url = new URL(withScheme);
+  // Ollama's default port, unless a port (or https, with its own default) was given.
+  if (url.protocol === 'http:' && !/^[a-z]+:\/\/[^/]*:\d+/i.test(withScheme)) url.port = '11434';
+  return url.toString().replace(/\/+$/, '');
+}
+
+const fraction = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+
+export const envSchema = z.object({
+  OLLAMA_HOST: z
+    .string()
+    .default('http://127.0.0.1:11434')
+    .transform((value, ctx) => {
+      try {
+        return normalizeOllamaHost(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${value}" is not a host or URL` });
+        return z.NEVER;
+      }
+    }),
+  OLLAMA_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  DATA_DIR: z.string().min(1).default('./data'),
+  CODEX_PATH: z.string().min(1).default('./codex.toml'),
+  CONVERGENCE_THRESHOLD: fraction(0.3),
+  MAX_TURNS: z.coerce.number().int().min(1).max(50).default(3),
+  HIGH_DISSONANCE: fraction(0.8),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type EnvKey = keyof typeof envSchema.shape;
+export const ENV_KEYS = Object.keys(envSchema.shape) as EnvKey[];
+
+export interface Config {
+  /** Base URL of the Ollama server, e.g. `http://127.0.0.1:11434`. */
+  readonly ollamaHost: string;
+  /** Deadline for one model call, in milliseconds (default 300000). */
+  readonly ollamaTimeoutMs: number;
+  /** Folder for all state (checkpoints, logs, datasets); default `./data`. */
+  readonly dataDir: string;
+  /** Path of the constitution; default `./codex.toml`. */
+  readonly codexPath: string;
+  /** The Socratic loop stops once ROBIN's dissonance is at or below this (0–1, default 0.3). */
+  readonly convergenceThreshold: number;
+  /** Most BRICK⇄ROBIN rounds per run (default 3). */
+  readonly maxTurns: number;
+  /** A final dissonance above this publishes `high_cognitive_dissonance` (0–1, default 0.8). */
+  readonly highDissonance: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/**
+ * Parses the environment once and freezes the result. Throws an `AppError` (CONFIG_INVALID)
+ * that lists every problem, not just the first.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  // An empty `KEY=` line in .env means "use the default", as it does for most tools.
+  const present = Object.fromEntries(
+    ENV_KEYS.map((key) => [key, env[key]?.trim() ? env[key]?.trim() : undefined]),
+  );
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const got = key in present && present[key] !== undefined ? ` (got "${present[key]}")` : '';
+      return `  - ${key}: ${issue.message}${got}`;
+    });
+    throw new AppError(
+      'CONFIG_INVALID',
+      'user',
+      `Invalid configuration (environment or .env):\n${problems.join('\n')}\nSee .env.example for every setting and its default.`,
+    );
+  }
+  const e = result.data;
+  return Object.freeze({
+    ollamaHost: e.OLLAMA_HOST,
+    ollamaTimeoutMs: e.OLLAMA_TIMEOUT_MS,
+    dataDir: e.DATA_DIR,
+    codexPath: e.CODEX_PATH,
+    convergenceThreshold: e.CONVERGENCE_THRESHOLD,
+    maxTurns: e.MAX_TURNS,
+    highDissonance: e.HIGH_DISSONANCE,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** Reads `.env` (if present) into the environment without overriding what is already set. */
+export function loadDotEnv(path = '.env'): void {
+  loadDotEnvFile({ path, quiet: true });
+}

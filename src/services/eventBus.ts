@@ -1,0 +1,58 @@
+/**
+ * The events the services share. The graph publishes; later loops (the philosophical loop,
+ * curation) subscribe.
+ */
+export interface BatEvents {
+  /** A dialogue ended with ROBIN's dissonance above `HIGH_DISSONANCE`. */
+  high_cognitive_dissonance: {
+    conversationId: string;
+    task: string;
+    /** Final dissonance, 0–1. */
+    dissonance: number;
+    /** Every dissonance of the run, in order. */
+    trajectory: number[];
+    /** Milliseconds since the epoch. */
+    at: number;
+  };
+}
+
+export type Listener<T> = (payload: T) => void | Promise<void>;
+
+export interface EventBus<Events = BatEvents> {
+  publish<K extends keyof Events>(type: K, payload: Events[K]): void;
+  /** Returns a function that removes the listener. */
+  subscribe<K extends keyof Events>(type: K, listener: Listener<Events[K]>): () => void;
+}
+
+export interface EventBusOptions {
+  /** Called when a listener throws or rejects; a listener's failure never reaches the publisher. */
+  onListenerError?: (type: string, error: unknown) => void;
+}
+
+export function createEventBus<Events = BatEvents>(options: EventBusOptions = {}): EventBus<Events> {
+  const listeners = new Map<keyof Events, Set<Listener<never>>>();
+  const report = (type: keyof Events, error: unknown) => options.onListenerError?.(String(type), error);
+  return {
+    publish(type, payload) {
+      for (const listener of listeners.get(type) ?? []) {
+        try {
+          const result = (listener as Listener<typeof payload>)(payload);
+          if (result instanceof Promise) result.catch((error: unknown) => report(type, error));
+        } catch (error) {
+          report(type, error);
+        }
+      }
+    },
+    subscribe(type, listener) {
+      let set = listeners.get(type);
+      if (!set) {
+        set = new Set();
+        listeners.set(type, set);
+      }
+      set.add(listener as Listener<never>);
+      return () => {
+        set.delete(listener as Listener<never>);
+      };
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/** One message sent to a persona's model. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatCallOptions {
+  /** Cancels the call (shutdown, a superseded run). */
+  signal?: AbortSignal;
+}
+
+/**
+ * What the dialogue graph needs from a model: messages in, text out. The Ollama adapter
+ * implements it over `@langchain/ollama`; tests may wrap LangChain's fake chat models.
+ */
+export interface ChatModel {
+  /** The model name, for logs and records. */
+  readonly model: string;
+  invoke(messages: readonly ChatMessage[], options?: ChatCallOptions): Promise<string>;
+}
+
+/** Picks the model that speaks for a persona id. */
+export type ModelFor = (personaId: string) => ChatModel;
+
+/** Flattens LangChain message content (a string or content blocks) into text. */
+export function contentToText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((block) => (typeof block === 'string' ? block : ((block as { text?: unknown }).text ?? '')))
+      .filter((text): text is string => typeof text === 'string')
+      .join('');
+  }
+  return '';
+}

@@ -1,0 +1,111 @@
+import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
+import { Ollama } from 'ollama';
+import type { Logger } from '../logger.ts';
+import type { Persona, PersonaRegistry } from '../personas.ts';
+import { type ChatMessage, type ChatModel, contentToText, type ModelFor } from './chatModel.ts';
+import { modelMissingError, toOllamaError, unreachableError } from './ollamaErrors.ts';
+
+export interface OllamaModelsOptions {
+  host: string;
+  /** Deadline for one call, in milliseconds. */
+  timeoutMs: number;
+  /** The current personas (an amendment may reload them). */
+  personas: () => PersonaRegistry;
+  logger: Logger;
+}
+
+/**
+ * A fetch whose every request also ends at the deadline or when the caller cancels. Each
+ * call gets its own client, so a timeout in one dialogue never aborts another's request.
+ */
+function fetchWithDeadline(timeoutMs: number, signal?: AbortSignal): typeof fetch {
+  return (input, init) => {
+    const signals = [AbortSignal.timeout(timeoutMs)];
+    if (init?.signal) signals.push(init.signal);
+    if (signal) signals.push(signal);
+    return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+  };
+}
+
+function chatOllamaFields(persona: Persona): ChatOllamaInput {
+  const o = persona.options;
+  const fields: ChatOllamaInput = { model: persona.model, temperature: persona.temperature };
+  if (o.num_ctx !== undefined) fields.numCtx = o.num_ctx;
+  if (o.num_predict !== undefined) fields.numPredict = o.num_predict;
+  if (o.top_k !== undefined) fields.topK = o.top_k;
+  if (o.top_p !== undefined) fields.topP = o.top_p;
+  if (o.repeat_penalty !== undefined) fields.repeatPenalty = o.repeat_penalty;
+  if (o.repeat_last_n !== undefined) fields.repeatLastN = o.repeat_last_n;
+  if (o.presence_penalty !== undefined) fields.presencePenalty = o.presence_penalty;
+  if (o.frequency_penalty !== undefined) fields.frequencyPenalty = o.frequency_penalty;
+  if (o.seed !== undefined) fields.seed = o.seed;
+  return fields;
+}
+
+/** The persona models, served by Ollama through `@langchain/ollama`. */
+export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
+  const log = options.logger.child({ module: 'ollama' });
+  return (personaId) => {
+    const persona = options.personas().get(personaId);
+    const model: ChatModel = {
+      model: persona.model,
+      async invoke(messages: readonly ChatMessage[], callOptions = {}) {
+        const chat = new ChatOllama({
+          ...chatOllamaFields(persona),
+          baseUrl: options.host,
+          fetch: fetchWithDeadline(options.timeoutMs, callOptions.signal),
+        });
+        const started = Date.now();
+        try {
+          const reply = await chat.invoke(
+            messages.map((m) => ({ role: m.role, content: m.content })),
+            callOptions.signal ? { signal: callOptions.signal } : {},
+          );
+          log.debug({ persona: personaId, model: persona.model, durationMs: Date.now() - started }, 'model answered');
+          return contentToText(reply.content);
+        } catch (error) {
+          throw toOllamaError(error, { host: options.host, model: persona.model, timeoutMs: options.timeoutMs });
+        }
+      },
+    };
+    return model;
+  };
+}
+
+export interface OllamaHealth {
+  version: string;
+  /** Every model Ollama has, by full name (`name:tag`). */
+  models: string[];
+}
+
+/** Whether `wanted` (`name` or `name:tag`) is among Ollama's models. */
+export function hasModel(available: readonly string[], wanted: string): boolean {
+  const full = wanted.includes(':') ? wanted : `${wanted}:latest`;
+  return available.some((name) => name === wanted || name === full);
+}
+
+/**
+ * Checks that Ollama answers and that every model is pulled; throws the same clear errors
+ * a dialogue would, before the person has typed anything.
+ */
+export async function checkOllama(host: string, models: readonly string[], timeoutMs = 10_000): Promise<OllamaHealth> {
+  const client = new Ollama({ host, fetch: fetchWithDeadline(timeoutMs) });
+  let health: OllamaHealth;
+  try {
+    const [{ version }, { models: list }] = await Promise.all([client.version(), client.list()]);
+    health = { version, models: list.map((m) => m.name) };
+  } catch (error) {
+    const converted = toOllamaError(error, { host, model: models[0] ?? '', timeoutMs });
+    throw converted instanceof Error && (converted as { code?: string }).code === 'OLLAMA_ERROR'
+      ? unreachableError(host, error)
+      : converted;
+  }
+  const missing = [...new Set(models)].filter((model) => !hasModel(health.models, model));
+  const first = missing[0];
+  if (first) {
+    const error = modelMissingError(first);
+    if (missing.length > 1) error.message = `models are not pulled: ${missing.map((m) => `\`ollama pull ${m}\``).join(', ')}`;
+    throw error;
+  }
+  return health;
+}

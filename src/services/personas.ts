@@ -1,0 +1,59 @@
+import type { Codex } from './codex/loadCodex.ts';
+import type { ModelOptions } from './codex/codexSchema.ts';
+
+/** A persona as the rest of the system sees it, built from the codex. */
+export interface Persona {
+  /** The codex key: `ALFRED`, `BRICK`, `ROBIN`, or any persona the codex adds. */
+  readonly id: string;
+  readonly displayName: string;
+  readonly role: string;
+  /** Ollama model name. */
+  readonly model: string;
+  readonly temperature: number;
+  readonly options: Readonly<ModelOptions>;
+  readonly avatarUrl: string;
+  readonly systemPrompt: string;
+  readonly principles: readonly string[];
+}
+
+export interface PersonaRegistry {
+  /** Throws when the codex has no such persona. */
+  get(id: string): Persona;
+  has(id: string): boolean;
+  list(): readonly Persona[];
+  /** The principles that no amendment may touch. */
+  readonly corePrinciples: readonly string[];
+  readonly codexVersion: number;
+}
+
+/** Builds every persona the codex defines; a new `[personas.X]` table needs no code change. */
+export function createPersonaRegistry(codex: Codex): PersonaRegistry {
+  const personas = new Map<string, Persona>(
+    Object.entries(codex.data.personas).map(([id, p]) => [
+      id,
+      Object.freeze({
+        id,
+        displayName: p.display_name,
+        role: p.role,
+        model: p.model,
+        temperature: p.temperature,
+        options: p.options,
+        avatarUrl: p.avatar_url,
+        systemPrompt: p.system_prompt,
+        principles: p.principles,
+      }),
+    ]),
+  );
+  const list = Object.freeze([...personas.values()]);
+  return {
+    get(id) {
+      const persona = personas.get(id);
+      if (!persona) throw new Error(`The codex defines no persona "${id}" (it has ${[...personas.keys()].join(', ')})`);
+      return persona;
+    },
+    has: (id) => personas.has(id),
+    list: () => list,
+    corePrinciples: codex.data.core.principles,
+    codexVersion: codex.data.version,
+  };
+}

@@ -1,0 +1,306 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * An Ollama server on 127.0.0.1 that speaks Ollama's HTTP API (docs/OLLAMA.md) with scripted
+ * answers, so the real `@langchain/ollama` client can be tested end to end.
+ */
+
+export interface ChatMessageRecord {
+  role: string;
+  content: string;
+}
+
+/** What a responder sees of a request. */
+export interface EmulatedRequest {
+  endpoint: '/api/chat' | '/api/generate';
+  model: string;
+  messages: ChatMessageRecord[];
+  /** For /api/generate. */
+  prompt?: string;
+  body: Record<string, unknown>;
+}
+
+/** A scripted answer: text, or a fault. */
+export type Reply =
+  | string
+  | {
+      content?: string;
+      /** Answer with this HTTP status and `{error}` instead. */
+      status?: number;
+      error?: string;
+      /** Wait before answering (timeouts). */
+      delayMs?: number;
+      /** Stream part of the answer, then a final `{error}` line instead of `done: true`. */
+      failMidStream?: string;
+      /** Close the connection without an answer. */
+      hangUp?: boolean;
+    };
+
+export type Responder = (request: EmulatedRequest) => Reply | Promise<Reply>;
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export interface OllamaEmulatorOptions {
+  /** Models the server "has pulled", as `name[:tag]`. */
+  models?: string[];
+  /** Dimension of `/api/embed` vectors. Default 64. */
+  embeddingDimension?: number;
+}
+
+function fullName(model: string): string {
+  return model.includes(':') ? model : `${model}:latest`;
+}
+
+function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Deterministic embedding: hashed bag of words, L2-normalised, as Ollama's are. */
+export function fakeEmbedding(text: string, dimension: number): number[] {
+  const vector = new Array<number>(dimension).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    const hash = createHash('sha256').update(word).digest();
+    const index = hash.readUInt32LE(0) % dimension;
+    vector[index] = (vector[index] ?? 0) + (hash[4]! % 2 === 0 ? 1 : -1) * (1 + (hash[5]! % 4) / 4);
+  }
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((value) => value / norm);
+}
+
+export class OllamaEmulator {
+  readonly requests: RequestRecord[] = [];
+  readonly models = new Set<string>();
+  private readonly scripts = new Map<string, Reply[]>();
+  private responder: Responder | undefined;
+  private readonly dimension: number;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    options: OllamaEmulatorOptions,
+  ) {
+    for (const model of options.models ?? []) this.models.add(fullName(model));
+    this.dimension = options.embeddingDimension ?? 64;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  static async start(options: OllamaEmulatorOptions = {}): Promise<OllamaEmulator> {
+    let emulator: OllamaEmulator | undefined;
+    const server = createServer((req, res) => {
+      emulator?.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) emulator?.json(res, 500, { error: String(error) });
+        else res.destroy();
+      });
+    });
+    emulator = new OllamaEmulator(server, options);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return emulator;
+  }
+
+  /** `http://127.0.0.1:PORT`, for OLLAMA_HOST. */
+  get url(): string {
+    const { port } = this.server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  /** Queues answers for one model, used in order before the responder. */
+  script(model: string, replies: Reply[]): this {
+    const name = fullName(model);
+    this.scripts.set(name, [...(this.scripts.get(name) ?? []), ...replies]);
+    return this;
+  }
+
+  /** Answers whatever no script covers. */
+  respond(responder: Responder): this {
+    this.responder = responder;
+    return this;
+  }
+
+  /** The bodies of the chat requests, optionally for one model. */
+  chats(model?: string): EmulatedRequest[] {
+    return this.requests
+      .filter((r) => r.path === '/api/chat' && r.method === 'POST')
+      .map((r) => r.body as Record<string, unknown>)
+      .filter((body) => !model || fullName(String(body.model)) === fullName(model))
+      .map((body) => ({
+        endpoint: '/api/chat' as const,
+        model: String(body.model),
+        messages: (body.messages as ChatMessageRecord[]) ?? [],
+        body,
+      }));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private async readBody(req: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private notFound(model: string) {
+    return { error: `model "${model}" not found, try pulling it first` };
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const raw = method === 'GET' || method === 'HEAD' ? '' : await this.readBody(req);
+    let body: Record<string, unknown> = {};
+    if (raw) {
+      try {
+        body = JSON.parse(raw) as Record<string, unknown>;
+      } catch {
+        this.requests.push({ method, path: url.pathname, body: raw });
+        this.json(res, 400, { error: 'invalid character in JSON body' });
+        return;
+      }
+    }
+    this.requests.push({ method, path: url.pathname, body });
+    const route = `${method} ${url.pathname}`;
+    switch (route) {
+      case 'GET /':
+      case 'HEAD /':
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('Ollama is running');
+        return;
+      case 'GET /api/version':
+        this.json(res, 200, { version: '0.12.6' });
+        return;
+      case 'GET /api/tags':
+        this.json(res, 200, {
+          models: [...this.models].map((name) => ({
+            name,
+            model: name,
+            modified_at: new Date(0).toISOString(),
+            size: 4_920_000_000,
+            digest: digestOf(name),
+            details: { format: 'gguf', family: 'llama', parameter_size: '8.0B', quantization_level: 'Q4_K_M' },
+          })),
+        });
+        return;
+      case 'GET /api/ps':
+        this.json(res, 200, { models: [] });
+        return;
+      case 'POST /api/show': {
+        const model = String(body.model ?? body.name ?? '');
+        if (!this.models.has(fullName(model))) {
+          this.json(res, 404, { error: `model '${model}' not found` });
+          return;
+        }
+        this.json(res, 200, {
+          modelfile: `FROM ${model}`,
+          parameters: 'temperature 0.7',
+          template: '{{ .Prompt }}',
+          details: { format: 'gguf', family: 'llama', parameter_size: '8.0B', quantization_level: 'Q4_K_M' },
+          model_info: { 'general.architecture': 'llama', 'llama.embedding_length': this.dimension },
+          capabilities: model.includes('embed') ? ['embedding'] : ['completion', 'tools'],
+        });
+        return;
+      }
+      case 'POST /api/embed': {
+        const model = String(body.model ?? '');
+        if (!model) return this.json(res, 400, { error: 'model is required' });
+        if (!this.models.has(fullName(model))) return this.json(res, 404, this.notFound(model));
+        const input = body.input;
+        const texts = Array.isArray(input) ? input.map(String) : [String(input ?? '')];
+        this.json(res, 200, { model, embeddings: texts.map((text) => fakeEmbedding(text, this.dimension)) });
+        return;
+      }
+      case 'POST /api/chat':
+      case 'POST /api/generate':
+        await this.generate(url.pathname as EmulatedRequest['endpoint'], body, req, res);
+        return;
+      default:
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('404 page not found');
+    }
+  }
+
+  private async generate(
+    endpoint: EmulatedRequest['endpoint'],
+    body: Record<string, unknown>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const model = String(body.model ?? '');
+    if (!model) return this.json(res, 400, { error: 'model is required' });
+    if (!this.models.has(fullName(model))) return this.json(res, 404, this.notFound(model));
+    const request: EmulatedRequest = {
+      endpoint,
+      model,
+      messages: (body.messages as ChatMessageRecord[] | undefined) ?? [],
+      body,
+    };
+    if (typeof body.prompt === 'string') request.prompt = body.prompt;
+    const queued = this.scripts.get(fullName(model));
+    const scripted = queued?.shift();
+    const reply: Reply =
+      scripted ?? (this.responder ? await this.responder(request) : `(emulator: nothing scripted for ${model})`);
+    const answer = typeof reply === 'string' ? { content: reply } : reply;
+    if (answer.delayMs) {
+      const aborted = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), answer.delayMs);
+        req.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (aborted) return;
+    }
+    if (answer.hangUp) {
+      req.socket.destroy();
+      return;
+    }
+    if (answer.status) {
+      this.json(res, answer.status, { error: answer.error ?? 'internal error' });
+      return;
+    }
+    const content = answer.content ?? '';
+    const created_at = new Date().toISOString();
+    const piece = (text: string) =>
+      endpoint === '/api/chat' ? { message: { role: 'assistant', content: text } } : { response: text };
+    const stats = {
+      done_reason: 'stop',
+      total_duration: 1_000_000,
+      load_duration: 100_000,
+      prompt_eval_count: request.messages.reduce((n, m) => n + m.content.length, 0) / 4,
+      prompt_eval_duration: 200_000,
+      eval_count: Math.ceil(content.length / 4),
+      eval_duration: 700_000,
+    };
+    if (body.stream === false) {
+      this.json(res, 200, { model, created_at, ...piece(content), done: true, ...stats });
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    const chunks = content.match(/[\s\S]{1,12}/g) ?? [];
+    const cut = answer.failMidStream ? Math.ceil(chunks.length / 2) : chunks.length;
+    for (const chunk of chunks.slice(0, cut)) {
+      res.write(`${JSON.stringify({ model, created_at, ...piece(chunk), done: false })}\n`);
+    }
+    if (answer.failMidStream) {
+      res.end(`${JSON.stringify({ error: answer.failMidStream })}\n`);
+      return;
+    }
+    res.end(`${JSON.stringify({ model, created_at, ...piece(''), done: true, ...stats })}\n`);
+  }
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ENV_KEYS, loadConfig } from '../../../src/services/config.ts';
+import { REPO_ROOT } from '../../support/fixtures.ts';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      ollamaHost: 'http://127.0.0.1:11434',
+      dataDir: './data',
+      codexPath: './codex.toml',
+      highDissonance: 0.8,
+      convergenceThreshold: 0.3,
+      maxTurns: 3,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('lists every problem at once when several settings are wrong', () => {
+    const attempt = () => loadConfig({ MAX_TURNS: 'many', HIGH_DISSONANCE: '3', LOG_LEVEL: 'loud' });
+    expect(attempt).toThrowError(/MAX_TURNS[\s\S]*HIGH_DISSONANCE[\s\S]*LOG_LEVEL/);
+    expect(attempt).toThrowError(/got "many"/);
+  });
+
+  it('treats empty values as unset, as a fresh .env has them', () => {
+    expect(loadConfig({ MAX_TURNS: '', OLLAMA_HOST: '  ' }).maxTurns).toBe(3);
+  });
+
+  it("accepts OLLAMA_HOST in Ollama's own forms", () => {
+    expect(loadConfig({ OLLAMA_HOST: '0.0.0.0' }).ollamaHost).toBe('http://0.0.0.0:11434');
+    expect(loadConfig({ OLLAMA_HOST: 'gpu-box:8080' }).ollamaHost).toBe('http://gpu-box:8080');
+    expect(loadConfig({ OLLAMA_HOST: 'https://ollama.example.com/' }).ollamaHost).toBe('https://ollama.example.com');
+  });
+
+  it('keeps .env.example documenting exactly the settings the schema reads', () => {
+    const example = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
+    const documented = [...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);
+    expect(new Set(documented)).toEqual(new Set(ENV_KEYS));
+  });
+
+  it('is the only module that reads process.env', async () => {
+    const { readdirSync, statSync } = await import('node:fs');
+    const walk = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        return statSync(path).isDirectory() ? walk(path) : path.endsWith('.ts') ? [path] : [];
+      });
+    const readers = [...walk(join(REPO_ROOT, 'src')), ...walk(join(REPO_ROOT, 'commands'))].filter((file) =>
+      /process\.env\b/.test(readFileSync(file, 'utf8')),
+    );
+    expect(readers.map((file) => file.slice(REPO_ROOT.length + 1))).toEqual(['src/services/config.ts']);
+  });
+});
