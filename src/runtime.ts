@@ -1,8 +1,8 @@
 import { createDialogue, type Dialogue } from './graph/dialogue.ts';
 import { type CheckpointStore, openCheckpointStore } from './services/checkpointStore.ts';
 import { systemClock } from './services/clock.ts';
-import { type Codex, loadCodex } from './services/codex/loadCodex.ts';
 import { GRAPH_PERSONAS } from './services/codex/codexSchema.ts';
+import { type Codex, loadCodex } from './services/codex/loadCodex.ts';
 import type { Config } from './services/config.ts';
 import { createEventBus, type EventBus } from './services/eventBus.ts';
 import { createOllamaModelFor } from './services/llm/ollamaModels.ts';
@@ -28,7 +28,11 @@ export interface RuntimeOverrides {
 }
 
 /** The composition root: builds the concrete adapters from the config and wires them. */
-export async function createRuntime(config: Config, logger: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+export async function createRuntime(
+  config: Config,
+  logger: Logger,
+  overrides: RuntimeOverrides = {},
+): Promise<Runtime> {
   const codex = await loadCodex(config.codexPath);
   const personas = createPersonaRegistry(codex);
   const bus = createEventBus({
@@ -55,7 +59,10 @@ export async function createRuntime(config: Config, logger: Logger, overrides: R
       highDissonance: config.highDissonance,
     },
   });
-  logger.info({ codexVersion: codex.data.version, dataDir: config.dataDir, ollama: config.ollamaHost }, 'runtime ready');
+  logger.info(
+    { codexVersion: codex.data.version, dataDir: config.dataDir, ollama: config.ollamaHost },
+    'runtime ready',
+  );
   return {
     config,
     logger,

@@ -38,7 +38,11 @@ function speakerName(persona: string): string {
 }
 
 /** Prints one dialogue event; returns nothing, so the caller only drives the stream. */
-function printEvent(event: DialogueEvent, output: Output, status: { clear(): void; show(text: string): void }): void {
+function printEvent(
+  event: DialogueEvent,
+  output: Output,
+  status: { clear(): void; show(text: string): void },
+): void {
   if (event.type === 'thinking') {
     status.show(`${speakerName(event.persona)} is thinking…`);
     return;
@@ -61,7 +65,13 @@ function describeError(error: unknown): string {
   return `unexpected error: ${error instanceof Error ? error.message : String(error)} (details in the chat log)`;
 }
 
-async function converse(runtime: Runtime, conversationId: string, message: string, output: Output, signal: AbortSignal) {
+async function converse(
+  runtime: Runtime,
+  conversationId: string,
+  message: string,
+  output: Output,
+  signal: AbortSignal,
+) {
   const interactive = output.err.isTTY === true;
   let shown = false;
   const status = {
@@ -87,7 +97,10 @@ async function converse(runtime: Runtime, conversationId: string, message: strin
 function createFileLogger(config: Config) {
   const dir = join(config.dataDir, 'logs');
   mkdirSync(dir, { recursive: true });
-  return createLogger({ level: config.logLevel, destination: pino.destination({ dest: join(dir, 'chat.log'), sync: true }) });
+  return createLogger({
+    level: config.logLevel,
+    destination: pino.destination({ dest: join(dir, 'chat.log'), sync: true }),
+  });
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
@@ -130,7 +143,11 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     );
 
     const interactive = process.stdin.isTTY === true;
-    const lines = createInterface({ input: process.stdin, terminal: interactive, crlfDelay: Number.POSITIVE_INFINITY });
+    const lines = createInterface({
+      input: process.stdin,
+      terminal: interactive,
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
     let running: AbortController | undefined;
     lines.on('SIGINT', () => {
       if (running) running.abort();
@@ -142,7 +159,9 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       lines.close();
     });
     if (interactive) {
-      output.err.write(`${paint(output, '2', 'Type a task for ALFRED, BRICK and ROBIN. /exit or Ctrl-D to leave.')}\n`);
+      output.err.write(
+        `${paint(output, '2', 'Type a task for ALFRED, BRICK and ROBIN. /exit or Ctrl-D to leave.')}\n`,
+      );
       lines.setPrompt(paint(output, '1', 'you › '));
       lines.prompt();
     }
@@ -152,7 +171,13 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       if (message) {
         running = new AbortController();
         try {
-          await converse(runtime, conversationId, message, output, AbortSignal.any([controller.signal, running.signal]));
+          await converse(
+            runtime,
+            conversationId,
+            message,
+            output,
+            AbortSignal.any([controller.signal, running.signal]),
+          );
         } catch (error) {
           if (running.signal.aborted && interactive) {
             output.err.write('(stopped)\n');

@@ -8,9 +8,21 @@ import type { PersonaRegistry } from '../services/personas.ts';
 import type { ToolForge, ToolForgeResult } from '../services/toolForge.ts';
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, latestTurn } from './context.ts';
 import { parseDissonance, parseToolRequest } from './parsing.ts';
-import { alfredPlanPrompt, alfredSynthesisPrompt, brickPrompt, robinPrompt, systemPromptFor } from './prompts.ts';
+import {
+  alfredPlanPrompt,
+  alfredSynthesisPrompt,
+  brickPrompt,
+  robinPrompt,
+  systemPromptFor,
+} from './prompts.ts';
 import { type RoutingSettings, routeAfterRobin } from './routing.ts';
-import { DialogueState, type DialogueStateUpdate, type DialogueStateValue, type NodeName, type Turn } from './state.ts';
+import {
+  DialogueState,
+  type DialogueStateUpdate,
+  type DialogueStateValue,
+  type NodeName,
+  type Turn,
+} from './state.ts';
 
 export interface DialogueSettings extends RoutingSettings {
   /** A final dissonance above this publishes `high_cognitive_dissonance`. */
@@ -76,7 +88,12 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       config.signal ? { signal: config.signal } : {},
     );
     log.debug(
-      { conversationId: conversationOf(config), persona: personaId, node, durationMs: deps.clock.now() - started },
+      {
+        conversationId: conversationOf(config),
+        persona: personaId,
+        node,
+        durationMs: deps.clock.now() - started,
+      },
       'persona spoke',
     );
     return { text: text.trim() || '(no answer)', model };
@@ -88,22 +105,43 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
 
   const userText = (state: DialogueStateValue) => [state.task];
 
-  async function alfredPlan(state: DialogueStateValue, config: LangGraphRunnableConfig): Promise<DialogueStateUpdate> {
-    const { text, model } = await speak('ALFRED', 'alfred_plan', alfredPlanPrompt(state, settings.context), config);
+  async function alfredPlan(
+    state: DialogueStateValue,
+    config: LangGraphRunnableConfig,
+  ): Promise<DialogueStateUpdate> {
+    const { text, model } = await speak(
+      'ALFRED',
+      'alfred_plan',
+      alfredPlanPrompt(state, settings.context),
+      config,
+    );
     return {
       plan: text,
-      turns: [turn(state, { speaker: 'ALFRED', kind: 'plan', content: text, display: text, round: 0, model: model.model })],
+      turns: [
+        turn(state, {
+          speaker: 'ALFRED',
+          kind: 'plan',
+          content: text,
+          display: text,
+          round: 0,
+          model: model.model,
+        }),
+      ],
     };
   }
 
-  async function brick(state: DialogueStateValue, config: LangGraphRunnableConfig): Promise<DialogueStateUpdate> {
+  async function brick(
+    state: DialogueStateValue,
+    config: LangGraphRunnableConfig,
+  ): Promise<DialogueStateUpdate> {
     const canRequestTool = state.toolRequests < settings.maxToolRequests;
     const prompt = brickPrompt(state, settings.context, canRequestTool);
     const { text, model } = await speak('BRICK', 'brick', prompt, config);
     const request = parseToolRequest(text, { userText: userText(state) });
     const warnings = [...state.warnings];
     if (request.warning) warnings.push(request.warning);
-    if (request.spec && !canRequestTool) warnings.push('BRICK asked for another tool after the limit; ignored');
+    if (request.spec && !canRequestTool)
+      warnings.push('BRICK asked for another tool after the limit; ignored');
     return {
       toolSpec: canRequestTool ? request.spec : null,
       warnings,
@@ -120,10 +158,21 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     };
   }
 
-  async function robin(state: DialogueStateValue, config: LangGraphRunnableConfig): Promise<DialogueStateUpdate> {
+  async function robin(
+    state: DialogueStateValue,
+    config: LangGraphRunnableConfig,
+  ): Promise<DialogueStateUpdate> {
     const thesis = latestTurn(state.turns, state.run, 'BRICK');
-    const { text, model } = await speak('ROBIN', 'robin', robinPrompt(state, settings.context, thesis), config);
-    const reading = parseDissonance(text, { fallback: settings.defaultDissonance, userText: userText(state) });
+    const { text, model } = await speak(
+      'ROBIN',
+      'robin',
+      robinPrompt(state, settings.context, thesis),
+      config,
+    );
+    const reading = parseDissonance(text, {
+      fallback: settings.defaultDissonance,
+      userText: userText(state),
+    });
     const warnings = [...state.warnings];
     if (reading.warning) {
       warnings.push(reading.warning);
@@ -149,7 +198,10 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     };
   }
 
-  async function toolForge(state: DialogueStateValue, config: LangGraphRunnableConfig): Promise<DialogueStateUpdate> {
+  async function toolForge(
+    state: DialogueStateValue,
+    config: LangGraphRunnableConfig,
+  ): Promise<DialogueStateUpdate> {
     const spec = state.toolSpec ?? '';
     config.writer?.({ type: 'thinking', persona: 'TOOL_FORGE', node: 'tool_forge' } satisfies ThinkingEvent);
     let result: ToolForgeResult;
@@ -161,13 +213,18 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     } catch (error) {
       if (isGraphBubbleUp(error)) throw error;
       log.error({ err: error, conversationId: conversationOf(config) }, 'tool forge failed');
-      result = { status: 'failed', message: `The tool forge failed: ${(error as Error).message ?? String(error)}` };
+      result = {
+        status: 'failed',
+        message: `The tool forge failed: ${(error as Error).message ?? String(error)}`,
+      };
     }
     const content = `Requested tool: ${spec}\nResult (${result.status}): ${result.message}`;
     return {
       toolSpec: null,
       toolRequests: state.toolRequests + 1,
-      turns: [turn(state, { speaker: 'TOOL_FORGE', kind: 'tool', content, display: content, round: state.round })],
+      turns: [
+        turn(state, { speaker: 'TOOL_FORGE', kind: 'tool', content, display: content, round: state.round }),
+      ],
     };
   }
 
@@ -191,7 +248,14 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     return {
       answer: text,
       turns: [
-        turn(state, { speaker: 'ALFRED', kind: 'answer', content: text, display: text, round: state.round, model: model.model }),
+        turn(state, {
+          speaker: 'ALFRED',
+          kind: 'answer',
+          content: text,
+          display: text,
+          round: state.round,
+          model: model.model,
+        }),
       ],
     };
   }
@@ -205,7 +269,11 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     .addEdge(START, 'alfred_plan')
     .addEdge('alfred_plan', 'brick')
     .addEdge('brick', 'robin')
-    .addConditionalEdges('robin', (state) => routeAfterRobin(state, settings), ['tool_forge', 'brick', 'alfred_synthesize'])
+    .addConditionalEdges('robin', (state) => routeAfterRobin(state, settings), [
+      'tool_forge',
+      'brick',
+      'alfred_synthesize',
+    ])
     .addEdge('tool_forge', 'brick')
     .addEdge('alfred_synthesize', END)
     .compile({ checkpointer: deps.checkpointer });

@@ -93,7 +93,15 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
         const task = request.message.trim();
         const input: DialogueStateUpdate = {
           turns: [
-            { speaker: 'USER', kind: 'task', content: task, display: task, run, round: 0, at: deps.clock.now() },
+            {
+              speaker: 'USER',
+              kind: 'task',
+              content: task,
+              display: task,
+              run,
+              round: 0,
+              at: deps.clock.now(),
+            },
           ],
           run,
           task,
@@ -118,7 +126,9 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
             yield chunk as ThinkingEvent;
             continue;
           }
-          for (const [node, update] of Object.entries(chunk as Record<string, DialogueStateUpdate | undefined>)) {
+          for (const [node, update] of Object.entries(
+            chunk as Record<string, DialogueStateUpdate | undefined>,
+          )) {
             for (const turn of (update?.turns as Turn[] | undefined) ?? []) {
               count++;
               const event: TurnEvent = {

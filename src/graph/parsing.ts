@@ -36,7 +36,11 @@ function insideQuotes(text: string, position: number): boolean {
   return count(/"/g) % 2 === 1 || count(/`/g) % 2 === 1 || count(/“/g) > count(/”/g);
 }
 
-const normalize = (text: string) => text.replace(/[\s*_`[\]]+/g, ' ').trim().toLowerCase();
+const normalize = (text: string) =>
+  text
+    .replace(/[\s*_`[\]]+/g, ' ')
+    .trim()
+    .toLowerCase();
 
 /** True when the line was copied from something the user wrote. */
 function copiedFrom(line: string, sources: readonly string[]): boolean {
@@ -44,7 +48,7 @@ function copiedFrom(line: string, sources: readonly string[]): boolean {
   return needle.length > 0 && sources.some((source) => normalize(source).includes(needle));
 }
 
-function removeLines(text: string, lines: readonly Line[], from: number, to = from): string {
+function removeLines(lines: readonly Line[], from: number, to = from): string {
   return lines
     .filter((line) => line.index < from || line.index > to)
     .map((line) => line.text)
@@ -85,7 +89,7 @@ export function parseDissonance(
     if (!match || insideQuotes(line.text, match.index)) continue;
     if (copiedFrom(line.text, options.userText ?? [])) continue;
     const onlyMarker = match.index === line.text.search(/\S/);
-    const display = onlyMarker ? removeLines(text, lines, line.index) : text.trimEnd();
+    const display = onlyMarker ? removeLines(lines, line.index) : text.trimEnd();
     const rawValue = (match[1] ?? '').trim();
     const numeric = NUMBER.exec(rawValue);
     if (!numeric) {
@@ -100,7 +104,11 @@ export function parseDissonance(
     }
     if (value < 0 || value > 1) {
       const clamped = Math.min(1, Math.max(0, value));
-      return { value: clamped, display, warning: `ROBIN's dissonance ${value} is outside 0–1; clamped to ${clamped}` };
+      return {
+        value: clamped,
+        display,
+        warning: `ROBIN's dissonance ${value} is outside 0–1; clamped to ${clamped}`,
+      };
     }
     return { value, display };
   }
@@ -122,7 +130,10 @@ const MAX_SPEC = 2000;
  * Reads BRICK's `TOOL_REQUIRED: <spec>` when his turn ends with it (the spec may run onto the
  * following lines). A request copied from the user's own words is ignored.
  */
-export function parseToolRequest(text: string, options: { userText?: readonly string[] } = {}): ToolRequestReading {
+export function parseToolRequest(
+  text: string,
+  options: { userText?: readonly string[] } = {},
+): ToolRequestReading {
   const lines = linesOf(text);
   const ending = tail(lines);
   const last = ending.at(-1);
@@ -136,10 +147,15 @@ export function parseToolRequest(text: string, options: { userText?: readonly st
       .trim()
       .replace(/^\[(.*)\]$/s, '$1')
       .trim();
-    const display = removeLines(text, lines, line.index, last?.index ?? line.index);
-    if (!spec) return { spec: null, display, warning: 'BRICK wrote TOOL_REQUIRED without a specification; ignored' };
+    const display = removeLines(lines, line.index, last?.index ?? line.index);
+    if (!spec)
+      return { spec: null, display, warning: 'BRICK wrote TOOL_REQUIRED without a specification; ignored' };
     if (copiedFrom(line.text, options.userText ?? [])) {
-      return { spec: null, display: text.trimEnd(), warning: "ignored a TOOL_REQUIRED copied from the user's message" };
+      return {
+        spec: null,
+        display: text.trimEnd(),
+        warning: "ignored a TOOL_REQUIRED copied from the user's message",
+      };
     }
     return { spec: spec.slice(0, MAX_SPEC), display };
   }

@@ -27,7 +27,10 @@ function join(...parts: string[]): string {
 function taskAndHistory(state: DialogueStateValue, limits: ContextLimits): string {
   return join(
     section("The Architect's request", clip(state.task, limits.taskChars)),
-    section('Earlier in this conversation', summarizeEarlierRuns(state.turns, state.run, limits.summaryChars)),
+    section(
+      'Earlier in this conversation',
+      summarizeEarlierRuns(state.turns, state.run, limits.summaryChars),
+    ),
   );
 }
 
@@ -40,7 +43,11 @@ export function alfredPlanPrompt(state: DialogueStateValue, limits: ContextLimit
   );
 }
 
-export function brickPrompt(state: DialogueStateValue, limits: ContextLimits, canRequestTool: boolean): string {
+export function brickPrompt(
+  state: DialogueStateValue,
+  limits: ContextLimits,
+  canRequestTool: boolean,
+): string {
   const dialogue = recentTurns(state.turns, state.run, limits)
     .filter((turn) => turn.kind !== 'plan')
     .map((turn) => `${speakerLabel(turn)}:\n${turn.display}`)
@@ -54,12 +61,16 @@ export function brickPrompt(state: DialogueStateValue, limits: ContextLimits, ca
     section("ALFRED's plan", clip(state.plan, limits.turnChars)),
     section('The dialogue so far (most recent last)', dialogue),
     'Give a logical, structured thesis: identify the core problem, deconstruct it, and propose a clear, ' +
-      "step-by-step solution. If ROBIN has answered, address his points and refine your position.",
+      'step-by-step solution. If ROBIN has answered, address his points and refine your position.',
     toolRule,
   );
 }
 
-export function robinPrompt(state: DialogueStateValue, limits: ContextLimits, thesis: Turn | undefined): string {
+export function robinPrompt(
+  state: DialogueStateValue,
+  limits: ContextLimits,
+  thesis: Turn | undefined,
+): string {
   return join(
     section("The Architect's request", clip(state.task, limits.taskChars)),
     section("BRICK's analysis", clip(thesis?.display ?? '(BRICK has not spoken)', limits.turnChars * 2)),

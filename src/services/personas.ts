@@ -1,5 +1,5 @@
-import type { Codex } from './codex/loadCodex.ts';
 import type { ModelOptions } from './codex/codexSchema.ts';
+import type { Codex } from './codex/loadCodex.ts';
 
 /** A persona as the rest of the system sees it, built from the codex. */
 export interface Persona {
@@ -48,7 +48,8 @@ export function createPersonaRegistry(codex: Codex): PersonaRegistry {
   return {
     get(id) {
       const persona = personas.get(id);
-      if (!persona) throw new Error(`The codex defines no persona "${id}" (it has ${[...personas.keys()].join(', ')})`);
+      if (!persona)
+        throw new Error(`The codex defines no persona "${id}" (it has ${[...personas.keys()].join(', ')})`);
       return persona;
     },
     has: (id) => personas.has(id),

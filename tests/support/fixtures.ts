@@ -7,7 +7,11 @@ export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const REAL_CODEX_PATH = join(REPO_ROOT, 'codex.toml');
 
 /** Distinct model names per persona, so the emulator can script each persona. */
-export const TEST_MODELS = { ALFRED: 'alfred-test:latest', BRICK: 'brick-test:latest', ROBIN: 'robin-test:latest' };
+export const TEST_MODELS = {
+  ALFRED: 'alfred-test:latest',
+  BRICK: 'brick-test:latest',
+  ROBIN: 'robin-test:latest',
+};
 
 /** A fresh folder under the OS temp dir; `cleanup` removes it. */
 export function tempDir(prefix = 'bat-os-'): { path: string; cleanup: () => void } {
@@ -19,8 +23,11 @@ export function tempDir(prefix = 'bat-os-'): { path: string; cleanup: () => void
  * Writes the shipped codex with test model names (and any edits) into `dir`; returns its path.
  * Starting from the real codex keeps the tests honest about what ships.
  */
-export function writeTestCodex(dir: string, edit?: (codex: Record<string, any>) => void): string {
-  const codex = parse(readFileSync(REAL_CODEX_PATH, 'utf8')) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: tests edit arbitrary TOML, including into invalid shapes.
+type TomlTable = Record<string, any>;
+
+export function writeTestCodex(dir: string, edit?: (codex: TomlTable) => void): string {
+  const codex = parse(readFileSync(REAL_CODEX_PATH, 'utf8')) as TomlTable;
   for (const [id, model] of Object.entries(TEST_MODELS)) codex.personas[id].model = model;
   edit?.(codex);
   const path = join(dir, 'codex.toml');

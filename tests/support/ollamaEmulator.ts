@@ -146,7 +146,10 @@ export class OllamaEmulator {
 
   private json(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+    });
     res.end(text);
   }
 
@@ -193,7 +196,12 @@ export class OllamaEmulator {
             modified_at: new Date(0).toISOString(),
             size: 4_920_000_000,
             digest: digestOf(name),
-            details: { format: 'gguf', family: 'llama', parameter_size: '8.0B', quantization_level: 'Q4_K_M' },
+            details: {
+              format: 'gguf',
+              family: 'llama',
+              parameter_size: '8.0B',
+              quantization_level: 'Q4_K_M',
+            },
           })),
         });
         return;
@@ -254,7 +262,8 @@ export class OllamaEmulator {
     const queued = this.scripts.get(fullName(model));
     const scripted = queued?.shift();
     const reply: Reply =
-      scripted ?? (this.responder ? await this.responder(request) : `(emulator: nothing scripted for ${model})`);
+      scripted ??
+      (this.responder ? await this.responder(request) : `(emulator: nothing scripted for ${model})`);
     const answer = typeof reply === 'string' ? { content: reply } : reply;
     if (answer.delayMs) {
       const aborted = await new Promise<boolean>((resolve) => {

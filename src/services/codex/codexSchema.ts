@@ -32,7 +32,7 @@ export const personaSchema = z.strictObject({
   model: z
     .string()
     .trim()
-    .regex(/^[\w.\-/]+(:[\w.\-]+)?$/, 'expected an Ollama model name such as "llama3.1:8b"'),
+    .regex(/^[\w.\-/]+(:[\w.-]+)?$/, 'expected an Ollama model name such as "llama3.1:8b"'),
   temperature: z.number().min(0).max(2),
   avatar_url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
   system_prompt: z.string().trim().min(1).max(8000),
@@ -57,7 +57,11 @@ export const codexSchema = z
   .superRefine((codex, ctx) => {
     for (const id of GRAPH_PERSONAS) {
       if (!codex.personas[id]) {
-        ctx.addIssue({ code: 'custom', path: ['personas'], message: `the dialogue needs a [personas.${id}] table` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['personas'],
+          message: `the dialogue needs a [personas.${id}] table`,
+        });
       }
     }
   });

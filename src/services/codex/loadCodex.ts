@@ -52,13 +52,18 @@ export function parseCodex(source: string, path: string): Codex {
   } catch (error) {
     if (error instanceof TomlError) {
       const message = error.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? 'invalid TOML';
-      throw new CodexError(path, [{ key: '', line: error.line, column: error.column, message: `TOML syntax: ${message}` }]);
+      throw new CodexError(path, [
+        { key: '', line: error.line, column: error.column, message: `TOML syntax: ${message}` },
+      ]);
     }
     throw error;
   }
   const result = codexSchema.safeParse(raw);
   if (!result.success) {
-    throw new CodexError(path, result.error.issues.map((issue) => toProblem(issue, source)));
+    throw new CodexError(
+      path,
+      result.error.issues.map((issue) => toProblem(issue, source)),
+    );
   }
   return Object.freeze({
     data: deepFreeze(result.data),

@@ -6,7 +6,14 @@ export interface OllamaErrorContext {
   timeoutMs: number;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'EAI_AGAIN', 'ETIMEDOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+]);
 
 function networkCode(error: unknown): string | undefined {
   let current: unknown = error;
@@ -33,9 +40,14 @@ export function unreachableError(host: string, cause?: unknown): AppError {
 }
 
 export function modelMissingError(model: string, cause?: unknown): AppError {
-  return new AppError('OLLAMA_MODEL_MISSING', 'user', `model ${model} is not pulled: \`ollama pull ${model}\``, {
-    cause,
-  });
+  return new AppError(
+    'OLLAMA_MODEL_MISSING',
+    'user',
+    `model ${model} is not pulled: \`ollama pull ${model}\``,
+    {
+      cause,
+    },
+  );
 }
 
 /**
@@ -59,11 +71,17 @@ export function toOllamaError(error: unknown, context: OllamaErrorContext): unkn
     return unreachableError(context.host, error);
   }
   const status = (error as { status_code?: unknown }).status_code;
-  if (status === 404 || /not found, try pulling it first/i.test(message)) return modelMissingError(context.model, error);
+  if (status === 404 || /not found, try pulling it first/i.test(message))
+    return modelMissingError(context.model, error);
   if (status === 503) {
-    return new AppError('OLLAMA_BUSY', 'operational', `Ollama is busy (its queue is full): try again shortly`, {
-      cause: error,
-    });
+    return new AppError(
+      'OLLAMA_BUSY',
+      'operational',
+      `Ollama is busy (its queue is full): try again shortly`,
+      {
+        cause: error,
+      },
+    );
   }
   return new AppError('OLLAMA_ERROR', 'operational', `Ollama failed on model ${context.model}: ${message}`, {
     cause: error,

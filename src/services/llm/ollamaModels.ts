@@ -61,10 +61,17 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
             messages.map((m) => ({ role: m.role, content: m.content })),
             callOptions.signal ? { signal: callOptions.signal } : {},
           );
-          log.debug({ persona: personaId, model: persona.model, durationMs: Date.now() - started }, 'model answered');
+          log.debug(
+            { persona: personaId, model: persona.model, durationMs: Date.now() - started },
+            'model answered',
+          );
           return contentToText(reply.content);
         } catch (error) {
-          throw toOllamaError(error, { host: options.host, model: persona.model, timeoutMs: options.timeoutMs });
+          throw toOllamaError(error, {
+            host: options.host,
+            model: persona.model,
+            timeoutMs: options.timeoutMs,
+          });
         }
       },
     };
@@ -88,7 +95,11 @@ export function hasModel(available: readonly string[], wanted: string): boolean 
  * Checks that Ollama answers and that every model is pulled; throws the same clear errors
  * a dialogue would, before the person has typed anything.
  */
-export async function checkOllama(host: string, models: readonly string[], timeoutMs = 10_000): Promise<OllamaHealth> {
+export async function checkOllama(
+  host: string,
+  models: readonly string[],
+  timeoutMs = 10_000,
+): Promise<OllamaHealth> {
   const client = new Ollama({ host, fetch: fetchWithDeadline(timeoutMs) });
   let health: OllamaHealth;
   try {
@@ -104,7 +115,8 @@ export async function checkOllama(host: string, models: readonly string[], timeo
   const first = missing[0];
   if (first) {
     const error = modelMissingError(first);
-    if (missing.length > 1) error.message = `models are not pulled: ${missing.map((m) => `\`ollama pull ${m}\``).join(', ')}`;
+    if (missing.length > 1)
+      error.message = `models are not pulled: ${missing.map((m) => `\`ollama pull ${m}\``).join(', ')}`;
     throw error;
   }
   return health;

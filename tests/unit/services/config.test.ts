@@ -32,7 +32,9 @@ describe('loadConfig', () => {
   it("accepts OLLAMA_HOST in Ollama's own forms", () => {
     expect(loadConfig({ OLLAMA_HOST: '0.0.0.0' }).ollamaHost).toBe('http://0.0.0.0:11434');
     expect(loadConfig({ OLLAMA_HOST: 'gpu-box:8080' }).ollamaHost).toBe('http://gpu-box:8080');
-    expect(loadConfig({ OLLAMA_HOST: 'https://ollama.example.com/' }).ollamaHost).toBe('https://ollama.example.com');
+    expect(loadConfig({ OLLAMA_HOST: 'https://ollama.example.com/' }).ollamaHost).toBe(
+      'https://ollama.example.com',
+    );
   });
 
   it('keeps .env.example documenting exactly the settings the schema reads', () => {

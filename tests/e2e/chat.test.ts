@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
+import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the terminal chat as `npm run chat` does, with stdin from a pipe. */
+function chat(args: string[], input: string, env: Record<string, string>): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/chat.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+let emulator: OllamaEmulator;
+let dir: ReturnType<typeof tempDir>;
+let env: Record<string, string>;
+
+beforeEach(async () => {
+  emulator = await OllamaEmulator.start({ models: Object.values(TEST_MODELS) });
+  dir = tempDir();
+  env = {
+    OLLAMA_HOST: emulator.url,
+    DATA_DIR: join(dir.path, 'data'),
+    CODEX_PATH: writeTestCodex(dir.path),
+    LOG_LEVEL: 'info',
+  };
+});
+afterEach(async () => {
+  await emulator.close();
+  dir.cleanup();
+});
+
+function scriptRound(answer: string, dissonance = '0.1') {
+  emulator
+    .script(ALFRED, [`plan for ${answer}`, answer])
+    .script(BRICK, [`thesis for ${answer}`])
+    .script(ROBIN, [`feelings about ${answer}\nDISSONANCE: ${dissonance}`]);
+}
+
+describe('npm run chat, driven through a pipe', () => {
+  it('runs one conversation per input, a line per message, and exits at the end of input', async () => {
+    scriptRound('first answer', '0.12');
+    scriptRound('second answer', '[0.05]');
+
+    const result = await chat([], 'Help me plan a garden\n\nAnd what about roses?\n', env);
+
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n').filter(Boolean);
+    expect(lines).toEqual([
+      'ALFRED: plan for first answer',
+      'BRICK: thesis for first answer',
+      'ROBIN: feelings about first answer',
+      '(dissonance: 0.12)',
+      'ALFRED: first answer',
+      'ALFRED: plan for second answer',
+      'BRICK: thesis for second answer',
+      'ROBIN: feelings about second answer',
+      '(dissonance: 0.05)',
+      'ALFRED: second answer',
+    ]);
+    // The second message continued the same conversation.
+    expect(emulator.chats(ALFRED)[2]?.messages[1]?.content).toContain('Help me plan a garden');
+    expect(result.stderr).toMatch(/Conversation cli-\w+/);
+  });
+
+  it('resumes a stored conversation with --conversation, in a new process', async () => {
+    scriptRound('Paris');
+    const first = await chat([], 'Capital of France?\n', env);
+    const id = /Conversation (cli-\w+)/.exec(first.stderr)?.[1];
+    expect(id).toBeDefined();
+
+    scriptRound('2 million');
+    const second = await chat(['--conversation', id ?? ''], 'How many live there?\n', env);
+
+    expect(second.code).toBe(0);
+    expect(second.stderr).not.toMatch(/No stored conversation/);
+    const plan = emulator.chats(ALFRED).at(-2)?.messages[1]?.content ?? '';
+    expect(plan).toContain('Capital of France?');
+    expect(plan).toContain('Paris');
+  });
+
+  it('exits non-zero with a one-line reason when Ollama is unreachable', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+
+    const result = await chat([], 'hello\n', { ...env, OLLAMA_HOST: `127.0.0.1:${port}` });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `error: cannot reach Ollama at http://127.0.0.1:${port}: start it with \`ollama serve\` (or set OLLAMA_HOST)`,
+    ]);
+    expect(result.stdout).toBe('');
+  });
+
+  it('names the models to pull before the first message', async () => {
+    emulator.models.delete(ROBIN);
+    const result = await chat([], 'hello\n', env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: model ${ROBIN} is not pulled: \`ollama pull ${ROBIN}\``);
+    expect(emulator.chats()).toHaveLength(0);
+  });
+
+  it('refuses a broken codex, naming the file and line', async () => {
+    writeFileSync(env.CODEX_PATH ?? '', 'version = "one"\n[core]\nprinciples = []\n');
+    const result = await chat([], 'hello\n', env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${env.CODEX_PATH}:1 version`);
+  });
+
+  it('reports a failure mid-dialogue on one line and exits non-zero', async () => {
+    emulator.script(ALFRED, ['plan']).script(BRICK, [{ status: 500, error: 'CUDA error: out of memory' }]);
+    const result = await chat([], 'hello\n', env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('ALFRED: plan');
+    expect(result.stderr).toContain(
+      'error: Ollama failed on model brick-test:latest: CUDA error: out of memory',
+    );
+  });
+});

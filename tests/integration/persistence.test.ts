@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DoneEvent } from '../../src/graph/dialogue.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
+let harness: Harness;
+afterEach(() => harness?.close());
+
+function scriptOneRound(h: Harness, answer: string) {
+  h.emulator
+    .script(ALFRED, ['plan', answer])
+    .script(BRICK, ['thesis'])
+    .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+}
+
+async function drain(iterable: AsyncIterable<unknown>) {
+  const out: unknown[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
+describe('conversation persistence', () => {
+  it('continues a conversation after the checkpoint store is reopened (a restart)', async () => {
+    harness = await startHarness();
+    scriptOneRound(harness, 'The capital of France is Paris.');
+    await harness.talk('thread-1', 'What is the capital of France?');
+    await harness.runtime.close();
+
+    const restarted = await harness.restart();
+    expect(await restarted.dialogue.exists('thread-1')).toBe(true);
+    scriptOneRound(harness, 'About 2.1 million people.');
+    const events = await drain(
+      restarted.dialogue.run({ conversationId: 'thread-1', message: 'How many people live there?' }),
+    );
+
+    expect((events.at(-1) as DoneEvent).run).toBe(2);
+    // The earlier exchange reaches the personas' prompts after the restart.
+    const plan = harness.emulator.chats(ALFRED).at(-2);
+    expect(plan?.messages[1]?.content).toContain('What is the capital of France?');
+    expect(plan?.messages[1]?.content).toContain('The capital of France is Paris.');
+    const turns = await restarted.dialogue.turns('thread-1');
+    expect(turns.filter((t) => t.kind === 'task').map((t) => t.content)).toEqual([
+      'What is the capital of France?',
+      'How many people live there?',
+    ]);
+  });
+
+  it('keeps conversations apart', async () => {
+    harness = await startHarness();
+    scriptOneRound(harness, 'Answer A');
+    await harness.talk('a', 'Secret about apples');
+    scriptOneRound(harness, 'Answer B');
+    await harness.talk('b', 'Question about bananas');
+    const planForB = harness.emulator.chats(ALFRED).at(-2);
+    expect(planForB?.messages[1]?.content).not.toContain('apples');
+    expect(await harness.runtime.dialogue.exists('never-seen')).toBe(false);
+  });
+
+  it("keeps the user's message when a run fails, and the next run carries on", async () => {
+    harness = await startHarness();
+    harness.emulator.script(ALFRED, [{ status: 500, error: 'out of memory' }]);
+    await expect(harness.talk('t', 'First question')).rejects.toThrow(/out of memory/);
+
+    scriptOneRound(harness, 'Second answer');
+    const events = await harness.talk('t', 'Second question');
+    expect((events.at(-1) as DoneEvent).answer).toBe('Second answer');
+    const turns = await harness.runtime.dialogue.turns('t');
+    expect(turns.filter((t) => t.kind === 'task').map((t) => t.content)).toEqual([
+      'First question',
+      'Second question',
+    ]);
+  });
+
+  it('keeps every prompt bounded however long the conversation grows', async () => {
+    harness = await startHarness();
+    const long = 'word '.repeat(2000);
+    const sizes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      scriptOneRound(harness, `answer ${i} ${long}`);
+      await harness.talk('long', `question ${i} ${long}`);
+      sizes.push(harness.emulator.chats(BRICK).at(-1)?.messages[1]?.content.length ?? 0);
+    }
+    // After the first few runs the prompt stops growing.
+    expect(Math.max(...sizes)).toBeLessThan(20_000);
+    expect(sizes[11]).toBeLessThanOrEqual((sizes[4] ?? 0) + 200);
+  });
+
+  it('runs messages of one conversation one after another', async () => {
+    harness = await startHarness();
+    const order: string[] = [];
+    harness.emulator.respond(async (request) => {
+      const text = request.messages[1]?.content ?? '';
+      const tag = /request:\n(\w+)/.exec(text)?.[1] ?? '?';
+      order.push(`${request.model.split('-')[0]}:${tag}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return request.model === ROBIN ? 'ok\nDISSONANCE: 0' : `${tag} done`;
+    });
+    await Promise.all([harness.talk('same', 'first'), harness.talk('same', 'second')]);
+    const firstOfSecond = order.findIndex((entry) => entry.endsWith(':second'));
+    expect(order.slice(0, firstOfSecond).every((entry) => entry.endsWith(':first'))).toBe(true);
+    expect(order.filter((entry) => entry.endsWith(':first'))).toHaveLength(4);
+  });
+});

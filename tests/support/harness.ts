@@ -1,0 +1,65 @@
+import type { DialogueEvent } from '../../src/graph/dialogue.ts';
+import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
+import { loadConfig } from '../../src/services/config.ts';
+import { createSilentLogger } from '../../src/services/logger.ts';
+import { TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
+import { OllamaEmulator } from './ollamaEmulator.ts';
+
+export interface Harness {
+  emulator: OllamaEmulator;
+  runtime: Runtime;
+  dataDir: string;
+  codexPath: string;
+  env: Record<string, string>;
+  /** Runs one message to the end and returns every event. */
+  talk(conversationId: string, message: string): Promise<DialogueEvent[]>;
+  /** Builds a second runtime on the same files (a restart). */
+  restart(): Promise<Runtime>;
+  close(): Promise<void>;
+}
+
+/** The real runtime (real @langchain/ollama, real SQLite) against the Ollama emulator. */
+export async function startHarness(
+  options: { env?: Record<string, string>; overrides?: RuntimeOverrides; models?: string[] } = {},
+): Promise<Harness> {
+  const emulator = await OllamaEmulator.start({ models: options.models ?? Object.values(TEST_MODELS) });
+  const dir = tempDir();
+  const codexPath = writeTestCodex(dir.path);
+  const env = {
+    OLLAMA_HOST: emulator.url,
+    DATA_DIR: `${dir.path}/data`,
+    CODEX_PATH: codexPath,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+  const runtimes: Runtime[] = [];
+  const build = async () => {
+    const runtime = await createRuntime(loadConfig(env), createSilentLogger(), options.overrides);
+    runtimes.push(runtime);
+    return runtime;
+  };
+  const runtime = await build();
+  return {
+    emulator,
+    runtime,
+    dataDir: env.DATA_DIR,
+    codexPath,
+    env,
+    async talk(conversationId, message) {
+      const events: DialogueEvent[] = [];
+      for await (const event of runtime.dialogue.run({ conversationId, message })) events.push(event);
+      return events;
+    },
+    restart: build,
+    async close() {
+      for (const r of runtimes) await r.close();
+      await emulator.close();
+      dir.cleanup();
+    },
+  };
+}
+
+/** The persona turns of a run, as `PERSONA: text` lines. */
+export function spoken(events: readonly DialogueEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'turn' ? [`${e.persona}: ${e.text}`] : []));
+}

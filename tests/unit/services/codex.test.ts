@@ -1,0 +1,99 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodexError, loadCodex, parseCodex } from '../../../src/services/codex/loadCodex.ts';
+import { createPersonaRegistry } from '../../../src/services/personas.ts';
+import { REAL_CODEX_PATH, tempDir, writeTestCodex } from '../../support/fixtures.ts';
+
+const dirs: Array<{ cleanup(): void }> = [];
+function folder(): string {
+  const dir = tempDir();
+  dirs.push(dir);
+  return dir.path;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) dir.cleanup();
+});
+
+async function problemsOf(path: string): Promise<CodexError> {
+  try {
+    await loadCodex(path);
+  } catch (error) {
+    if (error instanceof CodexError) return error;
+    throw error;
+  }
+  throw new Error('the codex was accepted');
+}
+
+describe('the shipped codex', () => {
+  it('loads and defines ALFRED, BRICK and ROBIN with every field the bot needs', async () => {
+    const codex = await loadCodex(REAL_CODEX_PATH);
+    const personas = createPersonaRegistry(codex);
+    for (const id of ['ALFRED', 'BRICK', 'ROBIN']) {
+      const persona = personas.get(id);
+      expect(persona.displayName).toBeTruthy();
+      expect(persona.model).toMatch(/\S/);
+      expect(persona.avatarUrl).toMatch(/^https:\/\//);
+      expect(persona.systemPrompt.length).toBeGreaterThan(50);
+      expect(persona.principles.length).toBeGreaterThan(0);
+    }
+    expect(personas.corePrinciples.length).toBeGreaterThan(0);
+    expect(codex.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('loadCodex', () => {
+  it('names the file, line and column of a TOML syntax error', async () => {
+    const path = join(folder(), 'codex.toml');
+    writeFileSync(path, 'version = 1\n[core]\nprinciples = ["a",\n  oops\n');
+    const error = await problemsOf(path);
+    expect(error.message).toContain(`${path}:4`);
+    expect(error.message).toMatch(/TOML syntax/);
+  });
+
+  it('names the key and its line when a value is wrong', async () => {
+    const path = writeTestCodex(folder(), (codex) => {
+      codex.personas.BRICK.temperature = 'hot';
+    });
+    const error = await problemsOf(path);
+    const problem = error.problems.find((p) => p.key === 'personas.BRICK.temperature');
+    expect(problem?.message).toMatch(/number/);
+    const source = readFileSync(path, 'utf8').split('\n');
+    expect(source[(problem?.line ?? 0) - 1]).toMatch(/^temperature = "hot"/);
+    expect(error.message).toContain(`${path}:${problem?.line} personas.BRICK.temperature`);
+  });
+
+  it('reports every problem, not only the first', async () => {
+    const path = writeTestCodex(folder(), (codex) => {
+      delete codex.personas.ROBIN;
+      codex.personas.ALFRED.avatar_url = 'not a url';
+      codex.personas.ALFRED.colour = 'blue';
+    });
+    const error = await problemsOf(path);
+    expect(error.message).toMatch(/\[personas\.ROBIN\]/);
+    expect(error.message).toMatch(/personas\.ALFRED\.avatar_url/);
+    expect(error.message).toMatch(/unknown key "colour"/);
+  });
+
+  it('refuses a display name Discord would refuse', () => {
+    const source = writeTestCodex(folder(), (c) => {
+      c.personas.ROBIN.display_name = 'Discord Robin';
+    });
+    return expect(loadCodex(source)).rejects.toThrow(/clyde|discord/i);
+  });
+
+  it('says where to point CODEX_PATH when the file is missing', async () => {
+    await expect(loadCodex(join(folder(), 'nope.toml'))).rejects.toThrow(/CODEX_PATH/);
+  });
+
+  it('adds a fourth persona to the registry with no code change', () => {
+    const path = writeTestCodex(folder(), (codex) => {
+      codex.personas.BABS = { ...codex.personas.ROBIN, display_name: 'BABS', role: 'Archivist' };
+    });
+    const registry = createPersonaRegistry(parseCodex(readFileSync(path, 'utf8'), path));
+    expect(registry.list().map((p) => p.id)).toEqual(
+      expect.arrayContaining(['ALFRED', 'BRICK', 'ROBIN', 'BABS']),
+    );
+    expect(registry.get('BABS').role).toBe('Archivist');
+  });
+});
