@@ -44,9 +44,9 @@ describe('loadConfig', () => {
   });
 
   it('is the only module that reads process.env', async () => {
-    const { readdirSync, statSync } = await import('node:fs');
+    const { existsSync, readdirSync, statSync } = await import('node:fs');
     const walk = (dir: string): string[] =>
-      readdirSync(dir).flatMap((name) => {
+      (existsSync(dir) ? readdirSync(dir) : []).flatMap((name) => {
         const path = join(dir, name);
         return statSync(path).isDirectory() ? walk(path) : path.endsWith('.ts') ? [path] : [];
       });
