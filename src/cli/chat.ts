@@ -145,7 +145,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const interactive = process.stdin.isTTY === true;
     const lines = createInterface({
       input: process.stdin,
-      terminal: interactive,
+      // On a terminal, readline echoes and prompts; from a pipe, it only splits lines.
+      ...(interactive ? { output: process.stdout, terminal: true } : { terminal: false }),
       crlfDelay: Number.POSITIVE_INFINITY,
     });
     let running: AbortController | undefined;
