@@ -5,6 +5,7 @@ import { GRAPH_PERSONAS } from './services/codex/codexSchema.ts';
 import { type Codex, loadCodex } from './services/codex/loadCodex.ts';
 import type { Config } from './services/config.ts';
 import { createEventBus, type EventBus } from './services/eventBus.ts';
+import { createLimiter, type Limiter } from './services/llm/limiter.ts';
 import { createOllamaModelFor } from './services/llm/ollamaModels.ts';
 import type { Logger } from './services/logger.ts';
 import { createPersonaRegistry, type PersonaRegistry } from './services/personas.ts';
@@ -16,6 +17,8 @@ export interface Runtime {
   readonly logger: Logger;
   readonly bus: EventBus;
   readonly dialogue: Dialogue;
+  /** The shared cap on model calls (`LLM_CONCURRENCY`). */
+  readonly limiter: Limiter;
   codex(): Codex;
   personas(): PersonaRegistry;
   /** The Ollama models the dialogue needs, one per graph persona, without repeats. */
@@ -39,11 +42,13 @@ export async function createRuntime(
     onListenerError: (type, error) => logger.error({ err: error, event: type }, 'event listener failed'),
   });
   let store: CheckpointStore | undefined = openCheckpointStore(config.dataDir);
+  const limiter = createLimiter(config.llmConcurrency);
   const modelFor = createOllamaModelFor({
     host: config.ollamaHost,
     timeoutMs: config.ollamaTimeoutMs,
     personas: () => personas,
     logger,
+    limiter,
   });
   const dialogue = createDialogue({
     modelFor,
@@ -68,6 +73,7 @@ export async function createRuntime(
     logger,
     bus,
     dialogue,
+    limiter,
     codex: () => codex,
     personas: () => personas,
     requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],

@@ -47,6 +47,12 @@ function printEvent(
     status.show(`${speakerName(event.persona)} is thinking…`);
     return;
   }
+  if (event.type === 'queued') {
+    status.show(
+      `${speakerName(event.persona)} waits for the model (position ${event.position} in the queue)…`,
+    );
+    return;
+  }
   status.clear();
   if (event.type === 'turn') {
     const name = paint(output, `1;${COLORS[event.persona] ?? '37'}`, `${speakerName(event.persona)}:`);

@@ -54,12 +54,22 @@ export interface DialogueGraphDeps {
   settings?: Partial<DialogueSettings>;
 }
 
-/** What a node reports while it works (LangGraph's `custom` stream). */
+/** A persona has started on its turn (LangGraph's `custom` stream). */
 export interface ThinkingEvent {
   type: 'thinking';
   persona: string;
   node: NodeName;
 }
+
+/** A persona's call waits for a free model slot (`LLM_CONCURRENCY`). */
+export interface QueuedEvent {
+  type: 'queued';
+  persona: string;
+  /** 1-based place in the queue. */
+  position: number;
+}
+
+export type ProgressEvent = ThinkingEvent | QueuedEvent;
 
 /** Builds and compiles the Socratic dialogue: ALFRED → BRICK ⇄ ROBIN (→ forge) → ALFRED. */
 export function buildDialogueGraph(deps: DialogueGraphDeps) {
@@ -85,7 +95,11 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
         { role: 'system', content: systemPromptFor(persona, registry.corePrinciples) },
         { role: 'user', content: prompt },
       ],
-      config.signal ? { signal: config.signal } : {},
+      {
+        ...(config.signal ? { signal: config.signal } : {}),
+        onQueued: (position) =>
+          config.writer?.({ type: 'queued', persona: personaId, position } satisfies QueuedEvent),
+      },
     );
     log.debug(
       {

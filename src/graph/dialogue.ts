@@ -2,8 +2,8 @@ import {
   buildDialogueGraph,
   DEFAULT_DIALOGUE_SETTINGS,
   type DialogueGraphDeps,
+  type ProgressEvent,
   recursionLimitFor,
-  type ThinkingEvent,
 } from './buildDialogueGraph.ts';
 import type { DialogueStateUpdate, NodeName, Turn, TurnKind } from './state.ts';
 
@@ -40,7 +40,7 @@ export interface DoneEvent {
   warnings: string[];
 }
 
-export type DialogueEvent = ThinkingEvent | TurnEvent | DoneEvent;
+export type DialogueEvent = ProgressEvent | TurnEvent | DoneEvent;
 
 export interface DialogueRequest {
   /** Keys the stored conversation: a Discord thread id, a terminal session id, … */
@@ -123,7 +123,7 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
         });
         for await (const [mode, chunk] of stream) {
           if (mode === 'custom') {
-            yield chunk as ThinkingEvent;
+            yield chunk as ProgressEvent;
             continue;
           }
           for (const [node, update] of Object.entries(

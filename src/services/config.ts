@@ -39,6 +39,15 @@ export const envSchema = z.object({
   MAX_TURNS: z.coerce.number().int().min(1).max(50).default(3),
   HIGH_DISSONANCE: fraction(0.8),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LLM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  DISCORD_TOKEN: z.string().optional(),
+  DISCORD_API_URL: z.url({ protocol: /^https?$/ }).default('https://discord.com/api'),
+  DISCORD_GUILD_ID: z
+    .string()
+    .regex(/^\d{15,21}$/, 'expected a server id (a number)')
+    .optional(),
+  ARCHITECT_ROLE: z.string().min(1).default('architect'),
+  ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).default(100_000),
 });
 
 export type EnvKey = keyof typeof envSchema.shape;
@@ -60,6 +69,18 @@ export interface Config {
   /** A final dissonance above this publishes `high_cognitive_dissonance` (0–1, default 0.8). */
   readonly highDissonance: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Most model calls in flight at once, across all dialogues (default 1, as Ollama serves). */
+  readonly llmConcurrency: number;
+  /** The bot's token; only `npm start` needs it. */
+  readonly discordToken: string | undefined;
+  /** Discord's REST base (the gateway is found through it); default `https://discord.com/api`. */
+  readonly discordApiUrl: string;
+  /** Where `npm run deploy-commands` registers the commands; globally when unset. */
+  readonly discordGuildId: string | undefined;
+  /** Name or id of the role whose members may govern the bot (default `architect`). */
+  readonly architectRole: string;
+  /** Largest text attachment read as part of a task, in bytes (default 100000). */
+  readonly attachmentMaxBytes: number;
 }
 
 /**
@@ -94,6 +115,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxTurns: e.MAX_TURNS,
     highDissonance: e.HIGH_DISSONANCE,
     logLevel: e.LOG_LEVEL,
+    llmConcurrency: e.LLM_CONCURRENCY,
+    discordToken: e.DISCORD_TOKEN,
+    discordApiUrl: e.DISCORD_API_URL.replace(/\/+$/, ''),
+    discordGuildId: e.DISCORD_GUILD_ID,
+    architectRole: e.ARCHITECT_ROLE,
+    attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
   });
 }
 

@@ -7,6 +7,8 @@ export interface ChatMessage {
 export interface ChatCallOptions {
   /** Cancels the call (shutdown, a superseded run). */
   signal?: AbortSignal;
+  /** Called with the 1-based queue position when the call must wait for a free model slot. */
+  onQueued?: (position: number) => void;
 }
 
 /**

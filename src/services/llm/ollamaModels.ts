@@ -3,6 +3,7 @@ import { Ollama } from 'ollama';
 import type { Logger } from '../logger.ts';
 import type { Persona, PersonaRegistry } from '../personas.ts';
 import { type ChatMessage, type ChatModel, contentToText, type ModelFor } from './chatModel.ts';
+import type { Limiter } from './limiter.ts';
 import { modelMissingError, toOllamaError, unreachableError } from './ollamaErrors.ts';
 
 export interface OllamaModelsOptions {
@@ -12,6 +13,8 @@ export interface OllamaModelsOptions {
   /** The current personas (an amendment may reload them). */
   personas: () => PersonaRegistry;
   logger: Logger;
+  /** Shared cap on calls in flight; unlimited when absent. */
+  limiter?: Limiter;
 }
 
 /**
@@ -50,29 +53,36 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
     const model: ChatModel = {
       model: persona.model,
       async invoke(messages: readonly ChatMessage[], callOptions = {}) {
-        const chat = new ChatOllama({
-          ...chatOllamaFields(persona),
-          baseUrl: options.host,
-          fetch: fetchWithDeadline(options.timeoutMs, callOptions.signal),
-        });
-        const started = Date.now();
-        try {
-          const reply = await chat.invoke(
-            messages.map((m) => ({ role: m.role, content: m.content })),
-            callOptions.signal ? { signal: callOptions.signal } : {},
-          );
-          log.debug(
-            { persona: personaId, model: persona.model, durationMs: Date.now() - started },
-            'model answered',
-          );
-          return contentToText(reply.content);
-        } catch (error) {
-          throw toOllamaError(error, {
-            host: options.host,
-            model: persona.model,
-            timeoutMs: options.timeoutMs,
+        const call = async () => {
+          const chat = new ChatOllama({
+            ...chatOllamaFields(persona),
+            baseUrl: options.host,
+            fetch: fetchWithDeadline(options.timeoutMs, callOptions.signal),
           });
-        }
+          const started = Date.now();
+          try {
+            const reply = await chat.invoke(
+              messages.map((m) => ({ role: m.role, content: m.content })),
+              callOptions.signal ? { signal: callOptions.signal } : {},
+            );
+            log.debug(
+              { persona: personaId, model: persona.model, durationMs: Date.now() - started },
+              'model answered',
+            );
+            return contentToText(reply.content);
+          } catch (error) {
+            throw toOllamaError(error, {
+              host: options.host,
+              model: persona.model,
+              timeoutMs: options.timeoutMs,
+            });
+          }
+        };
+        if (!options.limiter) return call();
+        const queueOptions: Parameters<Limiter['run']>[1] = {};
+        if (callOptions.onQueued) queueOptions.onQueued = callOptions.onQueued;
+        if (callOptions.signal) queueOptions.signal = callOptions.signal;
+        return options.limiter.run(call, queueOptions);
       },
     };
     return model;
