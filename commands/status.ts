@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { EmbedBuilder, SlashCommandBuilder } from 'discord.js';
+import type { Command } from '../src/bot/command.ts';
+import { diskUsage, formatBytes } from '../src/services/diskUsage.ts';
+import { findAppError } from '../src/services/errors.ts';
+import { checkOllama, hasModel, type OllamaHealth } from '../src/services/llm/ollamaModels.ts';
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const parts = [
+    [Math.floor(s / 86400), 'd'],
+    [Math.floor((s % 86400) / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'm'],
+    [s % 60, 's'],
+  ] as const;
+  return parts
+    .filter(([n], i) => n > 0 || i === parts.length - 1)
+    .map(([n, u]) => `${n}${u}`)
+    .join(' ');
+}
+
+/** `/status`: is everything the dialogue needs there, and how busy is it. */
+const status: Command = {
+  data: new SlashCommandBuilder()
+    .setName('status')
+    .setDescription('Ollama, models, queue, threads, uptime and data sizes')
+    .toJSON(),
+  defer: 'ephemeral',
+  async execute(interaction, ctx) {
+    const { config } = ctx.runtime;
+    let health: OllamaHealth | undefined;
+    let ollamaLine: string;
+    try {
+      health = await checkOllama(config.ollamaHost, []);
+      ollamaLine = `✅ Ollama ${health.version} at ${config.ollamaHost} · ${health.models.length} models`;
+    } catch (error) {
+      ollamaLine = `❌ ${findAppError(error)?.message ?? String(error)}`;
+    }
+    const personaLines = ctx.runtime
+      .personas()
+      .list()
+      .map((p) => {
+        const mark = health
+          ? hasModel(health.models, p.model)
+            ? '✅'
+            : `❌ not pulled: \`ollama pull ${p.model}\``
+          : '❔';
+        return `${p.displayName}: \`${p.model}\` ${mark}`;
+      });
+    const [dataSize, checkpoints, state] = await Promise.all([
+      diskUsage(config.dataDir),
+      diskUsage(join(config.dataDir, 'checkpoints.sqlite')),
+      diskUsage(join(config.dataDir, 'state.sqlite')),
+    ]);
+    const embed = new EmbedBuilder().setTitle('BAT OS status').addFields(
+      { name: 'Ollama', value: ollamaLine.slice(0, 1024) },
+      { name: 'Persona models', value: personaLines.join('\n').slice(0, 1024) || '—' },
+      {
+        name: 'Load',
+        value: [
+          `Model calls: ${ctx.runtime.limiter.active} running, ${ctx.runtime.limiter.waiting} queued (limit ${config.llmConcurrency})`,
+          `Active threads: ${ctx.runner.activeThreads.size}`,
+        ].join('\n'),
+      },
+      { name: 'Uptime', value: duration(Date.now() - ctx.startedAt), inline: true },
+      {
+        name: 'Data',
+        value: `${formatBytes(dataSize)} in ${config.dataDir} (conversations ${formatBytes(checkpoints)}, state ${formatBytes(state)})`,
+        inline: true,
+      },
+      { name: 'Codex', value: `v${ctx.runtime.codex().data.version}`, inline: true },
+    );
+    await interaction.editReply({ embeds: [embed] });
+  },
+};
+
+export default status;

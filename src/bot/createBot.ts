@@ -1,0 +1,105 @@
+import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
+import type { Runtime } from '../runtime.ts';
+import type { AppStore } from '../services/appStore.ts';
+import type { BotContext } from './botContext.ts';
+import type { CommandRegistry } from './commandRegistry.ts';
+import { createDialogueRunner } from './dialogueRunner.ts';
+import { createMessageHandler } from './events/messageCreate.ts';
+import { createInteractionRouter } from './interactionRouter.ts';
+import { createPersonaPoster, NO_MENTIONS } from './personaPoster.ts';
+
+/**
+ * The gateway intents the bot needs, and no more: guilds (channels, roles, threads), guild
+ * messages and their content (follow-ups in threads need no mention), direct messages (to
+ * explain that the bot works in servers).
+ */
+export const BOT_INTENTS = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildMessages,
+  GatewayIntentBits.MessageContent,
+  GatewayIntentBits.DirectMessages,
+];
+
+export interface Bot {
+  readonly client: Client;
+  readonly context: BotContext;
+  /** Logs in and resolves once the gateway is ready. */
+  start(token: string): Promise<void>;
+  /** Stops taking messages, stops the running dialogues (checkpointed), logs out. */
+  stop(): Promise<void>;
+}
+
+export interface BotDeps {
+  runtime: Runtime;
+  store: AppStore;
+  commands: CommandRegistry;
+  clock?: () => number;
+}
+
+export function createBot(deps: BotDeps): Bot {
+  const { runtime, store } = deps;
+  const logger = runtime.logger.child({ module: 'bot' });
+  const client = new Client({
+    intents: BOT_INTENTS,
+    partials: [Partials.Channel],
+    allowedMentions: NO_MENTIONS,
+    rest: { api: runtime.config.discordApiUrl },
+  });
+  const poster = createPersonaPoster({ client, store, logger });
+  const runner = createDialogueRunner({ runtime, poster, logger });
+  const knownThreads = new Set<string>();
+  const context: BotContext = {
+    client,
+    runtime,
+    runner,
+    store,
+    logger,
+    startedAt: (deps.clock ?? Date.now)(),
+    async registerThread(threadId, info) {
+      knownThreads.add(threadId);
+      await store.set(`thread:${threadId}`, { ...info, createdAt: Date.now() });
+    },
+    async isBotThread(threadId, ownerId) {
+      if (knownThreads.has(threadId) || (ownerId && ownerId === client.user?.id)) return true;
+      if (await store.get(`thread:${threadId}`)) {
+        knownThreads.add(threadId);
+        return true;
+      }
+      return false;
+    },
+  };
+  const onMessage = createMessageHandler(context);
+  const onInteraction = createInteractionRouter(context, deps.commands);
+  let stopping = false;
+
+  client.on(Events.MessageCreate, (message) => {
+    if (stopping) return;
+    onMessage(message).catch((error: unknown) =>
+      logger.error({ err: error, channelId: message.channelId }, 'message handler failed'),
+    );
+  });
+  client.on(Events.InteractionCreate, (interaction) => {
+    if (stopping) return;
+    onInteraction(interaction).catch((error: unknown) =>
+      logger.error({ err: error }, 'interaction router failed'),
+    );
+  });
+  client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
+  client.on(Events.Warn, (message) => logger.warn(message));
+
+  return {
+    client,
+    context,
+    async start(token) {
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      await client.login(token);
+      await ready;
+      logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+    },
+    async stop() {
+      stopping = true;
+      await runner.shutdown();
+      await client.destroy();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import { REST } from 'discord.js';
+import { loadCommands } from '../bot/commandRegistry.ts';
+import { deployCommands } from '../bot/deployCommands.ts';
+import { MISSING_TOKEN } from '../bot/messages.ts';
+import { loadConfig, loadDotEnv } from '../services/config.ts';
+
+/** `npm run deploy-commands`: registers the slash commands with Discord. */
+async function main(): Promise<number> {
+  loadDotEnv();
+  const config = loadConfig();
+  if (!config.discordToken) {
+    process.stderr.write(`${MISSING_TOKEN}\n`);
+    return 2;
+  }
+  const commands = await loadCommands(join(import.meta.dirname, '..', '..', 'commands'));
+  const rest = new REST({ api: config.discordApiUrl }).setToken(config.discordToken);
+  const result = await deployCommands(rest, commands, config.discordGuildId);
+  const where =
+    result.scope === 'global'
+      ? 'globally (they can take up to an hour to appear; set DISCORD_GUILD_ID to register to one server at once)'
+      : `to server ${result.scope.guildId}`;
+  process.stdout.write(
+    `Registered ${result.count} slash commands ${where}: ${commands
+      .list()
+      .map((c) => `/${c.data.name}`)
+      .join(', ')}\n`,
+  );
+  return 0;
+}
+
+try {
+  process.exit(await main());
+} catch (error) {
+  process.stderr.write(
+    `Could not register the commands: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+}
