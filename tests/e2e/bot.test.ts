@@ -1,0 +1,378 @@
+import { createServer } from 'node:net';
+import { PermissionFlagsBits } from 'discord.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Command } from '../../src/bot/command.ts';
+import type { EmulatedMessage } from '../support/discordEmulator.ts';
+import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
+let h: BotHarness | undefined;
+
+async function start(options: BotHarnessOptions = {}) {
+  h = await startBotHarness(options);
+  return h;
+}
+
+afterEach(async () => {
+  if (!h) return;
+  const unknown = h.discord.requests.filter((r) => r.status === 404 && !/webhooks/.test(r.path));
+  await h.close();
+  h = undefined;
+  expect(unknown, 'requests to routes the emulator does not know').toEqual([]);
+});
+
+const personaPosts = (h: BotHarness, threadId: string) => h.discord.messages(threadId).filter((m) => m.webhook_id);
+const speakers = (messages: EmulatedMessage[]) => messages.map((m) => m.author.username);
+
+async function mentionAndWait(h: BotHarness, task: string, posts = 4) {
+  const message = h.discord.userSays(h.userId, h.discord.channelId, task, { mentionBot: true });
+  const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
+  await h.discord.waitFor(() => personaPosts(h, thread.id).length >= posts || undefined, 10_000);
+  return thread;
+}
+
+/** Reads the task a prompt was built for (the first line after "The Architect's request:"). */
+const taskOf = (content: string) => /The Architect's request:\n(.*)/.exec(content)?.[1] ?? '';
+
+describe('a mention opens a thread where each persona speaks as itself', () => {
+  it('posts ALFRED, BRICK, ROBIN, ALFRED through one webhook into the thread, with names and avatars', async () => {
+    const h = await start();
+    h.scriptRound('garden');
+
+    const thread = await mentionAndWait(h, 'Plan my garden\nwith roses and tulips');
+
+    expect(thread).toMatchObject({ name: 'Plan my garden', parent_id: h.discord.channelId });
+    const posts = personaPosts(h, thread.id);
+    expect(speakers(posts)).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
+    expect(posts.map((m) => m.content)).toEqual([
+      'plan garden',
+      'thesis garden',
+      'antithesis garden\n-# dissonance: 0.10',
+      'answer garden',
+    ]);
+    expect(h.discord.webhooks()).toHaveLength(1);
+    const executes = h.discord.requests.filter((r) => r.method === 'POST' && /^\/api\/v10\/webhooks\//.test(r.path));
+    expect(executes.map((r) => r.query.thread_id)).toEqual([thread.id, thread.id, thread.id, thread.id]);
+    const avatars = executes.map((r) => (r.body as { avatar_url?: string }).avatar_url);
+    expect(avatars[0]).toContain('seed=ALFRED');
+    expect(avatars[1]).toContain('seed=BRICK');
+    expect(avatars[2]).toContain('seed=ROBIN');
+    // The webhook's own messages came back from the gateway and started nothing.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(h.ollama.chats()).toHaveLength(4);
+  });
+
+  it('continues the conversation on a follow-up without a mention, remembering the first exchange', async () => {
+    const h = await start();
+    h.scriptRound('one');
+    const thread = await mentionAndWait(h, 'What is the capital of France?');
+    h.scriptRound('two');
+
+    h.discord.userSays(h.userId, thread.id, 'How many people live there?');
+    await h.discord.waitFor(() => personaPosts(h, thread.id).length >= 8 || undefined, 10_000);
+
+    expect(speakers(personaPosts(h, thread.id)).slice(4)).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
+    const plan = h.ollama.chats(ALFRED)[2]?.messages[1]?.content ?? '';
+    expect(plan).toContain('What is the capital of France?');
+    expect(plan).toContain('answer one');
+    expect(h.discord.threads()).toHaveLength(1);
+  });
+
+  it('continues, not nests, when the bot is mentioned inside its own thread', async () => {
+    const h = await start();
+    h.scriptRound('a');
+    const thread = await mentionAndWait(h, 'First');
+    h.scriptRound('b');
+    h.discord.userSays(h.userId, thread.id, 'Second', { mentionBot: true });
+    await h.discord.waitFor(() => personaPosts(h, thread.id).length >= 8 || undefined, 10_000);
+    expect(h.discord.threads()).toHaveLength(1);
+  });
+
+  it('answers messages queued in one thread in order, one run at a time', async () => {
+    const h = await start();
+    h.ollama.respond(async (request) => {
+      const task = taskOf(request.messages[1]?.content ?? '');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (request.model === ROBIN) return 'ok\nDISSONANCE: 0';
+      if (request.model === BRICK) return `thesis for ${task}`;
+      return /Final draft/.test(request.messages[1]?.content ?? '') ? `answer for ${task}` : `plan for ${task}`;
+    });
+    const first = h.discord.userSays(h.userId, h.discord.channelId, 'one', { mentionBot: true });
+    const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === first.id));
+    h.discord.userSays(h.userId, thread.id, 'two');
+    h.discord.userSays(h.userId, thread.id, 'three');
+    await h.discord.waitFor(() => personaPosts(h, thread.id).length >= 12 || undefined, 10_000);
+
+    const answers = personaPosts(h, thread.id)
+      .map((m) => m.content)
+      .filter((c) => c.startsWith('answer for'));
+    expect(answers).toEqual(['answer for one', 'answer for two', 'answer for three']);
+    // Runs never interleave: every turn of 'one' comes before any turn of 'two', and so on.
+    const tags = personaPosts(h, thread.id)
+      .map((m) => /for (\w+)$/.exec(m.content)?.[1])
+      .filter(Boolean);
+    expect(tags).toEqual(['one', 'one', 'one', 'two', 'two', 'two', 'three', 'three', 'three']);
+  });
+
+  it('runs two threads at once, telling the one that waits its place in the model queue', async () => {
+    const h = await start();
+    h.ollama.respond(async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return request.model === ROBIN ? 'ok\nDISSONANCE: 0.1' : `${request.model} speaks`;
+    });
+    const a = h.discord.userSays(h.userId, h.discord.channelId, 'Task A', { mentionBot: true });
+    const b = h.discord.userSays(h.userId, h.discord.channelId, 'Task B', { mentionBot: true });
+    await h.discord.waitFor(
+      () => (personaPosts(h, a.id).length >= 4 && personaPosts(h, b.id).length >= 4) || undefined,
+      15_000,
+    );
+    const notices = [...h.discord.messages(a.id), ...h.discord.messages(b.id)].filter((m) => m.content.includes('in the queue'));
+    expect(notices.length).toBeGreaterThanOrEqual(1);
+    expect(notices[0]?.content).toMatch(/number 1 in the queue/);
+  });
+
+  it('splits a turn over 2000 characters without breaking its code block', async () => {
+    const h = await start();
+    const code = Array.from({ length: 90 }, (_, i) => `  const step${i} = await perform(${i}); // step ${i}`).join('\n');
+    const long = `Here is the implementation:\n\n\`\`\`ts\nasync function run() {\n${code}\n}\n\`\`\`\n\nThat is the plan.`;
+    h.ollama
+      .script(ALFRED, ['plan', 'answer'])
+      .script(BRICK, [long])
+      .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+
+    const thread = await mentionAndWait(h, 'Write the code', 5);
+
+    const brick = personaPosts(h, thread.id).filter((m) => m.author.username === 'BRICK');
+    expect(brick.length).toBeGreaterThanOrEqual(2);
+    for (const part of brick) {
+      expect(part.content.length).toBeLessThanOrEqual(2000);
+      expect((part.content.match(/```/g) ?? []).length % 2).toBe(0);
+    }
+    const lines = brick.flatMap((m) => m.content.split('\n')).filter((l) => l.includes('await perform'));
+    expect(lines).toHaveLength(90);
+  });
+
+  it('never lets model output ping @everyone, roles or users', async () => {
+    const h = await start();
+    h.ollama
+      .script(ALFRED, ['@everyone listen', 'answer <@&123456789012345678>'])
+      .script(BRICK, [`<@${h.userId}> hello`])
+      .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+    const thread = await mentionAndWait(h, 'Ping test');
+    for (const post of personaPosts(h, thread.id)) expect(post.allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it('recreates the webhook once when Discord has deleted it mid-dialogue (10015)', async () => {
+    const h = await start();
+    h.ollama
+      .script(ALFRED, ['plan', 'answer'])
+      .script(BRICK, [{ content: 'thesis', delayMs: 300 }])
+      .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Task', { mentionBot: true });
+    await h.discord.waitFor(() => personaPosts(h, message.id).length >= 1 || undefined);
+    const [first] = h.discord.webhooks();
+    h.discord.deleteWebhook(first?.id ?? '');
+
+    await h.discord.waitFor(() => personaPosts(h, message.id).length >= 4 || undefined, 10_000);
+
+    expect(speakers(personaPosts(h, message.id))).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
+    const live = h.discord.webhooks().filter((w) => w.id !== first?.id);
+    expect(live).toHaveLength(1);
+    expect(await h.store.get(`webhook:${h.discord.channelId}`)).toMatchObject({ id: live[0]?.id });
+  });
+
+  it('waits out a 429 as Retry-After says and loses no turn', async () => {
+    const h = await start();
+    h.scriptRound('rl');
+    h.discord.failNext({ method: 'POST', path: /^\/api\/v10\/webhooks\/\d+\/[^/]+$/, status: 429, retryAfter: 0.3 });
+    const thread = await mentionAndWait(h, 'Rate limited');
+    expect(speakers(personaPosts(h, thread.id))).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
+    const limited = h.discord.requests.findIndex((r) => r.status === 429);
+    const retry = h.discord.requests.findIndex((r, i) => i > limited && /\/webhooks\//.test(r.path) && r.status === 200);
+    expect(limited).toBeGreaterThanOrEqual(0);
+    expect(h.discord.requests[retry]!.at - h.discord.requests[limited]!.at).toBeGreaterThanOrEqual(250);
+  });
+
+  it('still answers without Manage Webhooks, as itself, and says once which permission is missing', async () => {
+    const h = await start();
+    const all = Object.values(PermissionFlagsBits).reduce((a, b) => a | b, 0n);
+    h.discord.setBotPermissions(all & ~PermissionFlagsBits.ManageWebhooks & ~PermissionFlagsBits.Administrator);
+    h.scriptRound('x');
+    const first = h.discord.userSays(h.userId, h.discord.channelId, 'One', { mentionBot: true });
+    const answered = (id: string) => h.discord.messages(id).filter((m) => m.author.id === h.discord.botUserId);
+    await h.discord.waitFor(() => answered(first.id).length >= 5 || undefined, 10_000);
+    h.scriptRound('y');
+    const second = h.discord.userSays(h.userId, h.discord.channelId, 'Two', { mentionBot: true });
+    await h.discord.waitFor(() => answered(second.id).length >= 4 || undefined, 10_000);
+
+    const firstContents = answered(first.id).map((m) => m.content);
+    expect(firstContents[0]).toMatch(/Manage Webhooks/);
+    expect(firstContents.slice(1)).toEqual([
+      '**ALFRED:** plan x',
+      '**BRICK:** thesis x',
+      '**ROBIN:** antithesis x\n-# dissonance: 0.10',
+      '**ALFRED:** answer x',
+    ]);
+    expect(answered(second.id).some((m) => /Manage Webhooks/.test(m.content))).toBe(false);
+    expect(h.discord.webhooks()).toHaveLength(0);
+  });
+
+  it('says once, clearly, that Ollama is down, and the thread stays usable', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const h = await start({ env: { OLLAMA_HOST: `http://127.0.0.1:${port}` } });
+
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Hello?', { mentionBot: true });
+    const notice = await h.discord.waitFor(() => h.discord.messages(message.id).find((m) => m.content.includes('Ollama')));
+
+    expect(notice.content).toBe(
+      `⚠️ cannot reach Ollama at http://127.0.0.1:${port}: start it with \`ollama serve\` (or set OLLAMA_HOST)`,
+    );
+    h.discord.userSays(h.userId, message.id, 'Still there?');
+    await h.discord.waitFor(() => h.discord.messages(message.id).filter((m) => m.content.includes('Ollama')).length >= 2 || undefined);
+    expect(h.discord.messages(message.id).filter((m) => m.author.id === h.discord.botUserId)).toHaveLength(2);
+  });
+});
+
+describe('the edges of a conversation', () => {
+  it('answers an empty mention with a usage hint and starts nothing', async () => {
+    const h = await start();
+    h.discord.userSays(h.userId, h.discord.channelId, '', { mentionBot: true });
+    const hint = await h.discord.waitFor(() =>
+      h.discord.messages(h.discord.channelId).find((m) => m.author.id === h.discord.botUserId),
+    );
+    expect(hint.content).toMatch(/Mention me with a task/);
+    expect(h.discord.threads()).toHaveLength(0);
+  });
+
+  it('explains in a direct message that it works in servers', async () => {
+    const h = await start();
+    const dm = h.discord.userDMs(h.userId, 'hello bot');
+    const reply = await h.discord.waitFor(() =>
+      h.discord.messages(dm.channel_id).find((m) => m.author.id === h.discord.botUserId),
+    );
+    expect(reply.content).toMatch(/I work in servers/);
+  });
+
+  it('ignores messages that do not mention it outside its threads, and other bots', async () => {
+    const h = await start();
+    const other = h.discord.createUser('otherbot', { bot: true });
+    h.discord.userSays(h.userId, h.discord.channelId, 'just chatting');
+    h.discord.userSays(other, h.discord.channelId, 'hi', { mentionBot: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(h.discord.threads()).toHaveLength(0);
+    expect(h.ollama.chats()).toHaveLength(0);
+  });
+
+  it('reads a text attachment as part of the task, and says when one is too large', async () => {
+    const h = await start({ env: { ATTACHMENT_MAX_BYTES: '200' } });
+    h.scriptRound('files');
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Summarize these', {
+      mentionBot: true,
+      attachments: [
+        { filename: 'notes.txt', content: 'The secret word is PINEAPPLE.', contentType: 'text/plain; charset=utf-8' },
+        { filename: 'big.md', content: 'x'.repeat(5000), contentType: 'text/markdown' },
+      ],
+    });
+    await h.discord.waitFor(() => personaPosts(h, message.id).length >= 4 || undefined, 10_000);
+    expect(h.ollama.chats(ALFRED)[0]?.messages[1]?.content).toContain('PINEAPPLE');
+    expect(h.ollama.chats(ALFRED)[0]?.messages[1]?.content).not.toContain('xxxxx');
+    const notice = h.discord.messages(message.id).find((m) => m.content.includes('big.md'));
+    expect(notice?.content).toMatch(/ATTACHMENT_MAX_BYTES/);
+  });
+
+  it('says so in the channel when the thread cannot be created', async () => {
+    const h = await start();
+    h.discord.failNext({ method: 'POST', path: /\/threads$/, status: 400, code: 160004, message: 'A thread has already been created for this message' });
+    h.discord.userSays(h.userId, h.discord.channelId, 'Task', { mentionBot: true });
+    const reply = await h.discord.waitFor(() =>
+      h.discord.messages(h.discord.channelId).find((m) => m.author.id === h.discord.botUserId),
+    );
+    expect(reply.content).toMatch(/thread already exists/);
+  });
+
+  it('shuts down cleanly mid-dialogue, keeping what was said, and continues after a restart', async () => {
+    const h = await start();
+    h.ollama
+      .script(ALFRED, ['plan before restart'])
+      .script(BRICK, [{ content: 'never said', delayMs: 5_000 }]);
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Long task', { mentionBot: true });
+    await h.discord.waitFor(() => personaPosts(h, message.id).length >= 1 || undefined);
+
+    const started = Date.now();
+    await h.stopBot();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const stopped = h.discord.messages(message.id).find((m) => m.content.includes('stopped mid-dialogue'));
+    expect(stopped).toBeDefined();
+    const turns = await h.runtime.dialogue.turns(message.id);
+    expect(turns.map((t) => t.content)).toEqual(['Long task', 'plan before restart']);
+
+    await h.restartBot();
+    h.scriptRound('after');
+    h.discord.userSays(h.userId, message.id, 'Go on');
+    await h.discord.waitFor(() => personaPosts(h, message.id).length >= 5 || undefined, 10_000);
+    expect(personaPosts(h, message.id).at(-1)?.content).toBe('answer after');
+  });
+});
+
+describe('slash commands', () => {
+  it('/ask starts a thread and runs the dialogue there', async () => {
+    const h = await start();
+    h.scriptRound('ask');
+    const interaction = await h.discord.runCommand(h.userId, h.discord.channelId, 'ask', { task: 'Name a good cat' });
+    const thread = await h.discord.waitFor(() => h.discord.threads()[0]);
+    await h.discord.waitFor(() => personaPosts(h, thread.id).length >= 4 || undefined, 10_000);
+    expect(thread.name).toBe('Name a good cat');
+    expect(h.discord.interaction(interaction.id).responses[0]?.data?.content).toContain(thread.id);
+    expect(h.discord.messages(thread.id)[0]?.content).toBe('**alice asked:** Name a good cat');
+  });
+
+  it('/personas lists each persona with role, model and principles', async () => {
+    const h = await start();
+    const interaction = await h.discord.runCommand(h.userId, h.discord.channelId, 'personas');
+    const response = await h.discord.waitFor(() => h.discord.interaction(interaction.id).responses[0]);
+    const fields = response.data.embeds[0].fields as Array<{ name: string; value: string }>;
+    expect(fields.map((f) => f.name)).toEqual(['ALFRED', 'BRICK', 'ROBIN']);
+    expect(fields[1]?.value).toContain(BRICK);
+    expect(fields[1]?.value).toMatch(/3 principles/);
+  });
+
+  it('/status reports Ollama, the persona models, the queue and uptime', async () => {
+    const h = await start();
+    h.ollama.models.delete(ROBIN);
+    const interaction = await h.discord.runCommand(h.userId, h.discord.channelId, 'status');
+    const edit = await h.discord.waitFor(() => h.discord.interaction(interaction.id).edits[0]);
+    expect(h.discord.interaction(interaction.id).responses[0]).toMatchObject({ type: 5, data: { flags: 64 } });
+    const text = JSON.stringify(edit.embeds);
+    expect(text).toContain('Ollama 0.12.6');
+    expect(text).toContain(`not pulled: \`ollama pull ${ROBIN}\``);
+    expect(text).toMatch(/0 running, 0 queued/);
+    expect(text).toMatch(/Active threads: 0/);
+  });
+
+  it('refuses an architect-only command to a member without the role, server side', async () => {
+    const calls: string[] = [];
+    const govern: Command = {
+      data: { name: 'govern', description: 'An architect-only test command' },
+      architectOnly: true,
+      async execute(interaction) {
+        calls.push(interaction.user.id);
+        await interaction.reply({ content: 'governed' });
+      },
+    };
+    const h = await start({ extraCommands: [govern] });
+    const role = h.discord.createRole('architect');
+    const architect = h.discord.createUser('ada', { roles: [role] });
+
+    const denied = await h.discord.runCommand(h.userId, h.discord.channelId, 'govern');
+    const refusal = await h.discord.waitFor(() => h.discord.interaction(denied.id).responses[0]);
+    expect(refusal).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringMatching(/architect/) } });
+
+    const allowed = await h.discord.runCommand(architect, h.discord.channelId, 'govern');
+    await h.discord.waitFor(() => h.discord.interaction(allowed.id).responses[0]);
+    expect(calls).toEqual([architect]);
+  });
+});

@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import { type Bot, createBot } from '../../src/bot/createBot.ts';
+import type { Command } from '../../src/bot/command.ts';
+import { createCommandRegistry, loadCommands } from '../../src/bot/commandRegistry.ts';
+import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { type AppStore, openAppStore } from '../../src/services/appStore.ts';
+import { loadConfig } from '../../src/services/config.ts';
+import { createSilentLogger } from '../../src/services/logger.ts';
+import { DiscordEmulator } from './discordEmulator.ts';
+import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
+import { OllamaEmulator } from './ollamaEmulator.ts';
+
+export interface BotHarness {
+  discord: DiscordEmulator;
+  ollama: OllamaEmulator;
+  bot: Bot;
+  runtime: Runtime;
+  store: AppStore;
+  /** A human member of the guild. */
+  userId: string;
+  /** Scripts one plain round: plan, thesis, antithesis (dissonance 0.1), answer. */
+  scriptRound(tag: string): void;
+  /** Starts another bot on the same data (after `stopBot`). */
+  restartBot(): Promise<Bot>;
+  stopBot(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BotHarnessOptions {
+  env?: Record<string, string>;
+  /** Extra commands beside the shipped ones (e.g. to test the router). */
+  extraCommands?: Command[];
+  discord?: Parameters<typeof DiscordEmulator.start>[0];
+}
+
+/**
+ * The real bot — unmodified discord.js Client, real @langchain/ollama, real SQLite — wired to
+ * the Discord and Ollama emulators on 127.0.0.1.
+ */
+export async function startBotHarness(options: BotHarnessOptions = {}): Promise<BotHarness> {
+  const ollama = await OllamaEmulator.start({ models: Object.values(TEST_MODELS) });
+  const discord = await DiscordEmulator.start(options.discord);
+  const dir = tempDir();
+  const env = {
+    OLLAMA_HOST: ollama.url,
+    DATA_DIR: join(dir.path, 'data'),
+    CODEX_PATH: writeTestCodex(dir.path),
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_TOKEN: discord.token,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const runtime = await createRuntime(config, createSilentLogger());
+  const store = openAppStore(config.dataDir);
+  const shipped = await loadCommands(join(REPO_ROOT, 'commands'));
+  const commands = createCommandRegistry(
+    [...shipped.list(), ...(options.extraCommands ?? [])].map((module) => ({ source: module.data.name, module })),
+  );
+  let bot = createBot({ runtime, store, commands });
+  await bot.start(discord.token);
+  const userId = discord.createUser('alice');
+  let stopped = false;
+
+  return {
+    discord,
+    ollama,
+    get bot() {
+      return bot;
+    },
+    runtime,
+    store,
+    userId,
+    scriptRound(tag) {
+      ollama
+        .script(TEST_MODELS.ALFRED, [`plan ${tag}`, `answer ${tag}`])
+        .script(TEST_MODELS.BRICK, [`thesis ${tag}`])
+        .script(TEST_MODELS.ROBIN, [`antithesis ${tag}\nDISSONANCE: 0.1`]);
+    },
+    async stopBot() {
+      if (!stopped) await bot.stop();
+      stopped = true;
+    },
+    async restartBot() {
+      bot = createBot({ runtime, store, commands });
+      await bot.start(discord.token);
+      stopped = false;
+      return bot;
+    },
+    async close() {
+      if (!stopped) await bot.stop();
+      await store.close();
+      await runtime.close();
+      await discord.close();
+      await ollama.close();
+      dir.cleanup();
+    },
+  };
+}
