@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createCommandRegistry, loadCommands } from '../../../src/bot/commandRegistry.ts';
+import { threadNameFor } from '../../../src/bot/events/messageCreate.ts';
+import { REPO_ROOT } from '../../support/fixtures.ts';
+
+const execute = async () => undefined;
+
+describe('the command registry', () => {
+  it('loads every shipped command from commands/', async () => {
+    const registry = await loadCommands(join(REPO_ROOT, 'commands'));
+    expect(registry.list().map((c) => c.data.name).sort()).toEqual(['ask', 'personas', 'status']);
+  });
+
+  it('refuses a module without execute, a bad name and a duplicate, naming the files', () => {
+    expect(() =>
+      createCommandRegistry([
+        { source: 'a.ts', module: { data: { name: 'ok', description: 'fine' }, execute } },
+        { source: 'b.ts', module: { data: { name: 'Bad Name', description: 'x' }, execute } },
+        { source: 'c.ts', module: { data: { name: 'nothing', description: 'x' } } },
+        { source: 'd.ts', module: { data: { name: 'ok', description: 'again' }, execute } },
+      ]),
+    ).toThrowError(/b\.ts: data\.name[\s\S]*c\.ts: execute[\s\S]*d\.ts: a second command named \/ok/);
+  });
+});
+
+describe('threadNameFor', () => {
+  it('uses the first line of the task', () => {
+    expect(threadNameFor('\n  Plan   a trip\nto Rome', 'fallback')).toBe('Plan a trip');
+  });
+  it('keeps within 100 characters, cutting at a word', () => {
+    const name = threadNameFor('word '.repeat(50), 'fallback');
+    expect(name.length).toBeLessThanOrEqual(100);
+    expect(name.endsWith('…')).toBe(true);
+  });
+  it('falls back when the task has no text', () => {
+    expect(threadNameFor('', 'Task from alice')).toBe('Task from alice');
+  });
+});
