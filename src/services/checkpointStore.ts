@@ -1,7 +1,43 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunnableConfig } from '@langchain/core/runnables';
+import type { Checkpoint, CheckpointMetadata } from '@langchain/langgraph-checkpoint';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import Database from 'better-sqlite3';
+
+/** Checkpoints kept per conversation: the latest and its recent parents. */
+const KEEP_CHECKPOINTS = 3;
+
+/**
+ * LangGraph's SQLite checkpointer that keeps only the newest checkpoints of each conversation.
+ * Every checkpoint holds the whole state, so keeping them all would grow a long conversation's
+ * storage with the square of its length; we never travel back in time, so the old ones go.
+ */
+class PruningSqliteSaver extends SqliteSaver {
+  override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata) {
+    const saved = await super.put(config, checkpoint, metadata);
+    const threadId = saved.configurable?.thread_id as string | undefined;
+    const ns = (saved.configurable?.checkpoint_ns as string | undefined) ?? '';
+    if (threadId) this.prune(threadId, ns);
+    return saved;
+  }
+
+  private prune(threadId: string, ns: string): void {
+    const oldest = this.db
+      .prepare(
+        'SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?',
+      )
+      .get(threadId, ns, KEEP_CHECKPOINTS - 1) as { checkpoint_id: string } | undefined;
+    if (!oldest) return;
+    this.db.transaction(() => {
+      for (const table of ['checkpoints', 'writes']) {
+        this.db
+          .prepare(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?`)
+          .run(threadId, ns, oldest.checkpoint_id);
+      }
+    })();
+  }
+}
 
 export interface CheckpointStore {
   /** LangGraph's SQLite checkpointer: conversation state keyed by conversation (thread) id. */
@@ -19,7 +55,7 @@ export function openCheckpointStore(dataDir: string): CheckpointStore {
   db.pragma('journal_mode = WAL');
   // Another process (a chat beside the bot) may hold the write lock for a moment.
   db.pragma('busy_timeout = 5000');
-  const saver = new SqliteSaver(db);
+  const saver = new PruningSqliteSaver(db);
   return {
     saver,
     path,

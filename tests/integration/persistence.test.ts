@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
@@ -84,6 +86,14 @@ describe('conversation persistence', () => {
     // After the first few runs the prompt stops growing.
     expect(Math.max(...sizes)).toBeLessThan(20_000);
     expect(sizes[11]).toBeLessThanOrEqual((sizes[4] ?? 0) + 200);
+    // Only the newest checkpoints are kept, so storage grows with the conversation, not its square.
+    const db = new Database(join(harness.dataDir, 'checkpoints.sqlite'), { readonly: true });
+    const { count } = db.prepare("SELECT COUNT(*) AS count FROM checkpoints WHERE thread_id = 'long'").get() as {
+      count: number;
+    };
+    db.close();
+    expect(count).toBeLessThanOrEqual(3);
+    expect((await harness.runtime.dialogue.turns('long')).filter((t) => t.kind === 'task')).toHaveLength(12);
   });
 
   it('runs messages of one conversation one after another', async () => {
