@@ -2,8 +2,8 @@ import { createServer } from 'node:net';
 import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/bot/command.ts';
-import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
@@ -22,7 +22,8 @@ afterEach(async () => {
   expect(unknown, 'requests to routes the emulator does not know').toEqual([]);
 });
 
-const personaPosts = (h: BotHarness, threadId: string) => h.discord.messages(threadId).filter((m) => m.webhook_id);
+const personaPosts = (h: BotHarness, threadId: string) =>
+  h.discord.messages(threadId).filter((m) => m.webhook_id);
 const speakers = (messages: EmulatedMessage[]) => messages.map((m) => m.author.username);
 
 async function mentionAndWait(h: BotHarness, task: string, posts = 4) {
@@ -52,7 +53,9 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
       'answer garden',
     ]);
     expect(h.discord.webhooks()).toHaveLength(1);
-    const executes = h.discord.requests.filter((r) => r.method === 'POST' && /^\/api\/v10\/webhooks\//.test(r.path));
+    const executes = h.discord.requests.filter(
+      (r) => r.method === 'POST' && /^\/api\/v10\/webhooks\//.test(r.path),
+    );
     expect(executes.map((r) => r.query.thread_id)).toEqual([thread.id, thread.id, thread.id, thread.id]);
     const avatars = executes.map((r) => (r.body as { avatar_url?: string }).avatar_url);
     expect(avatars[0]).toContain('seed=ALFRED');
@@ -96,7 +99,9 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       if (request.model === ROBIN) return 'ok\nDISSONANCE: 0';
       if (request.model === BRICK) return `thesis for ${task}`;
-      return /Final draft/.test(request.messages[1]?.content ?? '') ? `answer for ${task}` : `plan for ${task}`;
+      return /Final draft/.test(request.messages[1]?.content ?? '')
+        ? `answer for ${task}`
+        : `plan for ${task}`;
     });
     const first = h.discord.userSays(h.userId, h.discord.channelId, 'one', { mentionBot: true });
     const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === first.id));
@@ -127,19 +132,21 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
       () => (personaPosts(h, a.id).length >= 4 && personaPosts(h, b.id).length >= 4) || undefined,
       15_000,
     );
-    const notices = [...h.discord.messages(a.id), ...h.discord.messages(b.id)].filter((m) => m.content.includes('in the queue'));
+    const notices = [...h.discord.messages(a.id), ...h.discord.messages(b.id)].filter((m) =>
+      m.content.includes('in the queue'),
+    );
     expect(notices.length).toBeGreaterThanOrEqual(1);
     expect(notices[0]?.content).toMatch(/number 1 in the queue/);
   });
 
   it('splits a turn over 2000 characters without breaking its code block', async () => {
     const h = await start();
-    const code = Array.from({ length: 90 }, (_, i) => `  const step${i} = await perform(${i}); // step ${i}`).join('\n');
+    const code = Array.from(
+      { length: 90 },
+      (_, i) => `  const step${i} = await perform(${i}); // step ${i}`,
+    ).join('\n');
     const long = `Here is the implementation:\n\n\`\`\`ts\nasync function run() {\n${code}\n}\n\`\`\`\n\nThat is the plan.`;
-    h.ollama
-      .script(ALFRED, ['plan', 'answer'])
-      .script(BRICK, [long])
-      .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+    h.ollama.script(ALFRED, ['plan', 'answer']).script(BRICK, [long]).script(ROBIN, ['ok\nDISSONANCE: 0.1']);
 
     const thread = await mentionAndWait(h, 'Write the code', 5);
 
@@ -160,7 +167,7 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
       .script(BRICK, [`<@${h.userId}> hello`])
       .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
     const thread = await mentionAndWait(h, 'Ping test');
-    for (const post of personaPosts(h, thread.id)) expect(post.allowed_mentions).toEqual({ parse: [] });
+    for (const post of personaPosts(h, thread.id)) expect(post.allowed_mentions).toMatchObject({ parse: [] });
   });
 
   it('recreates the webhook once when Discord has deleted it mid-dialogue (10015)', async () => {
@@ -185,11 +192,18 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
   it('waits out a 429 as Retry-After says and loses no turn', async () => {
     const h = await start();
     h.scriptRound('rl');
-    h.discord.failNext({ method: 'POST', path: /^\/api\/v10\/webhooks\/\d+\/[^/]+$/, status: 429, retryAfter: 0.3 });
+    h.discord.failNext({
+      method: 'POST',
+      path: /^\/api\/v10\/webhooks\/\d+\/[^/]+$/,
+      status: 429,
+      retryAfter: 0.3,
+    });
     const thread = await mentionAndWait(h, 'Rate limited');
     expect(speakers(personaPosts(h, thread.id))).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
     const limited = h.discord.requests.findIndex((r) => r.status === 429);
-    const retry = h.discord.requests.findIndex((r, i) => i > limited && /\/webhooks\//.test(r.path) && r.status === 200);
+    const retry = h.discord.requests.findIndex(
+      (r, i) => i > limited && /\/webhooks\//.test(r.path) && r.status === 200,
+    );
     expect(limited).toBeGreaterThanOrEqual(0);
     expect(h.discord.requests[retry]!.at - h.discord.requests[limited]!.at).toBeGreaterThanOrEqual(250);
   });
@@ -197,10 +211,13 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
   it('still answers without Manage Webhooks, as itself, and says once which permission is missing', async () => {
     const h = await start();
     const all = Object.values(PermissionFlagsBits).reduce((a, b) => a | b, 0n);
-    h.discord.setBotPermissions(all & ~PermissionFlagsBits.ManageWebhooks & ~PermissionFlagsBits.Administrator);
+    h.discord.setBotPermissions(
+      all & ~PermissionFlagsBits.ManageWebhooks & ~PermissionFlagsBits.Administrator,
+    );
     h.scriptRound('x');
     const first = h.discord.userSays(h.userId, h.discord.channelId, 'One', { mentionBot: true });
-    const answered = (id: string) => h.discord.messages(id).filter((m) => m.author.id === h.discord.botUserId);
+    const answered = (id: string) =>
+      h.discord.messages(id).filter((m) => m.author.id === h.discord.botUserId);
     await h.discord.waitFor(() => answered(first.id).length >= 5 || undefined, 10_000);
     h.scriptRound('y');
     const second = h.discord.userSays(h.userId, h.discord.channelId, 'Two', { mentionBot: true });
@@ -226,13 +243,18 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
     const h = await start({ env: { OLLAMA_HOST: `http://127.0.0.1:${port}` } });
 
     const message = h.discord.userSays(h.userId, h.discord.channelId, 'Hello?', { mentionBot: true });
-    const notice = await h.discord.waitFor(() => h.discord.messages(message.id).find((m) => m.content.includes('Ollama')));
+    const notice = await h.discord.waitFor(() =>
+      h.discord.messages(message.id).find((m) => m.content.includes('Ollama')),
+    );
 
     expect(notice.content).toBe(
       `⚠️ cannot reach Ollama at http://127.0.0.1:${port}: start it with \`ollama serve\` (or set OLLAMA_HOST)`,
     );
     h.discord.userSays(h.userId, message.id, 'Still there?');
-    await h.discord.waitFor(() => h.discord.messages(message.id).filter((m) => m.content.includes('Ollama')).length >= 2 || undefined);
+    await h.discord.waitFor(
+      () =>
+        h.discord.messages(message.id).filter((m) => m.content.includes('Ollama')).length >= 2 || undefined,
+    );
     expect(h.discord.messages(message.id).filter((m) => m.author.id === h.discord.botUserId)).toHaveLength(2);
   });
 });
@@ -273,7 +295,11 @@ describe('the edges of a conversation', () => {
     const message = h.discord.userSays(h.userId, h.discord.channelId, 'Summarize these', {
       mentionBot: true,
       attachments: [
-        { filename: 'notes.txt', content: 'The secret word is PINEAPPLE.', contentType: 'text/plain; charset=utf-8' },
+        {
+          filename: 'notes.txt',
+          content: 'The secret word is PINEAPPLE.',
+          contentType: 'text/plain; charset=utf-8',
+        },
         { filename: 'big.md', content: 'x'.repeat(5000), contentType: 'text/markdown' },
       ],
     });
@@ -286,7 +312,13 @@ describe('the edges of a conversation', () => {
 
   it('says so in the channel when the thread cannot be created', async () => {
     const h = await start();
-    h.discord.failNext({ method: 'POST', path: /\/threads$/, status: 400, code: 160004, message: 'A thread has already been created for this message' });
+    h.discord.failNext({
+      method: 'POST',
+      path: /\/threads$/,
+      status: 400,
+      code: 160004,
+      message: 'A thread has already been created for this message',
+    });
     h.discord.userSays(h.userId, h.discord.channelId, 'Task', { mentionBot: true });
     const reply = await h.discord.waitFor(() =>
       h.discord.messages(h.discord.channelId).find((m) => m.author.id === h.discord.botUserId),
@@ -322,7 +354,9 @@ describe('slash commands', () => {
   it('/ask starts a thread and runs the dialogue there', async () => {
     const h = await start();
     h.scriptRound('ask');
-    const interaction = await h.discord.runCommand(h.userId, h.discord.channelId, 'ask', { task: 'Name a good cat' });
+    const interaction = await h.discord.runCommand(h.userId, h.discord.channelId, 'ask', {
+      task: 'Name a good cat',
+    });
     const thread = await h.discord.waitFor(() => h.discord.threads()[0]);
     await h.discord.waitFor(() => personaPosts(h, thread.id).length >= 4 || undefined, 10_000);
     expect(thread.name).toBe('Name a good cat');
@@ -345,7 +379,10 @@ describe('slash commands', () => {
     h.ollama.models.delete(ROBIN);
     const interaction = await h.discord.runCommand(h.userId, h.discord.channelId, 'status');
     const edit = await h.discord.waitFor(() => h.discord.interaction(interaction.id).edits[0]);
-    expect(h.discord.interaction(interaction.id).responses[0]).toMatchObject({ type: 5, data: { flags: 64 } });
+    expect(h.discord.interaction(interaction.id).responses[0]).toMatchObject({
+      type: 5,
+      data: { flags: 64 },
+    });
     const text = JSON.stringify(edit.embeds);
     expect(text).toContain('Ollama 0.12.6');
     expect(text).toContain(`not pulled: \`ollama pull ${ROBIN}\``);
@@ -369,7 +406,10 @@ describe('slash commands', () => {
 
     const denied = await h.discord.runCommand(h.userId, h.discord.channelId, 'govern');
     const refusal = await h.discord.waitFor(() => h.discord.interaction(denied.id).responses[0]);
-    expect(refusal).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringMatching(/architect/) } });
+    expect(refusal).toMatchObject({
+      type: 4,
+      data: { flags: 64, content: expect.stringMatching(/architect/) },
+    });
 
     const allowed = await h.discord.runCommand(architect, h.discord.channelId, 'govern');
     await h.discord.waitFor(() => h.discord.interaction(allowed.id).responses[0]);

@@ -88,7 +88,9 @@ describe('conversation persistence', () => {
     expect(sizes[11]).toBeLessThanOrEqual((sizes[4] ?? 0) + 200);
     // Only the newest checkpoints are kept, so storage grows with the conversation, not its square.
     const db = new Database(join(harness.dataDir, 'checkpoints.sqlite'), { readonly: true });
-    const { count } = db.prepare("SELECT COUNT(*) AS count FROM checkpoints WHERE thread_id = 'long'").get() as {
+    const { count } = db
+      .prepare("SELECT COUNT(*) AS count FROM checkpoints WHERE thread_id = 'long'")
+      .get() as {
       count: number;
     };
     db.close();

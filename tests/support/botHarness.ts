@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { type Bot, createBot } from '../../src/bot/createBot.ts';
 import type { Command } from '../../src/bot/command.ts';
 import { createCommandRegistry, loadCommands } from '../../src/bot/commandRegistry.ts';
+import { type Bot, createBot } from '../../src/bot/createBot.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { type AppStore, openAppStore } from '../../src/services/appStore.ts';
 import { loadConfig } from '../../src/services/config.ts';
@@ -55,7 +55,10 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const store = openAppStore(config.dataDir);
   const shipped = await loadCommands(join(REPO_ROOT, 'commands'));
   const commands = createCommandRegistry(
-    [...shipped.list(), ...(options.extraCommands ?? [])].map((module) => ({ source: module.data.name, module })),
+    [...shipped.list(), ...(options.extraCommands ?? [])].map((module) => ({
+      source: module.data.name,
+      module,
+    })),
   );
   let bot = createBot({ runtime, store, commands });
   await bot.start(discord.token);

@@ -9,7 +9,12 @@ const execute = async () => undefined;
 describe('the command registry', () => {
   it('loads every shipped command from commands/', async () => {
     const registry = await loadCommands(join(REPO_ROOT, 'commands'));
-    expect(registry.list().map((c) => c.data.name).sort()).toEqual(['ask', 'personas', 'status']);
+    expect(
+      registry
+        .list()
+        .map((c) => c.data.name)
+        .sort(),
+    ).toEqual(['ask', 'personas', 'status']);
   });
 
   it('refuses a module without execute, a bad name and a duplicate, naming the files', () => {
