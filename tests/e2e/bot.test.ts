@@ -137,6 +137,11 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
     );
     expect(notices.length).toBeGreaterThanOrEqual(1);
     expect(notices[0]?.content).toMatch(/number 1 in the queue/);
+    // Both threads hang off one channel: one webhook, created once despite the race.
+    expect(h.discord.webhooks()).toHaveLength(1);
+    expect(
+      h.discord.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/webhooks')),
+    ).toHaveLength(1);
   });
 
   it('splits a turn over 2000 characters without breaking its code block', async () => {
@@ -347,6 +352,8 @@ describe('the edges of a conversation', () => {
     h.discord.userSays(h.userId, message.id, 'Go on');
     await h.discord.waitFor(() => personaPosts(h, message.id).length >= 5 || undefined, 10_000);
     expect(personaPosts(h, message.id).at(-1)?.content).toBe('answer after');
+    // The persisted webhook was reused after the restart, not created again.
+    expect(h.discord.webhooks()).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DiscordEmulator } from '../support/discordEmulator.ts';
+import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
+import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts one of the package's entry points as `npm start` / `npm run …` would. */
+function launch(script: string, env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  setTimeout(() => child.kill('SIGKILL'), 25_000).unref();
+  return { child, output: () => output, exited };
+}
+
+let discord: DiscordEmulator;
+let ollama: OllamaEmulator;
+let dir: ReturnType<typeof tempDir>;
+let env: Record<string, string>;
+
+beforeEach(async () => {
+  discord = await DiscordEmulator.start();
+  ollama = await OllamaEmulator.start({ models: Object.values(TEST_MODELS) });
+  dir = tempDir();
+  env = {
+    OLLAMA_HOST: ollama.url,
+    DATA_DIR: join(dir.path, 'data'),
+    CODEX_PATH: writeTestCodex(dir.path),
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_TOKEN: discord.token,
+    LOG_LEVEL: 'info',
+  };
+});
+afterEach(async () => {
+  await discord.close();
+  await ollama.close();
+  dir.cleanup();
+});
+
+describe('npm start', () => {
+  it('explains in one paragraph what to do when DISCORD_TOKEN is missing', async () => {
+    const run = launch('src/main.ts', { ...env, DISCORD_TOKEN: '' });
+    expect(await run.exited).toBe(2);
+    expect(run.output()).toMatch(
+      /DISCORD_TOKEN is not set[\s\S]*developers\/applications[\s\S]*npm run chat/,
+    );
+  });
+
+  it('says the token was refused when Discord rejects it', async () => {
+    const run = launch('src/main.ts', { ...env, DISCORD_TOKEN: 'not-the-token' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toMatch(/Discord refused DISCORD_TOKEN/);
+  });
+
+  it('connects through DISCORD_API_URL, answers a mention, and stops cleanly on SIGTERM', async () => {
+    const run = launch('src/main.ts', env);
+    await discord.waitFor(() => run.output().includes('connected to Discord') || undefined, 20_000);
+    ollama
+      .script(TEST_MODELS.ALFRED, ['plan', 'answer'])
+      .script(TEST_MODELS.BRICK, ['thesis'])
+      .script(TEST_MODELS.ROBIN, ['ok\nDISSONANCE: 0.1']);
+    const user = discord.createUser('bob');
+    const message = discord.userSays(user, discord.channelId, 'Hello there', { mentionBot: true });
+    await discord.waitFor(
+      () => discord.messages(message.id).filter((m) => m.webhook_id).length >= 4 || undefined,
+      15_000,
+    );
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('stopped cleanly');
+    // Secrets never reach the log.
+    expect(run.output()).not.toContain(discord.token);
+  });
+});
+
+describe('npm run deploy-commands', () => {
+  it('registers every command to DISCORD_GUILD_ID', async () => {
+    const run = launch('src/cli/deployCommands.ts', { ...env, DISCORD_GUILD_ID: discord.guildId });
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toMatch(/Registered 3 slash commands to server/);
+    expect(
+      discord
+        .commands(discord.guildId)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['ask', 'personas', 'status']);
+  });
+});
