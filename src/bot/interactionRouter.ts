@@ -7,8 +7,15 @@ import { checkArchitect } from './permissions.ts';
 /** Replies ephemerally whatever state the interaction is in (fresh, deferred or answered). */
 export async function replyPrivately(interaction: RepliableInteraction, content: string): Promise<void> {
   const payload = { content, allowedMentions: { parse: [] } };
-  if (interaction.deferred && !interaction.replied) await interaction.editReply(payload);
-  else if (interaction.replied) await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+  if (interaction.deferred && !interaction.replied) {
+    if (interaction.ephemeral) {
+      await interaction.editReply(payload);
+      return;
+    }
+    // A public "thinking…" placeholder must not turn into a public error.
+    await interaction.deleteReply().catch(() => undefined);
+    await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
+  } else if (interaction.replied) await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
   else await interaction.reply({ ...payload, flags: MessageFlags.Ephemeral });
 }
 

@@ -12,6 +12,21 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** Webhook and interaction URLs carry their token in the path. */
+export function redactUrlTokens(text: string): string {
+  return text.replace(/(\/(?:webhooks|interactions)\/\d+\/)[^/?\s]+/g, '$1[redacted]');
+}
+
+/** pino's error serializer, minus what may hold secrets or message text (request bodies, URL tokens). */
+function serializeError(error: unknown) {
+  const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  delete serialized.requestBody;
+  for (const key of ['url', 'message', 'stack']) {
+    if (typeof serialized[key] === 'string') serialized[key] = redactUrlTokens(serialized[key] as string);
+  }
+  return serialized;
+}
+
 /** The root logger; modules take `logger.child({ module })` from it. */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
@@ -19,6 +34,7 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { app: 'bat-os' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: serializeError },
     },
     options.destination,
   );

@@ -53,6 +53,10 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
       'answer garden',
     ]);
     expect(h.discord.webhooks()).toHaveLength(1);
+    // The thread showed the personas typing while they thought.
+    expect(
+      h.discord.requests.some((r) => r.method === 'POST' && r.path.endsWith(`/channels/${thread.id}/typing`)),
+    ).toBe(true);
     const executes = h.discord.requests.filter(
       (r) => r.method === 'POST' && /^\/api\/v10\/webhooks\//.test(r.path),
     );
@@ -264,6 +268,36 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
   });
 });
 
+describe('failures are one clear message in the thread', () => {
+  it('names the model to pull when a persona model is missing', async () => {
+    const h = await start();
+    h.ollama.models.delete(BRICK);
+    h.ollama.script(ALFRED, ['plan']);
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Task', { mentionBot: true });
+    const notice = await h.discord.waitFor(() =>
+      h.discord.messages(message.id).find((m) => m.content.startsWith('⚠️')),
+    );
+    expect(notice.content).toBe(`⚠️ model ${BRICK} is not pulled: \`ollama pull ${BRICK}\``);
+  });
+
+  it('says so when Discord refuses a post', async () => {
+    const h = await start();
+    h.scriptRound('refused');
+    h.discord.failNext({
+      method: 'POST',
+      path: /\/webhooks\/\d+\/[^/]+$/,
+      status: 400,
+      code: 50035,
+      message: 'Invalid Form Body',
+    });
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Task', { mentionBot: true });
+    const notice = await h.discord.waitFor(() =>
+      h.discord.messages(message.id).find((m) => m.content.startsWith('⚠️')),
+    );
+    expect(notice.content).toMatch(/Discord refused a post \(50035/);
+  });
+});
+
 describe('the edges of a conversation', () => {
   it('answers an empty mention with a usage hint and starts nothing', async () => {
     const h = await start();
@@ -421,5 +455,21 @@ describe('slash commands', () => {
     const allowed = await h.discord.runCommand(architect, h.discord.channelId, 'govern');
     await h.discord.waitFor(() => h.discord.interaction(allowed.id).responses[0]);
     expect(calls).toEqual([architect]);
+  });
+
+  it('turns a failing command into an ephemeral error reply', async () => {
+    const broken: Command = {
+      data: { name: 'broken', description: 'Always fails' },
+      defer: 'public',
+      async execute() {
+        throw new Error('kaboom');
+      },
+    };
+    const h = await start({ extraCommands: [broken] });
+    const interaction = await h.discord.runCommand(h.userId, h.discord.channelId, 'broken');
+    const reply = await h.discord.waitFor(() => h.discord.interaction(interaction.id).followups[0]);
+    expect(reply.content).toMatch(/Something went wrong on my side \(incident `[0-9a-f]{8}`\)/);
+    expect(reply.content).not.toContain('kaboom');
+    expect(reply.flags).toBe(64);
   });
 });
