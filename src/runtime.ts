@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createDialogue, type Dialogue } from './graph/dialogue.ts';
 import { type CheckpointStore, openCheckpointStore } from './services/checkpointStore.ts';
 import { systemClock } from './services/clock.ts';
@@ -8,8 +10,42 @@ import { createEventBus, type EventBus } from './services/eventBus.ts';
 import { createLimiter, type Limiter } from './services/llm/limiter.ts';
 import { createOllamaModelFor } from './services/llm/ollamaModels.ts';
 import type { Logger } from './services/logger.ts';
+import { createOllamaEmbedder } from './services/memory/embedder.ts';
+import { InteractionLog } from './services/memory/interactionLog.ts';
+import { createMemory, type Memory } from './services/memory/memory.ts';
+import { VectorIndex } from './services/memory/vectorIndex.ts';
 import { createPersonaRegistry, type PersonaRegistry } from './services/personas.ts';
 import { createUnavailableToolForge, type ToolForge } from './services/toolForge.ts';
+
+const EMBED_RETRY_MS = 60_000;
+
+/** Opens the interaction log and vector index; a damaged index is rebuilt from the log. */
+function openMemory(config: Config, logger: Logger): Memory {
+  const dir = join(config.dataDir, 'memory');
+  const log = new InteractionLog(config.dataDir);
+  const index = new VectorIndex({ dir });
+  mkdirSync(dir, { recursive: true });
+  const memory = createMemory({
+    log,
+    index,
+    embedder: createOllamaEmbedder({
+      host: config.ollamaHost,
+      model: config.ollamaEmbedModel,
+      timeoutMs: config.ollamaTimeoutMs,
+    }),
+    logger,
+    clock: systemClock,
+    recallK: config.memoryRecallK,
+    recallFloor: config.memorySimilarityFloor,
+  });
+  if (index.load() === 'corrupt') {
+    logger.warn('the memory index could not be read back; rebuilding it from the interaction log');
+    index.reset();
+    log.resetEmbedded();
+    void memory.embedPending().catch(() => undefined);
+  }
+  return memory;
+}
 
 /** The wired core that both the terminal chat and the Discord bot run on. */
 export interface Runtime {
@@ -17,6 +53,8 @@ export interface Runtime {
   readonly logger: Logger;
   readonly bus: EventBus;
   readonly dialogue: Dialogue;
+  /** Every finished dialogue, recorded and embedded for recall. */
+  readonly memory: Memory;
   /** The shared cap on model calls (`LLM_CONCURRENCY`). */
   readonly limiter: Limiter;
   codex(): Codex;
@@ -50,6 +88,7 @@ export async function createRuntime(
     logger,
     limiter,
   });
+  const memory = openMemory(config, logger);
   const dialogue = createDialogue({
     modelFor,
     personas: () => personas,
@@ -58,12 +97,20 @@ export async function createRuntime(
     checkpointer: store.saver,
     toolForge: overrides.toolForge ?? createUnavailableToolForge(),
     logger,
+    memory: {
+      recall: (query, options) =>
+        config.memoryRecallK > 0 ? memory.recall(query, options ?? {}) : Promise.resolve([]),
+      record: (record) => memory.record(record),
+    },
     settings: {
       convergenceThreshold: config.convergenceThreshold,
       maxTurns: config.maxTurns,
       highDissonance: config.highDissonance,
     },
   });
+  // Dialogues recorded while the embedding model was unavailable are embedded later.
+  const retry = setInterval(() => void memory.embedPending().catch(() => undefined), EMBED_RETRY_MS);
+  retry.unref();
   logger.info(
     { codexVersion: codex.data.version, dataDir: config.dataDir, ollama: config.ollamaHost },
     'runtime ready',
@@ -73,11 +120,14 @@ export async function createRuntime(
     logger,
     bus,
     dialogue,
+    memory,
     limiter,
     codex: () => codex,
     personas: () => personas,
     requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],
     async close() {
+      clearInterval(retry);
+      memory.close();
       store?.close();
       store = undefined;
     },

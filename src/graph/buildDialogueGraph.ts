@@ -4,6 +4,8 @@ import type { Clock } from '../services/clock.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { ChatModel, ModelFor } from '../services/llm/chatModel.ts';
 import type { Logger } from '../services/logger.ts';
+import type { DialogueRecord } from '../services/memory/interactionLog.ts';
+import type { Recollection } from '../services/memory/memory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { ToolForge, ToolForgeResult } from '../services/toolForge.ts';
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, latestTurn } from './context.ts';
@@ -51,7 +53,15 @@ export interface DialogueGraphDeps {
   checkpointer: BaseCheckpointSaver;
   toolForge: ToolForge;
   logger: Logger;
+  /** Long-term memory: recall for ALFRED's plan, and the record of every finished run. */
+  memory?: DialogueMemory;
   settings?: Partial<DialogueSettings>;
+}
+
+/** What the dialogue needs of the memory service. */
+export interface DialogueMemory {
+  recall(query: string, options?: { excludeConversation?: string }): Promise<Recollection[]>;
+  record(record: Omit<DialogueRecord, 'id'>): Promise<unknown>;
 }
 
 /** A persona has started on its turn (LangGraph's `custom` stream). */
@@ -83,7 +93,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     node: NodeName,
     prompt: string,
     config: LangGraphRunnableConfig,
-  ): Promise<{ text: string; model: ChatModel }> {
+  ): Promise<{ text: string; model: ChatModel; prompt: string }> {
     const registry = deps.personas();
     const persona = registry.get(personaId);
     const model = deps.modelFor(personaId);
@@ -110,7 +120,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       },
       'persona spoke',
     );
-    return { text: text.trim() || '(no answer)', model };
+    return { text: text.trim() || '(no answer)', model, prompt };
   }
 
   function turn(state: DialogueStateValue, fields: Omit<Turn, 'run' | 'at'>): Turn {
@@ -123,14 +133,22 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     state: DialogueStateValue,
     config: LangGraphRunnableConfig,
   ): Promise<DialogueStateUpdate> {
-    const { text, model } = await speak(
-      'ALFRED',
-      'alfred_plan',
-      alfredPlanPrompt(state, settings.context),
-      config,
-    );
+    const warnings = [...state.warnings];
+    let recollections: Recollection[] = [];
+    if (deps.memory) {
+      try {
+        recollections = await deps.memory.recall(state.task, { excludeConversation: conversationOf(config) });
+      } catch (error) {
+        if (isGraphBubbleUp(error)) throw error;
+        warnings.push(`memory recall failed: ${(error as Error).message}`);
+        log.warn({ err: error, conversationId: conversationOf(config) }, 'memory recall failed');
+      }
+    }
+    const prompt = alfredPlanPrompt(state, settings.context, recollections);
+    const { text, model } = await speak('ALFRED', 'alfred_plan', prompt, config);
     return {
       plan: text,
+      warnings,
       turns: [
         turn(state, {
           speaker: 'ALFRED',
@@ -139,6 +157,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           display: text,
           round: 0,
           model: model.model,
+          prompt,
         }),
       ],
     };
@@ -167,6 +186,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           display: request.display || text,
           round: state.round + 1,
           model: model.model,
+          prompt,
         }),
       ],
     };
@@ -177,7 +197,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     config: LangGraphRunnableConfig,
   ): Promise<DialogueStateUpdate> {
     const thesis = latestTurn(state.turns, state.run, 'BRICK');
-    const { text, model } = await speak(
+    const { text, model, prompt } = await speak(
       'ROBIN',
       'robin',
       robinPrompt(state, settings.context, thesis),
@@ -207,6 +227,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           round,
           dissonance: reading.value,
           model: model.model,
+          prompt,
         }),
       ],
     };
@@ -269,6 +290,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           display: text,
           round: state.round,
           model: model.model,
+          prompt,
         }),
       ],
     };

@@ -10,6 +10,8 @@ export interface ContextLimits {
   summaryChars: number;
   /** Characters kept of the task itself. Default 8000. */
   taskChars: number;
+  /** Characters for recalled past dialogues in ALFRED's plan. Default 2000. */
+  recallChars: number;
 }
 
 export const DEFAULT_CONTEXT_LIMITS: ContextLimits = {
@@ -17,6 +19,7 @@ export const DEFAULT_CONTEXT_LIMITS: ContextLimits = {
   turnChars: 1500,
   summaryChars: 2000,
   taskChars: 8000,
+  recallChars: 2000,
 };
 
 /** Cuts text to `max` characters at a word boundary, saying so. */

@@ -47,6 +47,8 @@ export interface DialogueRequest {
   conversationId: string;
   /** The human's message. */
   message: string;
+  /** Who asked, and where: kept in the interaction log. */
+  meta?: { userId?: string; guildId?: string; channelId?: string };
 }
 
 export interface Dialogue {
@@ -90,6 +92,7 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
         const config = configFor(request.conversationId);
         const snapshot = await graph.getState(config);
         const run = (Number(snapshot.values.run) || 0) + 1;
+        const startedAt = deps.clock.now();
         const task = request.message.trim();
         const input: DialogueStateUpdate = {
           turns: [
@@ -147,6 +150,38 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
           }
         }
         const final = (await graph.getState(config)).values;
+        if (deps.memory) {
+          const turns = ((final.turns as Turn[]) ?? []).filter((t) => t.run === run && t.kind !== 'task');
+          const record = {
+            conversationId: request.conversationId,
+            run,
+            task,
+            answer: String(final.answer ?? ''),
+            turns: turns.map((t) => ({
+              speaker: t.speaker,
+              kind: t.kind,
+              output: t.content,
+              at: t.at,
+              ...(t.prompt !== undefined ? { prompt: t.prompt } : {}),
+              ...(t.model !== undefined ? { model: t.model } : {}),
+              ...(t.dissonance !== undefined ? { dissonance: t.dissonance } : {}),
+            })),
+            models: [...new Set(turns.flatMap((t) => (t.model ? [t.model] : [])))],
+            trajectory: (final.trajectory as number[]) ?? [],
+            finalDissonance: (final.dissonance as number | null) ?? null,
+            codexVersion: deps.personas().codexVersion,
+            startedAt,
+            finishedAt: deps.clock.now(),
+            ...request.meta,
+          };
+          // A memory failure never costs the person their answer.
+          await deps.memory.record(record).catch((error: unknown) => {
+            deps.logger.error(
+              { err: error, conversationId: request.conversationId },
+              'could not record the dialogue',
+            );
+          });
+        }
         yield {
           type: 'done',
           conversationId: request.conversationId,

@@ -1,3 +1,4 @@
+import type { Recollection } from '../services/memory/memory.ts';
 import type { Persona } from '../services/personas.ts';
 import { type ContextLimits, clip, recentTurns, summarizeEarlierRuns } from './context.ts';
 import type { DialogueStateValue, Turn } from './state.ts';
@@ -34,9 +35,29 @@ function taskAndHistory(state: DialogueStateValue, limits: ContextLimits): strin
   );
 }
 
-export function alfredPlanPrompt(state: DialogueStateValue, limits: ContextLimits): string {
+/** Past dialogues for ALFRED's plan, within a character budget (most similar first). */
+export function recollectionsSection(recollections: readonly Recollection[], maxChars: number): string {
+  const lines: string[] = [];
+  let used = 0;
+  for (const r of recollections) {
+    const date = new Date(r.at).toISOString().slice(0, 10);
+    const dissonance = r.finalDissonance === null ? '' : `, final dissonance ${r.finalDissonance.toFixed(2)}`;
+    const line = `- ${date} (similarity ${r.similarity.toFixed(2)}${dissonance}): asked ${clip(r.task, 300)}\n  ALFRED concluded: ${clip(r.answer, 600)}`;
+    if (used + line.length > maxChars) break;
+    lines.push(line);
+    used += line.length;
+  }
+  return section('Related past dialogues (build on them where they help)', lines.join('\n'));
+}
+
+export function alfredPlanPrompt(
+  state: DialogueStateValue,
+  limits: ContextLimits,
+  recollections: readonly Recollection[] = [],
+): string {
   return join(
     taskAndHistory(state, limits),
+    recollectionsSection(recollections, limits.recallChars),
     'Decompose this request into a clear, actionable plan. First decide whether outside research is needed. ' +
       'Then outline the steps for BRICK (logical analysis) and ROBIN (empathetic perspective) to work through. ' +
       'If the request builds on an earlier exchange, say how. Be concise.',

@@ -24,6 +24,8 @@ export interface Turn {
   at: number;
   /** Ollama model that produced it. */
   model?: string;
+  /** The prompt the persona answered (its system prompt aside), for the interaction log. */
+  prompt?: string;
 }
 
 /**

@@ -39,6 +39,9 @@ export const envSchema = z.object({
   MAX_TURNS: z.coerce.number().int().min(1).max(50).default(3),
   HIGH_DISSONANCE: fraction(0.8),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  OLLAMA_EMBED_MODEL: z.string().trim().min(1).default('nomic-embed-text'),
+  MEMORY_RECALL_K: z.coerce.number().int().min(0).max(20).default(3),
+  MEMORY_SIMILARITY_FLOOR: fraction(0.5),
   LLM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DISCORD_TOKEN: z.string().optional(),
   DISCORD_API_URL: z.url({ protocol: /^https?$/ }).default('https://discord.com/api'),
@@ -69,6 +72,12 @@ export interface Config {
   /** A final dissonance above this publishes `high_cognitive_dissonance` (0–1, default 0.8). */
   readonly highDissonance: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Ollama model that embeds dialogues for memory (default `nomic-embed-text`). */
+  readonly ollamaEmbedModel: string;
+  /** Past dialogues recalled into ALFRED's plan (default 3; 0 turns recall off). */
+  readonly memoryRecallK: number;
+  /** Least cosine similarity for a past dialogue to be recalled (0–1, default 0.5). */
+  readonly memorySimilarityFloor: number;
   /** Most model calls in flight at once, across all dialogues (default 1, as Ollama serves). */
   readonly llmConcurrency: number;
   /** The bot's token; only `npm start` needs it. */
@@ -115,6 +124,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxTurns: e.MAX_TURNS,
     highDissonance: e.HIGH_DISSONANCE,
     logLevel: e.LOG_LEVEL,
+    ollamaEmbedModel: e.OLLAMA_EMBED_MODEL,
+    memoryRecallK: e.MEMORY_RECALL_K,
+    memorySimilarityFloor: e.MEMORY_SIMILARITY_FLOOR,
     llmConcurrency: e.LLM_CONCURRENCY,
     discordToken: e.DISCORD_TOKEN,
     discordApiUrl: e.DISCORD_API_URL.replace(/\/+$/, ''),

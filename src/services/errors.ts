@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'OLLAMA_BUSY'
   | 'OLLAMA_ERROR'
   | 'CONVERSATION_NOT_FOUND'
+  | 'MEMORY_INDEX_MISMATCH'
   | 'INTERNAL';
 
 export class AppError extends Error {

@@ -1,0 +1,209 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** One persona turn as recorded: what it was asked and what it said. */
+export interface RecordedTurn {
+  speaker: string;
+  kind: string;
+  /** The prompt the persona was given (its system prompt aside). */
+  prompt?: string;
+  output: string;
+  model?: string;
+  dissonance?: number;
+  at: number;
+}
+
+/** A finished dialogue run, as the curation and memory loops read it. */
+export interface DialogueRecord {
+  id: string;
+  conversationId: string;
+  run: number;
+  task: string;
+  answer: string;
+  turns: RecordedTurn[];
+  models: string[];
+  trajectory: number[];
+  finalDissonance: number | null;
+  userId?: string;
+  guildId?: string;
+  channelId?: string;
+  codexVersion: number;
+  startedAt: number;
+  finishedAt: number;
+}
+
+export interface StoredRecord extends DialogueRecord {
+  /** Position in the log: a cursor for "everything since". */
+  seq: number;
+  embedded: boolean;
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  conversation_id: string;
+  run: number;
+  task: string;
+  answer: string;
+  turns: string;
+  models: string;
+  trajectory: string;
+  final_dissonance: number | null;
+  user_id: string | null;
+  guild_id: string | null;
+  channel_id: string | null;
+  codex_version: number;
+  started_at: number;
+  finished_at: number;
+  embedded: number;
+}
+
+function fromRow(row: Row): StoredRecord {
+  const record: StoredRecord = {
+    seq: row.seq,
+    id: row.id,
+    conversationId: row.conversation_id,
+    run: row.run,
+    task: row.task,
+    answer: row.answer,
+    turns: JSON.parse(row.turns) as RecordedTurn[],
+    models: JSON.parse(row.models) as string[],
+    trajectory: JSON.parse(row.trajectory) as number[],
+    finalDissonance: row.final_dissonance,
+    codexVersion: row.codex_version,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    embedded: row.embedded === 1,
+  };
+  if (row.user_id) record.userId = row.user_id;
+  if (row.guild_id) record.guildId = row.guild_id;
+  if (row.channel_id) record.channelId = row.channel_id;
+  return record;
+}
+
+/** The durable, time-ordered record of every finished dialogue (`DATA_DIR/memory.sqlite`). */
+export class InteractionLog {
+  private readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, 'memory.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS dialogues (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL,
+        run INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        turns TEXT NOT NULL,
+        models TEXT NOT NULL,
+        trajectory TEXT NOT NULL,
+        final_dissonance REAL,
+        user_id TEXT,
+        guild_id TEXT,
+        channel_id TEXT,
+        codex_version INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        embedded INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS dialogues_conversation ON dialogues (conversation_id);
+      CREATE INDEX IF NOT EXISTS dialogues_finished ON dialogues (finished_at);
+      CREATE INDEX IF NOT EXISTS dialogues_pending ON dialogues (embedded) WHERE embedded = 0;
+    `);
+  }
+
+  append(record: DialogueRecord): StoredRecord {
+    const row = this.db
+      .prepare(
+        `INSERT INTO dialogues (id, conversation_id, run, task, answer, turns, models, trajectory, final_dissonance,
+           user_id, guild_id, channel_id, codex_version, started_at, finished_at)
+         VALUES (@id, @conversationId, @run, @task, @answer, @turns, @models, @trajectory, @finalDissonance,
+           @userId, @guildId, @channelId, @codexVersion, @startedAt, @finishedAt)
+         RETURNING *`,
+      )
+      .get({
+        ...record,
+        turns: JSON.stringify(record.turns),
+        models: JSON.stringify(record.models),
+        trajectory: JSON.stringify(record.trajectory),
+        userId: record.userId ?? null,
+        guildId: record.guildId ?? null,
+        channelId: record.channelId ?? null,
+      }) as Row;
+    return fromRow(row);
+  }
+
+  /** Records after `cursor` (a `seq`), oldest first. */
+  since(cursor: number, limit = 100): StoredRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM dialogues WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(cursor, limit) as Row[]
+    ).map(fromRow);
+  }
+
+  /** Records finished within [from, to), oldest first. */
+  between(from: number, to: number): StoredRecord[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT * FROM dialogues WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at, seq',
+        )
+        .all(from, to) as Row[]
+    ).map(fromRow);
+  }
+
+  get(id: string): StoredRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM dialogues WHERE id = ?').get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  ofConversation(conversationId: string): StoredRecord[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM dialogues WHERE conversation_id = ? ORDER BY seq')
+        .all(conversationId) as Row[]
+    ).map(fromRow);
+  }
+
+  /** Records whose embedding is still to be made. */
+  pending(limit = 50): StoredRecord[] {
+    return (
+      this.db.prepare('SELECT * FROM dialogues WHERE embedded = 0 ORDER BY seq LIMIT ?').all(limit) as Row[]
+    ).map(fromRow);
+  }
+
+  setEmbedded(ids: readonly string[], embedded: boolean): void {
+    const update = this.db.prepare('UPDATE dialogues SET embedded = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) update.run(embedded ? 1 : 0, id);
+    })();
+  }
+
+  /** Marks every record as needing an embedding (for a rebuild). */
+  resetEmbedded(): void {
+    this.db.prepare('UPDATE dialogues SET embedded = 0').run();
+  }
+
+  /** Deletes a conversation's records; returns what was removed. */
+  deleteConversation(conversationId: string): StoredRecord[] {
+    const removed = this.ofConversation(conversationId);
+    this.db.prepare('DELETE FROM dialogues WHERE conversation_id = ?').run(conversationId);
+    return removed;
+  }
+
+  count(): { total: number; pending: number } {
+    return this.db
+      .prepare('SELECT COUNT(*) AS total, COALESCE(SUM(embedded = 0), 0) AS pending FROM dialogues')
+      .get() as { total: number; pending: number };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
