@@ -13,6 +13,9 @@ export const TEST_MODELS = {
   ROBIN: 'robin-test:latest',
 };
 
+/** The embedding model the runtime asks for by default. */
+export const EMBED_MODEL = 'nomic-embed-text:latest';
+
 /** A fresh folder under the OS temp dir; `cleanup` removes it. */
 export function tempDir(prefix = 'bat-os-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));

@@ -2,7 +2,7 @@ import type { DialogueEvent } from '../../src/graph/dialogue.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
+import { EMBED_MODEL, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 
 export interface Harness {
@@ -20,9 +20,17 @@ export interface Harness {
 
 /** The real runtime (real @langchain/ollama, real SQLite) against the Ollama emulator. */
 export async function startHarness(
-  options: { env?: Record<string, string>; overrides?: RuntimeOverrides; models?: string[] } = {},
+  options: {
+    env?: Record<string, string>;
+    overrides?: RuntimeOverrides;
+    models?: string[];
+    embeddingDimension?: number;
+  } = {},
 ): Promise<Harness> {
-  const emulator = await OllamaEmulator.start({ models: options.models ?? Object.values(TEST_MODELS) });
+  const emulator = await OllamaEmulator.start({
+    models: options.models ?? [...Object.values(TEST_MODELS), EMBED_MODEL],
+    ...(options.embeddingDimension ? { embeddingDimension: options.embeddingDimension } : {}),
+  });
   const dir = tempDir();
   const codexPath = writeTestCodex(dir.path);
   const env = {

@@ -78,7 +78,8 @@ export class OllamaEmulator {
   readonly models = new Set<string>();
   private readonly scripts = new Map<string, Reply[]>();
   private responder: Responder | undefined;
-  private readonly dimension: number;
+  /** Dimension of `/api/embed` vectors; change it to emulate a new embedding model. */
+  dimension: number;
   private readonly sockets = new Set<import('node:net').Socket>();
 
   private constructor(

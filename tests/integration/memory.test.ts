@@ -1,0 +1,145 @@
+import { truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DoneEvent } from '../../src/graph/dialogue.ts';
+import { EMBED_MODEL, TEST_MODELS } from '../support/fixtures.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+function scriptRound(h: Harness, answer: string) {
+  h.emulator
+    .script(ALFRED, ['plan', answer])
+    .script(BRICK, ['thesis'])
+    .script(ROBIN, ['ok\nDISSONANCE: 0.2']);
+}
+
+const env = { MEMORY_SIMILARITY_FLOOR: '0.3' };
+const planPrompt = (h: Harness) => h.emulator.chats(ALFRED).at(-2)?.messages[1]?.content ?? '';
+
+describe('memory of past dialogues', () => {
+  it('records every finished run with its turns, prompts, models, dissonance and asker', async () => {
+    harness = await startHarness({ env });
+    scriptRound(harness, 'Paris is the capital of France.');
+    for await (const _ of harness.runtime.dialogue.run({
+      conversationId: 'thread-a',
+      message: 'What is the capital of France?',
+      meta: { userId: 'u1', guildId: 'g1', channelId: 'c1' },
+    })) {
+      // drain
+    }
+    const [record] = harness.runtime.memory.records('thread-a');
+    expect(record).toMatchObject({
+      conversationId: 'thread-a',
+      run: 1,
+      task: 'What is the capital of France?',
+      answer: 'Paris is the capital of France.',
+      models: [ALFRED, BRICK, ROBIN],
+      trajectory: [0.2],
+      finalDissonance: 0.2,
+      userId: 'u1',
+      guildId: 'g1',
+      channelId: 'c1',
+      codexVersion: 1,
+      embedded: true,
+    });
+    expect(record?.turns.map((t) => t.speaker)).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
+    expect(record?.turns[1]?.prompt).toContain('What is the capital of France?');
+    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 0, vectors: 1 });
+  });
+
+  it("recalls an earlier dialogue into ALFRED's plan when a paraphrased question comes in another thread", async () => {
+    harness = await startHarness({ env });
+    scriptRound(harness, 'The capital of France is Paris, on the Seine.');
+    await harness.talk('thread-a', 'What is the capital city of France?');
+    scriptRound(harness, 'Sourdough needs a starter.');
+    await harness.talk('thread-b', 'How do I bake sourdough bread?');
+
+    scriptRound(harness, 'Paris, as before.');
+    await harness.talk('thread-c', "Tell me France's capital city");
+
+    const plan = planPrompt(harness);
+    expect(plan).toContain('Related past dialogues');
+    expect(plan).toContain('The capital of France is Paris, on the Seine.');
+    expect(plan).not.toContain('Sourdough');
+    expect(plan).toMatch(/\d{4}-\d{2}-\d{2} \(similarity 0\.\d\d/);
+  });
+
+  it('keeps the index across a restart', async () => {
+    harness = await startHarness({ env });
+    scriptRound(harness, 'The capital of France is Paris.');
+    await harness.talk('thread-a', 'What is the capital of France?');
+    await harness.runtime.close();
+
+    const restarted = await harness.restart();
+    expect(restarted.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1 });
+    const found = await restarted.memory.recall('capital of France', { floor: 0.3 });
+    expect(found[0]).toMatchObject({ conversationId: 'thread-a' });
+  });
+
+  it('rebuilds a truncated index file from the interaction log', async () => {
+    harness = await startHarness({ env });
+    scriptRound(harness, 'The capital of France is Paris.');
+    await harness.talk('thread-a', 'What is the capital of France?');
+    await harness.runtime.close();
+    truncateSync(join(harness.dataDir, 'memory', 'memory.hnsw'), 100);
+
+    const restarted = await harness.restart();
+    await restarted.memory.embedPending();
+    expect(restarted.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
+    expect(await restarted.memory.recall('capital of France', { floor: 0.3 })).toHaveLength(1);
+  });
+
+  it('queues dialogues while embeddings fail, and embeds them later, losing nothing', async () => {
+    harness = await startHarness({ env });
+    harness.emulator.models.delete(EMBED_MODEL);
+    scriptRound(harness, 'Answer while embeddings are down.');
+    const events = await harness.talk('thread-a', 'First question');
+    expect((events.at(-1) as DoneEvent).answer).toBe('Answer while embeddings are down.');
+    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 1, vectors: 0 });
+
+    harness.emulator.models.add(EMBED_MODEL);
+    expect(await harness.runtime.memory.embedPending()).toBe(1);
+    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 0, vectors: 1 });
+  });
+
+  it('refuses vectors of a changed embedding dimension, naming the rebuild command', async () => {
+    harness = await startHarness({ env, embeddingDimension: 64 });
+    scriptRound(harness, 'The capital of France is Paris.');
+    await harness.talk('thread-a', 'What is the capital of France?');
+
+    harness.emulator.dimension = 32;
+    scriptRound(harness, 'Still answered.');
+    const events = await harness.talk('thread-b', 'What is the capital of France again?');
+
+    const done = events.at(-1) as DoneEvent;
+    expect(done.answer).toBe('Still answered.');
+    expect(done.warnings.join('\n')).toMatch(/64-dimensional[\s\S]*gives 32[\s\S]*npm run memory:rebuild/);
+    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 1 });
+
+    expect(await harness.runtime.memory.rebuild()).toBe(2);
+    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 0, vectors: 2 });
+    expect(await harness.runtime.memory.recall('capital of France', { floor: 0.3 })).toHaveLength(2);
+  });
+
+  it('forgets a conversation: its records and vectors go, search no longer finds it', async () => {
+    harness = await startHarness({ env });
+    scriptRound(harness, 'The capital of France is Paris.');
+    await harness.talk('thread-a', 'What is the capital of France?');
+    scriptRound(harness, 'Berlin.');
+    await harness.talk('thread-b', 'What is the capital of Germany?');
+
+    const removed = await harness.runtime.memory.forget('thread-a');
+
+    expect(removed.map((r) => r.task)).toEqual(['What is the capital of France?']);
+    expect(harness.runtime.memory.records('thread-a')).toEqual([]);
+    const found = await harness.runtime.memory.recall('capital of France', { floor: 0 });
+    expect(found.map((r) => r.conversationId)).toEqual(['thread-b']);
+    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1 });
+  });
+});
