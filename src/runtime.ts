@@ -99,7 +99,7 @@ export async function createRuntime(
     logger,
     memory: {
       recall: (query, options) =>
-        config.memoryRecallK > 0 ? memory.recall(query, options ?? {}) : Promise.resolve([]),
+        config.memoryRecallK > 0 ? memory.recall(query, options) : Promise.resolve([]),
       record: (record) => memory.record(record),
     },
     settings: {

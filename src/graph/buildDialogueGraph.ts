@@ -5,7 +5,7 @@ import type { EventBus } from '../services/eventBus.ts';
 import type { ChatModel, ModelFor } from '../services/llm/chatModel.ts';
 import type { Logger } from '../services/logger.ts';
 import type { DialogueRecord } from '../services/memory/interactionLog.ts';
-import type { Recollection } from '../services/memory/memory.ts';
+import type { RecallOptions, Recollection } from '../services/memory/memory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { ToolForge, ToolForgeResult } from '../services/toolForge.ts';
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, latestTurn } from './context.ts';
@@ -60,7 +60,7 @@ export interface DialogueGraphDeps {
 
 /** What the dialogue needs of the memory service. */
 export interface DialogueMemory {
-  recall(query: string, options?: { excludeConversation?: string }): Promise<Recollection[]>;
+  recall(query: string, options?: RecallOptions): Promise<Recollection[]>;
   record(record: Omit<DialogueRecord, 'id'>): Promise<unknown>;
 }
 
@@ -137,7 +137,12 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     let recollections: Recollection[] = [];
     if (deps.memory) {
       try {
-        recollections = await deps.memory.recall(state.task, { excludeConversation: conversationOf(config) });
+        // A dialogue only ever recalls dialogues from its own server.
+        const guildId = config.configurable?.guild_id as string | undefined;
+        recollections = await deps.memory.recall(state.task, {
+          excludeConversation: conversationOf(config),
+          guildId: guildId ?? null,
+        });
       } catch (error) {
         if (isGraphBubbleUp(error)) throw error;
         warnings.push(`memory recall failed: ${(error as Error).message}`);

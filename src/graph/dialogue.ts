@@ -61,6 +61,8 @@ export interface Dialogue {
   exists(conversationId: string): Promise<boolean>;
   /** Every turn stored for a conversation, oldest first. */
   turns(conversationId: string): Promise<Turn[]>;
+  /** Deletes a conversation's stored state: the personas no longer carry it. */
+  forget(conversationId: string): Promise<void>;
 }
 
 /** The dialogue service over the compiled graph. */
@@ -119,7 +121,7 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
         };
         let count = 0;
         const stream = await graph.stream(input, {
-          ...config,
+          configurable: { ...config.configurable, guild_id: request.meta?.guildId },
           streamMode: ['updates', 'custom'],
           recursionLimit: recursionLimitFor(settings),
           ...(options.signal ? { signal: options.signal } : {}),
@@ -198,6 +200,9 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
     },
     async exists(conversationId) {
       return (await deps.checkpointer.getTuple(configFor(conversationId))) !== undefined;
+    },
+    async forget(conversationId) {
+      await deps.checkpointer.deleteThread(conversationId);
     },
     async turns(conversationId) {
       const snapshot = await graph.getState(configFor(conversationId));

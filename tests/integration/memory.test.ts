@@ -143,3 +143,29 @@ describe('memory of past dialogues', () => {
     expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1 });
   });
 });
+
+describe('recall stays within a server', () => {
+  it("never recalls another server's dialogue", async () => {
+    harness = await startHarness({ env });
+    scriptRound(harness, 'The capital of France is Paris.');
+    for await (const _ of harness.runtime.dialogue.run({
+      conversationId: 'server-a-thread',
+      message: 'What is the capital of France?',
+      meta: { guildId: 'guild-a' },
+    })) {
+      // drain
+    }
+    scriptRound(harness, 'Paris.');
+    for await (const _ of harness.runtime.dialogue.run({
+      conversationId: 'server-b-thread',
+      message: 'What is the capital of France?',
+      meta: { guildId: 'guild-b' },
+    })) {
+      // drain
+    }
+    expect(planPrompt(harness)).not.toContain('Related past dialogues');
+    expect(
+      await harness.runtime.memory.recall('capital of France', { guildId: 'guild-a', floor: 0 }),
+    ).toHaveLength(1);
+  });
+});

@@ -49,7 +49,8 @@ describe('conversation persistence', () => {
   });
 
   it('keeps conversations apart', async () => {
-    harness = await startHarness();
+    // Recall across conversations is memory's job (tested there); here only the state counts.
+    harness = await startHarness({ env: { MEMORY_RECALL_K: '0' } });
     scriptOneRound(harness, 'Answer A');
     await harness.talk('a', 'Secret about apples');
     scriptOneRound(harness, 'Answer B');

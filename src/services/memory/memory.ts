@@ -16,6 +16,16 @@ export interface Recollection {
   at: number;
   /** Cosine similarity to the query, 0–1. */
   similarity: number;
+  guildId?: string;
+  userId?: string;
+}
+
+export interface RecallOptions {
+  k?: number;
+  floor?: number;
+  excludeConversation?: string;
+  /** Only dialogues from this server (null: those from no server, such as the terminal chat). */
+  guildId?: string | null;
 }
 
 export interface MemoryStats {
@@ -32,10 +42,7 @@ export interface Memory {
   /** Embeds what is queued; returns how many were embedded. */
   embedPending(): Promise<number>;
   /** The most similar past dialogues above the floor, best first. */
-  recall(
-    query: string,
-    options?: { k?: number; floor?: number; excludeConversation?: string },
-  ): Promise<Recollection[]>;
+  recall(query: string, options?: RecallOptions): Promise<Recollection[]>;
   /** Removes a conversation's records and vectors; returns the removed records. */
   forget(conversationId: string): Promise<StoredRecord[]>;
   /** Re-embeds the whole log into a fresh index. */
@@ -110,13 +117,16 @@ export function createMemory(deps: MemoryDeps): Memory {
       const k = options.k ?? deps.recallK;
       const floor = options.floor ?? deps.recallFloor;
       const vector = await deps.embedder.embed(query);
-      const hits = deps.index.search(vector, k + 8, deps.embedder.model);
+      const hits = deps.index.search(vector, k * 4 + 8, deps.embedder.model);
       const found: Recollection[] = [];
       for (const hit of hits) {
         if (hit.similarity < floor) continue;
         const record = deps.log.get(hit.id);
         if (!record || record.conversationId === options.excludeConversation) continue;
+        if (options.guildId !== undefined && (record.guildId ?? null) !== options.guildId) continue;
         found.push({
+          ...(record.guildId ? { guildId: record.guildId } : {}),
+          ...(record.userId ? { userId: record.userId } : {}),
           conversationId: record.conversationId,
           task: record.task,
           answer: record.answer,
