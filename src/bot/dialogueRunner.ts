@@ -47,7 +47,15 @@ export function createDialogueRunner(deps: {
     const started = Date.now();
     try {
       const events = deps.runtime.dialogue.run(
-        { conversationId: thread.id, message },
+        {
+          conversationId: thread.id,
+          message,
+          meta: {
+            guildId: thread.guildId,
+            ...(thread.parentId ? { channelId: thread.parentId } : {}),
+            ...(meta.userId ? { userId: meta.userId } : {}),
+          },
+        },
         { signal: shutdown.signal },
       );
       for await (const event of events) {
