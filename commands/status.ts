@@ -52,6 +52,12 @@ const status: Command = {
       diskUsage(join(config.dataDir, 'checkpoints.sqlite')),
       diskUsage(join(config.dataDir, 'state.sqlite')),
     ]);
+    const memory = ctx.runtime.memory.stats();
+    const embedMissing =
+      health && !hasModel(health.models, config.ollamaEmbedModel)
+        ? ` · ❌ embedding model not pulled: \`ollama pull ${config.ollamaEmbedModel}\``
+        : '';
+    const memoryLine = `${memory.dialogues} dialogues remembered (${memory.pending} waiting to be embedded) · index ${formatBytes(memory.indexBytes)}, ${memory.vectors} vectors${embedMissing}`;
     const embed = new EmbedBuilder().setTitle('BAT OS status').addFields(
       { name: 'Ollama', value: ollamaLine.slice(0, 1024) },
       { name: 'Persona models', value: personaLines.join('\n').slice(0, 1024) || '—' },
@@ -69,6 +75,7 @@ const status: Command = {
         inline: true,
       },
       { name: 'Codex', value: `v${ctx.runtime.codex().data.version}`, inline: true },
+      { name: 'Memory', value: memoryLine },
     );
     await interaction.editReply({ embeds: [embed] });
   },

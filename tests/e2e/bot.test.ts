@@ -429,6 +429,7 @@ describe('slash commands', () => {
     expect(text).toContain(`not pulled: \`ollama pull ${ROBIN}\``);
     expect(text).toMatch(/0 running, 0 queued/);
     expect(text).toMatch(/Active threads: 0/);
+    expect(text).toMatch(/0 dialogues remembered/);
   });
 
   it('refuses an architect-only command to a member without the role, server side', async () => {
@@ -471,5 +472,57 @@ describe('slash commands', () => {
     expect(reply.content).toMatch(/Something went wrong on my side \(incident `[0-9a-f]{8}`\)/);
     expect(reply.content).not.toContain('kaboom');
     expect(reply.flags).toBe(64);
+  });
+});
+
+describe('/memory', () => {
+  it('finds an earlier dialogue with its similarity, date and thread link', async () => {
+    const h = await start();
+    h.scriptRound('france');
+    const thread = await mentionAndWait(h, 'What is the capital of France?');
+    const interaction = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'memory',
+      { query: 'capital of France' },
+      'search',
+    );
+    const edit = await h.discord.waitFor(() => h.discord.interaction(interaction.id).edits[0]);
+    const description = edit.embeds[0].description as string;
+    expect(description).toContain(`https://discord.com/channels/${h.discord.guildId}/${thread.id}`);
+    expect(description).toMatch(/\*\*\d+%\*\* · \d{4}-\d{2}-\d{2}/);
+    expect(description).toContain('What is the capital of France?');
+  });
+
+  it("forgets the asker's own dialogue, and refuses someone else's to a non-architect", async () => {
+    const h = await start();
+    h.scriptRound('mine');
+    const thread = await mentionAndWait(h, 'What is the capital of France?');
+    const stranger = h.discord.createUser('mallory');
+
+    const refused = await h.discord.runCommand(
+      stranger,
+      h.discord.channelId,
+      'memory',
+      { thread: thread.id },
+      'forget',
+    );
+    const refusal = await h.discord.waitFor(() => h.discord.interaction(refused.id).edits[0]);
+    expect(refusal.content).toMatch(/other people's dialogues/);
+    expect(h.runtime.memory.records(thread.id)).toHaveLength(1);
+
+    const link = `https://discord.com/channels/${h.discord.guildId}/${thread.id}`;
+    const forgot = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'memory',
+      { thread: link },
+      'forget',
+    );
+    const confirmation = await h.discord.waitFor(() => h.discord.interaction(forgot.id).edits[0]);
+    expect(confirmation.content).toMatch(/Forgotten: 1 dialogue/);
+    expect(h.runtime.memory.records(thread.id)).toEqual([]);
+    expect(await h.runtime.memory.recall('capital of France', { floor: 0 })).toEqual([]);
+    expect(await h.runtime.dialogue.exists(thread.id)).toBe(false);
   });
 });

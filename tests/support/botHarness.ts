@@ -7,7 +7,7 @@ import { type AppStore, openAppStore } from '../../src/services/appStore.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator } from './discordEmulator.ts';
-import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
+import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 
 export interface BotHarness {
@@ -38,7 +38,7 @@ export interface BotHarnessOptions {
  * the Discord and Ollama emulators on 127.0.0.1.
  */
 export async function startBotHarness(options: BotHarnessOptions = {}): Promise<BotHarness> {
-  const ollama = await OllamaEmulator.start({ models: Object.values(TEST_MODELS) });
+  const ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
   const discord = await DiscordEmulator.start(options.discord);
   const dir = tempDir();
   const env = {

@@ -14,7 +14,7 @@ describe('the command registry', () => {
         .list()
         .map((c) => c.data.name)
         .sort(),
-    ).toEqual(['ask', 'personas', 'status']);
+    ).toEqual(['ask', 'memory', 'personas', 'status']);
   });
 
   it('refuses a module without execute, a bad name and a duplicate, naming the files', () => {

@@ -1,0 +1,93 @@
+import { EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import type { Command } from '../src/bot/command.ts';
+import { checkArchitect } from '../src/bot/permissions.ts';
+
+/** A thread id from an id, a `<#id>` mention or a message/channel link. */
+export function threadIdFrom(input: string): string | undefined {
+  const trimmed = input.trim();
+  const link = /channels\/(?:\d+|@me)\/(\d+)(?:\/\d+)?\/?$/.exec(trimmed);
+  if (link?.[1]) return link[1];
+  return /^<#(\d+)>$/.exec(trimmed)?.[1] ?? (/^\d{15,21}$/.test(trimmed) ? trimmed : undefined);
+}
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** `/memory search` and `/memory forget`: what the personas remember, and forgetting it. */
+const memory: Command = {
+  data: new SlashCommandBuilder()
+    .setName('memory')
+    .setDescription('Search or forget what the personas remember')
+    .setContexts(InteractionContextType.Guild)
+    .addSubcommand((sub) =>
+      sub
+        .setName('search')
+        .setDescription('The past dialogues closest to a query')
+        .addStringOption((o) =>
+          o.setName('query').setDescription('What to look for').setRequired(true).setMaxLength(500),
+        ),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('forget')
+        .setDescription('Forget a dialogue thread: its record, its vectors and its conversation state')
+        .addStringOption((o) => o.setName('thread').setDescription('Thread id or link').setRequired(true)),
+    )
+    .toJSON(),
+  defer: 'ephemeral',
+  async execute(interaction, ctx) {
+    const { memory: store, dialogue } = ctx.runtime;
+    if (interaction.options.getSubcommand() === 'search') {
+      const query = interaction.options.getString('query', true);
+      const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId });
+      if (found.length === 0) {
+        await interaction.editReply({ content: 'I remember nothing close to that yet.' });
+        return;
+      }
+      const embed = new EmbedBuilder()
+        .setTitle(`Closest past dialogues to “${clip(query, 200)}”`)
+        .setDescription(
+          found
+            .map((r) => {
+              const date = new Date(r.at).toISOString().slice(0, 10);
+              const link = r.guildId
+                ? `https://discord.com/channels/${r.guildId}/${r.conversationId}`
+                : r.conversationId;
+              return `**${(r.similarity * 100).toFixed(0)}%** · ${date} · ${link}\n${clip(r.task, 200)}`;
+            })
+            .join('\n\n')
+            .slice(0, 4096),
+        );
+      await interaction.editReply({ embeds: [embed] });
+      return;
+    }
+
+    const input = interaction.options.getString('thread', true);
+    const threadId = threadIdFrom(input);
+    if (!threadId) {
+      await interaction.editReply({ content: `“${clip(input, 100)}” is not a thread id or link.` });
+      return;
+    }
+    const records = store.records(threadId).filter((r) => !r.guildId || r.guildId === interaction.guildId);
+    if (records.length === 0) {
+      await interaction.editReply({ content: `I remember no dialogue from <#${threadId}>.` });
+      return;
+    }
+    const othersAsked = records.some((r) => r.userId !== interaction.user.id);
+    if (othersAsked) {
+      const verdict = checkArchitect(interaction, ctx.runtime.config.architectRole);
+      if (!verdict.ok) {
+        await interaction.editReply({
+          content: `That thread holds other people's dialogues. You can forget your own; ${verdict.reason.replace(/^Only/, 'only')}`,
+        });
+        return;
+      }
+    }
+    const removed = await store.forget(threadId);
+    await dialogue.forget(threadId);
+    await interaction.editReply({
+      content: `Forgotten: ${removed.length} dialogue${removed.length === 1 ? '' : 's'} from <#${threadId}> — the records, their vectors and the conversation state.`,
+    });
+  },
+};
+
+export default memory;

@@ -1,0 +1,33 @@
+import { createRuntime } from '../runtime.ts';
+import { loadConfig, loadDotEnv } from '../services/config.ts';
+import { findAppError } from '../services/errors.ts';
+import { createLogger } from '../services/logger.ts';
+
+/**
+ * `npm run memory:rebuild`: re-embeds every recorded dialogue into a fresh vector index, e.g.
+ * after changing OLLAMA_EMBED_MODEL. Stop the bot first.
+ */
+async function main(): Promise<number> {
+  loadDotEnv();
+  const config = loadConfig();
+  const runtime = await createRuntime(config, createLogger({ level: 'warn' }));
+  try {
+    const before = runtime.memory.stats();
+    process.stdout.write(`Re-embedding ${before.dialogues} dialogues with ${config.ollamaEmbedModel}…\n`);
+    const started = Date.now();
+    const count = await runtime.memory.rebuild();
+    process.stdout.write(
+      `Rebuilt the memory index: ${count} dialogues in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`,
+    );
+    return 0;
+  } catch (error) {
+    process.stderr.write(
+      `Could not rebuild the memory index: ${findAppError(error)?.message ?? String(error)}\n`,
+    );
+    return 1;
+  } finally {
+    await runtime.close();
+  }
+}
+
+process.exit(await main());
