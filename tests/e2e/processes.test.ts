@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRuntime } from '../../src/runtime.ts';
+import { loadConfig } from '../../src/services/config.ts';
+import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator } from '../support/discordEmulator.ts';
-import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
+import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
 
 interface Running {
@@ -37,7 +40,7 @@ let env: Record<string, string>;
 
 beforeEach(async () => {
   discord = await DiscordEmulator.start();
-  ollama = await OllamaEmulator.start({ models: Object.values(TEST_MODELS) });
+  ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
   dir = tempDir();
   env = {
     OLLAMA_HOST: ollama.url,
@@ -102,5 +105,29 @@ describe('npm run deploy-commands', () => {
         .map((c) => c.name)
         .sort(),
     ).toEqual(['ask', 'memory', 'personas', 'status']);
+  });
+});
+
+describe('npm run memory:rebuild', () => {
+  it('re-embeds every recorded dialogue after the embedding model changed', async () => {
+    const runtime = await createRuntime(loadConfig(env), createSilentLogger());
+    ollama
+      .script(TEST_MODELS.ALFRED, ['plan', 'answer'])
+      .script(TEST_MODELS.BRICK, ['thesis'])
+      .script(TEST_MODELS.ROBIN, ['ok\nDISSONANCE: 0.1']);
+    for await (const _ of runtime.dialogue.run({ conversationId: 'c', message: 'Remember me' })) {
+      // drain
+    }
+    await runtime.close();
+    ollama.dimension = 48;
+
+    const run = launch('src/cli/rebuildMemory.ts', env);
+
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toMatch(/Rebuilt the memory index: 1 dialogues/);
+    const after = await createRuntime(loadConfig(env), createSilentLogger());
+    expect(after.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
+    expect(await after.memory.recall('Remember me', { floor: 0 })).toHaveLength(1);
+    await after.close();
   });
 });
