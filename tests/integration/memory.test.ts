@@ -53,6 +53,18 @@ describe('memory of past dialogues', () => {
     expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 0, vectors: 1 });
   });
 
+  it('serves the log in time order from a cursor, for jobs that resume where they stopped', async () => {
+    harness = await startHarness({ env });
+    for (const task of ['first', 'second', 'third']) {
+      scriptRound(harness, `answer ${task}`);
+      await harness.talk(`thread-${task}`, task);
+    }
+    const all = harness.runtime.memory.since(0);
+    expect(all.map((r) => r.task)).toEqual(['first', 'second', 'third']);
+    expect(harness.runtime.memory.since(all[0]?.seq ?? 0).map((r) => r.task)).toEqual(['second', 'third']);
+    expect(harness.runtime.memory.since(all[2]?.seq ?? 0)).toEqual([]);
+  });
+
   it("recalls an earlier dialogue into ALFRED's plan when a paraphrased question comes in another thread", async () => {
     harness = await startHarness({ env });
     scriptRound(harness, 'The capital of France is Paris, on the Seine.');

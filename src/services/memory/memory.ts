@@ -48,6 +48,8 @@ export interface Memory {
   /** Re-embeds the whole log into a fresh index. */
   rebuild(): Promise<number>;
   records(conversationId: string): StoredRecord[];
+  /** Every record after a cursor (a record's `seq`), oldest first: for jobs that keep a cursor. */
+  since(cursor: number, limit?: number): StoredRecord[];
   stats(): MemoryStats;
   close(): void;
 }
@@ -156,6 +158,7 @@ export function createMemory(deps: MemoryDeps): Memory {
       return total;
     },
     records: (conversationId) => deps.log.ofConversation(conversationId),
+    since: (cursor, limit) => deps.log.since(cursor, limit),
     stats() {
       const { total, pending } = deps.log.count();
       return { dialogues: total, pending, vectors: deps.index.size, indexBytes: deps.index.fileBytes() };

@@ -109,7 +109,7 @@ export class VectorIndex {
   }
 
   get size(): number {
-    return this.meta ? Object.keys(this.meta.labels).length : 0;
+    return this.byLabel.size;
   }
 
   get dimension(): number | undefined {
