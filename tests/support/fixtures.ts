@@ -22,6 +22,21 @@ export function tempDir(prefix = 'bat-os-'): { path: string; cleanup: () => void
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
 
+/** Temporary folders for one test file: `folder()` makes one, `cleanup()` (in afterEach) removes them all. */
+export function tempFolders(): { folder: () => string; cleanup: () => void } {
+  const made: Array<{ cleanup(): void }> = [];
+  return {
+    folder() {
+      const dir = tempDir();
+      made.push(dir);
+      return dir.path;
+    },
+    cleanup() {
+      for (const dir of made.splice(0)) dir.cleanup();
+    },
+  };
+}
+
 /**
  * Writes the shipped codex with test model names (and any edits) into `dir`; returns its path.
  * Starting from the real codex keeps the tests honest about what ships.

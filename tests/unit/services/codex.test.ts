@@ -3,17 +3,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodexError, loadCodex, parseCodex } from '../../../src/services/codex/loadCodex.ts';
 import { createPersonaRegistry } from '../../../src/services/personas.ts';
-import { REAL_CODEX_PATH, tempDir, writeTestCodex } from '../../support/fixtures.ts';
+import { REAL_CODEX_PATH, tempFolders, writeTestCodex } from '../../support/fixtures.ts';
 
-const dirs: Array<{ cleanup(): void }> = [];
-function folder(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return dir.path;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) dir.cleanup();
-});
+const { folder, cleanup } = tempFolders();
+afterEach(cleanup);
 
 async function problemsOf(path: string): Promise<CodexError> {
   try {

@@ -1,16 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { VectorIndex } from '../../../src/services/memory/vectorIndex.ts';
-import { tempDir } from '../../support/fixtures.ts';
+import { tempFolders } from '../../support/fixtures.ts';
 
-const dirs: Array<{ cleanup(): void }> = [];
-function folder(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return dir.path;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) dir.cleanup();
-});
+const { folder, cleanup } = tempFolders();
+afterEach(cleanup);
 
 const unit = (dim: number, hot: number) => Array.from({ length: dim }, (_, i) => (i === hot ? 1 : 0.01));
 
