@@ -46,7 +46,7 @@ function makeData(count: number, seed: number, centers: Float32Array[]): Float32
   for (let n = 0; n < count; n++) {
     const center = centers[Math.floor(random() * centers.length)]!;
     const v = new Float32Array(DIM);
-    for (let i = 0; i < DIM; i++) v[i] = (center[i] ?? 0) + 0.35 * gaussian(random) / Math.sqrt(DIM) * 4;
+    for (let i = 0; i < DIM; i++) v[i] = (center[i] ?? 0) + ((0.35 * gaussian(random)) / Math.sqrt(DIM)) * 4;
     data.set(normalize(v), n * DIM);
   }
   return data;
@@ -74,7 +74,8 @@ function exactTopK(data: Float32Array, count: number, query: Float32Array, k: nu
   return [...ids];
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 
 interface Result {
@@ -98,7 +99,8 @@ function measure(size: number, centers: Float32Array[]): Result {
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
     const startInsert = performance.now();
-    for (let n = 0; n < size; n++) index.add(`d${n}`, Array.from(data.subarray(n * DIM, (n + 1) * DIM)), MODEL);
+    for (let n = 0; n < size; n++)
+      index.add(`d${n}`, Array.from(data.subarray(n * DIM, (n + 1) * DIM)), MODEL);
     const insertSeconds = (performance.now() - startInsert) / 1000;
     const rssBytes = process.memoryUsage().rss - rssBefore;
 
@@ -142,7 +144,9 @@ function measure(size: number, centers: Float32Array[]): Result {
 
 const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const random = rng(7);
-const centers = Array.from({ length: CLUSTERS }, () => normalize(Float32Array.from({ length: DIM }, () => gaussian(random))));
+const centers = Array.from({ length: CLUSTERS }, () =>
+  normalize(Float32Array.from({ length: DIM }, () => gaussian(random))),
+);
 const results: Result[] = [];
 for (const size of sizes) {
   process.stdout.write(`measuring ${size} vectors…\n`);
