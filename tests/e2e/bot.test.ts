@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/bot/command.ts';
 import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
+import { closedPort } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let h: BotHarness | undefined;
@@ -245,10 +245,7 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
   });
 
   it('says once, clearly, that Ollama is down, and the thread stays usable', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const port = await closedPort();
     const h = await start({ env: { OLLAMA_HOST: `http://127.0.0.1:${port}` } });
 
     const message = h.discord.userSays(h.userId, h.discord.channelId, 'Hello?', { mentionBot: true });

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+import { closedPort, scriptRound } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 
@@ -59,17 +59,20 @@ afterEach(async () => {
   dir.cleanup();
 });
 
-function scriptRound(answer: string, dissonance = '0.1') {
-  emulator
-    .script(ALFRED, [`plan for ${answer}`, answer])
-    .script(BRICK, [`thesis for ${answer}`])
-    .script(ROBIN, [`feelings about ${answer}\nDISSONANCE: ${dissonance}`]);
+function scriptAnswer(answer: string, dissonance = '0.1') {
+  scriptRound(emulator, {
+    plan: `plan for ${answer}`,
+    thesis: `thesis for ${answer}`,
+    antithesis: `feelings about ${answer}`,
+    dissonance,
+    answer,
+  });
 }
 
 describe('npm run chat, driven through a pipe', () => {
   it('runs one conversation per input, a line per message, and exits at the end of input', async () => {
-    scriptRound('first answer', '0.12');
-    scriptRound('second answer', '[0.05]');
+    scriptAnswer('first answer', '0.12');
+    scriptAnswer('second answer', '[0.05]');
 
     const result = await chat([], 'Help me plan a garden\n\nAnd what about roses?\n', env);
 
@@ -93,12 +96,12 @@ describe('npm run chat, driven through a pipe', () => {
   });
 
   it('resumes a stored conversation with --conversation, in a new process', async () => {
-    scriptRound('Paris');
+    scriptAnswer('Paris');
     const first = await chat([], 'Capital of France?\n', env);
     const id = /Conversation (cli-\w+)/.exec(first.stderr)?.[1];
     expect(id).toBeDefined();
 
-    scriptRound('2 million');
+    scriptAnswer('2 million');
     const second = await chat(['--conversation', id ?? ''], 'How many live there?\n', env);
 
     expect(second.code).toBe(0);
@@ -109,10 +112,7 @@ describe('npm run chat, driven through a pipe', () => {
   });
 
   it('exits non-zero with a one-line reason when Ollama is unreachable', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const port = await closedPort();
 
     const result = await chat([], 'hello\n', { ...env, OLLAMA_HOST: `127.0.0.1:${port}` });
 

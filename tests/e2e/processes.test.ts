@@ -7,6 +7,7 @@ import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator } from '../support/discordEmulator.ts';
 import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+import { scriptRound } from '../support/scripts.ts';
 
 interface Running {
   child: ChildProcess;
@@ -75,10 +76,7 @@ describe('npm start', () => {
   it('connects through DISCORD_API_URL, answers a mention, and stops cleanly on SIGTERM', async () => {
     const run = launch('src/main.ts', env);
     await discord.waitFor(() => run.output().includes('connected to Discord') || undefined, 20_000);
-    ollama
-      .script(TEST_MODELS.ALFRED, ['plan', 'answer'])
-      .script(TEST_MODELS.BRICK, ['thesis'])
-      .script(TEST_MODELS.ROBIN, ['ok\nDISSONANCE: 0.1']);
+    scriptRound(ollama, { answer: 'answer' });
     const user = discord.createUser('bob');
     const message = discord.userSays(user, discord.channelId, 'Hello there', { mentionBot: true });
     await discord.waitFor(
@@ -111,10 +109,7 @@ describe('npm run deploy-commands', () => {
 describe('npm run memory:rebuild', () => {
   it('re-embeds every recorded dialogue after the embedding model changed', async () => {
     const runtime = await createRuntime(loadConfig(env), createSilentLogger());
-    ollama
-      .script(TEST_MODELS.ALFRED, ['plan', 'answer'])
-      .script(TEST_MODELS.BRICK, ['thesis'])
-      .script(TEST_MODELS.ROBIN, ['ok\nDISSONANCE: 0.1']);
+    scriptRound(ollama, { answer: 'answer' });
     for await (const _ of runtime.dialogue.run({ conversationId: 'c', message: 'Remember me' })) {
       // drain
     }

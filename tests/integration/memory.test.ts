@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
 import { EMBED_MODEL, TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { scriptRound } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let harness: Harness | undefined;
@@ -12,11 +13,8 @@ afterEach(async () => {
   harness = undefined;
 });
 
-function scriptRound(h: Harness, answer: string) {
-  h.emulator
-    .script(ALFRED, ['plan', answer])
-    .script(BRICK, ['thesis'])
-    .script(ROBIN, ['ok\nDISSONANCE: 0.2']);
+function scriptAnswer(h: Harness, answer: string) {
+  scriptRound(h.emulator, { answer, dissonance: '0.2' });
 }
 
 const env = { MEMORY_SIMILARITY_FLOOR: '0.3' };
@@ -25,14 +23,12 @@ const planPrompt = (h: Harness) => h.emulator.chats(ALFRED).at(-2)?.messages[1]?
 describe('memory of past dialogues', () => {
   it('records every finished run with its turns, prompts, models, dissonance and asker', async () => {
     harness = await startHarness({ env });
-    scriptRound(harness, 'Paris is the capital of France.');
-    for await (const _ of harness.runtime.dialogue.run({
-      conversationId: 'thread-a',
-      message: 'What is the capital of France?',
-      meta: { userId: 'u1', guildId: 'g1', channelId: 'c1' },
-    })) {
-      // drain
-    }
+    scriptAnswer(harness, 'Paris is the capital of France.');
+    await harness.talk('thread-a', 'What is the capital of France?', {
+      userId: 'u1',
+      guildId: 'g1',
+      channelId: 'c1',
+    });
     const [record] = harness.runtime.memory.records('thread-a');
     expect(record).toMatchObject({
       conversationId: 'thread-a',
@@ -56,7 +52,7 @@ describe('memory of past dialogues', () => {
   it('serves the log in time order from a cursor, for jobs that resume where they stopped', async () => {
     harness = await startHarness({ env });
     for (const task of ['first', 'second', 'third']) {
-      scriptRound(harness, `answer ${task}`);
+      scriptAnswer(harness, `answer ${task}`);
       await harness.talk(`thread-${task}`, task);
     }
     const all = harness.runtime.memory.since(0);
@@ -67,12 +63,12 @@ describe('memory of past dialogues', () => {
 
   it("recalls an earlier dialogue into ALFRED's plan when a paraphrased question comes in another thread", async () => {
     harness = await startHarness({ env });
-    scriptRound(harness, 'The capital of France is Paris, on the Seine.');
+    scriptAnswer(harness, 'The capital of France is Paris, on the Seine.');
     await harness.talk('thread-a', 'What is the capital city of France?');
-    scriptRound(harness, 'Sourdough needs a starter.');
+    scriptAnswer(harness, 'Sourdough needs a starter.');
     await harness.talk('thread-b', 'How do I bake sourdough bread?');
 
-    scriptRound(harness, 'Paris, as before.');
+    scriptAnswer(harness, 'Paris, as before.');
     await harness.talk('thread-c', "Tell me France's capital city");
 
     const plan = planPrompt(harness);
@@ -84,7 +80,7 @@ describe('memory of past dialogues', () => {
 
   it('keeps the index across a restart', async () => {
     harness = await startHarness({ env });
-    scriptRound(harness, 'The capital of France is Paris.');
+    scriptAnswer(harness, 'The capital of France is Paris.');
     await harness.talk('thread-a', 'What is the capital of France?');
     await harness.runtime.close();
 
@@ -96,7 +92,7 @@ describe('memory of past dialogues', () => {
 
   it('rebuilds a truncated index file from the interaction log', async () => {
     harness = await startHarness({ env });
-    scriptRound(harness, 'The capital of France is Paris.');
+    scriptAnswer(harness, 'The capital of France is Paris.');
     await harness.talk('thread-a', 'What is the capital of France?');
     await harness.runtime.close();
     truncateSync(join(harness.dataDir, 'memory', 'memory.hnsw'), 100);
@@ -110,7 +106,7 @@ describe('memory of past dialogues', () => {
   it('queues dialogues while embeddings fail, and embeds them later, losing nothing', async () => {
     harness = await startHarness({ env });
     harness.emulator.models.delete(EMBED_MODEL);
-    scriptRound(harness, 'Answer while embeddings are down.');
+    scriptAnswer(harness, 'Answer while embeddings are down.');
     const events = await harness.talk('thread-a', 'First question');
     expect((events.at(-1) as DoneEvent).answer).toBe('Answer while embeddings are down.');
     expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 1, vectors: 0 });
@@ -122,11 +118,11 @@ describe('memory of past dialogues', () => {
 
   it('refuses vectors of a changed embedding dimension, naming the rebuild command', async () => {
     harness = await startHarness({ env, embeddingDimension: 64 });
-    scriptRound(harness, 'The capital of France is Paris.');
+    scriptAnswer(harness, 'The capital of France is Paris.');
     await harness.talk('thread-a', 'What is the capital of France?');
 
     harness.emulator.dimension = 32;
-    scriptRound(harness, 'Still answered.');
+    scriptAnswer(harness, 'Still answered.');
     const events = await harness.talk('thread-b', 'What is the capital of France again?');
 
     const done = events.at(-1) as DoneEvent;
@@ -141,9 +137,9 @@ describe('memory of past dialogues', () => {
 
   it('forgets a conversation: its records and vectors go, search no longer finds it', async () => {
     harness = await startHarness({ env });
-    scriptRound(harness, 'The capital of France is Paris.');
+    scriptAnswer(harness, 'The capital of France is Paris.');
     await harness.talk('thread-a', 'What is the capital of France?');
-    scriptRound(harness, 'Berlin.');
+    scriptAnswer(harness, 'Berlin.');
     await harness.talk('thread-b', 'What is the capital of Germany?');
 
     const removed = await harness.runtime.memory.forget('thread-a');
@@ -159,22 +155,10 @@ describe('memory of past dialogues', () => {
 describe('recall stays within a server', () => {
   it("never recalls another server's dialogue", async () => {
     harness = await startHarness({ env });
-    scriptRound(harness, 'The capital of France is Paris.');
-    for await (const _ of harness.runtime.dialogue.run({
-      conversationId: 'server-a-thread',
-      message: 'What is the capital of France?',
-      meta: { guildId: 'guild-a' },
-    })) {
-      // drain
-    }
-    scriptRound(harness, 'Paris.');
-    for await (const _ of harness.runtime.dialogue.run({
-      conversationId: 'server-b-thread',
-      message: 'What is the capital of France?',
-      meta: { guildId: 'guild-b' },
-    })) {
-      // drain
-    }
+    scriptAnswer(harness, 'The capital of France is Paris.');
+    await harness.talk('server-a-thread', 'What is the capital of France?', { guildId: 'guild-a' });
+    scriptAnswer(harness, 'Paris.');
+    await harness.talk('server-b-thread', 'What is the capital of France?', { guildId: 'guild-b' });
     expect(planPrompt(harness)).not.toContain('Related past dialogues');
     expect(
       await harness.runtime.memory.recall('capital of France', { guildId: 'guild-a', floor: 0 }),

@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkOllama } from '../../src/services/llm/ollamaModels.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+import { closedPort } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let harness: Harness | undefined;
@@ -11,15 +11,6 @@ afterEach(async () => {
   await harness?.close();
   harness = undefined;
 });
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('Ollama failures end the run with a message that says what to do', () => {
   it('says how to start Ollama when nothing listens', async () => {

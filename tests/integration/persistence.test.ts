@@ -4,16 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { scriptRound } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let harness: Harness;
 afterEach(() => harness?.close());
 
 function scriptOneRound(h: Harness, answer: string) {
-  h.emulator
-    .script(ALFRED, ['plan', answer])
-    .script(BRICK, ['thesis'])
-    .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+  scriptRound(h.emulator, { answer, dissonance: '0.1' });
 }
 
 async function drain(iterable: AsyncIterable<unknown>) {

@@ -9,6 +9,7 @@ import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator } from './discordEmulator.ts';
 import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
+import { scriptRound } from './scripts.ts';
 
 export interface BotHarness {
   discord: DiscordEmulator;
@@ -75,10 +76,12 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     store,
     userId,
     scriptRound(tag) {
-      ollama
-        .script(TEST_MODELS.ALFRED, [`plan ${tag}`, `answer ${tag}`])
-        .script(TEST_MODELS.BRICK, [`thesis ${tag}`])
-        .script(TEST_MODELS.ROBIN, [`antithesis ${tag}\nDISSONANCE: 0.1`]);
+      scriptRound(ollama, {
+        plan: `plan ${tag}`,
+        thesis: `thesis ${tag}`,
+        antithesis: `antithesis ${tag}`,
+        answer: `answer ${tag}`,
+      });
     },
     async stopBot() {
       if (!stopped) await bot.stop();

@@ -1,4 +1,4 @@
-import type { DialogueEvent } from '../../src/graph/dialogue.ts';
+import type { DialogueEvent, DialogueRequest } from '../../src/graph/dialogue.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
@@ -12,7 +12,7 @@ export interface Harness {
   codexPath: string;
   env: Record<string, string>;
   /** Runs one message to the end and returns every event. */
-  talk(conversationId: string, message: string): Promise<DialogueEvent[]>;
+  talk(conversationId: string, message: string, meta?: DialogueRequest['meta']): Promise<DialogueEvent[]>;
   /** Builds a second runtime on the same files (a restart). */
   restart(): Promise<Runtime>;
   close(): Promise<void>;
@@ -53,9 +53,15 @@ export async function startHarness(
     dataDir: env.DATA_DIR,
     codexPath,
     env,
-    async talk(conversationId, message) {
+    async talk(conversationId, message, meta) {
       const events: DialogueEvent[] = [];
-      for await (const event of runtime.dialogue.run({ conversationId, message })) events.push(event);
+      for await (const event of runtime.dialogue.run({
+        conversationId,
+        message,
+        ...(meta ? { meta } : {}),
+      })) {
+        events.push(event);
+      }
       return events;
     },
     restart: build,
