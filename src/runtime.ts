@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createDialogue, type Dialogue } from './graph/dialogue.ts';
 import { type CheckpointStore, openCheckpointStore } from './services/checkpointStore.ts';
 import { systemClock } from './services/clock.ts';
@@ -10,17 +10,21 @@ import { createEventBus, type EventBus } from './services/eventBus.ts';
 import { createLimiter, type Limiter } from './services/llm/limiter.ts';
 import { createOllamaModelFor } from './services/llm/ollamaModels.ts';
 import type { Logger } from './services/logger.ts';
-import { createOllamaEmbedder } from './services/memory/embedder.ts';
+import { createOllamaEmbedder, type Embedder } from './services/memory/embedder.ts';
 import { InteractionLog } from './services/memory/interactionLog.ts';
 import { createMemory, type Memory } from './services/memory/memory.ts';
 import { VectorIndex } from './services/memory/vectorIndex.ts';
 import { createPersonaRegistry, type PersonaRegistry } from './services/personas.ts';
-import { createUnavailableToolForge, type ToolForge } from './services/toolForge.ts';
+import type { ToolForge } from './services/toolForge.ts';
+import { createToolForge } from './services/tools/forge.ts';
+import { createSandbox } from './services/tools/sandbox.ts';
+import { createToolService, type ToolService } from './services/tools/toolBox.ts';
+import { ToolRegistry } from './services/tools/toolRegistry.ts';
 
 const EMBED_RETRY_MS = 60_000;
 
 /** Opens the interaction log and vector index; a damaged index is rebuilt from the log. */
-function openMemory(config: Config, logger: Logger): Memory {
+function openMemory(config: Config, logger: Logger, embedder: Embedder): Memory {
   const dir = join(config.dataDir, 'memory');
   const log = new InteractionLog(config.dataDir);
   const index = new VectorIndex({ dir });
@@ -28,11 +32,7 @@ function openMemory(config: Config, logger: Logger): Memory {
   const memory = createMemory({
     log,
     index,
-    embedder: createOllamaEmbedder({
-      host: config.ollamaHost,
-      model: config.ollamaEmbedModel,
-      timeoutMs: config.ollamaTimeoutMs,
-    }),
+    embedder,
     logger,
     clock: systemClock,
     recallK: config.memoryRecallK,
@@ -57,6 +57,10 @@ export interface Runtime {
   readonly memory: Memory;
   /** The shared cap on model calls (`LLM_CONCURRENCY`). */
   readonly limiter: Limiter;
+  /** The forged tools: registry, retrieval, sandboxed calls. */
+  readonly tools: ToolService;
+  /** The tactical loop: makes new tools (also behind `/forge tool`). */
+  readonly toolForge: ToolForge;
   codex(): Codex;
   personas(): PersonaRegistry;
   /** The Ollama models the dialogue needs, one per graph persona, without repeats. */
@@ -88,14 +92,42 @@ export async function createRuntime(
     logger,
     limiter,
   });
-  const memory = openMemory(config, logger);
+  const embedder = createOllamaEmbedder({
+    host: config.ollamaHost,
+    model: config.ollamaEmbedModel,
+    timeoutMs: config.ollamaTimeoutMs,
+  });
+  const memory = openMemory(config, logger, embedder);
+  const sandbox = createSandbox({
+    limits: { timeoutMs: config.sandboxTimeoutMs, memoryBytes: config.sandboxMemoryMb * 1024 * 1024 },
+  });
+  const tools = createToolService({
+    registry: new ToolRegistry(resolve(config.forgeDir), logger),
+    sandbox,
+    embedder,
+    embeddingsPath: join(config.dataDir, 'tools', 'embeddings.json'),
+    logger,
+    offered: config.toolsOffered,
+  });
+  const toolForge =
+    overrides.toolForge ??
+    createToolForge({
+      modelFor,
+      tools,
+      bus,
+      clock: systemClock,
+      logger,
+      codexVersion: () => personas.codexVersion,
+      settings: { reuseSimilarity: config.toolReuseSimilarity },
+    });
   const dialogue = createDialogue({
     modelFor,
     personas: () => personas,
     bus,
     clock: systemClock,
     checkpointer: store.saver,
-    toolForge: overrides.toolForge ?? createUnavailableToolForge(),
+    toolForge,
+    tools,
     logger,
     memory: {
       recall: (query, options) =>
@@ -122,11 +154,14 @@ export async function createRuntime(
     dialogue,
     memory,
     limiter,
+    tools,
+    toolForge,
     codex: () => codex,
     personas: () => personas,
     requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],
     async close() {
       clearInterval(retry);
+      await sandbox.close();
       memory.close();
       store?.close();
       store = undefined;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import type { DialogueEvent } from '../graph/dialogue.ts';
+import { type DialogueEvent, describeToolCall } from '../graph/dialogue.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { type Config, loadConfig, loadDotEnv } from '../services/config.ts';
 import { findAppError } from '../services/errors.ts';
@@ -47,6 +47,10 @@ function printEvent(
     status.show(`${speakerName(event.persona)} is thinking…`);
     return;
   }
+  if (event.type === 'tool_call') {
+    status.show(`${speakerName(event.persona)} is calling the tool ${event.tool}…`);
+    return;
+  }
   if (event.type === 'queued') {
     status.show(
       `${speakerName(event.persona)} waits for the model (position ${event.position} in the queue)…`,
@@ -56,6 +60,11 @@ function printEvent(
   status.clear();
   if (event.type === 'turn') {
     const name = paint(output, `1;${COLORS[event.persona] ?? '37'}`, `${speakerName(event.persona)}:`);
+    for (const call of event.toolCalls ?? []) {
+      output.out.write(
+        `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(call)}`)}\n`,
+      );
+    }
     output.out.write(`\n${name} ${event.text}\n`);
     if (event.dissonance !== undefined) {
       output.out.write(`${paint(output, '2', `(dissonance: ${event.dissonance.toFixed(2)})`)}\n`);

@@ -2,20 +2,28 @@ import { END, isGraphBubbleUp, type LangGraphRunnableConfig, START, StateGraph }
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import type { Clock } from '../services/clock.ts';
 import type { EventBus } from '../services/eventBus.ts';
-import type { ChatModel, ModelFor } from '../services/llm/chatModel.ts';
+import type { ChatMessage, ChatModel, ModelFor } from '../services/llm/chatModel.ts';
 import type { Logger } from '../services/logger.ts';
 import type { DialogueRecord } from '../services/memory/interactionLog.ts';
 import type { RecallOptions, Recollection } from '../services/memory/memory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
-import type { ToolForge, ToolForgeResult } from '../services/toolForge.ts';
+import type {
+  ToolBox,
+  ToolCallOutcome,
+  ToolForge,
+  ToolForgeResult,
+  ToolInfo,
+} from '../services/toolForge.ts';
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, latestTurn } from './context.ts';
-import { parseDissonance, parseToolRequest } from './parsing.ts';
+import { parseDissonance, parseToolCall, parseToolRequest } from './parsing.ts';
 import {
   alfredPlanPrompt,
   alfredSynthesisPrompt,
   brickPrompt,
   robinPrompt,
   systemPromptFor,
+  toolResultPrompt,
+  toolsSection,
 } from './prompts.ts';
 import { type RoutingSettings, routeAfterRobin } from './routing.ts';
 import {
@@ -23,6 +31,7 @@ import {
   type DialogueStateUpdate,
   type DialogueStateValue,
   type NodeName,
+  type ToolCallRecord,
   type Turn,
 } from './state.ts';
 
@@ -31,6 +40,10 @@ export interface DialogueSettings extends RoutingSettings {
   highDissonance: number;
   /** Used when ROBIN gives no readable score. Default 0.5. */
   defaultDissonance: number;
+  /** Most tool calls one persona may make in one turn. */
+  maxToolCallsPerTurn: number;
+  /** Most characters of a tool's result shown to the persona. */
+  toolResultChars: number;
   context: ContextLimits;
 }
 
@@ -40,6 +53,8 @@ export const DEFAULT_DIALOGUE_SETTINGS: DialogueSettings = {
   maxToolRequests: 2,
   highDissonance: 0.8,
   defaultDissonance: 0.5,
+  maxToolCallsPerTurn: 2,
+  toolResultChars: 4000,
   context: DEFAULT_CONTEXT_LIMITS,
 };
 
@@ -52,6 +67,8 @@ export interface DialogueGraphDeps {
   clock: Clock;
   checkpointer: BaseCheckpointSaver;
   toolForge: ToolForge;
+  /** The registered tools the personas may call; none when absent. */
+  tools?: ToolBox;
   logger: Logger;
   /** Long-term memory: recall for ALFRED's plan, and the record of every finished run. */
   memory?: DialogueMemory;
@@ -79,7 +96,14 @@ export interface QueuedEvent {
   position: number;
 }
 
-export type ProgressEvent = ThinkingEvent | QueuedEvent;
+/** A persona is calling a tool. */
+export interface ToolCallEvent {
+  type: 'tool_call';
+  persona: string;
+  tool: string;
+}
+
+export type ProgressEvent = ThinkingEvent | QueuedEvent | ToolCallEvent;
 
 /** Builds and compiles the Socratic dialogue: ALFRED → BRICK ⇄ ROBIN (→ forge) → ALFRED. */
 export function buildDialogueGraph(deps: DialogueGraphDeps) {
@@ -88,39 +112,112 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
 
   const conversationOf = (config: LangGraphRunnableConfig) => String(config.configurable?.thread_id ?? '');
 
+  /** The tools offered in this run, as the tool box knows them now. */
+  function offeredTools(state: DialogueStateValue): ToolInfo[] {
+    if (!deps.tools) return [];
+    return (state.tools ?? []).flatMap((name) => deps.tools?.info(name) ?? []);
+  }
+
+  async function callTool(
+    personaId: string,
+    reading: ReturnType<typeof parseToolCall>,
+    config: LangGraphRunnableConfig,
+  ): Promise<{ record: ToolCallRecord; outcome: ToolCallOutcome }> {
+    const name = reading.name ?? '';
+    config.writer?.({ type: 'tool_call', persona: personaId, tool: name } satisfies ToolCallEvent);
+    let outcome: ToolCallOutcome;
+    if (reading.error) outcome = { ok: false, error: reading.error, ms: 0 };
+    else if (!deps.tools) outcome = { ok: false, error: 'no tools are available in this deployment', ms: 0 };
+    else outcome = await deps.tools.call(name, reading.input, config.signal ? { signal: config.signal } : {});
+    const record: ToolCallRecord = {
+      tool: name,
+      input: reading.input ?? null,
+      ok: outcome.ok,
+      ms: outcome.ms,
+    };
+    if (outcome.ok) record.output = outcome.json.slice(0, settings.toolResultChars);
+    else record.error = outcome.error;
+    log.info(
+      {
+        conversationId: conversationOf(config),
+        persona: personaId,
+        tool: name,
+        ok: outcome.ok,
+        ms: outcome.ms,
+      },
+      'persona called a tool',
+    );
+    return { record, outcome };
+  }
+
+  /**
+   * One persona's turn: its prompt (with the tools it may call), then as many tool calls as it
+   * makes, up to the limit, each result fed back before it answers.
+   */
   async function speak(
     personaId: string,
     node: NodeName,
-    prompt: string,
+    basePrompt: string,
     config: LangGraphRunnableConfig,
-  ): Promise<{ text: string; model: ChatModel; prompt: string }> {
+    state: DialogueStateValue,
+  ): Promise<{
+    text: string;
+    model: ChatModel;
+    prompt: string;
+    toolCalls: ToolCallRecord[];
+    warnings: string[];
+  }> {
     const registry = deps.personas();
     const persona = registry.get(personaId);
     const model = deps.modelFor(personaId);
+    const tools = offeredTools(state);
+    const prompt = [basePrompt, toolsSection(tools)].filter(Boolean).join('\n\n');
     const thinking: ThinkingEvent = { type: 'thinking', persona: personaId, node };
     config.writer?.(thinking);
     const started = deps.clock.now();
-    const text = await model.invoke(
-      [
-        { role: 'system', content: systemPromptFor(persona, registry.corePrinciples) },
-        { role: 'user', content: prompt },
-      ],
-      {
+    const messages: ChatMessage[] = [
+      { role: 'system', content: systemPromptFor(persona, registry.corePrinciples) },
+      { role: 'user', content: prompt },
+    ];
+    const ask = () =>
+      model.invoke(messages, {
         ...(config.signal ? { signal: config.signal } : {}),
         onQueued: (position) =>
           config.writer?.({ type: 'queued', persona: personaId, position } satisfies QueuedEvent),
-      },
-    );
+      });
+    let text = await ask();
+    const toolCalls: ToolCallRecord[] = [];
+    const warnings: string[] = [];
+    for (;;) {
+      const reading = parseToolCall(text);
+      if (!reading.name) break;
+      if (toolCalls.length >= settings.maxToolCallsPerTurn) {
+        warnings.push(
+          `${personaId} called more than ${settings.maxToolCallsPerTurn} tools in one turn; the rest were ignored`,
+        );
+        text = reading.display;
+        break;
+      }
+      const { record, outcome } = await callTool(personaId, reading, config);
+      toolCalls.push(record);
+      messages.push(
+        { role: 'assistant', content: text },
+        { role: 'user', content: toolResultPrompt(record.tool, outcome, settings.toolResultChars) },
+      );
+      config.writer?.(thinking);
+      text = await ask();
+    }
     log.debug(
       {
         conversationId: conversationOf(config),
         persona: personaId,
         node,
+        toolCalls: toolCalls.length,
         durationMs: deps.clock.now() - started,
       },
       'persona spoke',
     );
-    return { text: text.trim() || '(no answer)', model, prompt };
+    return { text: text.trim() || '(no answer)', model, prompt, toolCalls, warnings };
   }
 
   function turn(state: DialogueStateValue, fields: Omit<Turn, 'run' | 'at'>): Turn {
@@ -149,11 +246,34 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
         log.warn({ err: error, conversationId: conversationOf(config) }, 'memory recall failed');
       }
     }
-    const prompt = alfredPlanPrompt(state, settings.context, recollections);
-    const { text, model } = await speak('ALFRED', 'alfred_plan', prompt, config);
+    let tools: string[] = [];
+    if (deps.tools) {
+      try {
+        tools = (await deps.tools.relevant(state.task)).map((tool) => tool.name);
+      } catch (error) {
+        if (isGraphBubbleUp(error)) throw error;
+        warnings.push(`tool retrieval failed: ${(error as Error).message}`);
+        log.warn({ err: error, conversationId: conversationOf(config) }, 'tool retrieval failed');
+      }
+    }
+    const withTools = { ...state, tools };
+    const {
+      text,
+      model,
+      prompt,
+      toolCalls,
+      warnings: spoken,
+    } = await speak(
+      'ALFRED',
+      'alfred_plan',
+      alfredPlanPrompt(state, settings.context, recollections),
+      config,
+      withTools,
+    );
     return {
       plan: text,
-      warnings,
+      tools,
+      warnings: [...warnings, ...spoken],
       turns: [
         turn(state, {
           speaker: 'ALFRED',
@@ -163,6 +283,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           round: 0,
           model: model.model,
           prompt,
+          ...(toolCalls.length ? { toolCalls } : {}),
         }),
       ],
     };
@@ -173,10 +294,15 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     config: LangGraphRunnableConfig,
   ): Promise<DialogueStateUpdate> {
     const canRequestTool = state.toolRequests < settings.maxToolRequests;
-    const prompt = brickPrompt(state, settings.context, canRequestTool);
-    const { text, model } = await speak('BRICK', 'brick', prompt, config);
+    const {
+      text,
+      model,
+      prompt,
+      toolCalls,
+      warnings: spoken,
+    } = await speak('BRICK', 'brick', brickPrompt(state, settings.context, canRequestTool), config, state);
     const request = parseToolRequest(text, { userText: userText(state) });
-    const warnings = [...state.warnings];
+    const warnings = [...state.warnings, ...spoken];
     if (request.warning) warnings.push(request.warning);
     if (request.spec && !canRequestTool)
       warnings.push('BRICK asked for another tool after the limit; ignored');
@@ -192,6 +318,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           round: state.round + 1,
           model: model.model,
           prompt,
+          ...(toolCalls.length ? { toolCalls } : {}),
         }),
       ],
     };
@@ -202,17 +329,18 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     config: LangGraphRunnableConfig,
   ): Promise<DialogueStateUpdate> {
     const thesis = latestTurn(state.turns, state.run, 'BRICK');
-    const { text, model, prompt } = await speak(
-      'ROBIN',
-      'robin',
-      robinPrompt(state, settings.context, thesis),
-      config,
-    );
+    const {
+      text,
+      model,
+      prompt,
+      toolCalls,
+      warnings: spoken,
+    } = await speak('ROBIN', 'robin', robinPrompt(state, settings.context, thesis), config, state);
     const reading = parseDissonance(text, {
       fallback: settings.defaultDissonance,
       userText: userText(state),
     });
-    const warnings = [...state.warnings];
+    const warnings = [...state.warnings, ...spoken];
     if (reading.warning) {
       warnings.push(reading.warning);
       log.warn({ conversationId: conversationOf(config), persona: 'ROBIN' }, reading.warning);
@@ -233,6 +361,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           dissonance: reading.value,
           model: model.model,
           prompt,
+          ...(toolCalls.length ? { toolCalls } : {}),
         }),
       ],
     };
@@ -259,11 +388,25 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       };
     }
     const content = `Requested tool: ${spec}\nResult (${result.status}): ${result.message}`;
+    const tool = result.tool;
+    const forged =
+      tool && (result.status === 'created' || result.status === 'reused')
+        ? { name: tool.name, version: tool.version, status: result.status }
+        : undefined;
     return {
       toolSpec: null,
       toolRequests: state.toolRequests + 1,
+      // BRICK now has the tool: it is offered from his next turn on.
+      ...(tool ? { tools: [...new Set([...(state.tools ?? []), tool.name])] } : {}),
       turns: [
-        turn(state, { speaker: 'TOOL_FORGE', kind: 'tool', content, display: content, round: state.round }),
+        turn(state, {
+          speaker: 'TOOL_FORGE',
+          kind: 'tool',
+          content,
+          display: content,
+          round: state.round,
+          ...(forged ? { forged } : {}),
+        }),
       ],
     };
   }
@@ -274,8 +417,13 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
   ): Promise<DialogueStateUpdate> {
     const thesis = latestTurn(state.turns, state.run, 'BRICK');
     const antithesis = latestTurn(state.turns, state.run, 'ROBIN');
-    const prompt = alfredSynthesisPrompt(state, settings.context, thesis, antithesis);
-    const { text, model } = await speak('ALFRED', 'alfred_synthesize', prompt, config);
+    const { text, model, prompt, toolCalls, warnings } = await speak(
+      'ALFRED',
+      'alfred_synthesize',
+      alfredSynthesisPrompt(state, settings.context, thesis, antithesis),
+      config,
+      state,
+    );
     if (state.dissonance !== null && state.dissonance > settings.highDissonance) {
       deps.bus.publish('high_cognitive_dissonance', {
         conversationId: conversationOf(config),
@@ -287,6 +435,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     }
     return {
       answer: text,
+      ...(warnings.length ? { warnings: [...state.warnings, ...warnings] } : {}),
       turns: [
         turn(state, {
           speaker: 'ALFRED',
@@ -296,6 +445,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
           round: state.round,
           model: model.model,
           prompt,
+          ...(toolCalls.length ? { toolCalls } : {}),
         }),
       ],
     };

@@ -5,7 +5,7 @@ import {
   type ProgressEvent,
   recursionLimitFor,
 } from './buildDialogueGraph.ts';
-import type { DialogueStateUpdate, NodeName, Turn, TurnKind } from './state.ts';
+import type { DialogueStateUpdate, NodeName, ToolCallRecord, Turn, TurnKind } from './state.ts';
 
 /** A persona finished a turn: delivered as soon as it completes. */
 export interface TurnEvent {
@@ -23,6 +23,10 @@ export interface TurnEvent {
   /** ROBIN's dissonance, 0–1, on his turns. */
   dissonance?: number;
   model?: string;
+  /** Tools the persona called before its final words. */
+  toolCalls?: ToolCallRecord[];
+  /** For a forge turn: the tool created or reused. */
+  forged?: { name: string; version: number; status: 'created' | 'reused' };
 }
 
 /** The run finished. */
@@ -115,6 +119,7 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
           dissonance: null,
           trajectory: [],
           toolSpec: null,
+          tools: [],
           toolRequests: 0,
           warnings: [],
           answer: '',
@@ -147,6 +152,8 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
               };
               if (turn.dissonance !== undefined) event.dissonance = turn.dissonance;
               if (turn.model !== undefined) event.model = turn.model;
+              if (turn.toolCalls?.length) event.toolCalls = turn.toolCalls;
+              if (turn.forged) event.forged = turn.forged;
               yield event;
             }
           }
@@ -167,6 +174,7 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
               ...(t.prompt !== undefined ? { prompt: t.prompt } : {}),
               ...(t.model !== undefined ? { model: t.model } : {}),
               ...(t.dissonance !== undefined ? { dissonance: t.dissonance } : {}),
+              ...(t.toolCalls?.length ? { toolCalls: t.toolCalls } : {}),
             })),
             models: [...new Set(turns.flatMap((t) => (t.model ? [t.model] : [])))],
             trajectory: (final.trajectory as number[]) ?? [],
@@ -209,4 +217,14 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
       return (snapshot.values.turns as Turn[] | undefined) ?? [];
     },
   };
+}
+
+const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** One line for a tool call, for people: `name({input}) → result` or `name({input}) failed: why`. */
+export function describeToolCall(call: ToolCallRecord, max = 300): string {
+  const input = shorten(JSON.stringify(call.input) ?? 'null', Math.floor(max / 2));
+  return call.ok
+    ? `${call.tool}(${input}) → ${shorten(call.output ?? 'null', max)}`
+    : `${call.tool}(${input}) failed: ${shorten(call.error ?? 'unknown error', max)}`;
 }

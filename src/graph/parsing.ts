@@ -161,3 +161,48 @@ export function parseToolRequest(
   }
   return { spec: null, display: text.trimEnd() };
 }
+
+export interface ToolCallReading {
+  /** The tool's name, or null when the turn calls no tool. */
+  name: string | null;
+  /** The parsed JSON input (when `error` is unset). */
+  input?: unknown;
+  /** Why the call cannot be made (its input is not JSON). */
+  error?: string;
+  /** The turn without its call lines. */
+  display: string;
+}
+
+const TOOL_CALL = /^\s*[*_]{0,2}TOOL_CALL[*_]{0,2}\s*:[*_]{0,2}\s*`?([A-Za-z][\w-]*)`?\s*(.*)$/;
+
+/**
+ * Reads a persona's `TOOL_CALL: <name> <JSON input>` (the JSON may run onto the following
+ * lines, up to the end of the turn). Only the last unquoted call line counts.
+ */
+export function parseToolCall(text: string): ToolCallReading {
+  const lines = linesOf(text);
+  for (const line of [...lines].reverse()) {
+    if (line.quoted) continue;
+    const match = TOOL_CALL.exec(line.text);
+    if (!match) continue;
+    const following = lines.filter((l) => l.index > line.index).map((l) => l.text);
+    const raw = [match[2] ?? '', ...following]
+      .join('\n')
+      .trim()
+      .replace(/^```(?:json)?\s*|\s*```$/g, '')
+      .trim();
+    const display = removeLines(lines, line.index, lines.length - 1);
+    const name = match[1] ?? '';
+    if (!raw) return { name, input: {}, display };
+    try {
+      return { name, input: JSON.parse(raw), display };
+    } catch (error) {
+      return {
+        name,
+        error: `the input after TOOL_CALL ${name} is not JSON (${(error as Error).message})`,
+        display,
+      };
+    }
+  }
+  return { name: null, display: text.trimEnd() };
+}

@@ -5,6 +5,17 @@ export type NodeName = 'alfred_plan' | 'brick' | 'robin' | 'tool_forge' | 'alfre
 
 export type TurnKind = 'task' | 'plan' | 'thesis' | 'antithesis' | 'tool' | 'answer';
 
+/** A tool a persona called during its turn, and what came back. */
+export interface ToolCallRecord {
+  tool: string;
+  input: unknown;
+  ok: boolean;
+  /** The result as JSON (clipped), when the call succeeded. */
+  output?: string;
+  error?: string;
+  ms: number;
+}
+
 /** One utterance in a conversation, kept in the checkpoint. */
 export interface Turn {
   /** `USER`, a persona id, or `TOOL_FORGE`. */
@@ -26,6 +37,10 @@ export interface Turn {
   model?: string;
   /** The prompt the persona answered (its system prompt aside), for the interaction log. */
   prompt?: string;
+  /** Tools the persona called before its final words, in order. */
+  toolCalls?: ToolCallRecord[];
+  /** On a forge turn: the tool created or reused. */
+  forged?: { name: string; version: number; status: 'created' | 'reused' };
 }
 
 /**
@@ -48,6 +63,8 @@ export const DialogueState = Annotation.Root({
   trajectory: Annotation<number[]>(),
   /** BRICK's pending `TOOL_REQUIRED` spec, cleared by the forge. */
   toolSpec: Annotation<string | null>(),
+  /** Names of the tools offered to the personas in this run (relevant ones, and those forged). */
+  tools: Annotation<string[]>(),
   /** How many times this run has visited the forge. */
   toolRequests: Annotation<number>(),
   /** Parsing fallbacks and ignored markers of this run, for logs and the caller. */

@@ -20,6 +20,20 @@ function normalizeOllamaHost(value: string): string {
 
 const fraction = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], 'expected true or false'))
+    .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
+    .default(fallback);
+
+const snowflake = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{15,21}$/, `expected a ${what} id (a number)`)
+    .optional();
+
 export const envSchema = z.object({
   OLLAMA_HOST: z
     .string()
@@ -45,12 +59,16 @@ export const envSchema = z.object({
   LLM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   DISCORD_TOKEN: z.string().optional(),
   DISCORD_API_URL: z.url({ protocol: /^https?$/ }).default('https://discord.com/api'),
-  DISCORD_GUILD_ID: z
-    .string()
-    .regex(/^\d{15,21}$/, 'expected a server id (a number)')
-    .optional(),
+  DISCORD_GUILD_ID: snowflake('server'),
   ARCHITECT_ROLE: z.string().min(1).default('architect'),
   ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).default(100_000),
+  FORGE_DIR: z.string().min(1).default('./forge/tools'),
+  FORGE_OPEN_TO_ALL: flag(false),
+  LOG_CHANNEL_ID: snowflake('channel'),
+  SANDBOX_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  SANDBOX_MEMORY_MB: z.coerce.number().int().min(4).max(1024).default(32),
+  TOOLS_OFFERED: z.coerce.number().int().min(0).max(20).default(3),
+  TOOL_REUSE_SIMILARITY: fraction(0.9),
 });
 
 export type EnvKey = keyof typeof envSchema.shape;
@@ -90,6 +108,20 @@ export interface Config {
   readonly architectRole: string;
   /** Largest text attachment read as part of a task, in bytes (default 100000). */
   readonly attachmentMaxBytes: number;
+  /** Where forged tools live (default `./forge/tools`). */
+  readonly forgeDir: string;
+  /** Whether everyone may run `/forge tool` (default false: the architect role only). */
+  readonly forgeOpenToAll: boolean;
+  /** Channel that also gets every new-tool card; none when unset. */
+  readonly logChannelId: string | undefined;
+  /** Deadline of one sandboxed tool call, in milliseconds (default 1000). */
+  readonly sandboxTimeoutMs: number;
+  /** Memory limit of one sandboxed tool call, in MB (default 32). */
+  readonly sandboxMemoryMb: number;
+  /** Registered tools offered to the personas per dialogue (default 3; 0 offers none). */
+  readonly toolsOffered: number;
+  /** Similarity at which a stored tool is reused instead of forging a new one (default 0.9). */
+  readonly toolReuseSimilarity: number;
 }
 
 /**
@@ -133,6 +165,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     discordGuildId: e.DISCORD_GUILD_ID,
     architectRole: e.ARCHITECT_ROLE,
     attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+    forgeDir: e.FORGE_DIR,
+    forgeOpenToAll: e.FORGE_OPEN_TO_ALL,
+    logChannelId: e.LOG_CHANNEL_ID,
+    sandboxTimeoutMs: e.SANDBOX_TIMEOUT_MS,
+    sandboxMemoryMb: e.SANDBOX_MEMORY_MB,
+    toolsOffered: e.TOOLS_OFFERED,
+    toolReuseSimilarity: e.TOOL_REUSE_SIMILARITY,
   });
 }
 

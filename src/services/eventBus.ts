@@ -2,6 +2,8 @@
  * The events the services share. The graph publishes; later loops (the philosophical loop,
  * curation) subscribe.
  */
+import type { ToolManifest } from './tools/toolRegistry.ts';
+
 export interface BatEvents {
   /** A dialogue ended with ROBIN's dissonance above `HIGH_DISSONANCE`. */
   high_cognitive_dissonance: {
@@ -13,6 +15,15 @@ export interface BatEvents {
     trajectory: number[];
     /** Milliseconds since the epoch. */
     at: number;
+  };
+  /** The tool forge registered a new tool (or a new version of one). */
+  tool_forged: {
+    tool: ToolManifest;
+    code: string;
+    /** The dialogue (or `/forge` interaction) that asked for it. */
+    conversationId: string;
+    /** A persona id, or the Discord user id of whoever ran `/forge`. */
+    requestedBy: string;
   };
 }
 

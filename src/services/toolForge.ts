@@ -15,8 +15,34 @@ export interface ToolForgeResult {
   status: ToolForgeStatus;
   /** The tool's name, when one was created or reused. */
   toolName?: string;
+  /** The tool, when one was created or reused: offered to the personas from then on. */
+  tool?: ToolInfo;
   /** One paragraph for the dialogue: what happened and what BRICK can now do. */
   message: string;
+}
+
+/** A registered tool as a persona is offered it. */
+export interface ToolInfo {
+  name: string;
+  version: number;
+  description: string;
+  /** JSON Schema of its one input. */
+  inputSchema: Record<string, unknown>;
+}
+
+export type ToolCallOutcome =
+  | { ok: true; result: unknown; json: string; ms: number }
+  | { ok: false; error: string; ms: number };
+
+/** What the dialogue needs of the registered tools. */
+export interface ToolBox {
+  /** Every registered tool (newest versions). */
+  list(): ToolInfo[];
+  info(name: string): ToolInfo | undefined;
+  /** The tools most relevant to a task, at most `k`. */
+  relevant(query: string, k?: number): Promise<ToolInfo[]>;
+  /** Validates the input against the tool's schema and runs it in the sandbox; never rejects. */
+  call(name: string, input: unknown, options?: { signal?: AbortSignal }): Promise<ToolCallOutcome>;
 }
 
 /** The tactical loop's port: the graph calls it, the ToolForge service implements it. */

@@ -50,6 +50,7 @@ beforeEach(async () => {
   env = {
     OLLAMA_HOST: emulator.url,
     DATA_DIR: join(dir.path, 'data'),
+    FORGE_DIR: join(dir.path, 'tools'),
     CODEX_PATH: writeTestCodex(dir.path),
     LOG_LEVEL: 'info',
   };

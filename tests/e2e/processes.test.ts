@@ -46,6 +46,7 @@ beforeEach(async () => {
   env = {
     OLLAMA_HOST: ollama.url,
     DATA_DIR: join(dir.path, 'data'),
+    FORGE_DIR: join(dir.path, 'tools'),
     CODEX_PATH: writeTestCodex(dir.path),
     DISCORD_API_URL: discord.apiUrl,
     DISCORD_TOKEN: discord.token,

@@ -45,6 +45,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const env = {
     OLLAMA_HOST: ollama.url,
     DATA_DIR: join(dir.path, 'data'),
+    FORGE_DIR: join(dir.path, 'tools'),
     CODEX_PATH: writeTestCodex(dir.path),
     DISCORD_API_URL: discord.apiUrl,
     DISCORD_TOKEN: discord.token,

@@ -36,6 +36,7 @@ export async function startHarness(
   const env = {
     OLLAMA_HOST: emulator.url,
     DATA_DIR: `${dir.path}/data`,
+    FORGE_DIR: `${dir.path}/tools`,
     CODEX_PATH: codexPath,
     LOG_LEVEL: 'silent',
     ...options.env,

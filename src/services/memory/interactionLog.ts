@@ -11,6 +11,15 @@ export interface RecordedTurn {
   output: string;
   model?: string;
   dissonance?: number;
+  /** Tools called during the turn: name, input, result or error. */
+  toolCalls?: Array<{
+    tool: string;
+    input: unknown;
+    ok: boolean;
+    output?: string;
+    error?: string;
+    ms: number;
+  }>;
   at: number;
 }
 

@@ -1,0 +1,246 @@
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Runs untrusted JavaScript — a tool's `run(input)` — in QuickJS compiled to WebAssembly, on
+ * worker threads, never in the bot's own isolate. Every call gets a fresh QuickJS runtime with
+ * a deadline, a memory limit and a stack limit; a worker that stops answering is terminated
+ * and replaced, so a fault ends one call and nothing else.
+ */
+
+export interface SandboxLimits {
+  /** Deadline for one call, in milliseconds (default 1000). */
+  timeoutMs: number;
+  /** QuickJS heap limit, in bytes (default 32 MiB). */
+  memoryBytes: number;
+  /** QuickJS stack limit, in bytes (default 256 KiB: deeper breaks the WebAssembly stack). */
+  stackBytes: number;
+  /** Largest result, in characters of JSON (default 1,000,000). */
+  maxResultChars: number;
+}
+
+export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
+  timeoutMs: 1000,
+  memoryBytes: 32 * 1024 * 1024,
+  stackBytes: 256 * 1024,
+  maxResultChars: 1_000_000,
+};
+
+/** Why a call failed. */
+export type SandboxFailureKind =
+  | 'timeout'
+  | 'memory'
+  | 'stack'
+  | 'thrown'
+  | 'not_json'
+  | 'too_large'
+  | 'no_entry'
+  | 'syntax'
+  | 'bad_input'
+  | 'crashed'
+  | 'aborted';
+
+export type SandboxResult =
+  | { ok: true; value: unknown; json: string; ms: number }
+  | { ok: false; kind: SandboxFailureKind; message: string; ms: number };
+
+export interface Sandbox {
+  /** Runs `run(input)` from `code`; never rejects. */
+  run(code: string, input: unknown, options?: { signal?: AbortSignal }): Promise<SandboxResult>;
+  readonly limits: SandboxLimits;
+  /** Terminates the workers; calls in flight end as `aborted`. */
+  close(): Promise<void>;
+}
+
+interface WorkerReply {
+  id: number;
+  ms: number;
+  ok: boolean;
+  json?: string;
+  kind?: SandboxFailureKind;
+  name?: string;
+  message?: string;
+}
+
+interface Job {
+  id: number;
+  code: string;
+  input: string;
+  resolve(result: SandboxResult): void;
+  signal?: AbortSignal | undefined;
+  started: number;
+}
+
+/** How long past its deadline a worker may stay silent before it is terminated. */
+const WATCHDOG_GRACE_MS = 2000;
+
+const WORKER_URL = new URL('./sandboxWorker.mjs', import.meta.url);
+
+/** Human words for each failure, with the limit where one applies. */
+export function describeFailureKind(kind: SandboxFailureKind, limits: SandboxLimits): string {
+  switch (kind) {
+    case 'timeout':
+      return `ran past its ${limits.timeoutMs} ms deadline`;
+    case 'memory':
+      return `ran out of its ${Math.round(limits.memoryBytes / 1024 / 1024)} MB of memory`;
+    case 'stack':
+      return 'recursed too deeply (stack overflow)';
+    case 'too_large':
+      return 'returned a result over the size limit';
+    case 'not_json':
+      return 'returned something that is not JSON';
+    case 'crashed':
+      return 'crashed the sandbox (it was restarted)';
+    default:
+      return 'failed';
+  }
+}
+
+export function createSandbox(options: { limits?: Partial<SandboxLimits>; workers?: number } = {}): Sandbox {
+  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
+  const size = Math.max(1, options.workers ?? 2);
+  const queue: Job[] = [];
+  const slots: Array<{ worker: Worker | undefined; job: Job | undefined; watchdog?: NodeJS.Timeout }> =
+    Array.from({ length: size }, () => ({ worker: undefined, job: undefined }));
+  let nextId = 1;
+  let closed = false;
+
+  const finish = (job: Job, result: SandboxResult) => job.resolve(result);
+  const failed = (job: Job, kind: SandboxFailureKind, message: string): SandboxResult => ({
+    ok: false,
+    kind,
+    message,
+    ms: performance.now() - job.started,
+  });
+
+  function release(slot: (typeof slots)[number]) {
+    clearTimeout(slot.watchdog);
+    slot.job = undefined;
+    // An idle worker does not keep the process alive.
+    slot.worker?.unref();
+    pump();
+  }
+
+  /** Kills a worker (a hang, a crash, an abort); the next job starts a fresh one. */
+  function kill(slot: (typeof slots)[number]) {
+    const worker = slot.worker;
+    slot.worker = undefined;
+    if (worker) {
+      worker.removeAllListeners();
+      worker.on('error', () => undefined);
+      void worker.terminate();
+    }
+  }
+
+  function spawn(slot: (typeof slots)[number]): Worker {
+    const worker = new Worker(WORKER_URL);
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => {
+      const job = slot.job;
+      if (!job || job.id !== reply.id) return;
+      const result: SandboxResult = reply.ok
+        ? parseReply(reply.json ?? 'null', reply.ms)
+        : { ok: false, kind: reply.kind ?? 'thrown', message: reply.message ?? 'failed', ms: reply.ms };
+      if (!result.ok && result.kind === 'crashed') kill(slot);
+      finish(job, result);
+      release(slot);
+    });
+    const onDeath = (error?: unknown) => {
+      const job = slot.job;
+      kill(slot);
+      if (job) {
+        const reason = error instanceof Error ? `: ${error.message}` : '';
+        finish(job, failed(job, 'crashed', `the sandbox worker stopped${reason}; it was restarted`));
+        release(slot);
+      }
+    };
+    worker.on('error', onDeath);
+    worker.on('exit', () => onDeath());
+    return worker;
+  }
+
+  function start(slot: (typeof slots)[number], job: Job) {
+    slot.job = job;
+    if (job.signal?.aborted) {
+      finish(job, failed(job, 'aborted', 'the call was cancelled'));
+      release(slot);
+      return;
+    }
+    slot.worker ??= spawn(slot);
+    slot.worker.ref();
+    slot.watchdog = setTimeout(() => {
+      kill(slot);
+      finish(job, failed(job, 'timeout', `stopped responding past its ${limits.timeoutMs} ms deadline`));
+      release(slot);
+    }, limits.timeoutMs + WATCHDOG_GRACE_MS);
+    slot.watchdog.unref();
+    job.signal?.addEventListener(
+      'abort',
+      () => {
+        if (slot.job !== job) return;
+        kill(slot);
+        finish(job, failed(job, 'aborted', 'the call was cancelled'));
+        release(slot);
+      },
+      { once: true },
+    );
+    slot.worker.postMessage({ id: job.id, code: job.code, input: job.input, limits });
+  }
+
+  function pump() {
+    for (const slot of slots) {
+      if (closed || queue.length === 0) return;
+      if (slot.job) continue;
+      const job = queue.shift();
+      if (job) start(slot, job);
+    }
+  }
+
+  return {
+    limits,
+    run(code, input, runOptions = {}) {
+      const started = performance.now();
+      let inputJson: string | undefined;
+      try {
+        inputJson = JSON.stringify(input);
+      } catch {
+        inputJson = undefined;
+      }
+      if (inputJson === undefined) {
+        return Promise.resolve({ ok: false, kind: 'bad_input', message: 'the input is not JSON', ms: 0 });
+      }
+      if (closed) {
+        return Promise.resolve({ ok: false, kind: 'aborted', message: 'the sandbox is closed', ms: 0 });
+      }
+      return new Promise<SandboxResult>((resolve) => {
+        queue.push({ id: nextId++, code, input: inputJson, resolve, signal: runOptions.signal, started });
+        pump();
+      });
+    },
+    async close() {
+      closed = true;
+      for (const job of queue.splice(0)) finish(job, failed(job, 'aborted', 'the sandbox is closed'));
+      await Promise.all(
+        slots.map(async (slot) => {
+          const job = slot.job;
+          const worker = slot.worker;
+          clearTimeout(slot.watchdog);
+          slot.job = undefined;
+          slot.worker = undefined;
+          if (job) finish(job, failed(job, 'aborted', 'the sandbox is closed'));
+          if (worker) {
+            worker.removeAllListeners();
+            await worker.terminate();
+          }
+        }),
+      );
+    },
+  };
+}
+
+function parseReply(json: string, ms: number): SandboxResult {
+  try {
+    return { ok: true, value: JSON.parse(json), json, ms };
+  } catch {
+    return { ok: false, kind: 'not_json', message: 'the result could not be read back as JSON', ms };
+  }
+}

@@ -1,0 +1,259 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { Logger } from '../logger.ts';
+import type { Embedder } from '../memory/embedder.ts';
+import type { ToolBox, ToolCallOutcome, ToolInfo } from '../toolForge.ts';
+import { checkToolCode } from './codeGate.ts';
+import { describeFailureKind, type Sandbox } from './sandbox.ts';
+import { type StoredTool, sha256, type ToolRegistry } from './toolRegistry.ts';
+
+/**
+ * The registered tools as the dialogue sees them: which are relevant to a task (by embedding
+ * their descriptions), and calling one — input checked against its JSON Schema, code checked by
+ * the static gate, run in the sandbox.
+ */
+
+interface EmbeddingEntry {
+  hash: string;
+  vector: number[];
+}
+
+interface EmbeddingFile {
+  model: string;
+  entries: Record<string, EmbeddingEntry>;
+}
+
+export interface ToolMatch {
+  tool: StoredTool;
+  similarity: number;
+}
+
+export interface ToolService extends ToolBox {
+  readonly registry: ToolRegistry;
+  readonly sandbox: Sandbox;
+  /** The stored tool whose description or spec is closest to `text`. */
+  closest(text: string): Promise<ToolMatch | undefined>;
+  /** Embeds a (new) tool's description and spec for retrieval; failures are logged, not thrown. */
+  index(tool: StoredTool): Promise<void>;
+  /** Archives a tool; returns where it went, or undefined when there is no such tool. */
+  remove(name: string): string | undefined;
+  /** Checks an input against a tool's schema; null when it is valid. */
+  validate(tool: StoredTool, input: unknown): string | null;
+}
+
+export interface ToolServiceDeps {
+  registry: ToolRegistry;
+  sandbox: Sandbox;
+  embedder?: Embedder;
+  /** Where description embeddings are cached, e.g. `DATA_DIR/tools/embeddings.json`. */
+  embeddingsPath?: string;
+  logger: Logger;
+  /** How many tools a dialogue is offered (default 3). */
+  offered?: number;
+  /** Least similarity for a tool to be offered (default 0.3). */
+  relevanceFloor?: number;
+}
+
+const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?? []);
+
+/** Word overlap (Jaccard), for when the embedding model cannot be reached. */
+export function lexicalSimilarity(a: string, b: string): number {
+  const left = words(a);
+  const right = words(b);
+  if (left.size === 0 || right.size === 0) return 0;
+  let shared = 0;
+  for (const word of left) if (right.has(word)) shared++;
+  return shared / (left.size + right.size - shared);
+}
+
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length || a.length === 0) return 0;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+export const toolInfo = (tool: StoredTool): ToolInfo => ({
+  name: tool.manifest.name,
+  version: tool.manifest.version,
+  description: tool.manifest.description,
+  inputSchema: tool.manifest.inputSchema,
+});
+
+/** The texts a tool is found by. */
+const textsOf = (tool: StoredTool) => ({
+  description: `${tool.manifest.name.replace(/_/g, ' ')}: ${tool.manifest.description}`,
+  spec: tool.manifest.spec,
+});
+
+export function createToolService(deps: ToolServiceDeps): ToolService {
+  const { registry, sandbox } = deps;
+  const log = deps.logger.child({ module: 'tools' });
+  const offered = deps.offered ?? 3;
+  const floor = deps.relevanceFloor ?? 0.3;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const validators = new Map<string, ValidateFunction>();
+  const gated = new Map<string, string | null>();
+  let cache: EmbeddingFile = { model: deps.embedder?.model ?? '', entries: {} };
+
+  if (deps.embeddingsPath && existsSync(deps.embeddingsPath)) {
+    try {
+      const loaded = JSON.parse(readFileSync(deps.embeddingsPath, 'utf8')) as EmbeddingFile;
+      if (loaded.model === cache.model && loaded.entries) cache = loaded;
+    } catch (error) {
+      log.warn({ err: error }, 'tool embeddings unreadable; they will be recomputed');
+    }
+  }
+
+  function save() {
+    if (!deps.embeddingsPath) return;
+    mkdirSync(dirname(deps.embeddingsPath), { recursive: true });
+    writeFileSync(`${deps.embeddingsPath}.tmp`, JSON.stringify(cache));
+    renameSync(`${deps.embeddingsPath}.tmp`, deps.embeddingsPath);
+  }
+
+  /** The vector for a text, from the cache or the embedder; undefined when it cannot be had. */
+  async function vectorFor(key: string, text: string): Promise<number[] | undefined> {
+    const hash = sha256(text);
+    const cached = cache.entries[key];
+    if (cached && cached.hash === hash) return cached.vector;
+    if (!deps.embedder) return undefined;
+    const vector = await deps.embedder.embed(text);
+    cache.entries[key] = { hash, vector };
+    return vector;
+  }
+
+  /** Similarity of `query` to each tool: embeddings when possible, word overlap otherwise. */
+  async function rank(query: string, useSpec: boolean): Promise<ToolMatch[]> {
+    const tools = registry.list();
+    if (tools.length === 0) return [];
+    let queryVector: number[] | undefined;
+    try {
+      queryVector = deps.embedder ? await deps.embedder.embed(query) : undefined;
+    } catch (error) {
+      log.warn({ err: error }, 'could not embed for tool retrieval; using word overlap');
+    }
+    const before = Object.keys(cache.entries).length;
+    const matches: ToolMatch[] = [];
+    for (const tool of tools) {
+      const texts = textsOf(tool);
+      const id = `${tool.manifest.name}@${tool.manifest.version}`;
+      let similarity = Math.max(
+        lexicalSimilarity(query, texts.description),
+        useSpec ? lexicalSimilarity(query, texts.spec) : 0,
+      );
+      if (queryVector) {
+        try {
+          const description = await vectorFor(`${id}:description`, texts.description);
+          const spec = useSpec ? await vectorFor(`${id}:spec`, texts.spec) : undefined;
+          similarity = Math.max(
+            description ? cosine(queryVector, description) : similarity,
+            spec ? cosine(queryVector, spec) : 0,
+          );
+        } catch (error) {
+          log.warn({ err: error, tool: tool.manifest.name }, 'could not embed a tool description');
+        }
+      }
+      matches.push({ tool, similarity });
+    }
+    if (Object.keys(cache.entries).length !== before) save();
+    return matches.sort((a, b) => b.similarity - a.similarity);
+  }
+
+  function validatorFor(tool: StoredTool): ValidateFunction {
+    const key = `${tool.manifest.name}@${tool.manifest.version}`;
+    let validate = validators.get(key);
+    if (!validate) {
+      validate = ajv.compile(tool.manifest.inputSchema);
+      validators.set(key, validate);
+    }
+    return validate;
+  }
+
+  return {
+    registry,
+    sandbox,
+    list: () => registry.list().map(toolInfo),
+    info(name) {
+      const tool = registry.get(name);
+      return tool ? toolInfo(tool) : undefined;
+    },
+    async relevant(query, k = offered) {
+      if (k <= 0) return [];
+      const tools = registry.list();
+      // A small shelf is offered whole: nothing to rank, no embedding call.
+      if (tools.length <= k) return tools.map(toolInfo);
+      return (await rank(query, false))
+        .filter((match) => match.similarity >= floor)
+        .slice(0, k)
+        .map((match) => toolInfo(match.tool));
+    },
+    async closest(text) {
+      return (await rank(text, true))[0];
+    },
+    async index(tool) {
+      try {
+        await rank(tool.manifest.description, false);
+      } catch (error) {
+        log.warn({ err: error, tool: tool.manifest.name }, 'could not index a tool');
+      }
+    },
+    remove(name) {
+      const archived = registry.remove(name);
+      if (archived) {
+        for (const key of Object.keys(cache.entries))
+          if (key.startsWith(`${name}@`)) delete cache.entries[key];
+        save();
+      }
+      return archived;
+    },
+    validate(tool, input) {
+      let validate: ValidateFunction;
+      try {
+        validate = validatorFor(tool);
+      } catch (error) {
+        return `the tool's input schema is invalid: ${(error as Error).message}`;
+      }
+      if (validate(input)) return null;
+      return (validate.errors ?? [])
+        .slice(0, 5)
+        .map((e) => `${e.instancePath || 'input'} ${e.message ?? 'is invalid'}`)
+        .join('; ');
+    },
+    async call(name, input, options = {}): Promise<ToolCallOutcome> {
+      const tool = registry.get(name);
+      if (!tool) {
+        const known = registry.list().map((t) => t.manifest.name);
+        return {
+          ok: false,
+          error: `there is no tool named "${name}"${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+          ms: 0,
+        };
+      }
+      const invalid = this.validate(tool, input);
+      if (invalid) return { ok: false, error: `the input does not match the schema: ${invalid}`, ms: 0 };
+      // Code edited by hand after forging must still pass the gate before it runs.
+      const hash = sha256(tool.code);
+      if (!gated.has(hash)) {
+        const verdict = checkToolCode(tool.code);
+        gated.set(hash, verdict.ok ? null : verdict.problems.join('; '));
+      }
+      const refused = gated.get(hash);
+      if (refused) return { ok: false, error: `the tool's code fails the static gate: ${refused}`, ms: 0 };
+      const result = await sandbox.run(tool.code, input, options);
+      if (result.ok) return { ok: true, result: result.value, json: result.json, ms: result.ms };
+      const what = describeFailureKind(result.kind, sandbox.limits);
+      log.info({ tool: name, kind: result.kind, ms: Math.round(result.ms) }, 'tool call failed');
+      return { ok: false, error: `${name} ${what}: ${result.message}`, ms: result.ms };
+    },
+  };
+}

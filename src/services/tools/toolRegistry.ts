@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Logger } from '../logger.ts';
+
+/**
+ * The forged tools on disk, one folder per tool and one per version:
+ *
+ *     <FORGE_DIR>/<name>/v<N>/tool.js        the code, exactly as it passed the gates
+ *     <FORGE_DIR>/<name>/v<N>/manifest.json  spec, schema, tests and results, attempts, provenance
+ *
+ * Readable and reviewable by a person. A version is never overwritten: the same name makes a
+ * new version. Removing a tool moves its folder under `<FORGE_DIR>/.archive/`.
+ */
+
+export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
+
+const testSchema = z.object({
+  input: z.unknown(),
+  expected: z.unknown(),
+  heldOut: z.boolean(),
+  passed: z.boolean(),
+  actual: z.unknown().optional(),
+  error: z.string().optional(),
+  ms: z.number().optional(),
+});
+
+const attemptSchema = z.object({
+  round: z.number().int(),
+  stage: z.enum(['design', 'generate', 'static', 'sandbox']),
+  error: z.string(),
+});
+
+export const manifestSchema = z.object({
+  name: z.string().regex(TOOL_NAME_PATTERN),
+  version: z.number().int().positive(),
+  description: z.string().min(1),
+  spec: z.string(),
+  entry: z.literal('run'),
+  inputSchema: z.record(z.string(), z.unknown()),
+  tests: z.array(testSchema),
+  attempts: z.array(attemptSchema),
+  rounds: z.number().int().nonnegative(),
+  model: z.string(),
+  codexVersion: z.number(),
+  createdAt: z.string(),
+  requestedBy: z.string(),
+  conversationId: z.string().optional(),
+  codeSha256: z.string(),
+});
+
+export type ToolManifest = z.infer<typeof manifestSchema>;
+export type ToolTestRecord = z.infer<typeof testSchema>;
+export type ForgeAttempt = z.infer<typeof attemptSchema>;
+
+export interface StoredTool {
+  manifest: ToolManifest;
+  code: string;
+  /** The version's folder. */
+  dir: string;
+}
+
+/** A model's idea of a name, made into a tool name: `Word Count!` → `word_count`. */
+export function toToolName(raw: string): string {
+  const slug = raw
+    .normalize('NFKD')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^[^a-z]+|_+$/g, '')
+    .slice(0, 48)
+    .replace(/_+$/, '');
+  return TOOL_NAME_PATTERN.test(slug) ? slug : `tool_${slug}`.slice(0, 48).replace(/_+$/, '') || 'tool';
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export class ToolRegistry {
+  private readonly tools = new Map<string, StoredTool>();
+
+  constructor(
+    readonly dir: string,
+    private readonly logger?: Logger,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.reload();
+  }
+
+  /** Reads every tool's newest version from disk; an unreadable version is skipped with a warning. */
+  reload(): void {
+    this.tools.clear();
+    for (const name of this.names()) {
+      const version = this.versions(name).at(-1);
+      const tool = version === undefined ? undefined : this.read(name, version);
+      if (tool) this.tools.set(name, tool);
+    }
+  }
+
+  /** The newest version of every tool, by name. */
+  list(): StoredTool[] {
+    return [...this.tools.values()].sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
+  }
+
+  get(name: string, version?: number): StoredTool | undefined {
+    if (version === undefined) return this.tools.get(name);
+    return this.read(name, version);
+  }
+
+  /** The versions of a tool on disk, oldest first. */
+  versions(name: string): number[] {
+    const dir = join(this.dir, name);
+    if (!TOOL_NAME_PATTERN.test(name) || !existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true })
+      .flatMap((entry) => (entry.isDirectory() ? [/^v(\d+)$/.exec(entry.name)?.[1]] : []))
+      .filter((version): version is string => version !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  /** Writes a new tool, or a new version of one with the same name; returns what was stored. */
+  register(manifest: Omit<ToolManifest, 'version' | 'codeSha256'>, code: string): StoredTool {
+    if (!TOOL_NAME_PATTERN.test(manifest.name)) throw new Error(`invalid tool name "${manifest.name}"`);
+    const toolDir = join(this.dir, manifest.name);
+    mkdirSync(toolDir, { recursive: true });
+    let version = (this.versions(manifest.name).at(-1) ?? 0) + 1;
+    let dir = join(toolDir, `v${version}`);
+    // mkdir fails on an existing folder: two forges of one name never share a version.
+    for (;;) {
+      try {
+        mkdirSync(dir);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        version++;
+        dir = join(toolDir, `v${version}`);
+      }
+    }
+    const full = manifestSchema.parse({ ...manifest, version, codeSha256: sha256(code) });
+    writeFileSync(join(dir, 'tool.js'), code);
+    // The manifest comes last and atomically: a version without one is not loaded.
+    writeFileSync(join(dir, 'manifest.json.tmp'), `${JSON.stringify(full, null, 2)}\n`);
+    renameSync(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+    const stored = { manifest: full, code, dir };
+    this.tools.set(full.name, stored);
+    return stored;
+  }
+
+  /** Moves a tool (every version) under `.archive/`; returns the archive folder, or undefined. */
+  remove(name: string, at: Date = new Date()): string | undefined {
+    if (!this.tools.has(name) && this.versions(name).length === 0) return undefined;
+    const archive = join(this.dir, '.archive');
+    mkdirSync(archive, { recursive: true });
+    const target = join(archive, `${name}-${at.toISOString().replace(/[:.]/g, '-')}`);
+    renameSync(join(this.dir, name), target);
+    this.tools.delete(name);
+    return target;
+  }
+
+  private names(): string[] {
+    return readdirSync(this.dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && TOOL_NAME_PATTERN.test(entry.name))
+      .map((entry) => entry.name);
+  }
+
+  private read(name: string, version: number): StoredTool | undefined {
+    const dir = join(this.dir, name, `v${version}`);
+    try {
+      if (!existsSync(join(dir, 'manifest.json'))) return undefined;
+      const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
+      const code = readFileSync(join(dir, 'tool.js'), 'utf8');
+      if (sha256(code) !== manifest.codeSha256) {
+        this.logger?.warn({ tool: name, version }, 'tool.js differs from its manifest hash; edited by hand?');
+      }
+      return { manifest, code, dir };
+    } catch (error) {
+      this.logger?.warn({ err: error, tool: name, version }, 'could not read a forged tool; skipped');
+      return undefined;
+    }
+  }
+}
