@@ -71,7 +71,10 @@ interface Job {
 }
 
 /** How long past its deadline a worker may stay silent before it is terminated. */
-const WATCHDOG_GRACE_MS = 2000;
+const WATCHDOG_GRACE_MS = 1000;
+
+/** Failures after which the worker is replaced rather than reused. */
+const RECYCLE = new Set<SandboxFailureKind>(['timeout', 'memory', 'stack', 'too_large', 'crashed']);
 
 const WORKER_URL = new URL('./sandboxWorker.mjs', import.meta.url);
 
@@ -140,7 +143,8 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
       const result: SandboxResult = reply.ok
         ? parseReply(reply.json ?? 'null', reply.ms)
         : { ok: false, kind: reply.kind ?? 'thrown', message: reply.message ?? 'failed', ms: reply.ms };
-      if (!result.ok && result.kind === 'crashed') kill(slot);
+      // A call that hit a limit may have grown the worker's WebAssembly memory: start afresh.
+      if (!result.ok && RECYCLE.has(result.kind)) kill(slot);
       finish(job, result);
       release(slot);
     });
@@ -169,7 +173,7 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
     slot.worker.ref();
     slot.watchdog = setTimeout(() => {
       kill(slot);
-      finish(job, failed(job, 'timeout', `stopped responding past its ${limits.timeoutMs} ms deadline`));
+      finish(job, failed(job, 'timeout', 'the watchdog stopped it: it did not yield at its deadline'));
       release(slot);
     }, limits.timeoutMs + WATCHDOG_GRACE_MS);
     slot.watchdog.unref();

@@ -9,6 +9,12 @@ import { getQuickJS, newQuickJSWASMModule } from 'quickjs-emscripten';
 const PRELUDE = `
 'use strict';
 (() => {
+  // QuickJS does not count ArrayBuffer memory toward its limit: binary buffers are left out.
+  for (const name of ['ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Atomics', 'Int8Array', 'Uint8Array',
+    'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float16Array',
+    'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) {
+    delete globalThis[name];
+  }
   const stringify = JSON.stringify;
   const parse = JSON.parse;
   const P = Promise;
@@ -70,7 +76,7 @@ function kindOf(name, message) {
   if (name === 'InternalError' && message === 'interrupted') return 'timeout';
   if (name === 'InternalError' && message === 'out of memory') return 'memory';
   if (name === 'InternalError' && message === 'stack overflow') return 'stack';
-  if (name === 'RangeError' && /string too long|invalid array length/.test(message)) return 'memory';
+  if (/^(string too long|invalid array length)/.test(message)) return 'memory';
   if (name === 'NotJson') return 'not_json';
   if (name === 'TooLarge') return 'too_large';
   if (name === 'NoEntry') return 'no_entry';

@@ -87,13 +87,17 @@ export class ToolRegistry {
     this.reload();
   }
 
-  /** Reads every tool's newest version from disk; an unreadable version is skipped with a warning. */
+  /** Reads every tool's newest readable version from disk; an unreadable one is skipped with a warning. */
   reload(): void {
     this.tools.clear();
     for (const name of this.names()) {
-      const version = this.versions(name).at(-1);
-      const tool = version === undefined ? undefined : this.read(name, version);
-      if (tool) this.tools.set(name, tool);
+      for (const version of this.versions(name).reverse()) {
+        const tool = this.read(name, version);
+        if (tool) {
+          this.tools.set(name, tool);
+          break;
+        }
+      }
     }
   }
 

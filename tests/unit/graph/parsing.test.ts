@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDissonance, parseToolRequest } from '../../../src/graph/parsing.ts';
+import { parseDissonance, parseToolCall, parseToolRequest } from '../../../src/graph/parsing.ts';
 
 const read = (text: string, userText: string[] = []) => parseDissonance(text, { fallback: 0.5, userText });
 
@@ -112,5 +112,36 @@ describe('parseToolRequest', () => {
       spec: null,
       display: 'Step 1. Step 2. Done.',
     });
+  });
+});
+
+describe('parseToolCall', () => {
+  it('reads the tool name and its JSON input from the last line', () => {
+    expect(parseToolCall('Let me count.\nTOOL_CALL: word_count {"text": "a b c"}')).toEqual({
+      name: 'word_count',
+      input: { text: 'a b c' },
+      display: 'Let me count.',
+    });
+  });
+
+  it('reads JSON that runs over several lines, fenced or not', () => {
+    expect(parseToolCall('x\nTOOL_CALL: `sum`\n```json\n{"values": [1,\n 2]}\n```').input).toEqual({
+      values: [1, 2],
+    });
+  });
+
+  it('says when the input is not JSON, without throwing', () => {
+    const reading = parseToolCall('TOOL_CALL: sum {values: [1, 2]}');
+    expect(reading.name).toBe('sum');
+    expect(reading.error).toMatch(/not JSON/);
+  });
+
+  it('ignores calls inside code fences and block quotes', () => {
+    expect(parseToolCall('Example:\n```\nTOOL_CALL: sum {}\n```\nDone.').name).toBeNull();
+    expect(parseToolCall('> TOOL_CALL: sum {}').name).toBeNull();
+  });
+
+  it('takes an empty input as {}', () => {
+    expect(parseToolCall('TOOL_CALL: today').input).toEqual({});
   });
 });

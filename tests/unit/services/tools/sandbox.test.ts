@@ -1,0 +1,103 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSandbox } from '../../../../src/services/tools/sandbox.ts';
+
+/** The real QuickJS sandbox, with a short deadline so the bombs end quickly. */
+const sandbox = createSandbox({ limits: { timeoutMs: 250, memoryBytes: 16 * 1024 * 1024 }, workers: 2 });
+afterAll(() => sandbox.close());
+
+const run = (code: string, input: unknown = {}) => sandbox.run(code, input);
+
+describe('the sandbox', () => {
+  it('runs run(input) and returns its JSON result', async () => {
+    await expect(run('function run(i) { return { sum: i.a + i.b }; }', { a: 2, b: 3 })).resolves.toMatchObject({
+      ok: true,
+      value: { sum: 5 },
+      json: '{"sum":5}',
+    });
+  });
+
+  it('settles an async run', async () => {
+    await expect(run('async function run(i) { await null; return i.n * 2; }', { n: 21 })).resolves.toMatchObject({
+      ok: true,
+      value: 42,
+    });
+  });
+
+  it('passes the input as a copy: the tool sees JSON only', async () => {
+    const input = { list: [1, 2, 3] };
+    await run('function run(i) { i.list.push(4); return i.list; }', input);
+    expect(input.list).toEqual([1, 2, 3]);
+  });
+
+  describe('contains bad tools: each call ends with a clear error', () => {
+    it.each([
+      ['an infinite loop', 'function run() { for (;;) {} }', 'timeout', /interrupted|watchdog/],
+      ['a memory bomb', 'function run() { const a = []; for (;;) a.push(new Array(100000).fill(7)); }', /timeout|memory/, /./],
+      ['a string bomb', "function run() { let s = 'x'; for (;;) s += s; }", 'memory', /string too long|out of memory/],
+      ['deep recursion', 'function run() { function f(n) { return f(n + 1) + 1; } return f(0); }', 'stack', /stack overflow/],
+      ['a throw', "function run() { throw new TypeError('bad input'); }", 'thrown', /bad input/],
+      ['a thrown non-error', 'function run() { throw 42; }', 'thrown', /non-error value: 42/],
+      ['an undefined result', 'function run() {}', 'not_json', /undefined/],
+      ['a function result', 'function run() { return () => 1; }', 'not_json', /function/],
+      ['a BigInt result', 'function run() { return 10n; }', 'not_json', /BigInt/],
+      ['a cyclic result', 'function run() { const o = {}; o.o = o; return o; }', 'not_json', /circular/],
+      ['a 10 MB result', "function run() { return 'x'.repeat(10 * 1024 * 1024); }", /too_large|memory/, /./],
+      ['a promise that never settles', 'function run() { return new Promise(() => {}); }', 'thrown', /never settled/],
+      ['reaching for process', 'function run() { return process.env; }', 'thrown', /'process' is not defined/],
+      ['reaching for require', "function run() { return require('fs'); }", 'thrown', /'require' is not defined/],
+      ['reaching for fetch', "function run() { return fetch('http://127.0.0.1'); }", 'thrown', /'fetch' is not defined/],
+      ['a syntax error', 'function run( {', 'syntax', /tool\.js line 1/],
+      ['no entry function', 'function go() { return 1; }', 'no_entry', /no function run/],
+    ])('%s', async (_name, code, kind, message) => {
+      const result = await run(code);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.kind).toMatch(kind);
+      expect(result.message).toMatch(message);
+    });
+
+    it('leaves no way to the host through globalThis or the prototypes', async () => {
+      const result = await run(`function run() {
+        const viaFunction = (() => 1).constructor('return this')();
+        const viaObject = Object.getPrototypeOf({}).constructor.constructor('return this')();
+        return [viaFunction === globalThis, typeof viaObject.process, typeof viaObject.require,
+          typeof globalThis.setTimeout, typeof globalThis.Uint8Array, typeof globalThis.WebAssembly];
+      }`);
+      expect(result).toMatchObject({
+        ok: true,
+        value: [true, 'undefined', 'undefined', 'undefined', 'undefined', 'undefined'],
+      });
+    });
+
+    it('cannot change the host: global edits do not survive into the next call', async () => {
+      await run("function run() { Object.prototype.polluted = 'yes'; JSON.stringify = () => 'x'; return 1; }");
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      await expect(run('function run() { return ({}).polluted ?? "clean"; }')).resolves.toMatchObject({
+        ok: true,
+        value: 'clean',
+      });
+    });
+  });
+
+  it('keeps serving other calls while one tool loops', async () => {
+    const looping = run('function run() { for (;;) {} }');
+    const quick = await run('function run() { return "still here"; }');
+    expect(quick).toMatchObject({ ok: true, value: 'still here' });
+    expect((await looping).ok).toBe(false);
+  });
+
+  it('cancels a call through its signal', async () => {
+    const controller = new AbortController();
+    const pending = sandbox.run('function run() { for (;;) {} }', {}, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).resolves.toMatchObject({ ok: false, kind: 'aborted' });
+    await expect(run('function run() { return 1; }')).resolves.toMatchObject({ ok: true, value: 1 });
+  });
+
+  it('refuses an input that is not JSON', async () => {
+    await expect(sandbox.run('function run() { return 1; }', 10n)).resolves.toMatchObject({
+      ok: false,
+      kind: 'bad_input',
+    });
+  });
+});
