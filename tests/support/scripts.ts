@@ -26,3 +26,35 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** What the forge's design step answers: a name, a description, a schema and tests (the last held out). */
+export interface DesignScript {
+  name: string;
+  description: string;
+  input_schema: Record<string, unknown>;
+  tests: Array<{ input: unknown; expected: unknown }>;
+}
+
+/** A design answer as a model writes one: JSON in a fence, with a line before it. */
+export const designAnswer = (design: DesignScript) =>
+  `Here is the design.\n\`\`\`json\n${JSON.stringify(design, null, 2)}\n\`\`\``;
+
+/** An implementation answer: code in a ```js fence. */
+export const codeAnswer = (code: string) => `\`\`\`js\n${code}\n\`\`\``;
+
+/** A word counter's design; its held-out case holds a sentinel that must never reach the implementer. */
+export const WORD_COUNT_DESIGN: DesignScript = {
+  name: 'Word Count',
+  description: 'Counts the words in a text (runs of non-space characters).',
+  input_schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+  tests: [
+    { input: { text: 'one two three' }, expected: 3 },
+    { input: { text: '' }, expected: 0 },
+    { input: { text: 'spaced   out  words' }, expected: 3 },
+    { input: { text: ' heldoutsentinel\ttabbed\nlines ' }, expected: 3 },
+  ],
+};
+
+export const WORD_COUNT_BUGGY = "function run(input) {\n  return input.text.split(' ').length;\n}";
+export const WORD_COUNT_FIXED =
+  'function run(input) {\n  const words = input.text.trim().split(/\\s+/);\n  return words[0] === "" ? 0 : words.length;\n}';

@@ -51,7 +51,9 @@ async function run(input) { return { fahrenheit: toF(input.celsius) }; }`),
   });
 
   it('does not mistake property names for globals', () => {
-    expect(checkToolCode('function run(x) { return { process: x.require, eval: 1 }; }')).toEqual({ ok: true });
+    expect(checkToolCode('function run(x) { return { process: x.require, eval: 1 }; }')).toEqual({
+      ok: true,
+    });
   });
 
   it('refuses code over the size limit', () => {

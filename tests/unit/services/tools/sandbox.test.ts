@@ -9,7 +9,9 @@ const run = (code: string, input: unknown = {}) => sandbox.run(code, input);
 
 describe('the sandbox', () => {
   it('runs run(input) and returns its JSON result', async () => {
-    await expect(run('function run(i) { return { sum: i.a + i.b }; }', { a: 2, b: 3 })).resolves.toMatchObject({
+    await expect(
+      run('function run(i) { return { sum: i.a + i.b }; }', { a: 2, b: 3 }),
+    ).resolves.toMatchObject({
       ok: true,
       value: { sum: 5 },
       json: '{"sum":5}',
@@ -17,7 +19,9 @@ describe('the sandbox', () => {
   });
 
   it('settles an async run', async () => {
-    await expect(run('async function run(i) { await null; return i.n * 2; }', { n: 21 })).resolves.toMatchObject({
+    await expect(
+      run('async function run(i) { await null; return i.n * 2; }', { n: 21 }),
+    ).resolves.toMatchObject({
       ok: true,
       value: 42,
     });
@@ -32,9 +36,24 @@ describe('the sandbox', () => {
   describe('contains bad tools: each call ends with a clear error', () => {
     it.each([
       ['an infinite loop', 'function run() { for (;;) {} }', 'timeout', /interrupted|watchdog/],
-      ['a memory bomb', 'function run() { const a = []; for (;;) a.push(new Array(100000).fill(7)); }', /timeout|memory/, /./],
-      ['a string bomb', "function run() { let s = 'x'; for (;;) s += s; }", 'memory', /string too long|out of memory/],
-      ['deep recursion', 'function run() { function f(n) { return f(n + 1) + 1; } return f(0); }', 'stack', /stack overflow/],
+      [
+        'a memory bomb',
+        'function run() { const a = []; for (;;) a.push(new Array(100000).fill(7)); }',
+        /timeout|memory/,
+        /./,
+      ],
+      [
+        'a string bomb',
+        "function run() { let s = 'x'; for (;;) s += s; }",
+        'memory',
+        /string too long|out of memory/,
+      ],
+      [
+        'deep recursion',
+        'function run() { function f(n) { return f(n + 1) + 1; } return f(0); }',
+        'stack',
+        /stack overflow/,
+      ],
       ['a throw', "function run() { throw new TypeError('bad input'); }", 'thrown', /bad input/],
       ['a thrown non-error', 'function run() { throw 42; }', 'thrown', /non-error value: 42/],
       ['an undefined result', 'function run() {}', 'not_json', /undefined/],
@@ -42,10 +61,30 @@ describe('the sandbox', () => {
       ['a BigInt result', 'function run() { return 10n; }', 'not_json', /BigInt/],
       ['a cyclic result', 'function run() { const o = {}; o.o = o; return o; }', 'not_json', /circular/],
       ['a 10 MB result', "function run() { return 'x'.repeat(10 * 1024 * 1024); }", /too_large|memory/, /./],
-      ['a promise that never settles', 'function run() { return new Promise(() => {}); }', 'thrown', /never settled/],
-      ['reaching for process', 'function run() { return process.env; }', 'thrown', /'process' is not defined/],
-      ['reaching for require', "function run() { return require('fs'); }", 'thrown', /'require' is not defined/],
-      ['reaching for fetch', "function run() { return fetch('http://127.0.0.1'); }", 'thrown', /'fetch' is not defined/],
+      [
+        'a promise that never settles',
+        'function run() { return new Promise(() => {}); }',
+        'thrown',
+        /never settled/,
+      ],
+      [
+        'reaching for process',
+        'function run() { return process.env; }',
+        'thrown',
+        /'process' is not defined/,
+      ],
+      [
+        'reaching for require',
+        "function run() { return require('fs'); }",
+        'thrown',
+        /'require' is not defined/,
+      ],
+      [
+        'reaching for fetch',
+        "function run() { return fetch('http://127.0.0.1'); }",
+        'thrown',
+        /'fetch' is not defined/,
+      ],
       ['a syntax error', 'function run( {', 'syntax', /tool\.js line 1/],
       ['no entry function', 'function go() { return 1; }', 'no_entry', /no function run/],
     ])('%s', async (_name, code, kind, message) => {
@@ -70,7 +109,9 @@ describe('the sandbox', () => {
     });
 
     it('cannot change the host: global edits do not survive into the next call', async () => {
-      await run("function run() { Object.prototype.polluted = 'yes'; JSON.stringify = () => 'x'; return 1; }");
+      await run(
+        "function run() { Object.prototype.polluted = 'yes'; JSON.stringify = () => 'x'; return 1; }",
+      );
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       await expect(run('function run() { return ({}).polluted ?? "clean"; }')).resolves.toMatchObject({
         ok: true,

@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DialogueEvent, TurnEvent } from '../../src/graph/dialogue.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import type { BatEvents } from '../../src/services/eventBus.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+import {
+  codeAnswer,
+  designAnswer,
+  WORD_COUNT_BUGGY,
+  WORD_COUNT_DESIGN,
+  WORD_COUNT_FIXED,
+} from '../support/scripts.ts';
+
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
+let harness: Harness;
+afterEach(() => harness?.close());
+
+const turnsOf = (events: readonly DialogueEvent[], persona: string) =>
+  events.filter((e): e is TurnEvent => e.type === 'turn' && e.persona === persona);
+
+async function drain(runtime: Runtime, conversationId: string, message: string) {
+  const events: DialogueEvent[] = [];
+  for await (const event of runtime.dialogue.run({ conversationId, message })) events.push(event);
+  return events;
+}
+
+/** Forges the word counter straight through the forge (no dialogue): design, then fixed code. */
+async function forgeWordCount(spec = 'count the words in a text') {
+  harness.emulator.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
+  return harness.runtime.toolForge.forge({ spec, conversationId: 'setup', requestedBy: 'BRICK', task: spec });
+}
+
+describe('the tool forge through the dialogue, the sandbox and @langchain/ollama', () => {
+  it('forges a tool through the retry loop, registers it, and BRICK then calls it', async () => {
+    harness = await startHarness();
+    const forged: BatEvents['tool_forged'][] = [];
+    harness.runtime.bus.subscribe('tool_forged', (event) => void forged.push(event));
+    harness.emulator
+      .script(ALFRED, ['plan', 'The text has 3 words.'])
+      .script(BRICK, [
+        'Counting by eye is error-prone.\nTOOL_REQUIRED: count the words in a text',
+        designAnswer(WORD_COUNT_DESIGN),
+        codeAnswer(WORD_COUNT_BUGGY),
+        codeAnswer(WORD_COUNT_FIXED),
+        'I will use the new tool.\nTOOL_CALL: word_count {"text": "one two  three"}',
+        'The tool says 3 words.',
+      ])
+      .script(ROBIN, ['Fair.\nDISSONANCE: 0.5', 'Agreed.\nDISSONANCE: 0.1']);
+
+    const events = await harness.talk('t1', 'How many words are in "one two  three"?');
+
+    // The forge's turn: created in 2 rounds, shown in the dialogue.
+    const [forgeTurn] = turnsOf(events, 'TOOL_FORGE');
+    expect(forgeTurn?.text).toContain('Forged `word_count` in 2 rounds');
+    expect(forgeTurn?.forged).toEqual({ name: 'word_count', version: 1, status: 'created' });
+
+    // Round 2 was told what failed in round 1, with the failing case; the held-out case never showed.
+    const implementCalls = harness.emulator.chats(BRICK).slice(2, 4);
+    expect(implementCalls[1]?.messages[1]?.content).toContain(WORD_COUNT_BUGGY);
+    expect(implementCalls[1]?.messages[1]?.content).toMatch(
+      /test 2: run\(\{"text":""\}\) should return 0 but returned 1/,
+    );
+    for (const call of implementCalls) expect(JSON.stringify(call)).not.toContain('heldoutsentinel');
+
+    // Registered on disk, readable, with its tests and the attempt that failed.
+    const manifest = JSON.parse(
+      readFileSync(join(harness.env.FORGE_DIR ?? '', 'word_count', 'v1', 'manifest.json'), 'utf8'),
+    );
+    expect(manifest).toMatchObject({
+      name: 'word_count',
+      version: 1,
+      rounds: 2,
+      model: BRICK,
+      requestedBy: 'BRICK',
+      conversationId: 't1',
+      spec: 'count the words in a text',
+    });
+    expect(manifest.tests).toHaveLength(4);
+    expect(manifest.tests.map((t: { heldOut: boolean; passed: boolean }) => [t.heldOut, t.passed])).toEqual([
+      [false, true],
+      [false, true],
+      [false, true],
+      [true, true],
+    ]);
+    expect(manifest.attempts).toEqual([
+      { round: 1, stage: 'sandbox', error: expect.stringMatching(/test 2/) },
+    ]);
+    expect(readFileSync(join(harness.env.FORGE_DIR ?? '', 'word_count', 'v1', 'tool.js'), 'utf8')).toBe(
+      WORD_COUNT_FIXED,
+    );
+    expect(forged.map((f) => [f.tool.name, f.conversationId])).toEqual([['word_count', 't1']]);
+
+    // Back to BRICK, who now has the tool: offered with its schema, called, its result fed back.
+    const brickAfter = harness.emulator.chats(BRICK)[4];
+    expect(brickAfter?.messages[1]?.content).toMatch(
+      /Tools you can call:[\s\S]*word_count[\s\S]*"required":\["text"\]/,
+    );
+    const withResult = harness.emulator.chats(BRICK)[5];
+    expect(withResult?.messages.at(-1)?.content).toMatch(/TOOL_RESULT from word_count[\s\S]*\n3\n/);
+    const brickTurns = turnsOf(events, 'BRICK');
+    expect(brickTurns[1]).toMatchObject({
+      text: 'The tool says 3 words.',
+      toolCalls: [{ tool: 'word_count', input: { text: 'one two  three' }, ok: true, output: '3' }],
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'done', answer: 'The text has 3 words.' });
+  });
+
+  it('refuses a tool that never passes its tests, with the reason, and registers nothing', async () => {
+    harness = await startHarness();
+    harness.emulator
+      .script(ALFRED, ['plan', 'answer'])
+      .script(BRICK, [
+        'x\nTOOL_REQUIRED: count the words in a text',
+        designAnswer(WORD_COUNT_DESIGN),
+        codeAnswer(WORD_COUNT_BUGGY),
+        codeAnswer(WORD_COUNT_BUGGY),
+        'no code at all',
+        codeAnswer("function run(input) { return require('x'); }"),
+        'Carrying on by hand.',
+      ])
+      .script(ROBIN, ['ok\nDISSONANCE: 0.5', 'ok\nDISSONANCE: 0.1']);
+
+    const events = await harness.talk('t2', 'Count words');
+
+    const [forgeTurn] = turnsOf(events, 'TOOL_FORGE');
+    expect(forgeTurn?.text).toContain('Result (failed)');
+    expect(forgeTurn?.text).toContain('the code never passed its tests in 4 rounds');
+    expect(forgeTurn?.text).toMatch(/round 1 \(sandbox\): test 2/);
+    expect(forgeTurn?.text).toMatch(/round 3 \(generate\): the answer held no code block/);
+    expect(forgeTurn?.text).toMatch(/round 4 \(static\): .*`require`/);
+    expect(forgeTurn?.forged).toBeUndefined();
+    expect(harness.runtime.tools.list()).toEqual([]);
+    expect(turnsOf(events, 'BRICK')[1]?.text).toBe('Carrying on by hand.');
+  });
+
+  it('feeds the static gate’s refusal back, and the next round passes', async () => {
+    harness = await startHarness();
+    harness.emulator.script(BRICK, [
+      designAnswer(WORD_COUNT_DESIGN),
+      codeAnswer('function run(input) { return globalThis.count(input.text); }'),
+      codeAnswer(WORD_COUNT_FIXED),
+    ]);
+    const result = await harness.runtime.toolForge.forge({
+      spec: 'count words',
+      conversationId: 'c',
+      requestedBy: 'BRICK',
+      task: 'count words',
+    });
+    expect(result).toMatchObject({ status: 'created', toolName: 'word_count' });
+    expect(harness.emulator.chats(BRICK)[2]?.messages[1]?.content).toMatch(
+      /static gate refused it: .*`globalThis`/,
+    );
+  });
+
+  it('refuses a design that is not JSON or whose tests do not match its schema, then takes a good one', async () => {
+    harness = await startHarness();
+    harness.emulator.script(BRICK, [
+      designAnswer({
+        ...WORD_COUNT_DESIGN,
+        tests: [{ input: { words: 1 }, expected: 1 }, ...WORD_COUNT_DESIGN.tests],
+      }),
+      designAnswer(WORD_COUNT_DESIGN),
+      codeAnswer(WORD_COUNT_FIXED),
+    ]);
+    const result = await harness.runtime.toolForge.forge({
+      spec: 'count words',
+      conversationId: 'c',
+      requestedBy: 'BRICK',
+      task: 'count words',
+    });
+    expect(result.status).toBe('created');
+    expect(harness.emulator.chats(BRICK)[1]?.messages[1]?.content).toMatch(
+      /refused: test 1's input \{"words":1\} does not match input_schema/,
+    );
+  });
+
+  it('reuses a stored tool for the same need instead of forging a duplicate', async () => {
+    harness = await startHarness();
+    expect((await forgeWordCount()).status).toBe('created');
+    const calls = harness.emulator.chats(BRICK).length;
+
+    const again = await harness.runtime.toolForge.forge({
+      spec: 'count the words in a text',
+      conversationId: 'c2',
+      requestedBy: 'BRICK',
+      task: 'x',
+    });
+
+    expect(again).toMatchObject({ status: 'reused', toolName: 'word_count' });
+    expect(again.message).toContain('already does this');
+    expect(harness.emulator.chats(BRICK)).toHaveLength(calls);
+    expect(harness.runtime.tools.registry.versions('word_count')).toEqual([1]);
+  });
+
+  it('makes a new version when a different need yields the same name', async () => {
+    harness = await startHarness();
+    await forgeWordCount();
+    const second = await forgeWordCount('tally tokens separated by whitespace, ignoring blanks');
+    expect(second).toMatchObject({ status: 'created', tool: { name: 'word_count', version: 2 } });
+    expect(second.message).toContain('version 2');
+    expect(harness.runtime.tools.registry.versions('word_count')).toEqual([1, 2]);
+  });
+
+  it('keeps a tool across a restart, and a persona calls it in a later dialogue', async () => {
+    harness = await startHarness();
+    await forgeWordCount();
+    await harness.runtime.close();
+
+    const restarted = await harness.restart();
+    harness.emulator
+      .script(ALFRED, ['TOOL_CALL: word_count {"text": "a b c d"}', 'Plan: four words.', 'Four.'])
+      .script(BRICK, ['Four words.'])
+      .script(ROBIN, ['Yes.\nDISSONANCE: 0.1']);
+
+    const events = await drain(restarted, 'later', 'How many words in "a b c d"?');
+
+    const plan = turnsOf(events, 'ALFRED')[0];
+    expect(plan).toMatchObject({
+      text: 'Plan: four words.',
+      toolCalls: [{ tool: 'word_count', ok: true, output: '4' }],
+    });
+    expect(harness.emulator.chats(ALFRED).at(-3)?.messages[1]?.content).toContain('Tools you can call');
+  });
+
+  it('feeds a bad call back as an error and the dialogue carries on: unknown tool, bad input, a looping tool', async () => {
+    harness = await startHarness({ env: { SANDBOX_TIMEOUT_MS: '200' } });
+    await forgeWordCount();
+    harness.runtime.tools.registry.register(
+      {
+        ...JSON.parse(
+          readFileSync(join(harness.env.FORGE_DIR ?? '', 'word_count', 'v1', 'manifest.json'), 'utf8'),
+        ),
+        name: 'spin',
+        description: 'Spins forever.',
+      },
+      'function run() { for (;;) {} }',
+    );
+    harness.emulator
+      .script(ALFRED, ['plan', 'answer'])
+      .script(BRICK, [
+        'TOOL_CALL: word_count {"txt": "a"}',
+        'TOOL_CALL: spin {"text": "a"}',
+        'Both failed; by hand it is one word.',
+      ])
+      .script(ROBIN, ['TOOL_CALL: nope {}', 'ok\nDISSONANCE: 0.1']);
+
+    const events = await harness.talk('t3', 'count "a"');
+
+    const brick = turnsOf(events, 'BRICK')[0];
+    expect(brick?.text).toBe('Both failed; by hand it is one word.');
+    expect(brick?.toolCalls).toEqual([
+      expect.objectContaining({
+        tool: 'word_count',
+        ok: false,
+        error: expect.stringMatching(/does not match the schema.*text/),
+      }),
+      expect.objectContaining({ tool: 'spin', ok: false, error: expect.stringMatching(/deadline/) }),
+    ]);
+    expect(harness.emulator.chats(BRICK)[3]?.messages.at(-1)?.content).toMatch(/TOOL_ERROR from word_count/);
+    expect(turnsOf(events, 'ROBIN')[0]?.toolCalls).toEqual([
+      expect.objectContaining({
+        tool: 'nope',
+        ok: false,
+        error: expect.stringMatching(/no tool named "nope"/),
+      }),
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: 'done', answer: 'answer' });
+    // The sandbox is still serving calls.
+    await expect(harness.runtime.tools.call('word_count', { text: 'x y' })).resolves.toMatchObject({
+      ok: true,
+      result: 2,
+    });
+  });
+});
