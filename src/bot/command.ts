@@ -2,6 +2,7 @@ import type {
   ChatInputCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
+import type { Config } from '../services/config.ts';
 import type { BotContext } from './botContext.ts';
 
 /**
@@ -15,7 +16,10 @@ export interface Command {
    * `'public'` or `'ephemeral'`. Without it, `execute` must reply itself.
    */
   defer?: 'public' | 'ephemeral';
-  /** Only members with the architect role may run it; checked by the router, server side. */
-  architectOnly?: boolean;
+  /**
+   * Only members with the architect role may run it; checked by the router, server side. A
+   * function decides per interaction (one subcommand, or a setting such as `FORGE_OPEN_TO_ALL`).
+   */
+  architectOnly?: boolean | ((interaction: ChatInputCommandInteraction, config: Config) => boolean);
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
 }

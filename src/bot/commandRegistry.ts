@@ -10,7 +10,12 @@ const commandShape = z.object({
     description: z.string().min(1).max(100),
   }),
   defer: z.enum(['public', 'ephemeral']).optional(),
-  architectOnly: z.boolean().optional(),
+  architectOnly: z
+    .custom<Command['architectOnly']>(
+      (value) => typeof value === 'boolean' || typeof value === 'function',
+      'architectOnly must be a boolean or a function',
+    )
+    .optional(),
   execute: z.custom<Command['execute']>((value) => typeof value === 'function', 'execute must be a function'),
 });
 

@@ -7,6 +7,7 @@ import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
 import { createInteractionRouter } from './interactionRouter.ts';
 import { createPersonaPoster, NO_MENTIONS } from './personaPoster.ts';
+import { toolCard } from './toolCard.ts';
 
 /**
  * The gateway intents the bot needs, and no more: guilds (channels, roles, threads), guild
@@ -68,6 +69,22 @@ export function createBot(deps: BotDeps): Bot {
       return false;
     },
   };
+  // Every new tool is announced in the log channel too (the thread or /forge reply has its own card).
+  const unsubscribe = runtime.bus.subscribe('tool_forged', async ({ tool, code, conversationId }) => {
+    const channelId = runtime.config.logChannelId;
+    if (!channelId || !client.isReady()) return;
+    const channel = await client.channels.fetch(channelId);
+    if (!channel?.isSendable()) {
+      logger.warn({ channelId }, 'LOG_CHANNEL_ID is not a channel the bot can post in');
+      return;
+    }
+    const where = /^\d{15,21}$/.test(conversationId) ? `-# asked for in <#${conversationId}>` : '';
+    await channel.send({
+      ...toolCard(tool, code),
+      ...(where ? { content: where } : {}),
+      allowedMentions: NO_MENTIONS,
+    });
+  });
   const onMessage = createMessageHandler(context);
   const onInteraction = createInteractionRouter(context, deps.commands);
   let stopping = false;
@@ -98,6 +115,7 @@ export function createBot(deps: BotDeps): Bot {
     },
     async stop() {
       stopping = true;
+      unsubscribe();
       await runner.shutdown();
       await client.destroy();
     },

@@ -1,9 +1,11 @@
 import type { ThreadChannel } from 'discord.js';
+import { describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Logger } from '../services/logger.ts';
 import { describeFailure } from './failures.ts';
 import { NO_MENTIONS, type PersonaPoster } from './personaPoster.ts';
 import { splitMessage } from './splitMessage.ts';
+import { toolCard } from './toolCard.ts';
 
 /** Discord shows "typing…" for about 10 s; renew it a little sooner. */
 const TYPING_RENEW_MS = 8_000;
@@ -30,6 +32,21 @@ export function createDialogueRunner(deps: {
   const runs = new Map<string, number>();
   const active = new Set<Promise<void>>();
   const shutdown = new AbortController();
+
+  /** A forge turn: the new tool's card (code attached), or the forge's words. */
+  async function postForgeTurn(thread: ThreadChannel, event: TurnEvent) {
+    const tool =
+      event.forged?.status === 'created'
+        ? deps.runtime.tools.registry.get(event.forged.name, event.forged.version)
+        : undefined;
+    if (tool) {
+      await thread.send({ ...toolCard(tool.manifest, tool.code), allowedMentions: NO_MENTIONS });
+      return;
+    }
+    for (const part of splitMessage(`🔧 **Tool forge** — ${event.text}`)) {
+      await thread.send({ content: part, allowedMentions: NO_MENTIONS });
+    }
+  }
 
   async function runOnce(thread: ThreadChannel, message: string, meta: { userId?: string }) {
     let typing: NodeJS.Timeout | undefined;
@@ -69,16 +86,18 @@ export function createDialogueRunner(deps: {
         } else if (event.type === 'turn') {
           stopTyping();
           if (event.persona === 'TOOL_FORGE') {
-            for (const part of splitMessage(`🔧 **Tool forge** — ${event.text}`)) {
-              await thread.send({ content: part, allowedMentions: NO_MENTIONS });
-            }
+            await postForgeTurn(thread, event);
             continue;
           }
           const persona = deps.runtime.personas().get(event.persona);
-          const content =
+          const calls = (event.toolCalls ?? []).map(
+            (call) => `-# 🛠️ ${call.ok ? 'used' : 'tried'} ${describeToolCall(call, 200).replace(/\n/g, ' ')}`,
+          );
+          const body =
             event.dissonance === undefined
               ? event.text
               : `${event.text}\n-# dissonance: ${event.dissonance.toFixed(2)}`;
+          const content = calls.length ? `${calls.join('\n')}\n${body}` : body;
           await deps.poster.post(thread, {
             displayName: persona.displayName,
             avatarUrl: persona.avatarUrl,

@@ -41,7 +41,11 @@ export function createInteractionRouter(ctx: BotContext, commands: CommandRegist
         );
         return;
       }
-      if (command.architectOnly) {
+      const architectOnly =
+        typeof command.architectOnly === 'function'
+          ? command.architectOnly(interaction, ctx.runtime.config)
+          : command.architectOnly;
+      if (architectOnly) {
         const verdict = checkArchitect(interaction, ctx.runtime.config.architectRole);
         if (!verdict.ok) {
           log.info(context, 'architect-only command refused');

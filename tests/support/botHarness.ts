@@ -19,6 +19,8 @@ export interface BotHarness {
   store: AppStore;
   /** A human member of the guild. */
   userId: string;
+  /** The `LOG_CHANNEL_ID` channel, when `logChannel` was asked for. */
+  logChannelId: string | undefined;
   /** Scripts one plain round: plan, thesis, antithesis (dissonance 0.1), answer. */
   scriptRound(tag: string): void;
   /** Starts another bot on the same data (after `stopBot`). */
@@ -32,6 +34,8 @@ export interface BotHarnessOptions {
   /** Extra commands beside the shipped ones (e.g. to test the router). */
   extraCommands?: Command[];
   discord?: Parameters<typeof DiscordEmulator.start>[0];
+  /** Creates a `bot-log` channel and sets it as `LOG_CHANNEL_ID`. */
+  logChannel?: boolean;
 }
 
 /**
@@ -42,7 +46,9 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
   const discord = await DiscordEmulator.start(options.discord);
   const dir = tempDir();
+  const logChannelId = options.logChannel ? discord.createChannel('bot-log') : undefined;
   const env = {
+    ...(logChannelId ? { LOG_CHANNEL_ID: logChannelId } : {}),
     OLLAMA_HOST: ollama.url,
     DATA_DIR: join(dir.path, 'data'),
     FORGE_DIR: join(dir.path, 'tools'),
@@ -76,6 +82,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     runtime,
     store,
     userId,
+    logChannelId,
     scriptRound(tag) {
       scriptRound(ollama, {
         plan: `plan ${tag}`,

@@ -1,0 +1,104 @@
+import { relative } from 'node:path';
+import { EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import type { Command } from '../src/bot/command.ts';
+import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
+import { toolCard } from '../src/bot/toolCard.ts';
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+const nameOption = (description: string) => (o: import('discord.js').SlashCommandStringOption) =>
+  o.setName('name').setDescription(description).setRequired(true).setMaxLength(48);
+
+/** `/tools list|show|remove`: the forged tools, their manifests and code; removal archives. */
+const tools: Command = {
+  data: new SlashCommandBuilder()
+    .setName('tools')
+    .setDescription('The tools the personas have forged')
+    .setContexts(InteractionContextType.Guild)
+    .addSubcommand((sub) => sub.setName('list').setDescription('Every registered tool'))
+    .addSubcommand((sub) =>
+      sub
+        .setName('show')
+        .setDescription('A tool with its manifest and code attached')
+        .addStringOption(nameOption('The tool’s name')),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('remove')
+        .setDescription('Archive a tool so the personas no longer use it (architect only)')
+        .addStringOption(nameOption('The tool’s name')),
+    )
+    .toJSON(),
+  defer: 'ephemeral',
+  architectOnly: (interaction) => interaction.options.getSubcommand(false) === 'remove',
+  async execute(interaction, ctx) {
+    const { registry } = ctx.runtime.tools;
+    const sub = interaction.options.getSubcommand();
+    if (sub === 'list') {
+      const all = registry.list();
+      if (all.length === 0) {
+        await interaction.editReply({
+          content:
+            'No tools yet. BRICK forges one when a dialogue needs it, or an architect runs `/forge tool`.',
+        });
+        return;
+      }
+      const lines = all.map(({ manifest }) => {
+        const passed = manifest.tests.filter((t) => t.passed).length;
+        return `**${manifest.name}** v${manifest.version} — ${clip(manifest.description, 160)}\n-# ${passed}/${manifest.tests.length} tests · ${manifest.createdAt.slice(0, 10)}`;
+      });
+      let description = '';
+      let shown = 0;
+      for (const line of lines) {
+        if (description.length + line.length + 40 > 4096) break;
+        description += `${description ? '\n' : ''}${line}`;
+        shown++;
+      }
+      if (shown < lines.length) description += `\n…and ${lines.length - shown} more`;
+      const embed = new EmbedBuilder()
+        .setTitle(`🔧 ${all.length} forged tool${all.length === 1 ? '' : 's'}`)
+        .setDescription(description);
+      await interaction.editReply({ embeds: [embed] });
+      return;
+    }
+
+    const name = interaction.options.getString('name', true).trim().toLowerCase();
+    const tool = registry.get(name);
+    if (!tool) {
+      await interaction.editReply({
+        content: `There is no tool named \`${clip(name, 48)}\`. \`/tools list\` shows them.`,
+      });
+      return;
+    }
+    if (sub === 'show') {
+      const versions = registry.versions(name);
+      await interaction.editReply({
+        ...toolCard(tool.manifest, tool.code, {
+          title: `🔧 ${name} v${tool.manifest.version}${versions.length > 1 ? ` (versions ${versions.join(', ')})` : ''}`,
+          withManifest: true,
+        }),
+        allowedMentions: NO_MENTIONS,
+      });
+      return;
+    }
+
+    // remove: the router has already checked the architect role.
+    const archived = ctx.runtime.tools.remove(name);
+    ctx.logger.info({ tool: name, userId: interaction.user.id, archived }, 'tool removed');
+    await interaction.editReply({
+      content: `Removed \`${name}\`: the personas no longer see it. Its files are archived in \`${relative(registry.dir, archived ?? '')}\` under the forge folder.`,
+    });
+    const logChannelId = ctx.runtime.config.logChannelId;
+    if (logChannelId) {
+      const channel = await ctx.client.channels.fetch(logChannelId).catch(() => null);
+      if (channel?.isSendable()) {
+        await channel.send({
+          content: `🗑️ <@${interaction.user.id}> removed the tool \`${name}\` (archived).`,
+          allowedMentions: NO_MENTIONS,
+        });
+      }
+    }
+  },
+};
+
+export default tools;

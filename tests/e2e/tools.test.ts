@@ -1,0 +1,200 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import type { EmulatedMessage } from '../support/discordEmulator.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+import {
+  codeAnswer,
+  designAnswer,
+  WORD_COUNT_BUGGY,
+  WORD_COUNT_DESIGN,
+  WORD_COUNT_FIXED,
+} from '../support/scripts.ts';
+
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
+let h: BotHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function start(options: BotHarnessOptions = {}) {
+  h = await startBotHarness(options);
+  return h;
+}
+
+const cardIn = (messages: EmulatedMessage[]) =>
+  messages.find((m) => JSON.stringify(m.embeds).includes('New tool forged'));
+
+/** Forges word_count through /forge as the architect; returns the architect's id. */
+async function forgeAsArchitect(h: BotHarness) {
+  const role = h.discord.createRole('architect');
+  const architect = h.discord.createUser('ada', { roles: [role] });
+  h.ollama.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
+  const run = await h.discord.runCommand(
+    architect,
+    h.discord.channelId,
+    'forge',
+    {
+      spec: 'count the words in a text',
+    },
+    'tool',
+  );
+  await h.discord.waitFor(() => h.discord.interaction(run.id).edits[0]);
+  return architect;
+}
+
+describe('the tool forge in Discord', () => {
+  it('posts a card with the code and test results in the thread and the log channel, then shows the tool call', async () => {
+    const h = await start({ logChannel: true });
+    h.ollama
+      .script(ALFRED, ['plan', 'There are 3 words.'])
+      .script(BRICK, [
+        'A tool would be exact.\nTOOL_REQUIRED: count the words in a text',
+        designAnswer(WORD_COUNT_DESIGN),
+        codeAnswer(WORD_COUNT_BUGGY),
+        codeAnswer(WORD_COUNT_FIXED),
+        'TOOL_CALL: word_count {"text": "one two  three"}',
+        'The tool counts 3.',
+      ])
+      .script(ROBIN, ['Sure.\nDISSONANCE: 0.5', 'Yes.\nDISSONANCE: 0.1']);
+
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'How many words in "one two  three"?', {
+      mentionBot: true,
+    });
+    const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
+    await h.discord.waitFor(
+      () => h.discord.messages(thread.id).some((m) => m.content === 'There are 3 words.') || undefined,
+      15_000,
+    );
+
+    const card = cardIn(h.discord.messages(thread.id));
+    expect(card).toBeDefined();
+    const embed = JSON.stringify(card?.embeds);
+    expect(embed).toContain('word_count');
+    expect(embed).toContain('4/4 passed');
+    expect(embed).toContain('held out');
+    expect(embed).toMatch(/2 rounds \(1 failed, fed back\)/);
+    expect(card?.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
+    const code = await (await fetch(card?.attachments[0]?.url ?? '')).text();
+    expect(code).toBe(WORD_COUNT_FIXED);
+
+    // BRICK's next turn shows the call and its result under his name.
+    const brick = h.discord.messages(thread.id).find((m) => m.content.includes('The tool counts 3.'));
+    expect(brick?.author.username).toBe('BRICK');
+    expect(brick?.content).toContain('-# 🛠️ used word_count({"text":"one two  three"}) → 3');
+
+    // The log channel got the same card, with a link to the thread.
+    const logged = await h.discord.waitFor(() => cardIn(h.discord.messages(h.logChannelId ?? '')));
+    expect(logged.content).toBe(`-# asked for in <#${thread.id}>`);
+    expect(logged.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
+  });
+
+  it('/forge tool is the architect’s: refused to others, a card for the architect', async () => {
+    const h = await start();
+    const refused = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'forge',
+      { spec: 'count the words in a text' },
+      'tool',
+    );
+    const refusal = await h.discord.waitFor(() => h.discord.interaction(refused.id).responses[0]);
+    expect(refusal).toMatchObject({
+      type: 4,
+      data: { flags: 64, content: expect.stringMatching(/architect/) },
+    });
+    expect(h.ollama.chats(BRICK)).toHaveLength(0);
+
+    const architect = await forgeAsArchitect(h);
+    const original = h.discord
+      .messages(h.discord.channelId)
+      .find((m) => m.interaction_metadata && JSON.stringify(m.embeds).includes('New tool forged'));
+    expect(original?.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
+    expect(JSON.stringify(original?.embeds)).toContain(`<@${architect}>`);
+    expect(h.runtime.tools.registry.get('word_count')?.manifest.requestedBy).toBe(architect);
+  });
+
+  it('FORGE_OPEN_TO_ALL lets any member forge', async () => {
+    const h = await start({ env: { FORGE_OPEN_TO_ALL: 'true' } });
+    h.ollama.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
+    const run = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'forge',
+      { spec: 'count the words in a text' },
+      'tool',
+    );
+    const edit = await h.discord.waitFor(() => h.discord.interaction(run.id).edits[0]);
+    expect(JSON.stringify(edit.embeds)).toContain('New tool forged');
+  });
+
+  it('/tools list and show; remove is refused to a member and archives for the architect', async () => {
+    const h = await start();
+    const empty = await h.discord.runCommand(h.userId, h.discord.channelId, 'tools', {}, 'list');
+    expect((await h.discord.waitFor(() => h.discord.interaction(empty.id).edits[0])).content).toMatch(
+      /No tools yet/,
+    );
+
+    const architect = await forgeAsArchitect(h);
+
+    const list = await h.discord.runCommand(h.userId, h.discord.channelId, 'tools', {}, 'list');
+    const listed = await h.discord.waitFor(() => h.discord.interaction(list.id).edits[0]);
+    expect(JSON.stringify(listed.embeds)).toMatch(/word_count\*\* v1 — Counts the words/);
+
+    const show = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'tools',
+      { name: 'word_count' },
+      'show',
+    );
+    const token = h.discord.interaction(show.id).token;
+    await h.discord.waitFor(() => h.discord.interaction(show.id).edits[0]);
+    const upload = h.discord.requests.find((r) => r.method === 'PATCH' && r.path.includes(token));
+    expect(upload?.files?.map((f) => f.filename)).toEqual([
+      'word_count-v1.js',
+      'word_count-v1.manifest.json',
+    ]);
+
+    const missing = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'tools',
+      { name: 'nope' },
+      'show',
+    );
+    expect((await h.discord.waitFor(() => h.discord.interaction(missing.id).edits[0])).content).toMatch(
+      /no tool named `nope`/,
+    );
+
+    const denied = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'tools',
+      { name: 'word_count' },
+      'remove',
+    );
+    const refusal = await h.discord.waitFor(() => h.discord.interaction(denied.id).responses[0]);
+    expect(refusal).toMatchObject({
+      type: 4,
+      data: { flags: 64, content: expect.stringMatching(/architect/) },
+    });
+    expect(h.runtime.tools.registry.get('word_count')).toBeDefined();
+
+    const removed = await h.discord.runCommand(
+      architect,
+      h.discord.channelId,
+      'tools',
+      { name: 'word_count' },
+      'remove',
+    );
+    const done = await h.discord.waitFor(() => h.discord.interaction(removed.id).edits[0]);
+    expect(done.content).toMatch(/Removed `word_count`.*archived in `\.archive\/word_count-/);
+    expect(h.runtime.tools.registry.get('word_count')).toBeUndefined();
+    const forgeDir = h.runtime.config.forgeDir;
+    expect(existsSync(join(forgeDir, 'word_count'))).toBe(false);
+    expect(readdirSync(join(forgeDir, '.archive'))[0]).toMatch(/^word_count-/);
+  });
+});
