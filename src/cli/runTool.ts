@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig, loadDotEnv } from '../services/config.ts';
+import { findAppError } from '../services/errors.ts';
+import { createSilentLogger } from '../services/logger.ts';
+import { checkToolCode } from '../services/tools/codeGate.ts';
+import { createSandbox, describeFailureKind } from '../services/tools/sandbox.ts';
+import { createToolService } from '../services/tools/toolBox.ts';
+import { ToolRegistry } from '../services/tools/toolRegistry.ts';
+
+const USAGE = `Runs a tool's run(input) in the sandbox (QuickJS, same deadline and memory limit as the bot)
+and prints its JSON result; on an error, prints it and exits with 1.
+
+  npm run tool -- <file.js> '<json input>'       a file that defines function run(input)
+  npm run tool -- --name <tool> '<json input>'   a registered tool (FORGE_DIR), input checked
+                                                 against its schema
+
+The input defaults to {}. The code must pass the same static gate as forged tools.`;
+
+interface Output {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+async function runToolCli(argv: string[], output: Output): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { name: { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    output.err(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const name = typeof values.name === 'string' ? values.name : undefined;
+  const [first, second] = positionals;
+  const file = name ? undefined : first;
+  const inputText = (name ? first : second) ?? '{}';
+  if (values.help || (!name && !file) || positionals.length > (name ? 1 : 2)) {
+    output.err(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(inputText);
+  } catch (error) {
+    output.err(`error: the input is not JSON: ${(error as Error).message}\n`);
+    return 1;
+  }
+
+  loadDotEnv();
+  const config = loadConfig();
+  const sandbox = createSandbox({
+    limits: { timeoutMs: config.sandboxTimeoutMs, memoryBytes: config.sandboxMemoryMb * 1024 * 1024 },
+    workers: 1,
+  });
+  try {
+    if (name) {
+      const tools = createToolService({
+        registry: new ToolRegistry(resolve(config.forgeDir)),
+        sandbox,
+        logger: createSilentLogger(),
+      });
+      const outcome = await tools.call(name, input);
+      if (!outcome.ok) {
+        output.err(`error: ${outcome.error}\n`);
+        return 1;
+      }
+      output.out(`${JSON.stringify(outcome.result, null, 2)}\n`);
+      return 0;
+    }
+    let code: string;
+    try {
+      code = readFileSync(file ?? '', 'utf8');
+    } catch (error) {
+      output.err(`error: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      return 1;
+    }
+    const verdict = checkToolCode(code);
+    if (!verdict.ok) {
+      output.err(
+        `error: the static gate refuses ${file}:\n${verdict.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+      );
+      return 1;
+    }
+    const result = await sandbox.run(code, input);
+    if (!result.ok) {
+      output.err(
+        `error: run(input) ${describeFailureKind(result.kind, sandbox.limits)}: ${result.message}\n`,
+      );
+      return 1;
+    }
+    output.out(`${JSON.stringify(result.value, null, 2)}\n`);
+    return 0;
+  } finally {
+    await sandbox.close();
+  }
+}
+
+try {
+  process.exitCode = await runToolCli(process.argv.slice(2), {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
+} catch (error) {
+  process.stderr.write(`error: ${findAppError(error)?.message ?? String(error)}\n`);
+  process.exitCode = 1;
+}

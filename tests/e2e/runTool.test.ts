@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ToolRegistry } from '../../src/services/tools/toolRegistry.ts';
+import { REPO_ROOT, tempFolders } from '../support/fixtures.ts';
+import { WORD_COUNT_DESIGN, WORD_COUNT_FIXED } from '../support/scripts.ts';
+
+const folders = tempFolders();
+afterEach(() => folders.cleanup());
+
+/** `npm run tool -- …` as a person runs it: a separate process, the exit code and both streams. */
+function tool(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/runTool.ts', ...args],
+      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function setup() {
+  const dir = folders.folder();
+  const env = { FORGE_DIR: join(dir, 'tools'), DATA_DIR: join(dir, 'data'), SANDBOX_TIMEOUT_MS: '300' };
+  const file = (name: string, code: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, code);
+    return path;
+  };
+  return { env, file, dir };
+}
+
+describe('npm run tool', () => {
+  it('runs a file in the sandbox and prints the JSON result', async () => {
+    const { env, file } = setup();
+    const result = await tool(
+      [file('double.js', 'function run(i) { return { doubled: i.n * 2 }; }'), '{"n": 21}'],
+      env,
+    );
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(result.stdout)).toEqual({ doubled: 42 });
+  });
+
+  it('prints the error and exits with 1 for a looping tool, a gate refusal and bad input', async () => {
+    const { env, file } = setup();
+    const loop = await tool([file('loop.js', 'function run() { for (;;) {} }')], env);
+    expect(loop.code).toBe(1);
+    expect(loop.stderr).toMatch(/ran past its 300 ms deadline/);
+
+    const sneaky = await tool([file('sneaky.js', "function run() { return require('fs'); }")], env);
+    expect(sneaky.code).toBe(1);
+    expect(sneaky.stderr).toMatch(/static gate refuses[\s\S]*`require`/);
+
+    const bad = await tool([file('ok.js', 'function run() { return 1; }'), '{nope'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/input is not JSON/);
+
+    const usage = await tool([], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('npm run tool -- --name <tool>');
+  });
+
+  it('runs a registered tool by name, with its input checked against its schema', async () => {
+    const { env } = setup();
+    new ToolRegistry(env.FORGE_DIR).register(
+      {
+        name: 'word_count',
+        description: WORD_COUNT_DESIGN.description,
+        spec: 'count words',
+        entry: 'run',
+        inputSchema: WORD_COUNT_DESIGN.input_schema,
+        tests: [],
+        attempts: [],
+        rounds: 1,
+        model: 'm',
+        codexVersion: 1,
+        createdAt: new Date().toISOString(),
+        requestedBy: 'BRICK',
+      },
+      WORD_COUNT_FIXED,
+    );
+    const ok = await tool(['--name', 'word_count', '{"text": "a b c"}'], env);
+    expect(ok).toMatchObject({ code: 0, stdout: '3\n' });
+
+    const invalid = await tool(['--name', 'word_count', '{"words": 1}'], env);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/does not match the schema: input must have required property 'text'/);
+
+    const missing = await tool(['--name', 'nope', '{}'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no tool named "nope" \(known: word_count\)/);
+  });
+});
