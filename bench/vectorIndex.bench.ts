@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: the memory index against its targets (issue: search p50 ≤ 1.5 ms, p99 ≤ 5 ms,
+ * The memory index against its targets (issue: search p50 ≤ 1.5 ms, p99 ≤ 5 ms,
  * recall@10 ≥ 0.95, ≥ 20× faster than exact search at 100,000, ≥ 400 inserts/s, load ≤ 2 s),
- * with clustered synthetic 768-dimensional embeddings. Writes bench/RESULTS.md.
+ * with clustered synthetic 768-dimensional embeddings. Part of `npm run bench` (bench/run.ts).
  *
  * BENCH_SIZES=10000,100000 (default) chooses the index sizes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, platform, release, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VectorIndex } from '../src/services/memory/vectorIndex.ts';
 
@@ -142,36 +142,32 @@ function measure(size: number, centers: Float32Array[]): Result {
   }
 }
 
-const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
-const random = rng(7);
-const centers = Array.from({ length: CLUSTERS }, () =>
-  normalize(Float32Array.from({ length: DIM }, () => gaussian(random))),
-);
-const results: Result[] = [];
-for (const size of sizes) {
-  process.stdout.write(`measuring ${size} vectors…\n`);
-  const result = measure(size, centers);
-  results.push(result);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
+/** Measures the index at `BENCH_SIZES` (default 10000,100000); returns the report's section. */
+export function benchVectorIndex(): string {
+  const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
+  const random = rng(7);
+  const centers = Array.from({ length: CLUSTERS }, () =>
+    normalize(Float32Array.from({ length: DIM }, () => gaussian(random))),
+  );
+  const results: Result[] = [];
+  for (const size of sizes) {
+    process.stdout.write(`measuring ${size} vectors…\n`);
+    const result = measure(size, centers);
+    results.push(result);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  }
 
-const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
-const check = (ok: boolean) => (ok ? '✅' : '❌');
-const rows = results.map(
-  (r) =>
-    `| ${r.size.toLocaleString('en')} | ${ms(r.p50)} ${check(r.p50 <= 1.5)} | ${ms(r.p99)} ${check(r.p99 <= 5)} | ${r.recall.toFixed(3)} ${check(r.recall >= 0.95)} | ${ms(r.exactP50)} | ${(r.exactP50 / r.p50).toFixed(0)}× ${r.size >= 100_000 ? check(r.exactP50 / r.p50 >= 20) : ''} | ${r.insertPerSec.toFixed(0)}/s ${check(r.insertPerSec >= 400)} | ${ms(r.loadMs)} ${check(r.loadMs <= 2000)} | ${mb(r.fileBytes)} | ${mb(r.rssBytes)} |`,
-);
-const largest = results.at(-1);
-const projection = largest
-  ? `Projected to 1,000,000 vectors from ${largest.size.toLocaleString('en')} (linear in count): index file ≈ ${mb((largest.fileBytes / largest.size) * 1e6)}, resident memory ≈ ${mb((largest.rssBytes / largest.size) * 1e6)}, a full rebuild (embedding aside) ≈ ${(1e6 / largest.insertPerSec / 60).toFixed(0)} min; search grows roughly with log(n).`
-  : '';
-const report = `# Benchmarks
-
-Written by \`npm run bench\` on ${new Date().toISOString()}.
-
-Machine: ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} cores, ${mb(totalmem())} memory (${mb(freemem())} free), ${platform()} ${release()}, Node ${process.version}.
-
-## Memory index (hnswlib-node through \`src/services/memory/vectorIndex.ts\`)
+  const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+  const check = (ok: boolean) => (ok ? '✅' : '❌');
+  const rows = results.map(
+    (r) =>
+      `| ${r.size.toLocaleString('en')} | ${ms(r.p50)} ${check(r.p50 <= 1.5)} | ${ms(r.p99)} ${check(r.p99 <= 5)} | ${r.recall.toFixed(3)} ${check(r.recall >= 0.95)} | ${ms(r.exactP50)} | ${(r.exactP50 / r.p50).toFixed(0)}× ${r.size >= 100_000 ? check(r.exactP50 / r.p50 >= 20) : ''} | ${r.insertPerSec.toFixed(0)}/s ${check(r.insertPerSec >= 400)} | ${ms(r.loadMs)} ${check(r.loadMs <= 2000)} | ${mb(r.fileBytes)} | ${mb(r.rssBytes)} |`,
+  );
+  const largest = results.at(-1);
+  const projection = largest
+    ? `Projected to 1,000,000 vectors from ${largest.size.toLocaleString('en')} (linear in count): index file ≈ ${mb((largest.fileBytes / largest.size) * 1e6)}, resident memory ≈ ${mb((largest.rssBytes / largest.size) * 1e6)}, a full rebuild (embedding aside) ≈ ${(1e6 / largest.insertPerSec / 60).toFixed(0)} min; search grows roughly with log(n).`
+    : '';
+  return `## Memory index (hnswlib-node through \`src/services/memory/vectorIndex.ts\`)
 
 Clustered synthetic embeddings, dimension ${DIM} (${CLUSTERS} clusters), cosine space, M = 16, efConstruction = 200,
 ef = 64, k = ${K}, ${QUERIES} queries. "Exact" is a tight Float32Array scan over the same vectors, single-threaded;
@@ -185,5 +181,4 @@ Targets: p50 ≤ 1.5 ms, p99 ≤ 5 ms, recall@10 ≥ 0.95, ≥ 20× faster than 
 
 ${projection}
 `;
-writeFileSync(join(import.meta.dirname, 'RESULTS.md'), report);
-process.stdout.write(report);
+}
