@@ -274,4 +274,31 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
       result: 2,
     });
   });
+
+  it('offers the tools most relevant to the task when there are more than TOOLS_OFFERED', async () => {
+    harness = await startHarness({ env: { TOOLS_OFFERED: '2' } });
+    await forgeWordCount();
+    const base = JSON.parse(
+      readFileSync(join(harness.env.FORGE_DIR ?? '', 'word_count', 'v1', 'manifest.json'), 'utf8'),
+    );
+    const others = {
+      celsius_to_fahrenheit: 'Converts a temperature from Celsius to Fahrenheit.',
+      prime_factors: 'Lists the prime factors of an integer.',
+      roman_numerals: 'Writes an integer as Roman numerals.',
+    };
+    for (const [name, description] of Object.entries(others)) {
+      harness.runtime.tools.registry.register(
+        { ...base, name, description, spec: description },
+        WORD_COUNT_FIXED,
+      );
+    }
+
+    const offered = await harness.runtime.tools.relevant('Convert 30 degrees Celsius to Fahrenheit please');
+    expect(offered.map((tool) => tool.name)[0]).toBe('celsius_to_fahrenheit');
+    expect(offered.length).toBeLessThanOrEqual(2);
+    // Description embeddings are cached for the next start.
+    expect(
+      JSON.parse(readFileSync(join(harness.dataDir, 'tools', 'embeddings.json'), 'utf8')).entries,
+    ).toHaveProperty(['prime_factors@1:description']);
+  });
 });
