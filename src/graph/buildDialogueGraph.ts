@@ -105,6 +105,16 @@ export interface ToolCallEvent {
 
 export type ProgressEvent = ThinkingEvent | QueuedEvent | ToolCallEvent;
 
+/** What a persona said in one turn, and how. */
+interface Spoken {
+  text: string;
+  model: ChatModel;
+  /** The prompt it answered, its tools section included. */
+  prompt: string;
+  toolCalls: ToolCallRecord[];
+  warnings: string[];
+}
+
 /** Builds and compiles the Socratic dialogue: ALFRED → BRICK ⇄ ROBIN (→ forge) → ALFRED. */
 export function buildDialogueGraph(deps: DialogueGraphDeps) {
   const settings: DialogueSettings = { ...DEFAULT_DIALOGUE_SETTINGS, ...deps.settings };
@@ -224,6 +234,21 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     return { ...fields, run: state.run, at: deps.clock.now() };
   }
 
+  /** A persona's turn from what it said: its words, model, prompt and tool calls. */
+  function spokenTurn(
+    state: DialogueStateValue,
+    said: Spoken,
+    fields: Pick<Turn, 'speaker' | 'kind' | 'display' | 'round' | 'dissonance'>,
+  ): Turn {
+    return turn(state, {
+      ...fields,
+      content: said.text,
+      model: said.model.model,
+      prompt: said.prompt,
+      ...(said.toolCalls.length ? { toolCalls: said.toolCalls } : {}),
+    });
+  }
+
   const userText = (state: DialogueStateValue) => [state.task];
 
   async function alfredPlan(
@@ -256,36 +281,13 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
         log.warn({ err: error, conversationId: conversationOf(config) }, 'tool retrieval failed');
       }
     }
-    const withTools = { ...state, tools };
-    const {
-      text,
-      model,
-      prompt,
-      toolCalls,
-      warnings: spoken,
-    } = await speak(
-      'ALFRED',
-      'alfred_plan',
-      alfredPlanPrompt(state, settings.context, recollections),
-      config,
-      withTools,
-    );
+    const prompt = alfredPlanPrompt(state, settings.context, recollections);
+    const said = await speak('ALFRED', 'alfred_plan', prompt, config, { ...state, tools });
     return {
-      plan: text,
+      plan: said.text,
       tools,
-      warnings: [...warnings, ...spoken],
-      turns: [
-        turn(state, {
-          speaker: 'ALFRED',
-          kind: 'plan',
-          content: text,
-          display: text,
-          round: 0,
-          model: model.model,
-          prompt,
-          ...(toolCalls.length ? { toolCalls } : {}),
-        }),
-      ],
+      warnings: [...warnings, ...said.warnings],
+      turns: [spokenTurn(state, said, { speaker: 'ALFRED', kind: 'plan', display: said.text, round: 0 })],
     };
   }
 
@@ -294,15 +296,10 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     config: LangGraphRunnableConfig,
   ): Promise<DialogueStateUpdate> {
     const canRequestTool = state.toolRequests < settings.maxToolRequests;
-    const {
-      text,
-      model,
-      prompt,
-      toolCalls,
-      warnings: spoken,
-    } = await speak('BRICK', 'brick', brickPrompt(state, settings.context, canRequestTool), config, state);
-    const request = parseToolRequest(text, { userText: userText(state) });
-    const warnings = [...state.warnings, ...spoken];
+    const prompt = brickPrompt(state, settings.context, canRequestTool);
+    const said = await speak('BRICK', 'brick', prompt, config, state);
+    const request = parseToolRequest(said.text, { userText: userText(state) });
+    const warnings = [...state.warnings, ...said.warnings];
     if (request.warning) warnings.push(request.warning);
     if (request.spec && !canRequestTool)
       warnings.push('BRICK asked for another tool after the limit; ignored');
@@ -310,15 +307,11 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       toolSpec: canRequestTool ? request.spec : null,
       warnings,
       turns: [
-        turn(state, {
+        spokenTurn(state, said, {
           speaker: 'BRICK',
           kind: 'thesis',
-          content: text,
-          display: request.display || text,
+          display: request.display || said.text,
           round: state.round + 1,
-          model: model.model,
-          prompt,
-          ...(toolCalls.length ? { toolCalls } : {}),
         }),
       ],
     };
@@ -329,18 +322,13 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     config: LangGraphRunnableConfig,
   ): Promise<DialogueStateUpdate> {
     const thesis = latestTurn(state.turns, state.run, 'BRICK');
-    const {
-      text,
-      model,
-      prompt,
-      toolCalls,
-      warnings: spoken,
-    } = await speak('ROBIN', 'robin', robinPrompt(state, settings.context, thesis), config, state);
-    const reading = parseDissonance(text, {
+    const prompt = robinPrompt(state, settings.context, thesis);
+    const said = await speak('ROBIN', 'robin', prompt, config, state);
+    const reading = parseDissonance(said.text, {
       fallback: settings.defaultDissonance,
       userText: userText(state),
     });
-    const warnings = [...state.warnings, ...spoken];
+    const warnings = [...state.warnings, ...said.warnings];
     if (reading.warning) {
       warnings.push(reading.warning);
       log.warn({ conversationId: conversationOf(config), persona: 'ROBIN' }, reading.warning);
@@ -352,16 +340,12 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       trajectory: [...state.trajectory, reading.value],
       warnings,
       turns: [
-        turn(state, {
+        spokenTurn(state, said, {
           speaker: 'ROBIN',
           kind: 'antithesis',
-          content: text,
-          display: reading.display || text,
+          display: reading.display || said.text,
           round,
           dissonance: reading.value,
-          model: model.model,
-          prompt,
-          ...(toolCalls.length ? { toolCalls } : {}),
         }),
       ],
     };
@@ -417,13 +401,8 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
   ): Promise<DialogueStateUpdate> {
     const thesis = latestTurn(state.turns, state.run, 'BRICK');
     const antithesis = latestTurn(state.turns, state.run, 'ROBIN');
-    const { text, model, prompt, toolCalls, warnings } = await speak(
-      'ALFRED',
-      'alfred_synthesize',
-      alfredSynthesisPrompt(state, settings.context, thesis, antithesis),
-      config,
-      state,
-    );
+    const prompt = alfredSynthesisPrompt(state, settings.context, thesis, antithesis);
+    const said = await speak('ALFRED', 'alfred_synthesize', prompt, config, state);
     if (state.dissonance !== null && state.dissonance > settings.highDissonance) {
       deps.bus.publish('high_cognitive_dissonance', {
         conversationId: conversationOf(config),
@@ -434,18 +413,14 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       });
     }
     return {
-      answer: text,
-      ...(warnings.length ? { warnings: [...state.warnings, ...warnings] } : {}),
+      answer: said.text,
+      ...(said.warnings.length ? { warnings: [...state.warnings, ...said.warnings] } : {}),
       turns: [
-        turn(state, {
+        spokenTurn(state, said, {
           speaker: 'ALFRED',
           kind: 'answer',
-          content: text,
-          display: text,
+          display: said.text,
           round: state.round,
-          model: model.model,
-          prompt,
-          ...(toolCalls.length ? { toolCalls } : {}),
         }),
       ],
     };

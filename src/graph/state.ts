@@ -1,20 +1,13 @@
 import { Annotation } from '@langchain/langgraph';
+import type { RecordedToolCall } from '../services/memory/interactionLog.ts';
 
 /** The graph's node names, as in the seed. */
 export type NodeName = 'alfred_plan' | 'brick' | 'robin' | 'tool_forge' | 'alfred_synthesize';
 
 export type TurnKind = 'task' | 'plan' | 'thesis' | 'antithesis' | 'tool' | 'answer';
 
-/** A tool a persona called during its turn, and what came back. */
-export interface ToolCallRecord {
-  tool: string;
-  input: unknown;
-  ok: boolean;
-  /** The result as JSON (clipped), when the call succeeded. */
-  output?: string;
-  error?: string;
-  ms: number;
-}
+/** A tool a persona called during its turn, and what came back (as the interaction log keeps it). */
+export type ToolCallRecord = RecordedToolCall;
 
 /** One utterance in a conversation, kept in the checkpoint. */
 export interface Turn {

@@ -27,10 +27,14 @@ async function drain(runtime: Runtime, conversationId: string, message: string) 
   return events;
 }
 
-/** Forges the word counter straight through the forge (no dialogue): design, then fixed code. */
+/** Asks the forge directly (no dialogue), as BRICK would. */
+const forge = (spec: string, conversationId = 'setup') =>
+  harness.runtime.toolForge.forge({ spec, conversationId, requestedBy: 'BRICK', task: spec });
+
+/** Forges the word counter: design, then fixed code. */
 async function forgeWordCount(spec = 'count the words in a text') {
   harness.emulator.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
-  return harness.runtime.toolForge.forge({ spec, conversationId: 'setup', requestedBy: 'BRICK', task: spec });
+  return forge(spec);
 }
 
 describe('the tool forge through the dialogue, the sandbox and @langchain/ollama', () => {
@@ -143,12 +147,7 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
       codeAnswer('function run(input) { return globalThis.count(input.text); }'),
       codeAnswer(WORD_COUNT_FIXED),
     ]);
-    const result = await harness.runtime.toolForge.forge({
-      spec: 'count words',
-      conversationId: 'c',
-      requestedBy: 'BRICK',
-      task: 'count words',
-    });
+    const result = await forge('count words');
     expect(result).toMatchObject({ status: 'created', toolName: 'word_count' });
     expect(harness.emulator.chats(BRICK)[2]?.messages[1]?.content).toMatch(
       /static gate refused it: .*`globalThis`/,
@@ -165,12 +164,7 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
       designAnswer(WORD_COUNT_DESIGN),
       codeAnswer(WORD_COUNT_FIXED),
     ]);
-    const result = await harness.runtime.toolForge.forge({
-      spec: 'count words',
-      conversationId: 'c',
-      requestedBy: 'BRICK',
-      task: 'count words',
-    });
+    const result = await forge('count words');
     expect(result.status).toBe('created');
     expect(harness.emulator.chats(BRICK)[1]?.messages[1]?.content).toMatch(
       /refused: test 1's input \{"words":1\} does not match input_schema/,
@@ -182,12 +176,7 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
     expect((await forgeWordCount()).status).toBe('created');
     const calls = harness.emulator.chats(BRICK).length;
 
-    const again = await harness.runtime.toolForge.forge({
-      spec: 'count the words in a text',
-      conversationId: 'c2',
-      requestedBy: 'BRICK',
-      task: 'x',
-    });
+    const again = await forge('count the words in a text', 'c2');
 
     expect(again).toMatchObject({ status: 'reused', toolName: 'word_count' });
     expect(again.message).toContain('already does this');

@@ -2,6 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
+/** A tool a persona called during its turn, and what came back. */
+export interface RecordedToolCall {
+  tool: string;
+  input: unknown;
+  ok: boolean;
+  /** The result as JSON (clipped), when the call succeeded. */
+  output?: string;
+  error?: string;
+  ms: number;
+}
+
 /** One persona turn as recorded: what it was asked and what it said. */
 export interface RecordedTurn {
   speaker: string;
