@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createDialogue, type Dialogue } from './graph/dialogue.ts';
+import { systemPromptFor } from './graph/prompts.ts';
 import { type CheckpointStore, openCheckpointStore } from './services/checkpointStore.ts';
 import { systemClock } from './services/clock.ts';
 import { GRAPH_PERSONAS } from './services/codex/codexSchema.ts';
 import { type Codex, loadCodex } from './services/codex/loadCodex.ts';
 import type { Config } from './services/config.ts';
 import { createEventBus, type EventBus } from './services/eventBus.ts';
+import { type Amendments, createAmendments } from './services/governance/amendments.ts';
+import { ProposalStore } from './services/governance/proposalStore.ts';
 import { createLimiter, type Limiter } from './services/llm/limiter.ts';
 import { createOllamaModelFor } from './services/llm/ollamaModels.ts';
 import type { Logger } from './services/logger.ts';
@@ -15,6 +18,7 @@ import { InteractionLog } from './services/memory/interactionLog.ts';
 import { createMemory, type Memory } from './services/memory/memory.ts';
 import { VectorIndex } from './services/memory/vectorIndex.ts';
 import { createPersonaRegistry, type PersonaRegistry } from './services/personas.ts';
+import { createScheduler, type Scheduler } from './services/scheduler.ts';
 import type { ToolForge } from './services/toolForge.ts';
 import { createToolForge } from './services/tools/forge.ts';
 import { createSandbox } from './services/tools/sandbox.ts';
@@ -61,6 +65,12 @@ export interface Runtime {
   readonly tools: ToolService;
   /** The tactical loop: makes new tools (also behind `/forge tool`). */
   readonly toolForge: ToolForge;
+  /** The philosophical loop: codex amendments, ratified only by the architect. */
+  readonly amendments: Amendments;
+  /** Background jobs (the motivator; later curation and fine-tuning). */
+  readonly scheduler: Scheduler;
+  /** Re-reads the codex and reloads the personas at once (after a ratified amendment). */
+  reloadCodex(): Promise<Codex>;
   codex(): Codex;
   personas(): PersonaRegistry;
   /** The Ollama models the dialogue needs, one per graph persona, without repeats. */
@@ -78,8 +88,8 @@ export async function createRuntime(
   logger: Logger,
   overrides: RuntimeOverrides = {},
 ): Promise<Runtime> {
-  const codex = await loadCodex(config.codexPath);
-  const personas = createPersonaRegistry(codex);
+  let codex = await loadCodex(config.codexPath);
+  let personas = createPersonaRegistry(codex);
   const bus = createEventBus({
     onListenerError: (type, error) => logger.error({ err: error, event: type }, 'event listener failed'),
   });
@@ -140,6 +150,36 @@ export async function createRuntime(
       highDissonance: config.highDissonance,
     },
   });
+  const proposals = new ProposalStore(config.dataDir);
+  const reloadCodex = async () => {
+    const next = await loadCodex(config.codexPath);
+    codex = next;
+    personas = createPersonaRegistry(next);
+    logger.info({ codexVersion: next.data.version }, 'codex reloaded');
+    return next;
+  };
+  const amendments = createAmendments({
+    store: proposals,
+    records: memory,
+    modelFor,
+    draftSystemPrompt: () => systemPromptFor(personas.get('ALFRED'), personas.corePrinciples),
+    codex: () => codex,
+    codexPath: config.codexPath,
+    dataDir: config.dataDir,
+    reloadCodex,
+    bus,
+    clock: systemClock,
+    logger,
+    settings: {
+      minEvents: config.amendmentMinEvents,
+      windowMs: config.amendmentWindowMs,
+      highDissonance: config.highDissonance,
+    },
+  });
+  const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
+    await amendments.evaluate();
+  });
+  const scheduler = createScheduler({ logger, autonomyPaused: () => amendments.pausedReason() });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
   const retry = setInterval(() => void memory.embedPending().catch(() => undefined), EMBED_RETRY_MS);
   retry.unref();
@@ -156,11 +196,18 @@ export async function createRuntime(
     limiter,
     tools,
     toolForge,
+    amendments,
+    scheduler,
+    reloadCodex,
     codex: () => codex,
     personas: () => personas,
     requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],
     async close() {
       clearInterval(retry);
+      stopEvaluating();
+      await scheduler.stop();
+      await amendments.close();
+      proposals.close();
       await sandbox.close();
       memory.close();
       store?.close();

@@ -78,7 +78,7 @@ export interface DialogueGraphDeps {
 /** What the dialogue needs of the memory service. */
 export interface DialogueMemory {
   recall(query: string, options?: RecallOptions): Promise<Recollection[]>;
-  record(record: Omit<DialogueRecord, 'id'>): Promise<unknown>;
+  record(record: Omit<DialogueRecord, 'id'>): Promise<{ id: string }>;
 }
 
 /** A persona has started on its turn (LangGraph's `custom` stream). */
@@ -403,15 +403,6 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     const antithesis = latestTurn(state.turns, state.run, 'ROBIN');
     const prompt = alfredSynthesisPrompt(state, settings.context, thesis, antithesis);
     const said = await speak('ALFRED', 'alfred_synthesize', prompt, config, state);
-    if (state.dissonance !== null && state.dissonance > settings.highDissonance) {
-      deps.bus.publish('high_cognitive_dissonance', {
-        conversationId: conversationOf(config),
-        task: state.task,
-        dissonance: state.dissonance,
-        trajectory: state.trajectory,
-        at: deps.clock.now(),
-      });
-    }
     return {
       answer: said.text,
       ...(said.warnings.length ? { warnings: [...state.warnings, ...said.warnings] } : {}),

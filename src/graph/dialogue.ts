@@ -159,6 +159,7 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
           }
         }
         const final = (await graph.getState(config)).values;
+        let recordId: string | undefined;
         if (deps.memory) {
           const turns = ((final.turns as Turn[]) ?? []).filter((t) => t.run === run && t.kind !== 'task');
           const record = {
@@ -185,11 +186,26 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
             ...request.meta,
           };
           // A memory failure never costs the person their answer.
-          await deps.memory.record(record).catch((error: unknown) => {
+          const stored = await deps.memory.record(record).catch((error: unknown) => {
             deps.logger.error(
               { err: error, conversationId: request.conversationId },
               'could not record the dialogue',
             );
+            return undefined;
+          });
+          recordId = stored?.id;
+        }
+        const dissonance = (final.dissonance as number | null) ?? null;
+        // Published once the run is recorded, so listeners find it in the interaction log.
+        if (dissonance !== null && dissonance > settings.highDissonance) {
+          deps.bus.publish('high_cognitive_dissonance', {
+            conversationId: request.conversationId,
+            run,
+            ...(recordId ? { recordId } : {}),
+            task,
+            dissonance,
+            trajectory: (final.trajectory as number[]) ?? [],
+            at: deps.clock.now(),
           });
         }
         yield {

@@ -1,6 +1,7 @@
 import { config as loadDotEnvFile } from 'dotenv';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
+import { assertCron } from './scheduler.ts';
 
 /**
  * The one reader of `process.env`. Everything else receives a {@link Config}.
@@ -27,6 +28,22 @@ const flag = (fallback: boolean) =>
     .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], 'expected true or false'))
     .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
     .default(fallback);
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as `24h`, `90m`, `2d` or `45s`, in milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(value.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 24h, 90m, 2d or 45s' });
+        return z.NEVER;
+      }
+      return Number(match[1]) * (UNITS[(match[2] ?? 'h').toLowerCase()] ?? 0);
+    });
 
 const snowflake = (what: string) =>
   z
@@ -69,6 +86,23 @@ export const envSchema = z.object({
   SANDBOX_MEMORY_MB: z.coerce.number().int().min(4).max(1024).default(32),
   TOOLS_OFFERED: z.coerce.number().int().min(0).max(20).default(3),
   TOOL_REUSE_SIMILARITY: fraction(0.9),
+  GOVERNANCE_CHANNEL_ID: snowflake('channel'),
+  AMENDMENT_MIN_EVENTS: z.coerce.number().int().min(1).max(100).default(3),
+  AMENDMENT_WINDOW: duration('24h'),
+  AUTONOMY_CRON: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      try {
+        assertCron(value, 'AUTONOMY_CRON');
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^AUTONOMY_CRON: /, '') });
+      }
+    }),
+  AUTONOMY_CHANNEL_ID: snowflake('channel'),
+  AUTONOMY_MAX_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
+  AUTONOMY_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
 });
 
 export type EnvKey = keyof typeof envSchema.shape;
@@ -122,6 +156,20 @@ export interface Config {
   readonly toolsOffered: number;
   /** Similarity at which a stored tool is reused instead of forging a new one (default 0.9). */
   readonly toolReuseSimilarity: number;
+  /** Where codex amendment proposals are posted, with their buttons. */
+  readonly governanceChannelId: string | undefined;
+  /** Dissonant dialogues within the window that trigger a proposal (default 3). */
+  readonly amendmentMinEvents: number;
+  /** The window for persistent dissonance, in milliseconds (default 24 h). */
+  readonly amendmentWindowMs: number;
+  /** When the motivator may start a reflective dialogue (cron); off when unset. */
+  readonly autonomyCron: string | undefined;
+  /** Where the motivator's reflective dialogues happen. */
+  readonly autonomyChannelId: string | undefined;
+  /** Most reflective dialogues per day (default 3). */
+  readonly autonomyMaxPerDay: number;
+  /** Minutes without human activity before the bot counts as idle (default 30). */
+  readonly autonomyIdleMinutes: number;
 }
 
 /**
@@ -172,6 +220,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sandboxMemoryMb: e.SANDBOX_MEMORY_MB,
     toolsOffered: e.TOOLS_OFFERED,
     toolReuseSimilarity: e.TOOL_REUSE_SIMILARITY,
+    governanceChannelId: e.GOVERNANCE_CHANNEL_ID,
+    amendmentMinEvents: e.AMENDMENT_MIN_EVENTS,
+    amendmentWindowMs: e.AMENDMENT_WINDOW,
+    autonomyCron: e.AUTONOMY_CRON,
+    autonomyChannelId: e.AUTONOMY_CHANNEL_ID,
+    autonomyMaxPerDay: e.AUTONOMY_MAX_PER_DAY,
+    autonomyIdleMinutes: e.AUTONOMY_IDLE_MINUTES,
   });
 }
 

@@ -2,12 +2,17 @@
  * The events the services share. The graph publishes; later loops (the philosophical loop,
  * curation) subscribe.
  */
+import type { Proposal } from './governance/proposalStore.ts';
 import type { ToolManifest } from './tools/toolRegistry.ts';
 
 export interface BatEvents {
   /** A dialogue ended with ROBIN's dissonance above `HIGH_DISSONANCE`. */
   high_cognitive_dissonance: {
     conversationId: string;
+    /** The conversation's run number. */
+    run: number;
+    /** The run's record in the interaction log, when it was recorded. */
+    recordId?: string;
     task: string;
     /** Final dissonance, 0–1. */
     dissonance: number;
@@ -25,6 +30,12 @@ export interface BatEvents {
     /** A persona id, or the Discord user id of whoever ran `/forge`. */
     requestedBy: string;
   };
+  /** An amendment (or rollback) awaits the architect: post it with its buttons. */
+  proposal_ready: { proposal: Proposal };
+  /** ALFRED's drafts were all refused, or drafting failed: autonomy resumes. */
+  proposal_abandoned: { proposal: Proposal };
+  /** The architect ratified a proposal: the codex on disk and the personas are the new version. */
+  codex_amended: { proposal: Proposal; version: number };
 }
 
 export type Listener<T> = (payload: T) => void | Promise<void>;

@@ -50,6 +50,9 @@ export interface Memory {
   records(conversationId: string): StoredRecord[];
   /** Every record after a cursor (a record's `seq`), oldest first: for jobs that keep a cursor. */
   since(cursor: number, limit?: number): StoredRecord[];
+  /** Records finished within [from, to), oldest first. */
+  between(from: number, to: number): StoredRecord[];
+  get(id: string): StoredRecord | undefined;
   stats(): MemoryStats;
   close(): void;
 }
@@ -159,6 +162,8 @@ export function createMemory(deps: MemoryDeps): Memory {
     },
     records: (conversationId) => deps.log.ofConversation(conversationId),
     since: (cursor, limit) => deps.log.since(cursor, limit),
+    between: (from, to) => deps.log.between(from, to),
+    get: (id) => deps.log.get(id),
     stats() {
       const { total, pending } = deps.log.count();
       return { dialogues: total, pending, vectors: deps.index.size, indexBytes: deps.index.fileBytes() };

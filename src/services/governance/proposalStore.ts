@@ -1,0 +1,207 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+/**
+ * The durable record of the philosophical loop (`DATA_DIR/governance.sqlite`): every proposal
+ * with its base codex hash, diff, legislative history and state, and every codex version with
+ * who ratified it. The state lives here, never in a Discord message, so buttons keep working
+ * after a restart.
+ */
+
+export type ProposalState = 'drafting' | 'pending' | 'approved' | 'rejected' | 'stale' | 'abandoned';
+export type ProposalKind = 'amendment' | 'rollback';
+
+/** One entry of the legislative history, in order. */
+export interface HistoryEntry {
+  kind: 'evidence' | 'draft' | 'refusal' | 'note';
+  title: string;
+  text: string;
+  at: number;
+}
+
+export interface Proposal {
+  id: string;
+  kind: ProposalKind;
+  state: ProposalState;
+  title: string;
+  /** The principle(s) changed, in a line each. */
+  principles: string[];
+  rationale: string;
+  consequences: string;
+  /** sha256 and version of the codex it was drafted against. */
+  baseHash: string;
+  baseVersion: number;
+  /** The amended codex TOML, once drafted. */
+  newCodex: string;
+  /** Unified diff from the base codex to `newCodex`. */
+  diff: string;
+  history: HistoryEntry[];
+  /** Interaction-log ids of the dissonant dialogues it answers. */
+  evidence: string[];
+  /** Who asked: `system` (persistent dissonance) or a Discord user id. */
+  requestedBy: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Where its Discord message is. */
+  channelId?: string;
+  messageId?: string;
+  threadId?: string;
+  /** Architects who opened the history (only they may approve). */
+  openedBy: string[];
+  decidedBy?: string;
+  decidedAt?: number;
+  /** Why it was abandoned or went stale. */
+  reason?: string;
+  /** The codex version it produced, once approved. */
+  newVersion?: number;
+  /** For a rollback: the version it restores. */
+  rollbackTo?: number;
+}
+
+export interface CodexVersion {
+  version: number;
+  hash: string;
+  /** The proposal that produced it; none for the codex as first found. */
+  proposalId?: string;
+  approvedBy?: string;
+  at: number;
+  /** Where the codex it replaced was archived. */
+  archivedPrevious?: string;
+}
+
+interface ProposalRow {
+  id: string;
+  data: string;
+}
+
+const ACTIVE: ProposalState[] = ['drafting', 'pending'];
+
+export class ProposalStore {
+  private readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, 'governance.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS proposals (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS proposals_state ON proposals (state);
+      CREATE TABLE IF NOT EXISTS codex_versions (
+        version INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        proposal_id TEXT,
+        approved_by TEXT,
+        at INTEGER NOT NULL,
+        archived_previous TEXT
+      );
+    `);
+  }
+
+  /** The next proposal id: `p1`, `p2`, … */
+  nextId(): string {
+    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'proposals'").get() as
+      | { seq: number }
+      | undefined;
+    return `p${(row?.seq ?? 0) + 1}`;
+  }
+
+  create(proposal: Proposal): Proposal {
+    this.db
+      .prepare('INSERT INTO proposals (id, state, data) VALUES (?, ?, ?)')
+      .run(proposal.id, proposal.state, JSON.stringify(proposal));
+    return proposal;
+  }
+
+  get(id: string): Proposal | undefined {
+    const row = this.db.prepare('SELECT id, data FROM proposals WHERE id = ?').get(id) as
+      | ProposalRow
+      | undefined;
+    return row ? (JSON.parse(row.data) as Proposal) : undefined;
+  }
+
+  /** Applies a change to a proposal and stores it; returns the new proposal. */
+  update(id: string, change: (proposal: Proposal) => Partial<Proposal>, at = Date.now()): Proposal {
+    const current = this.get(id);
+    if (!current) throw new Error(`no proposal ${id}`);
+    const next: Proposal = { ...current, ...change(current), updatedAt: at };
+    this.db
+      .prepare('UPDATE proposals SET state = ?, data = ? WHERE id = ?')
+      .run(next.state, JSON.stringify(next), id);
+    return next;
+  }
+
+  /** The proposal being drafted or awaiting a decision, if any (there is at most one). */
+  active(): Proposal | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT id, data FROM proposals WHERE state IN (${ACTIVE.map(() => '?').join(',')}) ORDER BY seq LIMIT 1`,
+      )
+      .get(...ACTIVE) as ProposalRow | undefined;
+    return row ? (JSON.parse(row.data) as Proposal) : undefined;
+  }
+
+  /** Proposals, newest first. */
+  list(limit = 25): Proposal[] {
+    return (
+      this.db.prepare('SELECT id, data FROM proposals ORDER BY seq DESC LIMIT ?').all(limit) as ProposalRow[]
+    ).map((row) => JSON.parse(row.data) as Proposal);
+  }
+
+  /** Interaction-log ids already answered by a proposal (drafting, pending or decided). */
+  answered(): Set<string> {
+    const ids = new Set<string>();
+    for (const row of this.db
+      .prepare("SELECT data FROM proposals WHERE state != 'abandoned'")
+      .all() as ProposalRow[]) {
+      for (const id of (JSON.parse(row.data) as Proposal).evidence) ids.add(id);
+    }
+    return ids;
+  }
+
+  addVersion(version: CodexVersion): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO codex_versions (version, hash, proposal_id, approved_by, at, archived_previous) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        version.version,
+        version.hash,
+        version.proposalId ?? null,
+        version.approvedBy ?? null,
+        version.at,
+        version.archivedPrevious ?? null,
+      );
+  }
+
+  /** Every known codex version, oldest first. */
+  versions(): CodexVersion[] {
+    return (
+      this.db.prepare('SELECT * FROM codex_versions ORDER BY version').all() as Array<{
+        version: number;
+        hash: string;
+        proposal_id: string | null;
+        approved_by: string | null;
+        at: number;
+        archived_previous: string | null;
+      }>
+    ).map((row) => ({
+      version: row.version,
+      hash: row.hash,
+      at: row.at,
+      ...(row.proposal_id ? { proposalId: row.proposal_id } : {}),
+      ...(row.approved_by ? { approvedBy: row.approved_by } : {}),
+      ...(row.archived_previous ? { archivedPrevious: row.archived_previous } : {}),
+    }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,224 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Proposal, ProposalStore } from '../../src/services/governance/proposalStore.ts';
+import {
+  amendedCodex,
+  draftAnswer,
+  NEW_PRINCIPLE,
+  nextEvent,
+  OLD_PRINCIPLE,
+  scriptDissonantRound,
+} from '../support/amendmentScripts.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+
+const { ALFRED, ROBIN } = TEST_MODELS;
+let harness: Harness;
+afterEach(() => harness?.close());
+
+const ENV = { MAX_TURNS: '1', HIGH_DISSONANCE: '0.8', AMENDMENT_MIN_EVENTS: '3', MEMORY_RECALL_K: '0' };
+
+/** Three dissonant dialogues; the third triggers a draft that ALFRED answers with `drafts`. */
+async function threeDissonantDialogues(
+  drafts: string[],
+  outcome: 'proposal_ready' | 'proposal_abandoned' = 'proposal_ready',
+) {
+  for (const tag of ['a', 'b']) {
+    scriptDissonantRound(harness.emulator, tag);
+    await harness.talk(`c-${tag}`, `task ${tag}`);
+  }
+  expect(harness.runtime.amendments.pausedReason()).toBeNull();
+  scriptDissonantRound(harness.emulator, 'c');
+  harness.emulator.script(ALFRED, drafts);
+  const decided = nextEvent(harness.runtime, outcome);
+  await harness.talk('c-c', 'task c');
+  return decided;
+}
+
+describe('the philosophical loop', () => {
+  it('drafts an amendment after persistent dissonance, and pauses autonomy until it is decided', async () => {
+    harness = await startHarness({ env: ENV });
+    const ticks: string[] = [];
+    harness.runtime.scheduler.add({
+      name: 'curation',
+      cron: '0 0 1 1 *',
+      autonomous: true,
+      async run() {
+        ticks.push('curated');
+        return 'curated';
+      },
+    });
+
+    const { proposal } = await threeDissonantDialogues([draftAnswer(amendedCodex(harness.codexPath))]);
+
+    expect(proposal).toMatchObject({
+      id: 'p1',
+      state: 'pending',
+      kind: 'amendment',
+      title: 'ROBIN weighs costs too',
+      requestedBy: 'system',
+      baseVersion: 1,
+    });
+    expect(proposal.evidence).toHaveLength(3);
+    expect(proposal.principles[0]).toContain(NEW_PRINCIPLE);
+    expect(proposal.diff).toMatch(/^-.*Disagree kindly, and say how much you disagree/m);
+    expect(proposal.diff).toMatch(/^\+.*weigh the cost in money/m);
+    expect(proposal.history.filter((h) => h.kind === 'evidence').map((h) => h.text)).toEqual([
+      expect.stringContaining('Task: task a'),
+      expect.stringContaining('Task: task b'),
+      expect.stringContaining('Task: task c'),
+    ]);
+    // ALFRED drafted from the evidence and the current codex.
+    const prompt = harness.emulator.chats(ALFRED).at(-1)?.messages[1]?.content ?? '';
+    expect(prompt).toContain('antithesis b');
+    expect(prompt).toContain(OLD_PRINCIPLE);
+
+    // Autonomy is paused: an autonomous job's tick does nothing.
+    expect(harness.runtime.amendments.pausedReason()).toMatch(/p1 .* awaits the architect/);
+    await expect(harness.runtime.scheduler.runNow('curation')).resolves.toMatchObject({
+      outcome: 'skipped',
+      message: expect.stringMatching(/autonomy is paused/),
+    });
+    expect(ticks).toEqual([]);
+
+    // A fourth dissonant dialogue does not start a second proposal.
+    scriptDissonantRound(harness.emulator, 'd');
+    await harness.talk('c-d', 'task d');
+    expect(harness.runtime.amendments.get('p2')).toBeUndefined();
+
+    // Rejected: recorded, autonomy resumes, the next tick runs.
+    const rejected = harness.runtime.amendments.reject('p1', 'arch');
+    expect(rejected).toMatchObject({ ok: true, proposal: { state: 'rejected', decidedBy: 'arch' } });
+    expect(harness.runtime.amendments.pausedReason()).toBeNull();
+    await expect(harness.runtime.scheduler.runNow('curation')).resolves.toMatchObject({ outcome: 'ok' });
+    expect(harness.runtime.amendments.reject('p1', 'arch')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/already rejected by <@arch>/),
+    });
+  });
+
+  it('approves only after the history was opened; rewrites, archives and reloads the codex at once', async () => {
+    harness = await startHarness({ env: ENV });
+    const before = readFileSync(harness.codexPath, 'utf8');
+    await threeDissonantDialogues([draftAnswer(amendedCodex(harness.codexPath))]);
+    const amendments = harness.runtime.amendments;
+
+    await expect(amendments.approve('p1', 'arch')).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/Open the history first/),
+    });
+    expect(amendments.openHistory('p1', 'arch')).toMatchObject({
+      ok: true,
+      proposal: { openedBy: ['arch'] },
+    });
+    await expect(amendments.approve('p1', 'arch')).resolves.toMatchObject({
+      ok: true,
+      proposal: { state: 'approved', decidedBy: 'arch', newVersion: 2 },
+    });
+
+    const after = readFileSync(harness.codexPath, 'utf8');
+    expect(after).toContain(NEW_PRINCIPLE);
+    expect(after).toMatch(/^version = 2$/m);
+    expect(readFileSync(join(harness.dataDir, 'codex-history', 'codex-v1.toml'), 'utf8')).toBe(before);
+    expect(harness.runtime.codex().data.version).toBe(2);
+    expect(harness.runtime.personas().get('ROBIN').principles).toContain(NEW_PRINCIPLE);
+    expect(amendments.pausedReason()).toBeNull();
+
+    // The next dialogue speaks under the new principle.
+    scriptDissonantRound(harness.emulator, 'next', 0.1);
+    await harness.talk('after', 'next task');
+    expect(harness.emulator.chats(ROBIN).at(-1)?.messages[0]?.content).toContain(NEW_PRINCIPLE);
+
+    // A second press finds it decided.
+    await expect(amendments.approve('p1', 'arch')).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/already approved/),
+    });
+
+    // Rollback goes through the same gate and becomes version 3 with version 1's words.
+    const rollback = amendments.rollback(1, 'arch');
+    expect(rollback).toMatchObject({ ok: true, proposal: { id: 'p2', kind: 'rollback', state: 'pending' } });
+    expect(rollback.proposal?.diff).toMatch(/^-.*weigh the cost in money/m);
+    amendments.openHistory('p2', 'arch');
+    await amendments.approve('p2', 'arch');
+    expect(harness.runtime.codex().data.version).toBe(3);
+    expect(harness.runtime.personas().get('ROBIN').principles).toContain(OLD_PRINCIPLE);
+    expect(readdirSync(join(harness.dataDir, 'codex-history')).sort()).toEqual([
+      'codex-v1.toml',
+      'codex-v2.toml',
+    ]);
+  });
+
+  it('feeds a refused draft back to ALFRED: one touching the core, one not parsing, then a good one', async () => {
+    harness = await startHarness({ env: ENV });
+    const good = amendedCodex(harness.codexPath);
+    const touchesCore = good.replace('Cause no harm', 'Cause little harm');
+    const broken = good.replace('[personas.ROBIN]', '[personas.ROBIN');
+
+    const { proposal } = await threeDissonantDialogues([
+      draftAnswer(touchesCore),
+      draftAnswer(broken),
+      draftAnswer(good),
+    ]);
+
+    expect(proposal.state).toBe('pending');
+    const refusals = proposal.history.filter((h) => h.kind === 'refusal').map((h) => h.text);
+    expect(refusals).toEqual([
+      expect.stringMatching(/\[core\] principles are immutable/),
+      expect.stringMatching(/proposal p1:\d+.*TOML syntax/),
+    ]);
+    const chats = harness.emulator.chats(ALFRED);
+    expect(chats.at(-2)?.messages[1]?.content).toMatch(
+      /previous draft was refused: .*\[core\] principles are immutable/,
+    );
+    expect(chats.at(-1)?.messages[1]?.content).toMatch(/previous draft was refused: .*TOML syntax/);
+    expect(proposal.newCodex).not.toContain('Cause little harm');
+  });
+
+  it('abandons the attempt after three refused drafts and resumes autonomy', async () => {
+    harness = await startHarness({ env: ENV });
+    const { proposal } = await threeDissonantDialogues(
+      ['no codex here', 'still none', 'nothing'],
+      'proposal_abandoned',
+    );
+    expect(proposal).toMatchObject({ state: 'abandoned', reason: expect.stringMatching(/refused 3 times/) });
+    expect(harness.runtime.amendments.pausedReason()).toBeNull();
+    expect(readFileSync(harness.codexPath, 'utf8')).toContain(OLD_PRINCIPLE);
+  });
+
+  it('marks a proposal stale when the codex changed after it was drafted', async () => {
+    harness = await startHarness({ env: ENV });
+    await threeDissonantDialogues([draftAnswer(amendedCodex(harness.codexPath))]);
+    writeFileSync(harness.codexPath, `${readFileSync(harness.codexPath, 'utf8')}\n# edited by hand\n`);
+    harness.runtime.amendments.openHistory('p1', 'arch');
+
+    await expect(harness.runtime.amendments.approve('p1', 'arch')).resolves.toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/stale: the codex changed/),
+      proposal: { state: 'stale' },
+    });
+    expect(readFileSync(harness.codexPath, 'utf8')).toContain('# edited by hand');
+    expect(harness.runtime.amendments.pausedReason()).toBeNull();
+  });
+
+  it('keeps a pending proposal across a restart; a draft cut short by one is abandoned', async () => {
+    harness = await startHarness({ env: ENV });
+    await threeDissonantDialogues([draftAnswer(amendedCodex(harness.codexPath))]);
+    await harness.runtime.close();
+    // As if the bot had died while drafting a second one.
+    const store = new ProposalStore(harness.dataDir);
+    store.create({ ...(store.get('p1') as Proposal), id: 'p2', state: 'drafting', evidence: [] });
+    store.close();
+
+    const restarted = await harness.restart();
+    expect(restarted.amendments.get('p2')).toMatchObject({
+      state: 'abandoned',
+      reason: expect.stringMatching(/restarted/),
+    });
+    expect(restarted.amendments.get('p1')?.state).toBe('pending');
+    expect(restarted.amendments.pausedReason()).toMatch(/p1/);
+    restarted.amendments.openHistory('p1', 'arch');
+    await expect(restarted.amendments.approve('p1', 'arch')).resolves.toMatchObject({ ok: true });
+  });
+});
