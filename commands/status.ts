@@ -1,9 +1,11 @@
 import { join } from 'node:path';
-import { EmbedBuilder, SlashCommandBuilder } from 'discord.js';
+import { AttachmentBuilder, EmbedBuilder, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
+import { dissonanceChartPng } from '../src/bot/dissonanceChart.ts';
 import { diskUsage, formatBytes } from '../src/services/diskUsage.ts';
 import { findAppError } from '../src/services/errors.ts';
 import { checkOllama, hasModel, type OllamaHealth } from '../src/services/llm/ollamaModels.ts';
+import type { JobStatus } from '../src/services/scheduler.ts';
 
 function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -17,6 +19,20 @@ function duration(ms: number): string {
     .filter(([n], i) => n > 0 || i === parts.length - 1)
     .map(([n, u]) => `${n}${u}`)
     .join(' ');
+}
+
+const CHART_DAYS = 14;
+const CHART_POINTS = 60;
+
+const relative = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
+
+/** One line per scheduled job: its cron, last run and result, next run. */
+function jobLine(job: JobStatus): string {
+  const last = job.lastRun
+    ? `last ${job.lastRun.outcome} ${relative(job.lastRun.finishedAt)}: ${job.lastRun.message.slice(0, 120)}`
+    : 'not run yet';
+  const next = job.nextRun ? `next ${relative(job.nextRun)}` : 'no next run';
+  return `\`${job.name}\` (\`${job.cron}\`${job.running ? ', running' : ''}) · ${last} · ${next}`;
 }
 
 /** `/status`: is everything the dialogue needs there, and how busy is it. */
@@ -77,6 +93,43 @@ const status: Command = {
       { name: 'Codex', value: `v${ctx.runtime.codex().data.version}`, inline: true },
       { name: 'Memory', value: memoryLine },
     );
+    const paused = ctx.runtime.amendments.pausedReason();
+    const jobs = ctx.runtime.scheduler.status();
+    embed.addFields(
+      {
+        name: 'Autonomy',
+        value: [
+          paused ? `⏸️ Paused: ${paused}.` : '▶️ Running.',
+          ...(jobs.length
+            ? jobs.map(jobLine)
+            : ['No scheduled jobs (the motivator runs when AUTONOMY_CRON is set).']),
+        ]
+          .join('\n')
+          .slice(0, 1024),
+      },
+      { name: 'Tools', value: `${ctx.runtime.tools.list().length} forged (\`/tools list\`)`, inline: true },
+    );
+    // The dissonance trend: each recent dialogue's final dissonance.
+    const now = Date.now();
+    const points = ctx.runtime.memory
+      .between(now - CHART_DAYS * 86_400_000, now + 1)
+      .flatMap((r) =>
+        r.finalDissonance === null ? [] : [{ at: r.finishedAt, dissonance: r.finalDissonance }],
+      )
+      .slice(-CHART_POINTS);
+    const chart = dissonanceChartPng(points, config.highDissonance);
+    if (chart) {
+      embed.setImage('attachment://dissonance.png');
+      await interaction.editReply({
+        embeds: [embed],
+        files: [new AttachmentBuilder(chart, { name: 'dissonance.png' })],
+      });
+      return;
+    }
+    embed.addFields({
+      name: 'Dissonance trend',
+      value: `Not enough dialogues in the last ${CHART_DAYS} days for a chart (${points.length}).`,
+    });
     await interaction.editReply({ embeds: [embed] });
   },
 };

@@ -17,4 +17,6 @@ export interface BotContext {
   registerThread(threadId: string, info: { channelId: string; userId: string }): Promise<void>;
   /** Whether a thread is one of the bot's conversations. */
   isBotThread(threadId: string, ownerId: string | null): Promise<boolean>;
+  /** When a person last wrote to the bot or used a command (ms since the epoch). */
+  lastHumanActivity(): number;
 }

@@ -5,7 +5,9 @@ import type { BotContext } from './botContext.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
+import { postUnplacedProposals, wireGovernance } from './governance.ts';
 import { createInteractionRouter } from './interactionRouter.ts';
+import { createMotivatorJob } from './motivator.ts';
 import { createPersonaPoster, NO_MENTIONS } from './personaPoster.ts';
 import { toolCard } from './toolCard.ts';
 
@@ -49,6 +51,7 @@ export function createBot(deps: BotDeps): Bot {
   const poster = createPersonaPoster({ client, store, logger });
   const runner = createDialogueRunner({ runtime, poster, logger });
   const knownThreads = new Set<string>();
+  let lastActivity = (deps.clock ?? Date.now)();
   const context: BotContext = {
     client,
     runtime,
@@ -60,6 +63,7 @@ export function createBot(deps: BotDeps): Bot {
       knownThreads.add(threadId);
       await store.set(`thread:${threadId}`, { ...info, createdAt: Date.now() });
     },
+    lastHumanActivity: () => lastActivity,
     async isBotThread(threadId, ownerId) {
       if (knownThreads.has(threadId) || (ownerId && ownerId === client.user?.id)) return true;
       if (await store.get(`thread:${threadId}`)) {
@@ -85,18 +89,21 @@ export function createBot(deps: BotDeps): Bot {
       allowedMentions: NO_MENTIONS,
     });
   });
+  const stopGovernance = wireGovernance(context, client, logger);
   const onMessage = createMessageHandler(context);
   const onInteraction = createInteractionRouter(context, deps.commands);
   let stopping = false;
 
   client.on(Events.MessageCreate, (message) => {
     if (stopping) return;
+    if (!message.author.bot && !message.webhookId) lastActivity = Date.now();
     onMessage(message).catch((error: unknown) =>
       logger.error({ err: error, channelId: message.channelId }, 'message handler failed'),
     );
   });
   client.on(Events.InteractionCreate, (interaction) => {
     if (stopping) return;
+    lastActivity = Date.now();
     onInteraction(interaction).catch((error: unknown) =>
       logger.error({ err: error }, 'interaction router failed'),
     );
@@ -112,10 +119,21 @@ export function createBot(deps: BotDeps): Bot {
       await client.login(token);
       await ready;
       logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+      await postUnplacedProposals(context).catch((error: unknown) =>
+        logger.error({ err: error }, 'could not post a pending proposal'),
+      );
+      const { autonomyCron, autonomyChannelId } = runtime.config;
+      if (autonomyCron && !autonomyChannelId) {
+        logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
+      } else if (autonomyCron && autonomyChannelId) {
+        runtime.scheduler.add(createMotivatorJob(context, autonomyCron, autonomyChannelId));
+      }
     },
     async stop() {
       stopping = true;
+      await runtime.scheduler.remove('motivator');
       unsubscribe();
+      stopGovernance();
       await runner.shutdown();
       await client.destroy();
     },

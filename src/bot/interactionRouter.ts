@@ -2,6 +2,7 @@ import { type Interaction, MessageFlags, type RepliableInteraction } from 'disco
 import type { BotContext } from './botContext.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 import { describeFailure } from './failures.ts';
+import { BUTTON_PREFIX, onGovernanceButton } from './governance.ts';
 import { checkArchitect } from './permissions.ts';
 
 /** Replies ephemerally whatever state the interaction is in (fresh, deferred or answered). */
@@ -26,6 +27,18 @@ export async function replyPrivately(interaction: RepliableInteraction, content:
 export function createInteractionRouter(ctx: BotContext, commands: CommandRegistry) {
   const log = ctx.logger.child({ module: 'interactions' });
   return async function onInteraction(interaction: Interaction): Promise<void> {
+    if (interaction.isButton() && interaction.customId.startsWith(`${BUTTON_PREFIX}:`)) {
+      const context = { button: interaction.customId, userId: interaction.user.id };
+      try {
+        await onGovernanceButton(interaction, ctx);
+      } catch (error) {
+        const text = describeFailure(error, log, context);
+        await replyPrivately(interaction, text).catch((replyError: unknown) =>
+          log.error({ ...context, err: replyError }, 'could not report a button failure'),
+        );
+      }
+      return;
+    }
     if (!interaction.isChatInputCommand()) return;
     const command = commands.get(interaction.commandName);
     const context = {

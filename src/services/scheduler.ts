@@ -39,6 +39,8 @@ export interface JobStatus {
 
 export interface Scheduler {
   add(spec: JobSpec): void;
+  /** Unschedules a job (a run in progress finishes). */
+  remove(name: string): Promise<void>;
   /** Runs a job now, as a tick would (same overlap and pause rules); resolves with its run. */
   runNow(name: string): Promise<JobRun>;
   status(): JobStatus[];
@@ -126,6 +128,12 @@ export function createScheduler(deps: {
       log.info({ job: spec.name, cron: spec.cron, next: task.getNextRun()?.toISOString() }, 'job scheduled');
     },
     runNow: tick,
+    async remove(name) {
+      const job = jobs.get(name);
+      if (!job) return;
+      jobs.delete(name);
+      await job.task.destroy();
+    },
     status() {
       return [...jobs.values()].map(({ spec, task, running, lastRun }) => ({
         name: spec.name,

@@ -477,6 +477,11 @@ describe('/memory', () => {
     const h = await start();
     h.scriptRound('france');
     const thread = await mentionAndWait(h, 'What is the capital of France?');
+    // The run is recorded and embedded just after its last post.
+    await h.discord.waitFor(() => {
+      const stats = h.runtime.memory.stats();
+      return (stats.dialogues === 1 && stats.pending === 0) || undefined;
+    });
     const interaction = await h.discord.runCommand(
       h.userId,
       h.discord.channelId,

@@ -14,7 +14,7 @@ import {
   withVersion,
   writeAtomically,
 } from './codexFile.ts';
-import type { HistoryEntry, Proposal, ProposalStore } from './proposalStore.ts';
+import type { CodexVersion, HistoryEntry, Proposal, ProposalStore } from './proposalStore.ts';
 
 /**
  * The philosophical loop (Constitutional AI): persistent dissonance → ALFRED drafts an
@@ -76,6 +76,12 @@ export interface Amendments {
   /** Why autonomy is paused, or null. */
   pausedReason(): string | null;
   get(id: string): Proposal | undefined;
+  /** The proposal being drafted or awaiting a decision, if any. */
+  active(): Proposal | undefined;
+  /** Proposals, newest first. */
+  list(limit?: number): Proposal[];
+  /** Every codex version and who ratified it, oldest first. */
+  versions(): CodexVersion[];
   /** Stops a draft in progress (it is abandoned) and waits for it. */
   close(): Promise<void>;
 }
@@ -323,6 +329,9 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
 
   return {
     get: (id) => store.get(id),
+    active: () => store.active(),
+    list: (limit) => store.list(limit),
+    versions: () => store.versions(),
     pausedReason() {
       const active = store.active();
       return active ? activeReason(active) : null;

@@ -1,0 +1,117 @@
+import { AttachmentBuilder, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import type { Command } from '../src/bot/command.ts';
+import { postProposal } from '../src/bot/governance.ts';
+import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
+import type { Decision } from '../src/services/governance/amendments.ts';
+
+const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:f>`;
+const ARCHITECT_ONLY = new Set(['rollback', 'propose']);
+
+/** `/codex show|history|rollback|propose`: the constitution, its versions, and the gate to change it. */
+const codex: Command = {
+  data: new SlashCommandBuilder()
+    .setName('codex')
+    .setDescription('The personas’ constitution: read it, its history, or propose a change')
+    .setContexts(InteractionContextType.Guild)
+    .addSubcommand((sub) => sub.setName('show').setDescription('The current codex, attached'))
+    .addSubcommand((sub) => sub.setName('history').setDescription('Every codex version and who approved it'))
+    .addSubcommand((sub) =>
+      sub
+        .setName('rollback')
+        .setDescription('Propose restoring an earlier version (architect; through the same approval)')
+        .addIntegerOption((o) =>
+          o.setName('version').setDescription('The version to restore').setRequired(true).setMinValue(1),
+        ),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('propose')
+        .setDescription(
+          'Have ALFRED draft an amendment now, from the most dissonant recent dialogues (architect)',
+        )
+        .addStringOption((o) =>
+          o.setName('note').setDescription('What you want looked at').setMaxLength(1000),
+        ),
+    )
+    .toJSON(),
+  defer: 'ephemeral',
+  architectOnly: (interaction) => ARCHITECT_ONLY.has(interaction.options.getSubcommand(false) ?? ''),
+  async execute(interaction, ctx) {
+    const { amendments } = ctx.runtime;
+    const sub = interaction.options.getSubcommand();
+    if (sub === 'show') {
+      const current = ctx.runtime.codex();
+      const personas = Object.keys(current.data.personas);
+      const embed = new EmbedBuilder()
+        .setTitle(`📜 ${current.data.name} codex, version ${current.data.version}`)
+        .setDescription(
+          `${current.data.core.principles.length} immutable core principles · personas: ${personas.join(', ')}\n` +
+            `sha256 \`${current.hash.slice(0, 12)}\`${amendments.pausedReason() ? `\n⏳ ${amendments.pausedReason()}` : ''}`,
+        );
+      await interaction.editReply({
+        embeds: [embed],
+        files: [
+          new AttachmentBuilder(Buffer.from(current.source, 'utf8'), {
+            name: `codex-v${current.data.version}.toml`,
+          }),
+        ],
+      });
+      return;
+    }
+    if (sub === 'history') {
+      const proposals = new Map(amendments.list().map((p) => [p.id, p]));
+      const lines = amendments
+        .versions()
+        .map((v) => {
+          const proposal = v.proposalId ? proposals.get(v.proposalId) : undefined;
+          const how = proposal
+            ? `${proposal.kind === 'rollback' ? 'rollback' : 'amendment'} ${proposal.id} “${proposal.title}”, approved by <@${v.approvedBy}>`
+            : 'the codex as first found';
+          return `**v${v.version}** — ${how} ${when(v.at)}`;
+        })
+        .reverse();
+      const other = [...proposals.values()]
+        .filter((p) => p.state !== 'approved')
+        .slice(0, 10)
+        .map((p) => `${p.id} · ${p.state} · ${p.title || p.kind}${p.reason ? ` — ${p.reason}` : ''}`);
+      const embed = new EmbedBuilder()
+        .setTitle('📜 Codex history')
+        .setDescription(lines.join('\n').slice(0, 4096) || '—');
+      if (other.length) embed.addFields({ name: 'Other proposals', value: other.join('\n').slice(0, 1024) });
+      await interaction.editReply({ embeds: [embed], allowedMentions: NO_MENTIONS });
+      return;
+    }
+
+    let decision: Decision;
+    if (sub === 'rollback') {
+      decision = amendments.rollback(interaction.options.getInteger('version', true), interaction.user.id);
+    } else {
+      await interaction.editReply({ content: '✍️ ALFRED is drafting an amendment…' });
+      decision = await amendments.propose(
+        interaction.user.id,
+        interaction.options.getString('note') ?? undefined,
+      );
+    }
+    if (!decision.ok) {
+      await interaction.editReply({ content: decision.reason, allowedMentions: NO_MENTIONS });
+      return;
+    }
+    let proposal = amendments.get(decision.proposal.id) ?? decision.proposal;
+    if (proposal.state === 'abandoned') {
+      await interaction.editReply({
+        content: `🛑 No proposal: ${proposal.reason}`,
+        allowedMentions: NO_MENTIONS,
+      });
+      return;
+    }
+    // Posted in the governance channel as it became ready; here when there is none.
+    await postProposal(ctx, proposal, interaction.channelId);
+    proposal = amendments.get(proposal.id) ?? proposal;
+    await interaction.editReply({
+      content: `📜 Proposal ${proposal.id} awaits a decision in <#${proposal.channelId}>: open its history, then approve or reject it there.`,
+      allowedMentions: NO_MENTIONS,
+    });
+  },
+};
+
+export default codex;
