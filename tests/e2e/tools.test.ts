@@ -47,7 +47,7 @@ async function forgeAsArchitect(h: BotHarness) {
 
 describe('the tool forge in Discord', () => {
   it('posts a card with the code and test results in the thread and the log channel, then shows the tool call', async () => {
-    const h = await start({ logChannel: true });
+    const h = await start({ channels: { LOG_CHANNEL_ID: 'bot-log' } });
     h.ollama
       .script(ALFRED, ['plan', 'There are 3 words.'])
       .script(BRICK, [
@@ -86,7 +86,7 @@ describe('the tool forge in Discord', () => {
     expect(brick?.content).toContain('-# 🛠️ used word_count({"text":"one two  three"}) → 3');
 
     // The log channel got the same card, with a link to the thread.
-    const logged = await h.discord.waitFor(() => cardIn(h.discord.messages(h.logChannelId ?? '')));
+    const logged = await h.discord.waitFor(() => cardIn(h.discord.messages(h.channels.LOG_CHANNEL_ID ?? '')));
     expect(logged.content).toBe(`-# asked for in <#${thread.id}>`);
     expect(logged.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
   });

@@ -19,8 +19,8 @@ export interface BotHarness {
   store: AppStore;
   /** A human member of the guild. */
   userId: string;
-  /** The `LOG_CHANNEL_ID` channel, when `logChannel` was asked for. */
-  logChannelId: string | undefined;
+  /** The channels made for `channels`, by setting (e.g. `GOVERNANCE_CHANNEL_ID`). */
+  channels: Record<string, string>;
   /** Scripts one plain round: plan, thesis, antithesis (dissonance 0.1), answer. */
   scriptRound(tag: string): void;
   /** Starts another bot on the same data (after `stopBot`). */
@@ -34,8 +34,8 @@ export interface BotHarnessOptions {
   /** Extra commands beside the shipped ones (e.g. to test the router). */
   extraCommands?: Command[];
   discord?: Parameters<typeof DiscordEmulator.start>[0];
-  /** Creates a `bot-log` channel and sets it as `LOG_CHANNEL_ID`. */
-  logChannel?: boolean;
+  /** Channels to create and set, by setting: `{ LOG_CHANNEL_ID: 'bot-log' }`. */
+  channels?: Record<string, string>;
 }
 
 /**
@@ -46,9 +46,11 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
   const discord = await DiscordEmulator.start(options.discord);
   const dir = tempDir();
-  const logChannelId = options.logChannel ? discord.createChannel('bot-log') : undefined;
+  const channels = Object.fromEntries(
+    Object.entries(options.channels ?? {}).map(([setting, name]) => [setting, discord.createChannel(name)]),
+  );
   const env = {
-    ...(logChannelId ? { LOG_CHANNEL_ID: logChannelId } : {}),
+    ...channels,
     OLLAMA_HOST: ollama.url,
     DATA_DIR: join(dir.path, 'data'),
     FORGE_DIR: join(dir.path, 'tools'),
@@ -82,7 +84,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     runtime,
     store,
     userId,
-    logChannelId,
+    channels,
     scriptRound(tag) {
       scriptRound(ollama, {
         plan: `plan ${tag}`,

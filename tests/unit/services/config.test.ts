@@ -25,6 +25,28 @@ describe('loadConfig', () => {
     expect(attempt).toThrowError(/got "many"/);
   });
 
+  it('refuses a bad cron expression at start, naming the setting and the field', () => {
+    expect(() => loadConfig({ AUTONOMY_CRON: '61 * * * *' })).toThrowError(
+      /AUTONOMY_CRON: "61 \* \* \* \*" is not a valid cron expression \(minute "61"/,
+    );
+    expect(() => loadConfig({ AUTONOMY_CRON: 'every hour' })).toThrowError(
+      /AUTONOMY_CRON: .*not a valid cron/,
+    );
+    expect(loadConfig({ AUTONOMY_CRON: '0 */3 * * *' }).autonomyCron).toBe('0 */3 * * *');
+  });
+
+  it('reads durations and flags', () => {
+    expect(loadConfig({ AMENDMENT_WINDOW: '90m' }).amendmentWindowMs).toBe(90 * 60_000);
+    expect(loadConfig({}).amendmentWindowMs).toBe(24 * 3_600_000);
+    expect(() => loadConfig({ AMENDMENT_WINDOW: 'a day' })).toThrowError(
+      /AMENDMENT_WINDOW: expected a duration/,
+    );
+    expect(loadConfig({ FORGE_OPEN_TO_ALL: 'TRUE' }).forgeOpenToAll).toBe(true);
+    expect(() => loadConfig({ FORGE_OPEN_TO_ALL: 'maybe' })).toThrowError(
+      /FORGE_OPEN_TO_ALL: expected true or false/,
+    );
+  });
+
   it('treats empty values as unset, as a fresh .env has them', () => {
     expect(loadConfig({ MAX_TURNS: '', OLLAMA_HOST: '  ' }).maxTurns).toBe(3);
   });

@@ -1,0 +1,323 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  amendedCodex,
+  draftAnswer,
+  NEW_PRINCIPLE,
+  OLD_PRINCIPLE,
+  scriptDissonantRound,
+} from '../support/amendmentScripts.ts';
+import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import type { EmulatedMessage } from '../support/discordEmulator.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+
+const { ALFRED, ROBIN } = TEST_MODELS;
+const ENV = { MAX_TURNS: '1', HIGH_DISSONANCE: '0.8', AMENDMENT_MIN_EVENTS: '3', MEMORY_RECALL_K: '0' };
+
+let h: BotHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function start(options: BotHarnessOptions = {}) {
+  h = await startBotHarness({
+    ...options,
+    env: { ...ENV, ...options.env },
+    channels: { GOVERNANCE_CHANNEL_ID: 'governance', ...options.channels },
+  });
+  return h;
+}
+
+const governance = (h: BotHarness) => h.channels.GOVERNANCE_CHANNEL_ID ?? '';
+// biome-ignore lint/suspicious/noExplicitAny: components are arbitrary JSON from the bot.
+const buttons = (message: EmulatedMessage | undefined): any[] =>
+  (message?.components as any[])?.[0]?.components ?? [];
+const proposalCard = (h: BotHarness, id = 'p1') =>
+  h.discord
+    .messages(governance(h))
+    .find(
+      (m) =>
+        JSON.stringify(m.embeds).includes(`amendment ${id}`) ||
+        JSON.stringify(m.embeds).includes(`rollback ${id}`),
+    );
+/** The bot's reply to an interaction: its ephemeral follow-up or its (edited) first response. */
+const answerTo = async (h: BotHarness, id: string) =>
+  h.discord.waitFor(() => {
+    const record = h.discord.interaction(id);
+    return record.followups[0]?.content ?? record.edits.at(-1)?.content ?? record.responses[0]?.data?.content;
+  });
+
+/** A mention whose dialogue ends with ROBIN's dissonance at `dissonance`; waits for its last post. */
+async function dialogue(h: BotHarness, tag: string, dissonance = 0.9) {
+  scriptDissonantRound(h.ollama, tag, dissonance);
+  const message = h.discord.userSays(h.userId, h.discord.channelId, `task ${tag}`, { mentionBot: true });
+  await h.discord.waitFor(
+    () => h.discord.messages(message.id).some((m) => m.content === `answer ${tag}`) || undefined,
+    10_000,
+  );
+}
+
+/** Three dissonant dialogues; ALFRED answers the draft with `drafts`. Waits for the card (or a notice). */
+async function threeDissonant(h: BotHarness, drafts: string[]) {
+  await dialogue(h, 'a');
+  await dialogue(h, 'b');
+  scriptDissonantRound(h.ollama, 'c');
+  h.ollama.script(ALFRED, drafts);
+  h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
+  return h.discord.waitFor(() => h.discord.messages(governance(h))[0], 10_000);
+}
+
+function architects(h: BotHarness) {
+  const role = h.discord.createRole('architect');
+  return {
+    ada: h.discord.createUser('ada', { roles: [role] }),
+    bob: h.discord.createUser('bob', { roles: [role] }),
+  };
+}
+
+describe('codex amendments in Discord', () => {
+  it('proposes after persistent dissonance, gates Approve behind the history, and ratifies for the architect', async () => {
+    const h = await start();
+    const { ada, bob } = architects(h);
+    const before = readFileSync(h.runtime.config.codexPath, 'utf8');
+
+    const card = await threeDissonant(h, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+
+    // The card: embed, diff attached, three buttons with Approve disabled.
+    const embed = JSON.stringify(card.embeds);
+    expect(embed).toContain('Codex amendment p1: ROBIN weighs costs too');
+    expect(embed).toContain(NEW_PRINCIPLE);
+    expect(embed).toContain('3 dissonant dialogues');
+    expect(embed).toContain('1 → 2');
+    expect(card.author.id).toBe(h.bot.client.user?.id);
+    expect(card.attachments.map((a) => a.filename)).toEqual(['codex-p1.diff']);
+    const diff = await (await fetch(card.attachments[0]?.url ?? '')).text();
+    expect(diff).toMatch(/^-.*Disagree kindly, and say how much you disagree/m);
+    expect(buttons(card).map((b) => [b.custom_id, b.disabled ?? false])).toEqual([
+      ['codex:history:p1', false],
+      ['codex:approve:p1', true],
+      ['codex:reject:p1', false],
+    ]);
+    await expect(h.discord.clickButton(ada, card.id, 'codex:approve:p1')).rejects.toThrow(/disabled/);
+
+    // /status says why autonomy is paused.
+    const status = await h.discord.runCommand(h.userId, h.discord.channelId, 'status');
+    const statusEdit = await h.discord.waitFor(() => h.discord.interaction(status.id).edits[0]);
+    expect(JSON.stringify(statusEdit.embeds)).toMatch(/Paused: proposal p1/);
+
+    // A member without the role: refused, nothing changes.
+    const stranger = await h.discord.clickButton(h.userId, card.id, 'codex:history:p1');
+    expect(await answerTo(h, stranger.id)).toMatch(/Only members with the \*\*architect\*\* role.*unchanged/);
+    expect(h.discord.threads().some((t) => t.id === card.id)).toBe(false);
+
+    // Ada opens the history: a thread with the whole story; Approve is enabled.
+    const open = await h.discord.clickButton(ada, card.id, 'codex:history:p1');
+    expect(await answerTo(h, open.id)).toMatch(/history is in <#\d+>/);
+    const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === card.id));
+    const history = h.discord
+      .messages(thread.id)
+      .map((m) => m.content)
+      .join('\n');
+    expect(history).toContain('Legislative history of proposal p1');
+    expect(history).toContain('Task: task a');
+    expect(history).toContain('antithesis c');
+    expect(history).toMatch(/```diff[\s\S]*weigh the cost in money/);
+    await h.discord.waitFor(() => (buttons(h.discord.message(card.id))[1]?.disabled ? undefined : true));
+
+    // Bob has the role but has not opened the history: refused.
+    const early = await h.discord.clickButton(bob, card.id, 'codex:approve:p1');
+    expect(await answerTo(h, early.id)).toMatch(/Open the history first/);
+    expect(readFileSync(h.runtime.config.codexPath, 'utf8')).toBe(before);
+
+    // Ada presses Approve twice at once: one ratification.
+    const [first, second] = await Promise.all([
+      h.discord.clickButton(ada, card.id, 'codex:approve:p1'),
+      h.discord.clickButton(ada, card.id, 'codex:approve:p1'),
+    ]);
+    const answers = [await answerTo(h, first.id), await answerTo(h, second.id)].sort();
+    expect(answers).toEqual(
+      [
+        expect.stringMatching(/already approved/),
+        expect.stringMatching(/Ratified: the codex is now version 2/),
+      ].sort(),
+    );
+    const after = readFileSync(h.runtime.config.codexPath, 'utf8');
+    expect(after).toContain(NEW_PRINCIPLE);
+    expect(after).toMatch(/^version = 2$/m);
+    expect(readFileSync(join(h.runtime.config.dataDir, 'codex-history', 'codex-v1.toml'), 'utf8')).toBe(
+      before,
+    );
+    const decided = h.discord.message(card.id);
+    expect(JSON.stringify(decided?.embeds)).toContain(`Approved by <@${ada}>`);
+    expect(buttons(decided)).toEqual([]);
+
+    // The next dialogue speaks under the new principle.
+    await dialogue(h, 'next', 0.1);
+    expect(h.ollama.chats(ROBIN).at(-1)?.messages[0]?.content).toContain(NEW_PRINCIPLE);
+
+    // Rollback: itself a proposal through the same gate.
+    const rollback = await h.discord.runCommand(
+      ada,
+      h.discord.channelId,
+      'codex',
+      { version: 1 },
+      'rollback',
+    );
+    expect(await answerTo(h, rollback.id)).toMatch(/Proposal p2 awaits a decision in <#\d+>/);
+    const rollbackCard = await h.discord.waitFor(() => proposalCard(h, 'p2'));
+    await h.discord.clickButton(ada, rollbackCard.id, 'codex:history:p2');
+    await h.discord.waitFor(() =>
+      buttons(h.discord.message(rollbackCard.id))[1]?.disabled ? undefined : true,
+    );
+    const restore = await h.discord.clickButton(ada, rollbackCard.id, 'codex:approve:p2');
+    expect(await answerTo(h, restore.id)).toMatch(/version 3/);
+    expect(readFileSync(h.runtime.config.codexPath, 'utf8')).toContain(OLD_PRINCIPLE);
+
+    // /codex history: every version and who approved which proposal.
+    const historyCommand = await h.discord.runCommand(h.userId, h.discord.channelId, 'codex', {}, 'history');
+    const listed = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(historyCommand.id).edits[0])).embeds,
+    );
+    expect(listed).toMatch(/v3.*rollback p2.*approved by <@\d+>/);
+    expect(listed).toMatch(/v2.*amendment p1 “ROBIN weighs costs too”, approved by <@\d+>/);
+    expect(listed).toMatch(/v1.*as first found/);
+  });
+
+  it('rejects for the architect: recorded with who and when, the card updated, autonomy resumed', async () => {
+    const h = await start();
+    const { ada } = architects(h);
+    const card = await threeDissonant(h, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+    const reject = await h.discord.clickButton(ada, card.id, 'codex:reject:p1');
+    expect(await answerTo(h, reject.id)).toMatch(/Rejected\. Autonomy resumes/);
+    expect(JSON.stringify(h.discord.message(card.id)?.embeds)).toContain(`Rejected by <@${ada}>`);
+    expect(buttons(h.discord.message(card.id))).toEqual([]);
+    expect(h.runtime.amendments.pausedReason()).toBeNull();
+    expect(readFileSync(h.runtime.config.codexPath, 'utf8')).toContain(OLD_PRINCIPLE);
+  });
+
+  it('keeps working after a restart with a pending proposal, and marks it stale when the codex changed', async () => {
+    const h = await start();
+    const { ada } = architects(h);
+    const card = await threeDissonant(h, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+    await h.stopBot();
+    await h.restartBot();
+
+    const open = await h.discord.clickButton(ada, card.id, 'codex:history:p1');
+    expect(await answerTo(h, open.id)).toMatch(/history is in/);
+    // Someone edits codex.toml by hand meanwhile.
+    const path = h.runtime.config.codexPath;
+    writeFileSync(path, `${readFileSync(path, 'utf8')}\n# a hand edit\n`);
+    await h.discord.waitFor(() => (buttons(h.discord.message(card.id))[1]?.disabled ? undefined : true));
+    const approve = await h.discord.clickButton(ada, card.id, 'codex:approve:p1');
+    expect(await answerTo(h, approve.id)).toMatch(/stale: the codex changed/);
+    expect(JSON.stringify(h.discord.message(card.id)?.embeds)).toContain('Stale');
+    expect(readFileSync(path, 'utf8')).toContain('# a hand edit');
+    expect(existsSync(join(h.runtime.config.dataDir, 'codex-history', 'codex-v1.toml'))).toBe(false);
+  });
+
+  it('never offers a draft that touches the core or does not parse: the attempt is abandoned with a notice', async () => {
+    const h = await start();
+    const good = amendedCodex(h.runtime.config.codexPath);
+    const notice = await threeDissonant(h, [
+      draftAnswer(good.replace('Cause no harm', 'Cause little harm')),
+      draftAnswer(good.replace('[personas.ROBIN]', '[personas.ROBIN')),
+      'I would rather not.',
+    ]);
+    expect(notice.content).toMatch(/amendment \(p1\) was abandoned: ALFRED's drafts were refused 3 times/);
+    expect(notice.embeds).toEqual([]);
+    expect(h.runtime.amendments.pausedReason()).toBeNull();
+  });
+
+  it('/codex show attaches the codex; /codex propose is the architect’s', async () => {
+    const h = await start();
+    const { ada } = architects(h);
+    const show = await h.discord.runCommand(h.userId, h.discord.channelId, 'codex', {}, 'show');
+    const shown = await h.discord.waitFor(() => h.discord.interaction(show.id).edits[0]);
+    expect(JSON.stringify(shown.embeds)).toContain('codex, version 1');
+    const upload = h.discord.requests.find(
+      (r) => r.method === 'PATCH' && r.path.includes(h.discord.interaction(show.id).token),
+    );
+    expect(upload?.files?.map((f) => f.filename)).toEqual(['codex-v1.toml']);
+
+    const refused = await h.discord.runCommand(h.userId, h.discord.channelId, 'codex', {}, 'propose');
+    expect(await answerTo(h, refused.id)).toMatch(/architect/);
+
+    await dialogue(h, 'lonely', 0.5);
+    h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath), 'Asked for')]);
+    const propose = await h.discord.runCommand(
+      ada,
+      h.discord.channelId,
+      'codex',
+      { note: 'ROBIN ignores money' },
+      'propose',
+    );
+    await h.discord.waitFor(
+      () => (h.discord.interaction(propose.id).edits.length >= 2 ? true : undefined),
+      10_000,
+    );
+    expect(h.discord.interaction(propose.id).edits.at(-1).content).toMatch(/Proposal p1 awaits a decision/);
+    expect(h.ollama.chats(ALFRED).at(-1)?.messages[1]?.content).toContain(
+      "The Architect's note: ROBIN ignores money",
+    );
+    expect(JSON.stringify(proposalCard(h)?.embeds)).toContain(`<@${ada}>`);
+  });
+
+  it('the motivator reflects on the most dissonant dialogue when idle, once a day, and waits while a proposal is pending', async () => {
+    const h = await start({
+      env: { AUTONOMY_CRON: '* * * * * *', AUTONOMY_IDLE_MINUTES: '0', AUTONOMY_MAX_PER_DAY: '1' },
+      channels: { AUTONOMY_CHANNEL_ID: 'reflections' },
+    });
+    // The reflection's round is scripted after the seed's: the seed consumes its own first.
+    scriptDissonantRound(h.ollama, 'seed', 0.7);
+    scriptDissonantRound(h.ollama, 'reflect', 0.2);
+    const seed = h.discord.userSays(h.userId, h.discord.channelId, 'task seed', { mentionBot: true });
+    await h.discord.waitFor(
+      () => h.discord.messages(seed.id).some((m) => m.content === 'answer seed') || undefined,
+    );
+
+    const reflections = h.channels.AUTONOMY_CHANNEL_ID ?? '';
+    const opener = await h.discord.waitFor(() => h.discord.messages(reflections)[0], 10_000);
+    expect(opener.content).toMatch(/revisit a dialogue where they disagreed \(dissonance 0\.70\)/);
+    const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === opener.id));
+    await h.discord.waitFor(
+      () => h.discord.messages(thread.id).some((m) => m.content === 'answer reflect') || undefined,
+      10_000,
+    );
+    const plan = h.ollama.chats(ALFRED)[2]?.messages[1]?.content ?? '';
+    expect(plan).toMatch(/Reflection: .* we stayed far apart \(final dissonance 0\.70\)/);
+    expect(plan).toContain('task seed');
+
+    // Once a day: the next ticks say so.
+    await h.discord.waitFor(() =>
+      h.runtime.scheduler.status()[0]?.lastRun?.message.includes('daily limit reached (1)')
+        ? true
+        : undefined,
+    );
+    expect(h.discord.messages(reflections)).toHaveLength(1);
+
+    // A pending proposal pauses it.
+    h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+    await h.runtime.amendments.propose(h.userId, 'look at ROBIN');
+    const paused = await h.discord.waitFor(() => {
+      const run = h.runtime.scheduler.status()[0]?.lastRun;
+      return run?.outcome === 'skipped' && /autonomy is paused: proposal p1/.test(run.message)
+        ? run
+        : undefined;
+    });
+    expect(paused).toBeDefined();
+
+    // /status shows the job, why autonomy is paused, and the dissonance trend as an image.
+    const status = await h.discord.runCommand(h.userId, h.discord.channelId, 'status');
+    const edit = await h.discord.waitFor(() => h.discord.interaction(status.id).edits[0]);
+    const text = JSON.stringify(edit.embeds);
+    expect(text).toMatch(/Paused: proposal p1/);
+    expect(text).toMatch(/`motivator` \(`\* \* \* \* \* \*`\) · last skipped/);
+    expect(edit.embeds[0].image.url).toBe('attachment://dissonance.png');
+    const upload = h.discord.requests.find(
+      (r) => r.method === 'PATCH' && r.path.includes(h.discord.interaction(status.id).token),
+    );
+    expect(upload?.files?.map((f) => [f.filename, f.contentType])).toEqual([['dissonance.png', 'image/png']]);
+  });
+});
