@@ -10,7 +10,7 @@ const WIDTH = 800;
 const HEIGHT = 320;
 const MARGIN = { top: 40, right: 24, bottom: 44, left: 52 };
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A moving average over `window` points, for the trend line. */
 export function movingAverage(values: readonly number[], window: number): number[] {
@@ -48,10 +48,10 @@ export function dissonanceSvg(points: readonly DissonancePoint[], threshold: num
   const last = points.at(-1);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="DejaVu Sans, Arial, sans-serif">
 <rect width="100%" height="100%" fill="#2b2d31"/>
-<text x="${MARGIN.left}" y="24" font-size="15" fill="#f2f3f5">${escape(`Final dissonance of the last ${points.length} dialogues`)}</text>
+<text x="${MARGIN.left}" y="24" font-size="15" fill="#f2f3f5">${xml(`Final dissonance of the last ${points.length} dialogues`)}</text>
 ${grid}
 <line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(threshold)}" y2="${y(threshold)}" stroke="#ed4245" stroke-width="1.5" stroke-dasharray="6 4"/>
-<text x="${WIDTH - MARGIN.right}" y="${y(threshold) - 6}" text-anchor="end" font-size="12" fill="#ed4245">${escape(`high (${threshold})`)}</text>
+<text x="${WIDTH - MARGIN.right}" y="${y(threshold) - 6}" text-anchor="end" font-size="12" fill="#ed4245">${xml(`high (${threshold})`)}</text>
 <polyline points="${line(values)}" fill="none" stroke="#5865f2" stroke-width="1.5" stroke-opacity="0.6"/>
 <polyline points="${line(movingAverage(values, 5))}" fill="none" stroke="#fee75c" stroke-width="2.5"/>
 ${dots}

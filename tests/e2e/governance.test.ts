@@ -31,9 +31,12 @@ async function start(options: BotHarnessOptions = {}) {
 }
 
 const governance = (h: BotHarness) => h.channels.GOVERNANCE_CHANNEL_ID ?? '';
-// biome-ignore lint/suspicious/noExplicitAny: components are arbitrary JSON from the bot.
-const buttons = (message: EmulatedMessage | undefined): any[] =>
-  (message?.components as any[])?.[0]?.components ?? [];
+interface Button {
+  custom_id: string;
+  disabled?: boolean;
+}
+const buttons = (message: EmulatedMessage | undefined): Button[] =>
+  (message?.components as Array<{ components: Button[] }> | undefined)?.[0]?.components ?? [];
 const proposalCard = (h: BotHarness, id = 'p1') =>
   h.discord
     .messages(governance(h))
