@@ -129,6 +129,14 @@ describe('codex amendments in Discord', () => {
     expect(history).toMatch(/```diff[\s\S]*weigh the cost in money/);
     await h.discord.waitFor(() => (buttons(h.discord.message(card.id))[1]?.disabled ? undefined : true));
 
+    // The thread archived meanwhile: opening again reopens it, without repeating the history.
+    const posted = h.discord.messages(thread.id).length;
+    h.discord.archiveThread(thread.id);
+    const reopen = await h.discord.clickButton(ada, card.id, 'codex:history:p1');
+    expect(await answerTo(h, reopen.id)).toMatch(/history is in/);
+    expect(h.discord.threads().find((t) => t.id === thread.id)?.archived).toBe(false);
+    expect(h.discord.messages(thread.id)).toHaveLength(posted);
+
     // Bob has the role but has not opened the history: refused.
     const early = await h.discord.clickButton(bob, card.id, 'codex:approve:p1');
     expect(await answerTo(h, early.id)).toMatch(/Open the history first/);
