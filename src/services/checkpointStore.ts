@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import type { Checkpoint, CheckpointMetadata } from '@langchain/langgraph-checkpoint';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
-import Database from 'better-sqlite3';
+import { openDatabase } from './sqlite.ts';
 
 /** Checkpoints kept per conversation: the latest and its recent parents. */
 const KEEP_CHECKPOINTS = 3;
@@ -49,12 +48,9 @@ export interface CheckpointStore {
 
 /** Opens (creating if needed) `DATA_DIR/checkpoints.sqlite`. */
 export function openCheckpointStore(dataDir: string): CheckpointStore {
-  mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, 'checkpoints.sqlite');
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  // Another process (a chat beside the bot) may hold the write lock for a moment.
-  db.pragma('busy_timeout = 5000');
+  // Another process (a chat beside the bot) may hold the write lock for a moment: WAL + busy timeout.
+  const db = openDatabase(dataDir, 'checkpoints.sqlite');
   const saver = new PruningSqliteSaver(db);
   return {
     saver,

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.ts';
 
 /**
  * The durable record of the philosophical loop (`DATA_DIR/governance.sqlite`): every proposal
@@ -81,10 +80,7 @@ export class ProposalStore {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'governance.sqlite'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openDatabase(dataDir, 'governance.sqlite');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS proposals (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.ts';
 
 /** A tool a persona called during its turn, and what came back. */
 export interface RecordedToolCall {
@@ -107,10 +106,7 @@ export class InteractionLog {
   private readonly db: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'memory.sqlite'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openDatabase(dataDir, 'memory.sqlite');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS dialogues (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
