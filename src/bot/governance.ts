@@ -120,14 +120,16 @@ export function proposalMessage(proposal: Proposal, options: { withDiff?: boolea
           ),
         ]
       : [];
-  const files = options.withDiff
-    ? [
-        new AttachmentBuilder(Buffer.from(proposal.diff || '(no changes)\n', 'utf8'), {
-          name: `codex-${proposal.id}.diff`,
-        }),
-      ]
-    : [];
-  return { embeds: [embed], components, files, allowedMentions: NO_MENTIONS };
+  // Only the first post carries files: an edit that names `files` replaces the attachments.
+  const diff = new AttachmentBuilder(Buffer.from(proposal.diff || '(no changes)\n', 'utf8'), {
+    name: `codex-${proposal.id}.diff`,
+  });
+  return {
+    embeds: [embed],
+    components,
+    ...(options.withDiff ? { files: [diff] } : {}),
+    allowedMentions: NO_MENTIONS,
+  };
 }
 
 /** The legislative history as readable messages: evidence, deliberation, the diff. */

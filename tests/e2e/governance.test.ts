@@ -163,6 +163,8 @@ describe('codex amendments in Discord', () => {
     const decided = h.discord.message(card.id);
     expect(JSON.stringify(decided?.embeds)).toContain(`Approved by <@${ada}>`);
     expect(buttons(decided)).toEqual([]);
+    // Edits kept the diff attached.
+    expect(decided?.attachments.map((a) => a.filename)).toEqual(['codex-p1.diff']);
 
     // The next dialogue speaks under the new principle.
     await dialogue(h, 'next', 0.1);
