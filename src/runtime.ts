@@ -162,7 +162,7 @@ export async function createRuntime(
     store: proposals,
     records: memory,
     modelFor,
-    draftSystemPrompt: () => systemPromptFor(personas.get('ALFRED'), personas.corePrinciples),
+    systemPrompt: (id) => systemPromptFor(personas.get(id), personas.corePrinciples),
     codex: () => codex,
     codexPath: config.codexPath,
     dataDir: config.dataDir,

@@ -12,7 +12,7 @@ import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../sup
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 
-const { ALFRED, ROBIN } = TEST_MODELS;
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 const ENV = { MAX_TURNS: '1', HIGH_DISSONANCE: '0.8', AMENDMENT_MIN_EVENTS: '3', MEMORY_RECALL_K: '0' };
 
 let h: BotHarness | undefined;
@@ -68,6 +68,7 @@ async function threeDissonant(h: BotHarness, drafts: string[]) {
   await dialogue(h, 'b');
   scriptDissonantRound(h.ollama, 'c');
   h.ollama.script(ALFRED, drafts);
+  h.ollama.script(BRICK, ['Review: logically sound.']).script(ROBIN, ['Review: gentle enough.']);
   h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
   return h.discord.waitFor(() => h.discord.messages(governance(h))[0], 10_000);
 }
@@ -126,6 +127,7 @@ describe('codex amendments in Discord', () => {
     expect(history).toContain('Legislative history of proposal p1');
     expect(history).toContain('Task: task a');
     expect(history).toContain('antithesis c');
+    expect(history).toMatch(/BRICK's review\*\*\nReview: logically sound\./);
     expect(history).toMatch(/```diff[\s\S]*weigh the cost in money/);
     await h.discord.waitFor(() => (buttons(h.discord.message(card.id))[1]?.disabled ? undefined : true));
 

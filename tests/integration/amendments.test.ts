@@ -13,7 +13,7 @@ import {
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
-const { ALFRED, ROBIN } = TEST_MODELS;
+const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let harness: Harness;
 afterEach(() => harness?.close());
 
@@ -31,6 +31,10 @@ async function threeDissonantDialogues(
   expect(harness.runtime.amendments.pausedReason()).toBeNull();
   scriptDissonantRound(harness.emulator, 'c');
   harness.emulator.script(ALFRED, drafts);
+  // BRICK and ROBIN review a draft that passes.
+  if (outcome === 'proposal_ready') {
+    harness.emulator.script(BRICK, ['Review: logically sound.']).script(ROBIN, ['Review: gentle enough.']);
+  }
   const decided = nextEvent(harness.runtime, outcome);
   await harness.talk('c-c', 'task c');
   return decided;
@@ -69,6 +73,14 @@ describe('the philosophical loop', () => {
       expect.stringContaining('Task: task b'),
       expect.stringContaining('Task: task c'),
     ]);
+    // BRICK and ROBIN weighed the draft; their reviews are part of the history.
+    expect(proposal.history.filter((h) => h.kind === 'review').map((h) => [h.title, h.text])).toEqual([
+      ["BRICK's review", 'Review: logically sound.'],
+      ["ROBIN's review", 'Review: gentle enough.'],
+    ]);
+    expect(harness.emulator.chats(ROBIN).at(-1)?.messages[1]?.content).toMatch(
+      /```diff[\s\S]*weigh the cost in money/,
+    );
     // ALFRED drafted from the evidence and the current codex.
     const prompt = harness.emulator.chats(ALFRED).at(-1)?.messages[1]?.content ?? '';
     expect(prompt).toContain('antithesis b');

@@ -45,8 +45,8 @@ export interface AmendmentDeps {
   /** The interaction log, read for the evidence. */
   records: { between(from: number, to: number): StoredRecord[] };
   modelFor: ModelFor;
-  /** ALFRED's system prompt for drafting. */
-  draftSystemPrompt: () => string;
+  /** A persona's system prompt (ALFRED drafts; BRICK and ROBIN review). */
+  systemPrompt: (personaId: string) => string;
   codex: () => Codex;
   codexPath: string;
   dataDir: string;
@@ -145,6 +145,26 @@ export function parseDraft(answer: string): Draft | { error: string } {
     consequences: clip(section('CONSEQUENCES'), 3000),
     codex: toml[1].replace(/\s+$/, '\n'),
   };
+}
+
+/** Who weighs a draft, and what each is asked. */
+const REVIEWERS: ReadonlyArray<readonly [string, string]> = [
+  [
+    'BRICK',
+    'Review this amendment logically: what follows from it, what could break, and is it the smallest change that answers the evidence?',
+  ],
+  [
+    'ROBIN',
+    'Review this amendment for the people it touches: how will it feel to them, and what might it cost in trust or kindness?',
+  ],
+];
+
+function reviewPrompt(ask: string, draft: Draft, diff: string): string {
+  return [
+    `${ask} Answer in at most five sentences; do not rewrite the amendment.`,
+    `The amendment: ${draft.title}\nPrinciples changed:\n${draft.principles.map((p) => `- ${p}`).join('\n')}\nRationale: ${draft.rationale}`,
+    `The change to codex.toml:\n\`\`\`diff\n${clip(diff, 6000)}\n\`\`\``,
+  ].join('\n\n');
 }
 
 export function draftPrompt(
@@ -247,7 +267,7 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
         const model = deps.modelFor('ALFRED');
         const answer = await model.invoke(
           [
-            { role: 'system', content: deps.draftSystemPrompt() },
+            { role: 'system', content: deps.systemPrompt('ALFRED') },
             { role: 'user', content: draftPrompt(codex, excerpts, note, feedback) },
           ],
           { signal: closing.signal },
@@ -274,6 +294,13 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
           text: `Principles:\n${parsed.principles.map((p) => `- ${p}`).join('\n')}\n\nRationale: ${parsed.rationale}\n\nConsequences: ${parsed.consequences}`,
           at: now(),
         });
+        const diff = codexDiff(
+          codex.source,
+          parsed.codex,
+          `v${codex.data.version}`,
+          `proposal ${proposal.id}`,
+        );
+        history.push(...(await reviews(parsed, diff)));
         const ready = store.update(proposal.id, () => ({
           state: 'pending',
           title: parsed.title,
@@ -281,7 +308,7 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
           rationale: parsed.rationale,
           consequences: parsed.consequences,
           newCodex: parsed.codex,
-          diff: codexDiff(codex.source, parsed.codex, `v${codex.data.version}`, `proposal ${proposal.id}`),
+          diff,
           history,
         }));
         log.info({ proposal: ready.id, evidence: evidence.length }, 'amendment proposed');
@@ -297,6 +324,33 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
       log.error({ err: error, proposal: proposal.id }, 'amendment drafting failed');
       return abandon(proposal.id, `drafting failed: ${(error as Error).message ?? String(error)}`, history);
     }
+  }
+
+  /** BRICK and ROBIN weigh the draft before it reaches the architect; part of the history. */
+  async function reviews(draft: Draft, diff: string): Promise<HistoryEntry[]> {
+    const entries: HistoryEntry[] = [];
+    for (const [persona, ask] of REVIEWERS) {
+      try {
+        const review = await deps.modelFor(persona).invoke(
+          [
+            { role: 'system', content: deps.systemPrompt(persona) },
+            { role: 'user', content: reviewPrompt(ask, draft, diff) },
+          ],
+          { signal: closing.signal },
+        );
+        entries.push({ kind: 'review', title: `${persona}'s review`, text: clip(review, 1500), at: now() });
+      } catch (error) {
+        if (closing.signal.aborted) throw error;
+        log.warn({ err: error, persona }, 'a review of the amendment failed');
+        entries.push({
+          kind: 'note',
+          title: `${persona} could not review it`,
+          text: (error as Error).message ?? String(error),
+          at: now(),
+        });
+      }
+    }
+    return entries;
   }
 
   function abandon(id: string, reason: string, history: HistoryEntry[]): Proposal {

@@ -13,7 +13,7 @@ export type ProposalKind = 'amendment' | 'rollback';
 
 /** One entry of the legislative history, in order. */
 export interface HistoryEntry {
-  kind: 'evidence' | 'draft' | 'refusal' | 'note';
+  kind: 'evidence' | 'draft' | 'refusal' | 'review' | 'note';
   title: string;
   text: string;
   at: number;
