@@ -1,6 +1,7 @@
 import { EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
 import { checkArchitect } from '../src/bot/permissions.ts';
+import { truncate } from '../src/services/text.ts';
 
 /** A thread id from an id, a `<#id>` mention or a message/channel link. */
 export function threadIdFrom(input: string): string | undefined {
@@ -9,8 +10,6 @@ export function threadIdFrom(input: string): string | undefined {
   if (link?.[1]) return link[1];
   return /^<#(\d+)>$/.exec(trimmed)?.[1] ?? (/^\d{15,21}$/.test(trimmed) ? trimmed : undefined);
 }
-
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** `/memory search` and `/memory forget`: what the personas remember, and forgetting it. */
 const memory: Command = {
@@ -44,7 +43,7 @@ const memory: Command = {
         return;
       }
       const embed = new EmbedBuilder()
-        .setTitle(`Closest past dialogues to “${clip(query, 200)}”`)
+        .setTitle(`Closest past dialogues to “${truncate(query, 200)}”`)
         .setDescription(
           found
             .map((r) => {
@@ -52,7 +51,7 @@ const memory: Command = {
               const link = r.guildId
                 ? `https://discord.com/channels/${r.guildId}/${r.conversationId}`
                 : r.conversationId;
-              return `**${(r.similarity * 100).toFixed(0)}%** · ${date} · ${link}\n${clip(r.task, 200)}`;
+              return `**${(r.similarity * 100).toFixed(0)}%** · ${date} · ${link}\n${truncate(r.task, 200)}`;
             })
             .join('\n\n')
             .slice(0, 4096),
@@ -64,7 +63,7 @@ const memory: Command = {
     const input = interaction.options.getString('thread', true);
     const threadId = threadIdFrom(input);
     if (!threadId) {
-      await interaction.editReply({ content: `“${clip(input, 100)}” is not a thread id or link.` });
+      await interaction.editReply({ content: `“${truncate(input, 100)}” is not a thread id or link.` });
       return;
     }
     const records = store.records(threadId).filter((r) => !r.guildId || r.guildId === interaction.guildId);

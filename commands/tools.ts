@@ -3,8 +3,7 @@ import { EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'disco
 import type { Command } from '../src/bot/command.ts';
 import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
 import { toolCard } from '../src/bot/toolCard.ts';
-
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+import { truncate } from '../src/services/text.ts';
 
 const nameOption = (description: string) => (o: import('discord.js').SlashCommandStringOption) =>
   o.setName('name').setDescription(description).setRequired(true).setMaxLength(48);
@@ -45,7 +44,7 @@ const tools: Command = {
       }
       const lines = all.map(({ manifest }) => {
         const passed = manifest.tests.filter((t) => t.passed).length;
-        return `**${manifest.name}** v${manifest.version} — ${clip(manifest.description, 160)}\n-# ${passed}/${manifest.tests.length} tests · ${manifest.createdAt.slice(0, 10)}`;
+        return `**${manifest.name}** v${manifest.version} — ${truncate(manifest.description, 160)}\n-# ${passed}/${manifest.tests.length} tests · ${manifest.createdAt.slice(0, 10)}`;
       });
       let description = '';
       let shown = 0;
@@ -66,7 +65,7 @@ const tools: Command = {
     const tool = registry.get(name);
     if (!tool) {
       await interaction.editReply({
-        content: `There is no tool named \`${clip(name, 48)}\`. \`/tools list\` shows them.`,
+        content: `There is no tool named \`${truncate(name, 48)}\`. \`/tools list\` shows them.`,
       });
       return;
     }

@@ -14,6 +14,7 @@ import {
 import type { Decision } from '../services/governance/amendments.ts';
 import type { Proposal } from '../services/governance/proposalStore.ts';
 import type { Logger } from '../services/logger.ts';
+import { truncate } from '../services/text.ts';
 import type { BotContext } from './botContext.ts';
 import { checkArchitect } from './permissions.ts';
 import { NO_MENTIONS } from './personaPoster.ts';
@@ -30,7 +31,6 @@ type Action = 'history' | 'approve' | 'reject';
 
 const customId = (action: Action, id: string) => `${BUTTON_PREFIX}:${action}:${id}`;
 
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:f>`;
 
 const COLORS: Record<Proposal['state'], number> = {
@@ -65,19 +65,19 @@ export function proposalMessage(proposal: Proposal, options: { withDiff?: boolea
   const embed = new EmbedBuilder()
     .setColor(COLORS[proposal.state])
     .setTitle(
-      clip(
+      truncate(
         `📜 Codex ${proposal.kind === 'rollback' ? 'rollback' : 'amendment'} ${proposal.id}: ${proposal.title}`,
         256,
       ),
     )
-    .setDescription(clip(statusLine(proposal), 4096))
+    .setDescription(truncate(statusLine(proposal), 4096))
     .addFields(
       {
         name: 'Principles changed',
-        value: clip(proposal.principles.map((p) => `• ${p}`).join('\n') || '—', 1024),
+        value: truncate(proposal.principles.map((p) => `• ${p}`).join('\n') || '—', 1024),
       },
-      { name: 'Rationale', value: clip(proposal.rationale || '—', 1024) },
-      { name: 'Consequences', value: clip(proposal.consequences || '—', 1024) },
+      { name: 'Rationale', value: truncate(proposal.rationale || '—', 1024) },
+      { name: 'Consequences', value: truncate(proposal.consequences || '—', 1024) },
       {
         name: 'Evidence',
         value:
@@ -193,7 +193,7 @@ async function historyThread(interaction: ButtonInteraction, proposal: Proposal)
     }
   }
   const thread = await interaction.message.startThread({
-    name: clip(`History of proposal ${proposal.id}: ${proposal.title}`, 100),
+    name: truncate(`History of proposal ${proposal.id}: ${proposal.title}`, 100),
     autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
   });
   for (const part of historyMessages(proposal))
@@ -291,7 +291,7 @@ export function wireGovernance(ctx: BotContext, client: Client, logger: Logger):
     ctx.runtime.bus.subscribe('proposal_ready', ({ proposal }) => post(proposal)),
     ctx.runtime.bus.subscribe('proposal_abandoned', ({ proposal }) =>
       notice(
-        `🛑 A codex amendment (${proposal.id}) was abandoned: ${clip(proposal.reason ?? '', 1500)}\nAutonomy resumes.`,
+        `🛑 A codex amendment (${proposal.id}) was abandoned: ${truncate(proposal.reason ?? '', 1500)}\nAutonomy resumes.`,
       ),
     ),
   ];

@@ -1,6 +1,7 @@
 import { ThreadAutoArchiveDuration } from 'discord.js';
 import type { StoredRecord } from '../services/memory/interactionLog.ts';
 import type { JobSpec } from '../services/scheduler.ts';
+import { truncate } from '../services/text.ts';
 import type { BotContext } from './botContext.ts';
 import { NO_MENTIONS } from './personaPoster.ts';
 
@@ -12,15 +13,14 @@ import { NO_MENTIONS } from './personaPoster.ts';
  */
 
 const LOOKBACK_MS = 7 * 24 * 60 * 60 * 1000;
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** The reflection the personas are given: the dialogue where they stayed furthest apart. */
 export function reflectionTask(record: StoredRecord): string {
   return [
     `Reflection: on ${new Date(record.finishedAt).toISOString().slice(0, 10)} we stayed far apart ` +
       `(final dissonance ${record.finalDissonance?.toFixed(2)}) on this request:`,
-    `"${clip(record.task, 600)}"`,
-    `ALFRED concluded: "${clip(record.answer, 600)}"`,
+    `"${truncate(record.task, 600)}"`,
+    `ALFRED concluded: "${truncate(record.answer, 600)}"`,
     'What did we miss, and which of our principles made agreement hard? Propose how we would answer it now.',
   ].join('\n');
 }
@@ -58,7 +58,7 @@ export function createMotivatorJob(ctx: BotContext, cron: string, channelId: str
         allowedMentions: NO_MENTIONS,
       });
       const thread = await opener.startThread({
-        name: clip(`Reflection: ${candidate.task.split('\n')[0] ?? 'a dissonant dialogue'}`, 100),
+        name: truncate(`Reflection: ${candidate.task.split('\n')[0] ?? 'a dissonant dialogue'}`, 100),
         autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
       });
       await ctx.registerThread(thread.id, { channelId, userId: ctx.client.user?.id ?? 'motivator' });

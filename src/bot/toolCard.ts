@@ -1,18 +1,17 @@
 import { AttachmentBuilder, EmbedBuilder } from 'discord.js';
+import { truncate } from '../services/text.ts';
 import type { ToolManifest } from '../services/tools/toolRegistry.ts';
 
 /** Discord's embed limits (DISCORD.md). */
 const FIELD_MAX = 1024;
 const DESCRIPTION_MAX = 4096;
 
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
-const compact = (value: unknown, max: number) => clip(JSON.stringify(value) ?? 'undefined', max);
+const compact = (value: unknown, max: number) => truncate(JSON.stringify(value) ?? 'undefined', max);
 
 /** A code block that always closes, however much of `text` fits. */
 const codeBlock = (text: string, max: number, language = '') => {
   const room = max - language.length - 8;
-  return `\`\`\`${language}\n${clip(text.replace(/```/g, "'''"), room)}\n\`\`\``;
+  return `\`\`\`${language}\n${truncate(text.replace(/```/g, "'''"), room)}\n\`\`\``;
 };
 
 /** Who asked: a persona id as is, a Discord user id as a mention. */
@@ -66,10 +65,10 @@ export function toolCard(
   const version = manifest.version > 1 ? ` (v${manifest.version})` : '';
   const embed = new EmbedBuilder()
     .setColor(0x2ecc71)
-    .setTitle(clip(options.title ?? `🔧 New tool forged: ${manifest.name}${version}`, 256))
-    .setDescription(clip(manifest.description, DESCRIPTION_MAX))
+    .setTitle(truncate(options.title ?? `🔧 New tool forged: ${manifest.name}${version}`, 256))
+    .setDescription(truncate(manifest.description, DESCRIPTION_MAX))
     .addFields(
-      { name: 'Specification', value: clip(manifest.spec || '—', FIELD_MAX) },
+      { name: 'Specification', value: truncate(manifest.spec || '—', FIELD_MAX) },
       {
         name: 'Input schema',
         value: codeBlock(JSON.stringify(manifest.inputSchema, null, 1), FIELD_MAX, 'json'),
@@ -77,7 +76,7 @@ export function toolCard(
       { name: 'Tests (run in the sandbox)', value: testLines(manifest) },
       {
         name: 'Made',
-        value: clip(
+        value: truncate(
           `${manifest.rounds} round${manifest.rounds === 1 ? '' : 's'}${failed ? ` (${failed} failed, fed back)` : ''} · model \`${manifest.model}\` · codex v${manifest.codexVersion} · asked by ${requester(manifest.requestedBy)} · <t:${Math.floor(Date.parse(manifest.createdAt) / 1000)}:f>`,
           FIELD_MAX,
         ),

@@ -5,6 +5,7 @@ import type { EventBus } from '../eventBus.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
 import type { StoredRecord } from '../memory/interactionLog.ts';
+import { truncate } from '../text.ts';
 import {
   amendmentProblems,
   archiveCodex,
@@ -86,10 +87,7 @@ export interface Amendments {
   close(): Promise<void>;
 }
 
-const clip = (text: string, max: number) => {
-  const trimmed = text.trim();
-  return trimmed.length > max ? `${trimmed.slice(0, max - 1)}…` : trimmed;
-};
+const clip = (text: string, max: number) => truncate(text.trim(), max);
 
 const lastOutput = (record: StoredRecord, speaker: string) =>
   [...record.turns].reverse().find((turn) => turn.speaker === speaker)?.output ?? '';

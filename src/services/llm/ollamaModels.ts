@@ -3,6 +3,7 @@ import { Ollama } from 'ollama';
 import type { Logger } from '../logger.ts';
 import type { Persona, PersonaRegistry } from '../personas.ts';
 import { type ChatMessage, type ChatModel, contentToText, type ModelFor } from './chatModel.ts';
+import { deadlineSignal } from './deadline.ts';
 import type { Limiter } from './limiter.ts';
 import { modelMissingError, toOllamaError, unreachableError } from './ollamaErrors.ts';
 
@@ -22,12 +23,10 @@ export interface OllamaModelsOptions {
  * call gets its own client, so a timeout in one dialogue never aborts another's request.
  */
 function fetchWithDeadline(timeoutMs: number, signal?: AbortSignal): typeof fetch {
-  return (input, init) => {
-    const signals = [AbortSignal.timeout(timeoutMs)];
-    if (init?.signal) signals.push(init.signal);
-    if (signal) signals.push(signal);
-    return fetch(input, { ...init, signal: AbortSignal.any(signals) });
-  };
+  // The deadline also covers reading a streamed body, so it is not cleared when headers arrive;
+  // it lapses harmlessly after the request is done.
+  return (input, init) =>
+    fetch(input, { ...init, signal: deadlineSignal(timeoutMs, init?.signal, signal).signal });
 }
 
 function chatOllamaFields(persona: Persona): ChatOllamaInput {

@@ -1,4 +1,5 @@
 import { OllamaEmbeddings } from '@langchain/ollama';
+import { deadlineSignal } from '../llm/deadline.ts';
 import { toOllamaError } from '../llm/ollamaErrors.ts';
 
 /** Text in, vector out. */
@@ -14,11 +15,13 @@ export function createOllamaEmbedder(options: { host: string; model: string; tim
   return {
     model: options.model,
     async embed(text) {
+      const deadline = deadlineSignal(options.timeoutMs);
       try {
-        const signal = AbortSignal.timeout(options.timeoutMs);
         return await Promise.race([
           embeddings.embedQuery(text),
-          new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+          new Promise<never>((_, reject) =>
+            deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason)),
+          ),
         ]);
       } catch (error) {
         throw toOllamaError(error, {
@@ -26,6 +29,8 @@ export function createOllamaEmbedder(options: { host: string; model: string; tim
           model: options.model,
           timeoutMs: options.timeoutMs,
         });
+      } finally {
+        deadline.clear();
       }
     },
   };
