@@ -61,6 +61,10 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
     expect(forgeTurn?.text).toContain('Forged `word_count` in 2 rounds');
     expect(forgeTurn?.forged).toEqual({ name: 'word_count', version: 1, status: 'created' });
 
+    // The design was asked for as structured output (Ollama's `format` with a JSON Schema).
+    expect(harness.emulator.chats(BRICK)[1]?.body.format).toMatchObject({
+      required: ['name', 'description', 'input_schema', 'tests'],
+    });
     // Round 2 was told what failed in round 1, with the failing case; the held-out case never showed.
     const implementCalls = harness.emulator.chats(BRICK).slice(2, 4);
     expect(implementCalls[1]?.messages[1]?.content).toContain(WORD_COUNT_BUGGY);

@@ -62,7 +62,10 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
           try {
             const reply = await chat.invoke(
               messages.map((m) => ({ role: m.role, content: m.content })),
-              callOptions.signal ? { signal: callOptions.signal } : {},
+              {
+                ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+                ...(callOptions.format ? { format: callOptions.format } : {}),
+              },
             );
             log.debug(
               { persona: personaId, model: persona.model, durationMs: Date.now() - started },

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { ToolForge, ToolForgeRequest, ToolForgeResult } from '../toolForge.ts';
 import { checkToolCode } from './codeGate.ts';
 import {
+  DESIGN_FORMAT,
   DESIGN_SYSTEM,
   designPrompt,
   extractCode,
@@ -111,7 +112,7 @@ export function createToolForge(deps: ForgeDeps): ToolForge {
           { role: 'system', content: DESIGN_SYSTEM },
           { role: 'user', content: designPrompt(request.spec, request.task, feedback) },
         ],
-        signal ? { signal } : {},
+        { ...(signal ? { signal } : {}), format: DESIGN_FORMAT },
       );
       try {
         const parsed = designSchema.parse(extractJson(answer));

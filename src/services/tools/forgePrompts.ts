@@ -13,6 +13,26 @@ Answer with one JSON object and nothing else:
 }
 Give at least 4 tests, covering ordinary cases and edge cases. Work each expected value out carefully.`;
 
+/** The design's shape as a JSON Schema: Ollama constrains the answer to it (structured outputs). */
+export const DESIGN_FORMAT = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    description: { type: 'string' },
+    input_schema: { type: 'object' },
+    tests: {
+      type: 'array',
+      minItems: 4,
+      items: {
+        type: 'object',
+        properties: { input: { type: 'object' }, expected: {} },
+        required: ['input', 'expected'],
+      },
+    },
+  },
+  required: ['name', 'description', 'input_schema', 'tests'],
+} as const satisfies Record<string, unknown>;
+
 export function designPrompt(spec: string, task: string, feedback?: string): string {
   return [
     `Specification of the tool that is needed:\n${spec}`,
