@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { AttachmentBuilder, EmbedBuilder, SlashCommandBuilder } from 'discord.js';
+import { AttachmentBuilder, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
 import { dissonanceChartPng } from '../src/bot/dissonanceChart.ts';
 import { diskUsage, formatBytes } from '../src/services/diskUsage.ts';
@@ -39,6 +39,7 @@ function jobLine(job: JobStatus): string {
 const status: Command = {
   data: new SlashCommandBuilder()
     .setName('status')
+    .setContexts(InteractionContextType.Guild)
     .setDescription('Ollama, models, queue, threads, uptime and data sizes')
     .toJSON(),
   defer: 'ephemeral',

@@ -13,8 +13,9 @@ export async function replyPrivately(interaction: RepliableInteraction, content:
       await interaction.editReply(payload);
       return;
     }
-    // A public "thinking…" placeholder must not turn into a public error.
-    await interaction.deleteReply().catch(() => undefined);
+    // A public "thinking…" placeholder of a command must not turn into a public error. (A
+    // button's deferred update has no placeholder: its original is the message it sits on.)
+    if (interaction.isChatInputCommand()) await interaction.deleteReply().catch(() => undefined);
     await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
   } else if (interaction.replied) await interaction.followUp({ ...payload, flags: MessageFlags.Ephemeral });
   else await interaction.reply({ ...payload, flags: MessageFlags.Ephemeral });

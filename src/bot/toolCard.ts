@@ -4,7 +4,8 @@ import type { ToolManifest } from '../services/tools/toolRegistry.ts';
 
 /** Discord's embed limits (DISCORD.md). */
 const FIELD_MAX = 1024;
-const DESCRIPTION_MAX = 4096;
+/** Well under 4096: title, description and four fields must stay within the 6000 of one embed. */
+const DESCRIPTION_MAX = 1200;
 
 const compact = (value: unknown, max: number) => truncate(JSON.stringify(value) ?? 'undefined', max);
 

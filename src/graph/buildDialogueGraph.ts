@@ -364,7 +364,8 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
         config.signal ? { signal: config.signal } : {},
       );
     } catch (error) {
-      if (isGraphBubbleUp(error)) throw error;
+      // A shutdown is not a failed forge: the run stops here and resumes from its checkpoint.
+      if (isGraphBubbleUp(error) || config.signal?.aborted) throw error;
       log.error({ err: error, conversationId: conversationOf(config) }, 'tool forge failed');
       result = {
         status: 'failed',

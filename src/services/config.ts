@@ -63,7 +63,8 @@ export const envSchema = z.object({
         return z.NEVER;
       }
     }),
-  OLLAMA_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  // setTimeout fires at once for delays over 2^31-1 ms (about 24.8 days).
+  OLLAMA_TIMEOUT_MS: z.coerce.number().int().positive().max(2_147_483_647).default(300_000),
   DATA_DIR: z.string().min(1).default('./data'),
   CODEX_PATH: z.string().min(1).default('./codex.toml'),
   CONVERGENCE_THRESHOLD: fraction(0.3),

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
+import { truncate } from '../text.ts';
 import type { ToolForge, ToolForgeRequest, ToolForgeResult } from '../toolForge.ts';
 import { checkToolCode } from './codeGate.ts';
 import {
@@ -17,7 +18,7 @@ import {
   implementPrompt,
 } from './forgePrompts.ts';
 import { describeFailureKind } from './sandbox.ts';
-import { type ToolService, toolInfo } from './toolBox.ts';
+import { regexKeywordIn, type ToolService, toolInfo } from './toolBox.ts';
 import { type ForgeAttempt, type StoredTool, type ToolTestRecord, toToolName } from './toolRegistry.ts';
 
 /**
@@ -35,6 +36,9 @@ export interface ForgeSettings {
   /** A stored tool at least this similar to the spec is reused (default 0.9). */
   reuseSimilarity: number;
 }
+
+/** Longest tool description kept (prompts and Discord cards show it whole). */
+const MAX_DESCRIPTION = 600;
 
 export const DEFAULT_FORGE_SETTINGS: ForgeSettings = { maxRounds: 4, maxDesigns: 2, reuseSimilarity: 0.9 };
 
@@ -116,6 +120,12 @@ export function createToolForge(deps: ForgeDeps): ToolForge {
       );
       try {
         const parsed = designSchema.parse(extractJson(answer));
+        // Schemas are checked on the bot's thread: no regular expressions (catastrophic backtracking).
+        const regex = regexKeywordIn(parsed.input_schema);
+        if (regex)
+          throw new Error(
+            `${regex}: do not use pattern or patternProperties; check formats in run() instead`,
+          );
         const validate = ajv.compile(parsed.input_schema);
         parsed.tests.forEach((test, i) => {
           if (!validate(test.input)) {
@@ -126,7 +136,8 @@ export function createToolForge(deps: ForgeDeps): ToolForge {
         });
         return {
           name: toToolName(parsed.name),
-          description: parsed.description.trim(),
+          // The description is shown in every prompt and card: it stays short.
+          description: truncate(parsed.description.trim(), MAX_DESCRIPTION),
           inputSchema: parsed.input_schema,
           tests: parsed.tests,
         };

@@ -73,7 +73,8 @@ let modulePromise = getQuickJS();
 
 /** QuickJS's own messages for the limits, mapped to a kind the host understands. */
 function kindOf(name, message) {
-  if (name === 'InternalError' && message === 'interrupted') return 'timeout';
+  if (name === 'Crashed') return 'crashed';
+  if (name === 'Interrupted') return 'timeout';
   if (name === 'InternalError' && message === 'out of memory') return 'memory';
   if (name === 'InternalError' && message === 'stack overflow') return 'stack';
   if (/^(string too long|invalid array length)/.test(message)) return 'memory';
@@ -107,12 +108,23 @@ function readError(ctx, handle) {
   }
 }
 
+/** A failure once QuickJS interrupted the code is a timeout, whatever the code made of it. */
 function execute(qjs, job) {
+  const state = { interrupted: false };
+  const outcome = executeIn(qjs, job, state);
+  return state.interrupted && !outcome.ok ? failure('Interrupted', 'interrupted at the deadline') : outcome;
+}
+
+function executeIn(qjs, job, state) {
   const runtime = qjs.newRuntime();
   runtime.setMemoryLimit(job.limits.memoryBytes);
   runtime.setMaxStackSize(job.limits.stackBytes);
   const deadline = Date.now() + job.limits.timeoutMs;
-  runtime.setInterruptHandler(() => Date.now() > deadline);
+  // Whether QuickJS itself stopped the code: a tool cannot pass off its own throw as a timeout.
+  runtime.setInterruptHandler(() => {
+    if (Date.now() > deadline) state.interrupted = true;
+    return state.interrupted;
+  });
   const ctx = runtime.newContext();
   let outcome;
   try {

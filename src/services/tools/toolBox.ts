@@ -82,6 +82,28 @@ export function cosine(a: readonly number[], b: readonly number[]): number {
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
+/** Keywords whose regular expressions Ajv would run on the bot's own thread (ReDoS). */
+const REGEX_KEYWORDS = new Set(['pattern', 'patternProperties']);
+
+/** Where an input schema uses a regular expression, or null: tools' schemas may not. */
+export function regexKeywordIn(schema: unknown, path = 'input_schema'): string | null {
+  if (Array.isArray(schema)) {
+    for (const [i, item] of schema.entries()) {
+      const found = regexKeywordIn(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (!schema || typeof schema !== 'object') return null;
+  for (const [key, value] of Object.entries(schema)) {
+    // Under `properties`, keys are property names, not keywords.
+    if (REGEX_KEYWORDS.has(key) && !path.endsWith('.properties')) return `${path}.${key}`;
+    const found = regexKeywordIn(value, `${path}.${key}`);
+    if (found) return found;
+  }
+  return null;
+}
+
 export const toolInfo = (tool: StoredTool): ToolInfo => ({
   name: tool.manifest.name,
   version: tool.manifest.version,
@@ -170,9 +192,12 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
   }
 
   function validatorFor(tool: StoredTool): ValidateFunction {
-    const key = `${tool.manifest.name}@${tool.manifest.version}`;
+    // Keyed by content: a tool removed and forged again restarts at v1 with another schema.
+    const key = sha256(JSON.stringify(tool.manifest.inputSchema));
     let validate = validators.get(key);
     if (!validate) {
+      const regex = regexKeywordIn(tool.manifest.inputSchema);
+      if (regex) throw new Error(`${regex}: regular expressions are not allowed in tool schemas`);
       validate = ajv.compile(tool.manifest.inputSchema);
       validators.set(key, validate);
     }

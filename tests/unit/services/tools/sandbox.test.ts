@@ -87,6 +87,12 @@ describe('the sandbox', () => {
       ],
       ['a syntax error', 'function run( {', 'syntax', /tool\.js line 1/],
       ['no entry function', 'function go() { return 1; }', 'no_entry', /no function run/],
+      [
+        'a throw dressed as a timeout',
+        "function run() { throw { name: 'InternalError', message: 'interrupted' }; }",
+        'thrown',
+        /interrupted/,
+      ],
     ])('%s', async (_name, code, kind, message) => {
       const result = await run(code);
       expect(result.ok).toBe(false);
@@ -117,6 +123,16 @@ describe('the sandbox', () => {
         ok: true,
         value: 'clean',
       });
+    });
+  });
+
+  it('replaces a QuickJS module that aborted, and keeps serving', async () => {
+    const result = await run('function run() { const f = () => Promise.resolve().then(f); f(); return 1; }');
+    expect(result).toMatchObject({ ok: false });
+    if (!result.ok) expect(['crashed', 'timeout']).toContain(result.kind);
+    await expect(run('function run() { return "alive"; }')).resolves.toMatchObject({
+      ok: true,
+      value: 'alive',
     });
   });
 

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sameJson } from '../../../../src/services/tools/forge.ts';
+import { regexKeywordIn } from '../../../../src/services/tools/toolBox.ts';
 import { type ToolManifest, ToolRegistry, toToolName } from '../../../../src/services/tools/toolRegistry.ts';
 import { tempFolders } from '../../../support/fixtures.ts';
 
@@ -89,5 +90,15 @@ describe('tool names and results', () => {
     expect(sameJson({ a: 1 }, { a: 1, b: 2 })).toBe(false);
     expect(sameJson([1, 2], [2, 1])).toBe(false);
     expect(sameJson(null, {})).toBe(false);
+  });
+
+  it('finds regular expressions in a schema (they would run on the bot’s thread), not property names', () => {
+    expect(
+      regexKeywordIn({ type: 'object', properties: { text: { type: 'string', pattern: '^(a+)+$' } } }),
+    ).toBe('input_schema.properties.text.pattern');
+    expect(regexKeywordIn({ type: 'object', patternProperties: { '^x': {} } })).toBe(
+      'input_schema.patternProperties',
+    );
+    expect(regexKeywordIn({ type: 'object', properties: { pattern: { type: 'string' } } })).toBeNull();
   });
 });
