@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Proposal, ProposalStore } from '../../src/services/governance/proposalStore.ts';
@@ -197,6 +197,26 @@ describe('the philosophical loop', () => {
     expect(proposal).toMatchObject({ state: 'abandoned', reason: expect.stringMatching(/refused 3 times/) });
     expect(harness.runtime.amendments.pausedReason()).toBeNull();
     expect(readFileSync(harness.codexPath, 'utf8')).toContain(OLD_PRINCIPLE);
+    // The abandoned attempt answered its evidence: one more dissonant dialogue does not redraft.
+    scriptDissonantRound(harness.emulator, 'd');
+    await harness.talk('c-d', 'task d');
+    expect(harness.runtime.amendments.get('p2')).toBeUndefined();
+  });
+
+  it('refuses to roll back to a version that no longer passes today’s checks', async () => {
+    harness = await startHarness({ env: ENV });
+    const tampered = readFileSync(harness.codexPath, 'utf8').replace('Cause no harm', 'Cause some harm');
+    mkdirSync(join(harness.dataDir, 'codex-history'), { recursive: true });
+    writeFileSync(join(harness.dataDir, 'codex-history', 'codex-v7.toml'), tampered);
+    expect(harness.runtime.amendments.rollback(7, 'arch')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/Version 7 cannot be restored: .*\[core\] principles are immutable/),
+    });
+    expect(harness.runtime.amendments.rollback(1, 'arch')).toMatchObject({
+      ok: false,
+      reason: 'Version 1 is the current codex.',
+    });
+    expect(harness.runtime.amendments.pausedReason()).toBeNull();
   });
 
   it('marks a proposal stale when the codex changed after it was drafted', async () => {

@@ -203,6 +203,7 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     store.update(stuck.id, () => ({
       state: 'abandoned',
       reason: 'the bot restarted while it was being drafted',
+      interrupted: true,
     }));
     log.warn({ proposal: stuck.id }, 'abandoned a draft interrupted by a restart');
   }
@@ -436,6 +437,11 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
           reason: `Version ${version} is not archived (known versions: ${known.join(', ')}).`,
         };
       }
+      // An old version must still pass today's checks (schema, core) before it is offered.
+      const problems = amendmentProblems(codex, text, `codex-v${version}.toml`);
+      if (problems.length) {
+        return { ok: false, reason: `Version ${version} cannot be restored: ${problems.join('; ')}` };
+      }
       const proposal = newProposal({ kind: 'rollback', requestedBy, rollbackTo: version });
       const ready = store.update(proposal.id, () => ({
         state: 'pending',
@@ -492,6 +498,20 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
       }
       const version = current.data.version + 1;
       const text = withVersion(verdict.proposal.newCodex, version);
+      // Checked again as it will be written: a codex that would not load is never written.
+      const problems = amendmentProblems(current, text, deps.codexPath);
+      if (problems.length) {
+        const stale = store.update(
+          id,
+          () => ({
+            state: 'stale',
+            reason: `the amended codex no longer validates: ${problems.join('; ')}`,
+            decidedAt: now(),
+          }),
+          now(),
+        );
+        return { ok: false, reason: `Proposal ${id} is stale: ${stale.reason}.`, proposal: stale };
+      }
       const archived = archiveCodex(deps.dataDir, current.data.version, onDisk);
       writeAtomically(deps.codexPath, text);
       const approved = store.update(

@@ -56,6 +56,10 @@ export interface Proposal {
   newVersion?: number;
   /** For a rollback: the version it restores. */
   rollbackTo?: number;
+  /** Abandoned because the bot stopped mid-draft (its evidence is still unanswered). */
+  interrupted?: boolean;
+  /** The whole history has been posted in its thread. */
+  historyPosted?: boolean;
 }
 
 export interface CodexVersion {
@@ -150,13 +154,16 @@ export class ProposalStore {
     ).map((row) => JSON.parse(row.data) as Proposal);
   }
 
-  /** Interaction-log ids already answered by a proposal (drafting, pending or decided). */
+  /**
+   * Interaction-log ids already answered by a proposal: drafting, pending, decided, or abandoned
+   * (so failing drafts are not retried on every new dialogue), unless a restart cut it short.
+   */
   answered(): Set<string> {
     const ids = new Set<string>();
-    for (const row of this.db
-      .prepare("SELECT data FROM proposals WHERE state != 'abandoned'")
-      .all() as ProposalRow[]) {
-      for (const id of (JSON.parse(row.data) as Proposal).evidence) ids.add(id);
+    for (const row of this.db.prepare('SELECT data FROM proposals').all() as ProposalRow[]) {
+      const proposal = JSON.parse(row.data) as Proposal;
+      if (proposal.interrupted) continue;
+      for (const id of proposal.evidence) ids.add(id);
     }
     return ids;
   }
