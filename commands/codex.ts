@@ -1,6 +1,6 @@
 import { AttachmentBuilder, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
-import { postProposal } from '../src/bot/governance.ts';
+import { postProposal, postUnplacedProposals } from '../src/bot/governance.ts';
 import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
 import type { Decision } from '../src/services/governance/amendments.ts';
 
@@ -59,6 +59,10 @@ const codex: Command = {
       return;
     }
     if (sub === 'history') {
+      // Self-healing: a pending proposal whose card was deleted is posted again.
+      await postUnplacedProposals(ctx).catch((error: unknown) =>
+        ctx.logger.warn({ err: error }, 'could not repost the pending proposal'),
+      );
       const proposals = new Map(amendments.list().map((p) => [p.id, p]));
       const lines = amendments
         .versions()

@@ -5,8 +5,10 @@ import {
   type ButtonInteraction,
   ButtonStyle,
   type Client,
+  DiscordAPIError,
   EmbedBuilder,
   MessageFlags,
+  RESTJSONErrorCodes,
   type SendableChannels,
   ThreadAutoArchiveDuration,
   type ThreadChannel,
@@ -184,21 +186,56 @@ export function postProposal(ctx: BotContext, proposal: Proposal, fallbackChanne
   return work;
 }
 
-async function historyThread(interaction: ButtonInteraction, proposal: Proposal): Promise<ThreadChannel> {
-  if (proposal.threadId) {
-    const existing = await interaction.client.channels.fetch(proposal.threadId).catch(() => null);
-    if (existing?.isThread()) {
-      if (existing.archived) await existing.setArchived(false, 'history reopened');
-      return existing;
+const openingHistory = new Map<string, Promise<ThreadChannel>>();
+
+/**
+ * The proposal's history thread, created once however many architects press at the same time:
+ * reused (and unarchived) when it exists, its messages posted until they all are.
+ */
+function historyThread(interaction: ButtonInteraction, ctx: BotContext, id: string): Promise<ThreadChannel> {
+  const inFlight = openingHistory.get(id);
+  if (inFlight) return inFlight;
+  const work = (async () => {
+    const { amendments } = ctx.runtime;
+    let proposal = amendments.get(id);
+    if (!proposal) throw new Error(`no proposal ${id}`);
+    let thread: ThreadChannel | undefined;
+    if (proposal.threadId) {
+      const existing = await interaction.client.channels.fetch(proposal.threadId).catch(() => null);
+      if (existing?.isThread()) {
+        thread = existing;
+        if (thread.archived) await thread.setArchived(false, 'history reopened');
+      }
     }
-  }
-  const thread = await interaction.message.startThread({
-    name: truncate(`History of proposal ${proposal.id}: ${proposal.title}`, 100),
-    autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
-  });
-  for (const part of historyMessages(proposal))
-    await thread.send({ content: part, allowedMentions: NO_MENTIONS });
-  return thread;
+    if (!thread) {
+      try {
+        thread = await interaction.message.startThread({
+          name: truncate(`History of proposal ${proposal.id}: ${proposal.title}`, 100),
+          autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
+        });
+      } catch (error) {
+        // 160004: the message already has a thread (made before the id was stored).
+        if (
+          !(error instanceof DiscordAPIError) ||
+          error.code !== RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage
+        ) {
+          throw error;
+        }
+        const existing = (await interaction.message.fetch()).thread;
+        if (!existing) throw error;
+        thread = existing;
+      }
+      proposal = amendments.placed(id, { threadId: thread.id });
+    }
+    if (!proposal.historyPosted) {
+      for (const part of historyMessages(proposal))
+        await thread.send({ content: part, allowedMentions: NO_MENTIONS });
+      amendments.placed(id, { historyPosted: true });
+    }
+    return thread;
+  })().finally(() => openingHistory.delete(id));
+  openingHistory.set(id, work);
+  return work;
 }
 
 const ACTIONS = new Set<Action>(['history', 'approve', 'reject']);
@@ -235,15 +272,20 @@ export async function onGovernanceButton(interaction: ButtonInteraction, ctx: Bo
 
   if (action === 'history') {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const pending = amendments.inspect(id);
+    if (!pending.ok) {
+      if (pending.proposal) await refreshCard(pending.proposal);
+      await interaction.editReply({ content: pending.reason, allowedMentions: NO_MENTIONS });
+      return;
+    }
+    const thread = await historyThread(interaction, ctx, id);
+    // Recorded only once the history is there to read.
     const opened = amendments.openHistory(id, interaction.user.id);
     if (!opened.ok) {
-      if (opened.proposal) await refreshCard(opened.proposal);
       await interaction.editReply({ content: opened.reason, allowedMentions: NO_MENTIONS });
       return;
     }
-    const thread = await historyThread(interaction, opened.proposal);
-    const placed = amendments.placed(id, { threadId: thread.id });
-    await refreshCard(placed);
+    await refreshCard(opened.proposal);
     log.info({ proposal: id, userId: interaction.user.id, threadId: thread.id }, 'history opened');
     await interaction.editReply({
       content: `📜 The history is in <#${thread.id}>. Once you have read it, Approve is yours to press.`,
@@ -300,8 +342,20 @@ export function wireGovernance(ctx: BotContext, client: Client, logger: Logger):
   };
 }
 
-/** After a restart: posts a pending proposal that never reached Discord. */
+/** After a restart: posts a pending proposal that never reached Discord, or whose card is gone. */
 export async function postUnplacedProposals(ctx: BotContext): Promise<void> {
   const active = ctx.runtime.amendments.active();
-  if (active?.state === 'pending' && !active.messageId) await postProposal(ctx, active);
+  if (active?.state !== 'pending') return;
+  if (active.messageId && active.channelId) {
+    // A card deleted by someone would leave the proposal undecidable: post it again.
+    const channel = await ctx.client.channels.fetch(active.channelId).catch(() => null);
+    const message =
+      channel?.isTextBased() && 'messages' in channel
+        ? await channel.messages.fetch(active.messageId).catch(() => null)
+        : null;
+    if (message) return;
+    ctx.logger.warn({ proposal: active.id }, 'the proposal card is gone; posting it again');
+    ctx.runtime.amendments.placed(active.id, { messageId: '' });
+  }
+  await postProposal(ctx, active, active.channelId);
 }

@@ -182,7 +182,19 @@ describe('codex amendments in Discord', () => {
     );
     expect(await answerTo(h, rollback.id)).toMatch(/Proposal p2 awaits a decision in <#\d+>/);
     const rollbackCard = await h.discord.waitFor(() => proposalCard(h, 'p2'));
-    await h.discord.clickButton(ada, rollbackCard.id, 'codex:history:p2');
+    // Both architects open the history at once: one thread, the history posted once, both recorded.
+    const opens = await Promise.all([
+      h.discord.clickButton(ada, rollbackCard.id, 'codex:history:p2'),
+      h.discord.clickButton(bob, rollbackCard.id, 'codex:history:p2'),
+    ]);
+    for (const press of opens) expect(await answerTo(h, press.id)).toMatch(/history is in/);
+    expect(h.discord.threads().filter((t) => t.id === rollbackCard.id)).toHaveLength(1);
+    expect(
+      h.discord
+        .messages(rollbackCard.id)
+        .filter((m) => m.content.includes('Legislative history of proposal p2')),
+    ).toHaveLength(1);
+    expect(h.runtime.amendments.get('p2')?.openedBy.sort()).toEqual([ada, bob].sort());
     await h.discord.waitFor(() =>
       buttons(h.discord.message(rollbackCard.id))[1]?.disabled ? undefined : true,
     );
@@ -215,9 +227,15 @@ describe('codex amendments in Discord', () => {
   it('keeps working after a restart with a pending proposal, and marks it stale when the codex changed', async () => {
     const h = await start();
     const { ada } = architects(h);
-    const card = await threeDissonant(h, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+    const first = await threeDissonant(h, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+    // Someone deletes the card; the bot restarts and posts it again (the proposal lives in the store).
+    const channel = await h.bot.client.channels.fetch(governance(h));
+    if (channel?.isTextBased()) await (await channel.messages.fetch(first.id)).delete();
     await h.stopBot();
     await h.restartBot();
+    const card = await h.discord.waitFor(() => proposalCard(h));
+    expect(card.id).not.toBe(first.id);
+    expect(card.attachments.map((a) => a.filename)).toEqual(['codex-p1.diff']);
 
     const open = await h.discord.clickButton(ada, card.id, 'codex:history:p1');
     expect(await answerTo(h, open.id)).toMatch(/history is in/);

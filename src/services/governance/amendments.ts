@@ -73,7 +73,12 @@ export interface Amendments {
   approve(id: string, userId: string): Promise<Decision>;
   reject(id: string, userId: string): Decision;
   /** Remembers where the proposal's message and history thread are. */
-  placed(id: string, where: { channelId?: string; messageId?: string; threadId?: string }): Proposal;
+  placed(
+    id: string,
+    where: { channelId?: string; messageId?: string; threadId?: string; historyPosted?: boolean },
+  ): Proposal;
+  /** The proposal if it is pending, or why not. */
+  inspect(id: string): Decision;
   /** Why autonomy is paused, or null. */
   pausedReason(): string | null;
   get(id: string): Proposal | undefined;
@@ -382,6 +387,7 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
 
   return {
     get: (id) => store.get(id),
+    inspect: (id) => pending(id),
     active: () => store.active(),
     list: (limit) => store.list(limit),
     versions: () => store.versions(),
