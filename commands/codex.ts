@@ -2,6 +2,7 @@ import { AttachmentBuilder, EmbedBuilder, InteractionContextType, SlashCommandBu
 import type { Command } from '../src/bot/command.ts';
 import { postProposal, postUnplacedProposals } from '../src/bot/governance.ts';
 import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
+import { finishSlowReply } from '../src/bot/slowReply.ts';
 import type { Decision } from '../src/services/governance/amendments.ts';
 
 const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:f>`;
@@ -97,23 +98,19 @@ const codex: Command = {
       );
     }
     if (!decision.ok) {
-      await interaction.editReply({ content: decision.reason, allowedMentions: NO_MENTIONS });
+      await finishSlowReply(interaction, { content: decision.reason });
       return;
     }
     let proposal = amendments.get(decision.proposal.id) ?? decision.proposal;
     if (proposal.state === 'abandoned') {
-      await interaction.editReply({
-        content: `🛑 No proposal: ${proposal.reason}`,
-        allowedMentions: NO_MENTIONS,
-      });
+      await finishSlowReply(interaction, { content: `🛑 No proposal: ${proposal.reason}` });
       return;
     }
     // Posted in the governance channel as it became ready; here when there is none.
     await postProposal(ctx, proposal, interaction.channelId);
     proposal = amendments.get(proposal.id) ?? proposal;
-    await interaction.editReply({
+    await finishSlowReply(interaction, {
       content: `📜 Proposal ${proposal.id} awaits a decision in <#${proposal.channelId}>: open its history, then approve or reject it there.`,
-      allowedMentions: NO_MENTIONS,
     });
   },
 };

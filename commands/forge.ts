@@ -1,8 +1,8 @@
 import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
-import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
-import { splitMessage } from '../src/bot/splitMessage.ts';
+import { finishSlowReply } from '../src/bot/slowReply.ts';
 import { toolCard } from '../src/bot/toolCard.ts';
+import { truncate } from '../src/services/text.ts';
 
 /**
  * `/forge tool spec:<text>`: the tool forge on demand — reuse a stored tool or design, write,
@@ -43,12 +43,10 @@ const forge: Command = {
         ? tools.registry.get(result.tool.name, result.tool.version)
         : undefined;
     if (tool) {
-      await interaction.editReply({ ...toolCard(tool.manifest, tool.code), allowedMentions: NO_MENTIONS });
+      await finishSlowReply(interaction, toolCard(tool.manifest, tool.code));
       return;
     }
-    const [first, ...rest] = splitMessage(`🔧 ${result.message}`);
-    await interaction.editReply({ content: first ?? result.message, allowedMentions: NO_MENTIONS });
-    for (const part of rest) await interaction.followUp({ content: part, allowedMentions: NO_MENTIONS });
+    await finishSlowReply(interaction, { content: truncate(`🔧 ${result.message}`, 2000) });
   },
 };
 

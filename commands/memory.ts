@@ -73,7 +73,7 @@ const memory: Command = {
     }
     const othersAsked = records.some((r) => r.userId !== interaction.user.id);
     if (othersAsked) {
-      const verdict = checkArchitect(interaction, ctx.runtime.config.architectRole);
+      const verdict = checkArchitect(interaction, ctx.architects());
       if (!verdict.ok) {
         await interaction.editReply({
           content: `That thread holds other people's dialogues. You can forget your own; ${verdict.reason.replace(/^Only/, 'only')}`,

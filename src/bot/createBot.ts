@@ -64,6 +64,13 @@ export function createBot(deps: BotDeps): Bot {
       await store.set(`thread:${threadId}`, { ...info, createdAt: Date.now() });
     },
     lastHumanActivity: () => lastActivity,
+    architects() {
+      const { architectRole, discordGuildId, governanceChannelId } = runtime.config;
+      const governance = governanceChannelId ? client.channels.cache.get(governanceChannelId) : undefined;
+      const homeGuildId =
+        discordGuildId ?? (governance && 'guildId' in governance ? governance.guildId : undefined);
+      return { role: architectRole, homeGuildId };
+    },
     async isBotThread(threadId, ownerId) {
       if (knownThreads.has(threadId) || (ownerId && ownerId === client.user?.id)) return true;
       if (await store.get(`thread:${threadId}`)) {

@@ -252,7 +252,7 @@ export async function onGovernanceButton(interaction: ButtonInteraction, ctx: Bo
     await privately('I do not know that button.');
     return;
   }
-  const verdict = checkArchitect(interaction, ctx.runtime.config.architectRole);
+  const verdict = checkArchitect(interaction, ctx.architects());
   if (!verdict.ok) {
     log.info(
       { proposal: id, action, userId: interaction.user.id },

@@ -60,7 +60,7 @@ export function createInteractionRouter(ctx: BotContext, commands: CommandRegist
           ? command.architectOnly(interaction, ctx.runtime.config)
           : command.architectOnly;
       if (architectOnly) {
-        const verdict = checkArchitect(interaction, ctx.runtime.config.architectRole);
+        const verdict = checkArchitect(interaction, ctx.architects());
         if (!verdict.ok) {
           log.info(context, 'architect-only command refused');
           await replyPrivately(interaction, verdict.reason);

@@ -130,6 +130,29 @@ describe('the tool forge in Discord', () => {
     expect(JSON.stringify(edit.embeds)).toContain('New tool forged');
   });
 
+  it('a /forge that outlives its interaction token posts its card in the channel instead', async () => {
+    const h = await start({
+      env: { FORGE_OPEN_TO_ALL: 'true' },
+      discord: { interactionTokenLifetimeMs: 400 },
+    });
+    h.ollama.script(BRICK, [
+      { content: designAnswer(WORD_COUNT_DESIGN), delayMs: 700 },
+      codeAnswer(WORD_COUNT_FIXED),
+    ]);
+    await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'forge',
+      { spec: 'count the words in a text' },
+      'tool',
+    );
+    const posted = await h.discord.waitFor(() => cardIn(h.discord.messages(h.discord.channelId)), 10_000);
+    expect(posted.content).toContain(
+      `<@${h.userId}> your /forge took longer than Discord keeps a reply open.`,
+    );
+    expect(posted.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
+  });
+
   it('/tools list and show; remove is refused to a member and archives for the architect', async () => {
     const h = await start();
     const empty = await h.discord.runCommand(h.userId, h.discord.channelId, 'tools', {}, 'list');

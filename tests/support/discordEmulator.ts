@@ -151,6 +151,8 @@ export interface DiscordEmulatorOptions {
   messageContentIntent?: boolean;
   /** How long an interaction accepts its first callback (Discord: 3 s). */
   interactionAckTimeoutMs?: number;
+  /** How long an interaction's token accepts edits and follow-ups (Discord: 15 min). */
+  interactionTokenLifetimeMs?: number;
 }
 
 /** Gateway intents the emulator honours. */
@@ -664,6 +666,7 @@ export class DiscordEmulator {
 
   private readonly messageContentIntent: boolean;
   private readonly interactionAckTimeoutMs: number;
+  private readonly interactionTokenLifetimeMs: number;
   private readonly server: Server;
   private readonly gateway: WebSocketServer;
   private readonly routes: Route[];
@@ -696,6 +699,7 @@ export class DiscordEmulator {
   private constructor(options: DiscordEmulatorOptions) {
     this.messageContentIntent = options.messageContentIntent ?? true;
     this.interactionAckTimeoutMs = options.interactionAckTimeoutMs ?? 3000;
+    this.interactionTokenLifetimeMs = options.interactionTokenLifetimeMs ?? INTERACTION_TOKEN_LIFETIME_MS;
 
     this.botUserId = this.snowflake();
     this.applicationId = this.botUserId;
@@ -2621,7 +2625,7 @@ export class DiscordEmulator {
   private interactionByToken(token: string): InteractionState {
     const state = [...this.interactionStates.values()].find((candidate) => candidate.record.token === token);
     if (!state) throw unknownWebhook();
-    if (Date.now() - state.createdAt > INTERACTION_TOKEN_LIFETIME_MS) throw invalidWebhookToken();
+    if (Date.now() - state.createdAt > this.interactionTokenLifetimeMs) throw invalidWebhookToken();
     return state;
   }
 
