@@ -102,8 +102,13 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
   const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
   const size = Math.max(1, options.workers ?? 2);
   const queue: Job[] = [];
-  const slots: Array<{ worker: Worker | undefined; job: Job | undefined; watchdog?: NodeJS.Timeout }> =
-    Array.from({ length: size }, () => ({ worker: undefined, job: undefined }));
+  const slots: Array<{
+    worker: Worker | undefined;
+    job: Job | undefined;
+    watchdog?: NodeJS.Timeout;
+    /** Removes the job's abort listener (signals outlive calls: no listener may pile up). */
+    unlisten?: (() => void) | undefined;
+  }> = Array.from({ length: size }, () => ({ worker: undefined, job: undefined }));
   let nextId = 1;
   let closed = false;
 
@@ -117,6 +122,8 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
 
   function release(slot: (typeof slots)[number]) {
     clearTimeout(slot.watchdog);
+    slot.unlisten?.();
+    slot.unlisten = undefined;
     slot.job = undefined;
     // An idle worker does not keep the process alive.
     slot.worker?.unref();
@@ -177,16 +184,17 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
       release(slot);
     }, limits.timeoutMs + WATCHDOG_GRACE_MS);
     slot.watchdog.unref();
-    job.signal?.addEventListener(
-      'abort',
-      () => {
-        if (slot.job !== job) return;
-        kill(slot);
-        finish(job, failed(job, 'aborted', 'the call was cancelled'));
-        release(slot);
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      if (slot.job !== job) return;
+      kill(slot);
+      finish(job, failed(job, 'aborted', 'the call was cancelled'));
+      release(slot);
+    };
+    if (job.signal) {
+      const signal = job.signal;
+      signal.addEventListener('abort', onAbort, { once: true });
+      slot.unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
     slot.worker.postMessage({ id: job.id, code: job.code, input: job.input, limits });
   }
 

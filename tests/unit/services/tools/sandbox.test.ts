@@ -151,6 +151,26 @@ describe('the sandbox', () => {
     await expect(run('function run() { return 1; }')).resolves.toMatchObject({ ok: true, value: 1 });
   });
 
+  it('leaves no listener on a long-lived signal after its calls', async () => {
+    const controller = new AbortController();
+    const added: string[] = [];
+    const removed: string[] = [];
+    const signal = controller.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((type: string, ...rest: [never, never]) => {
+      added.push(type);
+      add(type, ...rest);
+    }) as typeof signal.addEventListener;
+    signal.removeEventListener = ((type: string, ...rest: [never, never]) => {
+      removed.push(type);
+      remove(type, ...rest);
+    }) as typeof signal.removeEventListener;
+    for (let i = 0; i < 5; i++) await sandbox.run('function run() { return 1; }', {}, { signal });
+    expect(added).toHaveLength(5);
+    expect(removed).toHaveLength(5);
+  });
+
   it('refuses an input that is not JSON', async () => {
     await expect(sandbox.run('function run() { return 1; }', 10n)).resolves.toMatchObject({
       ok: false,
