@@ -22,11 +22,10 @@ export interface OllamaModelsOptions {
  * A fetch whose every request also ends at the deadline or when the caller cancels. Each
  * call gets its own client, so a timeout in one dialogue never aborts another's request.
  */
-function fetchWithDeadline(timeoutMs: number, signal?: AbortSignal): typeof fetch {
+function fetchWithDeadline(timeoutMs: number): typeof fetch {
   // The deadline also covers reading a streamed body, so it is not cleared when headers arrive;
-  // it lapses harmlessly after the request is done.
-  return (input, init) =>
-    fetch(input, { ...init, signal: deadlineSignal(timeoutMs, init?.signal, signal).signal });
+  // its timer lapses harmlessly after the request is done (it holds no caller's signal).
+  return (input, init) => fetch(input, { ...init, signal: deadlineSignal(timeoutMs, init?.signal).signal });
 }
 
 function chatOllamaFields(persona: Persona): ChatOllamaInput {
@@ -53,10 +52,13 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
       model: persona.model,
       async invoke(messages: readonly ChatMessage[], callOptions = {}) {
         const call = async () => {
+          // One deadline for the whole call (request and streamed answer), cleared when it ends,
+          // so the caller's long-lived signal collects no listeners.
+          const deadline = deadlineSignal(options.timeoutMs, callOptions.signal);
           const chat = new ChatOllama({
             ...chatOllamaFields(persona),
             baseUrl: options.host,
-            fetch: fetchWithDeadline(options.timeoutMs, callOptions.signal),
+            fetch: (input, init) => fetch(input, { ...init, signal: deadline.signal }),
           });
           const started = Date.now();
           try {
@@ -78,6 +80,8 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
               model: persona.model,
               timeoutMs: options.timeoutMs,
             });
+          } finally {
+            deadline.clear();
           }
         };
         if (!options.limiter) return call();
