@@ -22,14 +22,7 @@ export interface RecordedTurn {
   model?: string;
   dissonance?: number;
   /** Tools called during the turn: name, input, result or error. */
-  toolCalls?: Array<{
-    tool: string;
-    input: unknown;
-    ok: boolean;
-    output?: string;
-    error?: string;
-    ms: number;
-  }>;
+  toolCalls?: RecordedToolCall[];
   at: number;
 }
 
