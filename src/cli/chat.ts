@@ -157,6 +157,13 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       `${paint(output, '2', `Conversation ${conversationId} (continue it later with: npm run chat -- --conversation ${conversationId})`)}\n`,
     );
 
+    // The philosophical loop runs here too; its proposals are decided in Discord.
+    runtime.bus.subscribe('proposal_ready', ({ proposal }) => {
+      output.err.write(
+        `${paint(output, '2', `📜 ALFRED proposed a codex amendment (${proposal.id}: ${proposal.title}). Only the architect can ratify it, in Discord (/codex history).`)}\n`,
+      );
+    });
+
     const interactive = process.stdin.isTTY === true;
     const lines = createInterface({
       input: process.stdin,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { amendedCodex, draftAnswer } from '../support/amendmentScripts.ts';
 import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
 import { closedPort, scriptRound } from '../support/scripts.ts';
@@ -94,6 +95,37 @@ describe('npm run chat, driven through a pipe', () => {
     // The second message continued the same conversation.
     expect(emulator.chats(ALFRED)[2]?.messages[1]?.content).toContain('Help me plan a garden');
     expect(result.stderr).toMatch(/Conversation cli-\w+/);
+  });
+
+  it('says when ALFRED proposes a codex amendment (decided in Discord)', async () => {
+    scriptAnswer('a hard answer', '0.95');
+    emulator.script(ALFRED, [draftAnswer(amendedCodex(env.CODEX_PATH ?? ''))]);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/chat.ts'], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...env,
+        AMENDMENT_MIN_EVENTS: '1',
+        MAX_TURNS: '1',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.write('Is this fair?\n');
+    // Input stays open while the draft is made, as in an interactive session.
+    for (let waited = 0; !/proposed a codex amendment/.test(stderr) && waited < 20_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.stdin.end();
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(
+      /📜 ALFRED proposed a codex amendment \(p1: ROBIN weighs costs too\)\. Only the architect can ratify it, in Discord/,
+    );
   });
 
   it('resumes a stored conversation with --conversation, in a new process', async () => {
