@@ -2,8 +2,10 @@ import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
+import { createOllamaEmbedder } from '../../src/services/memory/embedder.ts';
 import { EMBED_MODEL, TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { OllamaEmulator } from '../support/ollamaEmulator.ts';
 import { scriptRound } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
@@ -76,6 +78,29 @@ describe('memory of past dialogues', () => {
     expect(plan).toContain('The capital of France is Paris, on the Seine.');
     expect(plan).not.toContain('Sourdough');
     expect(plan).toMatch(/\d{4}-\d{2}-\d{2} \(similarity 0\.\d\d/);
+  });
+
+  it('embeds a query once, however many parts of a run ask for its vector', async () => {
+    const emulator = await OllamaEmulator.start({ models: [EMBED_MODEL] });
+    const embeds = () => emulator.requests.filter((r) => r.path === '/api/embed').length;
+    try {
+      const embedder = createOllamaEmbedder({ host: emulator.url, model: EMBED_MODEL, timeoutMs: 5000 });
+      const reuse = { reuse: true };
+      const [first, second] = await Promise.all([
+        embedder.embed('the same task', reuse),
+        embedder.embed('the same task', reuse),
+      ]);
+      expect(second).toEqual(first);
+      first.fill(0);
+      expect(await embedder.embed('the same task', reuse)).toEqual(second);
+      await embedder.embed('another task', reuse);
+      expect(embeds()).toBe(2);
+      // A record (or a rebuild) always asks the model: it may have changed.
+      await embedder.embed('the same task');
+      expect(embeds()).toBe(3);
+    } finally {
+      await emulator.close();
+    }
   });
 
   it('keeps the index across a restart', async () => {

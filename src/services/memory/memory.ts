@@ -121,7 +121,7 @@ export function createMemory(deps: MemoryDeps): Memory {
       if (deps.index.size === 0) return [];
       const k = options.k ?? deps.recallK;
       const floor = options.floor ?? deps.recallFloor;
-      const vector = await deps.embedder.embed(query);
+      const vector = await deps.embedder.embed(query, { reuse: true });
       const hits = deps.index.search(vector, k * 4 + 8, deps.embedder.model);
       const found: Recollection[] = [];
       for (const hit of hits) {

@@ -160,7 +160,7 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
     if (tools.length === 0) return [];
     let queryVector: number[] | undefined;
     try {
-      queryVector = deps.embedder ? await deps.embedder.embed(query) : undefined;
+      queryVector = deps.embedder ? await deps.embedder.embed(query, { reuse: true }) : undefined;
     } catch (error) {
       log.warn({ err: error }, 'could not embed for tool retrieval; using word overlap');
     }
