@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ToolRegistry } from '../../src/services/tools/toolRegistry.ts';
 import { amendedCodex, draftAnswer } from '../support/amendmentScripts.ts';
 import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
-import { closedPort, scriptRound } from '../support/scripts.ts';
+import { closedPort, scriptRound, WORD_COUNT_DESIGN, WORD_COUNT_FIXED } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 
@@ -95,6 +96,39 @@ describe('npm run chat, driven through a pipe', () => {
     // The second message continued the same conversation.
     expect(emulator.chats(ALFRED)[2]?.messages[1]?.content).toContain('Help me plan a garden');
     expect(result.stderr).toMatch(/Conversation cli-\w+/);
+  });
+
+  it('shows a persona’s tool call before its turn', async () => {
+    new ToolRegistry(env.FORGE_DIR ?? '').register(
+      {
+        name: 'word_count',
+        description: WORD_COUNT_DESIGN.description,
+        spec: 'count words',
+        entry: 'run',
+        inputSchema: WORD_COUNT_DESIGN.input_schema,
+        tests: [],
+        attempts: [],
+        rounds: 1,
+        model: BRICK,
+        codexVersion: 1,
+        createdAt: new Date().toISOString(),
+        requestedBy: 'BRICK',
+      },
+      WORD_COUNT_FIXED,
+    );
+    emulator
+      .script(ALFRED, ['plan', 'Three words.'])
+      .script(BRICK, ['TOOL_CALL: word_count {"text": "a b c"}', 'The tool says 3.'])
+      .script(ROBIN, ['Fine.\nDISSONANCE: 0.1']);
+
+    const result = await chat([], 'How many words in "a b c"?\n', env);
+
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n').filter(Boolean);
+    expect(lines).toContain('BRICK used word_count({"text":"a b c"}) → 3');
+    expect(lines.indexOf('BRICK used word_count({"text":"a b c"}) → 3')).toBe(
+      lines.indexOf('BRICK: The tool says 3.') - 1,
+    );
   });
 
   it('says when ALFRED proposes a codex amendment (decided in Discord)', async () => {
