@@ -49,16 +49,3 @@ export interface ToolBox {
 export interface ToolForge {
   forge(request: ToolForgeRequest, options?: { signal?: AbortSignal }): Promise<ToolForgeResult>;
 }
-
-/** The default until a real forge is wired: it says so, and the dialogue carries on. */
-export function createUnavailableToolForge(): ToolForge {
-  return {
-    async forge() {
-      return {
-        status: 'unavailable',
-        message:
-          'No tool forge is configured in this deployment, so no tool was created. Carry on with what you can do without it.',
-      };
-    },
-  };
-}
