@@ -100,6 +100,11 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
       WORD_COUNT_FIXED,
     );
     expect(forged.map((f) => [f.tool.name, f.conversationId])).toEqual([['word_count', 't1']]);
+    // Indexed for retrieval as it was registered: its description and spec are embedded.
+    const embedded = JSON.parse(
+      readFileSync(join(harness.dataDir, 'tools', 'embeddings.json'), 'utf8'),
+    ).entries;
+    expect(Object.keys(embedded).sort()).toEqual(['word_count@1:description', 'word_count@1:spec']);
 
     // Back to BRICK, who now has the tool: offered with its schema, called, its result fed back.
     const brickAfter = harness.emulator.chats(BRICK)[4];

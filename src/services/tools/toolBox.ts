@@ -226,8 +226,13 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
       return (await rank(text, true))[0];
     },
     async index(tool) {
+      // Only the new tool's own texts: the others are cached already.
+      const texts = textsOf(tool);
+      const id = `${tool.manifest.name}@${tool.manifest.version}`;
       try {
-        await rank(tool.manifest.description, false);
+        await vectorFor(`${id}:description`, texts.description);
+        await vectorFor(`${id}:spec`, texts.spec);
+        save();
       } catch (error) {
         log.warn({ err: error, tool: tool.manifest.name }, 'could not index a tool');
       }
