@@ -6,7 +6,7 @@ import { ToolRegistry } from '../../src/services/tools/toolRegistry.ts';
 import { amendedCodex, draftAnswer } from '../support/amendmentScripts.ts';
 import { REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
-import { closedPort, scriptRound, WORD_COUNT_DESIGN, WORD_COUNT_FIXED } from '../support/scripts.ts';
+import { closedPort, registerTool, scriptRound } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 
@@ -99,23 +99,7 @@ describe('npm run chat, driven through a pipe', () => {
   });
 
   it('shows a persona’s tool call before its turn', async () => {
-    new ToolRegistry(env.FORGE_DIR ?? '').register(
-      {
-        name: 'word_count',
-        description: WORD_COUNT_DESIGN.description,
-        spec: 'count words',
-        entry: 'run',
-        inputSchema: WORD_COUNT_DESIGN.input_schema,
-        tests: [],
-        attempts: [],
-        rounds: 1,
-        model: BRICK,
-        codexVersion: 1,
-        createdAt: new Date().toISOString(),
-        requestedBy: 'BRICK',
-      },
-      WORD_COUNT_FIXED,
-    );
+    registerTool(new ToolRegistry(env.FORGE_DIR ?? ''));
     emulator
       .script(ALFRED, ['plan', 'Three words.'])
       .script(BRICK, ['TOOL_CALL: word_count {"text": "a b c"}', 'The tool says 3.'])

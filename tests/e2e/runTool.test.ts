@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ToolRegistry } from '../../src/services/tools/toolRegistry.ts';
 import { REPO_ROOT, tempFolders } from '../support/fixtures.ts';
-import { WORD_COUNT_DESIGN, WORD_COUNT_FIXED } from '../support/scripts.ts';
+import { registerTool } from '../support/scripts.ts';
 
 const folders = tempFolders();
 afterEach(() => folders.cleanup());
@@ -64,23 +64,7 @@ describe('npm run tool', () => {
 
   it('runs a registered tool by name, with its input checked against its schema', async () => {
     const { env } = setup();
-    new ToolRegistry(env.FORGE_DIR).register(
-      {
-        name: 'word_count',
-        description: WORD_COUNT_DESIGN.description,
-        spec: 'count words',
-        entry: 'run',
-        inputSchema: WORD_COUNT_DESIGN.input_schema,
-        tests: [],
-        attempts: [],
-        rounds: 1,
-        model: 'm',
-        codexVersion: 1,
-        createdAt: new Date().toISOString(),
-        requestedBy: 'BRICK',
-      },
-      WORD_COUNT_FIXED,
-    );
+    registerTool(new ToolRegistry(env.FORGE_DIR));
     const ok = await tool(['--name', 'word_count', '{"text": "a b c"}'], env);
     expect(ok).toMatchObject({ code: 0, stdout: '3\n' });
 

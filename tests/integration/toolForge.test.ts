@@ -9,6 +9,7 @@ import { type Harness, startHarness } from '../support/harness.ts';
 import {
   codeAnswer,
   designAnswer,
+  registerTool,
   WORD_COUNT_BUGGY,
   WORD_COUNT_DESIGN,
   WORD_COUNT_FIXED,
@@ -226,14 +227,9 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
   it('feeds a bad call back as an error and the dialogue carries on: unknown tool, bad input, a looping tool', async () => {
     harness = await startHarness({ env: { SANDBOX_TIMEOUT_MS: '200' } });
     await forgeWordCount();
-    harness.runtime.tools.registry.register(
-      {
-        ...JSON.parse(
-          readFileSync(join(harness.env.FORGE_DIR ?? '', 'word_count', 'v1', 'manifest.json'), 'utf8'),
-        ),
-        name: 'spin',
-        description: 'Spins forever.',
-      },
+    registerTool(
+      harness.runtime.tools.registry,
+      { name: 'spin', description: 'Spins forever.' },
       'function run() { for (;;) {} }',
     );
     harness.emulator
@@ -276,19 +272,13 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
   it('offers the tools most relevant to the task when there are more than TOOLS_OFFERED', async () => {
     harness = await startHarness({ env: { TOOLS_OFFERED: '2' } });
     await forgeWordCount();
-    const base = JSON.parse(
-      readFileSync(join(harness.env.FORGE_DIR ?? '', 'word_count', 'v1', 'manifest.json'), 'utf8'),
-    );
     const others = {
       celsius_to_fahrenheit: 'Converts a temperature from Celsius to Fahrenheit.',
       prime_factors: 'Lists the prime factors of an integer.',
       roman_numerals: 'Writes an integer as Roman numerals.',
     };
     for (const [name, description] of Object.entries(others)) {
-      harness.runtime.tools.registry.register(
-        { ...base, name, description, spec: description },
-        WORD_COUNT_FIXED,
-      );
+      registerTool(harness.runtime.tools.registry, { name, description, spec: description });
     }
 
     const offered = await harness.runtime.tools.relevant('Convert 30 degrees Celsius to Fahrenheit please');

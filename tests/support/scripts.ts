@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { StoredTool, ToolManifest, ToolRegistry } from '../../src/services/tools/toolRegistry.ts';
 import { TEST_MODELS } from './fixtures.ts';
 import type { OllamaEmulator } from './ollamaEmulator.ts';
 
@@ -58,3 +59,29 @@ export const WORD_COUNT_DESIGN: DesignScript = {
 export const WORD_COUNT_BUGGY = "function run(input) {\n  return input.text.split(' ').length;\n}";
 export const WORD_COUNT_FIXED =
   'function run(input) {\n  const words = input.text.trim().split(/\\s+/);\n  return words[0] === "" ? 0 : words.length;\n}';
+
+/** Places a tool straight into a registry, as if forged (the word counter unless told otherwise). */
+export function registerTool(
+  registry: ToolRegistry,
+  fields: Partial<Omit<ToolManifest, 'version' | 'codeSha256'>> = {},
+  code = WORD_COUNT_FIXED,
+): StoredTool {
+  return registry.register(
+    {
+      name: 'word_count',
+      description: WORD_COUNT_DESIGN.description,
+      spec: 'count words',
+      entry: 'run',
+      inputSchema: WORD_COUNT_DESIGN.input_schema,
+      tests: [],
+      attempts: [],
+      rounds: 1,
+      model: TEST_MODELS.BRICK,
+      codexVersion: 1,
+      createdAt: new Date().toISOString(),
+      requestedBy: 'BRICK',
+      ...fields,
+    },
+    code,
+  );
+}
