@@ -2,16 +2,14 @@ import {
   ChannelType,
   channelMention,
   InteractionContextType,
+  MessageFlags,
   SlashCommandBuilder,
-  ThreadAutoArchiveDuration,
-  type ThreadChannel,
 } from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
-import { threadNameFor } from '../src/bot/events/messageCreate.ts';
-import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
+import { NO_MENTIONS, threadNameFor } from '../src/bot/kit.ts';
 
 /** `/ask task:<text>`: the same as mentioning the bot with the task. */
-const ask: Command = {
+const ask: Command<'dialogues'> = {
   data: new SlashCommandBuilder()
     .setName('ask')
     .setDescription('Give ALFRED, BRICK and ROBIN a task to work out in a thread')
@@ -20,40 +18,37 @@ const ask: Command = {
     )
     .setContexts(InteractionContextType.Guild)
     .toJSON(),
-  async execute(interaction, ctx) {
+  async execute(interaction, { dialogues }) {
     const task = interaction.options.getString('task', true).trim();
     const channel = interaction.channel;
-    let thread: ThreadChannel;
+    const asked = `**${interaction.user.username} asked:** ${task}`;
     if (channel?.isThread()) {
-      thread = channel;
-      await ctx.registerThread(thread.id, {
-        channelId: thread.parentId ?? thread.id,
-        userId: interaction.user.id,
-      });
-      await interaction.reply({
-        content: `**${interaction.user.username} asked:** ${task}`,
-        allowedMentions: NO_MENTIONS,
-      });
-    } else if (channel?.type === ChannelType.GuildText || channel?.type === ChannelType.GuildAnnouncement) {
-      thread = await channel.threads.create({
-        name: threadNameFor(task, `Task from ${interaction.user.username}`),
-        autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
-        reason: `/ask by ${interaction.user.username}`,
-      });
-      await ctx.registerThread(thread.id, { channelId: channel.id, userId: interaction.user.id });
-      await interaction.reply({
-        content: `🧵 The personas are on it in ${channelMention(thread.id)}.`,
-        allowedMentions: NO_MENTIONS,
-      });
-      await thread.send({
-        content: `**${interaction.user.username} asked:** ${task}`,
-        allowedMentions: NO_MENTIONS,
-      });
-    } else {
-      await interaction.reply({ content: 'Use /ask in a server text channel.', flags: 64 });
+      await interaction.reply({ content: asked, allowedMentions: NO_MENTIONS });
+      void dialogues.continueIn(channel, task, interaction.user.id);
       return;
     }
-    void ctx.runner.run(thread, task, { userId: interaction.user.id });
+    if (channel?.type !== ChannelType.GuildText && channel?.type !== ChannelType.GuildAnnouncement) {
+      await interaction.reply({
+        content: 'Use /ask in a server text channel.',
+        flags: MessageFlags.Ephemeral,
+      });
+      return;
+    }
+    const started = await dialogues.start({
+      origin: { channel, firstPost: asked },
+      name: threadNameFor(task, `Task from ${interaction.user.username}`),
+      userId: interaction.user.id,
+      task,
+      reason: `/ask by ${interaction.user.username}`,
+    });
+    if (!started.ok) {
+      await interaction.reply({ content: `⚠️ ${started.reason}`, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    await interaction.reply({
+      content: `🧵 The personas are on it in ${channelMention(started.thread.id)}.`,
+      allowedMentions: NO_MENTIONS,
+    });
   },
 };
 

@@ -1,15 +1,21 @@
-import { AttachmentBuilder, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import {
+  AttachmentBuilder,
+  channelMention,
+  EmbedBuilder,
+  InteractionContextType,
+  SlashCommandBuilder,
+  TimestampStyles,
+  time,
+  userMention,
+} from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
-import { postProposal, postUnplacedProposals } from '../src/bot/governance.ts';
-import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
-import { finishSlowReply } from '../src/bot/slowReply.ts';
+import { finishSlowReply, NO_MENTIONS, refusalText } from '../src/bot/kit.ts';
 import type { Decision } from '../src/services/governance/amendments.ts';
 
-const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:f>`;
 const ARCHITECT_ONLY = new Set(['rollback', 'propose']);
 
 /** `/codex show|history|rollback|propose`: the constitution, its versions, and the gate to change it. */
-const codex: Command = {
+const codex: Command<'amendments' | 'codex' | 'governance' | 'logger'> = {
   data: new SlashCommandBuilder()
     .setName('codex')
     .setDescription('The personas’ constitution: read it, its history, or propose a change')
@@ -36,43 +42,38 @@ const codex: Command = {
     )
     .toJSON(),
   defer: 'ephemeral',
-  architectOnly: (interaction) => ARCHITECT_ONLY.has(interaction.options.getSubcommand(false) ?? ''),
-  async execute(interaction, ctx) {
-    const { amendments } = ctx.runtime;
+  architectOnly: (interaction) => ARCHITECT_ONLY.has(interaction.options.getSubcommand()),
+  async execute(interaction, { amendments, codex: current, governance, logger }) {
     const sub = interaction.options.getSubcommand();
     if (sub === 'show') {
-      const current = ctx.runtime.codex();
-      const personas = Object.keys(current.data.personas);
+      const { data, hash, source } = current();
+      const paused = amendments.pausedReason();
       const embed = new EmbedBuilder()
-        .setTitle(`📜 ${current.data.name} codex, version ${current.data.version}`)
+        .setTitle(`📜 ${data.name} codex, version ${data.version}`)
         .setDescription(
-          `${current.data.core.principles.length} immutable core principles · personas: ${personas.join(', ')}\n` +
-            `sha256 \`${current.hash.slice(0, 12)}\`${amendments.pausedReason() ? `\n⏳ ${amendments.pausedReason()}` : ''}`,
+          `${data.core.principles.length} immutable core principles · personas: ${Object.keys(data.personas).join(', ')}\n` +
+            `sha256 \`${hash.slice(0, 12)}\`${paused ? `\n⏳ ${paused}` : ''}`,
         );
       await interaction.editReply({
         embeds: [embed],
-        files: [
-          new AttachmentBuilder(Buffer.from(current.source, 'utf8'), {
-            name: `codex-v${current.data.version}.toml`,
-          }),
-        ],
+        files: [new AttachmentBuilder(Buffer.from(source, 'utf8'), { name: `codex-v${data.version}.toml` })],
       });
       return;
     }
     if (sub === 'history') {
       // Self-healing: a pending proposal whose card was deleted is posted again.
-      await postUnplacedProposals(ctx).catch((error: unknown) =>
-        ctx.logger.warn({ err: error }, 'could not repost the pending proposal'),
-      );
+      await governance
+        .repostPending()
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not repost the pending proposal'));
       const proposals = new Map(amendments.list().map((p) => [p.id, p]));
       const lines = amendments
         .versions()
         .map((v) => {
           const proposal = v.proposalId ? proposals.get(v.proposalId) : undefined;
           const how = proposal
-            ? `${proposal.kind === 'rollback' ? 'rollback' : 'amendment'} ${proposal.id} “${proposal.title}”, approved by <@${v.approvedBy}>`
+            ? `${proposal.kind === 'rollback' ? 'rollback' : 'amendment'} ${proposal.id} “${proposal.title}”, approved by ${userMention(v.approvedBy ?? '')}`
             : 'the codex as first found';
-          return `**v${v.version}** — ${how} ${when(v.at)}`;
+          return `**v${v.version}** — ${how} ${time(new Date(v.at), TimestampStyles.ShortDateTime)}`;
         })
         .reverse();
       const other = [...proposals.values()]
@@ -98,7 +99,7 @@ const codex: Command = {
       );
     }
     if (!decision.ok) {
-      await finishSlowReply(interaction, { content: decision.reason });
+      await finishSlowReply(interaction, { content: refusalText(decision) });
       return;
     }
     let proposal = amendments.get(decision.proposal.id) ?? decision.proposal;
@@ -107,10 +108,10 @@ const codex: Command = {
       return;
     }
     // Posted in the governance channel as it became ready; here when there is none.
-    await postProposal(ctx, proposal, interaction.channelId);
+    await governance.post(proposal, interaction.channelId);
     proposal = amendments.get(proposal.id) ?? proposal;
     await finishSlowReply(interaction, {
-      content: `📜 Proposal ${proposal.id} awaits a decision in <#${proposal.channelId}>: open its history, then approve or reject it there.`,
+      content: `📜 Proposal ${proposal.id} awaits a decision in ${channelMention(proposal.channelId ?? interaction.channelId)}: open its history, then approve or reject it there.`,
     });
   },
 };

@@ -1,14 +1,13 @@
 import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
-import { finishSlowReply } from '../src/bot/slowReply.ts';
-import { toolCard } from '../src/bot/toolCard.ts';
-import { truncate } from '../src/services/text.ts';
+import { finishSlowReply, toolCard } from '../src/bot/kit.ts';
+import { truncate } from '../src/shared/text.ts';
 
 /**
  * `/forge tool spec:<text>`: the tool forge on demand — reuse a stored tool or design, write,
  * test and register a new one. The architect's, unless `FORGE_OPEN_TO_ALL=true`.
  */
-const forge: Command = {
+const forge: Command<'tools' | 'toolForge'> = {
   data: new SlashCommandBuilder()
     .setName('forge')
     .setDescription('Make the personas a new tool')
@@ -29,9 +28,8 @@ const forge: Command = {
     .toJSON(),
   defer: 'public',
   architectOnly: (_interaction, config) => !config.forgeOpenToAll,
-  async execute(interaction, ctx) {
+  async execute(interaction, { tools, toolForge }) {
     const spec = interaction.options.getString('spec', true);
-    const { tools, toolForge } = ctx.runtime;
     const result = await toolForge.forge({
       spec,
       conversationId: interaction.channelId,

@@ -1,7 +1,6 @@
-import { EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
-import type { Command } from '../src/bot/command.ts';
-import { checkArchitect } from '../src/bot/permissions.ts';
-import { truncate } from '../src/services/text.ts';
+import { channelMention, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import type { Command, CommandCall } from '../src/bot/command.ts';
+import { plural, truncate } from '../src/shared/text.ts';
 
 /** A thread id from an id, a `<#id>` mention or a message/channel link. */
 export function threadIdFrom(input: string): string | undefined {
@@ -12,7 +11,7 @@ export function threadIdFrom(input: string): string | undefined {
 }
 
 /** `/memory search` and `/memory forget`: what the personas remember, and forgetting it. */
-const memory: Command = {
+const memory: Command<'memory' | 'dialogue' | 'architects', CommandCall> = {
   data: new SlashCommandBuilder()
     .setName('memory')
     .setDescription('Search or forget what the personas remember')
@@ -33,8 +32,7 @@ const memory: Command = {
     )
     .toJSON(),
   defer: 'ephemeral',
-  async execute(interaction, ctx) {
-    const { memory: store, dialogue } = ctx.runtime;
+  async execute(interaction, { memory: store, dialogue, architects }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);
       const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId });
@@ -68,12 +66,11 @@ const memory: Command = {
     }
     const records = store.records(threadId).filter((r) => !r.guildId || r.guildId === interaction.guildId);
     if (records.length === 0) {
-      await interaction.editReply({ content: `I remember no dialogue from <#${threadId}>.` });
+      await interaction.editReply({ content: `I remember no dialogue from ${channelMention(threadId)}.` });
       return;
     }
-    const othersAsked = records.some((r) => r.userId !== interaction.user.id);
-    if (othersAsked) {
-      const verdict = checkArchitect(interaction, ctx.architects());
+    if (records.some((r) => r.userId !== interaction.user.id)) {
+      const verdict = await architects.check(interaction);
       if (!verdict.ok) {
         await interaction.editReply({
           content: `That thread holds other people's dialogues. You can forget your own; ${verdict.reason.replace(/^Only/, 'only')}`,
@@ -84,7 +81,7 @@ const memory: Command = {
     const removed = await store.forget(threadId);
     await dialogue.forget(threadId);
     await interaction.editReply({
-      content: `Forgotten: ${removed.length} dialogue${removed.length === 1 ? '' : 's'} from <#${threadId}> — the records, their vectors and the conversation state.`,
+      content: `Forgotten: ${plural(removed.length, 'dialogue')} from ${channelMention(threadId)} — the records, their vectors and the conversation state.`,
     });
   },
 };

@@ -1,14 +1,15 @@
 import { EmbedBuilder, SlashCommandBuilder } from 'discord.js';
-import type { Command } from '../src/bot/command.ts';
+import type { Command, CommandCall } from '../src/bot/command.ts';
+import { plural } from '../src/shared/text.ts';
 
 /** `/personas`: who is in the codex. */
-const personas: Command = {
+const personas: Command<'personas', CommandCall> = {
   data: new SlashCommandBuilder()
     .setName('personas')
     .setDescription('Who the personas are: role, model and principles')
     .toJSON(),
-  async execute(interaction, ctx) {
-    const registry = ctx.runtime.personas();
+  async execute(interaction, ports) {
+    const registry = ports.personas();
     const embed = new EmbedBuilder()
       .setTitle(`The personas (codex v${registry.codexVersion})`)
       .addFields(
@@ -20,7 +21,7 @@ const personas: Command = {
             value: [
               persona.role,
               `Model: \`${persona.model}\` · temperature ${persona.temperature}`,
-              `${persona.principles.length} principle${persona.principles.length === 1 ? '' : 's'}`,
+              plural(persona.principles.length, 'principle'),
             ]
               .join('\n')
               .slice(0, 1024),

@@ -1,11 +1,17 @@
 import { join } from 'node:path';
-import { AttachmentBuilder, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import {
+  AttachmentBuilder,
+  EmbedBuilder,
+  InteractionContextType,
+  SlashCommandBuilder,
+  TimestampStyles,
+  time,
+} from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
-import { dissonanceChartPng } from '../src/bot/dissonanceChart.ts';
-import { diskUsage, formatBytes } from '../src/services/diskUsage.ts';
-import { findAppError } from '../src/services/errors.ts';
-import { checkOllama, hasModel, type OllamaHealth } from '../src/services/llm/ollamaModels.ts';
+import { dissonanceChartPng, errorText, hasModel } from '../src/bot/kit.ts';
+import type { OllamaHealth } from '../src/services/llm/ollamaModels.ts';
 import type { JobStatus } from '../src/services/scheduler.ts';
+import { formatBytes } from '../src/shared/text.ts';
 
 function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -24,7 +30,7 @@ function duration(ms: number): string {
 const CHART_DAYS = 14;
 const CHART_POINTS = 60;
 
-const relative = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
+const relative = (ms: number) => time(new Date(ms), TimestampStyles.RelativeTime);
 
 /** One line per scheduled job: its cron, last run and result, next run. */
 function jobLine(job: JobStatus): string {
@@ -36,24 +42,37 @@ function jobLine(job: JobStatus): string {
 }
 
 /** `/status`: is everything the dialogue needs there, and how busy is it. */
-const status: Command = {
+const status: Command<
+  | 'config'
+  | 'health'
+  | 'personas'
+  | 'memory'
+  | 'limiter'
+  | 'runner'
+  | 'startedAt'
+  | 'clock'
+  | 'codex'
+  | 'amendments'
+  | 'scheduler'
+  | 'tools'
+> = {
   data: new SlashCommandBuilder()
     .setName('status')
     .setContexts(InteractionContextType.Guild)
     .setDescription('Ollama, models, queue, threads, uptime and data sizes')
     .toJSON(),
   defer: 'ephemeral',
-  async execute(interaction, ctx) {
-    const { config } = ctx.runtime;
+  async execute(interaction, ports) {
+    const { config } = ports;
     let health: OllamaHealth | undefined;
     let ollamaLine: string;
     try {
-      health = await checkOllama(config.ollamaHost, []);
+      health = await ports.health.ollama();
       ollamaLine = `✅ Ollama ${health.version} at ${config.ollamaHost} · ${health.models.length} models`;
     } catch (error) {
-      ollamaLine = `❌ ${findAppError(error)?.message ?? String(error)}`;
+      ollamaLine = `❌ ${errorText(error)}`;
     }
-    const personaLines = ctx.runtime
+    const personaLines = ports
       .personas()
       .list()
       .map((p) => {
@@ -65,11 +84,11 @@ const status: Command = {
         return `${p.displayName}: \`${p.model}\` ${mark}`;
       });
     const [dataSize, checkpoints, state] = await Promise.all([
-      diskUsage(config.dataDir),
-      diskUsage(join(config.dataDir, 'checkpoints.sqlite')),
-      diskUsage(join(config.dataDir, 'state.sqlite')),
+      ports.health.diskUsage(config.dataDir),
+      ports.health.diskUsage(join(config.dataDir, 'checkpoints.sqlite')),
+      ports.health.diskUsage(join(config.dataDir, 'state.sqlite')),
     ]);
-    const memory = ctx.runtime.memory.stats();
+    const memory = ports.memory.stats();
     const embedMissing =
       health && !hasModel(health.models, config.ollamaEmbedModel)
         ? ` · ❌ embedding model not pulled: \`ollama pull ${config.ollamaEmbedModel}\``
@@ -81,21 +100,21 @@ const status: Command = {
       {
         name: 'Load',
         value: [
-          `Model calls: ${ctx.runtime.limiter.active} running, ${ctx.runtime.limiter.waiting} queued (limit ${config.llmConcurrency})`,
-          `Active threads: ${ctx.runner.activeThreads.size}`,
+          `Model calls: ${ports.limiter.active} running, ${ports.limiter.waiting} queued (limit ${config.llmConcurrency})`,
+          `Active threads: ${ports.runner.activeThreads.size}`,
         ].join('\n'),
       },
-      { name: 'Uptime', value: duration(Date.now() - ctx.startedAt), inline: true },
+      { name: 'Uptime', value: duration(ports.clock.now() - ports.startedAt), inline: true },
       {
         name: 'Data',
         value: `${formatBytes(dataSize)} in ${config.dataDir} (conversations ${formatBytes(checkpoints)}, state ${formatBytes(state)})`,
         inline: true,
       },
-      { name: 'Codex', value: `v${ctx.runtime.codex().data.version}`, inline: true },
+      { name: 'Codex', value: `v${ports.codex().data.version}`, inline: true },
       { name: 'Memory', value: memoryLine },
     );
-    const paused = ctx.runtime.amendments.pausedReason();
-    const jobs = ctx.runtime.scheduler.status();
+    const paused = ports.amendments.pausedReason();
+    const jobs = ports.scheduler.status();
     embed.addFields(
       {
         name: 'Autonomy',
@@ -108,11 +127,11 @@ const status: Command = {
           .join('\n')
           .slice(0, 1024),
       },
-      { name: 'Tools', value: `${ctx.runtime.tools.list().length} forged (\`/tools list\`)`, inline: true },
+      { name: 'Tools', value: `${ports.tools.list().length} forged (\`/tools list\`)`, inline: true },
     );
     // The dissonance trend: each recent dialogue's final dissonance.
-    const now = Date.now();
-    const points = ctx.runtime.memory
+    const now = ports.clock.now();
+    const points = ports.memory
       .between(now - CHART_DAYS * 86_400_000, now + 1)
       .flatMap((r) =>
         r.finalDissonance === null ? [] : [{ at: r.finishedAt, dissonance: r.finalDissonance }],

@@ -1,15 +1,20 @@
 import { relative } from 'node:path';
-import { EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import {
+  EmbedBuilder,
+  InteractionContextType,
+  SlashCommandBuilder,
+  type SlashCommandStringOption,
+  userMention,
+} from 'discord.js';
 import type { Command } from '../src/bot/command.ts';
-import { NO_MENTIONS } from '../src/bot/personaPoster.ts';
-import { toolCard } from '../src/bot/toolCard.ts';
-import { truncate } from '../src/services/text.ts';
+import { NO_MENTIONS, toolCard } from '../src/bot/kit.ts';
+import { truncate } from '../src/shared/text.ts';
 
-const nameOption = (description: string) => (o: import('discord.js').SlashCommandStringOption) =>
+const nameOption = (description: string) => (o: SlashCommandStringOption) =>
   o.setName('name').setDescription(description).setRequired(true).setMaxLength(48);
 
 /** `/tools list|show|remove`: the forged tools, their manifests and code; removal archives. */
-const tools: Command = {
+const tools: Command<'tools' | 'logger' | 'config' | 'client'> = {
   data: new SlashCommandBuilder()
     .setName('tools')
     .setDescription('The tools the personas have forged')
@@ -29,9 +34,9 @@ const tools: Command = {
     )
     .toJSON(),
   defer: 'ephemeral',
-  architectOnly: (interaction) => interaction.options.getSubcommand(false) === 'remove',
-  async execute(interaction, ctx) {
-    const { registry } = ctx.runtime.tools;
+  architectOnly: (interaction) => interaction.options.getSubcommand() === 'remove',
+  async execute(interaction, { tools: toolService, logger, config, client }) {
+    const { registry } = toolService;
     const sub = interaction.options.getSubcommand();
     if (sub === 'list') {
       const all = registry.list();
@@ -82,17 +87,16 @@ const tools: Command = {
     }
 
     // remove: the router has already checked the architect role.
-    const archived = ctx.runtime.tools.remove(name);
-    ctx.logger.info({ tool: name, userId: interaction.user.id, archived }, 'tool removed');
+    const archived = toolService.remove(name);
+    logger.info({ tool: name, userId: interaction.user.id, archived }, 'tool removed');
     await interaction.editReply({
       content: `Removed \`${name}\`: the personas no longer see it. Its files are archived in \`${relative(registry.dir, archived ?? '')}\` under the forge folder.`,
     });
-    const logChannelId = ctx.runtime.config.logChannelId;
-    if (logChannelId) {
-      const channel = await ctx.client.channels.fetch(logChannelId).catch(() => null);
+    if (config.logChannelId) {
+      const channel = await client.channels.fetch(config.logChannelId).catch(() => null);
       if (channel?.isSendable()) {
         await channel.send({
-          content: `🗑️ <@${interaction.user.id}> removed the tool \`${name}\` (archived).`,
+          content: `🗑️ ${userMention(interaction.user.id)} removed the tool \`${name}\` (archived).`,
           allowedMentions: NO_MENTIONS,
         });
       }

@@ -1,15 +1,42 @@
 import type {
   ChatInputCommandInteraction,
+  InteractionEditReplyOptions,
+  InteractionReplyOptions,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { Config } from '../services/config.ts';
-import type { BotContext } from './botContext.ts';
+import type { BotPorts } from './ports.ts';
 
 /**
- * One slash command: its definition (`data`, as sent to Discord) apart from its behaviour.
- * Modules in `commands/` export one as `default` and do nothing when imported.
+ * What most commands read of an interaction, and how they answer it. A discord.js
+ * `ChatInputCommandInteraction` is one; a unit test passes a plain object.
  */
-export interface Command {
+export interface CommandCall {
+  readonly commandName: string;
+  readonly user: { readonly id: string; readonly username: string };
+  readonly guildId: string | null;
+  readonly channelId: string;
+  readonly options: {
+    getSubcommand(): string;
+    getString(name: string, required: true): string;
+    getString(name: string, required?: boolean): string | null;
+    getInteger(name: string, required: true): number;
+    getInteger(name: string, required?: boolean): number | null;
+  };
+  reply(options: InteractionReplyOptions): Promise<unknown>;
+  editReply(options: InteractionEditReplyOptions): Promise<unknown>;
+}
+
+/**
+ * One slash command: its definition (`data`, as sent to Discord) apart from its behaviour, and
+ * the ports it needs (`K`, keys of {@link BotPorts}). Modules in `commands/` export one as
+ * `default` and do nothing when imported. `I` is what it reads of the interaction: the narrow
+ * {@link CommandCall} where that is enough, the whole discord.js interaction where it is not.
+ */
+export interface Command<
+  K extends keyof BotPorts = keyof BotPorts,
+  I extends CommandCall = ChatInputCommandInteraction,
+> {
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /**
    * Acknowledge before `execute` runs, for anything that may take longer than Discord's 3 s:
@@ -20,6 +47,6 @@ export interface Command {
    * Only members with the architect role may run it; checked by the router, server side. A
    * function decides per interaction (one subcommand, or a setting such as `FORGE_OPEN_TO_ALL`).
    */
-  architectOnly?: boolean | ((interaction: ChatInputCommandInteraction, config: Config) => boolean);
-  execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
+  architectOnly?: boolean | ((interaction: CommandCall, config: Config) => boolean);
+  execute(interaction: I, ports: Pick<BotPorts, K>): Promise<void>;
 }

@@ -1,14 +1,31 @@
-import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
-import type { Runtime } from '../runtime.ts';
+import { Client, channelMention, Events, GatewayIntentBits, Partials } from 'discord.js';
+import type { Dialogue } from '../graph/dialogue.ts';
 import type { AppStore } from '../services/appStore.ts';
-import type { BotContext } from './botContext.ts';
+import type { Clock } from '../services/clock.ts';
+import type { Codex } from '../services/codex/loadCodex.ts';
+import type { Config } from '../services/config.ts';
+import { diskUsage } from '../services/diskUsage.ts';
+import type { EventBus } from '../services/eventBus.ts';
+import type { Amendments } from '../services/governance/amendments.ts';
+import type { Limiter } from '../services/llm/limiter.ts';
+import { checkOllama } from '../services/llm/ollamaModels.ts';
+import type { Logger } from '../services/logger.ts';
+import type { Memory } from '../services/memory/memory.ts';
+import type { PersonaRegistry } from '../services/personas.ts';
+import type { Scheduler } from '../services/scheduler.ts';
+import type { ToolForge } from '../services/toolForge.ts';
+import type { ToolService } from '../services/tools/toolBox.ts';
+import { type ButtonFamily, createButtonRegistry } from './buttons.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
-import { postUnplacedProposals, wireGovernance } from './governance.ts';
+import { createGovernanceUi } from './governance/governanceUi.ts';
 import { createInteractionRouter } from './interactionRouter.ts';
 import { createMotivatorJob } from './motivator.ts';
+import { createArchitectGate } from './permissions.ts';
 import { createPersonaPoster, NO_MENTIONS } from './personaPoster.ts';
+import type { BotPorts, BotThreads, HumanActivity } from './ports.ts';
+import { createDialogueStarter } from './startDialogue.ts';
 import { toolCard } from './toolCard.ts';
 
 /**
@@ -25,53 +42,63 @@ export const BOT_INTENTS = [
 
 export interface Bot {
   readonly client: Client;
-  readonly context: BotContext;
+  /** The ports handed to commands and handlers (tests drive the bot through them too). */
+  readonly ports: BotPorts;
   /** Logs in and resolves once the gateway is ready. */
   start(token: string): Promise<void>;
   /** Stops taking messages, stops the running dialogues (checkpointed), logs out. */
   stop(): Promise<void>;
 }
 
+/** The services the bot speaks for: the runtime's, named one by one. */
+export interface BotServices {
+  readonly dialogue: Dialogue;
+  readonly memory: Memory;
+  readonly amendments: Amendments;
+  readonly tools: ToolService;
+  readonly toolForge: ToolForge;
+  readonly scheduler: Scheduler;
+  readonly limiter: Limiter;
+  readonly bus: EventBus;
+  personas(): PersonaRegistry;
+  codex(): Codex;
+}
+
 export interface BotDeps {
-  runtime: Runtime;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  services: BotServices;
   store: AppStore;
   commands: CommandRegistry;
-  clock?: () => number;
+  /** Button families beside the shipped ones (the codex proposal buttons). */
+  buttons?: ButtonFamily[];
 }
 
 export function createBot(deps: BotDeps): Bot {
-  const { runtime, store } = deps;
-  const logger = runtime.logger.child({ module: 'bot' });
+  const { config, clock, store, services } = deps;
+  const logger = deps.logger.child({ module: 'bot' });
   const client = new Client({
     intents: BOT_INTENTS,
     partials: [Partials.Channel],
     allowedMentions: NO_MENTIONS,
-    rest: { api: runtime.config.discordApiUrl },
+    rest: { api: config.discordApiUrl },
   });
   const poster = createPersonaPoster({ client, store, logger });
-  const runner = createDialogueRunner({ runtime, poster, logger });
-  const knownThreads = new Set<string>();
-  let lastActivity = (deps.clock ?? Date.now)();
-  const context: BotContext = {
-    client,
-    runtime,
-    runner,
-    store,
+  const runner = createDialogueRunner({
+    dialogue: services.dialogue,
+    personas: services.personas,
+    tool: (name, version) => services.tools.registry.get(name, version),
+    clock,
     logger,
-    startedAt: (deps.clock ?? Date.now)(),
-    async registerThread(threadId, info) {
+  });
+  const knownThreads = new Set<string>();
+  const threads: BotThreads = {
+    async register(threadId, info) {
       knownThreads.add(threadId);
-      await store.set(`thread:${threadId}`, { ...info, createdAt: Date.now() });
+      await store.set(`thread:${threadId}`, { ...info, createdAt: clock.now() });
     },
-    lastHumanActivity: () => lastActivity,
-    architects() {
-      const { architectRole, discordGuildId, governanceChannelId } = runtime.config;
-      const governance = governanceChannelId ? client.channels.cache.get(governanceChannelId) : undefined;
-      const homeGuildId =
-        discordGuildId ?? (governance && 'guildId' in governance ? governance.guildId : undefined);
-      return { role: architectRole, homeGuildId };
-    },
-    async isBotThread(threadId, ownerId) {
+    async isOurs(threadId, ownerId) {
       if (knownThreads.has(threadId) || (ownerId && ownerId === client.user?.id)) return true;
       if (await store.get(`thread:${threadId}`)) {
         knownThreads.add(threadId);
@@ -80,37 +107,83 @@ export function createBot(deps: BotDeps): Bot {
       return false;
     },
   };
-  // Every new tool is announced in the log channel too (the thread or /forge reply has its own card).
-  const unsubscribe = runtime.bus.subscribe('tool_forged', async ({ tool, code, conversationId }) => {
-    const channelId = runtime.config.logChannelId;
-    if (!channelId || !client.isReady()) return;
-    const channel = await client.channels.fetch(channelId);
-    if (!channel?.isSendable()) {
-      logger.warn({ channelId }, 'LOG_CHANNEL_ID is not a channel the bot can post in');
-      return;
-    }
-    const where = /^\d{15,21}$/.test(conversationId) ? `-# asked for in <#${conversationId}>` : '';
-    await channel.send({
-      ...toolCard(tool, code),
-      ...(where ? { content: where } : {}),
-      allowedMentions: NO_MENTIONS,
-    });
+  let lastActivity = clock.now();
+  const activity: HumanActivity = {
+    last: () => lastActivity,
+    touch: () => {
+      lastActivity = clock.now();
+    },
+  };
+  const architects = createArchitectGate({ client, config });
+  const governance = createGovernanceUi({
+    client,
+    config,
+    logger,
+    amendments: services.amendments,
+    architects,
+    bus: services.bus,
   });
-  const stopGovernance = wireGovernance(context, client, logger);
-  const onMessage = createMessageHandler(context);
-  const onInteraction = createInteractionRouter(context, deps.commands);
-  let stopping = false;
+  const ports: BotPorts = {
+    ...services,
+    client,
+    config,
+    logger,
+    clock,
+    startedAt: clock.now(),
+    store,
+    runner,
+    threads,
+    dialogues: createDialogueStarter({ client, threads, runner, poster, logger }),
+    architects,
+    activity,
+    governance,
+    health: {
+      ollama: () => checkOllama(config.ollamaHost, []),
+      diskUsage,
+    },
+  };
+
+  // Every new tool is announced in the log channel too (the thread or /forge reply has its own card).
+  const stopAnnouncingTools = services.bus.subscribe(
+    'tool_forged',
+    async ({ tool, code, conversationId }) => {
+      const channelId = config.logChannelId;
+      if (!channelId || !client.isReady()) return;
+      const channel = await client.channels.fetch(channelId).catch(() => null);
+      if (!channel?.isSendable()) {
+        logger.warn({ channelId }, 'LOG_CHANNEL_ID is not a channel the bot can post in');
+        return;
+      }
+      const where = /^\d{15,21}$/.test(conversationId)
+        ? `-# asked for in ${channelMention(conversationId)}`
+        : '';
+      await channel.send({
+        ...toolCard(tool, code),
+        ...(where ? { content: where } : {}),
+        allowedMentions: NO_MENTIONS,
+      });
+    },
+  );
+  const stopGovernance = governance.listen();
+  const onMessage = createMessageHandler(ports);
+  const onInteraction = createInteractionRouter({
+    commands: deps.commands,
+    buttons: createButtonRegistry([governance.buttons, ...(deps.buttons ?? [])]),
+    ports,
+    logger,
+  });
+  let stopping: Promise<void> | undefined;
 
   client.on(Events.MessageCreate, (message) => {
     if (stopping) return;
-    if (!message.author.bot && !message.webhookId) lastActivity = Date.now();
+    if (!message.author.bot && !message.webhookId) activity.touch();
     onMessage(message).catch((error: unknown) =>
       logger.error({ err: error, channelId: message.channelId }, 'message handler failed'),
     );
   });
   client.on(Events.InteractionCreate, (interaction) => {
     if (stopping) return;
-    lastActivity = Date.now();
+    activity.touch();
     onInteraction(interaction).catch((error: unknown) =>
       logger.error({ err: error }, 'interaction router failed'),
     );
@@ -120,29 +193,31 @@ export function createBot(deps: BotDeps): Bot {
 
   return {
     client,
-    context,
+    ports,
     async start(token) {
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(token);
       await ready;
       logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
-      await postUnplacedProposals(context).catch((error: unknown) =>
-        logger.error({ err: error }, 'could not post a pending proposal'),
-      );
-      const { autonomyCron, autonomyChannelId } = runtime.config;
+      await governance
+        .repostPending()
+        .catch((error: unknown) => logger.error({ err: error }, 'could not post a pending proposal'));
+      const { autonomyCron, autonomyChannelId } = config;
       if (autonomyCron && !autonomyChannelId) {
         logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
       } else if (autonomyCron && autonomyChannelId) {
-        runtime.scheduler.add(createMotivatorJob(context, autonomyCron, autonomyChannelId));
+        services.scheduler.add(createMotivatorJob(ports, autonomyCron, autonomyChannelId));
       }
     },
-    async stop() {
-      stopping = true;
-      await runtime.scheduler.remove('motivator');
-      unsubscribe();
-      stopGovernance();
-      await runner.shutdown();
-      await client.destroy();
+    stop() {
+      stopping ??= (async () => {
+        await services.scheduler.remove('motivator');
+        stopAnnouncingTools();
+        stopGovernance();
+        await runner.shutdown();
+        await client.destroy();
+      })();
+      return stopping;
     },
   };
 }

@@ -1,14 +1,38 @@
-import type { ThreadChannel } from 'discord.js';
-import { describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
-import type { Runtime } from '../runtime.ts';
+import type { AttachmentBuilder, EmbedBuilder } from 'discord.js';
+import { type Dialogue, describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
+import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
+import type { PersonaRegistry } from '../services/personas.ts';
+import type { StoredTool } from '../services/tools/toolRegistry.ts';
 import { describeFailure } from './failures.ts';
-import { NO_MENTIONS, type PersonaPoster } from './personaPoster.ts';
 import { splitMessage } from './splitMessage.ts';
 import { toolCard } from './toolCard.ts';
 
 /** Discord shows "typing…" for about 10 s; renew it a little sooner. */
 const TYPING_RENEW_MS = 8_000;
+
+/** What the bot posts as itself: a notice, or a card. */
+export interface BotPost {
+  content?: string;
+  embeds?: EmbedBuilder[];
+  files?: AttachmentBuilder[];
+}
+
+/**
+ * A conversation thread as the runner uses it. The bot adapts a discord.js thread (persona
+ * turns through the channel's webhook); a test passes a plain object that records.
+ */
+export interface DialogueThread {
+  readonly id: string;
+  readonly guildId: string | null;
+  readonly parentId: string | null;
+  /** Posts as the bot. */
+  send(post: BotPost): Promise<void>;
+  /** A persona's turn, under its name and avatar (split as needed). */
+  speak(persona: { displayName: string; avatarUrl: string }, content: string): Promise<void>;
+  /** Shows "typing…" for a few seconds. */
+  typing(): Promise<void>;
+}
 
 export interface DialogueRunner {
   /**
@@ -16,93 +40,95 @@ export interface DialogueRunner {
    * Messages of one thread are answered in order; threads run side by side. Never rejects:
    * failures are said in the thread.
    */
-  run(thread: ThreadChannel, message: string, meta?: { userId?: string }): Promise<void>;
+  run(thread: DialogueThread, message: string, meta?: { userId?: string }): Promise<void>;
   /** Threads with a run in progress or waiting. */
   readonly activeThreads: ReadonlySet<string>;
   /** Stops every run (they are checkpointed after each completed turn) and waits for them. */
   shutdown(): Promise<void>;
 }
 
-export function createDialogueRunner(deps: {
-  runtime: Runtime;
-  poster: PersonaPoster;
+export interface DialogueRunnerDeps {
+  dialogue: Pick<Dialogue, 'run'>;
+  personas: () => Pick<PersonaRegistry, 'get'>;
+  /** A forged tool, for its card in the thread. */
+  tool: (name: string, version: number) => StoredTool | undefined;
+  clock: Clock;
   logger: Logger;
-}): DialogueRunner {
+}
+
+export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
   const log = deps.logger.child({ module: 'dialogue-runner' });
   const runs = new Map<string, number>();
   const active = new Set<Promise<void>>();
   const shutdown = new AbortController();
 
   /** A forge turn: the new tool's card (code attached), or the forge's words. */
-  async function postForgeTurn(thread: ThreadChannel, event: TurnEvent) {
+  async function postForgeTurn(thread: DialogueThread, event: TurnEvent) {
     const tool =
-      event.forged?.status === 'created'
-        ? deps.runtime.tools.registry.get(event.forged.name, event.forged.version)
-        : undefined;
+      event.forged?.status === 'created' ? deps.tool(event.forged.name, event.forged.version) : undefined;
     if (tool) {
-      await thread.send({ ...toolCard(tool.manifest, tool.code), allowedMentions: NO_MENTIONS });
+      await thread.send(toolCard(tool.manifest, tool.code));
       return;
     }
-    for (const part of splitMessage(`🔧 **Tool forge** — ${event.text}`)) {
-      await thread.send({ content: part, allowedMentions: NO_MENTIONS });
-    }
+    for (const part of splitMessage(`🔧 **Tool forge** — ${event.text}`))
+      await thread.send({ content: part });
   }
 
-  async function runOnce(thread: ThreadChannel, message: string, meta: { userId?: string }) {
-    let typing: NodeJS.Timeout | undefined;
-    const stopTyping = () => {
-      clearInterval(typing);
-      typing = undefined;
-    };
-    const startTyping = () => {
-      stopTyping();
-      const send = () => void thread.sendTyping().catch(() => undefined);
-      send();
-      typing = setInterval(send, TYPING_RENEW_MS);
-    };
+  /** A persona's words as shown: the tools it used above, its dissonance below. */
+  function turnText(event: TurnEvent): string {
+    const calls = (event.toolCalls ?? []).map(
+      (call) => `-# 🛠️ ${call.ok ? 'used' : 'tried'} ${describeToolCall(call, 200).replace(/\n/g, ' ')}`,
+    );
+    const body =
+      event.dissonance === undefined
+        ? event.text
+        : `${event.text}\n-# dissonance: ${event.dissonance.toFixed(2)}`;
+    return calls.length ? `${calls.join('\n')}\n${body}` : body;
+  }
+
+  async function runOnce(thread: DialogueThread, message: string, meta: { userId?: string }) {
+    const stopTyping = (() => {
+      let stop: (() => void) | undefined;
+      return (start?: 'start') => {
+        stop?.();
+        stop = undefined;
+        if (!start) return;
+        const send = () => void thread.typing().catch(() => undefined);
+        send();
+        stop = deps.clock.every(TYPING_RENEW_MS, send);
+      };
+    })();
     let toldQueue = false;
-    const started = Date.now();
+    const started = deps.clock.now();
+    // Each run has its own signal, tied to the shutdown only while it runs: LangGraph keeps the
+    // signal it is given, so the shutdown's own would collect a listener per dialogue for good.
+    const run = new AbortController();
+    const stopRun = () => run.abort(shutdown.signal.reason);
+    shutdown.signal.addEventListener('abort', stopRun, { once: true });
     try {
-      const events = deps.runtime.dialogue.run(
+      const events = deps.dialogue.run(
         {
           conversationId: thread.id,
           message,
           meta: {
-            guildId: thread.guildId,
+            ...(thread.guildId ? { guildId: thread.guildId } : {}),
             ...(thread.parentId ? { channelId: thread.parentId } : {}),
             ...(meta.userId ? { userId: meta.userId } : {}),
           },
         },
-        { signal: shutdown.signal },
+        { signal: run.signal },
       );
       for await (const event of events) {
-        if (event.type === 'thinking') startTyping();
+        if (event.type === 'thinking') stopTyping('start');
         else if (event.type === 'queued' && !toldQueue) {
           toldQueue = true;
           await thread.send({
             content: `⏳ Other dialogues are using the model: this one is number ${event.position} in the queue.`,
-            allowedMentions: NO_MENTIONS,
           });
         } else if (event.type === 'turn') {
           stopTyping();
-          if (event.persona === 'TOOL_FORGE') {
-            await postForgeTurn(thread, event);
-            continue;
-          }
-          const persona = deps.runtime.personas().get(event.persona);
-          const calls = (event.toolCalls ?? []).map(
-            (call) => `-# 🛠️ ${call.ok ? 'used' : 'tried'} ${describeToolCall(call, 200).replace(/\n/g, ' ')}`,
-          );
-          const body =
-            event.dissonance === undefined
-              ? event.text
-              : `${event.text}\n-# dissonance: ${event.dissonance.toFixed(2)}`;
-          const content = calls.length ? `${calls.join('\n')}\n${body}` : body;
-          await deps.poster.post(thread, {
-            displayName: persona.displayName,
-            avatarUrl: persona.avatarUrl,
-            content,
-          });
+          if (event.persona === 'TOOL_FORGE') await postForgeTurn(thread, event);
+          else await thread.speak(deps.personas().get(event.persona), turnText(event));
         } else if (event.type === 'done') {
           log.info(
             {
@@ -112,7 +138,7 @@ export function createDialogueRunner(deps: {
               rounds: event.rounds,
               dissonance: event.dissonance,
               warnings: event.warnings.length,
-              durationMs: Date.now() - started,
+              durationMs: deps.clock.now() - started,
             },
             'dialogue finished',
           );
@@ -123,11 +149,12 @@ export function createDialogueRunner(deps: {
       const text = shutdown.signal.aborted
         ? '⏹️ I was stopped mid-dialogue (a restart). What was said so far is kept: send your message again to go on.'
         : describeFailure(error, log, { threadId: thread.id });
-      await thread.send({ content: text, allowedMentions: NO_MENTIONS }).catch((sendError: unknown) => {
+      await thread.send({ content: text }).catch((sendError: unknown) => {
         log.error({ threadId: thread.id, err: sendError }, 'could not report a failure in the thread');
       });
     } finally {
       stopTyping();
+      shutdown.signal.removeEventListener('abort', stopRun);
     }
   }
 

@@ -4,8 +4,9 @@ import { findAppError } from '../services/errors.ts';
 import type { Logger } from '../services/logger.ts';
 
 /**
- * The one place that turns an error into words for Discord: what the person can act on for
- * known errors, an incident id (and the details in the log) for everything else.
+ * The one place that turns an error into words for Discord, by its kind: what the person can act
+ * on for a `user` error (a setting to fix), a short notice for an `operational` one (Ollama down
+ * or busy), and an incident id (the details in the log) for a bug.
  */
 export function describeFailure(
   error: unknown,
@@ -13,11 +14,16 @@ export function describeFailure(
   context: Record<string, unknown> = {},
 ): string {
   const known = findAppError(error);
-  if (known) {
-    logger.warn({ ...context, code: known.code, err: error }, known.message);
+  if (known?.kind === 'user') {
+    // The operator or the person fixes it (a setting, a missing model): nothing for the log's error level.
+    logger.info({ ...context, code: known.code }, known.message);
     return `⚠️ ${known.message}`;
   }
-  if (error instanceof DiscordAPIError) {
+  if (known?.kind === 'operational') {
+    logger.warn({ ...context, code: known.code, err: error }, known.message);
+    return `⚠️ ${known.message}${known.retryable ? ' (I tried again a few times first.)' : ''}`;
+  }
+  if (!known && error instanceof DiscordAPIError) {
     logger.warn(
       { ...context, discordCode: error.code, status: error.status, err: error },
       'Discord refused a request',
@@ -25,6 +31,6 @@ export function describeFailure(
     return `⚠️ Discord refused a post (${error.code}: ${error.message}).`;
   }
   const incident = randomUUID().slice(0, 8);
-  logger.error({ ...context, incident, err: error }, 'unexpected failure');
+  logger.error({ ...context, incident, code: known?.code, err: error }, 'unexpected failure');
   return `⚠️ Something went wrong on my side (incident \`${incident}\`); the details are in the bot's log.`;
 }

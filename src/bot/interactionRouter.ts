@@ -1,9 +1,9 @@
 import { type Interaction, MessageFlags, type RepliableInteraction } from 'discord.js';
-import type { BotContext } from './botContext.ts';
+import type { Logger } from '../services/logger.ts';
+import type { ButtonRegistry } from './buttons.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 import { describeFailure } from './failures.ts';
-import { BUTTON_PREFIX, onGovernanceButton } from './governance.ts';
-import { checkArchitect } from './permissions.ts';
+import type { BotPorts } from './ports.ts';
 
 /** Replies ephemerally whatever state the interaction is in (fresh, deferred or answered). */
 export async function replyPrivately(interaction: RepliableInteraction, content: string): Promise<void> {
@@ -22,26 +22,39 @@ export async function replyPrivately(interaction: RepliableInteraction, content:
 }
 
 /**
- * The one entry for interactions: finds the command, checks the architect role where asked,
- * defers what may be slow, and turns every error into an ephemeral reply.
+ * The one entry for interactions: finds the command (by name) or the button family (by custom-id
+ * prefix), checks the architect role where a command asks, defers what may be slow, and turns
+ * every error into an ephemeral reply.
  */
-export function createInteractionRouter(ctx: BotContext, commands: CommandRegistry) {
-  const log = ctx.logger.child({ module: 'interactions' });
+export function createInteractionRouter(deps: {
+  commands: CommandRegistry;
+  buttons: ButtonRegistry;
+  ports: BotPorts;
+  logger: Logger;
+}) {
+  const log = deps.logger.child({ module: 'interactions' });
+  const { ports } = deps;
+
+  async function report(interaction: RepliableInteraction, error: unknown, context: Record<string, unknown>) {
+    const text = describeFailure(error, log, context);
+    await replyPrivately(interaction, text).catch((replyError: unknown) =>
+      log.error({ ...context, err: replyError }, 'could not report a failure'),
+    );
+  }
+
   return async function onInteraction(interaction: Interaction): Promise<void> {
-    if (interaction.isButton() && interaction.customId.startsWith(`${BUTTON_PREFIX}:`)) {
-      const context = { button: interaction.customId, userId: interaction.user.id };
+    if (interaction.isButton()) {
+      const family = deps.buttons.find(interaction.customId);
+      if (!family) return;
       try {
-        await onGovernanceButton(interaction, ctx);
+        await family.handle(interaction);
       } catch (error) {
-        const text = describeFailure(error, log, context);
-        await replyPrivately(interaction, text).catch((replyError: unknown) =>
-          log.error({ ...context, err: replyError }, 'could not report a button failure'),
-        );
+        await report(interaction, error, { button: interaction.customId, userId: interaction.user.id });
       }
       return;
     }
     if (!interaction.isChatInputCommand()) return;
-    const command = commands.get(interaction.commandName);
+    const command = deps.commands.get(interaction.commandName);
     const context = {
       command: interaction.commandName,
       userId: interaction.user.id,
@@ -57,12 +70,12 @@ export function createInteractionRouter(ctx: BotContext, commands: CommandRegist
       }
       const architectOnly =
         typeof command.architectOnly === 'function'
-          ? command.architectOnly(interaction, ctx.runtime.config)
+          ? command.architectOnly(interaction, ports.config)
           : command.architectOnly;
       if (architectOnly) {
-        const verdict = checkArchitect(interaction, ctx.architects());
+        const verdict = await ports.architects.check(interaction);
         if (!verdict.ok) {
-          log.info(context, 'architect-only command refused');
+          log.info({ ...context, code: verdict.code }, 'architect-only command refused');
           await replyPrivately(interaction, verdict.reason);
           return;
         }
@@ -70,12 +83,9 @@ export function createInteractionRouter(ctx: BotContext, commands: CommandRegist
       if (command.defer) {
         await interaction.deferReply(command.defer === 'ephemeral' ? { flags: MessageFlags.Ephemeral } : {});
       }
-      await command.execute(interaction, ctx);
+      await command.execute(interaction, ports);
     } catch (error) {
-      const text = describeFailure(error, log, context);
-      await replyPrivately(interaction, text).catch((replyError: unknown) =>
-        log.error({ ...context, err: replyError }, 'could not report a command failure'),
-      );
+      await report(interaction, error, context);
     }
   };
 }

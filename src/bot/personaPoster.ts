@@ -8,6 +8,7 @@ import {
 } from 'discord.js';
 import type { AppStore } from '../services/appStore.ts';
 import type { Logger } from '../services/logger.ts';
+import type { DialogueThread } from './dialogueRunner.ts';
 import { splitMessage } from './splitMessage.ts';
 
 /** Model output must never ping anyone. */
@@ -25,6 +26,8 @@ export interface PersonaMessage {
 export interface PersonaPoster {
   /** Posts a persona's turn into a thread under the persona's name and avatar (split as needed). */
   post(thread: ThreadChannel, message: PersonaMessage): Promise<void>;
+  /** A discord.js thread as the dialogue runner speaks in it. */
+  threadFor(thread: ThreadChannel): DialogueThread;
 }
 
 interface StoredWebhook {
@@ -136,20 +139,37 @@ export function createPersonaPoster(deps: {
     }
   }
 
+  async function post(thread: ThreadChannel, message: PersonaMessage): Promise<void> {
+    if (!canManageWebhooks(thread)) return postAsBot(thread, message);
+    const parts = splitMessage(message.content);
+    try {
+      await sendParts(await webhookFor(thread), thread, message, parts);
+    } catch (error) {
+      if (isDiscordError(error, RESTJSONErrorCodes.MissingPermissions))
+        return postAsBot(thread, { ...message, content: parts.join('\n') });
+      if (!isDiscordError(error, RESTJSONErrorCodes.UnknownWebhook)) throw error;
+      log.warn({ threadId: thread.id }, 'persona webhook was deleted; recreating it once');
+      await forget(thread);
+      await sendParts(await webhookFor(thread), thread, message, parts);
+    }
+  }
+
   return {
-    async post(thread, message) {
-      if (!canManageWebhooks(thread)) return postAsBot(thread, message);
-      const parts = splitMessage(message.content);
-      try {
-        await sendParts(await webhookFor(thread), thread, message, parts);
-      } catch (error) {
-        if (isDiscordError(error, RESTJSONErrorCodes.MissingPermissions))
-          return postAsBot(thread, { ...message, content: parts.join('\n') });
-        if (!isDiscordError(error, RESTJSONErrorCodes.UnknownWebhook)) throw error;
-        log.warn({ threadId: thread.id }, 'persona webhook was deleted; recreating it once');
-        await forget(thread);
-        await sendParts(await webhookFor(thread), thread, message, parts);
-      }
+    post,
+    threadFor(thread) {
+      return {
+        id: thread.id,
+        guildId: thread.guildId,
+        parentId: thread.parentId,
+        async send(content) {
+          await thread.send({ ...content, allowedMentions: NO_MENTIONS });
+        },
+        speak: (persona, content) =>
+          post(thread, { displayName: persona.displayName, avatarUrl: persona.avatarUrl, content }),
+        async typing() {
+          await thread.sendTyping();
+        },
+      };
     },
   };
 }

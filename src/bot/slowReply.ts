@@ -4,6 +4,7 @@ import {
   DiscordAPIError,
   type EmbedBuilder,
   RESTJSONErrorCodes,
+  userMention,
 } from 'discord.js';
 import { NO_MENTIONS } from './personaPoster.ts';
 
@@ -21,7 +22,7 @@ const EXPIRED = new Set<number>([RESTJSONErrorCodes.InvalidWebhookToken, RESTJSO
  * outlived the interaction's token, posts the result in the command's channel instead.
  */
 export async function finishSlowReply(
-  interaction: ChatInputCommandInteraction,
+  interaction: Pick<ChatInputCommandInteraction, 'editReply' | 'channel' | 'user' | 'commandName'>,
   reply: SlowReply,
 ): Promise<void> {
   try {
@@ -33,7 +34,7 @@ export async function finishSlowReply(
     await channel.send({
       ...reply,
       content:
-        `<@${interaction.user.id}> your /${interaction.commandName} took longer than Discord keeps a reply open.\n${reply.content ?? ''}`.trim(),
+        `${userMention(interaction.user.id)} your /${interaction.commandName} took longer than Discord keeps a reply open.\n${reply.content ?? ''}`.trim(),
       allowedMentions: { users: [interaction.user.id] },
     });
   }

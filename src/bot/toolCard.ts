@@ -1,6 +1,6 @@
-import { AttachmentBuilder, EmbedBuilder } from 'discord.js';
-import { truncate } from '../services/text.ts';
+import { AttachmentBuilder, EmbedBuilder, TimestampStyles, time, userMention } from 'discord.js';
 import type { ToolManifest } from '../services/tools/toolRegistry.ts';
+import { truncate } from '../shared/text.ts';
 
 /** Discord's embed limits (DISCORD.md). */
 const FIELD_MAX = 1024;
@@ -17,7 +17,7 @@ const codeBlock = (text: string, max: number, language = '') => {
 
 /** Who asked: a persona id as is, a Discord user id as a mention. */
 const requester = (requestedBy: string) =>
-  /^\d{15,21}$/.test(requestedBy) ? `<@${requestedBy}>` : requestedBy;
+  /^\d{15,21}$/.test(requestedBy) ? userMention(requestedBy) : requestedBy;
 
 /** The test results, one line each, held-out case marked. */
 export function testLines(manifest: ToolManifest, max = FIELD_MAX): string {
@@ -78,7 +78,7 @@ export function toolCard(
       {
         name: 'Made',
         value: truncate(
-          `${manifest.rounds} round${manifest.rounds === 1 ? '' : 's'}${failed ? ` (${failed} failed, fed back)` : ''} · model \`${manifest.model}\` · codex v${manifest.codexVersion} · asked by ${requester(manifest.requestedBy)} · <t:${Math.floor(Date.parse(manifest.createdAt) / 1000)}:f>`,
+          `${manifest.rounds} round${manifest.rounds === 1 ? '' : 's'}${failed ? ` (${failed} failed, fed back)` : ''} · model \`${manifest.model}\` · codex v${manifest.codexVersion} · asked by ${requester(manifest.requestedBy)} · ${time(new Date(manifest.createdAt), TimestampStyles.ShortDateTime)}`,
           FIELD_MAX,
         ),
       },

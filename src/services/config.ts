@@ -1,4 +1,5 @@
 import { config as loadDotEnvFile } from 'dotenv';
+import ms from 'ms';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { assertCron } from './scheduler.ts';
@@ -29,20 +30,19 @@ const flag = (fallback: boolean) =>
     .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
     .default(fallback);
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** A duration such as `24h`, `90m`, `2d` or `45s`, in milliseconds. */
+/** A duration such as `24h`, `90m`, `2d` or `45s` (the `ms` package's forms), in milliseconds. */
 const duration = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((value, ctx) => {
-      const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(value.trim());
-      if (!match) {
+      // A bare number would be read as milliseconds; a unit is required, as the README says.
+      const parsed = /[a-z]\s*$/i.test(value.trim()) ? ms(value.trim() as ms.StringValue) : Number.NaN;
+      if (!Number.isFinite(parsed) || parsed <= 0) {
         ctx.addIssue({ code: 'custom', message: 'expected a duration such as 24h, 90m, 2d or 45s' });
         return z.NEVER;
       }
-      return Number(match[1]) * (UNITS[(match[2] ?? 'h').toLowerCase()] ?? 0);
+      return parsed;
     });
 
 const snowflake = (what: string) =>
@@ -65,6 +65,7 @@ export const envSchema = z.object({
     }),
   // setTimeout fires at once for delays over 2^31-1 ms (about 24.8 days).
   OLLAMA_TIMEOUT_MS: z.coerce.number().int().positive().max(2_147_483_647).default(300_000),
+  OLLAMA_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   DATA_DIR: z.string().min(1).default('./data'),
   CODEX_PATH: z.string().min(1).default('./codex.toml'),
   CONVERGENCE_THRESHOLD: fraction(0.3),
@@ -114,6 +115,8 @@ export interface Config {
   readonly ollamaHost: string;
   /** Deadline for one model call, in milliseconds (default 300000). */
   readonly ollamaTimeoutMs: number;
+  /** Tries after the first when Ollama is busy, restarting or failing with a 5xx (default 3; waits 0.5 s, 1 s, 2 s…). */
+  readonly ollamaRetries: number;
   /** Folder for all state (checkpoints, logs, datasets); default `./data`. */
   readonly dataDir: string;
   /** Path of the constitution; default `./codex.toml`. */
@@ -199,6 +202,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return Object.freeze({
     ollamaHost: e.OLLAMA_HOST,
     ollamaTimeoutMs: e.OLLAMA_TIMEOUT_MS,
+    ollamaRetries: e.OLLAMA_RETRIES,
     dataDir: e.DATA_DIR,
     codexPath: e.CODEX_PATH,
     convergenceThreshold: e.CONVERGENCE_THRESHOLD,

@@ -20,22 +20,52 @@ export type ErrorCode =
   | 'OLLAMA_ERROR'
   | 'CONVERSATION_NOT_FOUND'
   | 'MEMORY_INDEX_MISMATCH'
+  /** A channel named by a setting does not exist, or the bot cannot post there. */
+  | 'CHANNEL_UNUSABLE'
   | 'INTERNAL';
+
+/**
+ * An expected "no" (a permission check, a proposal already decided): returned as a result, not
+ * thrown. `code` is stable, for tests and for the bot to pick its words; `reason` is plain text
+ * with no Discord markup (the bot renders mentions and times itself).
+ */
+export interface Refusal<Code extends string = string> {
+  ok: false;
+  code: Code;
+  reason: string;
+}
 
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
+  /** An operational failure that may pass if tried again shortly (a busy or restarting server). */
+  readonly retryable: boolean;
 
-  constructor(code: ErrorCode, kind: ErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: ErrorCode,
+    kind: ErrorKind,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.kind = kind;
+    this.retryable = options?.retryable ?? false;
   }
 }
 
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
+}
+
+/** A configuration mistake found at run time (a channel id that leads nowhere): the operator fixes it. */
+export function channelUnusable(setting: string, channelId: string, why: string): AppError {
+  return new AppError(
+    'CHANNEL_UNUSABLE',
+    'user',
+    `${setting} is ${channelId}, but ${why}: check the id (Developer Mode → right-click the channel → Copy ID) and the bot's permissions there.`,
+  );
 }
 
 /** Finds an AppError anywhere in a chain of `cause`s (LangGraph wraps node errors). */

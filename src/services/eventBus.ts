@@ -2,6 +2,7 @@
  * The events the services share. The graph publishes; later loops (the philosophical loop,
  * curation) subscribe.
  */
+import { EventEmitter } from 'node:events';
 import type { Proposal } from './governance/proposalStore.ts';
 import type { ToolManifest } from './tools/toolRegistry.ts';
 
@@ -51,29 +52,32 @@ export interface EventBusOptions {
   onListenerError?: (type: string, error: unknown) => void;
 }
 
+/**
+ * A typed bus over Node's own `EventEmitter`; what it adds is isolation: a listener that throws
+ * or rejects is reported through `onListenerError` and never reaches the publisher or the other
+ * listeners.
+ */
 export function createEventBus<Events = BatEvents>(options: EventBusOptions = {}): EventBus<Events> {
-  const listeners = new Map<keyof Events, Set<Listener<never>>>();
+  const emitter = new EventEmitter();
+  // Any number of parts of the bot may listen; none is a leak by being many.
+  emitter.setMaxListeners(0);
   const report = (type: keyof Events, error: unknown) => options.onListenerError?.(String(type), error);
   return {
     publish(type, payload) {
-      for (const listener of listeners.get(type) ?? []) {
+      emitter.emit(type as string | symbol, payload);
+    },
+    subscribe(type, listener) {
+      const isolated = (payload: Events[typeof type]) => {
         try {
-          const result = (listener as Listener<typeof payload>)(payload);
+          const result = listener(payload);
           if (result instanceof Promise) result.catch((error: unknown) => report(type, error));
         } catch (error) {
           report(type, error);
         }
-      }
-    },
-    subscribe(type, listener) {
-      let set = listeners.get(type);
-      if (!set) {
-        set = new Set();
-        listeners.set(type, set);
-      }
-      set.add(listener as Listener<never>);
+      };
+      emitter.on(type as string | symbol, isolated);
       return () => {
-        set.delete(listener as Listener<never>);
+        emitter.off(type as string | symbol, isolated);
       };
     },
   };

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import type { Clock } from './clock.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -66,10 +67,11 @@ export function createScheduler(deps: {
   logger: Logger;
   /** Why autonomy is paused, or null when it is not. */
   autonomyPaused?: () => string | null;
-  now?: () => number;
+  /** Times the runs; node-cron itself fires on the system's timers. */
+  clock: Clock;
 }): Scheduler {
   const log = deps.logger.child({ module: 'scheduler' });
-  const now = deps.now ?? Date.now;
+  const now = () => deps.clock.now();
   // node-cron's own notices (missed executions after a pause of the process) go to our log.
   cron.setLogger({
     info: (message) => log.debug(message),

@@ -19,7 +19,7 @@ interface Result {
 /** Runs the terminal chat as `npm run chat` does, with stdin from a pipe. */
 function chat(args: string[], input: string, env: Record<string, string>): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/chat.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/cli/chat.ts', ...args], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -118,7 +118,7 @@ describe('npm run chat, driven through a pipe', () => {
   it('says when ALFRED proposes a codex amendment (decided in Discord)', async () => {
     scriptAnswer('a hard answer', '0.95');
     emulator.script(ALFRED, [draftAnswer(amendedCodex(env.CODEX_PATH ?? ''))]);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/chat.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/cli/chat.ts'], {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
@@ -191,7 +191,7 @@ describe('npm run chat, driven through a pipe', () => {
 
   it('reports a failure mid-dialogue on one line and exits non-zero', async () => {
     emulator.script(ALFRED, ['plan']).script(BRICK, [{ status: 500, error: 'CUDA error: out of memory' }]);
-    const result = await chat([], 'hello\n', env);
+    const result = await chat([], 'hello\n', { ...env, OLLAMA_RETRIES: '0' });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('ALFRED: plan');
     expect(result.stderr).toContain(

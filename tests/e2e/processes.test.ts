@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRuntime } from '../../src/runtime.ts';
+import { composeRuntime } from '../../src/app/compose.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator } from '../support/discordEmulator.ts';
@@ -61,7 +61,7 @@ afterEach(async () => {
 
 describe('npm start', () => {
   it('explains in one paragraph what to do when DISCORD_TOKEN is missing', async () => {
-    const run = launch('src/main.ts', { ...env, DISCORD_TOKEN: '' });
+    const run = launch('src/app/main.ts', { ...env, DISCORD_TOKEN: '' });
     expect(await run.exited).toBe(2);
     expect(run.output()).toMatch(
       /DISCORD_TOKEN is not set[\s\S]*developers\/applications[\s\S]*npm run chat/,
@@ -69,13 +69,13 @@ describe('npm start', () => {
   });
 
   it('says the token was refused when Discord rejects it', async () => {
-    const run = launch('src/main.ts', { ...env, DISCORD_TOKEN: 'not-the-token' });
+    const run = launch('src/app/main.ts', { ...env, DISCORD_TOKEN: 'not-the-token' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/Discord refused DISCORD_TOKEN/);
   });
 
   it('connects through DISCORD_API_URL, answers a mention, and stops cleanly on SIGTERM', async () => {
-    const run = launch('src/main.ts', env);
+    const run = launch('src/app/main.ts', env);
     await discord.waitFor(() => run.output().includes('connected to Discord') || undefined, 20_000);
     scriptRound(ollama, { answer: 'answer' });
     const user = discord.createUser('bob');
@@ -95,7 +95,7 @@ describe('npm start', () => {
 
 describe('npm run deploy-commands', () => {
   it('registers every command to DISCORD_GUILD_ID', async () => {
-    const run = launch('src/cli/deployCommands.ts', { ...env, DISCORD_GUILD_ID: discord.guildId });
+    const run = launch('src/app/cli/deployCommands.ts', { ...env, DISCORD_GUILD_ID: discord.guildId });
     expect(await run.exited).toBe(0);
     expect(run.output()).toMatch(/Registered 7 slash commands to server/);
     expect(
@@ -109,7 +109,7 @@ describe('npm run deploy-commands', () => {
 
 describe('npm run memory:rebuild', () => {
   it('re-embeds every recorded dialogue after the embedding model changed', async () => {
-    const runtime = await createRuntime(loadConfig(env), createSilentLogger());
+    const runtime = await composeRuntime(loadConfig(env), createSilentLogger());
     scriptRound(ollama, { answer: 'answer' });
     for await (const _ of runtime.dialogue.run({ conversationId: 'c', message: 'Remember me' })) {
       // drain
@@ -117,11 +117,11 @@ describe('npm run memory:rebuild', () => {
     await runtime.close();
     ollama.dimension = 48;
 
-    const run = launch('src/cli/rebuildMemory.ts', env);
+    const run = launch('src/app/cli/rebuildMemory.ts', env);
 
     expect(await run.exited).toBe(0);
     expect(run.output()).toMatch(/Rebuilt the memory index: 1 dialogues/);
-    const after = await createRuntime(loadConfig(env), createSilentLogger());
+    const after = await composeRuntime(loadConfig(env), createSilentLogger());
     expect(after.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
     expect(await after.memory.recall('Remember me', { floor: 0 })).toHaveLength(1);
     await after.close();

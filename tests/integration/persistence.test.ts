@@ -60,7 +60,8 @@ describe('conversation persistence', () => {
 
   it("keeps the user's message when a run fails, and the next run carries on", async () => {
     harness = await startHarness();
-    harness.emulator.script(ALFRED, [{ status: 500, error: 'out of memory' }]);
+    const outOfMemory = { status: 500, error: 'out of memory' };
+    harness.emulator.script(ALFRED, [outOfMemory, outOfMemory, outOfMemory, outOfMemory]);
     await expect(harness.talk('t', 'First question')).rejects.toThrow(/out of memory/);
 
     scriptOneRound(harness, 'Second answer');

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../src/app/compose.ts';
 import type { DialogueEvent, TurnEvent } from '../../src/graph/dialogue.ts';
-import type { Runtime } from '../../src/runtime.ts';
 import type { BatEvents } from '../../src/services/eventBus.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/app/compose.ts';
 import type { BatEvents } from '../../src/services/eventBus.ts';
 import { TEST_MODELS } from './fixtures.ts';
 import type { OllamaEmulator } from './ollamaEmulator.ts';

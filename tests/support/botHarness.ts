@@ -1,13 +1,13 @@
 import { join } from 'node:path';
+import { type App, type ComposeOptions, composeApp, type Runtime } from '../../src/app/compose.ts';
 import type { Command } from '../../src/bot/command.ts';
 import { createCommandRegistry, loadCommands } from '../../src/bot/commandRegistry.ts';
-import { type Bot, createBot } from '../../src/bot/createBot.ts';
-import { createRuntime, type Runtime } from '../../src/runtime.ts';
-import { type AppStore, openAppStore } from '../../src/services/appStore.ts';
+import type { Bot } from '../../src/bot/createBot.ts';
+import type { AppStore } from '../../src/services/appStore.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator } from './discordEmulator.ts';
-import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
+import { EMBED_MODEL, FAST_RETRY, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 import { scriptRound } from './scripts.ts';
 
@@ -15,6 +15,7 @@ export interface BotHarness {
   discord: DiscordEmulator;
   ollama: OllamaEmulator;
   bot: Bot;
+  app: App;
   runtime: Runtime;
   store: AppStore;
   /** A human member of the guild. */
@@ -36,6 +37,8 @@ export interface BotHarnessOptions {
   discord?: Parameters<typeof DiscordEmulator.start>[0];
   /** Channels to create and set, by setting: `{ LOG_CHANNEL_ID: 'bot-log' }`. */
   channels?: Record<string, string>;
+  /** Passed to the composition root (a clock, a retry policy). */
+  compose?: ComposeOptions;
 }
 
 /**
@@ -61,8 +64,6 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     ...options.env,
   };
   const config = loadConfig(env);
-  const runtime = await createRuntime(config, createSilentLogger());
-  const store = openAppStore(config.dataDir);
   const shipped = await loadCommands(join(REPO_ROOT, 'commands'));
   const commands = createCommandRegistry(
     [...shipped.list(), ...(options.extraCommands ?? [])].map((module) => ({
@@ -70,17 +71,23 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
       module,
     })),
   );
-  let bot = createBot({ runtime, store, commands });
-  await bot.start(discord.token);
+  // The same composition as `npm start`: Ollama check, state store with its error handler, bot.
+  const app = await composeApp(config, createSilentLogger(), {
+    retry: FAST_RETRY,
+    ...options.compose,
+    commands,
+  });
+  const { runtime, store } = app;
+  await app.bot.start(discord.token);
   const userId = discord.createUser('alice');
-  let stopped = false;
 
   return {
     discord,
     ollama,
     get bot() {
-      return bot;
+      return app.bot;
     },
+    app,
     runtime,
     store,
     userId,
@@ -94,19 +101,15 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
       });
     },
     async stopBot() {
-      if (!stopped) await bot.stop();
-      stopped = true;
+      await app.bot.stop();
     },
     async restartBot() {
-      bot = createBot({ runtime, store, commands });
+      const bot = app.rebuildBot();
       await bot.start(discord.token);
-      stopped = false;
       return bot;
     },
     async close() {
-      if (!stopped) await bot.stop();
-      await store.close();
-      await runtime.close();
+      await app.close();
       await discord.close();
       await ollama.close();
       dir.cleanup();

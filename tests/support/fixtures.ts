@@ -52,3 +52,10 @@ export function writeTestCodex(dir: string, edit?: (codex: TomlTable) => void): 
   writeFileSync(path, stringify(codex));
   return path;
 }
+
+/**
+ * The retry policy the harnesses compose with: as many tries as the product makes, with waits of
+ * a millisecond, so a test of a failure does not sit through the real backoff. The backoff's
+ * timing itself is proven with a manual clock.
+ */
+export const FAST_RETRY = { retries: 3, baseMs: 1, maxMs: 1 } as const;

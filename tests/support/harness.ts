@@ -1,8 +1,8 @@
+import { type ComposeOptions, composeRuntime, type Runtime } from '../../src/app/compose.ts';
 import type { DialogueEvent, DialogueRequest } from '../../src/graph/dialogue.ts';
-import { createRuntime, type Runtime, type RuntimeOverrides } from '../../src/runtime.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { EMBED_MODEL, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
+import { EMBED_MODEL, FAST_RETRY, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 
 export interface Harness {
@@ -22,7 +22,8 @@ export interface Harness {
 export async function startHarness(
   options: {
     env?: Record<string, string>;
-    overrides?: RuntimeOverrides;
+    /** Passed to the composition root (a clock, a fake tool forge). */
+    overrides?: ComposeOptions;
     models?: string[];
     embeddingDimension?: number;
   } = {},
@@ -43,7 +44,10 @@ export async function startHarness(
   };
   const runtimes: Runtime[] = [];
   const build = async () => {
-    const runtime = await createRuntime(loadConfig(env), createSilentLogger(), options.overrides);
+    const runtime = await composeRuntime(loadConfig(env), createSilentLogger(), {
+      retry: FAST_RETRY,
+      ...options.overrides,
+    });
     runtimes.push(runtime);
     return runtime;
   };

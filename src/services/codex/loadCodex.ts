@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse, TomlError } from 'smol-toml';
 import type { z } from 'zod';
+import { sha256 } from '../../shared/hash.ts';
 import { AppError } from '../errors.ts';
 import { type CodexData, codexSchema } from './codexSchema.ts';
 
@@ -68,7 +68,7 @@ export function parseCodex(source: string, path: string): Codex {
   return Object.freeze({
     data: deepFreeze(result.data),
     source,
-    hash: createHash('sha256').update(source).digest('hex'),
+    hash: sha256(source),
     path,
   });
 }

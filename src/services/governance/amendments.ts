@@ -1,20 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { sha256 } from '../../shared/hash.ts';
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
+import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
 import type { StoredRecord } from '../memory/interactionLog.ts';
-import { truncate } from '../text.ts';
-import {
-  amendmentProblems,
-  archiveCodex,
-  archivedCodex,
-  codexDiff,
-  sha256,
-  withVersion,
-  writeAtomically,
-} from './codexFile.ts';
+import { type Draft, draftPrompt, parseDraft, REVIEWERS, reviewPrompt } from './amendmentDraft.ts';
+import { archiveCodex, archivedCodex, checkAmendedCodex, codexDiff, writeCodex } from './codexFile.ts';
+import { evidenceEntry, mostDissonant, unansweredDissonance } from './evidence.ts';
 import type { CodexVersion, HistoryEntry, Proposal, ProposalStore } from './proposalStore.ts';
 
 /**
@@ -22,6 +17,9 @@ import type { CodexVersion, HistoryEntry, Proposal, ProposalStore } from './prop
  * amendment to the codex → it is checked (parses, schema, core untouched, size) and stored with
  * its diff and legislative history → the architect approves or rejects. The system proposes;
  * only a person ratifies. While a proposal is drafted or pending, autonomy is paused.
+ *
+ * This file is the state machine; the prompts and the reading of a draft are in
+ * `amendmentDraft.ts`, the evidence in `evidence.ts`, the file work in `codexFile.ts`.
  */
 
 export interface AmendmentSettings {
@@ -51,15 +49,38 @@ export interface AmendmentDeps {
   codex: () => Codex;
   codexPath: string;
   dataDir: string;
-  /** Re-reads the codex from disk and reloads the personas. */
-  reloadCodex: () => Promise<Codex>;
+  /** Puts a ratified codex in force at once (the personas use it from the next turn). */
+  applyCodex: (codex: Codex) => void;
   bus: EventBus;
   clock: Clock;
   logger: Logger;
   settings?: Partial<AmendmentSettings>;
 }
 
-export type Decision = { ok: true; proposal: Proposal } | { ok: false; reason: string; proposal?: Proposal };
+/** Why a governance action was refused; stable, for tests and for the bot's wording. */
+export type GovernanceRefusalCode =
+  /** There is no proposal with that id. */
+  | 'NO_SUCH_PROPOSAL'
+  /** It is no longer pending (approved, rejected, stale or abandoned). */
+  | 'ALREADY_DECIDED'
+  /** Approve was pressed by someone who has not opened the history. */
+  | 'HISTORY_NOT_OPENED'
+  /** The codex changed since the draft, or the draft no longer validates. */
+  | 'STALE'
+  /** Another proposal is being drafted or awaits a decision. */
+  | 'BUSY'
+  /** No dialogues in the window and no note to draft from. */
+  | 'NOTHING_TO_DRAFT'
+  /** A rollback to the version in force. */
+  | 'CURRENT_VERSION'
+  /** A rollback to a version that was never archived. */
+  | 'NOT_ARCHIVED'
+  /** A rollback to a version that would not pass today's checks. */
+  | 'CANNOT_RESTORE';
+
+export type Decision =
+  | { ok: true; proposal: Proposal }
+  | (Refusal<GovernanceRefusalCode> & { proposal?: Proposal | undefined });
 
 export interface Amendments {
   /** Starts a draft when persistent dissonance calls for one; resolves with the proposal, if any. */
@@ -92,133 +113,20 @@ export interface Amendments {
   close(): Promise<void>;
 }
 
-const clip = (text: string, max: number) => truncate(text.trim(), max);
-
-const lastOutput = (record: StoredRecord, speaker: string) =>
-  [...record.turns].reverse().find((turn) => turn.speaker === speaker)?.output ?? '';
-
-/** One dissonant dialogue, as the history and ALFRED's prompt show it. */
-function excerpt(record: StoredRecord, index: number, total: number): HistoryEntry {
-  const date = new Date(record.finishedAt).toISOString().replace('T', ' ').slice(0, 16);
-  const trajectory = record.trajectory.map((d) => d.toFixed(2)).join(' → ');
-  return {
-    kind: 'evidence',
-    title: `Dialogue ${index + 1} of ${total} — ${date} UTC — dissonance ${trajectory}`,
-    text: [
-      `Task: ${clip(record.task, 400)}`,
-      `BRICK: ${clip(lastOutput(record, 'BRICK'), 700)}`,
-      `ROBIN: ${clip(lastOutput(record, 'ROBIN'), 700)}`,
-      `ALFRED concluded: ${clip(record.answer, 500)}`,
-    ].join('\n'),
-    at: record.finishedAt,
-  };
-}
-
-interface Draft {
-  title: string;
-  principles: string[];
-  rationale: string;
-  consequences: string;
-  codex: string;
-}
-
-/** Reads ALFRED's draft: TITLE, PRINCIPLES, RATIONALE, CONSEQUENCES, then a ```toml block. */
-export function parseDraft(answer: string): Draft | { error: string } {
-  const toml = /```toml[ \t]*\r?\n([\s\S]*?)```/i.exec(answer) ?? /```[ \t]*\r?\n([\s\S]*?)```/.exec(answer);
-  if (!toml?.[1]?.trim()) return { error: 'there is no ```toml block with the whole amended codex' };
-  const prose = answer.slice(0, toml.index);
-  const section = (name: string) =>
-    new RegExp(
-      `^\\s*\\**${name}\\**\\s*:\\**\\s*([\\s\\S]*?)(?=^\\s*\\**(?:TITLE|PRINCIPLES|RATIONALE|CONSEQUENCES)\\**\\s*:|$(?![\\s\\S]))`,
-      'mi',
-    )
-      .exec(prose)?.[1]
-      ?.trim() ?? '';
-  const title = section('TITLE').split('\n')[0]?.trim() ?? '';
-  const missing = ['TITLE', 'PRINCIPLES', 'RATIONALE', 'CONSEQUENCES'].filter((name) => !section(name));
-  if (missing.length) return { error: `the answer lacks ${missing.join(', ')}` };
-  return {
-    title: clip(title, 200),
-    principles: section('PRINCIPLES')
-      .split('\n')
-      .map((line) => line.replace(/^\s*[-*•]\s*/, '').trim())
-      .filter(Boolean)
-      .slice(0, 10),
-    rationale: clip(section('RATIONALE'), 3000),
-    consequences: clip(section('CONSEQUENCES'), 3000),
-    codex: toml[1].replace(/\s+$/, '\n'),
-  };
-}
-
-/** Who weighs a draft, and what each is asked. */
-const REVIEWERS: ReadonlyArray<readonly [string, string]> = [
-  [
-    'BRICK',
-    'Review this amendment logically: what follows from it, what could break, and is it the smallest change that answers the evidence?',
-  ],
-  [
-    'ROBIN',
-    'Review this amendment for the people it touches: how will it feel to them, and what might it cost in trust or kindness?',
-  ],
-];
-
-function reviewPrompt(ask: string, draft: Draft, diff: string): string {
-  return [
-    `${ask} Answer in at most five sentences; do not rewrite the amendment.`,
-    `The amendment: ${draft.title}\nPrinciples changed:\n${draft.principles.map((p) => `- ${p}`).join('\n')}\nRationale: ${draft.rationale}`,
-    `The change to codex.toml:\n\`\`\`diff\n${clip(diff, 6000)}\n\`\`\``,
-  ].join('\n\n');
-}
-
-export function draftPrompt(
-  codex: Codex,
-  evidence: readonly HistoryEntry[],
-  note?: string,
-  feedback?: string,
-): string {
-  return [
-    'You are drafting an amendment to the codex, the constitution of the BAT OS personas. Persistent ' +
-      'computational cognitive dissonance in recent dialogues suggests that a principle may be flawed.',
-    `The current codex (codex.toml, version ${codex.data.version}):\n\`\`\`toml\n${codex.source.trim()}\n\`\`\``,
-    evidence.length
-      ? `The evidence, ${evidence.length} dissonant dialogue${evidence.length === 1 ? '' : 's'}:\n${evidence
-          .map((e) => `${e.title}\n${e.text}`)
-          .join('\n\n')}`
-      : 'There are no dissonant dialogues on record; rely on the Architect’s note.',
-    note ? `The Architect's note: ${note}` : '',
-    'Rules: the [core] table is immutable — leave it exactly as it is. Change as little as possible: one or ' +
-      'a few principles or prompts. Keep every persona table and keep the TOML valid. Leave `version` as it is ' +
-      '(it is set when the Architect ratifies).',
-    feedback ? `Your previous draft was refused: ${feedback}\nDraft again.` : '',
-    'Answer in exactly this form:\nTITLE: <a short title>\nPRINCIPLES:\n- <each principle that changes: old → new>\n' +
-      'RATIONALE: <why, from the evidence>\nCONSEQUENCES: <how the personas will behave differently; the risks>\n' +
-      '```toml\n<the whole amended codex>\n```',
-  ]
-    .filter(Boolean)
-    .join('\n\n');
-}
+const refuse = (
+  code: GovernanceRefusalCode,
+  reason: string,
+  proposal?: Proposal,
+): Decision & { ok: false } => ({ ok: false, code, reason, ...(proposal ? { proposal } : {}) });
 
 export function createAmendments(deps: AmendmentDeps): Amendments {
   const settings = { ...DEFAULT_AMENDMENT_SETTINGS, ...deps.settings };
   const { store } = deps;
   const log = deps.logger.child({ module: 'amendments' });
-
-  // A draft cut short by a restart is abandoned: autonomy must not stay paused for it.
-  for (const stuck of store.list(100).filter((p) => p.state === 'drafting')) {
-    store.update(stuck.id, () => ({
-      state: 'abandoned',
-      reason: 'the bot restarted while it was being drafted',
-      interrupted: true,
-    }));
-    log.warn({ proposal: stuck.id }, 'abandoned a draft interrupted by a restart');
-  }
-  // The codex as first found is version history's first entry.
-  const current = deps.codex();
-  if (!store.versions().some((v) => v.version === current.data.version)) {
-    store.addVersion({ version: current.data.version, hash: current.hash, at: deps.clock.now() });
-  }
-
   const now = () => deps.clock.now();
+
+  repairAfterRestart();
+
   const closing = new AbortController();
   const drafts = new Set<Promise<unknown>>();
   const tracked = <T>(promise: Promise<T>): Promise<T> => {
@@ -227,16 +135,64 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     return promise;
   };
 
-  /** Dissonant dialogues in the window that no proposal has answered, oldest first. */
-  function dissonant(): StoredRecord[] {
-    const answered = store.answered();
-    return deps.records
-      .between(now() - settings.windowMs, now() + 1)
-      .filter(
-        (r) =>
-          r.finalDissonance !== null && r.finalDissonance > settings.highDissonance && !answered.has(r.id),
+  /**
+   * What a restart may have cut short: a draft (abandoned, so autonomy does not stay paused for
+   * it) and an approval between its recorded intent and its completion (finished when the new
+   * codex reached the disk, else undone: the proposal is pending again).
+   */
+  function repairAfterRestart(): void {
+    for (const stuck of store.list(100).filter((p) => p.state === 'drafting')) {
+      store.update(
+        stuck.id,
+        () => ({
+          state: 'abandoned',
+          reason: 'the bot restarted while it was being drafted',
+          interrupted: true,
+        }),
+        now(),
       );
+      log.warn({ proposal: stuck.id }, 'abandoned a draft interrupted by a restart');
+    }
+    const approving = store.active();
+    const intent = approving?.approving;
+    if (approving && intent) {
+      let onDisk = '';
+      try {
+        onDisk = readFileSync(deps.codexPath, 'utf8');
+      } catch {
+        // No codex on disk: the write did not happen.
+      }
+      if (sha256(onDisk) === intent.hash) {
+        store.completeApproval(approving.id, {
+          version: intent.version,
+          hash: intent.hash,
+          proposalId: approving.id,
+          approvedBy: intent.by,
+          at: intent.at,
+          ...(intent.archivedPrevious ? { archivedPrevious: intent.archivedPrevious } : {}),
+        });
+        log.warn(
+          { proposal: approving.id, version: intent.version },
+          'completed an approval interrupted by a restart (the codex had been written)',
+        );
+      } else {
+        store.update(approving.id, () => ({ approving: undefined }), now());
+        log.warn(
+          { proposal: approving.id },
+          'an approval was interrupted before the codex was written; the proposal is pending again',
+        );
+      }
+    }
+    // The codex as first found is version history's first entry.
+    const current = deps.codex();
+    if (!store.versions().some((v) => v.version === current.data.version)) {
+      store.addVersion({ version: current.data.version, hash: current.hash, at: now() });
+    }
   }
+
+  /** Dissonant dialogues in the window that no proposal has answered, oldest first. */
+  const inWindow = () => deps.records.between(now() - settings.windowMs, now() + 1);
+  const dissonant = () => unansweredDissonance(inWindow(), store.answered(), settings.highDissonance);
 
   function newProposal(fields: Partial<Proposal> & Pick<Proposal, 'kind' | 'requestedBy'>): Proposal {
     const codex = deps.codex();
@@ -262,14 +218,13 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
 
   async function draft(proposal: Proposal, evidence: StoredRecord[], note?: string): Promise<Proposal> {
     const codex = deps.codex();
-    const excerpts = evidence.map((record, i) => excerpt(record, i, evidence.length));
+    const excerpts = evidence.map((record, i) => evidenceEntry(record, i, evidence.length));
     const history: HistoryEntry[] = [...excerpts];
     if (note) history.push({ kind: 'note', title: 'The Architect’s note', text: note, at: now() });
     let feedback: string | undefined;
     try {
       for (let attempt = 1; attempt <= settings.maxAttempts; attempt++) {
-        const model = deps.modelFor('ALFRED');
-        const answer = await model.invoke(
+        const answer = await deps.modelFor('ALFRED').invoke(
           [
             { role: 'system', content: deps.systemPrompt('ALFRED') },
             { role: 'user', content: draftPrompt(codex, excerpts, note, feedback) },
@@ -277,19 +232,19 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
           { signal: closing.signal },
         );
         const parsed = parseDraft(answer);
-        const problems =
+        const checked =
           'error' in parsed
-            ? [parsed.error]
-            : amendmentProblems(codex, parsed.codex, `proposal ${proposal.id}`);
-        if ('error' in parsed || problems.length > 0) {
-          feedback = problems.join('; ');
+            ? { ok: false as const, problems: [parsed.error] }
+            : checkAmendedCodex(codex, parsed.codex, `proposal ${proposal.id}`, codex.data.version + 1);
+        if ('error' in parsed || !checked.ok) {
+          feedback = (checked.ok ? [] : checked.problems).join('; ');
           history.push({
             kind: 'refusal',
             title: `ALFRED's draft ${attempt} was refused`,
             text: `${'error' in parsed ? '' : `${parsed.title}\n`}Problems: ${feedback}`,
             at: now(),
           });
-          log.info({ proposal: proposal.id, attempt, problems }, 'amendment draft refused');
+          log.info({ proposal: proposal.id, attempt, problems: feedback }, 'amendment draft refused');
           continue;
         }
         history.push({
@@ -305,16 +260,20 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
           `proposal ${proposal.id}`,
         );
         history.push(...(await reviews(parsed, diff)));
-        const ready = store.update(proposal.id, () => ({
-          state: 'pending',
-          title: parsed.title,
-          principles: parsed.principles,
-          rationale: parsed.rationale,
-          consequences: parsed.consequences,
-          newCodex: parsed.codex,
-          diff,
-          history,
-        }));
+        const ready = store.update(
+          proposal.id,
+          () => ({
+            state: 'pending',
+            title: parsed.title,
+            principles: parsed.principles,
+            rationale: parsed.rationale,
+            consequences: parsed.consequences,
+            newCodex: parsed.codex,
+            diff,
+            history,
+          }),
+          now(),
+        );
         log.info({ proposal: ready.id, evidence: evidence.length }, 'amendment proposed');
         deps.bus.publish('proposal_ready', { proposal: ready });
         return ready;
@@ -342,7 +301,12 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
           ],
           { signal: closing.signal },
         );
-        entries.push({ kind: 'review', title: `${persona}'s review`, text: clip(review, 1500), at: now() });
+        entries.push({
+          kind: 'review',
+          title: `${persona}'s review`,
+          text: review.trim().slice(0, 1500),
+          at: now(),
+        });
       } catch (error) {
         if (closing.signal.aborted) throw error;
         log.warn({ err: error, persona }, 'a review of the amendment failed');
@@ -371,18 +335,23 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
 
   function pending(id: string): Decision {
     const proposal = store.get(id);
-    if (!proposal) return { ok: false, reason: `There is no proposal ${id}.` };
+    if (!proposal) return refuse('NO_SUCH_PROPOSAL', `There is no proposal ${id}.`);
     if (proposal.state !== 'pending') {
-      const by = proposal.decidedBy ? ` by <@${proposal.decidedBy}>` : '';
-      const when = proposal.decidedAt ? ` <t:${Math.floor(proposal.decidedAt / 1000)}:R>` : '';
       const why = proposal.reason ? `: ${proposal.reason}` : '';
-      return {
-        ok: false,
-        reason: `Proposal ${id} is already ${proposal.state}${by}${when}${why}.`,
-        proposal,
-      };
+      return refuse('ALREADY_DECIDED', `Proposal ${id} is already ${proposal.state}${why}.`, proposal);
     }
     return { ok: true, proposal };
+  }
+
+  function busy(): Decision | undefined {
+    const active = store.active();
+    return active ? refuse('BUSY', `Not now: ${activeReason(active)}.`, active) : undefined;
+  }
+
+  function markStale(id: string, reason: string): Decision {
+    const stale = store.update(id, () => ({ state: 'stale', reason, decidedAt: now() }), now());
+    log.warn({ proposal: id, reason }, 'stale proposal');
+    return refuse('STALE', `Proposal ${id} is stale: ${reason}.`, stale);
   }
 
   return {
@@ -412,60 +381,61 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
       return tracked(draft(proposal, evidence));
     },
     async propose(requestedBy, note) {
-      const active = store.active();
-      if (active) return { ok: false, reason: `Not now: ${activeReason(active)}.`, proposal: active };
+      const refused = busy();
+      if (refused) return refused;
       let evidence = dissonant();
-      if (evidence.length === 0) {
-        // Nothing above the high level: the most dissonant recent dialogues still inform the draft.
-        evidence = deps.records
-          .between(now() - settings.windowMs, now() + 1)
-          .filter((r) => r.finalDissonance !== null)
-          .sort((a, b) => (b.finalDissonance ?? 0) - (a.finalDissonance ?? 0))
-          .slice(0, 5);
-      }
+      // Nothing above the high level: the most dissonant recent dialogues still inform the draft.
+      if (evidence.length === 0) evidence = mostDissonant(inWindow(), 5);
       if (evidence.length === 0 && !note) {
-        return { ok: false, reason: 'There are no dialogues in the window and no note to draft from.' };
+        return refuse('NOTHING_TO_DRAFT', 'There are no dialogues in the window and no note to draft from.');
       }
       const proposal = newProposal({ kind: 'amendment', requestedBy, evidence: evidence.map((r) => r.id) });
       return { ok: true, proposal: await tracked(draft(proposal, evidence, note)) };
     },
     rollback(version, requestedBy) {
-      const active = store.active();
-      if (active) return { ok: false, reason: `Not now: ${activeReason(active)}.`, proposal: active };
+      const refused = busy();
+      if (refused) return refused;
       const codex = deps.codex();
       if (version === codex.data.version)
-        return { ok: false, reason: `Version ${version} is the current codex.` };
+        return refuse('CURRENT_VERSION', `Version ${version} is the current codex.`);
       const text = archivedCodex(deps.dataDir, version);
       if (!text) {
         const known = store.versions().map((v) => v.version);
-        return {
-          ok: false,
-          reason: `Version ${version} is not archived (known versions: ${known.join(', ')}).`,
-        };
+        return refuse(
+          'NOT_ARCHIVED',
+          `Version ${version} is not archived (known versions: ${known.join(', ')}).`,
+        );
       }
       // An old version must still pass today's checks (schema, core) before it is offered.
-      const problems = amendmentProblems(codex, text, `codex-v${version}.toml`);
-      if (problems.length) {
-        return { ok: false, reason: `Version ${version} cannot be restored: ${problems.join('; ')}` };
+      const checked = checkAmendedCodex(codex, text, `codex-v${version}.toml`, codex.data.version + 1);
+      if (!checked.ok) {
+        return refuse(
+          'CANNOT_RESTORE',
+          `Version ${version} cannot be restored: ${checked.problems.join('; ')}`,
+        );
       }
       const proposal = newProposal({ kind: 'rollback', requestedBy, rollbackTo: version });
-      const ready = store.update(proposal.id, () => ({
-        state: 'pending',
-        title: `Roll the codex back to version ${version}`,
-        principles: [`Every principle and prompt as they were in version ${version}`],
-        rationale: `Requested by <@${requestedBy}>.`,
-        consequences: `The personas behave as they did under version ${version}; the current version ${codex.data.version} stays archived.`,
-        newCodex: text,
-        diff: codexDiff(codex.source, text, `v${codex.data.version}`, `v${version}`),
-        history: [
-          {
-            kind: 'note',
-            title: 'A rollback',
-            text: `<@${requestedBy}> asked to restore codex version ${version}. It becomes version ${codex.data.version + 1}; the history stays whole.`,
-            at: now(),
-          },
-        ],
-      }));
+      const ready = store.update(
+        proposal.id,
+        () => ({
+          state: 'pending',
+          title: `Roll the codex back to version ${version}`,
+          principles: [`Every principle and prompt as they were in version ${version}`],
+          rationale: `An architect asked to restore version ${version}.`,
+          consequences: `The personas behave as they did under version ${version}; the current version ${codex.data.version} stays archived.`,
+          newCodex: text,
+          diff: codexDiff(codex.source, text, `v${codex.data.version}`, `v${version}`),
+          history: [
+            {
+              kind: 'note',
+              title: 'A rollback',
+              text: `An architect asked to restore codex version ${version}. It becomes version ${codex.data.version + 1}; the history stays whole.`,
+              at: now(),
+            },
+          ],
+        }),
+        now(),
+      );
       deps.bus.publish('proposal_ready', { proposal: ready });
       return { ok: true, proposal: ready };
     },
@@ -478,63 +448,54 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     async approve(id, userId) {
       const verdict = pending(id);
       if (!verdict.ok) return verdict;
-      if (!verdict.proposal.openedBy.includes(userId)) {
-        return {
-          ok: false,
-          reason:
-            'Open the history first: an amendment is approved only by someone who has read how it came about.',
-          proposal: verdict.proposal,
-        };
+      const proposal = verdict.proposal;
+      if (!proposal.openedBy.includes(userId)) {
+        return refuse(
+          'HISTORY_NOT_OPENED',
+          'Open the history first: an amendment is approved only by someone who has read how it came about.',
+          proposal,
+        );
       }
       // From the check to the write nothing awaits: a second press finds the decision made.
       const onDisk = readFileSync(deps.codexPath, 'utf8');
       const current = deps.codex();
-      if (sha256(onDisk) !== verdict.proposal.baseHash) {
-        const stale = store.update(
+      if (sha256(onDisk) !== proposal.baseHash) {
+        return markStale(
           id,
-          () => ({
-            state: 'stale',
-            reason: `the codex changed after this was drafted (drafted against version ${verdict.proposal.baseVersion}, now version ${current.data.version})`,
-            decidedAt: now(),
-          }),
-          now(),
+          `the codex changed after this was drafted (drafted against version ${proposal.baseVersion}, now version ${current.data.version})`,
         );
-        log.warn({ proposal: id }, 'stale proposal: the codex changed');
-        return { ok: false, reason: `Proposal ${id} is stale: ${stale.reason}.`, proposal: stale };
       }
       const version = current.data.version + 1;
-      const text = withVersion(verdict.proposal.newCodex, version);
-      // Checked again as it will be written: a codex that would not load is never written.
-      const problems = amendmentProblems(current, text, deps.codexPath);
-      if (problems.length) {
-        const stale = store.update(
+      if (store.versions().some((v) => v.version === version)) {
+        return markStale(
           id,
-          () => ({
-            state: 'stale',
-            reason: `the amended codex no longer validates: ${problems.join('; ')}`,
-            decidedAt: now(),
-          }),
-          now(),
+          `version ${version} is already recorded; the codex history must not be overwritten`,
         );
-        return { ok: false, reason: `Proposal ${id} is stale: ${stale.reason}.`, proposal: stale };
       }
-      const archived = archiveCodex(deps.dataDir, current.data.version, onDisk);
-      writeAtomically(deps.codexPath, text);
-      const approved = store.update(
-        id,
-        () => ({ state: 'approved', decidedBy: userId, decidedAt: now(), newVersion: version }),
-        now(),
-      );
-      store.addVersion({
+      // Checked again as it will be written: a codex that would not load is never written.
+      const checked = checkAmendedCodex(current, proposal.newCodex, deps.codexPath, version);
+      if (!checked.ok)
+        return markStale(id, `the amended codex no longer validates: ${checked.problems.join('; ')}`);
+      const { text, codex } = checked.checked;
+      const hash = sha256(text);
+      const at = now();
+      // Intent first, so a crash at any point below is finished or undone at the next start.
+      const archivedPrevious = archiveCodex(deps.dataDir, current.data.version, onDisk);
+      store.update(id, () => ({ approving: { version, hash, by: userId, at, archivedPrevious } }), at);
+      writeCodex(deps.codexPath, text);
+      const approved = store.completeApproval(id, {
         version,
-        hash: sha256(text),
+        hash,
         proposalId: id,
         approvedBy: userId,
-        at: now(),
-        archivedPrevious: archived,
+        at,
+        archivedPrevious,
       });
-      await deps.reloadCodex();
-      log.info({ proposal: id, version, approvedBy: userId }, 'amendment ratified; codex reloaded');
+      deps.applyCodex(codex);
+      log.info(
+        { proposal: id, version, approvedBy: userId },
+        'amendment ratified; the new codex is in force',
+      );
       deps.bus.publish('codex_amended', { proposal: approved, version });
       return { ok: true, proposal: approved };
     },

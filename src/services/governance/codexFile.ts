@@ -1,17 +1,17 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
 import { type Codex, CodexError, parseCodex } from '../codex/loadCodex.ts';
+import { writeFileDurably } from '../durableWrite.ts';
+
+/** The codex's file work for the philosophical loop: checks, diffs, durable writes, the archive. */
 
 /** The largest codex an amendment may produce. */
 export const MAX_CODEX_BYTES = 64 * 1024;
 
-export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 /** Sets the top-level `version = N` line (before any table), adding one when there is none. */
-export function withVersion(source: string, version: number): string {
+function withVersionLine(source: string, version: number): string {
   const lines = source.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
@@ -24,12 +24,24 @@ export function withVersion(source: string, version: number): string {
   return `version = ${version}\n${source}`;
 }
 
+/** An amended codex as it would be written: its text with the version set, and the parsed result. */
+export interface CheckedCodex {
+  text: string;
+  codex: Codex;
+}
+
 /**
- * Why an amended codex cannot be offered: it does not parse or pass the schema (file, line and
- * problem), it touches the immutable core, it is too large, or it changes nothing. Empty when
- * it may be offered.
+ * Checks an amended codex as it would be written at `version`: it parses and passes the schema
+ * (file, line and problem), its parsed version really is `version` (a line that only looks like
+ * the version, inside a multi-line string, is caught), it leaves the immutable core as it is, it
+ * is not too large, and it changes something. Returns the problems, or the codex ready to write.
  */
-export function amendmentProblems(current: Codex, amended: string, label: string): string[] {
+export function checkAmendedCodex(
+  current: Codex,
+  amended: string,
+  label: string,
+  version: number,
+): { ok: true; checked: CheckedCodex } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const bytes = Buffer.byteLength(amended, 'utf8');
   if (bytes > MAX_CODEX_BYTES)
@@ -37,28 +49,36 @@ export function amendmentProblems(current: Codex, amended: string, label: string
   if (bytes > Math.max(4 * Buffer.byteLength(current.source, 'utf8'), 8 * 1024)) {
     problems.push('the codex more than quadrupled in size: amend principles, do not rewrite the whole codex');
   }
-  let parsed: Codex;
+  const text = withVersionLine(amended, version);
+  let codex: Codex;
   try {
-    // The version is the system's to set; the draft is checked as it would be written.
-    parsed = parseCodex(withVersion(amended, current.data.version + 1), label);
+    codex = parseCodex(text, label);
   } catch (error) {
     if (error instanceof CodexError) {
-      return [
-        ...problems,
-        ...error.problems.map(
-          (p) => `${label}${p.line ? `:${p.line}` : ''}${p.key ? ` ${p.key}` : ''}: ${p.message}`,
-        ),
-      ];
+      return {
+        ok: false,
+        problems: [
+          ...problems,
+          ...error.problems.map(
+            (p) => `${label}${p.line ? `:${p.line}` : ''}${p.key ? ` ${p.key}` : ''}: ${p.message}`,
+          ),
+        ],
+      };
     }
     throw error;
   }
-  if (!isDeepStrictEqual(parsed.data.core, current.data.core)) {
+  if (codex.data.version !== version) {
+    problems.push(
+      `the top-level \`version\` must be a plain \`version = N\` line before the first table (it reads ${codex.data.version}, not ${version})`,
+    );
+  }
+  if (!isDeepStrictEqual(codex.data.core, current.data.core)) {
     problems.push('the [core] principles are immutable: the amendment must leave [core] exactly as it is');
   }
   const { version: _a, ...before } = current.data;
-  const { version: _b, ...after } = parsed.data;
+  const { version: _b, ...after } = codex.data;
   if (isDeepStrictEqual(before, after)) problems.push('the amended codex changes nothing');
-  return problems;
+  return problems.length ? { ok: false, problems } : { ok: true, checked: { text, codex } };
 }
 
 /** A unified diff between two codex texts (the `diff` package). */
@@ -68,23 +88,19 @@ export function codexDiff(before: string, after: string, beforeLabel: string, af
   });
 }
 
-/** Writes a file so that a reader sees the old text or the new, never half of either. */
-export function writeAtomically(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
+/** Replaces the codex file durably: the old text or the new survives a crash, never half. */
+export function writeCodex(path: string, text: string): void {
+  writeFileDurably(path, text);
 }
 
 /** Keeps a codex version under `DATA_DIR/codex-history/`; returns its path. */
 export function archiveCodex(dataDir: string, version: number, text: string): string {
   const dir = join(dataDir, 'codex-history');
-  mkdirSync(dir, { recursive: true });
   let path = join(dir, `codex-v${version}.toml`);
   for (let n = 2; existsSync(path) && readFileSync(path, 'utf8') !== text; n++) {
     path = join(dir, `codex-v${version}-${n}.toml`);
   }
-  writeAtomically(path, text);
+  writeFileDurably(path, text);
   return path;
 }
 

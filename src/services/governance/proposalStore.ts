@@ -17,6 +17,8 @@ export interface HistoryEntry {
   title: string;
   text: string;
   at: number;
+  /** For evidence: the dialogue's id in the interaction log. */
+  recordId?: string;
 }
 
 export interface Proposal {
@@ -60,6 +62,13 @@ export interface Proposal {
   interrupted?: boolean;
   /** The whole history has been posted in its thread. */
   historyPosted?: boolean;
+  /**
+   * An approval in progress: recorded before the codex is written, cleared when the approval is
+   * complete. Found at start, it is finished (the codex on disk has `hash`) or undone.
+   */
+  approving?:
+    | { version: number; hash: string; by: string; at: number; archivedPrevious?: string }
+    | undefined;
 }
 
 export interface CodexVersion {
@@ -127,7 +136,7 @@ export class ProposalStore {
   }
 
   /** Applies a change to a proposal and stores it; returns the new proposal. */
-  update(id: string, change: (proposal: Proposal) => Partial<Proposal>, at = Date.now()): Proposal {
+  update(id: string, change: (proposal: Proposal) => Partial<Proposal>, at: number): Proposal {
     const current = this.get(id);
     if (!current) throw new Error(`no proposal ${id}`);
     const next: Proposal = { ...current, ...change(current), updatedAt: at };
@@ -168,10 +177,33 @@ export class ProposalStore {
     return ids;
   }
 
+  /**
+   * Marks an approval done in one transaction: the proposal approved (its intent cleared) and the
+   * new version recorded. A version row is never replaced: a second one for the same version throws.
+   */
+  completeApproval(id: string, version: CodexVersion & { proposalId: string; approvedBy: string }): Proposal {
+    return this.db.transaction(() => {
+      const approved = this.update(
+        id,
+        () => ({
+          state: 'approved',
+          decidedBy: version.approvedBy,
+          decidedAt: version.at,
+          newVersion: version.version,
+          approving: undefined,
+        }),
+        version.at,
+      );
+      this.addVersion(version);
+      return approved;
+    })();
+  }
+
+  /** Records a codex version; throws if that version is already recorded (history is never rewritten). */
   addVersion(version: CodexVersion): void {
     this.db
       .prepare(
-        'INSERT OR REPLACE INTO codex_versions (version, hash, proposal_id, approved_by, at, archived_previous) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO codex_versions (version, hash, proposal_id, approved_by, at, archived_previous) VALUES (?, ?, ?, ?, ?, ?)',
       )
       .run(
         version.version,

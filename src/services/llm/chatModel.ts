@@ -9,6 +9,8 @@ export interface ChatCallOptions {
   signal?: AbortSignal;
   /** Called with the 1-based queue position when the call must wait for a free model slot. */
   onQueued?: (position: number) => void;
+  /** Model-queue priority: 0 (default) for people's dialogues, lower for background work. */
+  priority?: number;
   /** Constrains the answer: `'json'`, or a JSON Schema it must match (Ollama's structured outputs). */
   format?: 'json' | Record<string, unknown>;
 }

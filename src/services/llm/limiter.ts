@@ -1,16 +1,19 @@
+import PQueue from 'p-queue';
+
 /**
- * A global cap on simultaneous model calls. Ollama serves one request per model at a time by
- * default; queueing here keeps every dialogue informed of its place instead of timing out in
- * Ollama's own queue.
+ * A global cap on simultaneous model calls (p-queue). Ollama serves one request per model at a
+ * time by default; queueing here keeps every dialogue informed of its place instead of timing
+ * out in Ollama's own queue.
  */
 export interface Limiter {
   /**
-   * Runs `task` when a slot is free. `onQueued` is called once, with the 1-based position,
-   * when the task has to wait.
+   * Runs `task` when a slot is free. `onQueued` is called once, with the 1-based position among
+   * the calls of the same or higher priority, when the task has to wait. Background work (curation,
+   * evaluation) passes a lower `priority` (default 0, people's dialogues) so it goes after people.
    */
   run<T>(
     task: () => Promise<T>,
-    options?: { onQueued?: (position: number) => void; signal?: AbortSignal },
+    options?: { onQueued?: (position: number) => void; signal?: AbortSignal; priority?: number },
   ): Promise<T>;
   /** Calls running now. */
   readonly active: number;
@@ -18,53 +21,32 @@ export interface Limiter {
   readonly waiting: number;
 }
 
+/** The priority of background model calls: they wait behind every person's dialogue. */
+export const BACKGROUND_PRIORITY = -10;
+
 export function createLimiter(concurrency: number): Limiter {
-  let active = 0;
-  const queue: Array<{ start: () => void; cancel: (reason: unknown) => void }> = [];
-
-  const next = () => {
-    while (active < concurrency && queue.length > 0) {
-      active++;
-      queue.shift()?.start();
-    }
-  };
-
+  const queue = new PQueue({ concurrency });
   return {
     get active() {
-      return active;
+      return queue.pending;
     },
     get waiting() {
-      return queue.length;
+      return queue.size;
     },
-    async run(task, options = {}) {
+    run(task, options = {}) {
       options.signal?.throwIfAborted();
-      if (active >= concurrency) {
-        await new Promise<void>((resolve, reject) => {
-          const entry = {
-            start: () => {
-              options.signal?.removeEventListener('abort', abort);
-              resolve();
-            },
-            cancel: reject,
-          };
-          const abort = () => {
-            const index = queue.indexOf(entry);
-            if (index >= 0) queue.splice(index, 1);
-            reject(options.signal?.reason);
-          };
-          options.signal?.addEventListener('abort', abort, { once: true });
-          queue.push(entry);
-          options.onQueued?.(queue.length);
-        });
-      } else {
-        active++;
+      const priority = options.priority ?? 0;
+      const mustWait = queue.pending >= concurrency || queue.size > 0;
+      const result = queue.add(() => task(), {
+        priority,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (mustWait) {
+        // p-queue counts by exact priority: a person's call waits behind people's calls only; a
+        // background call behind everything.
+        options.onQueued?.(priority >= 0 ? queue.sizeBy({ priority }) : queue.size);
       }
-      try {
-        return await task();
-      } finally {
-        active--;
-        next();
-      }
+      return result;
     },
   };
 }

@@ -35,7 +35,7 @@ export function unreachableError(host: string, cause?: unknown): AppError {
     'OLLAMA_UNREACHABLE',
     'operational',
     `cannot reach Ollama at ${host}: start it with \`ollama serve\` (or set OLLAMA_HOST)`,
-    { cause },
+    { cause, retryable: true },
   );
 }
 
@@ -78,12 +78,13 @@ export function toOllamaError(error: unknown, context: OllamaErrorContext): unkn
       'OLLAMA_BUSY',
       'operational',
       `Ollama is busy (its queue is full): try again shortly`,
-      {
-        cause: error,
-      },
+      { cause: error, retryable: true },
     );
   }
+  // A server fault (5xx) or a stream cut short may pass on a second try; a refused request will not.
+  const retryable = typeof status === 'number' ? status >= 500 : true;
   return new AppError('OLLAMA_ERROR', 'operational', `Ollama failed on model ${context.model}: ${message}`, {
     cause: error,
+    retryable,
   });
 }

@@ -1,11 +1,13 @@
 import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
 import { Ollama } from 'ollama';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Persona, PersonaRegistry } from '../personas.ts';
 import { type ChatMessage, type ChatModel, contentToText, type ModelFor } from './chatModel.ts';
 import { deadlineSignal } from './deadline.ts';
 import type { Limiter } from './limiter.ts';
 import { modelMissingError, toOllamaError, unreachableError } from './ollamaErrors.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from './retry.ts';
 
 export interface OllamaModelsOptions {
   host: string;
@@ -16,6 +18,9 @@ export interface OllamaModelsOptions {
   logger: Logger;
   /** Shared cap on calls in flight; unlimited when absent. */
   limiter?: Limiter;
+  clock: Clock;
+  /** How a busy or restarting Ollama is tried again (default: 3 retries from 500 ms, doubling). */
+  retry?: RetryPolicy;
 }
 
 /**
@@ -60,7 +65,7 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
             baseUrl: options.host,
             fetch: (input, init) => fetch(input, { ...init, signal: deadline.signal }),
           });
-          const started = Date.now();
+          const started = options.clock.now();
           try {
             const reply = await chat.invoke(
               messages.map((m) => ({ role: m.role, content: m.content })),
@@ -70,7 +75,7 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
               },
             );
             log.debug(
-              { persona: personaId, model: persona.model, durationMs: Date.now() - started },
+              { persona: personaId, model: persona.model, durationMs: options.clock.now() - started },
               'model answered',
             );
             return contentToText(reply.content);
@@ -84,11 +89,23 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
             deadline.clear();
           }
         };
-        if (!options.limiter) return call();
+        const patient = () =>
+          withRetry(call, {
+            clock: options.clock,
+            policy: options.retry ?? DEFAULT_RETRY_POLICY,
+            signal: callOptions.signal,
+            onRetry: (error, attempt, waitMs) =>
+              log.warn(
+                { persona: personaId, model: persona.model, attempt, waitMs, err: error },
+                'Ollama failed; trying again',
+              ),
+          });
+        if (!options.limiter) return patient();
         const queueOptions: Parameters<Limiter['run']>[1] = {};
         if (callOptions.onQueued) queueOptions.onQueued = callOptions.onQueued;
         if (callOptions.signal) queueOptions.signal = callOptions.signal;
-        return options.limiter.run(call, queueOptions);
+        if (callOptions.priority !== undefined) queueOptions.priority = callOptions.priority;
+        return options.limiter.run(patient, queueOptions);
       },
     };
     return model;

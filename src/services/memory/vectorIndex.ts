@@ -1,16 +1,7 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
+import { writeFileDurably } from '../durableWrite.ts';
 import { AppError } from '../errors.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -52,16 +43,6 @@ export function dimensionMismatch(stored: number, model: string, got: number): A
     `The memory index holds ${stored}-dimensional vectors, but the embedding model ${model} gives ${got}. ` +
       `Rebuild the index from the interaction log: \`${REBUILD_HINT}\``,
   );
-}
-
-/** Writes a file so that a crash leaves either the old or the new content, never half of one. */
-function writeAtomically(path: string, write: (tmp: string) => void): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  write(tmp);
-  const fd = openSync(tmp, 'r+');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 /**
@@ -160,9 +141,8 @@ export class VectorIndex {
   save(): void {
     if (!this.index || !this.meta) return;
     const index = this.index;
-    writeAtomically(this.indexPath, (tmp) => index.writeIndexSync(tmp));
-    const meta = JSON.stringify(this.meta);
-    writeAtomically(this.metaPath, (tmp) => writeFileSync(tmp, meta));
+    writeFileDurably(this.indexPath, (tmp) => index.writeIndexSync(tmp));
+    writeFileDurably(this.metaPath, JSON.stringify(this.meta));
   }
 
   /** Bytes of the saved index file. */

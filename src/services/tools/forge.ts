@@ -1,10 +1,10 @@
 import { Ajv } from 'ajv';
 import { z } from 'zod';
+import { truncate } from '../../shared/text.ts';
 import type { Clock } from '../clock.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
-import { truncate } from '../text.ts';
 import type { ToolForge, ToolForgeRequest, ToolForgeResult } from '../toolForge.ts';
 import { checkToolCode } from './codeGate.ts';
 import {

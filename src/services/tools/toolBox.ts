@@ -1,12 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { sha256 } from '../../shared/hash.ts';
+import { writeFileDurably } from '../durableWrite.ts';
 import type { Logger } from '../logger.ts';
 import type { Embedder } from '../memory/embedder.ts';
 import type { ToolBox, ToolCallOutcome, ToolInfo } from '../toolForge.ts';
 import { checkToolCode } from './codeGate.ts';
 import { describeFailureKind, type Sandbox } from './sandbox.ts';
-import { type StoredTool, sha256, type ToolRegistry } from './toolRegistry.ts';
+import type { StoredTool, ToolRegistry } from './toolRegistry.ts';
 
 /**
  * The registered tools as the dialogue sees them: which are relevant to a task (by embedding
@@ -138,9 +140,7 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
 
   function save() {
     if (!deps.embeddingsPath) return;
-    mkdirSync(dirname(deps.embeddingsPath), { recursive: true });
-    writeFileSync(`${deps.embeddingsPath}.tmp`, JSON.stringify(cache));
-    renameSync(`${deps.embeddingsPath}.tmp`, deps.embeddingsPath);
+    writeFileDurably(deps.embeddingsPath, JSON.stringify(cache));
   }
 
   /** The vector for a text, from the cache or the embedder; undefined when it cannot be had. */

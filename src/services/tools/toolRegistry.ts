@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { sha256 } from '../../shared/hash.ts';
+import { syncFolder, writeFileDurably } from '../durableWrite.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -74,8 +75,6 @@ export function toToolName(raw: string): string {
   return TOOL_NAME_PATTERN.test(slug) ? slug : `tool_${slug}`.slice(0, 48).replace(/_+$/, '') || 'tool';
 }
 
-export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 export class ToolRegistry {
   private readonly tools = new Map<string, StoredTool>();
 
@@ -141,10 +140,9 @@ export class ToolRegistry {
       }
     }
     const full = manifestSchema.parse({ ...manifest, version, codeSha256: sha256(code) });
-    writeFileSync(join(dir, 'tool.js'), code);
+    writeFileDurably(join(dir, 'tool.js'), code);
     // The manifest comes last and atomically: a version without one is not loaded.
-    writeFileSync(join(dir, 'manifest.json.tmp'), `${JSON.stringify(full, null, 2)}\n`);
-    renameSync(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+    writeFileDurably(join(dir, 'manifest.json'), `${JSON.stringify(full, null, 2)}\n`);
     const stored = { manifest: full, code, dir };
     this.tools.set(full.name, stored);
     return stored;
@@ -157,6 +155,7 @@ export class ToolRegistry {
     mkdirSync(archive, { recursive: true });
     const target = join(archive, `${name}-${at.toISOString().replace(/[:.]/g, '-')}`);
     renameSync(join(this.dir, name), target);
+    syncFolder(this.dir);
     this.tools.delete(name);
     return target;
   }

@@ -1,43 +1,37 @@
-import type { Interaction } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { checkArchitect } from '../../../src/bot/permissions.ts';
+import { type ArchitectFacts, decideArchitect } from '../../../src/bot/permissions.ts';
 
-/** Just what checkArchitect reads of an interaction (a fake: this is a unit test). */
-function interactionIn(guildId: string, memberRoles: string[]): Interaction {
-  const roles = new Map([['r-arch', { id: 'r-arch', name: 'architect' }]]);
-  const cache = Object.assign(roles, {
-    find: (f: (r: { name: string }) => boolean) => [...roles.values()].find(f),
-  });
-  return {
-    guildId,
-    guild: { roles: { cache } },
-    member: { roles: memberRoles },
-    inGuild: () => true,
-  } as unknown as Interaction;
-}
+const facts = (over: Partial<ArchitectFacts> = {}): ArchitectFacts => ({
+  policy: { role: 'architect', homeGuildId: 'home' },
+  guildId: 'home',
+  guildRoles: [{ id: 'r-arch', name: 'Architect' }],
+  memberRoleIds: ['r-arch'],
+  ...over,
+});
 
-describe('checkArchitect', () => {
-  it('grants the role by name or id in the home server', () => {
-    expect(
-      checkArchitect(interactionIn('home', ['r-arch']), { role: 'architect', homeGuildId: 'home' }),
-    ).toEqual({
-      ok: true,
-    });
-    expect(checkArchitect(interactionIn('home', ['r-arch']), { role: 'r-arch' })).toEqual({ ok: true });
+describe('decideArchitect', () => {
+  it('grants the role by name (any case) or by id in the home server', () => {
+    expect(decideArchitect(facts())).toEqual({ ok: true });
+    expect(decideArchitect(facts({ policy: { role: 'r-arch' } }))).toEqual({ ok: true });
   });
 
-  it('refuses a member without the role', () => {
-    expect(checkArchitect(interactionIn('home', []), { role: 'architect' })).toMatchObject({
+  it('refuses a member without the role, and outside servers', () => {
+    expect(decideArchitect(facts({ memberRoleIds: [] }))).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/Only members with the \*\*architect\*\* role/),
+      code: 'NOT_ARCHITECT',
+      reason: expect.stringMatching(/Only members with the \*\*Architect\*\* role/),
+    });
+    expect(decideArchitect(facts({ guildId: null }))).toMatchObject({ ok: false, code: 'NOT_ARCHITECT' });
+    expect(decideArchitect(facts({ memberRoleIds: null }))).toMatchObject({
+      ok: false,
+      code: 'NOT_ARCHITECT',
     });
   });
 
   it('refuses an "architect" role in another server the bot was added to', () => {
-    expect(
-      checkArchitect(interactionIn('elsewhere', ['r-arch']), { role: 'architect', homeGuildId: 'home' }),
-    ).toMatchObject({
+    expect(decideArchitect(facts({ guildId: 'elsewhere' }))).toMatchObject({
       ok: false,
+      code: 'NOT_HOME_SERVER',
       reason: expect.stringMatching(/only in the bot's home server/),
     });
   });

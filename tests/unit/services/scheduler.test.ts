@@ -1,6 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../../src/services/clock.ts';
 import { createSilentLogger } from '../../../src/services/logger.ts';
 import { createScheduler, type Scheduler } from '../../../src/services/scheduler.ts';
+import { ManualClock } from '../../support/clock.ts';
+
+const clock = new ManualClock();
 
 let scheduler: Scheduler | undefined;
 afterEach(async () => {
@@ -10,14 +14,14 @@ afterEach(async () => {
 
 describe('the scheduler', () => {
   it('refuses a bad cron expression with the setting and the field', () => {
-    scheduler = createScheduler({ logger: createSilentLogger() });
+    scheduler = createScheduler({ logger: createSilentLogger(), clock });
     expect(() =>
       scheduler?.add({ name: 'x', cron: '0 25 * * *', setting: 'AUTONOMY_CRON', run: async () => 'ok' }),
     ).toThrowError(/AUTONOMY_CRON: "0 25 \* \* \*" is not a valid cron expression \(hour "25"/);
   });
 
   it('never overlaps a job with itself', async () => {
-    scheduler = createScheduler({ logger: createSilentLogger() });
+    scheduler = createScheduler({ logger: createSilentLogger(), clock });
     let release!: () => void;
     let runs = 0;
     scheduler.add({
@@ -44,7 +48,7 @@ describe('the scheduler', () => {
 
   it('skips autonomous jobs while autonomy is paused, and records failures', async () => {
     let paused: string | null = 'proposal p1 awaits';
-    scheduler = createScheduler({ logger: createSilentLogger(), autonomyPaused: () => paused });
+    scheduler = createScheduler({ logger: createSilentLogger(), clock, autonomyPaused: () => paused });
     scheduler.add({ name: 'curation', cron: '0 0 1 1 *', autonomous: true, run: async () => 'curated' });
     scheduler.add({
       name: 'broken',
@@ -71,12 +75,28 @@ describe('the scheduler', () => {
     expect(status[0]?.nextRun).toBeGreaterThan(Date.now());
   });
 
-  it('runs a job on its schedule', async () => {
-    scheduler = createScheduler({ logger: createSilentLogger() });
-    let ticks = 0;
-    scheduler.add({ name: 'often', cron: '* * * * * *', run: async () => `tick ${++ticks}` });
-    await new Promise((resolve) => setTimeout(resolve, 2200));
-    expect(ticks).toBeGreaterThanOrEqual(1);
-    expect(scheduler.status()[0]?.lastRun?.message).toMatch(/tick \d/);
+  it('runs a job when its time comes, with no wall-clock wait', async () => {
+    // node-cron fires on the system's timers: vitest's fake timers move them (and Date) at will.
+    vi.useFakeTimers({ now: Date.UTC(2026, 10, 30, 23, 58, 30) });
+    try {
+      scheduler = createScheduler({ logger: createSilentLogger(), clock: systemClock });
+      let ticks = 0;
+      scheduler.add({ name: 'minutely', cron: '* * * * *', run: async () => `tick ${++ticks}` });
+      expect(scheduler.status()[0]?.nextRun).toBe(Date.UTC(2026, 10, 30, 23, 59, 0));
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(ticks).toBe(0);
+      // Past the minute, and past midnight into the next month.
+      await vi.advanceTimersByTimeAsync(70_000);
+      expect(ticks).toBe(2);
+      expect(scheduler.status()[0]?.lastRun).toMatchObject({
+        outcome: 'ok',
+        message: 'tick 2',
+        startedAt: Date.UTC(2026, 11, 1, 0, 0, 0),
+      });
+    } finally {
+      await scheduler?.stop();
+      scheduler = undefined;
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,9 +1,9 @@
-import { join } from 'node:path';
 import { REST } from 'discord.js';
-import { loadCommands } from '../bot/commandRegistry.ts';
-import { deployCommands } from '../bot/deployCommands.ts';
-import { MISSING_TOKEN } from '../bot/messages.ts';
-import { loadConfig, loadDotEnv } from '../services/config.ts';
+import { loadCommands } from '../../bot/commandRegistry.ts';
+import { deployCommands } from '../../bot/deployCommands.ts';
+import { MISSING_TOKEN } from '../../bot/messages.ts';
+import { loadConfig, loadDotEnv } from '../../services/config.ts';
+import { COMMANDS_DIR } from '../paths.ts';
 
 /** `npm run deploy-commands`: registers the slash commands with Discord. */
 async function main(): Promise<number> {
@@ -13,7 +13,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${MISSING_TOKEN}\n`);
     return 2;
   }
-  const commands = await loadCommands(join(import.meta.dirname, '..', '..', 'commands'));
+  const commands = await loadCommands(COMMANDS_DIR);
   const rest = new REST({ api: config.discordApiUrl }).setToken(config.discordToken);
   const result = await deployCommands(rest, commands, config.discordGuildId);
   const where =

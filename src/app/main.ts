@@ -1,15 +1,8 @@
-import { join } from 'node:path';
-import { loadCommands } from './bot/commandRegistry.ts';
-import { createBot } from './bot/createBot.ts';
-import { MISSING_TOKEN } from './bot/messages.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
-import { openAppStore } from './services/appStore.ts';
-import { loadConfig, loadDotEnv } from './services/config.ts';
-import { findAppError } from './services/errors.ts';
-import { checkOllama } from './services/llm/ollamaModels.ts';
-import { createLogger } from './services/logger.ts';
-
-const COMMANDS_DIR = join(import.meta.dirname, '..', 'commands');
+import { MISSING_TOKEN } from '../bot/messages.ts';
+import { loadConfig, loadDotEnv } from '../services/config.ts';
+import { findAppError } from '../services/errors.ts';
+import { createLogger } from '../services/logger.ts';
+import { type App, composeApp } from './compose.ts';
 
 /** `npm start`: the Discord bot. */
 async function main(): Promise<number> {
@@ -26,29 +19,19 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: config.logLevel });
-  let runtime: Runtime;
+  let app: App;
   try {
-    runtime = await createRuntime(config, logger);
+    app = await composeApp(config, logger);
   } catch (error) {
     process.stderr.write(`${findAppError(error)?.message ?? String(error)}\n`);
     return 2;
   }
-  try {
-    await checkOllama(config.ollamaHost, runtime.requiredModels());
-  } catch (error) {
-    // The bot still starts: each dialogue says the same in its thread until Ollama is fixed.
-    logger.warn(findAppError(error)?.message ?? String(error));
-  }
-  const store = openAppStore(config.dataDir, (error) => logger.error({ err: error }, 'state store error'));
-  const bot = createBot({ runtime, store, commands: await loadCommands(COMMANDS_DIR) });
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     stopping ??= (async () => {
       logger.info({ signal }, 'shutting down');
-      await bot.stop();
-      await store.close();
-      await runtime.close();
+      await app.close();
       logger.info('stopped cleanly');
     })();
     return stopping;
@@ -68,7 +51,7 @@ async function main(): Promise<number> {
   });
 
   try {
-    await bot.start(config.discordToken);
+    await app.bot.start(config.discordToken);
   } catch (error) {
     process.stderr.write(`${describeLoginFailure(error, config.discordApiUrl)}\n`);
     await stop('login failed');

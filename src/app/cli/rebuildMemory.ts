@@ -1,7 +1,7 @@
-import { createRuntime } from '../runtime.ts';
-import { loadConfig, loadDotEnv } from '../services/config.ts';
-import { findAppError } from '../services/errors.ts';
-import { createLogger } from '../services/logger.ts';
+import { loadConfig, loadDotEnv } from '../../services/config.ts';
+import { findAppError } from '../../services/errors.ts';
+import { createLogger } from '../../services/logger.ts';
+import { composeRuntime } from '../compose.ts';
 
 /**
  * `npm run memory:rebuild`: re-embeds every recorded dialogue into a fresh vector index, e.g.
@@ -10,14 +10,14 @@ import { createLogger } from '../services/logger.ts';
 async function main(): Promise<number> {
   loadDotEnv();
   const config = loadConfig();
-  const runtime = await createRuntime(config, createLogger({ level: 'warn' }));
+  const runtime = await composeRuntime(config, createLogger({ level: 'warn' }));
   try {
     const before = runtime.memory.stats();
     process.stdout.write(`Re-embedding ${before.dialogues} dialogues with ${config.ollamaEmbedModel}…\n`);
-    const started = Date.now();
+    const started = runtime.clock.now();
     const count = await runtime.memory.rebuild();
     process.stdout.write(
-      `Rebuilt the memory index: ${count} dialogues in ${((Date.now() - started) / 1000).toFixed(1)} s.\n`,
+      `Rebuilt the memory index: ${count} dialogues in ${((runtime.clock.now() - started) / 1000).toFixed(1)} s.\n`,
     );
     return 0;
   } catch (error) {

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { type DialogueEvent, describeToolCall } from '../graph/dialogue.ts';
-import { createRuntime, type Runtime } from '../runtime.ts';
-import { type Config, loadConfig, loadDotEnv } from '../services/config.ts';
-import { findAppError } from '../services/errors.ts';
-import { checkOllama } from '../services/llm/ollamaModels.ts';
-import { createLogger } from '../services/logger.ts';
+import { type DialogueEvent, describeToolCall } from '../../graph/dialogue.ts';
+import { type Config, loadConfig, loadDotEnv } from '../../services/config.ts';
+import { findAppError } from '../../services/errors.ts';
+import { checkOllama } from '../../services/llm/ollamaModels.ts';
+import { createLogger } from '../../services/logger.ts';
+import { composeRuntime, type Runtime } from '../compose.ts';
 
 const USAGE = `Usage: npm run chat -- [--conversation <id>]
 
@@ -139,7 +139,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
     loadDotEnv();
     const config = loadConfig();
-    runtime = await createRuntime(config, createFileLogger(config));
+    runtime = await composeRuntime(config, createFileLogger(config));
   } catch (error) {
     output.err.write(`error: ${describeError(error)}\n`);
     return 2;

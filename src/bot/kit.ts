@@ -1,0 +1,19 @@
+/**
+ * The command kit: the bot's values that slash commands (`commands/`) may import. Commands get
+ * everything else as ports (`Command<'memory' | …>`) and may import types from anywhere; a test
+ * keeps them to this file, `src/shared/` and discord.js.
+ */
+import { findAppError } from '../services/errors.ts';
+
+export { hasModel } from '../services/llm/ollamaModels.ts';
+export { dissonanceChartPng } from './dissonanceChart.ts';
+export { refusalText } from './governance/proposalCard.ts';
+export { NO_MENTIONS } from './personaPoster.ts';
+export { finishSlowReply } from './slowReply.ts';
+export { threadNameFor } from './startDialogue.ts';
+export { toolCard } from './toolCard.ts';
+
+/** An error's words for a person: an AppError's own message, else the error's text. */
+export function errorText(error: unknown): string {
+  return findAppError(error)?.message ?? (error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,77 @@
+import type { Client } from 'discord.js';
+import type { Dialogue } from '../graph/dialogue.ts';
+import type { AppStore } from '../services/appStore.ts';
+import type { Clock } from '../services/clock.ts';
+import type { Codex } from '../services/codex/loadCodex.ts';
+import type { Config } from '../services/config.ts';
+import type { EventBus } from '../services/eventBus.ts';
+import type { Amendments } from '../services/governance/amendments.ts';
+import type { Limiter } from '../services/llm/limiter.ts';
+import type { OllamaHealth } from '../services/llm/ollamaModels.ts';
+import type { Logger } from '../services/logger.ts';
+import type { Memory } from '../services/memory/memory.ts';
+import type { PersonaRegistry } from '../services/personas.ts';
+import type { Scheduler } from '../services/scheduler.ts';
+import type { ToolForge } from '../services/toolForge.ts';
+import type { ToolService } from '../services/tools/toolBox.ts';
+import type { DialogueRunner } from './dialogueRunner.ts';
+import type { GovernanceUi } from './governance/governanceUi.ts';
+import type { ArchitectGate } from './permissions.ts';
+import type { DialogueStarter } from './startDialogue.ts';
+
+/**
+ * Everything a handler, a command or a job of the bot may be given. No consumer receives all of
+ * it: each declares the few ports it uses (`Pick<BotPorts, 'memory' | 'architects'>`), so a unit
+ * test builds it from those fakes alone. Only `createBot` holds the whole set, to hand out.
+ */
+export interface BotPorts {
+  readonly client: Client;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** When the bot started, ms since the epoch. */
+  readonly startedAt: number;
+  readonly store: AppStore;
+  readonly runner: DialogueRunner;
+  readonly threads: BotThreads;
+  /** Opens a thread and runs a dialogue in it: mentions, `/ask` and the motivator. */
+  readonly dialogues: DialogueStarter;
+  readonly architects: ArchitectGate;
+  readonly activity: HumanActivity;
+  readonly governance: GovernanceUi;
+  readonly bus: EventBus;
+  /** The conversations (forget, stored turns). */
+  readonly dialogue: Dialogue;
+  readonly memory: Memory;
+  readonly amendments: Amendments;
+  readonly tools: ToolService;
+  readonly toolForge: ToolForge;
+  readonly personas: () => PersonaRegistry;
+  readonly codex: () => Codex;
+  readonly scheduler: Scheduler;
+  readonly limiter: Limiter;
+  readonly health: HealthProbe;
+}
+
+/** The bot's own conversation threads. */
+export interface BotThreads {
+  /** Remembers a thread as one of the bot's conversations. */
+  register(threadId: string, info: { channelId: string; userId: string }): Promise<void>;
+  /** Whether a thread is one of the bot's conversations. */
+  isOurs(threadId: string, ownerId: string | null): Promise<boolean>;
+}
+
+/** When a person last wrote to the bot or used a command. */
+export interface HumanActivity {
+  /** Milliseconds since the epoch. */
+  last(): number;
+  /** Records activity now. */
+  touch(): void;
+}
+
+/** What `/status` checks: Ollama and the data folder. */
+export interface HealthProbe {
+  ollama(): Promise<OllamaHealth>;
+  /** Bytes used by a path under the data folder (recursively). */
+  diskUsage(path: string): Promise<number>;
+}
