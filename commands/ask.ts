@@ -5,11 +5,11 @@ import {
   MessageFlags,
   SlashCommandBuilder,
 } from 'discord.js';
-import type { Command } from '../src/bot/command.ts';
+import type { Command, PortsOf } from '../src/bot/command.ts';
 import { NO_MENTIONS, threadNameFor } from '../src/bot/kit.ts';
 
 /** `/ask task:<text>`: the same as mentioning the bot with the task. */
-const ask: Command<'dialogues'> = {
+const ask: Command<PortsOf<'dialogues'>> = {
   data: new SlashCommandBuilder()
     .setName('ask')
     .setDescription('Give ALFRED, BRICK and ROBIN a task to work out in a thread')

@@ -8,14 +8,14 @@ import {
   time,
   userMention,
 } from 'discord.js';
-import type { Command } from '../src/bot/command.ts';
+import type { Command, PortsOf } from '../src/bot/command.ts';
 import { finishSlowReply, NO_MENTIONS, refusalText } from '../src/bot/kit.ts';
 import type { Decision } from '../src/services/governance/amendments.ts';
 
 const ARCHITECT_ONLY = new Set(['rollback', 'propose']);
 
 /** `/codex show|history|rollback|propose`: the constitution, its versions, and the gate to change it. */
-const codex: Command<'amendments' | 'codex' | 'governance' | 'logger'> = {
+const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> = {
   data: new SlashCommandBuilder()
     .setName('codex')
     .setDescription('The personas’ constitution: read it, its history, or propose a change')

@@ -1,5 +1,5 @@
 import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
-import type { Command } from '../src/bot/command.ts';
+import type { Command, PortsOf } from '../src/bot/command.ts';
 import { finishSlowReply, toolCard } from '../src/bot/kit.ts';
 import { truncate } from '../src/shared/text.ts';
 
@@ -7,7 +7,7 @@ import { truncate } from '../src/shared/text.ts';
  * `/forge tool spec:<text>`: the tool forge on demand — reuse a stored tool or design, write,
  * test and register a new one. The architect's, unless `FORGE_OPEN_TO_ALL=true`.
  */
-const forge: Command<'tools' | 'toolForge'> = {
+const forge: Command<PortsOf<'tools' | 'toolForge'>> = {
   data: new SlashCommandBuilder()
     .setName('forge')
     .setDescription('Make the personas a new tool')

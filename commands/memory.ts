@@ -1,5 +1,8 @@
 import { channelMention, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command, CommandCall } from '../src/bot/command.ts';
+import type { ArchitectGate } from '../src/bot/permissions.ts';
+import type { Dialogue } from '../src/graph/dialogue.ts';
+import type { Memory } from '../src/services/memory/memory.ts';
 import { plural, truncate } from '../src/shared/text.ts';
 
 /** A thread id from an id, a `<#id>` mention or a message/channel link. */
@@ -10,8 +13,15 @@ export function threadIdFrom(input: string): string | undefined {
   return /^<#(\d+)>$/.exec(trimmed)?.[1] ?? (/^\d{15,21}$/.test(trimmed) ? trimmed : undefined);
 }
 
+/** What `/memory` uses: recall and forgetting, the conversations, the architect gate. */
+export interface MemoryCommandPorts {
+  memory: Pick<Memory, 'recall' | 'records' | 'forget'>;
+  dialogue: Pick<Dialogue, 'forget'>;
+  architects: Pick<ArchitectGate, 'check'>;
+}
+
 /** `/memory search` and `/memory forget`: what the personas remember, and forgetting it. */
-const memory: Command<'memory' | 'dialogue' | 'architects', CommandCall> = {
+const memory: Command<MemoryCommandPorts, CommandCall> = {
   data: new SlashCommandBuilder()
     .setName('memory')
     .setDescription('Search or forget what the personas remember')

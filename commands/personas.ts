@@ -1,9 +1,9 @@
 import { EmbedBuilder, SlashCommandBuilder } from 'discord.js';
-import type { Command, CommandCall } from '../src/bot/command.ts';
+import type { Command, CommandCall, PortsOf } from '../src/bot/command.ts';
 import { plural } from '../src/shared/text.ts';
 
 /** `/personas`: who is in the codex. */
-const personas: Command<'personas', CommandCall> = {
+const personas: Command<PortsOf<'personas'>, CommandCall> = {
   data: new SlashCommandBuilder()
     .setName('personas')
     .setDescription('Who the personas are: role, model and principles')

@@ -7,7 +7,7 @@ import {
   TimestampStyles,
   time,
 } from 'discord.js';
-import type { Command } from '../src/bot/command.ts';
+import type { Command, PortsOf } from '../src/bot/command.ts';
 import { dissonanceChartPng, errorText, hasModel } from '../src/bot/kit.ts';
 import type { OllamaHealth } from '../src/services/llm/ollamaModels.ts';
 import type { JobStatus } from '../src/services/scheduler.ts';
@@ -43,18 +43,20 @@ function jobLine(job: JobStatus): string {
 
 /** `/status`: is everything the dialogue needs there, and how busy is it. */
 const status: Command<
-  | 'config'
-  | 'health'
-  | 'personas'
-  | 'memory'
-  | 'limiter'
-  | 'runner'
-  | 'startedAt'
-  | 'clock'
-  | 'codex'
-  | 'amendments'
-  | 'scheduler'
-  | 'tools'
+  PortsOf<
+    | 'config'
+    | 'health'
+    | 'personas'
+    | 'memory'
+    | 'limiter'
+    | 'runner'
+    | 'startedAt'
+    | 'clock'
+    | 'codex'
+    | 'amendments'
+    | 'scheduler'
+    | 'tools'
+  >
 > = {
   data: new SlashCommandBuilder()
     .setName('status')

@@ -6,7 +6,7 @@ import {
   type SlashCommandStringOption,
   userMention,
 } from 'discord.js';
-import type { Command } from '../src/bot/command.ts';
+import type { Command, PortsOf } from '../src/bot/command.ts';
 import { NO_MENTIONS, toolCard } from '../src/bot/kit.ts';
 import { truncate } from '../src/shared/text.ts';
 
@@ -14,7 +14,7 @@ const nameOption = (description: string) => (o: SlashCommandStringOption) =>
   o.setName('name').setDescription(description).setRequired(true).setMaxLength(48);
 
 /** `/tools list|show|remove`: the forged tools, their manifests and code; removal archives. */
-const tools: Command<'tools' | 'logger' | 'config' | 'client'> = {
+const tools: Command<PortsOf<'tools' | 'logger' | 'config' | 'client'>> = {
   data: new SlashCommandBuilder()
     .setName('tools')
     .setDescription('The tools the personas have forged')

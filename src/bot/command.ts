@@ -27,16 +27,17 @@ export interface CommandCall {
   editReply(options: InteractionEditReplyOptions): Promise<unknown>;
 }
 
+/** Some of the bot's ports, by name: what most commands declare they need. */
+export type PortsOf<K extends keyof BotPorts> = Pick<BotPorts, K>;
+
 /**
  * One slash command: its definition (`data`, as sent to Discord) apart from its behaviour, and
- * the ports it needs (`K`, keys of {@link BotPorts}). Modules in `commands/` export one as
- * `default` and do nothing when imported. `I` is what it reads of the interaction: the narrow
- * {@link CommandCall} where that is enough, the whole discord.js interaction where it is not.
+ * the ports it needs (`P`: `PortsOf<'memory' | …>`, or narrower interfaces that the bot's ports
+ * satisfy). Modules in `commands/` export one as `default` and do nothing when imported. `I` is
+ * what it reads of the interaction: the narrow {@link CommandCall} where that is enough, the
+ * whole discord.js interaction where it is not.
  */
-export interface Command<
-  K extends keyof BotPorts = keyof BotPorts,
-  I extends CommandCall = ChatInputCommandInteraction,
-> {
+export interface Command<P extends object = BotPorts, I extends CommandCall = ChatInputCommandInteraction> {
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   /**
    * Acknowledge before `execute` runs, for anything that may take longer than Discord's 3 s:
@@ -48,5 +49,5 @@ export interface Command<
    * function decides per interaction (one subcommand, or a setting such as `FORGE_OPEN_TO_ALL`).
    */
   architectOnly?: boolean | ((interaction: CommandCall, config: Config) => boolean);
-  execute(interaction: I, ports: Pick<BotPorts, K>): Promise<void>;
+  execute(interaction: I, ports: P): Promise<void>;
 }

@@ -87,7 +87,7 @@ export function createBot(deps: BotDeps): Bot {
   const poster = createPersonaPoster({ client, store, logger });
   const runner = createDialogueRunner({
     dialogue: services.dialogue,
-    personas: services.personas,
+    speaker: (id) => services.personas().get(id),
     tool: (name, version) => services.tools.registry.get(name, version),
     clock,
     logger,

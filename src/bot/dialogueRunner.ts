@@ -2,7 +2,6 @@ import type { AttachmentBuilder, EmbedBuilder } from 'discord.js';
 import { type Dialogue, describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
-import type { PersonaRegistry } from '../services/personas.ts';
 import type { StoredTool } from '../services/tools/toolRegistry.ts';
 import { describeFailure } from './failures.ts';
 import { splitMessage } from './splitMessage.ts';
@@ -49,7 +48,8 @@ export interface DialogueRunner {
 
 export interface DialogueRunnerDeps {
   dialogue: Pick<Dialogue, 'run'>;
-  personas: () => Pick<PersonaRegistry, 'get'>;
+  /** How a persona appears in Discord: its name and avatar (from the codex in force). */
+  speaker: (personaId: string) => { displayName: string; avatarUrl: string };
   /** A forged tool, for its card in the thread. */
   tool: (name: string, version: number) => StoredTool | undefined;
   clock: Clock;
@@ -128,7 +128,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
         } else if (event.type === 'turn') {
           stopTyping();
           if (event.persona === 'TOOL_FORGE') await postForgeTurn(thread, event);
-          else await thread.speak(deps.personas().get(event.persona), turnText(event));
+          else await thread.speak(deps.speaker(event.persona), turnText(event));
         } else if (event.type === 'done') {
           log.info(
             {

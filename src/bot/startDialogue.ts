@@ -9,6 +9,7 @@ import {
   type ThreadChannel,
 } from 'discord.js';
 import type { Logger } from '../services/logger.ts';
+import { createKeyedLock } from '../shared/concurrency.ts';
 import { truncate } from '../shared/text.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { PersonaPoster } from './personaPoster.ts';
@@ -98,6 +99,10 @@ export function createDialogueStarter(deps: {
   logger: Logger;
 }): DialogueStarter {
   const log = deps.logger.child({ module: 'dialogues' });
+  // Messages of one thread reach the runner in the order they came: a follow-up written while
+  // the thread is still being opened and registered waits for the opening task. (A thread
+  // started on a message has that message's id, so the key is known before Discord answers.)
+  const arrival = createKeyedLock();
 
   async function postOpener(channelId: string, opener: string): Promise<Message> {
     const channel = await deps.client.channels.fetch(channelId).catch(() => null);
@@ -129,37 +134,55 @@ export function createDialogueStarter(deps: {
 
   return {
     async start(request) {
-      const userId = request.userId ?? deps.client.user?.id ?? 'bot';
-      let thread: ThreadChannel;
+      const key = 'message' in request.origin ? request.origin.message.id : undefined;
+      const release = key ? await arrival.acquire(key) : () => {};
       try {
-        thread = await openThread(request);
-      } catch (error) {
-        if (error instanceof ChannelUnusable) {
-          return {
-            ok: false,
-            code: 'CHANNEL_UNUSABLE',
-            reason: 'it is not a text channel the bot can open threads in',
-          };
-        }
-        log.warn({ err: error, userId }, 'could not start a thread');
-        return { ok: false, code: 'THREAD_FAILED', reason: threadFailure(error) };
+        return await startNow(request);
+      } finally {
+        release();
       }
-      await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
-      const task = typeof request.task === 'string' ? request.task : await request.task(thread);
-      if (!task?.trim()) {
-        await thread.send({ content: USAGE_HINT, allowedMentions: { parse: [] } });
-        return { ok: false, code: 'NO_TASK', reason: USAGE_HINT, thread };
-      }
-      log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue started');
-      const run = deps.runner.run(deps.poster.threadFor(thread), task, { userId });
-      return { ok: true, thread, run };
     },
     async continueIn(thread, task, userId) {
-      if (!(await deps.threads.isOurs(thread.id, thread.ownerId))) {
-        await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
+      const release = await arrival.acquire(thread.id);
+      let run: Promise<void>;
+      try {
+        if (!(await deps.threads.isOurs(thread.id, thread.ownerId))) {
+          await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
+        }
+        log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue continues');
+        run = deps.runner.run(deps.poster.threadFor(thread), task, { userId });
+      } finally {
+        release();
       }
-      log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue continues');
-      await deps.runner.run(deps.poster.threadFor(thread), task, { userId });
+      await run;
     },
   };
+
+  /** Opens, registers and hands the dialogue to the runner; resolves once it is handed over. */
+  async function startNow(request: NewDialogue): Promise<StartOutcome> {
+    const userId = request.userId ?? deps.client.user?.id ?? 'bot';
+    let thread: ThreadChannel;
+    try {
+      thread = await openThread(request);
+    } catch (error) {
+      if (error instanceof ChannelUnusable) {
+        return {
+          ok: false,
+          code: 'CHANNEL_UNUSABLE',
+          reason: 'it is not a text channel the bot can open threads in',
+        };
+      }
+      log.warn({ err: error, userId }, 'could not start a thread');
+      return { ok: false, code: 'THREAD_FAILED', reason: threadFailure(error) };
+    }
+    await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
+    const task = typeof request.task === 'string' ? request.task : await request.task(thread);
+    if (!task?.trim()) {
+      await thread.send({ content: USAGE_HINT, allowedMentions: { parse: [] } });
+      return { ok: false, code: 'NO_TASK', reason: USAGE_HINT, thread };
+    }
+    log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue started');
+    const run = deps.runner.run(deps.poster.threadFor(thread), task, { userId });
+    return { ok: true, thread, run };
+  }
 }

@@ -1,3 +1,5 @@
+import { createKeyedLock } from '../shared/concurrency.ts';
+import { truncate } from '../shared/text.ts';
 import {
   buildDialogueGraph,
   DEFAULT_DIALOGUE_SETTINGS,
@@ -73,27 +75,13 @@ export interface Dialogue {
 export function createDialogue(deps: DialogueGraphDeps): Dialogue {
   const graph = buildDialogueGraph(deps);
   const settings = { ...DEFAULT_DIALOGUE_SETTINGS, ...deps.settings };
-  const tails = new Map<string, Promise<void>>();
+  // Runs of one conversation wait for each other; different conversations run side by side.
+  const conversations = createKeyedLock();
   const configFor = (conversationId: string) => ({ configurable: { thread_id: conversationId } });
-
-  async function lock(conversationId: string): Promise<() => void> {
-    const previous = tails.get(conversationId) ?? Promise.resolve();
-    let release!: () => void;
-    const current = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => current);
-    tails.set(conversationId, tail);
-    await previous;
-    return () => {
-      release();
-      if (tails.get(conversationId) === tail) tails.delete(conversationId);
-    };
-  }
 
   return {
     async *run(request, options = {}) {
-      const release = await lock(request.conversationId);
+      const release = await conversations.acquire(request.conversationId);
       try {
         const config = configFor(request.conversationId);
         const snapshot = await graph.getState(config);
@@ -235,12 +223,10 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
   };
 }
 
-const shorten = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
-
 /** One line for a tool call, for people: `name({input}) → result` or `name({input}) failed: why`. */
 export function describeToolCall(call: ToolCallRecord, max = 300): string {
-  const input = shorten(JSON.stringify(call.input) ?? 'null', Math.floor(max / 2));
+  const input = truncate(JSON.stringify(call.input) ?? 'null', Math.floor(max / 2));
   return call.ok
-    ? `${call.tool}(${input}) → ${shorten(call.output ?? 'null', max)}`
-    : `${call.tool}(${input}) failed: ${shorten(call.error ?? 'unknown error', max)}`;
+    ? `${call.tool}(${input}) → ${truncate(call.output ?? 'null', max)}`
+    : `${call.tool}(${input}) failed: ${truncate(call.error ?? 'unknown error', max)}`;
 }

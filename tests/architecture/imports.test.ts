@@ -1,87 +1,86 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { checkImports, importsOf, readTree } from './importGraph.ts';
 
-/** Every .ts file below a folder of the repository. */
-function sources(folder: string): string[] {
-  const dir = join(REPO_ROOT, folder);
-  const walk = (path: string): string[] =>
-    readdirSync(path).flatMap((name) => {
-      const child = join(path, name);
-      return statSync(child).isDirectory() ? walk(child) : child.endsWith('.ts') ? [child] : [];
-    });
-  return walk(dir);
-}
+const tree = readTree(REPO_ROOT);
 
-interface Import {
-  file: string;
-  specifier: string;
-  typeOnly: boolean;
-}
+/** The real tree with `plants` added or replacing files: the checker must object to them. */
+const planted = (plants: Record<string, string>) =>
+  checkImports(new Map([...tree, ...Object.entries(plants)]));
 
-/** Static imports, re-exports and dynamic imports of a file. */
-function importsOf(file: string): Import[] {
-  const text = readFileSync(file, 'utf8');
-  const found: Import[] = [];
-  const pattern =
-    /(?:^|\n)\s*(import|export)\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
-  for (const match of text.matchAll(pattern)) {
-    const specifier = match[3] ?? match[4] ?? match[5];
-    if (specifier) found.push({ file: relative(REPO_ROOT, file), specifier, typeOnly: Boolean(match[2]) });
-  }
-  return found;
-}
-
-const GRAPH_FORBIDDEN = [
-  /^discord\.js$/,
-  /^@discordjs\//,
-  /^keyv$/,
-  /^@keyv\//,
-  /^hnswlib-node$/,
-  /^node-cron$/,
-  /^(node:)?fs(\/promises)?$/,
-  /^better-sqlite3$/,
-  /^@langchain\/langgraph-checkpoint-sqlite$/,
-  /^@langchain\/ollama$/,
-  /\/bot\//,
-  /commands\//,
-];
-
-describe('dependency direction', () => {
-  it('keeps src/graph free of Discord, storage, cron, fs and concrete services', () => {
-    const offending = sources('src/graph')
-      .flatMap(importsOf)
-      .filter(
-        (imp) =>
-          GRAPH_FORBIDDEN.some((rule) => rule.test(imp.specifier)) ||
-          // The graph may know the services' interfaces, never their implementations.
-          (/\/services\//.test(imp.specifier) && !imp.typeOnly),
-      );
-    expect(offending).toEqual([]);
+describe('the house’s import rules', () => {
+  it('hold for the whole tree: only allowed arrows, allowed packages, no cycles', () => {
+    expect(checkImports(tree)).toEqual([]);
   });
 
-  it('keeps src/graph from reading the environment', () => {
-    const readers = sources('src/graph').filter((file) => /process\.env/.test(readFileSync(file, 'utf8')));
-    expect(readers).toEqual([]);
+  it('read the imports they check (the checker itself works)', () => {
+    const edges = [...tree].flatMap(([path, source]) => importsOf(path, source));
+    expect(edges.some((e) => e.from.startsWith('src/graph/') && e.specifier === '@langchain/langgraph')).toBe(
+      true,
+    );
+    expect(edges.some((e) => e.from === 'commands/memory.ts' && e.typeOnly)).toBe(true);
+    expect(tree.has('src/app/compose.ts')).toBe(true);
   });
 
-  it('keeps src/services free of discord.js, src/bot, src/graph and commands', () => {
-    const offending = sources('src/services')
-      .flatMap(importsOf)
-      .filter((imp) => /^discord\.js$|^@discordjs\/|\/bot\/|\/graph\/|commands\//.test(imp.specifier));
-    expect(offending).toEqual([]);
-  });
-
-  it('finds the imports it checks (the checker itself works)', () => {
-    const graphImports = sources('src/graph')
-      .flatMap(importsOf)
-      .map((imp) => imp.specifier);
-    expect(graphImports).toContain('@langchain/langgraph');
+  it('refuse a forbidden arrow: the graph or a service reaching into the bot, a command into the root', () => {
     expect(
-      sources('src/services')
-        .flatMap(importsOf)
-        .map((imp) => imp.specifier),
-    ).toContain('smol-toml');
+      planted({ 'src/graph/leak.ts': "import { NO_MENTIONS } from '../bot/personaPoster.ts';\n" }),
+    ).toEqual([expect.objectContaining({ rule: 'forbidden-layer' })]);
+    expect(planted({ 'src/services/leak.ts': "import type { Bot } from '../bot/createBot.ts';\n" })).toEqual([
+      expect.objectContaining({ rule: 'forbidden-layer' }),
+    ]);
+    expect(planted({ 'commands/leak.ts': "import { composeApp } from '../src/app/compose.ts';\n" })).toEqual([
+      expect.objectContaining({ rule: 'forbidden-layer' }),
+    ]);
+  });
+
+  it('refuse an unlisted import: values a layer may only know the types of, values outside the kit', () => {
+    expect(planted({ 'src/graph/leak.ts': "import { loadConfig } from '../services/config.ts';\n" })).toEqual(
+      [expect.objectContaining({ rule: 'types-only' })],
+    );
+    expect(
+      planted({ 'commands/leak.ts': "import { NO_MENTIONS } from '../src/bot/personaPoster.ts';\n" }),
+    ).toEqual([expect.objectContaining({ rule: 'not-in-kit' })]);
+    expect(planted({ 'src/shared/leak.ts': "import { z } from 'zod';\n" })).toEqual([
+      expect.objectContaining({ rule: 'package' }),
+    ]);
+    expect(planted({ 'src/graph/leak.ts': "import { readFileSync } from 'node:fs';\n" })).toEqual([
+      expect.objectContaining({ rule: 'builtin' }),
+    ]);
+    expect(planted({ 'src/services/leak.ts': "import { Client } from 'discord.js';\n" })).toEqual([
+      expect.objectContaining({ rule: 'package' }),
+    ]);
+    expect(
+      planted({ 'src/elsewhere.ts': "export const x = 1;\nimport { truncate } from './shared/text.ts';\n" }),
+    ).toEqual([expect.objectContaining({ rule: 'unplaced' })]);
+  });
+
+  it('refuse a cycle of value imports, but not one of types only', () => {
+    const cycle = planted({
+      'src/services/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
+      'src/services/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
+    });
+    expect(cycle).toEqual([
+      expect.objectContaining({
+        rule: 'cycle',
+        message: 'import cycle: src/services/a.ts → src/services/b.ts → src/services/a.ts',
+      }),
+    ]);
+    expect(
+      planted({
+        'src/services/a.ts': "import type { B } from './b.ts';\nexport type A = B;\n",
+        'src/services/b.ts': "import type { A } from './a.ts';\nexport type B = A | 1;\n",
+      }),
+    ).toEqual([]);
+  });
+
+  it('leave the environment to the config module alone', () => {
+    const readers = [...tree.keys()].filter(
+      (path) =>
+        path !== 'src/services/config.ts' && /process\.env/.test(readFileSync(join(REPO_ROOT, path), 'utf8')),
+    );
+    expect(readers).toEqual([]);
   });
 });

@@ -254,7 +254,7 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
     );
 
     expect(notice.content).toBe(
-      `⚠️ cannot reach Ollama at http://127.0.0.1:${port}: start it with \`ollama serve\` (or set OLLAMA_HOST)`,
+      `⚠️ cannot reach Ollama at http://127.0.0.1:${port}: start it with \`ollama serve\` (or set OLLAMA_HOST) (I tried again a few times first.)`,
     );
     h.discord.userSays(h.userId, message.id, 'Still there?');
     await h.discord.waitFor(

@@ -10,6 +10,7 @@ import {
   OLD_PRINCIPLE,
   scriptDissonantRound,
 } from '../support/amendmentScripts.ts';
+import { ManualClock } from '../support/clock.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
@@ -17,6 +18,7 @@ const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let harness: Harness;
 afterEach(() => harness?.close());
 
+const HOUR = 3_600_000;
 const ENV = { MAX_TURNS: '1', HIGH_DISSONANCE: '0.8', AMENDMENT_MIN_EVENTS: '3', MEMORY_RECALL_K: '0' };
 
 /** Three dissonant dialogues; the third triggers a draft that ALFRED answers with `drafts`. */
@@ -104,10 +106,42 @@ describe('the philosophical loop', () => {
     expect(rejected).toMatchObject({ ok: true, proposal: { state: 'rejected', decidedBy: 'arch' } });
     expect(harness.runtime.amendments.pausedReason()).toBeNull();
     await expect(harness.runtime.scheduler.runNow('curation')).resolves.toMatchObject({ outcome: 'ok' });
+    // Services say no with a stable code and plain words; the bot adds who and when.
     expect(harness.runtime.amendments.reject('p1', 'arch')).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/already rejected by <@arch>/),
+      code: 'ALREADY_DECIDED',
+      reason: 'Proposal p1 is already rejected.',
+      proposal: { decidedBy: 'arch' },
     });
+  });
+
+  it('counts only the dissonant dialogues inside the window, on the injected clock', async () => {
+    const clock = new ManualClock('2026-11-30T08:00:00Z');
+    harness = await startHarness({ env: ENV, overrides: { clock } });
+    for (const tag of ['a', 'b']) {
+      scriptDissonantRound(harness.emulator, tag);
+      await harness.talk(`c-${tag}`, `task ${tag}`);
+    }
+    // A day and a minute later the first two have left the 24 h window: a third starts nothing.
+    await clock.advance(24 * HOUR + 60_000);
+    scriptDissonantRound(harness.emulator, 'c');
+    await harness.talk('c-c', 'task c');
+    expect(harness.runtime.amendments.active()).toBeUndefined();
+    // Two more within the window make three: ALFRED drafts from exactly those.
+    await clock.advance(HOUR);
+    scriptDissonantRound(harness.emulator, 'd');
+    await harness.talk('c-d', 'task d');
+    scriptDissonantRound(harness.emulator, 'e');
+    harness.emulator.script(ALFRED, [draftAnswer(amendedCodex(harness.codexPath))]);
+    harness.emulator.script(BRICK, ['Review.']).script(ROBIN, ['Review.']);
+    const ready = nextEvent(harness.runtime, 'proposal_ready');
+    await harness.talk('c-e', 'task e');
+    const { proposal } = await ready;
+    const tasks = proposal.history
+      .filter((h) => h.kind === 'evidence')
+      .map((h) => /Task: (task \w)/.exec(h.text)?.[1]);
+    expect(tasks).toEqual(['task c', 'task d', 'task e']);
+    expect(proposal.createdAt).toBe(clock.now());
   });
 
   it('approves only after the history was opened; rewrites, archives and reloads the codex at once', async () => {
@@ -118,6 +152,7 @@ describe('the philosophical loop', () => {
 
     await expect(amendments.approve('p1', 'arch')).resolves.toMatchObject({
       ok: false,
+      code: 'HISTORY_NOT_OPENED',
       reason: expect.stringMatching(/Open the history first/),
     });
     expect(amendments.openHistory('p1', 'arch')).toMatchObject({
@@ -145,6 +180,7 @@ describe('the philosophical loop', () => {
     // A second press finds it decided.
     await expect(amendments.approve('p1', 'arch')).resolves.toMatchObject({
       ok: false,
+      code: 'ALREADY_DECIDED',
       reason: expect.stringMatching(/already approved/),
     });
 
@@ -210,10 +246,12 @@ describe('the philosophical loop', () => {
     writeFileSync(join(harness.dataDir, 'codex-history', 'codex-v7.toml'), tampered);
     expect(harness.runtime.amendments.rollback(7, 'arch')).toMatchObject({
       ok: false,
+      code: 'CANNOT_RESTORE',
       reason: expect.stringMatching(/Version 7 cannot be restored: .*\[core\] principles are immutable/),
     });
     expect(harness.runtime.amendments.rollback(1, 'arch')).toMatchObject({
       ok: false,
+      code: 'CURRENT_VERSION',
       reason: 'Version 1 is the current codex.',
     });
     expect(harness.runtime.amendments.pausedReason()).toBeNull();
@@ -227,6 +265,7 @@ describe('the philosophical loop', () => {
 
     await expect(harness.runtime.amendments.approve('p1', 'arch')).resolves.toMatchObject({
       ok: false,
+      code: 'STALE',
       reason: expect.stringMatching(/stale: the codex changed/),
       proposal: { state: 'stale' },
     });

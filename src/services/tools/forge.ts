@@ -92,10 +92,7 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-const show = (value: unknown, max = 300) => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-};
+const show = (value: unknown, max = 300) => truncate(JSON.stringify(value) ?? String(value), max);
 
 export function createToolForge(deps: ForgeDeps): ToolForge {
   const settings = { ...DEFAULT_FORGE_SETTINGS, ...deps.settings };

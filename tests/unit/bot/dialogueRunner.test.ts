@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { type BotPost, createDialogueRunner, type DialogueThread } from '../../../src/bot/dialogueRunner.ts';
+import type { DialogueEvent, DialogueRequest } from '../../../src/graph/dialogue.ts';
+import { createSilentLogger } from '../../../src/services/logger.ts';
+import { ManualClock } from '../../support/clock.ts';
+
+/** A thread that records what the runner says in it. */
+function recordingThread(id = 'thread-1') {
+  const said: string[] = [];
+  const thread: DialogueThread = {
+    id,
+    guildId: 'guild-1',
+    parentId: 'channel-1',
+    async send(post: BotPost) {
+      said.push(`BOT: ${post.content ?? '(card)'}`);
+    },
+    async speak(persona, content) {
+      said.push(`${persona.displayName}: ${content}`);
+    },
+    async typing() {
+      said.push('(typing)');
+    },
+  };
+  return { thread, said };
+}
+
+/** A dialogue that replays scripted events and remembers what it was asked. */
+function scriptedDialogue(events: DialogueEvent[], failWith?: Error) {
+  const requests: DialogueRequest[] = [];
+  return {
+    requests,
+    dialogue: {
+      async *run(request: DialogueRequest) {
+        requests.push(request);
+        yield* events;
+        if (failWith) throw failWith;
+      },
+    },
+  };
+}
+
+const turn = (persona: string, text: string, extra: Partial<Extract<DialogueEvent, { type: 'turn' }>> = {}) =>
+  ({ type: 'turn', persona, node: 'brick', kind: 'thesis', text, turn: 1, round: 1, ...extra }) as const;
+
+function runnerWith(dialogue: ReturnType<typeof scriptedDialogue>['dialogue'], clock = new ManualClock()) {
+  return createDialogueRunner({
+    dialogue,
+    speaker: (id) => ({
+      displayName: id.charAt(0) + id.slice(1).toLowerCase(),
+      avatarUrl: `https://example.test/${id}.png`,
+    }),
+    tool: () => undefined,
+    clock,
+    logger: createSilentLogger(),
+  });
+}
+
+describe('the dialogue runner, built from two fakes', () => {
+  it('posts each turn under its persona, with tool calls above and dissonance below', async () => {
+    const { dialogue, requests } = scriptedDialogue([
+      { type: 'thinking', persona: 'BRICK', node: 'brick' },
+      turn('BRICK', 'Step one.', {
+        toolCalls: [{ tool: 'add', input: { a: 1 }, ok: true, output: '2', ms: 1 }],
+      }),
+      turn('ROBIN', 'Gently.', { dissonance: 0.25 }),
+    ]);
+    const { thread, said } = recordingThread();
+    await runnerWith(dialogue).run(thread, 'Plan a trip', { userId: 'u1' });
+    expect(said).toEqual([
+      '(typing)',
+      'Brick: -# 🛠️ used add({"a":1}) → 2\nStep one.',
+      'Robin: Gently.\n-# dissonance: 0.25',
+    ]);
+    expect(requests[0]).toMatchObject({
+      conversationId: 'thread-1',
+      message: 'Plan a trip',
+      meta: { guildId: 'guild-1', channelId: 'channel-1', userId: 'u1' },
+    });
+  });
+
+  it('says once where a dialogue stands in the model queue', async () => {
+    const { dialogue } = scriptedDialogue([
+      { type: 'queued', persona: 'ALFRED', position: 2 },
+      { type: 'queued', persona: 'BRICK', position: 1 },
+      turn('ALFRED', 'Plan.'),
+    ]);
+    const { thread, said } = recordingThread();
+    await runnerWith(dialogue).run(thread, 'x');
+    expect(said.filter((line) => line.includes('queue'))).toEqual([
+      'BOT: ⏳ Other dialogues are using the model: this one is number 2 in the queue.',
+    ]);
+  });
+
+  it('renews "typing…" on the injected clock while a persona thinks, and stops when it speaks', async () => {
+    let release!: () => void;
+    const clock = new ManualClock();
+    const dialogue = {
+      async *run() {
+        yield { type: 'thinking', persona: 'ALFRED', node: 'alfred_plan' } as const;
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        yield turn('ALFRED', 'Done thinking.');
+      },
+    };
+    const { thread, said } = recordingThread();
+    const running = runnerWith(dialogue, clock).run(thread, 'x');
+    await clock.advance(0);
+    await clock.advance(8_000);
+    await clock.advance(8_000);
+    expect(said).toEqual(['(typing)', '(typing)', '(typing)']);
+    release();
+    await running;
+    await clock.advance(60_000);
+    expect(said).toEqual(['(typing)', '(typing)', '(typing)', 'Alfred: Done thinking.']);
+  });
+
+  it('turns a failure into words in the thread and never rejects', async () => {
+    const { dialogue } = scriptedDialogue([turn('ALFRED', 'Plan.')], new Error('boom'));
+    const { thread, said } = recordingThread();
+    await expect(runnerWith(dialogue).run(thread, 'x')).resolves.toBeUndefined();
+    expect(said.at(-1)).toMatch(/^BOT: ⚠️ Something went wrong on my side \(incident `[0-9a-f]{8}`\)/);
+  });
+
+  it('knows which threads are running, and stops them all on shutdown', async () => {
+    const dialogue = {
+      async *run(_request: DialogueRequest, options?: { signal?: AbortSignal }) {
+        await new Promise<void>((_, reject) =>
+          options?.signal?.addEventListener('abort', () => reject(options.signal?.reason)),
+        );
+        yield turn('ALFRED', 'never');
+      },
+    };
+    const runner = runnerWith(dialogue);
+    const { thread, said } = recordingThread('t-9');
+    const running = runner.run(thread, 'x');
+    expect([...runner.activeThreads]).toEqual(['t-9']);
+    await runner.shutdown();
+    await running;
+    expect(runner.activeThreads.size).toBe(0);
+    expect(said.at(-1)).toMatch(/stopped mid-dialogue/);
+  });
+});
