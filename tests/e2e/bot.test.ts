@@ -65,8 +65,9 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
     expect(avatars[0]).toContain('seed=ALFRED');
     expect(avatars[1]).toContain('seed=BRICK');
     expect(avatars[2]).toContain('seed=ROBIN');
-    // The webhook's own messages came back from the gateway and started nothing.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The webhook's own messages came back from the gateway and started nothing: once the bot
+    // has answered a later message, it has read every event before it.
+    await h.settle();
     expect(h.ollama.chats()).toHaveLength(4);
   });
 
@@ -320,7 +321,7 @@ describe('the edges of a conversation', () => {
     const other = h.discord.createUser('otherbot', { bot: true });
     h.discord.userSays(h.userId, h.discord.channelId, 'just chatting');
     h.discord.userSays(other, h.discord.channelId, 'hi', { mentionBot: true });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.settle();
     expect(h.discord.threads()).toHaveLength(0);
     expect(h.ollama.chats()).toHaveLength(0);
   });
@@ -366,13 +367,12 @@ describe('the edges of a conversation', () => {
     const h = await start();
     h.ollama
       .script(ALFRED, ['plan before restart'])
-      .script(BRICK, [{ content: 'never said', delayMs: 5_000 }]);
+      // BRICK never answers: only the shutdown can end this dialogue.
+      .script(BRICK, [{ content: 'never said', delayMs: 600_000 }]);
     const message = h.discord.userSays(h.userId, h.discord.channelId, 'Long task', { mentionBot: true });
     await h.discord.waitFor(() => personaPosts(h, message.id).length >= 1 || undefined);
 
-    const started = Date.now();
     await h.stopBot();
-    expect(Date.now() - started).toBeLessThan(3_000);
     const stopped = h.discord.messages(message.id).find((m) => m.content.includes('stopped mid-dialogue'));
     expect(stopped).toBeDefined();
     const turns = await h.runtime.dialogue.turns(message.id);

@@ -24,6 +24,12 @@ export interface BotHarness {
   channels: Record<string, string>;
   /** Scripts one plain round: plan, thesis, antithesis (dissonance 0.1), answer. */
   scriptRound(tag: string): void;
+  /**
+   * Resolves once the bot has read every gateway event sent before this call: a user DMs it and
+   * its answer comes back (events are handled in order). For "nothing happened" assertions,
+   * without a fixed wait.
+   */
+  settle(): Promise<void>;
   /** Starts another bot on the same data (after `stopBot`). */
   restartBot(): Promise<Bot>;
   stopBot(): Promise<void>;
@@ -99,6 +105,14 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
         antithesis: `antithesis ${tag}`,
         answer: `answer ${tag}`,
       });
+    },
+    async settle() {
+      const dm = discord.userDMs(userId, 'are you there?');
+      await discord.waitFor(() =>
+        discord
+          .messages(dm.channel_id)
+          .find((m) => m.author.id === discord.botUserId && BigInt(m.id) > BigInt(dm.id)),
+      );
     },
     async stopBot() {
       await app.bot.stop();

@@ -27,9 +27,8 @@ describe('deadlineSignal', () => {
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       ),
     );
-    const { outcome, ms, gc } = JSON.parse(result);
+    const { outcome, gc } = JSON.parse(result);
     expect(gc).toBe(true);
     expect(outcome).toBe('TimeoutError');
-    expect(ms).toBeLessThan(2000);
   });
 });
