@@ -6,9 +6,12 @@ import { REPO_ROOT, tempFolders } from '../../support/fixtures.ts';
 
 const TRAIN_PY = join(REPO_ROOT, 'forge/finetune/train.py');
 const FAKE_TRAINER = join(REPO_ROOT, 'tests/support/fakeTrainer.mjs');
-const HAS_PYTHON = spawnSync('python3', ['--version']).status === 0;
-/** The Python tests cannot run without an interpreter; say so instead of failing. */
-const NO_PYTHON = !HAS_PYTHON;
+const NO_PYTHON = spawnSync('python3', ['--version']).status !== 0;
+/** Without an interpreter the Python suites are skipped, and their names say why. */
+const pythonSuite = (name: string) => (NO_PYTHON ? `${name} (skipped: python3 is not on PATH)` : name);
+
+/** Runs that import torch and transformers (where installed) can be slow on a busy machine. */
+const IMPORTS_TORCH_MS = 300_000;
 
 type Json = Record<string, unknown>;
 
@@ -116,7 +119,7 @@ function writeDataset(lines: string[]): string {
   return path;
 }
 
-describe.skipIf(NO_PYTHON)('forge/finetune/train.py (skipped: python3 is not on PATH)', () => {
+describe.skipIf(NO_PYTHON)(pythonSuite('forge/finetune/train.py'), () => {
   it('compiles with python3 -m py_compile', async () => {
     const result = await run('python3', ['-m', 'py_compile', TRAIN_PY]);
     expect(result.stderr).toBe('');
@@ -229,23 +232,30 @@ describe.skipIf(NO_PYTHON)('forge/finetune/train.py (skipped: python3 is not on 
     expect(events(result.stdout)).toEqual([{ event: 'error', message: `dataset not found: ${missing}` }]);
   });
 
-  it('fails with one error event, and only JSON on stdout, when the base cannot be loaded', async () => {
-    const base = join(folders.folder(), 'no-such-model');
-    const result = await python([
-      '--dataset',
-      writeDataset(GOOD_LINES),
-      '--base',
-      base,
-      '--output',
-      folders.folder(),
-    ]);
-    expect(result.code).toBe(1);
-    expect(parseLines(result.stdout).other).toEqual([]);
-    // Without torch/peft installed it stops at the import; with them, at loading the base.
-    expect(events(result.stdout)).toEqual([
-      { event: 'error', message: expect.stringMatching(/missing Python package|could not load base model/) },
-    ]);
-  });
+  it(
+    'fails with one error event, and only JSON on stdout, when the base cannot be loaded',
+    async () => {
+      const base = join(folders.folder(), 'no-such-model');
+      const result = await python([
+        '--dataset',
+        writeDataset(GOOD_LINES),
+        '--base',
+        base,
+        '--output',
+        folders.folder(),
+      ]);
+      expect(result.code).toBe(1);
+      expect(parseLines(result.stdout).other).toEqual([]);
+      // Without torch/peft installed it stops at the import; with them, at loading the base.
+      expect(events(result.stdout)).toEqual([
+        {
+          event: 'error',
+          message: expect.stringMatching(/missing Python package|could not load base model/),
+        },
+      ]);
+    },
+    IMPORTS_TORCH_MS,
+  );
 
   it('runs --self-test where the libraries exist, and otherwise reports it skipped with exit 0', async () => {
     const result = await python(['--self-test']);
