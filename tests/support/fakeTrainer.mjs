@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+/**
+ * A stand-in for forge/finetune/train.py that speaks the same contract, for the bot's tests.
+ *
+ *   node tests/support/fakeTrainer.mjs --dataset <train.jsonl> --base <id> --output <dir>
+ *        [--config <json file | inline json>] [--seed N]
+ *
+ * stdout: JSON events, one per line (start, progress, done | error); exit 0 after done, 1 after
+ * an error event, 2 for a usage error. Behaviour comes from the environment:
+ *
+ * - `FAKE_TRAINER_MODE`: `ok` (default) | `fails` | `hangs` | `garbage` | `crash`
+ * - `FAKE_TRAINER_STEPS`: progress lines in a full run (default 5)
+ * - `FAKE_TRAINER_DELAY_MS`: pause before each line (default 0)
+ *
+ * It records what it was given in `<output>/fake-trainer.json` (argv, dataset line count, the
+ * parsed config) before it prints anything, so a test can assert on the call.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const MODES = ['ok', 'fails', 'hangs', 'garbage', 'crash'];
+const CONFIG_KEYS = [
+  'max_steps',
+  'epochs',
+  'learning_rate',
+  'per_device_train_batch_size',
+  'gradient_accumulation_steps',
+  'warmup_steps',
+  'weight_decay',
+  'lr_scheduler_type',
+  'lora_r',
+  'lora_alpha',
+  'lora_dropout',
+  'target_modules',
+  'max_seq_length',
+  'load_in_4bit',
+  'seed',
+  'backend',
+];
+const VALUE_FLAGS = ['--dataset', '--base', '--output', '--config', '--seed'];
+const DEFAULT_TARGET_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+class UsageError extends Error {}
+
+/** Writes synchronously so no line is lost when the process exits right after. */
+function line(text) {
+  writeSync(1, `${text}\n`);
+}
+
+function emit(event, fields = {}) {
+  line(JSON.stringify({ event, ...fields }));
+}
+
+function parseArgs(argv) {
+  const args = {};
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    if (!VALUE_FLAGS.includes(flag)) throw new UsageError(`unrecognized argument: ${flag}`);
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    args[flag.slice(2)] = value;
+    i += 1;
+  }
+  const missing = ['dataset', 'base', 'output'].filter((name) => !args[name]).map((name) => `--${name}`);
+  if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}`);
+  if (args.seed !== undefined && !/^\d+$/.test(args.seed))
+    throw new UsageError('--seed must be an integer >= 0');
+  return args;
+}
+
+function parseConfig(spec) {
+  if (spec === undefined) return {};
+  let text = spec;
+  if (!spec.trimStart().startsWith('{')) {
+    try {
+      text = readFileSync(spec, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read config file ${spec}: ${error.code ?? error.message}`);
+    }
+  }
+  let config;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`config is not valid JSON: ${error.message}`);
+  }
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new UsageError('config must be a JSON object');
+  }
+  const unknown = Object.keys(config).filter((key) => !CONFIG_KEYS.includes(key));
+  if (unknown.length > 0) throw new UsageError(`unknown config key(s): ${unknown.join(', ')}`);
+  return config;
+}
+
+function envInteger(name, fallback, min) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UsageError(`${name} must be an integer >= ${min}`);
+  return Number(raw);
+}
+
+function writeFileAtomic(path, data) {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, data);
+  renameSync(temp, path);
+}
+
+/** A small valid safetensors file: u64 LE header length, JSON header (space-padded to 8 bytes), data. */
+function safetensors(tensors) {
+  const header = { __metadata__: { format: 'pt' } };
+  const chunks = [];
+  let offset = 0;
+  for (const [name, shape] of tensors) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    const data = Buffer.alloc(count * 4);
+    for (let i = 0; i < count; i += 1) data.writeFloatLE((i % 7) / 100, i * 4);
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.length] };
+    offset += data.length;
+    chunks.push(data);
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([length, Buffer.from(json), ...chunks]);
+}
+
+function writeAdapter(output, base, config) {
+  const r = config.lora_r ?? 16;
+  writeFileAtomic(
+    join(output, 'adapter_model.safetensors'),
+    safetensors([
+      ['base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight', [r, 8]],
+      ['base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight', [8, r]],
+    ]),
+  );
+  const adapterConfig = {
+    base_model_name_or_path: base,
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    r,
+    lora_alpha: config.lora_alpha ?? 16,
+    lora_dropout: config.lora_dropout ?? 0,
+    target_modules: config.target_modules ?? DEFAULT_TARGET_MODULES,
+    bias: 'none',
+    inference_mode: true,
+  };
+  writeFileAtomic(join(output, 'adapter_config.json'), `${JSON.stringify(adapterConfig, null, 2)}\n`);
+}
+
+async function main() {
+  const startedAt = performance.now();
+  const args = parseArgs(process.argv.slice(2));
+  const config = parseConfig(args.config);
+  const mode = process.env.FAKE_TRAINER_MODE || 'ok';
+  if (!MODES.includes(mode)) throw new UsageError(`FAKE_TRAINER_MODE must be one of ${MODES.join(', ')}`);
+  const steps = envInteger('FAKE_TRAINER_STEPS', 5, 1);
+  const delayMs = envInteger('FAKE_TRAINER_DELAY_MS', 0, 0);
+
+  if (!existsSync(args.dataset)) {
+    emit('error', { message: `dataset not found: ${args.dataset}` });
+    return 1;
+  }
+  const samples = readFileSync(args.dataset, 'utf8')
+    .split('\n')
+    .filter((text) => text.trim() !== '').length;
+  const output = resolve(args.output);
+  mkdirSync(output, { recursive: true });
+  writeFileAtomic(
+    join(output, 'fake-trainer.json'),
+    `${JSON.stringify(
+      {
+        argv: process.argv.slice(2),
+        dataset: args.dataset,
+        dataset_lines: samples,
+        base: args.base,
+        output: args.output,
+        config,
+        seed: args.seed === undefined ? (config.seed ?? 3407) : Number(args.seed),
+        mode,
+        steps,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+
+  const learningRate = config.learning_rate ?? 2e-4;
+  /** Pauses, then prints; a function is called after the pause so elapsed_s includes it. */
+  const say = async (text) => {
+    if (delayMs > 0) await sleep(delayMs);
+    line(typeof text === 'function' ? text() : text);
+  };
+  const progress = (step) => ({
+    event: 'progress',
+    step,
+    total_steps: steps,
+    loss: Number((2.5 * 0.8 ** step).toFixed(6)),
+    learning_rate: Number((learningRate * (1 - (step - 1) / steps)).toExponential(6)),
+    elapsed_s: Number(((performance.now() - startedAt) / 1000).toFixed(3)),
+  });
+
+  await say(JSON.stringify({ event: 'start', total_steps: steps, backend: 'unsloth', samples }));
+  if (mode === 'hangs') {
+    await say(() => JSON.stringify(progress(1)));
+    setInterval(() => {}, 60_000);
+    return new Promise(() => {});
+  }
+  if (mode === 'crash') {
+    await say(() => JSON.stringify(progress(1)));
+    process.exit(137);
+  }
+  if (mode === 'fails') {
+    const reached = Math.max(1, Math.floor(steps / 2));
+    for (let step = 1; step <= reached; step += 1) await say(() => JSON.stringify(progress(step)));
+    await say(
+      JSON.stringify({
+        event: 'error',
+        message: 'CUDA out of memory while training: lower per_device_train_batch_size or max_seq_length',
+      }),
+    );
+    return 1;
+  }
+  const noise = [
+    '🦥 Unsloth: Will patch your computer to enable 2x faster free finetuning.',
+    '{"event":"progress","step":',
+    '{"event":"progress","step":"two","loss":"low"}',
+    '[1, 2, 3]',
+    'null',
+    '{"no_event":true}',
+    '',
+  ];
+  for (let step = 1; step <= steps; step += 1) {
+    if (mode === 'garbage') await say(noise[(step - 1) % noise.length]);
+    await say(() => JSON.stringify(progress(step)));
+  }
+  if (mode === 'garbage') await say('  0%|          | 0/5 [00:00<?, ?it/s]');
+  writeAdapter(output, args.base, config);
+  await say(
+    JSON.stringify({
+      event: 'done',
+      adapter_dir: output,
+      final_loss: progress(steps).loss,
+      steps,
+    }),
+  );
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    const usage = error instanceof UsageError;
+    emit('error', { message: usage ? `usage: ${error.message}` : `fake trainer failed: ${error.message}` });
+    process.exitCode = usage ? 2 : 1;
+  },
+);
