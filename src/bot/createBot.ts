@@ -24,8 +24,8 @@ import { createInteractionRouter } from './interactionRouter.ts';
 import { createMotivatorJob } from './motivator.ts';
 import { createArchitectGate } from './permissions.ts';
 import { createPersonaPoster, NO_MENTIONS } from './personaPoster.ts';
-import type { BotPorts, BotThreads, HumanActivity } from './ports.ts';
-import { createDialogueStarter } from './startDialogue.ts';
+import type { BotPorts, HumanActivity } from './ports.ts';
+import { type BotThreads, createDialogueStarter } from './startDialogue.ts';
 import { toolCard } from './toolCard.ts';
 
 /**

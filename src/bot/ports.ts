@@ -17,7 +17,7 @@ import type { ToolService } from '../services/tools/toolBox.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { GovernanceUi } from './governance/governanceUi.ts';
 import type { ArchitectGate } from './permissions.ts';
-import type { DialogueStarter } from './startDialogue.ts';
+import type { BotThreads, DialogueStarter } from './startDialogue.ts';
 
 /**
  * Everything a handler, a command or a job of the bot may be given. No consumer receives all of
@@ -51,14 +51,6 @@ export interface BotPorts {
   readonly scheduler: Scheduler;
   readonly limiter: Limiter;
   readonly health: HealthProbe;
-}
-
-/** The bot's own conversation threads. */
-export interface BotThreads {
-  /** Remembers a thread as one of the bot's conversations. */
-  register(threadId: string, info: { channelId: string; userId: string }): Promise<void>;
-  /** Whether a thread is one of the bot's conversations. */
-  isOurs(threadId: string, ownerId: string | null): Promise<boolean>;
 }
 
 /** When a person last wrote to the bot or used a command. */

@@ -13,7 +13,14 @@ import { createKeyedLock } from '../shared/concurrency.ts';
 import { truncate } from '../shared/text.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { PersonaPoster } from './personaPoster.ts';
-import type { BotThreads } from './ports.ts';
+
+/** The bot's own conversation threads. */
+export interface BotThreads {
+  /** Remembers a thread as one of the bot's conversations. */
+  register(threadId: string, info: { channelId: string; userId: string }): Promise<void>;
+  /** Whether a thread is one of the bot's conversations. */
+  isOurs(threadId: string, ownerId: string | null): Promise<boolean>;
+}
 
 export const USAGE_HINT =
   'Mention me with a task — for example `@BAT OS how should I plan a team offsite?` — and ALFRED, BRICK ' +

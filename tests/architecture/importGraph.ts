@@ -6,7 +6,7 @@ import ts from 'typescript';
 /**
  * The house's import rules as data, and a checker that reads a tree's imports with the
  * TypeScript parser: every arrow between layers must be on the allowed list, every package a
- * layer uses must be one it may use, and no value imports may form a cycle.
+ * layer uses must be one it may use, and no imports may form a cycle.
  */
 
 export type Layer = 'app' | 'bot' | 'commands' | 'graph' | 'services' | 'shared';
@@ -167,17 +167,20 @@ export function checkImports(files: ReadonlyMap<string, string>): Violation[] {
       });
     }
   }
-  for (const cycle of valueCycles(edges)) {
+  for (const cycle of importCycles(edges)) {
     violations.push({ rule: 'cycle', message: `import cycle: ${[...cycle, cycle[0]].join(' → ')}` });
   }
   return violations;
 }
 
-/** Cycles among value imports (type-only imports vanish at run time), by Tarjan's algorithm. */
-export function valueCycles(edges: readonly ImportEdge[]): string[][] {
+/**
+ * Cycles among the local imports, types included (a cycle of types is still two files that must
+ * change together), by Tarjan's algorithm.
+ */
+export function importCycles(edges: readonly ImportEdge[]): string[][] {
   const graph = new Map<string, string[]>();
   for (const edge of edges) {
-    if (edge.typeOnly || !edge.to) continue;
+    if (!edge.to) continue;
     graph.set(edge.from, [...(graph.get(edge.from) ?? []), edge.to]);
   }
   let counter = 0;

@@ -1,5 +1,6 @@
 import {
   type ButtonInteraction,
+  type Client,
   channelMention,
   DiscordAPIError,
   MessageFlags,
@@ -7,14 +8,17 @@ import {
   ThreadAutoArchiveDuration,
   type ThreadChannel,
 } from 'discord.js';
+import type { Config } from '../../services/config.ts';
 import { channelUnusable } from '../../services/errors.ts';
+import type { EventBus } from '../../services/eventBus.ts';
 import type { Amendments, Decision } from '../../services/governance/amendments.ts';
 import type { Proposal } from '../../services/governance/proposalStore.ts';
+import type { Logger } from '../../services/logger.ts';
 import { createSingleFlight } from '../../shared/concurrency.ts';
 import { truncate } from '../../shared/text.ts';
 import type { ButtonFamily } from '../buttons.ts';
+import type { ArchitectGate } from '../permissions.ts';
 import { NO_MENTIONS } from '../personaPoster.ts';
-import type { BotPorts } from '../ports.ts';
 import {
   CODEX_BUTTONS,
   type CodexAction,
@@ -42,10 +46,15 @@ export interface GovernanceUi {
   listen(): () => void;
 }
 
-export type GovernancePorts = Pick<
-  BotPorts,
-  'client' | 'config' | 'logger' | 'amendments' | 'architects' | 'bus'
->;
+/** What the governance UI uses. */
+export interface GovernancePorts {
+  readonly client: Client;
+  readonly config: Pick<Config, 'governanceChannelId' | 'logChannelId'>;
+  readonly logger: Logger;
+  readonly amendments: Amendments;
+  readonly architects: Pick<ArchitectGate, 'check'>;
+  readonly bus: EventBus;
+}
 
 const ACTIONS = new Set<string>(['history', 'approve', 'reject'] satisfies CodexAction[]);
 
