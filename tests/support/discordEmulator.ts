@@ -4,6 +4,7 @@ import {
   type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
+  type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -82,7 +83,13 @@ export interface RequestRecord {
   body: unknown;
   /** 0 while the request is still being handled. */
   status: number;
+  /** Wall-clock arrival (`Date.now()`). */
   at: number;
+  /**
+   * Arrival on the emulator's clock (`DiscordEmulatorOptions.now`, by default `performance.now()`):
+   * the clock the rate-limit windows use, so spacing between requests can be measured precisely.
+   */
+  arrivedAt: number;
   /** The matched route template, e.g. `POST /channels/:channel/messages`; absent for unknown routes. */
   route?: string;
   files?: Array<{ field: string; filename: string; size: number; contentType: string }>;
@@ -144,6 +151,73 @@ export interface DispatchRecord {
   t: string;
   d: unknown;
   at: number;
+  /**
+   * The gateway sessions the event was sequenced for (sent at once, or replayed on RESUME). Empty
+   * when no session was open or none was entitled to it: such an event is lost to the bot, and only
+   * REST (message history, active threads) can tell it what happened.
+   */
+  sessions: string[];
+}
+
+/** A limit of `limit` requests per `windowMs` milliseconds. */
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * The rate limits the emulator enforces with real 429s; `false` turns one off. Defaults are in
+ * `DEFAULT_RATE_LIMITS`.
+ */
+export interface RateLimitOptions {
+  /**
+   * Per webhook (fixed window; `X-RateLimit-*` headers count it down): executes, and edits and
+   * deletes of its messages. Discord: about 5 per 2 s. Default 5 per 2000 ms.
+   */
+  webhook?: RateLimit | false;
+  /**
+   * Per channel, shared by every webhook posting into it (sliding window, invisible in headers,
+   * 429 with `X-RateLimit-Scope: shared`): webhook messages created. A post into a thread counts
+   * toward the thread's parent channel. Discord: about 30 per minute, undocumented. Default 30 per
+   * 60000 ms.
+   */
+  channelWebhookMessages?: RateLimit | false;
+  /**
+   * Per bot token (fixed window; 429 with `X-RateLimit-Global: true`): every request authorized
+   * with the bot token except interaction endpoints. Discord: 50 per second. Default 50 per 1000 ms.
+   */
+  global?: RateLimit | false;
+  /** Per channel, `POST /channels/{id}/messages` by the bot (fixed window, headers). Default 50 per 1000 ms. */
+  channelMessages?: RateLimit | false;
+}
+
+export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimitOptions>> = Object.freeze({
+  webhook: { limit: 5, windowMs: 2000 },
+  channelWebhookMessages: { limit: 30, windowMs: 60_000 },
+  global: { limit: 50, windowMs: 1000 },
+  channelMessages: { limit: 50, windowMs: 1000 },
+});
+
+/** Discord's `X-RateLimit-Scope`: a per-bot route bucket, the bot's global limit, or a limit on a shared resource. */
+export type RateLimitScope = 'user' | 'global' | 'shared';
+
+/** A 429 the emulator answered. */
+export interface RateLimitRecord {
+  method: string;
+  /** The URL path without the query. */
+  path: string;
+  /** The matched route template, e.g. `POST /webhooks/:webhook/:token`. */
+  route?: string;
+  /**
+   * Which limit: `webhook:{id}`, `channel-webhook-messages:{channelId}`, `global`,
+   * `channel:{id}` (bot messages), or `fault` for a 429 injected with `failNext`.
+   */
+  bucket: string;
+  scope: RateLimitScope;
+  /** Seconds, as in the body's `retry_after`. */
+  retryAfter: number;
+  /** On the emulator's clock, like `RequestRecord.arrivedAt`. */
+  at: number;
 }
 
 export interface DiscordEmulatorOptions {
@@ -153,6 +227,14 @@ export interface DiscordEmulatorOptions {
   interactionAckTimeoutMs?: number;
   /** How long an interaction's token accepts edits and follow-ups (Discord: 15 min). */
   interactionTokenLifetimeMs?: number;
+  /** Rate limits to enforce; each unset one keeps its `DEFAULT_RATE_LIMITS` value, `false` turns it off. */
+  rateLimits?: RateLimitOptions;
+  /**
+   * The clock (milliseconds, monotonic) for rate-limit windows, `arrivedAt`, `rateLimited[].at` and
+   * `edits()`. Default `performance.now()`. A test may pass one it advances by hand to reason about
+   * windows with raw `fetch`; discord.js itself still waits on real time.
+   */
+  now?: () => number;
 }
 
 /** Gateway intents the emulator honours. */
@@ -226,6 +308,13 @@ const MAX_WEBHOOKS_PER_CHANNEL = 15;
 const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 const GATEWAY_BACKLOG = 1000;
 const AUTO_ARCHIVE_DURATIONS = new Set([60, 1440, 4320, 10080]);
+/** Bucket keys start with these (`webhook:{id}`, ...); `rateLimited[].bucket` shows them. */
+const BUCKET_PREFIX = {
+  webhook: 'webhook',
+  channelWebhookMessages: 'channel-webhook-messages',
+  global: 'global',
+  channelMessages: 'channel',
+} as const;
 
 const ChannelType = { GuildText: 0, DM: 1, PublicThread: 11, PrivateThread: 12 } as const;
 const MessageType = { Default: 0, ThreadCreated: 18, Reply: 19, ChatInputCommand: 20 } as const;
@@ -288,6 +377,37 @@ class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A 429, thrown from inside a route handler (the shared per-channel webhook limit). */
+class RateLimitedError extends Error {
+  constructor(readonly result: RouteResult) {
+    super('rate limited');
+  }
+}
+
+/**
+ * A 429 as Discord's rate-limit docs show it: `Retry-After` in whole seconds rounded up, the
+ * body's `retry_after` in fractional seconds, `global` only for the global limit, and the
+ * resource message for a shared limit (no `code`: the docs' examples carry none).
+ */
+function rateLimitedResult(scope: RateLimitScope, retryAfterMs: number, bucket: string): RouteResult {
+  const retryAfter = Number((Math.max(retryAfterMs, 1) / 1000).toFixed(3));
+  const headers: Record<string, string> = {
+    'Retry-After': String(Math.ceil(retryAfter)),
+    'X-RateLimit-Scope': scope,
+  };
+  if (scope === 'global') headers['X-RateLimit-Global'] = 'true';
+  return {
+    status: 429,
+    body: {
+      message: scope === 'shared' ? 'The resource is being rate limited.' : 'You are being rate limited.',
+      retry_after: retryAfter,
+      global: scope === 'global',
+    },
+    headers,
+    limited: { bucket, scope, retryAfter },
+  };
 }
 
 const unknownChannel = () => new ApiError(404, 10003, 'Unknown Channel');
@@ -606,15 +726,13 @@ interface GatewayConnection {
   session: GatewaySession | undefined;
 }
 
+/** A fixed window: `count` requests since it opened; it reopens at `resetAt` (emulator clock). */
 interface BucketState {
   count: number;
   resetAt: number;
 }
 
-interface RateLimit {
-  limit: number;
-  windowMs: number;
-}
+type RateLimitKind = keyof RateLimitOptions;
 
 interface RouteContext {
   method: string;
@@ -630,6 +748,8 @@ interface RouteResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Set on a 429: what to record in `rateLimited`. */
+  limited?: { bucket: string; scope: RateLimitScope; retryAfter: number };
 }
 
 interface Route {
@@ -639,7 +759,9 @@ interface Route {
   /** Routes carrying a webhook or interaction token need no bot token (discord.js sends none). */
   auth: boolean;
   handler: (context: RouteContext) => RouteResult | Promise<RouteResult>;
-  bucket?: (context: RouteContext) => { key: string; hash: string; limit: RateLimit } | undefined;
+  bucket?: (context: RouteContext) => { key: string; hash: string; kind: RateLimitKind } | undefined;
+  /** Interaction endpoints are not bound to the bot's global rate limit (Discord's rate-limit docs). */
+  exemptFromGlobal?: boolean;
 }
 
 const ok = (body: unknown): RouteResult => ({ status: 200, body });
@@ -663,6 +785,8 @@ export class DiscordEmulator {
   readonly events: DispatchRecord[] = [];
   /** Every gateway payload received from clients (op codes: 1 heartbeat, 2 identify, 6 resume, ...). */
   readonly gatewayReceived: Array<{ op: number; at: number }> = [];
+  /** Every 429 the emulator answered (rate limits and injected faults), in order. */
+  readonly rateLimited: RateLimitRecord[] = [];
 
   private readonly messageContentIntent: boolean;
   private readonly interactionAckTimeoutMs: number;
@@ -691,15 +815,19 @@ export class DiscordEmulator {
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly sockets = new Set<WebSocket>();
   private readonly faults: Array<FaultRule & { remaining: number }> = [];
+  private readonly clock: () => number;
+  private readonly rateLimits: Record<RateLimitKind, RateLimit | false>;
   private readonly buckets = new Map<string, BucketState>();
-  private webhookRateLimit: RateLimit = { limit: 5, windowMs: 2000 };
-  private channelRateLimit: RateLimit = { limit: 50, windowMs: 1000 };
+  /** Per channel: when each webhook message counted by `channelWebhookMessages` was created. */
+  private readonly channelWebhookMessageTimes = new Map<string, number[]>();
   private readonly botRoleId: string;
 
   private constructor(options: DiscordEmulatorOptions) {
     this.messageContentIntent = options.messageContentIntent ?? true;
     this.interactionAckTimeoutMs = options.interactionAckTimeoutMs ?? 3000;
     this.interactionTokenLifetimeMs = options.interactionTokenLifetimeMs ?? INTERACTION_TOKEN_LIFETIME_MS;
+    this.clock = options.now ?? (() => performance.now());
+    this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
 
     this.botUserId = this.snowflake();
     this.applicationId = this.botUserId;
@@ -738,7 +866,7 @@ export class DiscordEmulator {
 
     this.routes = this.buildRoutes();
     this.server = createServer((request, response) => {
-      void this.handleHttp(request, response.writeHead.bind(response), (body) => response.end(body));
+      void this.handleHttp(request, response);
     });
     this.gateway = new WebSocketServer({ noServer: true });
     this.server.on('upgrade', (request, socket, head) => {
@@ -1094,16 +1222,46 @@ export class DiscordEmulator {
     );
   }
 
-  /** Per-webhook limit on executes and webhook-message edits (default 5 per 2 s). */
+  /**
+   * Replaces the given rate limits (`false` turns one off) and forgets what they had counted; the
+   * others keep their settings and counts. See `RateLimitOptions` for what each one limits.
+   */
+  setRateLimits(limits: RateLimitOptions): void {
+    for (const kind of Object.keys(limits) as RateLimitKind[]) {
+      const value = limits[kind];
+      if (value === undefined) continue;
+      this.rateLimits[kind] = value;
+      if (kind === 'channelWebhookMessages') this.channelWebhookMessageTimes.clear();
+      else this.clearBuckets(BUCKET_PREFIX[kind]);
+    }
+  }
+
+  /** The rate limits in force (a copy). */
+  get rateLimitSettings(): Record<RateLimitKind, RateLimit | false> {
+    return structuredClone(this.rateLimits);
+  }
+
+  /** Per-webhook limit on executes and webhook-message edits and deletes (default 5 per 2 s). */
   setWebhookRateLimit(limit: number, windowMs: number): void {
-    this.webhookRateLimit = { limit, windowMs };
-    this.clearBuckets('webhook:');
+    this.setRateLimits({ webhook: { limit, windowMs } });
   }
 
   /** Per-channel limit on `POST /channels/{id}/messages` (default 50 per second). */
   setChannelRateLimit(limit: number, windowMs: number): void {
-    this.channelRateLimit = { limit, windowMs };
-    this.clearBuckets('channel:');
+    this.setRateLimits({ channelMessages: { limit, windowMs } });
+  }
+
+  /**
+   * Per-channel limit on webhook messages, shared by all webhooks posting there, threads counting
+   * toward their parent (default 30 per 60 s).
+   */
+  setChannelWebhookMessageRateLimit(limit: number, windowMs: number): void {
+    this.setRateLimits({ channelWebhookMessages: { limit, windowMs } });
+  }
+
+  /** The bot token's global limit (default 50 per second). */
+  setGlobalRateLimit(limit: number, windowMs: number): void {
+    this.setRateLimits({ global: { limit, windowMs } });
   }
 
   /**
@@ -1155,7 +1313,9 @@ export class DiscordEmulator {
   }
 
   private clearBuckets(prefix: string): void {
-    for (const key of this.buckets.keys()) if (key.startsWith(prefix)) this.buckets.delete(key);
+    for (const key of this.buckets.keys()) {
+      if (key === prefix || key.startsWith(`${prefix}:`)) this.buckets.delete(key);
+    }
   }
 
   private permissionsOf(userId: string): bigint {
@@ -1834,9 +1994,12 @@ export class DiscordEmulator {
 
   private dispatch(t: string, d: unknown, intent?: number): void {
     if (this.building) return;
-    this.events.push({ t, d, at: Date.now() });
+    const record: DispatchRecord = { t, d, at: Date.now(), sessions: [] };
+    this.events.push(record);
     for (const session of this.sessions.values()) {
-      if (intent === undefined || (session.intents & intent) !== 0) this.sendDispatch(session, t, d);
+      if (intent !== undefined && (session.intents & intent) === 0) continue;
+      this.sendDispatch(session, t, d);
+      record.sessions.push(session.id);
     }
   }
 
@@ -1844,11 +2007,13 @@ export class DiscordEmulator {
   private dispatchMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', message: EmulatedMessage): void {
     const intent = message.guild_id ? Intent.GuildMessages : Intent.DirectMessages;
     const wire = this.gatewayMessage(message);
-    this.events.push({ t, d: wire, at: Date.now() });
+    const record: DispatchRecord = { t, d: wire, at: Date.now(), sessions: [] };
+    this.events.push(record);
     for (const session of this.sessions.values()) {
       if ((session.intents & intent) === 0) continue;
       const sessionHasIntent = (session.intents & Intent.MessageContent) !== 0;
       this.sendDispatch(session, t, this.canSeeContent(message, sessionHasIntent) ? wire : blanked(wire));
+      record.sessions.push(session.id);
     }
   }
 
@@ -1866,11 +2031,7 @@ export class DiscordEmulator {
   // HTTP
   // ------------------------------------------------------------------------------------------
 
-  private async handleHttp(
-    request: IncomingMessage,
-    writeHead: (status: number, headers: Record<string, string>) => unknown,
-    end: (body?: string | Buffer) => unknown,
-  ): Promise<void> {
+  private async handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.baseUrl);
     const method = (request.method ?? 'GET').toUpperCase();
     const isApi = url.pathname.startsWith(`${API_PREFIX}/`);
@@ -1881,6 +2042,7 @@ export class DiscordEmulator {
       body: undefined,
       status: 0,
       at: Date.now(),
+      arrivedAt: this.clock(),
     };
     this.requests.push(record);
     let result: RouteResult;
@@ -1888,13 +2050,7 @@ export class DiscordEmulator {
       const raw = await readBody(request);
       if (!isApi && method === 'GET' && url.pathname.startsWith('/attachments/')) {
         record.route = 'GET /attachments/:channel/:attachment/:filename';
-        const served = this.serveAttachment(url.pathname);
-        record.status = served.status;
-        writeHead(served.status, {
-          'Content-Type': served.contentType,
-          'Content-Length': String(served.data.length),
-        });
-        end(served.data);
+        this.serveAttachment(url.pathname, record, response);
         return;
       }
       result = isApi
@@ -1902,24 +2058,34 @@ export class DiscordEmulator {
         : errorResult(new ApiError(404, 0, '404: Not Found'));
     } catch (error) {
       result = errorResult(error);
-      if (!(error instanceof ApiError)) {
+      if (!(error instanceof ApiError) && !(error instanceof RateLimitedError)) {
         record.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
       }
     }
     record.status = result.status;
+    if (result.limited) {
+      const entry: RateLimitRecord = {
+        method,
+        path: record.path,
+        ...result.limited,
+        at: record.arrivedAt,
+      };
+      if (record.route) entry.route = record.route;
+      this.rateLimited.push(entry);
+    }
     const headers: Record<string, string> = { ...result.headers };
     if (result.status === 204 || result.body === undefined) {
-      writeHead(result.status, headers);
-      end();
+      response.writeHead(result.status, headers);
+      response.end();
       return;
     }
     const text = JSON.stringify(result.body);
-    writeHead(result.status, {
+    response.writeHead(result.status, {
       ...headers,
       'Content-Type': 'application/json',
       'Content-Length': String(Buffer.byteLength(text)),
     });
-    end(text);
+    response.end(text);
   }
 
   private async handleApi(
@@ -1943,8 +2109,16 @@ export class DiscordEmulator {
         contentType: file.contentType,
       }));
     }
-    if (route.auth && headers.authorization !== `Bot ${this.token}`) {
+    const withBotToken = headers.authorization === `Bot ${this.token}`;
+    if (route.auth && !withBotToken) {
       throw new ApiError(401, 0, '401: Unauthorized');
+    }
+    // Discord counts the global limit per bot token; requests without one (webhook tokens) are
+    // limited per IP address instead, which the emulator does not model.
+    const isInteractionWebhook = params.webhook !== undefined && params.webhook === this.applicationId;
+    if (withBotToken && !route.exemptFromGlobal && !isInteractionWebhook) {
+      const limited = this.takeGlobal();
+      if (limited) return limited;
     }
     const fault = this.takeFault(method, record.path, apiPath);
     if (fault) return fault;
@@ -1963,7 +2137,7 @@ export class DiscordEmulator {
     const bucket = route.bucket?.(context);
     let rateHeaders: Record<string, string> = {};
     if (bucket) {
-      const taken = this.takeBucket(bucket.key, bucket.hash, bucket.limit);
+      const taken = this.takeBucket(bucket.key, bucket.hash, bucket.kind);
       if ('limited' in taken) return taken.limited;
       rateHeaders = taken.headers;
     }
@@ -1971,8 +2145,10 @@ export class DiscordEmulator {
       const result = await route.handler(context);
       return { ...result, headers: { ...rateHeaders, ...result.headers } };
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      return { ...errorResult(error), headers: rateHeaders };
+      if (!(error instanceof ApiError) && !(error instanceof RateLimitedError)) throw error;
+      const result = errorResult(error);
+      // A shared-resource 429 still carries the route bucket's headers, as Discord's does.
+      return { ...result, headers: { ...rateHeaders, ...result.headers } };
     }
   }
 
@@ -2020,10 +2196,12 @@ export class DiscordEmulator {
         global: false,
       };
       if (fault.code !== undefined) body.code = fault.code;
+      // Retry-After is sent as given (not rounded up) so tests can inject short waits.
       return {
         status: 429,
         body,
         headers: { 'Retry-After': String(retryAfter), 'X-RateLimit-Scope': 'user' },
+        limited: { bucket: 'fault', scope: 'user', retryAfter },
       };
     }
     return {
@@ -2035,45 +2213,110 @@ export class DiscordEmulator {
     };
   }
 
-  /** A fixed window per key, with headers that move like Discord's. */
+  /** Opens a fixed window for `key` if none is open; undefined when the limit is off. */
+  private windowFor(key: string, kind: RateLimitKind): { bucket: BucketState; limit: RateLimit } | undefined {
+    const limit = this.rateLimits[kind];
+    if (limit === false) return undefined;
+    const now = this.clock();
+    let bucket = this.buckets.get(key);
+    if (!bucket || now >= bucket.resetAt) {
+      bucket = { count: 0, resetAt: now + limit.windowMs };
+      this.buckets.set(key, bucket);
+    }
+    return { bucket, limit };
+  }
+
+  /**
+   * A route bucket: a fixed window per key with headers that move like Discord's (Remaining counts
+   * down, Reset-After is the time left in the window). discord.js waits pre-emptively when
+   * Remaining reaches 0, so a client that follows the headers never gets this 429.
+   */
   private takeBucket(
     key: string,
     hash: string,
-    { limit, windowMs }: RateLimit,
+    kind: RateLimitKind,
   ): { headers: Record<string, string> } | { limited: RouteResult } {
-    const now = Date.now();
-    let bucket = this.buckets.get(key);
-    if (!bucket || now >= bucket.resetAt) {
-      bucket = { count: 0, resetAt: now + windowMs };
-      this.buckets.set(key, bucket);
-    }
-    const resetAfter = (bucket.resetAt - now) / 1000;
+    const window = this.windowFor(key, kind);
+    if (!window) return { headers: {} };
+    const { bucket, limit } = window;
+    const resetAfterMs = bucket.resetAt - this.clock();
     const headers: Record<string, string> = {
-      'X-RateLimit-Limit': String(limit),
-      'X-RateLimit-Reset': (bucket.resetAt / 1000).toFixed(3),
-      'X-RateLimit-Reset-After': resetAfter.toFixed(3),
+      'X-RateLimit-Limit': String(limit.limit),
+      'X-RateLimit-Reset': ((Date.now() + resetAfterMs) / 1000).toFixed(3),
+      'X-RateLimit-Reset-After': (resetAfterMs / 1000).toFixed(3),
       'X-RateLimit-Bucket': hash,
     };
-    if (bucket.count >= limit) {
+    if (bucket.count >= limit.limit) {
       headers['X-RateLimit-Remaining'] = '0';
-      return {
-        limited: {
-          status: 429,
-          body: { message: 'You are being rate limited.', retry_after: resetAfter, global: false },
-          headers: { ...headers, 'Retry-After': resetAfter.toFixed(3), 'X-RateLimit-Scope': 'user' },
-        },
-      };
+      const limited = rateLimitedResult('user', resetAfterMs, key);
+      return { limited: { ...limited, headers: { ...headers, ...limited.headers } } };
     }
     bucket.count += 1;
-    headers['X-RateLimit-Remaining'] = String(limit - bucket.count);
+    headers['X-RateLimit-Remaining'] = String(limit.limit - bucket.count);
     return { headers };
   }
 
-  private serveAttachment(pathname: string): { status: number; contentType: string; data: Buffer } {
+  /** The bot token's global limit: a fixed window, like discord.js's own 50-per-second guard. */
+  private takeGlobal(): RouteResult | undefined {
+    const window = this.windowFor(BUCKET_PREFIX.global, 'global');
+    if (!window) return undefined;
+    const { bucket, limit } = window;
+    if (bucket.count >= limit.limit) {
+      return rateLimitedResult('global', bucket.resetAt - this.clock(), BUCKET_PREFIX.global);
+    }
+    bucket.count += 1;
+    return undefined;
+  }
+
+  /**
+   * Discord's undocumented limit on webhook messages per channel (about 30 a minute, shared by all
+   * webhooks there; discord/discord-api-docs#367, #1454, #4043). A sliding window: at most `limit`
+   * messages in any `windowMs`. It never shows in headers: a success carries only the webhook's
+   * own bucket headers, and so does the 429, which adds `X-RateLimit-Scope: shared` and a
+   * `Retry-After` that overrides them. Throws that 429 when the channel is full.
+   *
+   * Posts into a thread count toward its parent channel: whether Discord counts a thread apart is
+   * not known, and counting them together is the conservative model (a bot that paces itself for
+   * it is safe either way).
+   */
+  private checkChannelWebhookMessages(channelId: string): void {
+    const limit = this.rateLimits.channelWebhookMessages;
+    if (limit === false) return;
+    const now = this.clock();
+    const times = (this.channelWebhookMessageTimes.get(channelId) ?? []).filter(
+      (time) => time > now - limit.windowMs,
+    );
+    this.channelWebhookMessageTimes.set(channelId, times);
+    const oldest = times[0];
+    if (times.length >= limit.limit && oldest !== undefined) {
+      throw new RateLimitedError(
+        rateLimitedResult(
+          'shared',
+          oldest + limit.windowMs - now,
+          `${BUCKET_PREFIX.channelWebhookMessages}:${channelId}`,
+        ),
+      );
+    }
+  }
+
+  private countChannelWebhookMessage(channelId: string): void {
+    if (this.rateLimits.channelWebhookMessages === false) return;
+    const times = this.channelWebhookMessageTimes.get(channelId) ?? [];
+    times.push(this.clock());
+    this.channelWebhookMessageTimes.set(channelId, times);
+  }
+
+  private serveAttachment(pathname: string, record: RequestRecord, response: ServerResponse): void {
     const id = pathname.split('/')[3] ?? '';
     const stored = this.attachmentData.get(id);
-    if (!stored) return { status: 404, contentType: 'text/plain', data: Buffer.from('Not Found') };
-    return { status: 200, contentType: stored.contentType, data: stored.data };
+    const status = stored ? 200 : 404;
+    const data = stored?.data ?? Buffer.from('Not Found');
+    record.status = status;
+    response.writeHead(status, {
+      'Content-Type': stored?.contentType ?? 'text/plain',
+      'Content-Length': String(data.length),
+    });
+    response.end(data);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -2086,7 +2329,7 @@ export class DiscordEmulator {
       method: string,
       template: string,
       handler: Route['handler'],
-      options: { auth?: boolean; bucket?: Route['bucket'] } = {},
+      options: { auth?: boolean; bucket?: Route['bucket']; exemptFromGlobal?: boolean } = {},
     ) => {
       const route: Route = {
         method,
@@ -2096,12 +2339,13 @@ export class DiscordEmulator {
         handler,
       };
       if (options.bucket) route.bucket = options.bucket;
+      if (options.exemptFromGlobal) route.exemptFromGlobal = true;
       routes.push(route);
     };
     const webhookBucket: Route['bucket'] = (context) => {
       const id = context.param('webhook');
       if (id === this.applicationId) return undefined;
-      return { key: `webhook:${id}`, hash: shortHash('webhook-token'), limit: this.webhookRateLimit };
+      return { key: `${BUCKET_PREFIX.webhook}:${id}`, hash: shortHash('webhook-token'), kind: 'webhook' };
     };
 
     // Gateway, users, application
@@ -2179,9 +2423,9 @@ export class DiscordEmulator {
     add('GET', '/channels/:channel/messages', (c) => this.listMessages(c));
     add('POST', '/channels/:channel/messages', (c) => this.createChannelMessage(c), {
       bucket: (c) => ({
-        key: `channel:${c.param('channel')}`,
+        key: `${BUCKET_PREFIX.channelMessages}:${c.param('channel')}`,
         hash: shortHash('channel-messages'),
-        limit: this.channelRateLimit,
+        kind: 'channelMessages',
       }),
     });
     add('GET', '/channels/:channel/messages/:message', (c) => {
@@ -2298,6 +2542,7 @@ export class DiscordEmulator {
     // Interactions
     add('POST', '/interactions/:interaction/:token/callback', (c) => this.interactionCallback(c), {
       auth: false,
+      exemptFromGlobal: true,
     });
 
     // Application commands, global and per guild
@@ -2577,6 +2822,7 @@ export class DiscordEmulator {
     }
     const outgoing = readOutgoing(context.body);
     validateOutgoing(outgoing, context.files, { isEdit: false });
+    this.checkChannelWebhookMessages(webhook.channelId);
     const author: EmulatedUser = {
       id: webhook.id,
       username: outgoing.username ?? webhook.name,
@@ -2592,6 +2838,7 @@ export class DiscordEmulator {
       authorIsBot: true,
       webhookId: webhook.id,
     });
+    this.countChannelWebhookMessage(webhook.channelId);
     return context.query.wait === 'true' ? ok(this.restMessage(message)) : noContent();
   }
 
@@ -2865,6 +3112,7 @@ function payloadRecord(body: unknown): MessagePayloadRecord {
 }
 
 function errorResult(error: unknown): RouteResult {
+  if (error instanceof RateLimitedError) return error.result;
   if (error instanceof ApiError) {
     const body: JsonObject = { message: error.message, code: error.code };
     if (error.errors) body.errors = error.errors;
