@@ -130,6 +130,20 @@ export interface EmulatedWebhook {
   application_id: string | null;
 }
 
+/**
+ * A channel permission overwrite (Discord's `permission_overwrites` entry). Applied in Discord's
+ * order: the @everyone overwrite, then all of the member's role overwrites together, then the
+ * member's own; deny before allow at each step.
+ */
+export interface ChannelOverwrite {
+  /** A role id (the guild id for @everyone) or a member's user id. */
+  id: string;
+  /** 0 role, 1 member; inferred from `id` when absent. */
+  type?: 0 | 1;
+  allow?: bigint;
+  deny?: bigint;
+}
+
 export interface FaultRule {
   /** HTTP method; any when absent. */
   method?: string;
@@ -259,6 +273,7 @@ export const Permission = {
   AttachFiles: 1n << 15n,
   ReadMessageHistory: 1n << 16n,
   MentionEveryone: 1n << 17n,
+  ManageRoles: 1n << 28n,
   ManageWebhooks: 1n << 29n,
   UseApplicationCommands: 1n << 31n,
   ManageThreads: 1n << 34n,
@@ -280,8 +295,8 @@ export const DEFAULT_BOT_PERMISSIONS =
   Permission.AddReactions |
   Permission.UseApplicationCommands;
 
-/** What human members get from @everyone-like defaults (reported in interactions). */
-const DEFAULT_MEMBER_PERMISSIONS =
+/** What the `member` role every created user has grants (the usual @everyone rights). */
+export const DEFAULT_MEMBER_PERMISSIONS =
   Permission.ViewChannel |
   Permission.SendMessages |
   Permission.SendMessagesInThreads |
@@ -447,6 +462,26 @@ class FormErrors {
   throwIfAny(): void {
     if (this.count > 0) throw new ApiError(400, 50035, 'Invalid Form Body', this.tree);
   }
+}
+
+/** An integer query parameter within [min, max]; `fallback` when absent. */
+function readLimitQuery(
+  errors: FormErrors,
+  value: string | undefined,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(number)) {
+    errors.add(['limit'], 'NUMBER_TYPE_COERCE', `Value "${value}" is not int.`);
+  } else if (number < min) {
+    errors.add(['limit'], 'NUMBER_TYPE_MIN', `int value should be greater than or equal to ${min}.`);
+  } else if (number > max) {
+    errors.add(['limit'], 'NUMBER_TYPE_MAX', `int value should be less than or equal to ${max}.`);
+  } else return number;
+  return fallback;
 }
 
 function checkLength(errors: FormErrors, path: Array<string | number>, value: unknown, max: number): void {
@@ -683,6 +718,17 @@ interface ChannelState {
   messageCount: number;
   totalMessageSent: number;
   thread?: ThreadMetadata;
+  /** Guild text channels only (threads follow their parent's). */
+  overwrites: OverwriteState[];
+  /** Threads only: who has joined, with when. */
+  members?: Map<string, string>;
+}
+
+interface OverwriteState {
+  id: string;
+  type: 0 | 1;
+  allow: bigint;
+  deny: bigint;
 }
 
 interface WebhookState {
@@ -779,6 +825,13 @@ export class DiscordEmulator {
   readonly channelId: string;
   /** The guild owner (a human member; the bot is not the owner so its permissions matter). */
   readonly ownerId: string;
+  /**
+   * A role every user made by `createUser` has, granting `DEFAULT_MEMBER_PERMISSIONS` (what
+   * @everyone usually grants). @everyone itself grants nothing, so the bot's permissions are
+   * exactly what `setBotPermissions` says, and discord.js computes members' permissions from roles
+   * it knows.
+   */
+  readonly memberRoleId: string;
   /** Every HTTP request, in order of arrival. */
   readonly requests: RequestRecord[] = [];
   /** Every gateway dispatch, in order (before per-session content masking). */
@@ -814,6 +867,7 @@ export class DiscordEmulator {
   private readonly commandStates: CommandState[] = [];
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly sockets = new Set<WebSocket>();
+  private readonly closedByServer = new WeakSet<WebSocket>();
   private readonly faults: Array<FaultRule & { remaining: number }> = [];
   private readonly clock: () => number;
   private readonly rateLimits: Record<RateLimitKind, RateLimit | false>;
@@ -850,12 +904,20 @@ export class DiscordEmulator {
       position: 0,
       managed: false,
     });
+    this.memberRoleId = this.snowflake();
+    this.roles.set(this.memberRoleId, {
+      id: this.memberRoleId,
+      name: 'member',
+      permissions: DEFAULT_MEMBER_PERMISSIONS,
+      position: 1,
+      managed: false,
+    });
     this.botRoleId = this.snowflake();
     this.roles.set(this.botRoleId, {
       id: this.botRoleId,
       name: 'emulated-bot',
       permissions: DEFAULT_BOT_PERMISSIONS,
-      position: 1,
+      position: 2,
       managed: true,
       botId: this.botUserId,
     });
@@ -903,12 +965,20 @@ export class DiscordEmulator {
     return [...this.sessions.values()].some((session) => session.socket !== undefined);
   }
 
+  /**
+   * Gateway sessions that still exist: connected, or dropped but resumable. A bot that logged out
+   * (closed with 1000/1001) has none; events dispatched then reach nobody, ever.
+   */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   // ------------------------------------------------------------------------------------------
   // World building
   // ------------------------------------------------------------------------------------------
 
-  /** Another guild text channel; dispatches CHANNEL_CREATE. */
-  createChannel(name: string): string {
+  /** Another guild text channel, optionally with permission overwrites; dispatches CHANNEL_CREATE. */
+  createChannel(name: string, options: { overwrites?: ChannelOverwrite[] } = {}): string {
     const id = this.snowflake();
     const channel: ChannelState = {
       id,
@@ -918,6 +988,7 @@ export class DiscordEmulator {
       position: [...this.channels.values()].filter((c) => c.type === ChannelType.GuildText).length,
       messageCount: 0,
       totalMessageSent: 0,
+      overwrites: (options.overwrites ?? []).map((overwrite) => this.overwriteState(overwrite)),
     };
     this.channels.set(id, channel);
     this.channelMessages.set(id, []);
@@ -943,7 +1014,10 @@ export class DiscordEmulator {
     return id;
   }
 
-  /** A guild member (and a user). Dispatches GUILD_MEMBER_ADD to sessions with the GuildMembers intent. */
+  /**
+   * A guild member (and a user) with the `member` role (`memberRoleId`) plus `roles`. Dispatches
+   * GUILD_MEMBER_ADD to sessions with the GuildMembers intent.
+   */
   createUser(username: string, options: { roles?: string[]; bot?: boolean } = {}): string {
     const id = this.snowflake();
     for (const role of options.roles ?? []) {
@@ -952,7 +1026,8 @@ export class DiscordEmulator {
     const user: EmulatedUser = { id, username, discriminator: '0', global_name: username, avatar: null };
     if (options.bot) user.bot = true;
     this.users.set(id, user);
-    this.members.set(id, { userId: id, roles: [...(options.roles ?? [])], joinedAt: nowIso() });
+    const roles = [this.memberRoleId, ...(options.roles ?? []).filter((role) => role !== this.memberRoleId)];
+    this.members.set(id, { userId: id, roles, joinedAt: nowIso() });
     this.dispatch(
       'GUILD_MEMBER_ADD',
       { guild_id: this.guildId, ...this.memberPayload(id) },
@@ -973,6 +1048,62 @@ export class DiscordEmulator {
     );
   }
 
+  /** Takes a role from a member (GUILD_MEMBER_UPDATE); taking `memberRoleId` leaves them no default rights. */
+  removeRole(userId: string, roleId: string): void {
+    const member = this.requireMember(userId);
+    member.roles = member.roles.filter((role) => role !== roleId);
+    this.dispatch(
+      'GUILD_MEMBER_UPDATE',
+      { guild_id: this.guildId, ...this.memberPayload(userId) },
+      Intent.GuildMembers,
+    );
+  }
+
+  /**
+   * Replaces a guild text channel's permission overwrites; dispatches CHANNEL_UPDATE so discord.js's
+   * `channel.permissionsFor(member)` sees them. Threads follow their parent's.
+   */
+  setChannelOverwrites(channelId: string, overwrites: ChannelOverwrite[]): void {
+    const channel = this.requireOverwritable(channelId, 'setChannelOverwrites');
+    channel.overwrites = overwrites.map((overwrite) => this.overwriteState(overwrite));
+    this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+  }
+
+  /**
+   * Sets the overwrite for one role or member (an `allow` and `deny` of 0 removes it); dispatches
+   * CHANNEL_UPDATE.
+   */
+  setChannelOverwrite(channelId: string, targetId: string, bits: { allow?: bigint; deny?: bigint }): void {
+    const channel = this.requireOverwritable(channelId, 'setChannelOverwrite');
+    const next = this.overwriteState({ id: targetId, ...bits });
+    const others = channel.overwrites.filter((overwrite) => overwrite.id !== targetId);
+    channel.overwrites = next.allow === 0n && next.deny === 0n ? others : [...others, next];
+    this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+  }
+
+  /**
+   * Denies View Channel in a channel (and its threads) to a member or a role, keeping the rest of
+   * that overwrite. Hiding it from @everyone (the guild id) hides it from the bot too, as on
+   * Discord: allow it back with `setChannelOverwrite(channelId, botUserId, { allow: ViewChannel })`.
+   */
+  hideChannelFrom(channelId: string, userOrRoleId: string): void {
+    const channel = this.requireOverwritable(channelId, 'hideChannelFrom');
+    const current = channel.overwrites.find((overwrite) => overwrite.id === userOrRoleId);
+    this.setChannelOverwrite(channelId, userOrRoleId, {
+      allow: (current?.allow ?? 0n) & ~Permission.ViewChannel,
+      deny: (current?.deny ?? 0n) | Permission.ViewChannel,
+    });
+  }
+
+  /**
+   * A member's permissions in a channel or thread, computed as Discord (and discord.js's
+   * `permissionsFor`) does: guild roles, then the channel's overwrites; owner and Administrator
+   * get everything. A thread answers for its parent.
+   */
+  channelPermissions(userId: string, channelId: string): bigint {
+    return this.permissionsIn(userId, this.requireChannel(channelId));
+  }
+
   /**
    * The bot's permissions in the guild (its managed role's bitfield; @everyone grants nothing).
    * Dispatches GUILD_ROLE_UPDATE so discord.js sees the change.
@@ -987,16 +1118,20 @@ export class DiscordEmulator {
     );
   }
 
+  /** The bot's guild-level permissions (roles only; `channelPermissions(botUserId, id)` adds overwrites). */
   get botPermissions(): bigint {
     return this.permissionsOf(this.botUserId);
   }
 
-  /** Archives (and optionally locks) a thread, as Discord's auto-archive does. */
-  archiveThread(threadId: string, options: { locked?: boolean } = {}): void {
+  /**
+   * Archives (and optionally locks) a thread, as Discord's auto-archive does; `at` sets its
+   * `archive_timestamp` (default now).
+   */
+  archiveThread(threadId: string, options: { locked?: boolean; at?: Date } = {}): void {
     const thread = this.channels.get(threadId);
     if (!thread?.thread) throw new Error(`archiveThread: ${threadId} is not a thread`);
     thread.thread.archived = true;
-    thread.thread.archiveTimestamp = nowIso();
+    thread.thread.archiveTimestamp = (options.at ?? new Date()).toISOString();
     if (options.locked !== undefined) thread.thread.locked = options.locked;
     this.dispatch('THREAD_UPDATE', this.channelPayload(thread), Intent.Guilds);
   }
@@ -1035,6 +1170,9 @@ export class DiscordEmulator {
   ): EmulatedMessage {
     const author = this.requireUser(userId);
     const channel = this.requireChannel(channelId);
+    const send = channel.thread ? Permission.SendMessagesInThreads : Permission.SendMessages;
+    const attach = (options.attachments?.length ?? 0) > 0 ? Permission.AttachFiles : 0n;
+    this.requireMemberCan('userSays', userId, channel, send | attach);
     const text = options.mentionBot ? `<@${this.botUserId}> ${content}` : content;
     const files: UploadedFile[] = (options.attachments ?? []).map((attachment, index) => ({
       field: `files[${index}]`,
@@ -1073,6 +1211,7 @@ export class DiscordEmulator {
   ): Promise<InteractionRecord> {
     this.requireUser(userId);
     const channel = this.requireChannel(channelId);
+    this.requireMemberCan('runCommand', userId, channel, Permission.UseApplicationCommands);
     const guildId = channel.guildId;
     const command =
       this.commandStates.find(
@@ -1117,6 +1256,7 @@ export class DiscordEmulator {
       throw new Error(`clickButton: message ${messageId} has no component with custom_id "${customId}"`);
     if (button.disabled === true) throw new Error(`clickButton: button "${customId}" is disabled`);
     const channel = this.requireChannel(message.channel_id);
+    this.requireMemberCan('clickButton', userId, channel, Permission.ViewChannel);
     const state = this.newInteraction(InteractionType.MessageComponent, userId, channel);
     state.record.customId = customId;
     state.componentMessageId = message.id;
@@ -1269,7 +1409,10 @@ export class DiscordEmulator {
    * events dispatched meanwhile are replayed on RESUME, as Discord does.
    */
   dropGateway(code = 4000): void {
-    for (const socket of this.sockets) socket.close(code, 'Dropped by the emulator');
+    for (const socket of this.sockets) {
+      this.closedByServer.add(socket);
+      socket.close(code, 'Dropped by the emulator');
+    }
   }
 
   /** Closes the gateway and the HTTP server, terminating open sockets. */
@@ -1318,21 +1461,88 @@ export class DiscordEmulator {
     }
   }
 
+  /** Guild-level permissions: @everyone and the member's roles; owner and Administrator get all. */
   private permissionsOf(userId: string): bigint {
     if (userId === this.ownerId) return ALL_PERMISSIONS;
     const member = this.members.get(userId);
     if (!member) return 0n;
     let permissions = this.roles.get(this.guildId)?.permissions ?? 0n;
-    // Human members without roles still get the usual @everyone rights in interactions.
-    if (userId !== this.botUserId) permissions |= DEFAULT_MEMBER_PERMISSIONS;
     for (const roleId of member.roles) permissions |= this.roles.get(roleId)?.permissions ?? 0n;
     return (permissions & Permission.Administrator) !== 0n ? ALL_PERMISSIONS : permissions;
   }
 
+  /**
+   * Discord's channel permissions: the guild-level ones, then the @everyone overwrite, then the
+   * member's role overwrites together, then the member's own; deny before allow at each step.
+   * Implicit denials (nothing without View Channel) are left to the callers, as discord.js's
+   * `permissionsFor` leaves them.
+   */
+  private permissionsIn(userId: string, channel: ChannelState): bigint {
+    if (channel.type === ChannelType.DM) return ALL_PERMISSIONS;
+    const source = channel.thread && channel.parentId ? this.channels.get(channel.parentId) : channel;
+    let permissions = this.permissionsOf(userId);
+    if (permissions === ALL_PERMISSIONS || !source) return permissions;
+    const apply = (allow: bigint, deny: bigint) => {
+      permissions = (permissions & ~deny) | allow;
+    };
+    const everyone = source.overwrites.find((overwrite) => overwrite.id === this.guildId);
+    if (everyone) apply(everyone.allow, everyone.deny);
+    const roles = new Set(this.members.get(userId)?.roles ?? []);
+    let allow = 0n;
+    let deny = 0n;
+    for (const overwrite of source.overwrites) {
+      if (overwrite.type !== 0 || overwrite.id === this.guildId || !roles.has(overwrite.id)) continue;
+      allow |= overwrite.allow;
+      deny |= overwrite.deny;
+    }
+    apply(allow, deny);
+    const own = source.overwrites.find((overwrite) => overwrite.type === 1 && overwrite.id === userId);
+    if (own) apply(own.allow, own.deny);
+    return permissions;
+  }
+
+  /** Whether the bot can see the channel and has `needed` there. */
+  private botCan(channel: ChannelState, needed: bigint): boolean {
+    const permissions = this.permissionsIn(this.botUserId, channel);
+    return hasPermission(permissions, Permission.ViewChannel) && hasPermission(permissions, needed);
+  }
+
   private requireBotPermission(channel: ChannelState, needed: bigint): void {
     if (channel.type === ChannelType.DM) return;
-    if (!hasPermission(this.botPermissions, Permission.ViewChannel)) throw missingAccess();
-    if (!hasPermission(this.botPermissions, needed)) throw missingPermissions();
+    const permissions = this.permissionsIn(this.botUserId, channel);
+    if (!hasPermission(permissions, Permission.ViewChannel)) throw missingAccess();
+    if (!hasPermission(permissions, needed)) throw missingPermissions();
+  }
+
+  /** Driver guard: a member cannot act where they cannot see (or lack `needed`). */
+  private requireMemberCan(action: string, userId: string, channel: ChannelState, needed: bigint): void {
+    if (channel.type === ChannelType.DM) return;
+    const permissions = this.permissionsIn(userId, channel);
+    const missing = Object.entries(Permission)
+      .filter(([, bit]) => (needed | Permission.ViewChannel) & bit)
+      .filter(([, bit]) => !hasPermission(permissions, bit))
+      .map(([name]) => name);
+    if (missing.length > 0) {
+      const who = this.users.get(userId)?.username ?? userId;
+      throw new Error(`${action}: ${who} lacks ${missing.join(', ')} in #${channel.name} (${channel.id})`);
+    }
+  }
+
+  private overwriteState(overwrite: ChannelOverwrite): OverwriteState {
+    const type = overwrite.type ?? (this.roles.has(overwrite.id) ? 0 : 1);
+    if (type === 0 && !this.roles.has(overwrite.id))
+      throw new Error(`overwrite: unknown role ${overwrite.id}`);
+    if (type === 1 && !this.members.has(overwrite.id))
+      throw new Error(`overwrite: unknown member ${overwrite.id}`);
+    return { id: overwrite.id, type, allow: overwrite.allow ?? 0n, deny: overwrite.deny ?? 0n };
+  }
+
+  private requireOverwritable(channelId: string, action: string): ChannelState {
+    const channel = this.requireChannel(channelId);
+    if (channel.type !== ChannelType.GuildText) {
+      throw new Error(`${action}: ${channelId} is not a guild text channel (threads follow their parent)`);
+    }
+    return channel;
   }
 
   private dmChannelFor(userId: string): ChannelState {
@@ -1346,6 +1556,7 @@ export class DiscordEmulator {
       position: 0,
       messageCount: 0,
       totalMessageSent: 0,
+      overwrites: [],
     };
     this.channels.set(channel.id, channel);
     this.channelMessages.set(channel.id, []);
@@ -1400,6 +1611,7 @@ export class DiscordEmulator {
     allowed: JsonObject | undefined,
     author: { isBot: boolean; isWebhook: boolean },
     referenced: EmulatedMessage | undefined,
+    channel: ChannelState | undefined,
   ): Pick<EmulatedMessage, 'mentions' | 'mention_roles' | 'mention_everyone'> {
     const userIds = [...new Set([...content.matchAll(/<@!?(\d{17,20})>/g)].map((match) => match[1] ?? ''))];
     const roleIds = [...new Set([...content.matchAll(/<@&(\d{17,20})>/g)].map((match) => match[1] ?? ''))];
@@ -1419,7 +1631,10 @@ export class DiscordEmulator {
     if (
       author.isBot &&
       !author.isWebhook &&
-      !hasPermission(this.botPermissions, Permission.MentionEveryone)
+      !hasPermission(
+        channel ? this.permissionsIn(this.botUserId, channel) : this.botPermissions,
+        Permission.MentionEveryone,
+      )
     ) {
       everyone = false;
     }
@@ -1480,6 +1695,7 @@ export class DiscordEmulator {
         outgoing.allowed_mentions,
         { isBot: input.authorIsBot, isWebhook: input.webhookId !== undefined },
         referenced,
+        channel,
       ),
       timestamp: nowIso(),
       edited_timestamp: null,
@@ -1508,6 +1724,10 @@ export class DiscordEmulator {
     }
     this.channelMessages.get(channel.id)?.push(message);
     channel.lastMessageId = message.id;
+    // Posting in a thread joins it (webhooks are not members).
+    if (channel.members && !input.webhookId && !channel.members.has(input.author.id)) {
+      channel.members.set(input.author.id, message.timestamp);
+    }
     if (channel.thread) {
       channel.messageCount += 1;
       channel.totalMessageSent += 1;
@@ -1538,6 +1758,7 @@ export class DiscordEmulator {
           outgoing.allowed_mentions,
           { isBot: true, isWebhook: message.webhook_id !== undefined },
           message.referenced_message,
+          this.channels.get(message.channel_id),
         ),
       );
     }
@@ -1643,7 +1864,7 @@ export class DiscordEmulator {
       version: 1,
       channel_id: channel.id,
       channel: this.channelPayload(channel),
-      app_permissions: this.botPermissions.toString(),
+      app_permissions: this.permissionsIn(this.botUserId, channel).toString(),
       locale: 'en-US',
       entitlements: [],
       attachment_size_limit: MAX_FILE_BYTES,
@@ -1655,7 +1876,7 @@ export class DiscordEmulator {
       payload.guild_locale = 'en-US';
       payload.member = {
         ...this.memberPayload(record.userId),
-        permissions: this.permissionsOf(record.userId).toString(),
+        permissions: this.permissionsIn(record.userId, channel).toString(),
       };
       payload.authorizing_integration_owners = { '0': channel.guildId };
       payload.context = 0;
@@ -1724,7 +1945,7 @@ export class DiscordEmulator {
       payload.owner_id = channel.ownerId;
       payload.message_count = channel.messageCount;
       payload.total_message_sent = channel.totalMessageSent;
-      payload.member_count = 1;
+      payload.member_count = Math.min(channel.members?.size ?? 1, 50);
       payload.thread_metadata = {
         archived: channel.thread.archived,
         auto_archive_duration: channel.thread.autoArchiveDuration,
@@ -1735,7 +1956,12 @@ export class DiscordEmulator {
       };
     } else {
       payload.position = channel.position;
-      payload.permission_overwrites = [];
+      payload.permission_overwrites = channel.overwrites.map((overwrite) => ({
+        id: overwrite.id,
+        type: overwrite.type,
+        allow: overwrite.allow.toString(),
+        deny: overwrite.deny.toString(),
+      }));
       payload.nsfw = false;
     }
     return payload;
@@ -1855,9 +2081,16 @@ export class DiscordEmulator {
     this.sockets.add(socket);
     const connection: GatewayConnection = { socket, session: undefined };
     socket.on('message', (data: RawData) => this.onGatewayPayload(connection, data));
-    socket.on('close', () => {
+    socket.on('close', (code: number) => {
       this.sockets.delete(socket);
-      if (connection.session?.socket === socket) connection.session.socket = undefined;
+      const session = connection.session;
+      if (session?.socket !== socket) return;
+      session.socket = undefined;
+      // Discord: a client closing with 1000 or 1001 ends its session (the bot goes offline and
+      // cannot resume); other closes leave it resumable, events queueing for RESUME.
+      if ((code === 1000 || code === 1001) && !this.closedByServer.has(socket)) {
+        this.sessions.delete(session.id);
+      }
     });
     socket.on('error', () => socket.terminate());
     // Payloads go out as JSON text frames even if zlib-stream was asked for: discord.js parses
@@ -2009,6 +2242,9 @@ export class DiscordEmulator {
     const wire = this.gatewayMessage(message);
     const record: DispatchRecord = { t, d: wire, at: Date.now(), sessions: [] };
     this.events.push(record);
+    const channel = this.channels.get(message.channel_id);
+    // The gateway sends messages only from channels the bot can view.
+    if (message.guild_id && channel && !this.botCan(channel, Permission.ViewChannel)) return;
     for (const session of this.sessions.values()) {
       if ((session.intents & intent) === 0) continue;
       const sessionHasIntent = (session.intents & Intent.MessageContent) !== 0;
@@ -2397,9 +2633,13 @@ export class DiscordEmulator {
     add('GET', '/guilds/:guild/threads/active', (c) => {
       this.guildFor(c);
       const active = [...this.channels.values()].filter(
-        (channel) => channel.thread && !channel.thread.archived,
+        (channel) =>
+          channel.thread && !channel.thread.archived && this.botCan(channel, Permission.ViewChannel),
       );
-      return ok({ threads: active.map((channel) => this.channelPayload(channel)), members: [] });
+      return ok({
+        threads: active.map((channel) => this.channelPayload(channel)),
+        members: this.botThreadMembers(active),
+      });
     });
     add('GET', '/guilds/:guild/members/:user', (c) => {
       this.guildFor(c);
@@ -2420,6 +2660,30 @@ export class DiscordEmulator {
       return ok(this.channelPayload(channel));
     });
     add('PATCH', '/channels/:channel', (c) => this.modifyChannel(c));
+    add('PUT', '/channels/:channel/permissions/:overwrite', (c) => {
+      const channel = this.overwritableFor(c);
+      const body = isObject(c.body) ? c.body : {};
+      const id = c.param('overwrite');
+      const type = body.type === 1 ? 1 : body.type === 0 ? 0 : undefined;
+      const errors = new FormErrors();
+      if (type === undefined) errors.add(['type'], 'BASE_TYPE_CHOICES', 'Value must be one of {0, 1}.');
+      else if (!(type === 1 ? this.members : this.roles).has(id)) {
+        throw new ApiError(404, type === 1 ? 10007 : 10011, type === 1 ? 'Unknown Member' : 'Unknown Role');
+      }
+      errors.throwIfAny();
+      const bits = (key: string) =>
+        BigInt(/^\d+$/.test(String(body[key] ?? '0')) ? String(body[key] ?? '0') : '0');
+      const overwrite: OverwriteState = { id, type: type ?? 0, allow: bits('allow'), deny: bits('deny') };
+      channel.overwrites = [...channel.overwrites.filter((o) => o.id !== id), overwrite];
+      this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+      return noContent();
+    });
+    add('DELETE', '/channels/:channel/permissions/:overwrite', (c) => {
+      const channel = this.overwritableFor(c);
+      channel.overwrites = channel.overwrites.filter((o) => o.id !== c.param('overwrite'));
+      this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+      return noContent();
+    });
     add('GET', '/channels/:channel/messages', (c) => this.listMessages(c));
     add('POST', '/channels/:channel/messages', (c) => this.createChannelMessage(c), {
       bucket: (c) => ({
@@ -2480,10 +2744,18 @@ export class DiscordEmulator {
     add('POST', '/channels/:channel/threads', (c) => this.startThread(c, undefined));
     for (const method of ['PUT', 'DELETE']) {
       add(method, '/channels/:channel/thread-members/@me', (c) => {
-        this.threadFor(c);
+        const thread = this.threadFor(c);
+        if (method === 'PUT') thread.members?.set(this.botUserId, nowIso());
+        else thread.members?.delete(this.botUserId);
         return noContent();
       });
     }
+    add('GET', '/channels/:channel/threads/archived/public', (c) =>
+      this.listArchivedThreads(c, ChannelType.PublicThread),
+    );
+    add('GET', '/channels/:channel/threads/archived/private', (c) =>
+      this.listArchivedThreads(c, ChannelType.PrivateThread),
+    );
 
     // Webhooks
     add('GET', '/channels/:channel/webhooks', (c) => {
@@ -2582,6 +2854,14 @@ export class DiscordEmulator {
     return channel;
   }
 
+  /** A guild text channel whose overwrites the bot may edit (Manage Roles there). */
+  private overwritableFor(context: RouteContext): ChannelState {
+    const channel = this.channelFor(context);
+    if (channel.type !== ChannelType.GuildText) throw wrongChannelType();
+    this.requireBotPermission(channel, Permission.ManageRoles);
+    return channel;
+  }
+
   private threadFor(context: RouteContext): ChannelState {
     const channel = this.channelFor(context);
     if (!channel.thread) throw wrongChannelType();
@@ -2600,31 +2880,87 @@ export class DiscordEmulator {
     return this.messageContentIntent || this.canSeeContent(message, false) ? wire : blanked(wire);
   }
 
+  /**
+   * `GET /channels/{id}/messages`: `limit` 1–100 (default 50) and one of `around`, `before`,
+   * `after` (Discord documents them as mutually exclusive; here `around` wins, then `before`).
+   * Always newest first: `after` gives the `limit` messages right after the id, `before` the
+   * `limit` right before it, `around` about half on each side (the message itself included).
+   */
   private listMessages(context: RouteContext): RouteResult {
     const channel = this.channelFor(context);
     this.requireBotPermission(channel, Permission.ViewChannel);
-    if (
-      !hasPermission(this.botPermissions, Permission.ReadMessageHistory) &&
-      channel.type !== ChannelType.DM
-    ) {
+    const errors = new FormErrors();
+    const limit = readLimitQuery(errors, context.query.limit, 1, 100, 50);
+    const anchors: Partial<Record<'around' | 'before' | 'after', bigint>> = {};
+    for (const key of ['around', 'before', 'after'] as const) {
+      const value = context.query[key];
+      if (value === undefined) continue;
+      if (/^\d{1,20}$/.test(value)) anchors[key] = BigInt(value);
+      else errors.add([key], 'NUMBER_TYPE_COERCE', `Value "${value}" is not snowflake.`);
+    }
+    errors.throwIfAny();
+    if (!this.botCan(channel, Permission.ReadMessageHistory) && channel.type !== ChannelType.DM) {
       return ok([]);
     }
-    const limit = Math.min(Math.max(Number(context.query.limit ?? 50) || 50, 1), 100);
     const all = this.channelMessages.get(channel.id) ?? [];
-    const { before, after, around } = context.query;
+    const { around, before, after } = anchors;
     let selected: EmulatedMessage[];
-    if (before) selected = all.filter((m) => BigInt(m.id) < BigInt(before)).slice(-limit);
-    else if (after) selected = all.filter((m) => BigInt(m.id) > BigInt(after)).slice(0, limit);
-    else if (around) {
-      const index = Math.max(
-        all.findIndex((m) => BigInt(m.id) >= BigInt(around)),
-        0,
-      );
+    if (around !== undefined) {
+      let index = all.findIndex((m) => BigInt(m.id) >= around);
+      if (index < 0) index = all.length;
       const start = Math.max(index - Math.floor(limit / 2), 0);
       selected = all.slice(start, start + limit);
+    } else if (before !== undefined) {
+      selected = all.filter((m) => BigInt(m.id) < before).slice(-limit);
+    } else if (after !== undefined) {
+      selected = all.filter((m) => BigInt(m.id) > after).slice(0, limit);
     } else selected = all.slice(-limit);
-    // Discord lists newest first.
     return ok([...selected].reverse().map((message) => this.messageForRest(message)));
+  }
+
+  /**
+   * `GET /channels/{id}/threads/archived/{public|private}`: archived threads of the channel, most
+   * recently archived first, `before` an ISO8601 timestamp, `limit` at most 100 (default 50).
+   */
+  private listArchivedThreads(context: RouteContext, type: number): RouteResult {
+    const parent = this.channelFor(context);
+    if (parent.type !== ChannelType.GuildText) throw wrongChannelType();
+    this.requireBotPermission(parent, Permission.ReadMessageHistory);
+    if (type === ChannelType.PrivateThread) this.requireBotPermission(parent, Permission.ManageThreads);
+    const errors = new FormErrors();
+    const limit = readLimitQuery(errors, context.query.limit, 1, 100, 50);
+    const before = context.query.before === undefined ? undefined : Date.parse(context.query.before);
+    if (before !== undefined && Number.isNaN(before)) {
+      errors.add(['before'], 'DATE_TIME_TYPE_PARSE', 'Could not parse the date time.');
+    }
+    errors.throwIfAny();
+    const archived = [...this.channels.values()]
+      .filter(
+        (channel) =>
+          channel.parentId === parent.id &&
+          channel.type === type &&
+          channel.thread?.archived === true &&
+          (before === undefined || Date.parse(channel.thread.archiveTimestamp) < before),
+      )
+      .sort(
+        (a, b) =>
+          Date.parse(b.thread?.archiveTimestamp ?? '') - Date.parse(a.thread?.archiveTimestamp ?? '') ||
+          Number(BigInt(b.id) - BigInt(a.id)),
+      );
+    const page = archived.slice(0, limit);
+    return ok({
+      threads: page.map((channel) => this.channelPayload(channel)),
+      members: this.botThreadMembers(page),
+      has_more: archived.length > page.length,
+    });
+  }
+
+  /** Thread member objects for the bot in the threads it has joined. */
+  private botThreadMembers(threads: ChannelState[]): JsonObject[] {
+    return threads.flatMap((thread) => {
+      const joined = thread.members?.get(this.botUserId);
+      return joined ? [{ id: thread.id, user_id: this.botUserId, join_timestamp: joined, flags: 0 }] : [];
+    });
   }
 
   private createChannelMessage(context: RouteContext): RouteResult {
@@ -2686,6 +3022,31 @@ export class DiscordEmulator {
     } else {
       if (channel.type === ChannelType.DM) throw wrongChannelType();
       this.requireBotPermission(channel, Permission.ManageChannels);
+      if (Array.isArray(body.permission_overwrites)) {
+        this.requireBotPermission(channel, Permission.ManageRoles);
+        const overwrites = body.permission_overwrites.filter(isObject);
+        const errors = new FormErrors();
+        overwrites.forEach((overwrite, index) => {
+          const known = overwrite.type === 1 ? this.members : this.roles;
+          if (!known.has(String(overwrite.id))) {
+            errors.add(['permission_overwrites', index, 'id'], 'UNKNOWN_OVERWRITE', 'Unknown role or member');
+          }
+          for (const key of ['allow', 'deny']) {
+            if (overwrite[key] !== undefined && !/^\d+$/.test(String(overwrite[key]))) {
+              errors.add(['permission_overwrites', index, key], 'NUMBER_TYPE_COERCE', 'Not a bitfield');
+            }
+          }
+        });
+        errors.throwIfAny();
+        channel.overwrites = overwrites.map((overwrite) =>
+          this.overwriteState({
+            id: String(overwrite.id),
+            type: overwrite.type === 1 ? 1 : 0,
+            allow: BigInt(String(overwrite.allow ?? '0')),
+            deny: BigInt(String(overwrite.deny ?? '0')),
+          }),
+        );
+      }
       if (typeof body.name === 'string') channel.name = body.name;
       this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
     }
@@ -2742,6 +3103,8 @@ export class DiscordEmulator {
         archiveTimestamp: now,
         createTimestamp: now,
       },
+      overwrites: [],
+      members: new Map([[this.botUserId, now]]),
     };
     this.channels.set(thread.id, thread);
     this.channelMessages.set(thread.id, []);
