@@ -74,6 +74,36 @@ export interface EmulatedMessage {
   reactions?: Array<{ emoji: string; count: number; me: boolean }>;
 }
 
+/**
+ * How the emulator's HTTP server answers a download of an attachment, to test how a bot copes
+ * with a server that misbehaves. The message's `size` stays what was declared either way.
+ */
+export type AttachmentServing =
+  /** As any file server: status, `Content-Length`, the content. The default. */
+  | { kind: 'normal' }
+  /** Reads the request and never answers: no status line, no headers, until the client gives up. */
+  | { kind: 'hang-before-headers' }
+  /** Sends 200 and headers (`Content-Length` of the content), the first `bytes` (default 0), then nothing. */
+  | { kind: 'hang-after-headers'; bytes?: number }
+  /**
+   * Streams `bytes` bytes (generated on the fly, honouring backpressure) whatever the declared
+   * size: chunked without `Content-Length` (default), or with an honest `Content-Length: bytes`.
+   */
+  | { kind: 'oversize'; bytes: number; contentLength?: 'none' | 'actual' }
+  /** Sends the content `chunkBytes` at a time, one chunk every `intervalMs`. */
+  | { kind: 'trickle'; chunkBytes: number; intervalMs: number };
+
+/** A file a user attaches with `userSays`. */
+export interface UserAttachment {
+  filename: string;
+  content: string | Buffer;
+  contentType?: string;
+  /** The `size` the message declares (default: the content's length). */
+  size?: number;
+  /** How the download misbehaves (default `{ kind: 'normal' }`). */
+  serving?: AttachmentServing;
+}
+
 export interface RequestRecord {
   method: string;
   /** The URL path without the query, e.g. `/api/v10/channels/1/messages`. */
@@ -95,6 +125,13 @@ export interface RequestRecord {
   files?: Array<{ field: string; filename: string; size: number; contentType: string }>;
   /** Set when the emulator itself failed (500): a bug in the emulator, not in the bot. */
   error?: string;
+  /** Attachment downloads: body bytes written to the connection so far. */
+  bytesSent?: number;
+  /**
+   * Attachment downloads: true once the connection closed before the whole body was sent (the
+   * client gave up, or the emulator closed); false once it was all sent.
+   */
+  closedEarly?: boolean;
 }
 
 /**
@@ -680,6 +717,15 @@ interface UploadedFile {
   filename: string;
   contentType: string;
   data: Buffer;
+  /** Driver attachments only: what the message declares and how the download behaves. */
+  declaredSize?: number;
+  serving?: AttachmentServing;
+}
+
+interface StoredAttachment {
+  data: Buffer;
+  contentType: string;
+  serving: AttachmentServing;
 }
 
 interface MemberState {
@@ -860,7 +906,7 @@ export class DiscordEmulator {
   private readonly channelMessages = new Map<string, EmulatedMessage[]>();
   /** Ephemeral interaction messages: visible to one user, never in channel history or the gateway. */
   private readonly ephemeralMessages = new Map<string, EmulatedMessage>();
-  private readonly attachmentData = new Map<string, { data: Buffer; contentType: string }>();
+  private readonly attachmentData = new Map<string, StoredAttachment>();
   private readonly dmChannelByUser = new Map<string, string>();
   private readonly webhookStates = new Map<string, WebhookState>();
   private readonly interactionStates = new Map<string, InteractionState>();
@@ -1163,7 +1209,8 @@ export class DiscordEmulator {
     content: string,
     options: {
       mentionBot?: boolean;
-      attachments?: Array<{ filename: string; content: string | Buffer; contentType?: string }>;
+      /** Files served at the attachment URL; `serving` makes the download misbehave. */
+      attachments?: UserAttachment[];
       /** Makes it a reply to this message. */
       replyTo?: string;
     } = {},
@@ -1174,13 +1221,18 @@ export class DiscordEmulator {
     const attach = (options.attachments?.length ?? 0) > 0 ? Permission.AttachFiles : 0n;
     this.requireMemberCan('userSays', userId, channel, send | attach);
     const text = options.mentionBot ? `<@${this.botUserId}> ${content}` : content;
-    const files: UploadedFile[] = (options.attachments ?? []).map((attachment, index) => ({
-      field: `files[${index}]`,
-      filename: attachment.filename,
-      contentType:
-        attachment.contentType ?? guessContentType(attachment.filename) ?? 'application/octet-stream',
-      data: typeof attachment.content === 'string' ? Buffer.from(attachment.content) : attachment.content,
-    }));
+    const files: UploadedFile[] = (options.attachments ?? []).map((attachment, index) => {
+      const file: UploadedFile = {
+        field: `files[${index}]`,
+        filename: attachment.filename,
+        contentType:
+          attachment.contentType ?? guessContentType(attachment.filename) ?? 'application/octet-stream',
+        data: typeof attachment.content === 'string' ? Buffer.from(attachment.content) : attachment.content,
+      };
+      if (attachment.size !== undefined) file.declaredSize = attachment.size;
+      if (attachment.serving) file.serving = attachment.serving;
+      return file;
+    });
     const outgoing: OutgoingMessage = { content: text, hasStickersOrPoll: false };
     if (options.replyTo) outgoing.message_reference = { message_id: options.replyTo };
     const message = this.postMessage({ channel, author, outgoing, files, authorIsBot: false });
@@ -1584,8 +1636,13 @@ export class DiscordEmulator {
     const id = this.snowflake();
     const url = `${this.baseUrl}/attachments/${channelId}/${id}/${encodeURIComponent(filename)}`;
     const contentType = file.contentType || guessContentType(filename) || 'application/octet-stream';
-    this.attachmentData.set(id, { data: file.data, contentType });
-    const attachment: EmulatedAttachment = { id, filename, size: file.data.length, url, proxy_url: url };
+    this.attachmentData.set(id, {
+      data: file.data,
+      contentType,
+      serving: file.serving ?? { kind: 'normal' },
+    });
+    const size = file.declaredSize ?? file.data.length;
+    const attachment: EmulatedAttachment = { id, filename, size, url, proxy_url: url };
     attachment.content_type = contentType;
     return attachment;
   }
@@ -2542,17 +2599,80 @@ export class DiscordEmulator {
     this.channelWebhookMessageTimes.set(channelId, times);
   }
 
+  /** Serves an attachment download, misbehaving as its `AttachmentServing` says. */
   private serveAttachment(pathname: string, record: RequestRecord, response: ServerResponse): void {
     const id = pathname.split('/')[3] ?? '';
     const stored = this.attachmentData.get(id);
-    const status = stored ? 200 : 404;
-    const data = stored?.data ?? Buffer.from('Not Found');
-    record.status = status;
-    response.writeHead(status, {
-      'Content-Type': stored?.contentType ?? 'text/plain',
-      'Content-Length': String(data.length),
+    if (!stored) {
+      record.status = 404;
+      response.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': '9' });
+      response.end('Not Found');
+      return;
+    }
+    const { data, contentType, serving } = stored;
+    record.bytesSent = 0;
+    response.on('close', () => {
+      record.closedEarly = !response.writableFinished;
     });
-    response.end(data);
+    const write = (chunk: Buffer): boolean => {
+      record.bytesSent = (record.bytesSent ?? 0) + chunk.length;
+      return response.write(chunk);
+    };
+    const start = (headers: Record<string, string>) => {
+      record.status = 200;
+      response.writeHead(200, { 'Content-Type': contentType, ...headers });
+    };
+    switch (serving.kind) {
+      case 'normal':
+        start({ 'Content-Length': String(data.length) });
+        write(data);
+        response.end();
+        return;
+      case 'hang-before-headers':
+        return;
+      case 'hang-after-headers':
+        start({ 'Content-Length': String(data.length) });
+        response.flushHeaders();
+        if (serving.bytes) write(data.subarray(0, serving.bytes));
+        return;
+      case 'oversize': {
+        start(serving.contentLength === 'actual' ? { 'Content-Length': String(serving.bytes) } : {});
+        const block = Buffer.alloc(64 * 1024, 'x');
+        let left = serving.bytes;
+        const pump = () => {
+          while (left > 0 && !response.destroyed) {
+            const chunk = left >= block.length ? block : block.subarray(0, left);
+            left -= chunk.length;
+            if (!write(chunk)) {
+              response.once('drain', pump);
+              return;
+            }
+          }
+          if (left === 0) response.end();
+        };
+        pump();
+        return;
+      }
+      case 'trickle': {
+        start({ 'Content-Length': String(data.length) });
+        response.flushHeaders();
+        let offset = 0;
+        const timer = setInterval(() => {
+          if (response.destroyed) {
+            clearInterval(timer);
+            return;
+          }
+          write(data.subarray(offset, offset + serving.chunkBytes));
+          offset += serving.chunkBytes;
+          if (offset >= data.length) {
+            clearInterval(timer);
+            response.end();
+          }
+        }, serving.intervalMs);
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
+    }
   }
 
   // ------------------------------------------------------------------------------------------
