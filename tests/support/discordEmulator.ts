@@ -104,6 +104,14 @@ export interface UserAttachment {
   serving?: AttachmentServing;
 }
 
+/** One edit of a message, as `edits()` lists it. */
+export interface MessageEdit {
+  /** The content after the edit. */
+  content: string;
+  /** On the emulator's clock, like `RequestRecord.arrivedAt`. */
+  at: number;
+}
+
 export interface RequestRecord {
   method: string;
   /** The URL path without the query, e.g. `/api/v10/channels/1/messages`. */
@@ -907,6 +915,7 @@ export class DiscordEmulator {
   /** Ephemeral interaction messages: visible to one user, never in channel history or the gateway. */
   private readonly ephemeralMessages = new Map<string, EmulatedMessage>();
   private readonly attachmentData = new Map<string, StoredAttachment>();
+  private readonly messageEdits = new Map<string, MessageEdit[]>();
   private readonly dmChannelByUser = new Map<string, string>();
   private readonly webhookStates = new Map<string, WebhookState>();
   private readonly interactionStates = new Map<string, InteractionState>();
@@ -1326,6 +1335,14 @@ export class DiscordEmulator {
   /** The channel's (or thread's) messages, oldest first. */
   messages(channelId: string): EmulatedMessage[] {
     return structuredClone(this.channelMessages.get(channelId) ?? []);
+  }
+
+  /**
+   * Every edit of a message (by the bot, a webhook or an interaction response), oldest first, with
+   * the content after each; empty if it was never edited. Kept after the message is deleted.
+   */
+  edits(messageId: string): MessageEdit[] {
+    return structuredClone(this.messageEdits.get(messageId) ?? []);
   }
 
   /** A message by id, including ephemeral interaction messages. */
@@ -1834,6 +1851,9 @@ export class DiscordEmulator {
     }
     message.flags &= ~MessageFlag.Loading;
     message.edited_timestamp = nowIso();
+    const edits = this.messageEdits.get(message.id) ?? [];
+    edits.push({ content: message.content, at: this.clock() });
+    this.messageEdits.set(message.id, edits);
     if (!this.ephemeralMessages.has(message.id)) this.dispatchMessage('MESSAGE_UPDATE', message);
     return message;
   }
@@ -1846,6 +1866,8 @@ export class DiscordEmulator {
     const payload: JsonObject = { id: message.id, channel_id: message.channel_id };
     if (message.guild_id) payload.guild_id = message.guild_id;
     const channel = this.channels.get(message.channel_id);
+    // A thread's message_count drops on delete; total_message_sent does not.
+    if (channel?.thread && channel.messageCount > 0) channel.messageCount -= 1;
     this.dispatch(
       'MESSAGE_DELETE',
       payload,
@@ -3295,14 +3317,7 @@ export class DiscordEmulator {
   private executeWebhook(context: RouteContext): RouteResult {
     if (context.param('webhook') === this.applicationId) return this.interactionFollowup(context);
     const webhook = this.webhookFor(context, context.param('token'));
-    let channel = this.requireChannel(webhook.channelId);
-    const threadId = context.query.thread_id;
-    if (threadId) {
-      const thread = this.channels.get(threadId);
-      if (!thread) throw unknownChannel();
-      if (thread.parentId !== webhook.channelId) throw unknownChannel();
-      channel = thread;
-    }
+    const channel = this.webhookChannel(webhook, context);
     const outgoing = readOutgoing(context.body);
     validateOutgoing(outgoing, context.files, { isEdit: false });
     this.checkChannelWebhookMessages(webhook.channelId);
@@ -3325,7 +3340,19 @@ export class DiscordEmulator {
     return context.query.wait === 'true' ? ok(this.restMessage(message)) : noContent();
   }
 
-  /** The message a webhook-token route names: a regular webhook's message or an interaction's. */
+  /** Where a webhook route acts: the thread `thread_id` names (a child of the webhook's channel), else the webhook's channel. */
+  private webhookChannel(webhook: WebhookState, context: RouteContext): ChannelState {
+    const threadId = context.query.thread_id;
+    if (threadId === undefined) return this.requireChannel(webhook.channelId);
+    const thread = this.channels.get(threadId);
+    if (!thread?.thread || thread.parentId !== webhook.channelId) throw unknownChannel();
+    return thread;
+  }
+
+  /**
+   * The message a webhook-token route names: an interaction's, or a regular webhook's own message
+   * in the channel searched (the `thread_id` thread, else the webhook's channel), 10008 otherwise.
+   */
   private webhookMessage(context: RouteContext): EmulatedMessage {
     const messageId = context.param('message');
     if (context.param('webhook') === this.applicationId) {
@@ -3337,7 +3364,8 @@ export class DiscordEmulator {
       return message;
     }
     const webhook = this.webhookFor(context, context.param('token'));
-    const message = this.findMessage(messageId);
+    const channel = this.webhookChannel(webhook, context);
+    const message = this.channelMessages.get(channel.id)?.find((candidate) => candidate.id === messageId);
     if (!message || message.webhook_id !== webhook.id) throw unknownMessage();
     return message;
   }
