@@ -17,8 +17,15 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
  *
  * One guild, one default text channel ('general'), a bot user and a guild owner exist from the
  * start. Tests drive users through `userSays`, `userDMs`, `runCommand`, `clickButton`, inspect what
- * the bot did through `messages`, `threads`, `webhooks`, `interaction` and `requests`, and inject
- * faults with `failNext`, `deleteWebhook`, `setBotPermissions`, rate limits and `dropGateway`.
+ * the bot did through `messages`, `edits`, `threads`, `webhooks`, `interaction`, `requests`,
+ * `events` and `rateLimited`, and inject faults with `failNext`, `deleteWebhook`,
+ * `setBotPermissions`, channel overwrites (`hideChannelFrom`), attachments whose download
+ * misbehaves, and `dropGateway`.
+ *
+ * Rate limits are Discord's (see `RateLimitOptions`): a bucket per webhook with moving headers,
+ * the hidden per-channel limit on webhook messages (429 `X-RateLimit-Scope: shared`) and the bot's
+ * global limit, each a real 429 that discord.js must wait out. A bot that logs out (gateway close
+ * 1000) misses what happens meanwhile except through REST, as on Discord.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -250,12 +257,13 @@ export interface RateLimitOptions {
   channelMessages?: RateLimit | false;
 }
 
-export const DEFAULT_RATE_LIMITS: Readonly<Required<RateLimitOptions>> = Object.freeze({
-  webhook: { limit: 5, windowMs: 2000 },
-  channelWebhookMessages: { limit: 30, windowMs: 60_000 },
-  global: { limit: 50, windowMs: 1000 },
-  channelMessages: { limit: 50, windowMs: 1000 },
-});
+export const DEFAULT_RATE_LIMITS: Readonly<Record<keyof RateLimitOptions, Readonly<RateLimit>>> =
+  Object.freeze({
+    webhook: Object.freeze({ limit: 5, windowMs: 2000 }),
+    channelWebhookMessages: Object.freeze({ limit: 30, windowMs: 60_000 }),
+    global: Object.freeze({ limit: 50, windowMs: 1000 }),
+    channelMessages: Object.freeze({ limit: 50, windowMs: 1000 }),
+  });
 
 /** Discord's `X-RateLimit-Scope`: a per-bot route bucket, the bot's global limit, or a limit on a shared resource. */
 export type RateLimitScope = 'user' | 'global' | 'shared';
@@ -1943,7 +1951,10 @@ export class DiscordEmulator {
       version: 1,
       channel_id: channel.id,
       channel: this.channelPayload(channel),
-      app_permissions: this.permissionsIn(this.botUserId, channel).toString(),
+      app_permissions: (channel.guildId
+        ? this.permissionsIn(this.botUserId, channel)
+        : this.botPermissions
+      ).toString(),
       locale: 'en-US',
       entitlements: [],
       attachment_size_limit: MAX_FILE_BYTES,
