@@ -3,74 +3,28 @@ import {
   ButtonBuilder,
   ButtonStyle,
   ChannelType,
-  Client,
-  DiscordAPIError,
-  Events,
-  GatewayIntentBits,
-  type Interaction,
-  type Message,
   MessageFlags,
-  Partials,
   PermissionFlagsBits,
   Routes,
-  type TextChannel,
 } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_BOT_PERMISSIONS, type DiscordEmulatorOptions } from '../support/discordEmulator.ts';
 import {
-  DEFAULT_BOT_PERMISSIONS,
-  DiscordEmulator,
-  type DiscordEmulatorOptions,
-} from '../support/discordEmulator.ts';
+  apiError,
+  type EmulatorClientHarness,
+  startEmulatorClient,
+} from '../support/discordEmulatorHarness.ts';
 
-/** The real discord.js Client, configured as the bot configures it, logged into the emulator. */
-interface Harness {
-  emulator: DiscordEmulator;
-  client: Client;
-  messages: Message[];
-  interactions: Interaction[];
-  channel: TextChannel;
-}
-
-let harness: Harness | undefined;
+let harness: EmulatorClientHarness | undefined;
 
 afterEach(async () => {
-  await harness?.client.destroy();
-  await harness?.emulator.close();
+  await harness?.close();
   harness = undefined;
 });
 
-async function start(options: DiscordEmulatorOptions = {}): Promise<Harness> {
-  const emulator = await DiscordEmulator.start(options);
-  const client = new Client({
-    intents: [
-      GatewayIntentBits.Guilds,
-      GatewayIntentBits.GuildMessages,
-      GatewayIntentBits.MessageContent,
-      GatewayIntentBits.DirectMessages,
-    ],
-    partials: [Partials.Channel],
-    rest: { api: emulator.apiUrl },
-  });
-  const messages: Message[] = [];
-  const interactions: Interaction[] = [];
-  client.on(Events.MessageCreate, (message) => messages.push(message));
-  client.on(Events.InteractionCreate, (interaction) => interactions.push(interaction));
-  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(emulator.token);
-  await ready;
-  const channel = client.channels.cache.get(emulator.channelId) as TextChannel;
-  harness = { emulator, client, messages, interactions, channel };
+async function start(options: DiscordEmulatorOptions = {}): Promise<EmulatorClientHarness> {
+  harness = await startEmulatorClient(options);
   return harness;
-}
-
-async function apiError(promise: Promise<unknown>): Promise<DiscordAPIError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof DiscordAPIError))
-    throw new Error(`expected a DiscordAPIError, got ${String(error)}`);
-  return error;
 }
 
 describe('DiscordEmulator with the real discord.js client', () => {

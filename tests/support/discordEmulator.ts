@@ -4,6 +4,7 @@ import {
   type IncomingHttpHeaders,
   type IncomingMessage,
   type Server,
+  type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,8 +17,15 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
  *
  * One guild, one default text channel ('general'), a bot user and a guild owner exist from the
  * start. Tests drive users through `userSays`, `userDMs`, `runCommand`, `clickButton`, inspect what
- * the bot did through `messages`, `threads`, `webhooks`, `interaction` and `requests`, and inject
- * faults with `failNext`, `deleteWebhook`, `setBotPermissions`, rate limits and `dropGateway`.
+ * the bot did through `messages`, `edits`, `threads`, `webhooks`, `interaction`, `requests`,
+ * `events` and `rateLimited`, and inject faults with `failNext`, `deleteWebhook`,
+ * `setBotPermissions`, channel overwrites (`hideChannelFrom`), attachments whose download
+ * misbehaves, and `dropGateway`.
+ *
+ * Rate limits are Discord's (see `RateLimitOptions`): a bucket per webhook with moving headers,
+ * the hidden per-channel limit on webhook messages (429 `X-RateLimit-Scope: shared`) and the bot's
+ * global limit, each a real 429 that discord.js must wait out. A bot that logs out (gateway close
+ * 1000) misses what happens meanwhile except through REST, as on Discord.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -73,6 +81,44 @@ export interface EmulatedMessage {
   reactions?: Array<{ emoji: string; count: number; me: boolean }>;
 }
 
+/**
+ * How the emulator's HTTP server answers a download of an attachment, to test how a bot copes
+ * with a server that misbehaves. The message's `size` stays what was declared either way.
+ */
+export type AttachmentServing =
+  /** As any file server: status, `Content-Length`, the content. The default. */
+  | { kind: 'normal' }
+  /** Reads the request and never answers: no status line, no headers, until the client gives up. */
+  | { kind: 'hang-before-headers' }
+  /** Sends 200 and headers (`Content-Length` of the content), the first `bytes` (default 0), then nothing. */
+  | { kind: 'hang-after-headers'; bytes?: number }
+  /**
+   * Streams `bytes` bytes (generated on the fly, honouring backpressure) whatever the declared
+   * size: chunked without `Content-Length` (default), or with an honest `Content-Length: bytes`.
+   */
+  | { kind: 'oversize'; bytes: number; contentLength?: 'none' | 'actual' }
+  /** Sends the content `chunkBytes` at a time, one chunk every `intervalMs`. */
+  | { kind: 'trickle'; chunkBytes: number; intervalMs: number };
+
+/** A file a user attaches with `userSays`. */
+export interface UserAttachment {
+  filename: string;
+  content: string | Buffer;
+  contentType?: string;
+  /** The `size` the message declares (default: the content's length). */
+  size?: number;
+  /** How the download misbehaves (default `{ kind: 'normal' }`). */
+  serving?: AttachmentServing;
+}
+
+/** One edit of a message, as `edits()` lists it. */
+export interface MessageEdit {
+  /** The content after the edit. */
+  content: string;
+  /** On the emulator's clock, like `RequestRecord.arrivedAt`. */
+  at: number;
+}
+
 export interface RequestRecord {
   method: string;
   /** The URL path without the query, e.g. `/api/v10/channels/1/messages`. */
@@ -82,12 +128,25 @@ export interface RequestRecord {
   body: unknown;
   /** 0 while the request is still being handled. */
   status: number;
+  /** Wall-clock arrival (`Date.now()`). */
   at: number;
+  /**
+   * Arrival on the emulator's clock (`DiscordEmulatorOptions.now`, by default `performance.now()`):
+   * the clock the rate-limit windows use, so spacing between requests can be measured precisely.
+   */
+  arrivedAt: number;
   /** The matched route template, e.g. `POST /channels/:channel/messages`; absent for unknown routes. */
   route?: string;
   files?: Array<{ field: string; filename: string; size: number; contentType: string }>;
   /** Set when the emulator itself failed (500): a bug in the emulator, not in the bot. */
   error?: string;
+  /** Attachment downloads: body bytes written to the connection so far. */
+  bytesSent?: number;
+  /**
+   * Attachment downloads: true once the connection closed before the whole body was sent (the
+   * client gave up, or the emulator closed); false once it was all sent.
+   */
+  closedEarly?: boolean;
 }
 
 /**
@@ -123,6 +182,20 @@ export interface EmulatedWebhook {
   application_id: string | null;
 }
 
+/**
+ * A channel permission overwrite (Discord's `permission_overwrites` entry). Applied in Discord's
+ * order: the @everyone overwrite, then all of the member's role overwrites together, then the
+ * member's own; deny before allow at each step.
+ */
+export interface ChannelOverwrite {
+  /** A role id (the guild id for @everyone) or a member's user id. */
+  id: string;
+  /** 0 role, 1 member; inferred from `id` when absent. */
+  type?: 0 | 1;
+  allow?: bigint;
+  deny?: bigint;
+}
+
 export interface FaultRule {
   /** HTTP method; any when absent. */
   method?: string;
@@ -144,6 +217,74 @@ export interface DispatchRecord {
   t: string;
   d: unknown;
   at: number;
+  /**
+   * The gateway sessions the event was sequenced for (sent at once, or replayed on RESUME). Empty
+   * when no session was open or none was entitled to it: such an event is lost to the bot, and only
+   * REST (message history, active threads) can tell it what happened.
+   */
+  sessions: string[];
+}
+
+/** A limit of `limit` requests per `windowMs` milliseconds. */
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * The rate limits the emulator enforces with real 429s; `false` turns one off. Defaults are in
+ * `DEFAULT_RATE_LIMITS`.
+ */
+export interface RateLimitOptions {
+  /**
+   * Per webhook (fixed window; `X-RateLimit-*` headers count it down): executes, and edits and
+   * deletes of its messages. Discord: about 5 per 2 s. Default 5 per 2000 ms.
+   */
+  webhook?: RateLimit | false;
+  /**
+   * Per channel, shared by every webhook posting into it (sliding window, invisible in headers,
+   * 429 with `X-RateLimit-Scope: shared`): webhook messages created. A post into a thread counts
+   * toward the thread's parent channel. Discord: about 30 per minute, undocumented. Default 30 per
+   * 60000 ms.
+   */
+  channelWebhookMessages?: RateLimit | false;
+  /**
+   * Per bot token (fixed window; 429 with `X-RateLimit-Global: true`): every request authorized
+   * with the bot token except interaction endpoints. Discord: 50 per second. Default 50 per 1000 ms.
+   */
+  global?: RateLimit | false;
+  /** Per channel, `POST /channels/{id}/messages` by the bot (fixed window, headers). Default 50 per 1000 ms. */
+  channelMessages?: RateLimit | false;
+}
+
+export const DEFAULT_RATE_LIMITS: Readonly<Record<keyof RateLimitOptions, Readonly<RateLimit>>> =
+  Object.freeze({
+    webhook: Object.freeze({ limit: 5, windowMs: 2000 }),
+    channelWebhookMessages: Object.freeze({ limit: 30, windowMs: 60_000 }),
+    global: Object.freeze({ limit: 50, windowMs: 1000 }),
+    channelMessages: Object.freeze({ limit: 50, windowMs: 1000 }),
+  });
+
+/** Discord's `X-RateLimit-Scope`: a per-bot route bucket, the bot's global limit, or a limit on a shared resource. */
+export type RateLimitScope = 'user' | 'global' | 'shared';
+
+/** A 429 the emulator answered. */
+export interface RateLimitRecord {
+  method: string;
+  /** The URL path without the query. */
+  path: string;
+  /** The matched route template, e.g. `POST /webhooks/:webhook/:token`. */
+  route?: string;
+  /**
+   * Which limit: `webhook:{id}`, `channel-webhook-messages:{channelId}`, `global`,
+   * `channel:{id}` (bot messages), or `fault` for a 429 injected with `failNext`.
+   */
+  bucket: string;
+  scope: RateLimitScope;
+  /** Seconds, as in the body's `retry_after`. */
+  retryAfter: number;
+  /** On the emulator's clock, like `RequestRecord.arrivedAt`. */
+  at: number;
 }
 
 export interface DiscordEmulatorOptions {
@@ -153,6 +294,14 @@ export interface DiscordEmulatorOptions {
   interactionAckTimeoutMs?: number;
   /** How long an interaction's token accepts edits and follow-ups (Discord: 15 min). */
   interactionTokenLifetimeMs?: number;
+  /** Rate limits to enforce; each unset one keeps its `DEFAULT_RATE_LIMITS` value, `false` turns it off. */
+  rateLimits?: RateLimitOptions;
+  /**
+   * The clock (milliseconds, monotonic) for rate-limit windows, `arrivedAt`, `rateLimited[].at` and
+   * `edits()`. Default `performance.now()`. A test may pass one it advances by hand to reason about
+   * windows with raw `fetch`; discord.js itself still waits on real time.
+   */
+  now?: () => number;
 }
 
 /** Gateway intents the emulator honours. */
@@ -177,6 +326,7 @@ export const Permission = {
   AttachFiles: 1n << 15n,
   ReadMessageHistory: 1n << 16n,
   MentionEveryone: 1n << 17n,
+  ManageRoles: 1n << 28n,
   ManageWebhooks: 1n << 29n,
   UseApplicationCommands: 1n << 31n,
   ManageThreads: 1n << 34n,
@@ -198,8 +348,8 @@ export const DEFAULT_BOT_PERMISSIONS =
   Permission.AddReactions |
   Permission.UseApplicationCommands;
 
-/** What human members get from @everyone-like defaults (reported in interactions). */
-const DEFAULT_MEMBER_PERMISSIONS =
+/** What the `member` role every created user has grants (the usual @everyone rights). */
+export const DEFAULT_MEMBER_PERMISSIONS =
   Permission.ViewChannel |
   Permission.SendMessages |
   Permission.SendMessagesInThreads |
@@ -226,6 +376,13 @@ const MAX_WEBHOOKS_PER_CHANNEL = 15;
 const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60_000;
 const GATEWAY_BACKLOG = 1000;
 const AUTO_ARCHIVE_DURATIONS = new Set([60, 1440, 4320, 10080]);
+/** Bucket keys start with these (`webhook:{id}`, ...); `rateLimited[].bucket` shows them. */
+const BUCKET_PREFIX = {
+  webhook: 'webhook',
+  channelWebhookMessages: 'channel-webhook-messages',
+  global: 'global',
+  channelMessages: 'channel',
+} as const;
 
 const ChannelType = { GuildText: 0, DM: 1, PublicThread: 11, PrivateThread: 12 } as const;
 const MessageType = { Default: 0, ThreadCreated: 18, Reply: 19, ChatInputCommand: 20 } as const;
@@ -290,6 +447,37 @@ class ApiError extends Error {
   }
 }
 
+/** A 429, thrown from inside a route handler (the shared per-channel webhook limit). */
+class RateLimitedError extends Error {
+  constructor(readonly result: RouteResult) {
+    super('rate limited');
+  }
+}
+
+/**
+ * A 429 as Discord's rate-limit docs show it: `Retry-After` in whole seconds rounded up, the
+ * body's `retry_after` in fractional seconds, `global` only for the global limit, and the
+ * resource message for a shared limit (no `code`: the docs' examples carry none).
+ */
+function rateLimitedResult(scope: RateLimitScope, retryAfterMs: number, bucket: string): RouteResult {
+  const retryAfter = Number((Math.max(retryAfterMs, 1) / 1000).toFixed(3));
+  const headers: Record<string, string> = {
+    'Retry-After': String(Math.ceil(retryAfter)),
+    'X-RateLimit-Scope': scope,
+  };
+  if (scope === 'global') headers['X-RateLimit-Global'] = 'true';
+  return {
+    status: 429,
+    body: {
+      message: scope === 'shared' ? 'The resource is being rate limited.' : 'You are being rate limited.',
+      retry_after: retryAfter,
+      global: scope === 'global',
+    },
+    headers,
+    limited: { bucket, scope, retryAfter },
+  };
+}
+
 const unknownChannel = () => new ApiError(404, 10003, 'Unknown Channel');
 const unknownGuild = () => new ApiError(404, 10004, 'Unknown Guild');
 const unknownMessage = () => new ApiError(404, 10008, 'Unknown Message');
@@ -327,6 +515,26 @@ class FormErrors {
   throwIfAny(): void {
     if (this.count > 0) throw new ApiError(400, 50035, 'Invalid Form Body', this.tree);
   }
+}
+
+/** An integer query parameter within [min, max]; `fallback` when absent. */
+function readLimitQuery(
+  errors: FormErrors,
+  value: string | undefined,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(number)) {
+    errors.add(['limit'], 'NUMBER_TYPE_COERCE', `Value "${value}" is not int.`);
+  } else if (number < min) {
+    errors.add(['limit'], 'NUMBER_TYPE_MIN', `int value should be greater than or equal to ${min}.`);
+  } else if (number > max) {
+    errors.add(['limit'], 'NUMBER_TYPE_MAX', `int value should be less than or equal to ${max}.`);
+  } else return number;
+  return fallback;
 }
 
 function checkLength(errors: FormErrors, path: Array<string | number>, value: unknown, max: number): void {
@@ -525,6 +733,15 @@ interface UploadedFile {
   filename: string;
   contentType: string;
   data: Buffer;
+  /** Driver attachments only: what the message declares and how the download behaves. */
+  declaredSize?: number;
+  serving?: AttachmentServing;
+}
+
+interface StoredAttachment {
+  data: Buffer;
+  contentType: string;
+  serving: AttachmentServing;
 }
 
 interface MemberState {
@@ -563,6 +780,17 @@ interface ChannelState {
   messageCount: number;
   totalMessageSent: number;
   thread?: ThreadMetadata;
+  /** Guild text channels only (threads follow their parent's). */
+  overwrites: OverwriteState[];
+  /** Threads only: who has joined, with when. */
+  members?: Map<string, string>;
+}
+
+interface OverwriteState {
+  id: string;
+  type: 0 | 1;
+  allow: bigint;
+  deny: bigint;
 }
 
 interface WebhookState {
@@ -606,15 +834,13 @@ interface GatewayConnection {
   session: GatewaySession | undefined;
 }
 
+/** A fixed window: `count` requests since it opened; it reopens at `resetAt` (emulator clock). */
 interface BucketState {
   count: number;
   resetAt: number;
 }
 
-interface RateLimit {
-  limit: number;
-  windowMs: number;
-}
+type RateLimitKind = keyof RateLimitOptions;
 
 interface RouteContext {
   method: string;
@@ -630,6 +856,8 @@ interface RouteResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Set on a 429: what to record in `rateLimited`. */
+  limited?: { bucket: string; scope: RateLimitScope; retryAfter: number };
 }
 
 interface Route {
@@ -639,7 +867,9 @@ interface Route {
   /** Routes carrying a webhook or interaction token need no bot token (discord.js sends none). */
   auth: boolean;
   handler: (context: RouteContext) => RouteResult | Promise<RouteResult>;
-  bucket?: (context: RouteContext) => { key: string; hash: string; limit: RateLimit } | undefined;
+  bucket?: (context: RouteContext) => { key: string; hash: string; kind: RateLimitKind } | undefined;
+  /** Interaction endpoints are not bound to the bot's global rate limit (Discord's rate-limit docs). */
+  exemptFromGlobal?: boolean;
 }
 
 const ok = (body: unknown): RouteResult => ({ status: 200, body });
@@ -657,12 +887,21 @@ export class DiscordEmulator {
   readonly channelId: string;
   /** The guild owner (a human member; the bot is not the owner so its permissions matter). */
   readonly ownerId: string;
+  /**
+   * A role every user made by `createUser` has, granting `DEFAULT_MEMBER_PERMISSIONS` (what
+   * @everyone usually grants). @everyone itself grants nothing, so the bot's permissions are
+   * exactly what `setBotPermissions` says, and discord.js computes members' permissions from roles
+   * it knows.
+   */
+  readonly memberRoleId: string;
   /** Every HTTP request, in order of arrival. */
   readonly requests: RequestRecord[] = [];
   /** Every gateway dispatch, in order (before per-session content masking). */
   readonly events: DispatchRecord[] = [];
   /** Every gateway payload received from clients (op codes: 1 heartbeat, 2 identify, 6 resume, ...). */
   readonly gatewayReceived: Array<{ op: number; at: number }> = [];
+  /** Every 429 the emulator answered (rate limits and injected faults), in order. */
+  readonly rateLimited: RateLimitRecord[] = [];
 
   private readonly messageContentIntent: boolean;
   private readonly interactionAckTimeoutMs: number;
@@ -683,23 +922,29 @@ export class DiscordEmulator {
   private readonly channelMessages = new Map<string, EmulatedMessage[]>();
   /** Ephemeral interaction messages: visible to one user, never in channel history or the gateway. */
   private readonly ephemeralMessages = new Map<string, EmulatedMessage>();
-  private readonly attachmentData = new Map<string, { data: Buffer; contentType: string }>();
+  private readonly attachmentData = new Map<string, StoredAttachment>();
+  private readonly messageEdits = new Map<string, MessageEdit[]>();
   private readonly dmChannelByUser = new Map<string, string>();
   private readonly webhookStates = new Map<string, WebhookState>();
   private readonly interactionStates = new Map<string, InteractionState>();
   private readonly commandStates: CommandState[] = [];
   private readonly sessions = new Map<string, GatewaySession>();
   private readonly sockets = new Set<WebSocket>();
+  private readonly closedByServer = new WeakSet<WebSocket>();
   private readonly faults: Array<FaultRule & { remaining: number }> = [];
+  private readonly clock: () => number;
+  private readonly rateLimits: Record<RateLimitKind, RateLimit | false>;
   private readonly buckets = new Map<string, BucketState>();
-  private webhookRateLimit: RateLimit = { limit: 5, windowMs: 2000 };
-  private channelRateLimit: RateLimit = { limit: 50, windowMs: 1000 };
+  /** Per channel: when each webhook message counted by `channelWebhookMessages` was created. */
+  private readonly channelWebhookMessageTimes = new Map<string, number[]>();
   private readonly botRoleId: string;
 
   private constructor(options: DiscordEmulatorOptions) {
     this.messageContentIntent = options.messageContentIntent ?? true;
     this.interactionAckTimeoutMs = options.interactionAckTimeoutMs ?? 3000;
     this.interactionTokenLifetimeMs = options.interactionTokenLifetimeMs ?? INTERACTION_TOKEN_LIFETIME_MS;
+    this.clock = options.now ?? (() => performance.now());
+    this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
 
     this.botUserId = this.snowflake();
     this.applicationId = this.botUserId;
@@ -722,12 +967,20 @@ export class DiscordEmulator {
       position: 0,
       managed: false,
     });
+    this.memberRoleId = this.snowflake();
+    this.roles.set(this.memberRoleId, {
+      id: this.memberRoleId,
+      name: 'member',
+      permissions: DEFAULT_MEMBER_PERMISSIONS,
+      position: 1,
+      managed: false,
+    });
     this.botRoleId = this.snowflake();
     this.roles.set(this.botRoleId, {
       id: this.botRoleId,
       name: 'emulated-bot',
       permissions: DEFAULT_BOT_PERMISSIONS,
-      position: 1,
+      position: 2,
       managed: true,
       botId: this.botUserId,
     });
@@ -738,7 +991,7 @@ export class DiscordEmulator {
 
     this.routes = this.buildRoutes();
     this.server = createServer((request, response) => {
-      void this.handleHttp(request, response.writeHead.bind(response), (body) => response.end(body));
+      void this.handleHttp(request, response);
     });
     this.gateway = new WebSocketServer({ noServer: true });
     this.server.on('upgrade', (request, socket, head) => {
@@ -775,12 +1028,20 @@ export class DiscordEmulator {
     return [...this.sessions.values()].some((session) => session.socket !== undefined);
   }
 
+  /**
+   * Gateway sessions that still exist: connected, or dropped but resumable. A bot that logged out
+   * (closed with 1000/1001) has none; events dispatched then reach nobody, ever.
+   */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   // ------------------------------------------------------------------------------------------
   // World building
   // ------------------------------------------------------------------------------------------
 
-  /** Another guild text channel; dispatches CHANNEL_CREATE. */
-  createChannel(name: string): string {
+  /** Another guild text channel, optionally with permission overwrites; dispatches CHANNEL_CREATE. */
+  createChannel(name: string, options: { overwrites?: ChannelOverwrite[] } = {}): string {
     const id = this.snowflake();
     const channel: ChannelState = {
       id,
@@ -790,6 +1051,7 @@ export class DiscordEmulator {
       position: [...this.channels.values()].filter((c) => c.type === ChannelType.GuildText).length,
       messageCount: 0,
       totalMessageSent: 0,
+      overwrites: (options.overwrites ?? []).map((overwrite) => this.overwriteState(overwrite)),
     };
     this.channels.set(id, channel);
     this.channelMessages.set(id, []);
@@ -815,7 +1077,10 @@ export class DiscordEmulator {
     return id;
   }
 
-  /** A guild member (and a user). Dispatches GUILD_MEMBER_ADD to sessions with the GuildMembers intent. */
+  /**
+   * A guild member (and a user) with the `member` role (`memberRoleId`) plus `roles`. Dispatches
+   * GUILD_MEMBER_ADD to sessions with the GuildMembers intent.
+   */
   createUser(username: string, options: { roles?: string[]; bot?: boolean } = {}): string {
     const id = this.snowflake();
     for (const role of options.roles ?? []) {
@@ -824,7 +1089,8 @@ export class DiscordEmulator {
     const user: EmulatedUser = { id, username, discriminator: '0', global_name: username, avatar: null };
     if (options.bot) user.bot = true;
     this.users.set(id, user);
-    this.members.set(id, { userId: id, roles: [...(options.roles ?? [])], joinedAt: nowIso() });
+    const roles = [this.memberRoleId, ...(options.roles ?? []).filter((role) => role !== this.memberRoleId)];
+    this.members.set(id, { userId: id, roles, joinedAt: nowIso() });
     this.dispatch(
       'GUILD_MEMBER_ADD',
       { guild_id: this.guildId, ...this.memberPayload(id) },
@@ -845,6 +1111,62 @@ export class DiscordEmulator {
     );
   }
 
+  /** Takes a role from a member (GUILD_MEMBER_UPDATE); taking `memberRoleId` leaves them no default rights. */
+  removeRole(userId: string, roleId: string): void {
+    const member = this.requireMember(userId);
+    member.roles = member.roles.filter((role) => role !== roleId);
+    this.dispatch(
+      'GUILD_MEMBER_UPDATE',
+      { guild_id: this.guildId, ...this.memberPayload(userId) },
+      Intent.GuildMembers,
+    );
+  }
+
+  /**
+   * Replaces a guild text channel's permission overwrites; dispatches CHANNEL_UPDATE so discord.js's
+   * `channel.permissionsFor(member)` sees them. Threads follow their parent's.
+   */
+  setChannelOverwrites(channelId: string, overwrites: ChannelOverwrite[]): void {
+    const channel = this.requireOverwritable(channelId, 'setChannelOverwrites');
+    channel.overwrites = overwrites.map((overwrite) => this.overwriteState(overwrite));
+    this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+  }
+
+  /**
+   * Sets the overwrite for one role or member (an `allow` and `deny` of 0 removes it); dispatches
+   * CHANNEL_UPDATE.
+   */
+  setChannelOverwrite(channelId: string, targetId: string, bits: { allow?: bigint; deny?: bigint }): void {
+    const channel = this.requireOverwritable(channelId, 'setChannelOverwrite');
+    const next = this.overwriteState({ id: targetId, ...bits });
+    const others = channel.overwrites.filter((overwrite) => overwrite.id !== targetId);
+    channel.overwrites = next.allow === 0n && next.deny === 0n ? others : [...others, next];
+    this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+  }
+
+  /**
+   * Denies View Channel in a channel (and its threads) to a member or a role, keeping the rest of
+   * that overwrite. Hiding it from @everyone (the guild id) hides it from the bot too, as on
+   * Discord: allow it back with `setChannelOverwrite(channelId, botUserId, { allow: ViewChannel })`.
+   */
+  hideChannelFrom(channelId: string, userOrRoleId: string): void {
+    const channel = this.requireOverwritable(channelId, 'hideChannelFrom');
+    const current = channel.overwrites.find((overwrite) => overwrite.id === userOrRoleId);
+    this.setChannelOverwrite(channelId, userOrRoleId, {
+      allow: (current?.allow ?? 0n) & ~Permission.ViewChannel,
+      deny: (current?.deny ?? 0n) | Permission.ViewChannel,
+    });
+  }
+
+  /**
+   * A member's permissions in a channel or thread, computed as Discord (and discord.js's
+   * `permissionsFor`) does: guild roles, then the channel's overwrites; owner and Administrator
+   * get everything. A thread answers for its parent.
+   */
+  channelPermissions(userId: string, channelId: string): bigint {
+    return this.permissionsIn(userId, this.requireChannel(channelId));
+  }
+
   /**
    * The bot's permissions in the guild (its managed role's bitfield; @everyone grants nothing).
    * Dispatches GUILD_ROLE_UPDATE so discord.js sees the change.
@@ -859,16 +1181,20 @@ export class DiscordEmulator {
     );
   }
 
+  /** The bot's guild-level permissions (roles only; `channelPermissions(botUserId, id)` adds overwrites). */
   get botPermissions(): bigint {
     return this.permissionsOf(this.botUserId);
   }
 
-  /** Archives (and optionally locks) a thread, as Discord's auto-archive does. */
-  archiveThread(threadId: string, options: { locked?: boolean } = {}): void {
+  /**
+   * Archives (and optionally locks) a thread, as Discord's auto-archive does; `at` sets its
+   * `archive_timestamp` (default now).
+   */
+  archiveThread(threadId: string, options: { locked?: boolean; at?: Date } = {}): void {
     const thread = this.channels.get(threadId);
     if (!thread?.thread) throw new Error(`archiveThread: ${threadId} is not a thread`);
     thread.thread.archived = true;
-    thread.thread.archiveTimestamp = nowIso();
+    thread.thread.archiveTimestamp = (options.at ?? new Date()).toISOString();
     if (options.locked !== undefined) thread.thread.locked = options.locked;
     this.dispatch('THREAD_UPDATE', this.channelPayload(thread), Intent.Guilds);
   }
@@ -900,21 +1226,30 @@ export class DiscordEmulator {
     content: string,
     options: {
       mentionBot?: boolean;
-      attachments?: Array<{ filename: string; content: string | Buffer; contentType?: string }>;
+      /** Files served at the attachment URL; `serving` makes the download misbehave. */
+      attachments?: UserAttachment[];
       /** Makes it a reply to this message. */
       replyTo?: string;
     } = {},
   ): EmulatedMessage {
     const author = this.requireUser(userId);
     const channel = this.requireChannel(channelId);
+    const send = channel.thread ? Permission.SendMessagesInThreads : Permission.SendMessages;
+    const attach = (options.attachments?.length ?? 0) > 0 ? Permission.AttachFiles : 0n;
+    this.requireMemberCan('userSays', userId, channel, send | attach);
     const text = options.mentionBot ? `<@${this.botUserId}> ${content}` : content;
-    const files: UploadedFile[] = (options.attachments ?? []).map((attachment, index) => ({
-      field: `files[${index}]`,
-      filename: attachment.filename,
-      contentType:
-        attachment.contentType ?? guessContentType(attachment.filename) ?? 'application/octet-stream',
-      data: typeof attachment.content === 'string' ? Buffer.from(attachment.content) : attachment.content,
-    }));
+    const files: UploadedFile[] = (options.attachments ?? []).map((attachment, index) => {
+      const file: UploadedFile = {
+        field: `files[${index}]`,
+        filename: attachment.filename,
+        contentType:
+          attachment.contentType ?? guessContentType(attachment.filename) ?? 'application/octet-stream',
+        data: typeof attachment.content === 'string' ? Buffer.from(attachment.content) : attachment.content,
+      };
+      if (attachment.size !== undefined) file.declaredSize = attachment.size;
+      if (attachment.serving) file.serving = attachment.serving;
+      return file;
+    });
     const outgoing: OutgoingMessage = { content: text, hasStickersOrPoll: false };
     if (options.replyTo) outgoing.message_reference = { message_id: options.replyTo };
     const message = this.postMessage({ channel, author, outgoing, files, authorIsBot: false });
@@ -945,6 +1280,7 @@ export class DiscordEmulator {
   ): Promise<InteractionRecord> {
     this.requireUser(userId);
     const channel = this.requireChannel(channelId);
+    this.requireMemberCan('runCommand', userId, channel, Permission.UseApplicationCommands);
     const guildId = channel.guildId;
     const command =
       this.commandStates.find(
@@ -989,6 +1325,7 @@ export class DiscordEmulator {
       throw new Error(`clickButton: message ${messageId} has no component with custom_id "${customId}"`);
     if (button.disabled === true) throw new Error(`clickButton: button "${customId}" is disabled`);
     const channel = this.requireChannel(message.channel_id);
+    this.requireMemberCan('clickButton', userId, channel, Permission.ViewChannel);
     const state = this.newInteraction(InteractionType.MessageComponent, userId, channel);
     state.record.customId = customId;
     state.componentMessageId = message.id;
@@ -1006,6 +1343,14 @@ export class DiscordEmulator {
   /** The channel's (or thread's) messages, oldest first. */
   messages(channelId: string): EmulatedMessage[] {
     return structuredClone(this.channelMessages.get(channelId) ?? []);
+  }
+
+  /**
+   * Every edit of a message (by the bot, a webhook or an interaction response), oldest first, with
+   * the content after each; empty if it was never edited. Kept after the message is deleted.
+   */
+  edits(messageId: string): MessageEdit[] {
+    return structuredClone(this.messageEdits.get(messageId) ?? []);
   }
 
   /** A message by id, including ephemeral interaction messages. */
@@ -1094,16 +1439,46 @@ export class DiscordEmulator {
     );
   }
 
-  /** Per-webhook limit on executes and webhook-message edits (default 5 per 2 s). */
+  /**
+   * Replaces the given rate limits (`false` turns one off) and forgets what they had counted; the
+   * others keep their settings and counts. See `RateLimitOptions` for what each one limits.
+   */
+  setRateLimits(limits: RateLimitOptions): void {
+    for (const kind of Object.keys(limits) as RateLimitKind[]) {
+      const value = limits[kind];
+      if (value === undefined) continue;
+      this.rateLimits[kind] = value;
+      if (kind === 'channelWebhookMessages') this.channelWebhookMessageTimes.clear();
+      else this.clearBuckets(BUCKET_PREFIX[kind]);
+    }
+  }
+
+  /** The rate limits in force (a copy). */
+  get rateLimitSettings(): Record<RateLimitKind, RateLimit | false> {
+    return structuredClone(this.rateLimits);
+  }
+
+  /** Per-webhook limit on executes and webhook-message edits and deletes (default 5 per 2 s). */
   setWebhookRateLimit(limit: number, windowMs: number): void {
-    this.webhookRateLimit = { limit, windowMs };
-    this.clearBuckets('webhook:');
+    this.setRateLimits({ webhook: { limit, windowMs } });
   }
 
   /** Per-channel limit on `POST /channels/{id}/messages` (default 50 per second). */
   setChannelRateLimit(limit: number, windowMs: number): void {
-    this.channelRateLimit = { limit, windowMs };
-    this.clearBuckets('channel:');
+    this.setRateLimits({ channelMessages: { limit, windowMs } });
+  }
+
+  /**
+   * Per-channel limit on webhook messages, shared by all webhooks posting there, threads counting
+   * toward their parent (default 30 per 60 s).
+   */
+  setChannelWebhookMessageRateLimit(limit: number, windowMs: number): void {
+    this.setRateLimits({ channelWebhookMessages: { limit, windowMs } });
+  }
+
+  /** The bot token's global limit (default 50 per second). */
+  setGlobalRateLimit(limit: number, windowMs: number): void {
+    this.setRateLimits({ global: { limit, windowMs } });
   }
 
   /**
@@ -1111,7 +1486,10 @@ export class DiscordEmulator {
    * events dispatched meanwhile are replayed on RESUME, as Discord does.
    */
   dropGateway(code = 4000): void {
-    for (const socket of this.sockets) socket.close(code, 'Dropped by the emulator');
+    for (const socket of this.sockets) {
+      this.closedByServer.add(socket);
+      socket.close(code, 'Dropped by the emulator');
+    }
   }
 
   /** Closes the gateway and the HTTP server, terminating open sockets. */
@@ -1155,24 +1533,93 @@ export class DiscordEmulator {
   }
 
   private clearBuckets(prefix: string): void {
-    for (const key of this.buckets.keys()) if (key.startsWith(prefix)) this.buckets.delete(key);
+    for (const key of this.buckets.keys()) {
+      if (key === prefix || key.startsWith(`${prefix}:`)) this.buckets.delete(key);
+    }
   }
 
+  /** Guild-level permissions: @everyone and the member's roles; owner and Administrator get all. */
   private permissionsOf(userId: string): bigint {
     if (userId === this.ownerId) return ALL_PERMISSIONS;
     const member = this.members.get(userId);
     if (!member) return 0n;
     let permissions = this.roles.get(this.guildId)?.permissions ?? 0n;
-    // Human members without roles still get the usual @everyone rights in interactions.
-    if (userId !== this.botUserId) permissions |= DEFAULT_MEMBER_PERMISSIONS;
     for (const roleId of member.roles) permissions |= this.roles.get(roleId)?.permissions ?? 0n;
     return (permissions & Permission.Administrator) !== 0n ? ALL_PERMISSIONS : permissions;
   }
 
+  /**
+   * Discord's channel permissions: the guild-level ones, then the @everyone overwrite, then the
+   * member's role overwrites together, then the member's own; deny before allow at each step.
+   * Implicit denials (nothing without View Channel) are left to the callers, as discord.js's
+   * `permissionsFor` leaves them.
+   */
+  private permissionsIn(userId: string, channel: ChannelState): bigint {
+    if (channel.type === ChannelType.DM) return ALL_PERMISSIONS;
+    const source = channel.thread && channel.parentId ? this.channels.get(channel.parentId) : channel;
+    let permissions = this.permissionsOf(userId);
+    if (permissions === ALL_PERMISSIONS || !source) return permissions;
+    const apply = (allow: bigint, deny: bigint) => {
+      permissions = (permissions & ~deny) | allow;
+    };
+    const everyone = source.overwrites.find((overwrite) => overwrite.id === this.guildId);
+    if (everyone) apply(everyone.allow, everyone.deny);
+    const roles = new Set(this.members.get(userId)?.roles ?? []);
+    let allow = 0n;
+    let deny = 0n;
+    for (const overwrite of source.overwrites) {
+      if (overwrite.type !== 0 || overwrite.id === this.guildId || !roles.has(overwrite.id)) continue;
+      allow |= overwrite.allow;
+      deny |= overwrite.deny;
+    }
+    apply(allow, deny);
+    const own = source.overwrites.find((overwrite) => overwrite.type === 1 && overwrite.id === userId);
+    if (own) apply(own.allow, own.deny);
+    return permissions;
+  }
+
+  /** Whether the bot can see the channel and has `needed` there. */
+  private botCan(channel: ChannelState, needed: bigint): boolean {
+    const permissions = this.permissionsIn(this.botUserId, channel);
+    return hasPermission(permissions, Permission.ViewChannel) && hasPermission(permissions, needed);
+  }
+
   private requireBotPermission(channel: ChannelState, needed: bigint): void {
     if (channel.type === ChannelType.DM) return;
-    if (!hasPermission(this.botPermissions, Permission.ViewChannel)) throw missingAccess();
-    if (!hasPermission(this.botPermissions, needed)) throw missingPermissions();
+    const permissions = this.permissionsIn(this.botUserId, channel);
+    if (!hasPermission(permissions, Permission.ViewChannel)) throw missingAccess();
+    if (!hasPermission(permissions, needed)) throw missingPermissions();
+  }
+
+  /** Driver guard: a member cannot act where they cannot see (or lack `needed`). */
+  private requireMemberCan(action: string, userId: string, channel: ChannelState, needed: bigint): void {
+    if (channel.type === ChannelType.DM) return;
+    const permissions = this.permissionsIn(userId, channel);
+    const missing = Object.entries(Permission)
+      .filter(([, bit]) => (needed | Permission.ViewChannel) & bit)
+      .filter(([, bit]) => !hasPermission(permissions, bit))
+      .map(([name]) => name);
+    if (missing.length > 0) {
+      const who = this.users.get(userId)?.username ?? userId;
+      throw new Error(`${action}: ${who} lacks ${missing.join(', ')} in #${channel.name} (${channel.id})`);
+    }
+  }
+
+  private overwriteState(overwrite: ChannelOverwrite): OverwriteState {
+    const type = overwrite.type ?? (this.roles.has(overwrite.id) ? 0 : 1);
+    if (type === 0 && !this.roles.has(overwrite.id))
+      throw new Error(`overwrite: unknown role ${overwrite.id}`);
+    if (type === 1 && !this.members.has(overwrite.id))
+      throw new Error(`overwrite: unknown member ${overwrite.id}`);
+    return { id: overwrite.id, type, allow: overwrite.allow ?? 0n, deny: overwrite.deny ?? 0n };
+  }
+
+  private requireOverwritable(channelId: string, action: string): ChannelState {
+    const channel = this.requireChannel(channelId);
+    if (channel.type !== ChannelType.GuildText) {
+      throw new Error(`${action}: ${channelId} is not a guild text channel (threads follow their parent)`);
+    }
+    return channel;
   }
 
   private dmChannelFor(userId: string): ChannelState {
@@ -1186,6 +1633,7 @@ export class DiscordEmulator {
       position: 0,
       messageCount: 0,
       totalMessageSent: 0,
+      overwrites: [],
     };
     this.channels.set(channel.id, channel);
     this.channelMessages.set(channel.id, []);
@@ -1213,8 +1661,13 @@ export class DiscordEmulator {
     const id = this.snowflake();
     const url = `${this.baseUrl}/attachments/${channelId}/${id}/${encodeURIComponent(filename)}`;
     const contentType = file.contentType || guessContentType(filename) || 'application/octet-stream';
-    this.attachmentData.set(id, { data: file.data, contentType });
-    const attachment: EmulatedAttachment = { id, filename, size: file.data.length, url, proxy_url: url };
+    this.attachmentData.set(id, {
+      data: file.data,
+      contentType,
+      serving: file.serving ?? { kind: 'normal' },
+    });
+    const size = file.declaredSize ?? file.data.length;
+    const attachment: EmulatedAttachment = { id, filename, size, url, proxy_url: url };
     attachment.content_type = contentType;
     return attachment;
   }
@@ -1240,6 +1693,7 @@ export class DiscordEmulator {
     allowed: JsonObject | undefined,
     author: { isBot: boolean; isWebhook: boolean },
     referenced: EmulatedMessage | undefined,
+    channel: ChannelState | undefined,
   ): Pick<EmulatedMessage, 'mentions' | 'mention_roles' | 'mention_everyone'> {
     const userIds = [...new Set([...content.matchAll(/<@!?(\d{17,20})>/g)].map((match) => match[1] ?? ''))];
     const roleIds = [...new Set([...content.matchAll(/<@&(\d{17,20})>/g)].map((match) => match[1] ?? ''))];
@@ -1259,7 +1713,10 @@ export class DiscordEmulator {
     if (
       author.isBot &&
       !author.isWebhook &&
-      !hasPermission(this.botPermissions, Permission.MentionEveryone)
+      !hasPermission(
+        channel ? this.permissionsIn(this.botUserId, channel) : this.botPermissions,
+        Permission.MentionEveryone,
+      )
     ) {
       everyone = false;
     }
@@ -1320,6 +1777,7 @@ export class DiscordEmulator {
         outgoing.allowed_mentions,
         { isBot: input.authorIsBot, isWebhook: input.webhookId !== undefined },
         referenced,
+        channel,
       ),
       timestamp: nowIso(),
       edited_timestamp: null,
@@ -1348,6 +1806,10 @@ export class DiscordEmulator {
     }
     this.channelMessages.get(channel.id)?.push(message);
     channel.lastMessageId = message.id;
+    // Posting in a thread joins it (webhooks are not members).
+    if (channel.members && !input.webhookId && !channel.members.has(input.author.id)) {
+      channel.members.set(input.author.id, message.timestamp);
+    }
     if (channel.thread) {
       channel.messageCount += 1;
       channel.totalMessageSent += 1;
@@ -1378,6 +1840,7 @@ export class DiscordEmulator {
           outgoing.allowed_mentions,
           { isBot: true, isWebhook: message.webhook_id !== undefined },
           message.referenced_message,
+          this.channels.get(message.channel_id),
         ),
       );
     }
@@ -1396,6 +1859,9 @@ export class DiscordEmulator {
     }
     message.flags &= ~MessageFlag.Loading;
     message.edited_timestamp = nowIso();
+    const edits = this.messageEdits.get(message.id) ?? [];
+    edits.push({ content: message.content, at: this.clock() });
+    this.messageEdits.set(message.id, edits);
     if (!this.ephemeralMessages.has(message.id)) this.dispatchMessage('MESSAGE_UPDATE', message);
     return message;
   }
@@ -1408,6 +1874,8 @@ export class DiscordEmulator {
     const payload: JsonObject = { id: message.id, channel_id: message.channel_id };
     if (message.guild_id) payload.guild_id = message.guild_id;
     const channel = this.channels.get(message.channel_id);
+    // A thread's message_count drops on delete; total_message_sent does not.
+    if (channel?.thread && channel.messageCount > 0) channel.messageCount -= 1;
     this.dispatch(
       'MESSAGE_DELETE',
       payload,
@@ -1483,7 +1951,10 @@ export class DiscordEmulator {
       version: 1,
       channel_id: channel.id,
       channel: this.channelPayload(channel),
-      app_permissions: this.botPermissions.toString(),
+      app_permissions: (channel.guildId
+        ? this.permissionsIn(this.botUserId, channel)
+        : this.botPermissions
+      ).toString(),
       locale: 'en-US',
       entitlements: [],
       attachment_size_limit: MAX_FILE_BYTES,
@@ -1495,7 +1966,7 @@ export class DiscordEmulator {
       payload.guild_locale = 'en-US';
       payload.member = {
         ...this.memberPayload(record.userId),
-        permissions: this.permissionsOf(record.userId).toString(),
+        permissions: this.permissionsIn(record.userId, channel).toString(),
       };
       payload.authorizing_integration_owners = { '0': channel.guildId };
       payload.context = 0;
@@ -1564,7 +2035,7 @@ export class DiscordEmulator {
       payload.owner_id = channel.ownerId;
       payload.message_count = channel.messageCount;
       payload.total_message_sent = channel.totalMessageSent;
-      payload.member_count = 1;
+      payload.member_count = Math.min(channel.members?.size ?? 1, 50);
       payload.thread_metadata = {
         archived: channel.thread.archived,
         auto_archive_duration: channel.thread.autoArchiveDuration,
@@ -1575,7 +2046,12 @@ export class DiscordEmulator {
       };
     } else {
       payload.position = channel.position;
-      payload.permission_overwrites = [];
+      payload.permission_overwrites = channel.overwrites.map((overwrite) => ({
+        id: overwrite.id,
+        type: overwrite.type,
+        allow: overwrite.allow.toString(),
+        deny: overwrite.deny.toString(),
+      }));
       payload.nsfw = false;
     }
     return payload;
@@ -1695,9 +2171,16 @@ export class DiscordEmulator {
     this.sockets.add(socket);
     const connection: GatewayConnection = { socket, session: undefined };
     socket.on('message', (data: RawData) => this.onGatewayPayload(connection, data));
-    socket.on('close', () => {
+    socket.on('close', (code: number) => {
       this.sockets.delete(socket);
-      if (connection.session?.socket === socket) connection.session.socket = undefined;
+      const session = connection.session;
+      if (session?.socket !== socket) return;
+      session.socket = undefined;
+      // Discord: a client closing with 1000 or 1001 ends its session (the bot goes offline and
+      // cannot resume); other closes leave it resumable, events queueing for RESUME.
+      if ((code === 1000 || code === 1001) && !this.closedByServer.has(socket)) {
+        this.sessions.delete(session.id);
+      }
     });
     socket.on('error', () => socket.terminate());
     // Payloads go out as JSON text frames even if zlib-stream was asked for: discord.js parses
@@ -1834,9 +2317,12 @@ export class DiscordEmulator {
 
   private dispatch(t: string, d: unknown, intent?: number): void {
     if (this.building) return;
-    this.events.push({ t, d, at: Date.now() });
+    const record: DispatchRecord = { t, d, at: Date.now(), sessions: [] };
+    this.events.push(record);
     for (const session of this.sessions.values()) {
-      if (intent === undefined || (session.intents & intent) !== 0) this.sendDispatch(session, t, d);
+      if (intent !== undefined && (session.intents & intent) === 0) continue;
+      this.sendDispatch(session, t, d);
+      record.sessions.push(session.id);
     }
   }
 
@@ -1844,11 +2330,16 @@ export class DiscordEmulator {
   private dispatchMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', message: EmulatedMessage): void {
     const intent = message.guild_id ? Intent.GuildMessages : Intent.DirectMessages;
     const wire = this.gatewayMessage(message);
-    this.events.push({ t, d: wire, at: Date.now() });
+    const record: DispatchRecord = { t, d: wire, at: Date.now(), sessions: [] };
+    this.events.push(record);
+    const channel = this.channels.get(message.channel_id);
+    // The gateway sends messages only from channels the bot can view.
+    if (message.guild_id && channel && !this.botCan(channel, Permission.ViewChannel)) return;
     for (const session of this.sessions.values()) {
       if ((session.intents & intent) === 0) continue;
       const sessionHasIntent = (session.intents & Intent.MessageContent) !== 0;
       this.sendDispatch(session, t, this.canSeeContent(message, sessionHasIntent) ? wire : blanked(wire));
+      record.sessions.push(session.id);
     }
   }
 
@@ -1866,11 +2357,7 @@ export class DiscordEmulator {
   // HTTP
   // ------------------------------------------------------------------------------------------
 
-  private async handleHttp(
-    request: IncomingMessage,
-    writeHead: (status: number, headers: Record<string, string>) => unknown,
-    end: (body?: string | Buffer) => unknown,
-  ): Promise<void> {
+  private async handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', this.baseUrl);
     const method = (request.method ?? 'GET').toUpperCase();
     const isApi = url.pathname.startsWith(`${API_PREFIX}/`);
@@ -1881,6 +2368,7 @@ export class DiscordEmulator {
       body: undefined,
       status: 0,
       at: Date.now(),
+      arrivedAt: this.clock(),
     };
     this.requests.push(record);
     let result: RouteResult;
@@ -1888,13 +2376,7 @@ export class DiscordEmulator {
       const raw = await readBody(request);
       if (!isApi && method === 'GET' && url.pathname.startsWith('/attachments/')) {
         record.route = 'GET /attachments/:channel/:attachment/:filename';
-        const served = this.serveAttachment(url.pathname);
-        record.status = served.status;
-        writeHead(served.status, {
-          'Content-Type': served.contentType,
-          'Content-Length': String(served.data.length),
-        });
-        end(served.data);
+        this.serveAttachment(url.pathname, record, response);
         return;
       }
       result = isApi
@@ -1902,24 +2384,34 @@ export class DiscordEmulator {
         : errorResult(new ApiError(404, 0, '404: Not Found'));
     } catch (error) {
       result = errorResult(error);
-      if (!(error instanceof ApiError)) {
+      if (!(error instanceof ApiError) && !(error instanceof RateLimitedError)) {
         record.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
       }
     }
     record.status = result.status;
+    if (result.limited) {
+      const entry: RateLimitRecord = {
+        method,
+        path: record.path,
+        ...result.limited,
+        at: record.arrivedAt,
+      };
+      if (record.route) entry.route = record.route;
+      this.rateLimited.push(entry);
+    }
     const headers: Record<string, string> = { ...result.headers };
     if (result.status === 204 || result.body === undefined) {
-      writeHead(result.status, headers);
-      end();
+      response.writeHead(result.status, headers);
+      response.end();
       return;
     }
     const text = JSON.stringify(result.body);
-    writeHead(result.status, {
+    response.writeHead(result.status, {
       ...headers,
       'Content-Type': 'application/json',
       'Content-Length': String(Buffer.byteLength(text)),
     });
-    end(text);
+    response.end(text);
   }
 
   private async handleApi(
@@ -1943,8 +2435,16 @@ export class DiscordEmulator {
         contentType: file.contentType,
       }));
     }
-    if (route.auth && headers.authorization !== `Bot ${this.token}`) {
+    const withBotToken = headers.authorization === `Bot ${this.token}`;
+    if (route.auth && !withBotToken) {
       throw new ApiError(401, 0, '401: Unauthorized');
+    }
+    // Discord counts the global limit per bot token; requests without one (webhook tokens) are
+    // limited per IP address instead, which the emulator does not model.
+    const isInteractionWebhook = params.webhook !== undefined && params.webhook === this.applicationId;
+    if (withBotToken && !route.exemptFromGlobal && !isInteractionWebhook) {
+      const limited = this.takeGlobal();
+      if (limited) return limited;
     }
     const fault = this.takeFault(method, record.path, apiPath);
     if (fault) return fault;
@@ -1963,7 +2463,7 @@ export class DiscordEmulator {
     const bucket = route.bucket?.(context);
     let rateHeaders: Record<string, string> = {};
     if (bucket) {
-      const taken = this.takeBucket(bucket.key, bucket.hash, bucket.limit);
+      const taken = this.takeBucket(bucket.key, bucket.hash, bucket.kind);
       if ('limited' in taken) return taken.limited;
       rateHeaders = taken.headers;
     }
@@ -1971,8 +2471,10 @@ export class DiscordEmulator {
       const result = await route.handler(context);
       return { ...result, headers: { ...rateHeaders, ...result.headers } };
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      return { ...errorResult(error), headers: rateHeaders };
+      if (!(error instanceof ApiError) && !(error instanceof RateLimitedError)) throw error;
+      const result = errorResult(error);
+      // A shared-resource 429 still carries the route bucket's headers, as Discord's does.
+      return { ...result, headers: { ...rateHeaders, ...result.headers } };
     }
   }
 
@@ -2020,10 +2522,12 @@ export class DiscordEmulator {
         global: false,
       };
       if (fault.code !== undefined) body.code = fault.code;
+      // Retry-After is sent as given (not rounded up) so tests can inject short waits.
       return {
         status: 429,
         body,
         headers: { 'Retry-After': String(retryAfter), 'X-RateLimit-Scope': 'user' },
+        limited: { bucket: 'fault', scope: 'user', retryAfter },
       };
     }
     return {
@@ -2035,45 +2539,173 @@ export class DiscordEmulator {
     };
   }
 
-  /** A fixed window per key, with headers that move like Discord's. */
+  /** Opens a fixed window for `key` if none is open; undefined when the limit is off. */
+  private windowFor(key: string, kind: RateLimitKind): { bucket: BucketState; limit: RateLimit } | undefined {
+    const limit = this.rateLimits[kind];
+    if (limit === false) return undefined;
+    const now = this.clock();
+    let bucket = this.buckets.get(key);
+    if (!bucket || now >= bucket.resetAt) {
+      bucket = { count: 0, resetAt: now + limit.windowMs };
+      this.buckets.set(key, bucket);
+    }
+    return { bucket, limit };
+  }
+
+  /**
+   * A route bucket: a fixed window per key with headers that move like Discord's (Remaining counts
+   * down, Reset-After is the time left in the window). discord.js waits pre-emptively when
+   * Remaining reaches 0, so a client that follows the headers never gets this 429.
+   */
   private takeBucket(
     key: string,
     hash: string,
-    { limit, windowMs }: RateLimit,
+    kind: RateLimitKind,
   ): { headers: Record<string, string> } | { limited: RouteResult } {
-    const now = Date.now();
-    let bucket = this.buckets.get(key);
-    if (!bucket || now >= bucket.resetAt) {
-      bucket = { count: 0, resetAt: now + windowMs };
-      this.buckets.set(key, bucket);
-    }
-    const resetAfter = (bucket.resetAt - now) / 1000;
+    const window = this.windowFor(key, kind);
+    if (!window) return { headers: {} };
+    const { bucket, limit } = window;
+    const resetAfterMs = bucket.resetAt - this.clock();
     const headers: Record<string, string> = {
-      'X-RateLimit-Limit': String(limit),
-      'X-RateLimit-Reset': (bucket.resetAt / 1000).toFixed(3),
-      'X-RateLimit-Reset-After': resetAfter.toFixed(3),
+      'X-RateLimit-Limit': String(limit.limit),
+      'X-RateLimit-Reset': ((Date.now() + resetAfterMs) / 1000).toFixed(3),
+      'X-RateLimit-Reset-After': (resetAfterMs / 1000).toFixed(3),
       'X-RateLimit-Bucket': hash,
     };
-    if (bucket.count >= limit) {
+    if (bucket.count >= limit.limit) {
       headers['X-RateLimit-Remaining'] = '0';
-      return {
-        limited: {
-          status: 429,
-          body: { message: 'You are being rate limited.', retry_after: resetAfter, global: false },
-          headers: { ...headers, 'Retry-After': resetAfter.toFixed(3), 'X-RateLimit-Scope': 'user' },
-        },
-      };
+      const limited = rateLimitedResult('user', resetAfterMs, key);
+      return { limited: { ...limited, headers: { ...headers, ...limited.headers } } };
     }
     bucket.count += 1;
-    headers['X-RateLimit-Remaining'] = String(limit - bucket.count);
+    headers['X-RateLimit-Remaining'] = String(limit.limit - bucket.count);
     return { headers };
   }
 
-  private serveAttachment(pathname: string): { status: number; contentType: string; data: Buffer } {
+  /** The bot token's global limit: a fixed window, like discord.js's own 50-per-second guard. */
+  private takeGlobal(): RouteResult | undefined {
+    const window = this.windowFor(BUCKET_PREFIX.global, 'global');
+    if (!window) return undefined;
+    const { bucket, limit } = window;
+    if (bucket.count >= limit.limit) {
+      return rateLimitedResult('global', bucket.resetAt - this.clock(), BUCKET_PREFIX.global);
+    }
+    bucket.count += 1;
+    return undefined;
+  }
+
+  /**
+   * Discord's undocumented limit on webhook messages per channel (about 30 a minute, shared by all
+   * webhooks there; discord/discord-api-docs#367, #1454, #4043). A sliding window: at most `limit`
+   * messages in any `windowMs`. It never shows in headers: a success carries only the webhook's
+   * own bucket headers, and so does the 429, which adds `X-RateLimit-Scope: shared` and a
+   * `Retry-After` that overrides them. Throws that 429 when the channel is full.
+   *
+   * Posts into a thread count toward its parent channel: whether Discord counts a thread apart is
+   * not known, and counting them together is the conservative model (a bot that paces itself for
+   * it is safe either way).
+   */
+  private checkChannelWebhookMessages(channelId: string): void {
+    const limit = this.rateLimits.channelWebhookMessages;
+    if (limit === false) return;
+    const now = this.clock();
+    const times = (this.channelWebhookMessageTimes.get(channelId) ?? []).filter(
+      (time) => time > now - limit.windowMs,
+    );
+    this.channelWebhookMessageTimes.set(channelId, times);
+    const oldest = times[0];
+    if (times.length >= limit.limit && oldest !== undefined) {
+      throw new RateLimitedError(
+        rateLimitedResult(
+          'shared',
+          oldest + limit.windowMs - now,
+          `${BUCKET_PREFIX.channelWebhookMessages}:${channelId}`,
+        ),
+      );
+    }
+  }
+
+  private countChannelWebhookMessage(channelId: string): void {
+    if (this.rateLimits.channelWebhookMessages === false) return;
+    const times = this.channelWebhookMessageTimes.get(channelId) ?? [];
+    times.push(this.clock());
+    this.channelWebhookMessageTimes.set(channelId, times);
+  }
+
+  /** Serves an attachment download, misbehaving as its `AttachmentServing` says. */
+  private serveAttachment(pathname: string, record: RequestRecord, response: ServerResponse): void {
     const id = pathname.split('/')[3] ?? '';
     const stored = this.attachmentData.get(id);
-    if (!stored) return { status: 404, contentType: 'text/plain', data: Buffer.from('Not Found') };
-    return { status: 200, contentType: stored.contentType, data: stored.data };
+    if (!stored) {
+      record.status = 404;
+      response.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': '9' });
+      response.end('Not Found');
+      return;
+    }
+    const { data, contentType, serving } = stored;
+    record.bytesSent = 0;
+    response.on('close', () => {
+      record.closedEarly = !response.writableFinished;
+    });
+    const write = (chunk: Buffer): boolean => {
+      record.bytesSent = (record.bytesSent ?? 0) + chunk.length;
+      return response.write(chunk);
+    };
+    const start = (headers: Record<string, string>) => {
+      record.status = 200;
+      response.writeHead(200, { 'Content-Type': contentType, ...headers });
+    };
+    switch (serving.kind) {
+      case 'normal':
+        start({ 'Content-Length': String(data.length) });
+        write(data);
+        response.end();
+        return;
+      case 'hang-before-headers':
+        return;
+      case 'hang-after-headers':
+        start({ 'Content-Length': String(data.length) });
+        response.flushHeaders();
+        if (serving.bytes) write(data.subarray(0, serving.bytes));
+        return;
+      case 'oversize': {
+        start(serving.contentLength === 'actual' ? { 'Content-Length': String(serving.bytes) } : {});
+        const block = Buffer.alloc(64 * 1024, 'x');
+        let left = serving.bytes;
+        const pump = () => {
+          while (left > 0 && !response.destroyed) {
+            const chunk = left >= block.length ? block : block.subarray(0, left);
+            left -= chunk.length;
+            if (!write(chunk)) {
+              response.once('drain', pump);
+              return;
+            }
+          }
+          if (left === 0) response.end();
+        };
+        pump();
+        return;
+      }
+      case 'trickle': {
+        start({ 'Content-Length': String(data.length) });
+        response.flushHeaders();
+        let offset = 0;
+        const timer = setInterval(() => {
+          if (response.destroyed) {
+            clearInterval(timer);
+            return;
+          }
+          write(data.subarray(offset, offset + serving.chunkBytes));
+          offset += serving.chunkBytes;
+          if (offset >= data.length) {
+            clearInterval(timer);
+            response.end();
+          }
+        }, serving.intervalMs);
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -2086,7 +2718,7 @@ export class DiscordEmulator {
       method: string,
       template: string,
       handler: Route['handler'],
-      options: { auth?: boolean; bucket?: Route['bucket'] } = {},
+      options: { auth?: boolean; bucket?: Route['bucket']; exemptFromGlobal?: boolean } = {},
     ) => {
       const route: Route = {
         method,
@@ -2096,12 +2728,13 @@ export class DiscordEmulator {
         handler,
       };
       if (options.bucket) route.bucket = options.bucket;
+      if (options.exemptFromGlobal) route.exemptFromGlobal = true;
       routes.push(route);
     };
     const webhookBucket: Route['bucket'] = (context) => {
       const id = context.param('webhook');
       if (id === this.applicationId) return undefined;
-      return { key: `webhook:${id}`, hash: shortHash('webhook-token'), limit: this.webhookRateLimit };
+      return { key: `${BUCKET_PREFIX.webhook}:${id}`, hash: shortHash('webhook-token'), kind: 'webhook' };
     };
 
     // Gateway, users, application
@@ -2153,9 +2786,13 @@ export class DiscordEmulator {
     add('GET', '/guilds/:guild/threads/active', (c) => {
       this.guildFor(c);
       const active = [...this.channels.values()].filter(
-        (channel) => channel.thread && !channel.thread.archived,
+        (channel) =>
+          channel.thread && !channel.thread.archived && this.botCan(channel, Permission.ViewChannel),
       );
-      return ok({ threads: active.map((channel) => this.channelPayload(channel)), members: [] });
+      return ok({
+        threads: active.map((channel) => this.channelPayload(channel)),
+        members: this.botThreadMembers(active),
+      });
     });
     add('GET', '/guilds/:guild/members/:user', (c) => {
       this.guildFor(c);
@@ -2176,12 +2813,36 @@ export class DiscordEmulator {
       return ok(this.channelPayload(channel));
     });
     add('PATCH', '/channels/:channel', (c) => this.modifyChannel(c));
+    add('PUT', '/channels/:channel/permissions/:overwrite', (c) => {
+      const channel = this.overwritableFor(c);
+      const body = isObject(c.body) ? c.body : {};
+      const id = c.param('overwrite');
+      const type = body.type === 1 ? 1 : body.type === 0 ? 0 : undefined;
+      const errors = new FormErrors();
+      if (type === undefined) errors.add(['type'], 'BASE_TYPE_CHOICES', 'Value must be one of {0, 1}.');
+      else if (!(type === 1 ? this.members : this.roles).has(id)) {
+        throw new ApiError(404, type === 1 ? 10007 : 10011, type === 1 ? 'Unknown Member' : 'Unknown Role');
+      }
+      errors.throwIfAny();
+      const bits = (key: string) =>
+        BigInt(/^\d+$/.test(String(body[key] ?? '0')) ? String(body[key] ?? '0') : '0');
+      const overwrite: OverwriteState = { id, type: type ?? 0, allow: bits('allow'), deny: bits('deny') };
+      channel.overwrites = [...channel.overwrites.filter((o) => o.id !== id), overwrite];
+      this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+      return noContent();
+    });
+    add('DELETE', '/channels/:channel/permissions/:overwrite', (c) => {
+      const channel = this.overwritableFor(c);
+      channel.overwrites = channel.overwrites.filter((o) => o.id !== c.param('overwrite'));
+      this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
+      return noContent();
+    });
     add('GET', '/channels/:channel/messages', (c) => this.listMessages(c));
     add('POST', '/channels/:channel/messages', (c) => this.createChannelMessage(c), {
       bucket: (c) => ({
-        key: `channel:${c.param('channel')}`,
+        key: `${BUCKET_PREFIX.channelMessages}:${c.param('channel')}`,
         hash: shortHash('channel-messages'),
-        limit: this.channelRateLimit,
+        kind: 'channelMessages',
       }),
     });
     add('GET', '/channels/:channel/messages/:message', (c) => {
@@ -2236,10 +2897,18 @@ export class DiscordEmulator {
     add('POST', '/channels/:channel/threads', (c) => this.startThread(c, undefined));
     for (const method of ['PUT', 'DELETE']) {
       add(method, '/channels/:channel/thread-members/@me', (c) => {
-        this.threadFor(c);
+        const thread = this.threadFor(c);
+        if (method === 'PUT') thread.members?.set(this.botUserId, nowIso());
+        else thread.members?.delete(this.botUserId);
         return noContent();
       });
     }
+    add('GET', '/channels/:channel/threads/archived/public', (c) =>
+      this.listArchivedThreads(c, ChannelType.PublicThread),
+    );
+    add('GET', '/channels/:channel/threads/archived/private', (c) =>
+      this.listArchivedThreads(c, ChannelType.PrivateThread),
+    );
 
     // Webhooks
     add('GET', '/channels/:channel/webhooks', (c) => {
@@ -2298,6 +2967,7 @@ export class DiscordEmulator {
     // Interactions
     add('POST', '/interactions/:interaction/:token/callback', (c) => this.interactionCallback(c), {
       auth: false,
+      exemptFromGlobal: true,
     });
 
     // Application commands, global and per guild
@@ -2337,6 +3007,14 @@ export class DiscordEmulator {
     return channel;
   }
 
+  /** A guild text channel whose overwrites the bot may edit (Manage Roles there). */
+  private overwritableFor(context: RouteContext): ChannelState {
+    const channel = this.channelFor(context);
+    if (channel.type !== ChannelType.GuildText) throw wrongChannelType();
+    this.requireBotPermission(channel, Permission.ManageRoles);
+    return channel;
+  }
+
   private threadFor(context: RouteContext): ChannelState {
     const channel = this.channelFor(context);
     if (!channel.thread) throw wrongChannelType();
@@ -2355,31 +3033,87 @@ export class DiscordEmulator {
     return this.messageContentIntent || this.canSeeContent(message, false) ? wire : blanked(wire);
   }
 
+  /**
+   * `GET /channels/{id}/messages`: `limit` 1–100 (default 50) and one of `around`, `before`,
+   * `after` (Discord documents them as mutually exclusive; here `around` wins, then `before`).
+   * Always newest first: `after` gives the `limit` messages right after the id, `before` the
+   * `limit` right before it, `around` about half on each side (the message itself included).
+   */
   private listMessages(context: RouteContext): RouteResult {
     const channel = this.channelFor(context);
     this.requireBotPermission(channel, Permission.ViewChannel);
-    if (
-      !hasPermission(this.botPermissions, Permission.ReadMessageHistory) &&
-      channel.type !== ChannelType.DM
-    ) {
+    const errors = new FormErrors();
+    const limit = readLimitQuery(errors, context.query.limit, 1, 100, 50);
+    const anchors: Partial<Record<'around' | 'before' | 'after', bigint>> = {};
+    for (const key of ['around', 'before', 'after'] as const) {
+      const value = context.query[key];
+      if (value === undefined) continue;
+      if (/^\d{1,20}$/.test(value)) anchors[key] = BigInt(value);
+      else errors.add([key], 'NUMBER_TYPE_COERCE', `Value "${value}" is not snowflake.`);
+    }
+    errors.throwIfAny();
+    if (!this.botCan(channel, Permission.ReadMessageHistory) && channel.type !== ChannelType.DM) {
       return ok([]);
     }
-    const limit = Math.min(Math.max(Number(context.query.limit ?? 50) || 50, 1), 100);
     const all = this.channelMessages.get(channel.id) ?? [];
-    const { before, after, around } = context.query;
+    const { around, before, after } = anchors;
     let selected: EmulatedMessage[];
-    if (before) selected = all.filter((m) => BigInt(m.id) < BigInt(before)).slice(-limit);
-    else if (after) selected = all.filter((m) => BigInt(m.id) > BigInt(after)).slice(0, limit);
-    else if (around) {
-      const index = Math.max(
-        all.findIndex((m) => BigInt(m.id) >= BigInt(around)),
-        0,
-      );
+    if (around !== undefined) {
+      let index = all.findIndex((m) => BigInt(m.id) >= around);
+      if (index < 0) index = all.length;
       const start = Math.max(index - Math.floor(limit / 2), 0);
       selected = all.slice(start, start + limit);
+    } else if (before !== undefined) {
+      selected = all.filter((m) => BigInt(m.id) < before).slice(-limit);
+    } else if (after !== undefined) {
+      selected = all.filter((m) => BigInt(m.id) > after).slice(0, limit);
     } else selected = all.slice(-limit);
-    // Discord lists newest first.
     return ok([...selected].reverse().map((message) => this.messageForRest(message)));
+  }
+
+  /**
+   * `GET /channels/{id}/threads/archived/{public|private}`: archived threads of the channel, most
+   * recently archived first, `before` an ISO8601 timestamp, `limit` at most 100 (default 50).
+   */
+  private listArchivedThreads(context: RouteContext, type: number): RouteResult {
+    const parent = this.channelFor(context);
+    if (parent.type !== ChannelType.GuildText) throw wrongChannelType();
+    this.requireBotPermission(parent, Permission.ReadMessageHistory);
+    if (type === ChannelType.PrivateThread) this.requireBotPermission(parent, Permission.ManageThreads);
+    const errors = new FormErrors();
+    const limit = readLimitQuery(errors, context.query.limit, 1, 100, 50);
+    const before = context.query.before === undefined ? undefined : Date.parse(context.query.before);
+    if (before !== undefined && Number.isNaN(before)) {
+      errors.add(['before'], 'DATE_TIME_TYPE_PARSE', 'Could not parse the date time.');
+    }
+    errors.throwIfAny();
+    const archived = [...this.channels.values()]
+      .filter(
+        (channel) =>
+          channel.parentId === parent.id &&
+          channel.type === type &&
+          channel.thread?.archived === true &&
+          (before === undefined || Date.parse(channel.thread.archiveTimestamp) < before),
+      )
+      .sort(
+        (a, b) =>
+          Date.parse(b.thread?.archiveTimestamp ?? '') - Date.parse(a.thread?.archiveTimestamp ?? '') ||
+          Number(BigInt(b.id) - BigInt(a.id)),
+      );
+    const page = archived.slice(0, limit);
+    return ok({
+      threads: page.map((channel) => this.channelPayload(channel)),
+      members: this.botThreadMembers(page),
+      has_more: archived.length > page.length,
+    });
+  }
+
+  /** Thread member objects for the bot in the threads it has joined. */
+  private botThreadMembers(threads: ChannelState[]): JsonObject[] {
+    return threads.flatMap((thread) => {
+      const joined = thread.members?.get(this.botUserId);
+      return joined ? [{ id: thread.id, user_id: this.botUserId, join_timestamp: joined, flags: 0 }] : [];
+    });
   }
 
   private createChannelMessage(context: RouteContext): RouteResult {
@@ -2441,6 +3175,31 @@ export class DiscordEmulator {
     } else {
       if (channel.type === ChannelType.DM) throw wrongChannelType();
       this.requireBotPermission(channel, Permission.ManageChannels);
+      if (Array.isArray(body.permission_overwrites)) {
+        this.requireBotPermission(channel, Permission.ManageRoles);
+        const overwrites = body.permission_overwrites.filter(isObject);
+        const errors = new FormErrors();
+        overwrites.forEach((overwrite, index) => {
+          const known = overwrite.type === 1 ? this.members : this.roles;
+          if (!known.has(String(overwrite.id))) {
+            errors.add(['permission_overwrites', index, 'id'], 'UNKNOWN_OVERWRITE', 'Unknown role or member');
+          }
+          for (const key of ['allow', 'deny']) {
+            if (overwrite[key] !== undefined && !/^\d+$/.test(String(overwrite[key]))) {
+              errors.add(['permission_overwrites', index, key], 'NUMBER_TYPE_COERCE', 'Not a bitfield');
+            }
+          }
+        });
+        errors.throwIfAny();
+        channel.overwrites = overwrites.map((overwrite) =>
+          this.overwriteState({
+            id: String(overwrite.id),
+            type: overwrite.type === 1 ? 1 : 0,
+            allow: BigInt(String(overwrite.allow ?? '0')),
+            deny: BigInt(String(overwrite.deny ?? '0')),
+          }),
+        );
+      }
       if (typeof body.name === 'string') channel.name = body.name;
       this.dispatch('CHANNEL_UPDATE', this.channelPayload(channel), Intent.Guilds);
     }
@@ -2497,6 +3256,8 @@ export class DiscordEmulator {
         archiveTimestamp: now,
         createTimestamp: now,
       },
+      overwrites: [],
+      members: new Map([[this.botUserId, now]]),
     };
     this.channels.set(thread.id, thread);
     this.channelMessages.set(thread.id, []);
@@ -2567,16 +3328,10 @@ export class DiscordEmulator {
   private executeWebhook(context: RouteContext): RouteResult {
     if (context.param('webhook') === this.applicationId) return this.interactionFollowup(context);
     const webhook = this.webhookFor(context, context.param('token'));
-    let channel = this.requireChannel(webhook.channelId);
-    const threadId = context.query.thread_id;
-    if (threadId) {
-      const thread = this.channels.get(threadId);
-      if (!thread) throw unknownChannel();
-      if (thread.parentId !== webhook.channelId) throw unknownChannel();
-      channel = thread;
-    }
+    const channel = this.webhookChannel(webhook, context);
     const outgoing = readOutgoing(context.body);
     validateOutgoing(outgoing, context.files, { isEdit: false });
+    this.checkChannelWebhookMessages(webhook.channelId);
     const author: EmulatedUser = {
       id: webhook.id,
       username: outgoing.username ?? webhook.name,
@@ -2592,10 +3347,23 @@ export class DiscordEmulator {
       authorIsBot: true,
       webhookId: webhook.id,
     });
+    this.countChannelWebhookMessage(webhook.channelId);
     return context.query.wait === 'true' ? ok(this.restMessage(message)) : noContent();
   }
 
-  /** The message a webhook-token route names: a regular webhook's message or an interaction's. */
+  /** Where a webhook route acts: the thread `thread_id` names (a child of the webhook's channel), else the webhook's channel. */
+  private webhookChannel(webhook: WebhookState, context: RouteContext): ChannelState {
+    const threadId = context.query.thread_id;
+    if (threadId === undefined) return this.requireChannel(webhook.channelId);
+    const thread = this.channels.get(threadId);
+    if (!thread?.thread || thread.parentId !== webhook.channelId) throw unknownChannel();
+    return thread;
+  }
+
+  /**
+   * The message a webhook-token route names: an interaction's, or a regular webhook's own message
+   * in the channel searched (the `thread_id` thread, else the webhook's channel), 10008 otherwise.
+   */
   private webhookMessage(context: RouteContext): EmulatedMessage {
     const messageId = context.param('message');
     if (context.param('webhook') === this.applicationId) {
@@ -2607,7 +3375,8 @@ export class DiscordEmulator {
       return message;
     }
     const webhook = this.webhookFor(context, context.param('token'));
-    const message = this.findMessage(messageId);
+    const channel = this.webhookChannel(webhook, context);
+    const message = this.channelMessages.get(channel.id)?.find((candidate) => candidate.id === messageId);
     if (!message || message.webhook_id !== webhook.id) throw unknownMessage();
     return message;
   }
@@ -2865,6 +3634,7 @@ function payloadRecord(body: unknown): MessagePayloadRecord {
 }
 
 function errorResult(error: unknown): RouteResult {
+  if (error instanceof RateLimitedError) return error.result;
   if (error instanceof ApiError) {
     const body: JsonObject = { message: error.message, code: error.code };
     if (error.errors) body.errors = error.errors;
