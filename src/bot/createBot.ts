@@ -199,6 +199,11 @@ export function createBot(deps: BotDeps): Bot {
       await client.login(token);
       await ready;
       logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+      if (!architects.policy().homeGuildId) {
+        logger.error(
+          'GOVERNANCE IS OFF: the bot does not know its home server, so nobody may approve, reject, roll back, forge or remove tools. Set DISCORD_GUILD_ID to your server id (or GOVERNANCE_CHANNEL_ID to a channel the bot can see) and restart.',
+        );
+      }
       await governance
         .repostPending()
         .catch((error: unknown) => logger.error({ err: error }, 'could not post a pending proposal'));

@@ -7,7 +7,9 @@ export type ArchitectRefusalCode =
   /** Not in a server, or the server has no such role. */
   | 'NOT_ARCHITECT'
   /** The role counts only in the bot's home server. */
-  | 'NOT_HOME_SERVER';
+  | 'NOT_HOME_SERVER'
+  /** No home server is known (`DISCORD_GUILD_ID` unset, the governance channel unresolved): nobody governs. */
+  | 'NO_HOME_SERVER';
 
 /** A check that returns its verdict rather than throwing. */
 export type Check = { ok: true } | Refusal<ArchitectRefusalCode>;
@@ -16,8 +18,9 @@ export type Check = { ok: true } | Refusal<ArchitectRefusalCode>;
 export interface ArchitectPolicy {
   role: string;
   /**
-   * The bot's home server (`DISCORD_GUILD_ID`, else the governance channel's server). A role of
-   * the same name in another server the bot was added to grants nothing. Unset: any server.
+   * The bot's home server (`DISCORD_GUILD_ID`, else the governance channel's server once it
+   * resolves). A role of the same name in another server the bot was added to grants nothing.
+   * Unknown: nobody may govern (fail closed).
    */
   homeGuildId?: string | undefined;
 }
@@ -56,9 +59,17 @@ export function decideArchitect(facts: ArchitectFacts): Check {
   const role =
     facts.guildRoles.find((r) => r.id === wanted) ??
     facts.guildRoles.find((r) => r.name.toLowerCase() === wanted.toLowerCase());
+  if (!homeGuildId) {
+    return {
+      ok: false,
+      code: 'NO_HOME_SERVER',
+      reason:
+        'Governance is off: the bot does not know its home server. The operator sets DISCORD_GUILD_ID (or a GOVERNANCE_CHANNEL_ID the bot can see) and restarts it.',
+    };
+  }
   const denied = `Only members with the **${role?.name ?? wanted}** role can do this.`;
   if (!facts.guildId || !role) return { ok: false, code: 'NOT_ARCHITECT', reason: denied };
-  if (homeGuildId && facts.guildId !== homeGuildId) {
+  if (facts.guildId !== homeGuildId) {
     return {
       ok: false,
       code: 'NOT_HOME_SERVER',

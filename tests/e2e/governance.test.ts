@@ -354,3 +354,52 @@ describe('codex amendments in Discord', () => {
     expect(upload?.files?.map((f) => [f.filename, f.contentType])).toEqual([['dissonance.png', 'image/png']]);
   });
 });
+
+describe('governance fails closed', () => {
+  it('refuses every privileged action while no home server is known, and says why', async () => {
+    // No DISCORD_GUILD_ID, and a governance channel id that leads nowhere (mistyped, deleted).
+    const h = await start({ env: { DISCORD_GUILD_ID: '', GOVERNANCE_CHANNEL_ID: '123456789012345678' } });
+    const { ada } = architects(h);
+    const propose = await h.discord.runCommand(ada, h.discord.channelId, 'codex', {}, 'propose');
+    expect(await answerTo(h, propose.id)).toMatch(/Governance is off: .*DISCORD_GUILD_ID/);
+    const forge = await h.discord.runCommand(
+      ada,
+      h.discord.channelId,
+      'forge',
+      { spec: 'Count the words.' },
+      'tool',
+    );
+    expect(await answerTo(h, forge.id)).toMatch(/Governance is off/);
+    const remove = await h.discord.runCommand(
+      ada,
+      h.discord.channelId,
+      'tools',
+      { name: 'anything' },
+      'remove',
+    );
+    expect(await answerTo(h, remove.id)).toMatch(/Governance is off/);
+    expect(h.ollama.chats()).toHaveLength(0);
+  });
+
+  it('withdraws a proposal that can reach nobody, so autonomy does not stay paused', async () => {
+    const h = await start({ env: { GOVERNANCE_CHANNEL_ID: '' } });
+    expect(h.runtime.config.governanceChannelId).toBeUndefined();
+    await dialogue(h, 'a');
+    await dialogue(h, 'b');
+    scriptDissonantRound(h.ollama, 'c');
+    h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+    h.ollama.script(BRICK, ['Review.']).script(ROBIN, ['Review.']);
+    h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
+    await h.discord.waitFor(
+      () => (h.runtime.amendments.get('p1')?.state === 'abandoned' ? true : undefined),
+      10_000,
+    );
+    expect(h.runtime.amendments.get('p1')?.reason).toMatch(
+      /could not be posted: GOVERNANCE_CHANNEL_ID is not set/,
+    );
+    expect(h.runtime.amendments.pausedReason()).toBeNull();
+    // Its evidence counts as answered: the next dissonant dialogue does not draft again at once.
+    await dialogue(h, 'd');
+    expect(h.runtime.amendments.active()).toBeUndefined();
+  });
+});

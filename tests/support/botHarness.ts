@@ -66,6 +66,8 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     CODEX_PATH: writeTestCodex(dir.path),
     DISCORD_API_URL: discord.apiUrl,
     DISCORD_TOKEN: discord.token,
+    // As a real deployment would: the architect role counts in this server only.
+    DISCORD_GUILD_ID: discord.guildId,
     LOG_LEVEL: 'silent',
     ...options.env,
   };

@@ -68,15 +68,28 @@ export function createGovernanceUi(ports: GovernancePorts): GovernanceUi {
     return posting.do(proposal.id, async () => {
       if (amendments.get(proposal.id)?.messageId) return;
       const channelId = ports.config.governanceChannelId ?? fallbackChannelId;
-      if (!channelId) {
-        log.warn(
-          { proposal: proposal.id },
-          'a proposal awaits the architect but GOVERNANCE_CHANNEL_ID is not set',
+      // A proposal nobody can see would pause autonomy for good: it is withdrawn instead.
+      const withdraw = (why: string) => {
+        amendments.withdraw(proposal.id, `it could not be posted: ${why}`);
+        log.error(
+          { proposal: proposal.id, reason: why },
+          'a proposal was withdrawn: it could not reach the architect',
         );
+      };
+      if (!channelId) {
+        withdraw('GOVERNANCE_CHANNEL_ID is not set');
         return;
       }
-      const channel = await ports.client.channels.fetch(channelId).catch(() => null);
+      const channel = await ports.client.channels.fetch(channelId).catch((error: unknown) => {
+        // Unknown channel or no access: a configuration mistake. Anything else may pass.
+        if (error instanceof DiscordAPIError && [10003, 50001, 50013].includes(Number(error.code)))
+          return null;
+        throw error;
+      });
       if (!channel?.isSendable()) {
+        withdraw(
+          `${ports.config.governanceChannelId ? 'GOVERNANCE_CHANNEL_ID' : 'the channel'} ${channelId} is not a channel the bot can post in`,
+        );
         throw channelUnusable(
           ports.config.governanceChannelId ? 'GOVERNANCE_CHANNEL_ID' : 'the channel',
           channelId,

@@ -93,6 +93,11 @@ export interface Amendments {
   openHistory(id: string, userId: string): Decision;
   approve(id: string, userId: string): Promise<Decision>;
   reject(id: string, userId: string): Decision;
+  /**
+   * Withdraws a pending proposal that can reach nobody (no governance channel): it is abandoned
+   * with `reason`, its evidence counts as answered (no redraft loop), and autonomy resumes.
+   */
+  withdraw(id: string, reason: string): Decision;
   /** Remembers where the proposal's message and history thread are. */
   placed(
     id: string,
@@ -509,6 +514,13 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
       );
       log.info({ proposal: id, rejectedBy: userId }, 'amendment rejected; autonomy resumes');
       return { ok: true, proposal: rejected };
+    },
+    withdraw(id, reason) {
+      const verdict = pending(id);
+      if (!verdict.ok) return verdict;
+      const withdrawn = store.update(id, () => ({ state: 'abandoned', reason }), now());
+      log.warn({ proposal: id, reason }, 'proposal withdrawn; autonomy resumes');
+      return { ok: true, proposal: withdrawn };
     },
     placed(id, where) {
       return store.update(id, () => where, now());

@@ -12,7 +12,7 @@ const facts = (over: Partial<ArchitectFacts> = {}): ArchitectFacts => ({
 describe('decideArchitect', () => {
   it('grants the role by name (any case) or by id in the home server', () => {
     expect(decideArchitect(facts())).toEqual({ ok: true });
-    expect(decideArchitect(facts({ policy: { role: 'r-arch' } }))).toEqual({ ok: true });
+    expect(decideArchitect(facts({ policy: { role: 'r-arch', homeGuildId: 'home' } }))).toEqual({ ok: true });
   });
 
   it('refuses a member without the role, and outside servers', () => {
@@ -25,6 +25,14 @@ describe('decideArchitect', () => {
     expect(decideArchitect(facts({ memberRoleIds: null }))).toMatchObject({
       ok: false,
       code: 'NOT_ARCHITECT',
+    });
+  });
+
+  it('fails closed when no home server is known: nobody governs', () => {
+    expect(decideArchitect(facts({ policy: { role: 'architect' } }))).toMatchObject({
+      ok: false,
+      code: 'NO_HOME_SERVER',
+      reason: expect.stringMatching(/Governance is off: .*DISCORD_GUILD_ID/),
     });
   });
 
