@@ -98,8 +98,10 @@ export function createBot(deps: BotDeps): Bot {
       knownThreads.add(threadId);
       await store.set(`thread:${threadId}`, { ...info, createdAt: clock.now() });
     },
-    async isOurs(threadId, ownerId) {
-      if (knownThreads.has(threadId) || (ownerId && ownerId === client.user?.id)) return true;
+    async isOurs(threadId) {
+      // Registered threads only: the bot also owns threads that are not conversations (a
+      // proposal's history), where a reply must not start a dialogue.
+      if (knownThreads.has(threadId)) return true;
       if (await store.get(`thread:${threadId}`)) {
         knownThreads.add(threadId);
         return true;

@@ -18,8 +18,8 @@ import type { PersonaPoster } from './personaPoster.ts';
 export interface BotThreads {
   /** Remembers a thread as one of the bot's conversations. */
   register(threadId: string, info: { channelId: string; userId: string }): Promise<void>;
-  /** Whether a thread is one of the bot's conversations. */
-  isOurs(threadId: string, ownerId: string | null): Promise<boolean>;
+  /** Whether a thread is one of the bot's conversations (registered when it began). */
+  isOurs(threadId: string): Promise<boolean>;
 }
 
 export const USAGE_HINT =
@@ -153,7 +153,7 @@ export function createDialogueStarter(deps: {
       const release = await arrival.acquire(thread.id);
       let run: Promise<void>;
       try {
-        if (!(await deps.threads.isOurs(thread.id, thread.ownerId))) {
+        if (!(await deps.threads.isOurs(thread.id))) {
           await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
         }
         log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue continues');

@@ -131,6 +131,15 @@ describe('codex amendments in Discord', () => {
     expect(history).toMatch(/```diff[\s\S]*weigh the cost in money/);
     await h.discord.waitFor(() => (buttons(h.discord.message(card.id))[1]?.disabled ? undefined : true));
 
+    // People talk in the history thread: no dialogue starts in the governance area, mention or not.
+    const chats = h.ollama.chats().length;
+    h.discord.userSays(ada, thread.id, 'I am not sure about this one.');
+    h.discord.userSays(ada, thread.id, 'What do you think?', { mentionBot: true });
+    // Two round trips through the bot: a dialogue, had one started, would have asked the model.
+    await h.settle();
+    await h.settle();
+    expect(h.ollama.chats()).toHaveLength(chats);
+
     // The thread archived meanwhile: opening again reopens it, without repeating the history.
     const posted = h.discord.messages(thread.id).length;
     h.discord.archiveThread(thread.id);

@@ -42,7 +42,9 @@ export function createMessageHandler(
     const channel = message.channel;
 
     if (channel.isThread()) {
-      if (!mentioned && !(await ports.threads.isOurs(channel.id, channel.ownerId))) return;
+      // The governance area is for the architects: no dialogue starts there, mention or not.
+      if (channel.parentId && channel.parentId === ports.config.governanceChannelId) return;
+      if (!mentioned && !(await ports.threads.isOurs(channel.id))) return;
       const task = await taskFrom(message, channel, me.id);
       if (!task) {
         await message.reply({ content: USAGE_HINT, allowedMentions: NO_MENTIONS });
