@@ -23,8 +23,12 @@ const ask: Command<PortsOf<'dialogues'>> = {
     const channel = interaction.channel;
     const asked = `**${interaction.user.username} asked:** ${task}`;
     if (channel?.isThread()) {
+      const continued = await dialogues.continueIn(channel, task, interaction.user.id);
+      if (!continued.ok) {
+        await interaction.reply({ content: `⏳ ${continued.reason}`, flags: MessageFlags.Ephemeral });
+        return;
+      }
       await interaction.reply({ content: asked, allowedMentions: NO_MENTIONS });
-      void dialogues.continueIn(channel, task, interaction.user.id);
       return;
     }
     if (channel?.type !== ChannelType.GuildText && channel?.type !== ChannelType.GuildAnnouncement) {
@@ -42,7 +46,8 @@ const ask: Command<PortsOf<'dialogues'>> = {
       reason: `/ask by ${interaction.user.username}`,
     });
     if (!started.ok) {
-      await interaction.reply({ content: `⚠️ ${started.reason}`, flags: MessageFlags.Ephemeral });
+      const mark = started.code === 'RATE_LIMITED' ? '⏳' : '⚠️';
+      await interaction.reply({ content: `${mark} ${started.reason}`, flags: MessageFlags.Ephemeral });
       return;
     }
     await interaction.reply({

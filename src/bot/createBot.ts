@@ -13,6 +13,7 @@ import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { Scheduler } from '../services/scheduler.ts';
+import { createSlidingWindow } from '../services/slidingWindow.ts';
 import type { ToolForge } from '../services/toolForge.ts';
 import type { ToolService } from '../services/tools/toolBox.ts';
 import { type ButtonFamily, createButtonRegistry } from './buttons.ts';
@@ -135,7 +136,14 @@ export function createBot(deps: BotDeps): Bot {
     store,
     runner,
     threads,
-    dialogues: createDialogueStarter({ client, threads, runner, poster, logger }),
+    dialogues: createDialogueStarter({
+      client,
+      memberRuns: createSlidingWindow({ limit: config.memberRunsPerHour, windowMs: 3_600_000, clock }),
+      threads,
+      runner,
+      poster,
+      logger,
+    }),
     architects,
     activity,
     governance,

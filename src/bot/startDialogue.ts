@@ -7,8 +7,11 @@ import {
   type TextChannel,
   ThreadAutoArchiveDuration,
   type ThreadChannel,
+  TimestampStyles,
+  time,
 } from 'discord.js';
 import type { Logger } from '../services/logger.ts';
+import type { SlidingWindow } from '../services/slidingWindow.ts';
 import { createKeyedLock } from '../shared/concurrency.ts';
 import { truncate } from '../shared/text.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
@@ -51,8 +54,18 @@ export interface NewDialogue {
   reason?: string;
 }
 
+/** A member has started too many dialogues within the hour (`MEMBER_RUNS_PER_HOUR`). */
+export interface RateLimited {
+  ok: false;
+  code: 'RATE_LIMITED';
+  reason: string;
+  /** When the member may start another, ms since the epoch. */
+  retryAt: number;
+}
+
 export type StartOutcome =
   | { ok: true; thread: ThreadChannel; run: Promise<void> }
+  | RateLimited
   | { ok: false; code: 'THREAD_FAILED'; reason: string }
   /** The channel of a `channelId` origin is not one the bot can post and open threads in. */
   | { ok: false; code: 'CHANNEL_UNUSABLE'; reason: string }
@@ -61,8 +74,15 @@ export type StartOutcome =
 /** The one way a dialogue starts in a new thread: open it, register it, run the dialogue. */
 export interface DialogueStarter {
   start(request: NewDialogue): Promise<StartOutcome>;
-  /** Runs a dialogue in a thread that exists (a follow-up, `/ask` inside a thread), registering it. */
-  continueIn(thread: ThreadChannel, task: string, userId: string): Promise<void>;
+  /**
+   * Runs a dialogue in a thread that exists (a follow-up, `/ask` inside a thread), registering
+   * it; resolves once the run is handed over (`run` settles when it ends).
+   */
+  continueIn(
+    thread: ThreadChannel,
+    task: string,
+    userId: string,
+  ): Promise<{ ok: true; run: Promise<void> } | RateLimited>;
 }
 
 class ChannelUnusable extends Error {}
@@ -100,6 +120,8 @@ export function threadNameFor(task: string, fallback: string): string {
 
 export function createDialogueStarter(deps: {
   client: Client;
+  /** Dialogues per member within the hour; the bot's own (the motivator) are not counted. */
+  memberRuns: SlidingWindow;
   threads: BotThreads;
   runner: DialogueRunner;
   poster: Pick<PersonaPoster, 'threadFor'>;
@@ -139,8 +161,24 @@ export function createDialogueStarter(deps: {
     return thread;
   }
 
+  /** Counts a member's dialogue, or says politely when the next one may start. */
+  function admit(userId: string | undefined): RateLimited | undefined {
+    if (!userId) return undefined;
+    const verdict = deps.memberRuns.take(userId);
+    if (verdict.ok) return undefined;
+    log.info({ userId, limit: verdict.limit }, 'member rate limit reached');
+    return {
+      ok: false,
+      code: 'RATE_LIMITED',
+      retryAt: verdict.retryAt,
+      reason: `You have started ${verdict.limit} dialogues within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can start the next one ${time(Math.ceil(verdict.retryAt / 1000), TimestampStyles.RelativeTime)}.`,
+    };
+  }
+
   return {
     async start(request) {
+      const refused = admit(request.userId);
+      if (refused) return refused;
       const key = 'message' in request.origin ? request.origin.message.id : undefined;
       const release = key ? await arrival.acquire(key) : () => {};
       try {
@@ -150,6 +188,8 @@ export function createDialogueStarter(deps: {
       }
     },
     async continueIn(thread, task, userId) {
+      const refused = admit(userId);
+      if (refused) return refused;
       const release = await arrival.acquire(thread.id);
       let run: Promise<void>;
       try {
@@ -161,7 +201,7 @@ export function createDialogueStarter(deps: {
       } finally {
         release();
       }
-      await run;
+      return { ok: true, run };
     },
   };
 

@@ -81,6 +81,7 @@ export const envSchema = z.object({
   DISCORD_GUILD_ID: snowflake('server'),
   ARCHITECT_ROLE: z.string().min(1).default('architect'),
   ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1).default(100_000),
+  MEMBER_RUNS_PER_HOUR: z.coerce.number().int().min(0).max(10_000).default(30),
   FORGE_DIR: z.string().min(1).default('./forge/tools'),
   FORGE_OPEN_TO_ALL: flag(false),
   LOG_CHANNEL_ID: snowflake('channel'),
@@ -144,6 +145,8 @@ export interface Config {
   readonly discordGuildId: string | undefined;
   /** Name or id of the role whose members may govern the bot (default `architect`). */
   readonly architectRole: string;
+  /** Dialogues one member may start or continue per hour (default 30; 0: no limit). */
+  readonly memberRunsPerHour: number;
   /** Largest text attachment read as part of a task, in bytes (default 100000). */
   readonly attachmentMaxBytes: number;
   /** Where forged tools live (default `./forge/tools`). */
@@ -218,6 +221,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     discordGuildId: e.DISCORD_GUILD_ID,
     architectRole: e.ARCHITECT_ROLE,
     attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
+    memberRunsPerHour: e.MEMBER_RUNS_PER_HOUR,
     forgeDir: e.FORGE_DIR,
     forgeOpenToAll: e.FORGE_OPEN_TO_ALL,
     logChannelId: e.LOG_CHANNEL_ID,

@@ -2,6 +2,7 @@ import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../src/bot/command.ts';
 import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import { ManualClock } from '../support/clock.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { closedPort } from '../support/scripts.ts';
@@ -526,5 +527,44 @@ describe('/memory', () => {
     expect(h.runtime.memory.records(thread.id)).toEqual([]);
     expect(await h.runtime.memory.recall('capital of France', { floor: 0 })).toEqual([]);
     expect(await h.runtime.dialogue.exists(thread.id)).toBe(false);
+  });
+});
+
+describe('limits per member', () => {
+  it('refuses politely past MEMBER_RUNS_PER_HOUR, saying when to try again, and lets the member in an hour later', async () => {
+    const clock = new ManualClock('2026-11-30T10:00:00Z');
+    const h = await start({ env: { MEMBER_RUNS_PER_HOUR: '2' }, compose: { clock } });
+    h.scriptRound('one');
+    const first = await mentionAndWait(h, 'first task');
+    h.scriptRound('two');
+    h.discord.userSays(h.userId, first.id, 'a follow-up');
+    await h.discord.waitFor(() => personaPosts(h, first.id).length >= 8 || undefined, 10_000);
+    await clock.advance(10 * 60_000);
+
+    // The third within the hour: no thread, no model call, and the time it may come back.
+    const chats = h.ollama.chats().length;
+    const third = h.discord.userSays(h.userId, h.discord.channelId, 'third task', { mentionBot: true });
+    const refusal = await h.discord.waitFor(() =>
+      h.discord
+        .messages(h.discord.channelId)
+        .find((m) => m.author.id === h.discord.botUserId && m.content.includes('MEMBER_RUNS_PER_HOUR')),
+    );
+    expect(refusal.message_reference).toMatchObject({ message_id: third.id });
+    const retryAt = Math.ceil(Date.parse('2026-11-30T11:00:00Z') / 1000);
+    expect(refusal.content).toBe(
+      `⏳ You have started 2 dialogues within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can start the next one <t:${retryAt}:R>.`,
+    );
+    expect(h.discord.threads().some((t) => t.id === third.id)).toBe(false);
+    expect(h.ollama.chats()).toHaveLength(chats);
+    // Another member is not affected.
+    const bob = h.discord.createUser('bob');
+    h.scriptRound('bob');
+    const bobs = h.discord.userSays(bob, h.discord.channelId, 'bob task', { mentionBot: true });
+    await h.discord.waitFor(() => personaPosts(h, bobs.id).length >= 4 || undefined, 10_000);
+
+    // An hour after the first, the member may start again.
+    await clock.advance(50 * 60_000);
+    h.scriptRound('again');
+    await mentionAndWait(h, 'fourth task');
   });
 });

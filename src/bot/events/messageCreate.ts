@@ -50,7 +50,9 @@ export function createMessageHandler(
         await message.reply({ content: USAGE_HINT, allowedMentions: NO_MENTIONS });
         return;
       }
-      await ports.dialogues.continueIn(channel, task, message.author.id);
+      const continued = await ports.dialogues.continueIn(channel, task, message.author.id);
+      if (continued.ok) await continued.run;
+      else await message.reply({ content: `⏳ ${continued.reason}`, allowedMentions: NO_MENTIONS });
       return;
     }
 
@@ -69,9 +71,10 @@ export function createMessageHandler(
       task: (thread) => taskFrom(message, thread, me.id),
     });
     if (started.ok) await started.run;
-    else if (started.code === 'THREAD_FAILED') {
+    else if (started.code === 'THREAD_FAILED' || started.code === 'RATE_LIMITED') {
+      const mark = started.code === 'RATE_LIMITED' ? '⏳' : '⚠️';
       await message
-        .reply({ content: `⚠️ ${started.reason}`, allowedMentions: NO_MENTIONS })
+        .reply({ content: `${mark} ${started.reason}`, allowedMentions: NO_MENTIONS })
         .catch(() => undefined);
     }
   };
