@@ -56,6 +56,7 @@ const status: Command<
     | 'amendments'
     | 'scheduler'
     | 'tools'
+    | 'architects'
   >
 > = {
   data: new SlashCommandBuilder()
@@ -66,13 +67,15 @@ const status: Command<
   defer: 'ephemeral',
   async execute(interaction, ports) {
     const { config } = ports;
+    // Where the host keeps Ollama and the data is the operator's business: architects only.
+    const hostDetails = (await ports.architects.check(interaction)).ok;
     let health: OllamaHealth | undefined;
     let ollamaLine: string;
     try {
       health = await ports.health.ollama();
-      ollamaLine = `✅ Ollama ${health.version} at ${config.ollamaHost} · ${health.models.length} models`;
+      ollamaLine = `✅ Ollama ${health.version}${hostDetails ? ` at ${config.ollamaHost}` : ''} · ${health.models.length} models`;
     } catch (error) {
-      ollamaLine = `❌ ${errorText(error)}`;
+      ollamaLine = `❌ ${hostDetails ? errorText(error) : errorText(error).replaceAll(config.ollamaHost, 'its address')}`;
     }
     const personaLines = ports
       .personas()
@@ -109,7 +112,7 @@ const status: Command<
       { name: 'Uptime', value: duration(ports.clock.now() - ports.startedAt), inline: true },
       {
         name: 'Data',
-        value: `${formatBytes(dataSize)} in ${config.dataDir} (conversations ${formatBytes(checkpoints)}, state ${formatBytes(state)})`,
+        value: `${formatBytes(dataSize)}${hostDetails ? ` in ${config.dataDir}` : ''} (conversations ${formatBytes(checkpoints)}, state ${formatBytes(state)})`,
         inline: true,
       },
       { name: 'Codex', value: `v${ports.codex().data.version}`, inline: true },

@@ -428,6 +428,16 @@ describe('slash commands', () => {
     expect(text).toMatch(/0 running, 0 queued/);
     expect(text).toMatch(/Active threads: 0/);
     expect(text).toMatch(/0 dialogues remembered/);
+    // Where the host keeps Ollama and the data is for the architect only.
+    expect(text).not.toContain(h.runtime.config.ollamaHost);
+    expect(text).not.toContain(h.runtime.config.dataDir);
+    const architect = h.discord.createUser('ada', { roles: [h.discord.createRole('architect')] });
+    const asArchitect = await h.discord.runCommand(architect, h.discord.channelId, 'status');
+    const details = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).edits[0])).embeds,
+    );
+    expect(details).toContain(`Ollama 0.12.6 at ${h.runtime.config.ollamaHost}`);
+    expect(details).toContain(h.runtime.config.dataDir);
   });
 
   it('refuses an architect-only command to a member without the role, server side', async () => {
