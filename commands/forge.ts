@@ -35,6 +35,7 @@ const forge: Command<PortsOf<'tools' | 'toolForge'>> = {
       conversationId: interaction.channelId,
       requestedBy: interaction.user.id,
       task: spec,
+      guildId: interaction.guildId,
     });
     const tool =
       result.status === 'created' && result.tool

@@ -37,9 +37,11 @@ const tools: Command<PortsOf<'tools' | 'logger' | 'config' | 'client'>> = {
   architectOnly: (interaction) => interaction.options.getSubcommand() === 'remove',
   async execute(interaction, { tools: toolService, logger, config, client }) {
     const { registry } = toolService;
+    // Tools forged in another server are not shown here (their specs may quote its dialogues).
+    const scope = { guildId: interaction.guildId };
     const sub = interaction.options.getSubcommand();
     if (sub === 'list') {
-      const all = registry.list();
+      const all = toolService.shelf(scope);
       if (all.length === 0) {
         await interaction.editReply({
           content:
@@ -67,7 +69,7 @@ const tools: Command<PortsOf<'tools' | 'logger' | 'config' | 'client'>> = {
     }
 
     const name = interaction.options.getString('name', true).trim().toLowerCase();
-    const tool = registry.get(name);
+    const tool = toolService.find(name, scope);
     if (!tool) {
       await interaction.editReply({
         content: `There is no tool named \`${truncate(name, 48)}\`. \`/tools list\` shows them.`,

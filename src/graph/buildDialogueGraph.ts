@@ -121,11 +121,15 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
   const log = deps.logger.child({ module: 'graph' });
 
   const conversationOf = (config: LangGraphRunnableConfig) => String(config.configurable?.thread_id ?? '');
+  /** The server the dialogue runs in (null outside servers): recall and tools stay within it. */
+  const guildOf = (config: LangGraphRunnableConfig) =>
+    (config.configurable?.guild_id as string | undefined) ?? null;
 
   /** The tools offered in this run, as the tool box knows them now. */
-  function offeredTools(state: DialogueStateValue): ToolInfo[] {
+  function offeredTools(state: DialogueStateValue, config: LangGraphRunnableConfig): ToolInfo[] {
     if (!deps.tools) return [];
-    return (state.tools ?? []).flatMap((name) => deps.tools?.info(name) ?? []);
+    const scope = { guildId: guildOf(config) };
+    return (state.tools ?? []).flatMap((name) => deps.tools?.info(name, scope) ?? []);
   }
 
   async function callTool(
@@ -138,7 +142,11 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     let outcome: ToolCallOutcome;
     if (reading.error) outcome = { ok: false, error: reading.error, ms: 0 };
     else if (!deps.tools) outcome = { ok: false, error: 'no tools are available in this deployment', ms: 0 };
-    else outcome = await deps.tools.call(name, reading.input, config.signal ? { signal: config.signal } : {});
+    else
+      outcome = await deps.tools.call(name, reading.input, {
+        guildId: guildOf(config),
+        ...(config.signal ? { signal: config.signal } : {}),
+      });
     const record: ToolCallRecord = {
       tool: name,
       input: reading.input ?? null,
@@ -180,7 +188,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     const registry = deps.personas();
     const persona = registry.get(personaId);
     const model = deps.modelFor(personaId);
-    const tools = offeredTools(state);
+    const tools = offeredTools(state, config);
     const prompt = [basePrompt, toolsSection(tools)].filter(Boolean).join('\n\n');
     const thinking: ThinkingEvent = { type: 'thinking', persona: personaId, node };
     config.writer?.(thinking);
@@ -274,7 +282,9 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     let tools: string[] = [];
     if (deps.tools) {
       try {
-        tools = (await deps.tools.relevant(state.task)).map((tool) => tool.name);
+        tools = (await deps.tools.relevant(state.task, { guildId: guildOf(config) })).map(
+          (tool) => tool.name,
+        );
       } catch (error) {
         if (isGraphBubbleUp(error)) throw error;
         warnings.push(`tool retrieval failed: ${(error as Error).message}`);
@@ -360,7 +370,13 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     let result: ToolForgeResult;
     try {
       result = await deps.toolForge.forge(
-        { spec, conversationId: conversationOf(config), requestedBy: 'BRICK', task: state.task },
+        {
+          spec,
+          conversationId: conversationOf(config),
+          requestedBy: 'BRICK',
+          task: state.task,
+          guildId: guildOf(config),
+        },
         config.signal ? { signal: config.signal } : {},
       );
     } catch (error) {

@@ -7,6 +7,8 @@ export interface ToolForgeRequest {
   requestedBy: string;
   /** The task of the run that asked, for context. */
   task: string;
+  /** The server it was asked in (the tool stays there); none outside servers. */
+  guildId?: string | null;
 }
 
 export type ToolForgeStatus = 'created' | 'reused' | 'failed' | 'unavailable';
@@ -34,15 +36,27 @@ export type ToolCallOutcome =
   | { ok: true; result: unknown; json: string; ms: number }
   | { ok: false; error: string; ms: number };
 
+/**
+ * Where tools are looked for: a server id sees that server's tools and those forged outside any
+ * server; null (a dialogue outside servers) sees only the latter; undefined (the operator) sees all.
+ */
+export interface ToolScope {
+  guildId?: string | null;
+}
+
 /** What the dialogue needs of the registered tools. */
 export interface ToolBox {
-  /** Every registered tool (newest versions). */
-  list(): ToolInfo[];
-  info(name: string): ToolInfo | undefined;
-  /** The tools most relevant to a task, at most `k`. */
-  relevant(query: string, k?: number): Promise<ToolInfo[]>;
+  /** Every registered tool in scope (newest versions). */
+  list(scope?: ToolScope): ToolInfo[];
+  info(name: string, scope?: ToolScope): ToolInfo | undefined;
+  /** The tools in scope most relevant to a task, at most `k`. */
+  relevant(query: string, options?: ToolScope & { k?: number }): Promise<ToolInfo[]>;
   /** Validates the input against the tool's schema and runs it in the sandbox; never rejects. */
-  call(name: string, input: unknown, options?: { signal?: AbortSignal }): Promise<ToolCallOutcome>;
+  call(
+    name: string,
+    input: unknown,
+    options?: ToolScope & { signal?: AbortSignal },
+  ): Promise<ToolCallOutcome>;
 }
 
 /** The tactical loop's port: the graph calls it, the ToolForge service implements it. */

@@ -7,6 +7,7 @@ import { TEST_MODELS } from '../support/fixtures.ts';
 import {
   codeAnswer,
   designAnswer,
+  registerTool,
   WORD_COUNT_BUGGY,
   WORD_COUNT_DESIGN,
   WORD_COUNT_FIXED,
@@ -219,5 +220,74 @@ describe('the tool forge in Discord', () => {
     const forgeDir = h.runtime.config.forgeDir;
     expect(existsSync(join(forgeDir, 'word_count'))).toBe(false);
     expect(readdirSync(join(forgeDir, '.archive'))[0]).toMatch(/^word_count-/);
+  });
+});
+
+describe('tools stay in the server they were forged in', () => {
+  it('offers, lists and runs another server’s tool nowhere here; a forge here takes its own name', async () => {
+    const h = await start();
+    registerTool(h.runtime.tools.registry, {
+      name: 'secret_tool',
+      spec: 'the other server’s private plan',
+      guildId: '999999999999999999',
+    });
+    registerTool(h.runtime.tools.registry, {
+      name: 'shared_tool',
+      description: 'Counts words, for everyone.',
+    });
+
+    // /tools list and show: only what this server may see.
+    const list = await h.discord.runCommand(h.userId, h.discord.channelId, 'tools', {}, 'list');
+    const listed = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(list.id).edits[0])).embeds,
+    );
+    expect(listed).toContain('shared_tool');
+    expect(listed).not.toContain('secret_tool');
+    const show = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'tools',
+      { name: 'secret_tool' },
+      'show',
+    );
+    expect((await h.discord.waitFor(() => h.discord.interaction(show.id).edits[0])).content).toMatch(
+      /no tool named/,
+    );
+
+    // A dialogue here is offered the shared tool only, and cannot call the other by name.
+    h.ollama
+      .script(ALFRED, ['plan', 'answer'])
+      .script(BRICK, ['TOOL_CALL: secret_tool {"text": "a b"}', 'It is not mine to call.'])
+      .script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'count words', { mentionBot: true });
+    await h.discord.waitFor(() => h.discord.messages(message.id).find((m) => m.content === 'answer'), 10_000);
+    const prompts = h.ollama
+      .chats()
+      .map((c) => c.messages.map((m) => m.content).join('\n'))
+      .join('\n');
+    expect(prompts).toContain('shared_tool');
+    expect(prompts).not.toContain('secret_tool(');
+    expect(prompts).toMatch(/there is no tool named "secret_tool"/);
+    expect(prompts).not.toContain('private plan');
+
+    // Forging a tool named like the other server's makes a new one, not its version 2.
+    const role = h.discord.createRole('architect');
+    const architect = h.discord.createUser('ada', { roles: [role] });
+    h.ollama.script(BRICK, [
+      designAnswer({ ...WORD_COUNT_DESIGN, name: 'secret_tool' }),
+      codeAnswer(WORD_COUNT_FIXED),
+    ]);
+    const run = await h.discord.runCommand(
+      architect,
+      h.discord.channelId,
+      'forge',
+      { spec: 'count the words' },
+      'tool',
+    );
+    await h.discord.waitFor(() => h.discord.interaction(run.id).edits[0]);
+    expect(h.runtime.tools.registry.versions('secret_tool')).toEqual([1]);
+    expect(h.runtime.tools.find('secret_tool_2', { guildId: h.discord.guildId })?.manifest.guildId).toBe(
+      h.discord.guildId,
+    );
   });
 });

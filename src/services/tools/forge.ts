@@ -19,7 +19,13 @@ import {
 } from './forgePrompts.ts';
 import { describeFailureKind } from './sandbox.ts';
 import { regexKeywordIn, type ToolService, toolInfo } from './toolBox.ts';
-import { type ForgeAttempt, type StoredTool, type ToolTestRecord, toToolName } from './toolRegistry.ts';
+import {
+  type ForgeAttempt,
+  type StoredTool,
+  type ToolTestRecord,
+  toToolName,
+  visibleIn,
+} from './toolRegistry.ts';
 
 /**
  * The tactical loop (Voyager, LATM, CREATOR, CRAFT): look for a stored tool first; otherwise
@@ -199,6 +205,16 @@ export function createToolForge(deps: ForgeDeps): ToolForge {
     });
   }
 
+  /** `name`, or `name_2`, `name_3`, … when a tool of that name belongs to another server. */
+  function freeName(name: string, guildId: string | null): string {
+    const owner = (candidate: string) => deps.tools.registry.get(candidate)?.manifest;
+    let candidate = name;
+    for (let n = 2; owner(candidate) && !visibleIn(owner(candidate) ?? {}, guildId); n++) {
+      candidate = `${name.slice(0, 44)}_${n}`;
+    }
+    return candidate;
+  }
+
   return {
     async forge(request, options = {}) {
       const { signal } = options;
@@ -206,7 +222,10 @@ export function createToolForge(deps: ForgeDeps): ToolForge {
       if (!spec) return { status: 'failed', message: 'No tool was forged: the specification is empty.' };
 
       // 1. Look before making.
-      const match = await deps.tools.closest(spec);
+      // Only what this server may see: another server's tool (its spec may quote a private
+      // dialogue) is never offered here, nor extended with a new version from here.
+      const scope = { guildId: request.guildId ?? null };
+      const match = await deps.tools.closest(spec, scope);
       if (match && match.similarity >= settings.reuseSimilarity) {
         const info = toolInfo(match.tool);
         log.info({ tool: info.name, similarity: match.similarity }, 'reusing a stored tool');
@@ -260,10 +279,11 @@ export function createToolForge(deps: ForgeDeps): ToolForge {
           continue;
         }
 
-        // 6. Register: a name collision makes a new version.
+        // 6. Register: a name collision in scope makes a new version; a name another server
+        // holds is not theirs to extend, so the new tool takes a free one.
         const tool = deps.tools.registry.register(
           {
-            name: designed.name,
+            name: freeName(designed.name, scope.guildId),
             description: designed.description,
             spec,
             entry: 'run',
@@ -276,6 +296,7 @@ export function createToolForge(deps: ForgeDeps): ToolForge {
             createdAt: new Date(deps.clock.now()).toISOString(),
             requestedBy: request.requestedBy,
             conversationId: request.conversationId,
+            ...(request.guildId ? { guildId: request.guildId } : {}),
           },
           code,
         );

@@ -5,10 +5,10 @@ import { sha256 } from '../../shared/hash.ts';
 import { writeFileDurably } from '../durableWrite.ts';
 import type { Logger } from '../logger.ts';
 import type { Embedder } from '../memory/embedder.ts';
-import type { ToolBox, ToolCallOutcome, ToolInfo } from '../toolForge.ts';
+import type { ToolBox, ToolCallOutcome, ToolInfo, ToolScope } from '../toolForge.ts';
 import { checkToolCode } from './codeGate.ts';
 import { describeFailureKind, type Sandbox } from './sandbox.ts';
-import type { StoredTool, ToolRegistry } from './toolRegistry.ts';
+import { type StoredTool, type ToolRegistry, visibleIn } from './toolRegistry.ts';
 
 /**
  * The registered tools as the dialogue sees them: which are relevant to a task (by embedding
@@ -34,8 +34,12 @@ export interface ToolMatch {
 export interface ToolService extends ToolBox {
   readonly registry: ToolRegistry;
   readonly sandbox: Sandbox;
-  /** The stored tool whose description or spec is closest to `text`. */
-  closest(text: string): Promise<ToolMatch | undefined>;
+  /** The stored tools in scope (newest versions), by name. */
+  shelf(scope?: ToolScope): StoredTool[];
+  /** A stored tool by name, if the scope may see it. */
+  find(name: string, scope?: ToolScope): StoredTool | undefined;
+  /** The stored tool in scope whose description or spec is closest to `text`. */
+  closest(text: string, scope?: ToolScope): Promise<ToolMatch | undefined>;
   /** Embeds a (new) tool's description and spec for retrieval; failures are logged, not thrown. */
   index(tool: StoredTool): Promise<void>;
   /** Archives a tool; returns where it went, or undefined when there is no such tool. */
@@ -155,8 +159,8 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
   }
 
   /** Similarity of `query` to each tool: embeddings when possible, word overlap otherwise. */
-  async function rank(query: string, useSpec: boolean): Promise<ToolMatch[]> {
-    const tools = registry.list();
+  async function rank(query: string, useSpec: boolean, scope: ToolScope): Promise<ToolMatch[]> {
+    const tools = inScope(scope);
     if (tools.length === 0) return [];
     let queryVector: number[] | undefined;
     try {
@@ -204,26 +208,38 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
     return validate;
   }
 
+  /** The newest version of every tool the scope may see. */
+  const inScope = (scope: ToolScope = {}) =>
+    registry.list().filter((t) => visibleIn(t.manifest, scope.guildId));
+  /** A tool by name, if the scope may see it. */
+  const find = (name: string, scope: ToolScope = {}) => {
+    const tool = registry.get(name);
+    return tool && visibleIn(tool.manifest, scope.guildId) ? tool : undefined;
+  };
+
   return {
     registry,
     sandbox,
-    list: () => registry.list().map(toolInfo),
-    info(name) {
-      const tool = registry.get(name);
+    shelf: inScope,
+    find,
+    list: (scope) => inScope(scope).map(toolInfo),
+    info(name, scope) {
+      const tool = find(name, scope);
       return tool ? toolInfo(tool) : undefined;
     },
-    async relevant(query, k = offered) {
+    async relevant(query, options = {}) {
+      const k = options.k ?? offered;
       if (k <= 0) return [];
-      const tools = registry.list();
+      const tools = inScope(options);
       // A small shelf is offered whole: nothing to rank, no embedding call.
       if (tools.length <= k) return tools.map(toolInfo);
-      return (await rank(query, false))
+      return (await rank(query, false, options))
         .filter((match) => match.similarity >= floor)
         .slice(0, k)
         .map((match) => toolInfo(match.tool));
     },
-    async closest(text) {
-      return (await rank(text, true))[0];
+    async closest(text, scope = {}) {
+      return (await rank(text, true, scope))[0];
     },
     async index(tool) {
       // Only the new tool's own texts: the others are cached already.
@@ -260,9 +276,9 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
         .join('; ');
     },
     async call(name, input, options = {}): Promise<ToolCallOutcome> {
-      const tool = registry.get(name);
+      const tool = find(name, options);
       if (!tool) {
-        const known = registry.list().map((t) => t.manifest.name);
+        const known = inScope(options).map((t) => t.manifest.name);
         return {
           ok: false,
           error: `there is no tool named "${name}"${known.length ? ` (known: ${known.join(', ')})` : ''}`,
@@ -279,7 +295,7 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
       }
       const refused = gated.get(hash);
       if (refused) return { ok: false, error: `the tool's code fails the static gate: ${refused}`, ms: 0 };
-      const result = await sandbox.run(tool.code, input, options);
+      const result = await sandbox.run(tool.code, input, options.signal ? { signal: options.signal } : {});
       if (result.ok) return { ok: true, result: result.value, json: result.json, ms: result.ms };
       const what = describeFailureKind(result.kind, sandbox.limits);
       log.info({ tool: name, kind: result.kind, ms: Math.round(result.ms) }, 'tool call failed');

@@ -48,10 +48,25 @@ export const manifestSchema = z.object({
   createdAt: z.string(),
   requestedBy: z.string(),
   conversationId: z.string().optional(),
+  /** The server it was forged in: offered and listed there only. None: forged outside a server, offered everywhere. */
+  guildId: z.string().optional(),
   codeSha256: z.string(),
 });
 
 export type ToolManifest = z.infer<typeof manifestSchema>;
+
+/**
+ * Which tools a place sees: a server sees the tools forged in it and those forged outside any
+ * server; the operator's own programs (terminal chat, `npm run tool`: `guildId` undefined) see all.
+ * A tool's spec may quote a private dialogue of its server, so it never reaches another one.
+ */
+export function visibleIn(
+  manifest: Pick<ToolManifest, 'guildId'>,
+  guildId: string | null | undefined,
+): boolean {
+  if (guildId === undefined) return true;
+  return manifest.guildId === undefined || manifest.guildId === guildId;
+}
 export type ToolTestRecord = z.infer<typeof testSchema>;
 export type ForgeAttempt = z.infer<typeof attemptSchema>;
 
