@@ -1,4 +1,5 @@
 import { channelMention, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
+import type { ChannelAccess } from '../src/bot/channelAccess.ts';
 import type { Command, CommandCall } from '../src/bot/command.ts';
 import type { ArchitectGate } from '../src/bot/permissions.ts';
 import type { Dialogue } from '../src/graph/dialogue.ts';
@@ -18,6 +19,7 @@ export interface MemoryCommandPorts {
   memory: Pick<Memory, 'recall' | 'records' | 'forget'>;
   dialogue: Pick<Dialogue, 'forget'>;
   architects: Pick<ArchitectGate, 'check'>;
+  access: Pick<ChannelAccess, 'visibleTo'>;
 }
 
 /** `/memory search` and `/memory forget`: what the personas remember, and forgetting it. */
@@ -42,10 +44,12 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
     )
     .toJSON(),
   defer: 'ephemeral',
-  async execute(interaction, { memory: store, dialogue, architects }) {
+  async execute(interaction, { memory: store, dialogue, architects, access }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);
-      const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId });
+      // Only dialogues from channels the asker can read: the answer quotes them word for word.
+      const channelIds = await access.visibleTo(interaction);
+      const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId, channelIds });
       if (found.length === 0) {
         await interaction.editReply({ content: 'I remember nothing close to that yet.' });
         return;

@@ -17,6 +17,7 @@ import { createSlidingWindow } from '../services/slidingWindow.ts';
 import type { ToolForge } from '../services/toolForge.ts';
 import type { ToolService } from '../services/tools/toolBox.ts';
 import { type ButtonFamily, createButtonRegistry } from './buttons.ts';
+import { createChannelAccess } from './channelAccess.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
@@ -86,7 +87,9 @@ export function createBot(deps: BotDeps): Bot {
     rest: { api: config.discordApiUrl },
   });
   const poster = createPersonaPoster({ client, store, logger });
+  const access = createChannelAccess(client);
   const runner = createDialogueRunner({
+    recallScope: (thread) => (thread.guildId ? access.sharedWith(thread.parentId ?? thread.id) : undefined),
     dialogue: services.dialogue,
     speaker: (id) => services.personas().get(id),
     tool: (name, version) => services.tools.registry.get(name, version),
@@ -122,6 +125,8 @@ export function createBot(deps: BotDeps): Bot {
     client,
     config,
     logger,
+    access,
+    memory: services.memory,
     amendments: services.amendments,
     architects,
     bus: services.bus,
@@ -145,6 +150,7 @@ export function createBot(deps: BotDeps): Bot {
       logger,
     }),
     architects,
+    access,
     activity,
     governance,
     health: {

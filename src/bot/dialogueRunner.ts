@@ -50,6 +50,8 @@ export interface DialogueRunnerDeps {
   dialogue: Pick<Dialogue, 'run'>;
   /** How a persona appears in Discord: its name and avatar (from the codex in force). */
   speaker: (personaId: string) => { displayName: string; avatarUrl: string };
+  /** The channels whose past dialogues a dialogue in this thread may recall (what all its readers can read). */
+  recallScope?: (thread: DialogueThread) => readonly string[] | undefined;
   /** A forged tool, for its card in the thread. */
   tool: (name: string, version: number) => StoredTool | undefined;
   clock: Clock;
@@ -106,6 +108,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
     const stopRun = () => run.abort(shutdown.signal.reason);
     shutdown.signal.addEventListener('abort', stopRun, { once: true });
     try {
+      const recallChannels = deps.recallScope?.(thread);
       const events = deps.dialogue.run(
         {
           conversationId: thread.id,
@@ -115,6 +118,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
             ...(thread.parentId ? { channelId: thread.parentId } : {}),
             ...(meta.userId ? { userId: meta.userId } : {}),
           },
+          ...(recallChannels ? { recallChannels } : {}),
         },
         { signal: run.signal },
       );

@@ -7,6 +7,7 @@ import type { StoredRecord } from '../services/memory/interactionLog.ts';
 import type { Memory } from '../services/memory/memory.ts';
 import type { JobSpec } from '../services/scheduler.ts';
 import { truncate } from '../shared/text.ts';
+import type { ChannelAccess } from './channelAccess.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { HumanActivity } from './ports.ts';
 import type { DialogueStarter } from './startDialogue.ts';
@@ -40,6 +41,7 @@ export interface MotivatorPorts {
   readonly runner: Pick<DialogueRunner, 'activeThreads'>;
   readonly activity: Pick<HumanActivity, 'last'>;
   readonly dialogues: Pick<DialogueStarter, 'start'>;
+  readonly access: Pick<ChannelAccess, 'sharedWith'>;
 }
 
 export function createMotivatorJob(ports: MotivatorPorts, cron: string, channelId: string): JobSpec {
@@ -60,9 +62,17 @@ export function createMotivatorJob(ports: MotivatorPorts, cron: string, channelI
       const dayKey = `motivator:day:${utcDay(now)}`;
       const today = Number((await ports.store.get(dayKey)) ?? 0);
       if (today >= config.autonomyMaxPerDay) return `daily limit reached (${config.autonomyMaxPerDay})`;
+      // The reflection is read by everyone in its channel: only dialogues they could all read.
+      const readable = ports.access.sharedWith(channelId);
       const candidate = memory
         .between(now - LOOKBACK_MS, now + 1)
-        .filter((r) => r.finalDissonance !== null && r.channelId !== channelId)
+        .filter(
+          (r) =>
+            r.finalDissonance !== null &&
+            r.channelId !== channelId &&
+            r.channelId !== undefined &&
+            readable.includes(r.channelId),
+        )
         .sort((a, b) => (b.finalDissonance ?? 0) - (a.finalDissonance ?? 0))[0];
       if (!candidate) return 'nothing to reflect on: no dialogues in the last 7 days';
       await ports.store.set(dayKey, today + 1);

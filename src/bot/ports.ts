@@ -14,6 +14,7 @@ import type { PersonaRegistry } from '../services/personas.ts';
 import type { Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
 import type { ToolService } from '../services/tools/toolBox.ts';
+import type { ChannelAccess } from './channelAccess.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { GovernanceUi } from './governance/governanceUi.ts';
 import type { ArchitectGate } from './permissions.ts';
@@ -37,6 +38,8 @@ export interface BotPorts {
   /** Opens a thread and runs a dialogue in it: mentions, `/ask` and the motivator. */
   readonly dialogues: DialogueStarter;
   readonly architects: ArchitectGate;
+  /** Who can read which channel: memory never crosses it. */
+  readonly access: ChannelAccess;
   readonly activity: HumanActivity;
   readonly governance: GovernanceUi;
   readonly bus: EventBus;

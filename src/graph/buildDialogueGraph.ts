@@ -267,11 +267,13 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     let recollections: Recollection[] = [];
     if (deps.memory) {
       try {
-        // A dialogue only ever recalls dialogues from its own server.
-        const guildId = config.configurable?.guild_id as string | undefined;
+        // A dialogue only ever recalls dialogues from its own server, and of those only what
+        // everyone reading this one may read (the bot says which channels).
+        const channelIds = config.configurable?.recall_channels as readonly string[] | undefined;
         recollections = await deps.memory.recall(state.task, {
           excludeConversation: conversationOf(config),
-          guildId: guildId ?? null,
+          guildId: guildOf(config),
+          ...(channelIds ? { channelIds } : {}),
         });
       } catch (error) {
         if (isGraphBubbleUp(error)) throw error;

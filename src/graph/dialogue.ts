@@ -55,6 +55,11 @@ export interface DialogueRequest {
   message: string;
   /** Who asked, and where: kept in the interaction log. */
   meta?: { userId?: string; guildId?: string; channelId?: string };
+  /**
+   * The channels whose past dialogues this one may recall: those everyone who reads this
+   * dialogue can read. Absent: every dialogue of the same server.
+   */
+  recallChannels?: readonly string[];
 }
 
 export interface Dialogue {
@@ -114,7 +119,11 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
         };
         let count = 0;
         const stream = await graph.stream(input, {
-          configurable: { ...config.configurable, guild_id: request.meta?.guildId },
+          configurable: {
+            ...config.configurable,
+            guild_id: request.meta?.guildId,
+            recall_channels: request.recallChannels,
+          },
           streamMode: ['updates', 'custom'],
           recursionLimit: recursionLimitFor(settings),
           ...(options.signal ? { signal: options.signal } : {}),

@@ -578,3 +578,51 @@ describe('limits per member', () => {
     await mentionAndWait(h, 'fourth task');
   });
 });
+
+describe('memory never crosses channel permissions', () => {
+  it('recalls and finds a dialogue only for those who can read the channel it was held in', async () => {
+    const h = await start({ env: { MEMORY_SIMILARITY_FLOOR: '0', MEMORY_RECALL_K: '5' } });
+    // #council: the member role may not read it; bob may, by name.
+    const council = h.discord.createChannel('council');
+    h.discord.hideChannelFrom(council, h.discord.memberRoleId);
+    const bob = h.discord.createUser('bob');
+    h.discord.setChannelOverwrite(council, bob, { allow: PermissionFlagsBits.ViewChannel });
+    h.scriptRound('secret');
+    const secret = h.discord.userSays(bob, council, 'The launch code is swordfish. Keep it safe.', {
+      mentionBot: true,
+    });
+    await h.discord.waitFor(() => personaPosts(h, secret.id).length >= 4 || undefined, 10_000);
+    await h.discord.waitFor(() => (h.runtime.memory.stats().pending === 0 ? true : undefined));
+
+    // Alice, in the public channel: /memory search finds nothing of it, ALFRED recalls nothing of it.
+    const search = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'memory',
+      { query: 'launch code' },
+      'search',
+    );
+    const found = await h.discord.waitFor(() => h.discord.interaction(search.id).edits[0]);
+    expect(JSON.stringify(found)).not.toContain('swordfish');
+    h.scriptRound('public');
+    await mentionAndWait(h, 'What is the launch code?');
+    const plan = h.ollama.chats(ALFRED).at(-2)?.messages[1]?.content ?? '';
+    expect(plan).toContain('What is the launch code?');
+    expect(plan).not.toContain('swordfish');
+
+    // Bob can read #council: his search finds it; so does a dialogue held in #council itself.
+    const bobs = await h.discord.runCommand(
+      bob,
+      h.discord.channelId,
+      'memory',
+      { query: 'launch code' },
+      'search',
+    );
+    const his = await h.discord.waitFor(() => h.discord.interaction(bobs.id).edits[0]);
+    expect(JSON.stringify(his)).toContain('swordfish');
+    h.scriptRound('again');
+    const inCouncil = h.discord.userSays(bob, council, 'Remind me of the code', { mentionBot: true });
+    await h.discord.waitFor(() => personaPosts(h, inCouncil.id).length >= 4 || undefined, 10_000);
+    expect(h.ollama.chats(ALFRED).at(-2)?.messages[1]?.content).toContain('swordfish');
+  });
+});

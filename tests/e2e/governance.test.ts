@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   amendedCodex,
@@ -410,5 +411,39 @@ describe('governance fails closed', () => {
     // Its evidence counts as answered: the next dissonant dialogue does not draft again at once.
     await dialogue(h, 'd');
     expect(h.runtime.amendments.active()).toBeUndefined();
+  });
+});
+
+describe('a proposal’s evidence respects channel permissions', () => {
+  it('shows in the history only the dialogues its readers could read; the others by their dissonance alone', async () => {
+    const h = await start();
+    const { ada, bob } = architects(h);
+    const council = h.discord.createChannel('council');
+    h.discord.hideChannelFrom(council, h.discord.memberRoleId);
+    h.discord.setChannelOverwrite(council, bob, { allow: PermissionFlagsBits.ViewChannel });
+    scriptDissonantRound(h.ollama, 'a');
+    const hidden = h.discord.userSays(bob, council, 'task a: the secret merger', { mentionBot: true });
+    await h.discord.waitFor(
+      () => h.discord.messages(hidden.id).some((m) => m.content === 'answer a') || undefined,
+      10_000,
+    );
+    await dialogue(h, 'b');
+    scriptDissonantRound(h.ollama, 'c');
+    h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+    h.ollama.script(BRICK, ['Review.']).script(ROBIN, ['Review.']);
+    h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
+    const card = await h.discord.waitFor(() => proposalCard(h), 10_000);
+    await h.discord.clickButton(ada, card.id, 'codex:history:p1');
+    const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === card.id));
+    await h.discord.waitFor(
+      () => h.discord.messages(thread.id).some((m) => m.content.includes('## The change')) || undefined,
+    );
+    const history = h.discord
+      .messages(thread.id)
+      .map((m) => m.content)
+      .join('\n');
+    expect(history).not.toContain('secret merger');
+    expect(history).toContain('Held in a channel that not everyone here can read');
+    expect(history).toContain('Task: task b');
   });
 });

@@ -14,9 +14,11 @@ import type { EventBus } from '../../services/eventBus.ts';
 import type { Amendments, Decision } from '../../services/governance/amendments.ts';
 import type { Proposal } from '../../services/governance/proposalStore.ts';
 import type { Logger } from '../../services/logger.ts';
+import type { Memory } from '../../services/memory/memory.ts';
 import { createSingleFlight } from '../../shared/concurrency.ts';
 import { truncate } from '../../shared/text.ts';
 import type { ButtonFamily } from '../buttons.ts';
+import type { ChannelAccess } from '../channelAccess.ts';
 import type { ArchitectGate } from '../permissions.ts';
 import { NO_MENTIONS } from '../personaPoster.ts';
 import {
@@ -54,6 +56,9 @@ export interface GovernancePorts {
   readonly amendments: Amendments;
   readonly architects: Pick<ArchitectGate, 'check'>;
   readonly bus: EventBus;
+  /** To show evidence only from channels the proposal's readers can read. */
+  readonly access: Pick<ChannelAccess, 'sharedWith'>;
+  readonly memory: Pick<Memory, 'get'>;
 }
 
 const ACTIONS = new Set<string>(['history', 'approve', 'reject'] satisfies CodexAction[]);
@@ -141,7 +146,13 @@ export function createGovernanceUi(ports: GovernancePorts): GovernanceUi {
         proposal = amendments.placed(id, { threadId: thread.id });
       }
       if (!proposal.historyPosted) {
-        for (const part of historyMessages(proposal))
+        // Evidence from a channel the governance channel's readers may not all read is summarised.
+        const readable = ports.access.sharedWith(proposal.channelId ?? thread.parentId ?? thread.id);
+        const withheld = (recordId: string) => {
+          const channelId = ports.memory.get(recordId)?.channelId;
+          return channelId !== undefined && !readable.includes(channelId);
+        };
+        for (const part of historyMessages(proposal, { withheld }))
           await thread.send({ content: part, allowedMentions: NO_MENTIONS });
         amendments.placed(id, { historyPosted: true });
       }

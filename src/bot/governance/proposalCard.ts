@@ -124,8 +124,15 @@ export function proposalMessage(proposal: Proposal, options: { withDiff?: boolea
   };
 }
 
-/** The legislative history as readable messages: evidence, deliberation, the diff. */
-export function historyMessages(proposal: Proposal): string[] {
+/**
+ * The legislative history as readable messages: evidence, deliberation, the diff. Evidence whose
+ * dialogue is `withheld` (its channel is not one the readers here can read) shows only its
+ * dissonance, not its words.
+ */
+export function historyMessages(
+  proposal: Proposal,
+  options: { withheld?: (recordId: string) => boolean } = {},
+): string[] {
   const parts = [
     `# Legislative history of proposal ${proposal.id}\n**${proposal.title}** — asked by ${askedBy(proposal)} ${at(
       proposal.createdAt,
@@ -133,7 +140,12 @@ export function historyMessages(proposal: Proposal): string[] {
   ];
   const evidence = proposal.history.filter((h) => h.kind === 'evidence');
   if (evidence.length) parts.push(`## The evidence: ${plural(evidence.length, 'dissonant dialogue')}`);
-  for (const entry of evidence) parts.push(`**${entry.title}**\n${entry.text}`);
+  for (const entry of evidence) {
+    const hidden = entry.recordId !== undefined && options.withheld?.(entry.recordId);
+    parts.push(
+      `**${entry.title}**\n${hidden ? '-# Held in a channel that not everyone here can read: its words are not shown.' : entry.text}`,
+    );
+  }
   const deliberation = proposal.history.filter((h) => h.kind !== 'evidence');
   if (deliberation.length) parts.push('## The deliberation');
   for (const entry of deliberation) parts.push(`**${entry.title}**\n${entry.text}`);

@@ -26,6 +26,11 @@ export interface RecallOptions {
   excludeConversation?: string;
   /** Only dialogues from this server (null: those from no server, such as the terminal chat). */
   guildId?: string | null;
+  /**
+   * Only dialogues held in these channels (a thread's parent): what the asker, or everyone who
+   * can read where the answer goes, may see. Absent: no channel filter.
+   */
+  channelIds?: readonly string[];
 }
 
 export interface MemoryStats {
@@ -129,6 +134,8 @@ export function createMemory(deps: MemoryDeps): Memory {
         const record = deps.log.get(hit.id);
         if (!record || record.conversationId === options.excludeConversation) continue;
         if (options.guildId !== undefined && (record.guildId ?? null) !== options.guildId) continue;
+        if (options.channelIds && !(record.channelId && options.channelIds.includes(record.channelId)))
+          continue;
         found.push({
           ...(record.guildId ? { guildId: record.guildId } : {}),
           ...(record.userId ? { userId: record.userId } : {}),

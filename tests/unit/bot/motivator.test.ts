@@ -21,6 +21,7 @@ const record = (finishedAt: number, over: Partial<StoredRecord> = {}): StoredRec
   trajectory: [0.9],
   finalDissonance: 0.9,
   codexVersion: 1,
+  channelId: 'public',
   startedAt: finishedAt - 1000,
   finishedAt,
   embedded: true,
@@ -47,6 +48,8 @@ function fakes(
     },
     runner: { activeThreads: new Set(Array.from({ length: options.active ?? 0 }, (_, i) => `t${i}`)) },
     activity: { last: () => lastActivity() },
+    // The reflection channel's readers can read it and the public channel, not 'private'.
+    access: { sharedWith: (channelId) => [channelId, 'public'] },
     dialogues: {
       async start(request) {
         started.push(request);
@@ -91,6 +94,11 @@ describe('the motivator', () => {
     );
     const own = fakes({ records: (now) => [record(now - MINUTE, { channelId: 'chan' })] });
     await expect(createMotivatorJob(own.ports, '* * * * *', 'chan').run()).resolves.toMatch(
+      /nothing to reflect on/,
+    );
+    // From a channel the reflection's readers cannot all read: never brought there.
+    const hidden = fakes({ records: (now) => [record(now - MINUTE, { channelId: 'private' })] });
+    await expect(createMotivatorJob(hidden.ports, '* * * * *', 'chan').run()).resolves.toMatch(
       /nothing to reflect on/,
     );
     // Older than the 7-day window: forgotten by the motivator.

@@ -65,6 +65,7 @@ function ports(records: StoredRecord[], verdict: Check) {
       },
     },
     architects: { check: async () => verdict },
+    access: { visibleTo: async () => ['c1'] },
   };
   return { fakes, forgotten };
 }
