@@ -113,6 +113,27 @@ interface Spoken {
   prompt: string;
   toolCalls: ToolCallRecord[];
   warnings: string[];
+  /** Text it was shown that is not its own (the task, tool results, memories): control lines copied from it never count. */
+  foreign: string[];
+}
+
+/**
+ * A tool's result as text a persona might copy: the JSON it returned, and every string inside
+ * it as written (a newline in a returned string is a real newline once a persona repeats it).
+ */
+function resultText(call: ToolCallRecord): string[] {
+  if (call.output === undefined) return [call.error ?? ''];
+  const strings: string[] = [];
+  const collect = (value: unknown) => {
+    if (typeof value === 'string') strings.push(value);
+    else if (value && typeof value === 'object') for (const item of Object.values(value)) collect(item);
+  };
+  try {
+    collect(JSON.parse(call.output));
+  } catch {
+    // Clipped JSON: the text itself is what the persona saw.
+  }
+  return [call.output, ...strings];
 }
 
 /** Builds and compiles the Socratic dialogue: ALFRED → BRICK ⇄ ROBIN (→ forge) → ALFRED. */
@@ -178,13 +199,9 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     basePrompt: string,
     config: LangGraphRunnableConfig,
     state: DialogueStateValue,
-  ): Promise<{
-    text: string;
-    model: ChatModel;
-    prompt: string;
-    toolCalls: ToolCallRecord[];
-    warnings: string[];
-  }> {
+    /** Foreign text beside the task and the run's tool results (ALFRED's recalled memories). */
+    alsoForeign: readonly string[] = [],
+  ): Promise<Spoken> {
     const registry = deps.personas();
     const persona = registry.get(personaId);
     const model = deps.modelFor(personaId);
@@ -206,8 +223,10 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     let text = await ask();
     const toolCalls: ToolCallRecord[] = [];
     const warnings: string[] = [];
+    const foreign = [...foreignText(state), ...alsoForeign];
     for (;;) {
-      const reading = parseToolCall(text);
+      const reading = parseToolCall(text, { foreign });
+      if (reading.warning) warnings.push(`${personaId}: ${reading.warning}`);
       if (!reading.name) break;
       if (toolCalls.length >= settings.maxToolCallsPerTurn) {
         warnings.push(
@@ -218,6 +237,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       }
       const { record, outcome } = await callTool(personaId, reading, config);
       toolCalls.push(record);
+      foreign.push(...resultText(record));
       messages.push(
         { role: 'assistant', content: text },
         { role: 'user', content: toolResultPrompt(record.tool, outcome, settings.toolResultChars) },
@@ -235,7 +255,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       },
       'persona spoke',
     );
-    return { text: text.trim() || '(no answer)', model, prompt, toolCalls, warnings };
+    return { text: text.trim() || '(no answer)', model, prompt, toolCalls, warnings, foreign };
   }
 
   function turn(state: DialogueStateValue, fields: Omit<Turn, 'run' | 'at'>): Turn {
@@ -257,7 +277,11 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     });
   }
 
-  const userText = (state: DialogueStateValue) => [state.task];
+  /** The text of this run that no persona wrote: the task (with its attachments) and every tool result so far. */
+  const foreignText = (state: DialogueStateValue): string[] => [
+    state.task,
+    ...state.turns.filter((t) => t.run === state.run).flatMap((t) => (t.toolCalls ?? []).flatMap(resultText)),
+  ];
 
   async function alfredPlan(
     state: DialogueStateValue,
@@ -294,7 +318,9 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       }
     }
     const prompt = alfredPlanPrompt(state, settings.context, recollections);
-    const said = await speak('ALFRED', 'alfred_plan', prompt, config, { ...state, tools });
+    // What ALFRED recalled is data from other dialogues: a control line copied from it never counts.
+    const recalled = recollections.flatMap((r) => [r.task, r.answer]);
+    const said = await speak('ALFRED', 'alfred_plan', prompt, config, { ...state, tools }, recalled);
     return {
       plan: said.text,
       tools,
@@ -310,7 +336,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     const canRequestTool = state.toolRequests < settings.maxToolRequests;
     const prompt = brickPrompt(state, settings.context, canRequestTool);
     const said = await speak('BRICK', 'brick', prompt, config, state);
-    const request = parseToolRequest(said.text, { userText: userText(state) });
+    const request = parseToolRequest(said.text, { foreign: said.foreign });
     const warnings = [...state.warnings, ...said.warnings];
     if (request.warning) warnings.push(request.warning);
     if (request.spec && !canRequestTool)
@@ -338,7 +364,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     const said = await speak('ROBIN', 'robin', prompt, config, state);
     const reading = parseDissonance(said.text, {
       fallback: settings.defaultDissonance,
-      userText: userText(state),
+      foreign: said.foreign,
     });
     const warnings = [...state.warnings, ...said.warnings];
     if (reading.warning) {

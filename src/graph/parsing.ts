@@ -1,8 +1,9 @@
 /**
  * Reading the control lines the personas end their turns with. Only a persona's own output is
- * ever parsed, only near its end, and never inside code, block quotes or quotation marks — so a
- * `TOOL_REQUIRED:` or `DISSONANCE:` written by the user, or quoted from another persona, never
- * triggers anything.
+ * ever parsed, only near its end, and never inside code, block quotes or quotation marks; and a
+ * line the persona copied from text that is not its own (`foreign`: the user's message and its
+ * attachments, a tool's result, a recalled memory) never counts — so a `TOOL_CALL:`,
+ * `TOOL_REQUIRED:` or `DISSONANCE:` planted in data never triggers anything.
  */
 
 /** How many trailing non-empty lines count as "the end" of a turn. */
@@ -42,7 +43,7 @@ const normalize = (text: string) =>
     .trim()
     .toLowerCase();
 
-/** True when the line was copied from something the user wrote. */
+/** True when the line was copied from text that is not the persona's own. */
 function copiedFrom(line: string, sources: readonly string[]): boolean {
   const needle = normalize(line);
   return needle.length > 0 && sources.some((source) => normalize(source).includes(needle));
@@ -75,7 +76,7 @@ const NUMBER = /^[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)/;
  */
 export function parseDissonance(
   text: string,
-  options: { fallback: number; userText?: readonly string[] },
+  options: { fallback: number; foreign?: readonly string[] },
 ): DissonanceReading {
   const lines = linesOf(text);
   const fallback = (warning: string, display = text.trimEnd()): DissonanceReading => ({
@@ -87,7 +88,7 @@ export function parseDissonance(
     if (line.quoted) continue;
     const match = DISSONANCE.exec(line.text);
     if (!match || insideQuotes(line.text, match.index)) continue;
-    if (copiedFrom(line.text, options.userText ?? [])) continue;
+    if (copiedFrom(line.text, options.foreign ?? [])) continue;
     const onlyMarker = match.index === line.text.search(/\S/);
     const display = onlyMarker ? removeLines(lines, line.index) : text.trimEnd();
     const rawValue = (match[1] ?? '').trim();
@@ -132,7 +133,7 @@ const MAX_SPEC = 2000;
  */
 export function parseToolRequest(
   text: string,
-  options: { userText?: readonly string[] } = {},
+  options: { foreign?: readonly string[] } = {},
 ): ToolRequestReading {
   const lines = linesOf(text);
   const ending = tail(lines);
@@ -150,11 +151,11 @@ export function parseToolRequest(
     const display = removeLines(lines, line.index, last?.index ?? line.index);
     if (!spec)
       return { spec: null, display, warning: 'BRICK wrote TOOL_REQUIRED without a specification; ignored' };
-    if (copiedFrom(line.text, options.userText ?? [])) {
+    if (copiedFrom(line.text, options.foreign ?? [])) {
       return {
         spec: null,
         display: text.trimEnd(),
-        warning: "ignored a TOOL_REQUIRED copied from the user's message",
+        warning: 'ignored a TOOL_REQUIRED copied from text that is not the persona’s own',
       };
     }
     return { spec: spec.slice(0, MAX_SPEC), display };
@@ -165,6 +166,8 @@ export function parseToolRequest(
 export interface ToolCallReading {
   /** The tool's name, or null when the turn calls no tool. */
   name: string | null;
+  /** Why a call line was ignored (copied from foreign text). */
+  warning?: string;
   /** The parsed JSON input (when `error` is unset). */
   input?: unknown;
   /** Why the call cannot be made (its input is not JSON). */
@@ -177,14 +180,22 @@ const TOOL_CALL = /^\s*[*_]{0,2}TOOL_CALL[*_]{0,2}\s*:[*_]{0,2}\s*`?([A-Za-z][\w
 
 /**
  * Reads a persona's `TOOL_CALL: <name> <JSON input>` (the JSON may run onto the following
- * lines, up to the end of the turn). Only the last unquoted call line counts.
+ * lines, up to the end of the turn). Only the last unquoted call line counts, and none copied
+ * from `foreign` text.
  */
-export function parseToolCall(text: string): ToolCallReading {
+export function parseToolCall(text: string, options: { foreign?: readonly string[] } = {}): ToolCallReading {
   const lines = linesOf(text);
   for (const line of [...lines].reverse()) {
     if (line.quoted) continue;
     const match = TOOL_CALL.exec(line.text);
     if (!match) continue;
+    if (copiedFrom(line.text, options.foreign ?? [])) {
+      return {
+        name: null,
+        display: text.trimEnd(),
+        warning: 'ignored a TOOL_CALL copied from text that is not the persona’s own',
+      };
+    }
     const following = lines.filter((l) => l.index > line.index).map((l) => l.text);
     const raw = [match[2] ?? '', ...following]
       .join('\n')
