@@ -1,4 +1,4 @@
-import { Client, channelMention, Events, GatewayIntentBits, Partials } from 'discord.js';
+import { Client, channelMention, Events, GatewayIntentBits, type Message, Partials } from 'discord.js';
 import type { Dialogue } from '../graph/dialogue.ts';
 import type { AppStore } from '../services/appStore.ts';
 import type { Clock } from '../services/clock.ts';
@@ -19,6 +19,7 @@ import type { ToolService } from '../services/tools/toolBox.ts';
 import { type ButtonFamily, createButtonRegistry } from './buttons.ts';
 import { createChannelAccess } from './channelAccess.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
+import { createContinuity } from './continuity.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
 import { createGovernanceUi } from './governance/governanceUi.ts';
@@ -87,6 +88,7 @@ export function createBot(deps: BotDeps): Bot {
     rest: { api: config.discordApiUrl },
   });
   const poster = createPersonaPoster({ client, store, logger });
+  const continuity = createContinuity({ client, store, clock, logger });
   const access = createChannelAccess(client);
   const runner = createDialogueRunner({
     recallScope: (thread) => (thread.guildId ? access.sharedWith(thread.parentId ?? thread.id) : undefined),
@@ -143,6 +145,7 @@ export function createBot(deps: BotDeps): Bot {
     threads,
     dialogues: createDialogueStarter({
       client,
+      continuity,
       memberRuns: createSlidingWindow({ limit: config.memberRunsPerHour, windowMs: 3_600_000, clock }),
       threads,
       runner,
@@ -189,11 +192,17 @@ export function createBot(deps: BotDeps): Bot {
     logger,
   });
   let stopping: Promise<void> | undefined;
+  let stopHeartbeat = () => {};
 
+  /** A person's message, live or read back after a restart: handled once. */
+  const handleOnce = async (message: Message) => {
+    if (message.author.bot || message.webhookId || message.system) return;
+    if (await continuity.firstSighting(message)) await onMessage(message);
+  };
   client.on(Events.MessageCreate, (message) => {
     if (stopping) return;
     if (!message.author.bot && !message.webhookId) activity.touch();
-    onMessage(message).catch((error: unknown) =>
+    handleOnce(message).catch((error: unknown) =>
       logger.error({ err: error, channelId: message.channelId }, 'message handler failed'),
     );
   });
@@ -223,6 +232,11 @@ export function createBot(deps: BotDeps): Bot {
       await governance
         .repostPending()
         .catch((error: unknown) => logger.error({ err: error }, 'could not post a pending proposal'));
+      // Threads a crash cut short are told so; messages sent while the bot was down are read now.
+      await continuity
+        .resume(handleOnce)
+        .catch((error: unknown) => logger.error({ err: error }, 'could not catch up after a restart'));
+      stopHeartbeat = clock.every(60_000, () => void continuity.heartbeat().catch(() => undefined));
       const { autonomyCron, autonomyChannelId } = config;
       if (autonomyCron && !autonomyChannelId) {
         logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
@@ -235,7 +249,9 @@ export function createBot(deps: BotDeps): Bot {
         await services.scheduler.remove('motivator');
         stopAnnouncingTools();
         stopGovernance();
+        stopHeartbeat();
         await runner.shutdown();
+        await continuity.heartbeat().catch(() => undefined);
         await client.destroy();
       })();
       return stopping;

@@ -14,6 +14,7 @@ import type { Logger } from '../services/logger.ts';
 import type { SlidingWindow } from '../services/slidingWindow.ts';
 import { createKeyedLock } from '../shared/concurrency.ts';
 import { truncate } from '../shared/text.ts';
+import type { Continuity } from './continuity.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { PersonaPoster } from './personaPoster.ts';
 
@@ -120,6 +121,8 @@ export function threadNameFor(task: string, fallback: string): string {
 
 export function createDialogueStarter(deps: {
   client: Client;
+  /** Remembers which threads have a dialogue running, so a crash is noticed at the next start. */
+  continuity: Pick<Continuity, 'runStarted' | 'runEnded'>;
   /** Dialogues per member within the hour; the bot's own (the motivator) are not counted. */
   memberRuns: SlidingWindow;
   threads: BotThreads;
@@ -197,13 +200,25 @@ export function createDialogueStarter(deps: {
           await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
         }
         log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue continues');
-        run = deps.runner.run(deps.poster.threadFor(thread), task, { userId });
+        ({ run } = await runTracked(thread, task, userId));
       } finally {
         release();
       }
       return { ok: true, run };
     },
   };
+
+  /** Hands a dialogue to the runner, remembered as running until it ends. */
+  async function runTracked(
+    thread: ThreadChannel,
+    task: string,
+    userId: string,
+  ): Promise<{ run: Promise<void> }> {
+    await deps.continuity.runStarted(thread.id);
+    const run = deps.runner.run(deps.poster.threadFor(thread), task, { userId });
+    // Wrapped: awaiting a promise that resolves to a promise would wait for the whole run.
+    return { run: run.finally(() => deps.continuity.runEnded(thread.id)) };
+  }
 
   /** Opens, registers and hands the dialogue to the runner; resolves once it is handed over. */
   async function startNow(request: NewDialogue): Promise<StartOutcome> {
@@ -229,7 +244,7 @@ export function createDialogueStarter(deps: {
       return { ok: false, code: 'NO_TASK', reason: USAGE_HINT, thread };
     }
     log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue started');
-    const run = deps.runner.run(deps.poster.threadFor(thread), task, { userId });
+    const { run } = await runTracked(thread, task, userId);
     return { ok: true, thread, run };
   }
 }

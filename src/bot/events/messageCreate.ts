@@ -12,7 +12,10 @@ function withoutMention(content: string, botId: string): string {
   return content.replace(new RegExp(`<@!?${botId}>`, 'g'), '').trim();
 }
 
-/** Mentions start dialogues in threads; any human message in a bot thread continues one. */
+/**
+ * Mentions start dialogues in threads; any human message in a bot thread continues one. Resolves
+ * when the message's dialogue has been handed to the runner, not when it ends.
+ */
 export function createMessageHandler(
   ports: Pick<BotPorts, 'client' | 'config' | 'logger' | 'threads' | 'dialogues'>,
 ) {
@@ -51,8 +54,8 @@ export function createMessageHandler(
         return;
       }
       const continued = await ports.dialogues.continueIn(channel, task, message.author.id);
-      if (continued.ok) await continued.run;
-      else await message.reply({ content: `⏳ ${continued.reason}`, allowedMentions: NO_MENTIONS });
+      if (!continued.ok)
+        await message.reply({ content: `⏳ ${continued.reason}`, allowedMentions: NO_MENTIONS });
       return;
     }
 
@@ -70,8 +73,9 @@ export function createMessageHandler(
       userId: message.author.id,
       task: (thread) => taskFrom(message, thread, me.id),
     });
-    if (started.ok) await started.run;
-    else if (started.code === 'THREAD_FAILED' || started.code === 'RATE_LIMITED') {
+    // Resolves once the dialogue is handed over (it runs on, in order per thread), so messages
+    // read back after a restart are handed over one by one, oldest first.
+    if (!started.ok && (started.code === 'THREAD_FAILED' || started.code === 'RATE_LIMITED')) {
       const mark = started.code === 'RATE_LIMITED' ? '⏳' : '⚠️';
       await message
         .reply({ content: `${mark} ${started.reason}`, allowedMentions: NO_MENTIONS })

@@ -1,0 +1,154 @@
+import { type Client, type Message, SnowflakeUtil, type TextBasedChannel } from 'discord.js';
+import type { AppStore } from '../services/appStore.ts';
+import type { Clock } from '../services/clock.ts';
+import type { Logger } from '../services/logger.ts';
+import { NO_MENTIONS } from './personaPoster.ts';
+
+/**
+ * Nobody is left waiting in silence across a restart: dialogues a crash cut short are told so
+ * at the next start, and messages sent while the bot was down are read then, oldest first, as
+ * if they had just arrived (bounded: recent ones only, a few per channel).
+ */
+export interface Continuity {
+  /** A dialogue started in this thread (remembered until it ends, so a crash is noticed). */
+  runStarted(threadId: string): Promise<void>;
+  runEnded(threadId: string): Promise<void>;
+  /**
+   * A person's message arrived: remembered as the channel's latest seen. False when this
+   * message was already handled (live and by the catch-up both): handle it once only.
+   */
+  firstSighting(message: Message): Promise<boolean>;
+  /** At start: tells the threads a crash interrupted, then replays what was missed. */
+  resume(handle: (message: Message) => Promise<void>): Promise<{ interrupted: number; replayed: number }>;
+  /** Remembers that the bot is online now (called on a timer and at shutdown). */
+  heartbeat(): Promise<void>;
+}
+
+/** How far back the catch-up reads, and how much. */
+export const CATCH_UP = { maxAgeMs: 24 * 60 * 60 * 1000, perChannel: 20, total: 100, handledMemory: 5000 };
+
+const RUNNING = 'continuity:running';
+const ONLINE = 'continuity:online';
+const lastSeenKey = (channelId: string) => `continuity:last-seen:${channelId}`;
+
+export const INTERRUPTED_NOTICE =
+  '⏹️ I stopped unexpectedly in the middle of this dialogue (the bot restarted). What was said so far is kept: send your message again to go on.';
+
+export function createContinuity(deps: {
+  client: Client;
+  store: AppStore;
+  clock: Clock;
+  logger: Logger;
+}): Continuity {
+  const log = deps.logger.child({ module: 'continuity' });
+  const { store } = deps;
+  // The running set is written whole: one writer at a time keeps it consistent.
+  let running = new Set<string>();
+  let writing: Promise<void> = Promise.resolve();
+  const saveRunning = () => {
+    const snapshot = [...running];
+    writing = writing
+      .then(() => store.set(RUNNING, snapshot))
+      .catch((error: unknown) => {
+        log.warn({ err: error }, 'could not remember the running dialogues');
+      });
+    return writing;
+  };
+  const handled = new Set<string>();
+  const remember = (id: string) => {
+    handled.add(id);
+    if (handled.size > CATCH_UP.handledMemory) handled.delete(handled.values().next().value as string);
+  };
+
+  async function tellInterrupted(): Promise<number> {
+    const threads = (await store.get<string[]>(RUNNING)) ?? [];
+    let told = 0;
+    for (const threadId of threads) {
+      const channel = await deps.client.channels.fetch(threadId).catch(() => null);
+      if (!channel?.isSendable()) continue;
+      await channel
+        .send({ content: INTERRUPTED_NOTICE, allowedMentions: NO_MENTIONS })
+        .then(() => told++)
+        .catch((error: unknown) =>
+          log.warn({ err: error, threadId }, 'could not tell a thread it was interrupted'),
+        );
+    }
+    await store.set(RUNNING, [...running]);
+    return told;
+  }
+
+  /** The channels to read back: every text channel and active thread the bot can read. */
+  function channels(): TextBasedChannel[] {
+    const found: TextBasedChannel[] = [];
+    for (const guild of deps.client.guilds.cache.values()) {
+      for (const channel of guild.channels.cache.values()) {
+        if (!channel.isTextBased() || channel.isVoiceBased()) continue;
+        if (channel.isThread() && channel.archived) continue;
+        const me = guild.members.me;
+        if (me && !channel.permissionsFor(me).has(['ViewChannel', 'ReadMessageHistory'])) continue;
+        found.push(channel);
+      }
+    }
+    return found;
+  }
+
+  async function replay(handle: (message: Message) => Promise<void>): Promise<number> {
+    const online = await store.get<number>(ONLINE);
+    // The first start ever: nothing was missed.
+    if (online === undefined) return 0;
+    const oldest = Math.max(online, deps.clock.now() - CATCH_UP.maxAgeMs);
+    let replayed = 0;
+    for (const channel of channels()) {
+      if (replayed >= CATCH_UP.total) break;
+      const seen = await store.get<string>(lastSeenKey(channel.id));
+      const after = seen ?? SnowflakeUtil.generate({ timestamp: oldest }).toString();
+      if (channel.lastMessageId && BigInt(channel.lastMessageId) <= BigInt(after)) continue;
+      const batch = await channel.messages
+        .fetch({ after, limit: CATCH_UP.perChannel })
+        .catch((error: unknown) => {
+          log.warn({ err: error, channelId: channel.id }, 'could not read back a channel');
+          return null;
+        });
+      const missed = [...(batch?.values() ?? [])]
+        .filter((m) => m.createdTimestamp >= oldest && !m.author.bot && !m.webhookId)
+        .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+      for (const message of missed.slice(0, CATCH_UP.total - replayed)) {
+        replayed++;
+        await handle(message).catch((error: unknown) =>
+          log.error({ err: error, messageId: message.id }, 'could not handle a missed message'),
+        );
+      }
+    }
+    return replayed;
+  }
+
+  return {
+    async runStarted(threadId) {
+      running.add(threadId);
+      await saveRunning();
+    },
+    async runEnded(threadId) {
+      if (!running.delete(threadId)) return;
+      await saveRunning();
+    },
+    async firstSighting(message) {
+      if (handled.has(message.id)) return false;
+      remember(message.id);
+      const key = lastSeenKey(message.channelId);
+      const seen = await store.get<string>(key);
+      if (!seen || BigInt(seen) < BigInt(message.id)) await store.set(key, message.id);
+      return true;
+    },
+    async resume(handle) {
+      running = new Set();
+      const interrupted = await tellInterrupted();
+      const replayed = await replay(handle);
+      await this.heartbeat();
+      if (interrupted || replayed) log.info({ interrupted, replayed }, 'resumed after a restart');
+      return { interrupted, replayed };
+    },
+    async heartbeat() {
+      await store.set(ONLINE, deps.clock.now());
+    },
+  };
+}
