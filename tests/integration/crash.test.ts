@@ -94,7 +94,7 @@ describe('a kill -9 in the middle of a write', () => {
     await crashRepeatedly({
       script: 'tests/support/scripts/toolWriter.ts',
       args: () => [folder],
-      kills: 15,
+      kills: 18,
       check() {
         const registry = new ToolRegistry(folder);
         for (const tool of registry.list()) expect(sha256(tool.code)).toBe(tool.manifest.codeSha256);
