@@ -1,4 +1,4 @@
-import { type REST, RESTEvents } from 'discord.js';
+import { RESTEvents } from 'discord.js';
 import type { BucketHeaders } from './budgets.ts';
 import type { RateLimitedAnswer, SendReport } from './postingScheduler.ts';
 
@@ -18,6 +18,14 @@ function rateLimitedFrom(headers: Pick<Headers, 'get'>): RateLimitedAnswer {
     scope: headers.get('x-ratelimit-scope') ?? 'user',
     retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : 0,
   };
+}
+
+type ResponseListener = (request: { path: string }, response: { status: number; headers: Headers }) => void;
+
+/** The part of discord.js's REST manager read here: its `response` event. */
+export interface RestResponses {
+  on(event: RESTEvents.Response, listener: ResponseListener): unknown;
+  off(event: RESTEvents.Response, listener: ResponseListener): unknown;
 }
 
 interface Observed {
@@ -42,9 +50,9 @@ export interface WebhookResponses {
  * carries every response, 429s included, so that is where the headers are read. A webhook has one
  * message in flight at a time (the scheduler's lane), so what arrives for it meanwhile is ours.
  */
-export function watchWebhookResponses(rest: Pick<REST, 'on' | 'off'>): WebhookResponses {
+export function watchWebhookResponses(rest: RestResponses): WebhookResponses {
   const watching = new Map<string, Observed[]>();
-  const listener = (request: { path: string }, response: { status: number; headers: Headers }) => {
+  const listener: ResponseListener = (request, response) => {
     const webhookId = /^\/webhooks\/(\d+)\//.exec(request.path)?.[1];
     const seen = webhookId ? watching.get(webhookId) : undefined;
     seen?.push({ status: response.status, headers: response.headers });
