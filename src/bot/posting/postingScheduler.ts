@@ -180,12 +180,15 @@ export function createPostingScheduler<Part>(deps: {
     return times;
   }
 
-  /** Tells each thread whose next message must wait too long, once per post. */
+  /**
+   * Tells each thread whose next post must wait too long, once per post, and only before its
+   * first part: a notice between the parts of a turn would split it.
+   */
   function tellDelayed(lane: Lane<Part>, now: number): void {
     const line = [...lane.first, ...lane.rotation];
     const untold = (queue: ThreadQueue<Part>) => {
       const head = queue.posts[0];
-      return head && !head.told && head.request.onDelayed ? head : undefined;
+      return head && !head.told && head.next === 0 && head.request.onDelayed ? head : undefined;
     };
     if (!line.some(untold)) return;
     const times = estimate(lane, now, line.length);

@@ -205,7 +205,7 @@ describe('the posting scheduler, on a fake Discord and a manual clock', () => {
     expect(discord.sent[0]!.at - discord.refused[0]!.at).toBeGreaterThanOrEqual(50_000);
   });
 
-  it('tells a thread once when its next message must wait longer than the notice threshold', async () => {
+  it('tells a thread once when its next post must wait longer than the notice threshold, never mid-turn', async () => {
     const clock = new ManualClock();
     const channel = { limit: 4, windowMs: 60_000 };
     const discord = new FakeDiscord(clock, { ...DISCORD, channel });
@@ -213,26 +213,30 @@ describe('the posting scheduler, on a fake Discord and a manual clock', () => {
     const told: Array<{ threadId: string; waitMs: number }> = [];
     const onDelayed = (threadId: string) => (waitMs: number) => told.push({ threadId, waitMs });
 
-    const done = Promise.all(
-      ['A', 'B', 'C', 'D', 'E', 'F'].flatMap((id) => [
-        scheduler.post(post(id, [`${id}1`, `${id}1 again`], { onDelayed: onDelayed(id) })),
-      ]),
+    const turns = ['A', 'B', 'C', 'D', 'E', 'F'].map((id) =>
+      scheduler.post(post(id, [`${id} part 1`, `${id} part 2`], { onDelayed: onDelayed(id) })),
     );
     await pass(clock, 0);
-    // A to D go at once. E and F hear as they queue that they must wait for the channel's minute;
-    // A to D too, once their first message is out, since each has a second one waiting.
+    // A to D start at once; E and F hear as they queue that the channel's minute holds them back.
+    // A to D wait as long for their second parts, but a notice there would split their turns.
     expect(told).toEqual([
       { threadId: 'E', waitMs: 60_050 },
       { threadId: 'F', waitMs: 60_050 },
-      { threadId: 'A', waitMs: 60_050 },
-      { threadId: 'B', waitMs: 60_050 },
-      { threadId: 'C', waitMs: 120_100 },
-      { threadId: 'D', waitMs: 120_100 },
     ]);
-    await pass(clock, 200_000);
-    await done;
-    expect(told).toHaveLength(6);
+    // A's and B's next posts are told once they are next in their threads (at 60 s, when the
+    // second parts went): C to F go first at 120 s, then the channel is full again until 180 s.
+    const later = ['A', 'B'].map((id) =>
+      scheduler.post(post(id, [`${id} next`], { onDelayed: onDelayed(id) })),
+    );
+    await pass(clock, 300_000);
+    await Promise.all([...turns, ...later]);
+    expect(told.slice(2)).toEqual([
+      { threadId: 'A', waitMs: 120_100 },
+      { threadId: 'B', waitMs: 120_100 },
+    ]);
     expect(discord.refused).toEqual([]);
+    for (const id of ['A', 'B'])
+      expect(partsOf(discord, id)).toEqual([`${id} part 1`, `${id} part 2`, `${id} next`]);
   });
 
   it("rejects a post Discord refuses, drops the rest of it, and goes on with the thread's next post", async () => {
