@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { CommandRegistry } from '../bot/commandRegistry.ts';
 import { loadCommands } from '../bot/commandRegistry.ts';
 import { type Bot, createBot } from '../bot/createBot.ts';
+import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
 import { createDialogue, type Dialogue } from '../graph/dialogue.ts';
 import { systemPromptFor } from '../graph/prompts.ts';
 import { type AppStore, openAppStore } from '../services/appStore.ts';
@@ -74,6 +75,8 @@ export interface ComposeOptions {
   toolForge?: ToolForge;
   /** How a busy or restarting Ollama is tried again. */
   retry?: RetryPolicy;
+  /** Discord's limits as persona posts are paced for them (default: Discord's; tests scale them down). */
+  posting?: Partial<PostingLimits>;
 }
 
 /** Opens the interaction log and vector index; a damaged index is rebuilt from the log. */
@@ -269,7 +272,16 @@ export async function composeApp(
   }
   const store = openAppStore(config.dataDir, (error) => logger.error({ err: error }, 'state store error'));
   const commands = options.commands ?? (await loadCommands(COMMANDS_DIR));
-  const build = () => createBot({ config, logger, clock: runtime.clock, services: runtime, store, commands });
+  const build = () =>
+    createBot({
+      config,
+      logger,
+      clock: runtime.clock,
+      services: runtime,
+      store,
+      commands,
+      ...(options.posting ? { posting: options.posting } : {}),
+    });
   let bot = build();
   let closed = false;
   return {

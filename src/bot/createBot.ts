@@ -28,6 +28,7 @@ import { createMotivatorJob } from './motivator.ts';
 import { createArchitectGate } from './permissions.ts';
 import { createPersonaPoster, NO_MENTIONS } from './personaPoster.ts';
 import type { BotPorts, HumanActivity } from './ports.ts';
+import type { PostingLimits } from './posting/postingScheduler.ts';
 import { type BotThreads, createDialogueStarter } from './startDialogue.ts';
 import { toolCard } from './toolCard.ts';
 
@@ -76,6 +77,8 @@ export interface BotDeps {
   commands: CommandRegistry;
   /** Button families beside the shipped ones (the codex proposal buttons). */
   buttons?: ButtonFamily[];
+  /** Discord's limits as persona posts are paced for them (default: Discord's; tests scale them down). */
+  posting?: Partial<PostingLimits>;
 }
 
 export function createBot(deps: BotDeps): Bot {
@@ -87,7 +90,13 @@ export function createBot(deps: BotDeps): Bot {
     allowedMentions: NO_MENTIONS,
     rest: { api: config.discordApiUrl },
   });
-  const poster = createPersonaPoster({ client, store, logger });
+  const poster = createPersonaPoster({
+    client,
+    store,
+    logger,
+    clock,
+    ...(deps.posting ? { limits: deps.posting } : {}),
+  });
   const continuity = createContinuity({ client, store, clock, logger });
   const access = createChannelAccess(client);
   const runner = createDialogueRunner({

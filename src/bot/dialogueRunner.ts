@@ -9,6 +9,10 @@ import { toolCard } from './toolCard.ts';
 
 /** Discord shows "typing…" for about 10 s; renew it a little sooner. */
 const TYPING_RENEW_MS = 8_000;
+/** A persona shows "typing…" only once it has thought this long: a quick turn needs no REST call for it. */
+const TYPING_AFTER_MS = 2_000;
+/** A dialogue is told its place in the model queue only if it still waits after this long. */
+const QUEUE_NOTICE_AFTER_MS = 5_000;
 
 /** What the bot posts as itself: a notice, or a card. */
 export interface BotPost {
@@ -89,18 +93,54 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
   }
 
   async function runOnce(thread: DialogueThread, message: string, meta: { userId?: string }) {
-    const stopTyping = (() => {
-      let stop: (() => void) | undefined;
-      return (start?: 'start') => {
-        stop?.();
-        stop = undefined;
-        if (!start) return;
-        const send = () => void thread.typing().catch(() => undefined);
-        send();
-        stop = deps.clock.every(TYPING_RENEW_MS, send);
-      };
-    })();
+    // "typing…" starts once a persona has thought TYPING_AFTER_MS, then is renewed; the queue
+    // notice goes out once a model call has waited QUEUE_NOTICE_AFTER_MS, at most once a run. A
+    // turn ends both. Each checks its signal when the sleep ends: a turn may have come meanwhile.
+    let typing: AbortController | undefined;
+    const startTyping = () => {
+      if (typing) return;
+      typing = new AbortController();
+      const { signal } = typing;
+      const send = () => void thread.typing().catch(() => undefined);
+      deps.clock.sleep(TYPING_AFTER_MS, signal).then(
+        () => {
+          if (signal.aborted) return;
+          send();
+          signal.addEventListener('abort', deps.clock.every(TYPING_RENEW_MS, send), { once: true });
+        },
+        () => undefined,
+      );
+    };
+    const stopTyping = () => {
+      typing?.abort();
+      typing = undefined;
+    };
+    let queueWait: AbortController | undefined;
     let toldQueue = false;
+    let queueNotice: Promise<void> = Promise.resolve();
+    const noticeQueueLater = (position: number) => {
+      if (queueWait || toldQueue) return;
+      queueWait = new AbortController();
+      const { signal } = queueWait;
+      deps.clock.sleep(QUEUE_NOTICE_AFTER_MS, signal).then(
+        () => {
+          if (signal.aborted) return;
+          toldQueue = true;
+          queueNotice = thread
+            .send({
+              content: `⏳ Other dialogues are using the model: this one was number ${position} in the queue and follows as soon as it can.`,
+            })
+            .catch((error: unknown) =>
+              log.warn({ err: error, threadId: thread.id }, 'could not post the queue notice'),
+            );
+        },
+        () => undefined,
+      );
+    };
+    const stopQueueWait = () => {
+      queueWait?.abort();
+      queueWait = undefined;
+    };
     const started = deps.clock.now();
     // Each run has its own signal, tied to the shutdown only while it runs: LangGraph keeps the
     // signal it is given, so the shutdown's own would collect a listener per dialogue for good.
@@ -123,14 +163,12 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
         { signal: run.signal },
       );
       for await (const event of events) {
-        if (event.type === 'thinking') stopTyping('start');
-        else if (event.type === 'queued' && !toldQueue) {
-          toldQueue = true;
-          await thread.send({
-            content: `⏳ Other dialogues are using the model: this one is number ${event.position} in the queue.`,
-          });
-        } else if (event.type === 'turn') {
+        if (event.type === 'thinking') startTyping();
+        else if (event.type === 'queued') noticeQueueLater(event.position);
+        else if (event.type === 'turn') {
           stopTyping();
+          stopQueueWait();
+          await queueNotice;
           if (event.persona === 'TOOL_FORGE') await postForgeTurn(thread, event);
           else await thread.speak(deps.speaker(event.persona), turnText(event));
         } else if (event.type === 'done') {
@@ -150,6 +188,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
       }
     } catch (error) {
       stopTyping();
+      stopQueueWait();
       const text = shutdown.signal.aborted
         ? '⏹️ I was stopped mid-dialogue (a restart). What was said so far is kept: send your message again to go on.'
         : describeFailure(error, log, { threadId: thread.id });
@@ -158,6 +197,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
       });
     } finally {
       stopTyping();
+      stopQueueWait();
       shutdown.signal.removeEventListener('abort', stopRun);
     }
   }

@@ -7,8 +7,16 @@ import {
   type Webhook,
 } from 'discord.js';
 import type { AppStore } from '../services/appStore.ts';
+import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
 import type { DialogueThread } from './dialogueRunner.ts';
+import {
+  createPostingScheduler,
+  type PostingLimits,
+  type PostRequest,
+  type SendReport,
+} from './posting/postingScheduler.ts';
+import { watchWebhookResponses } from './posting/webhookResponses.ts';
 import { splitMessage } from './splitMessage.ts';
 
 /** Model output must never ping anyone. */
@@ -30,6 +38,20 @@ export interface PersonaPoster {
   threadFor(thread: ThreadChannel): DialogueThread;
 }
 
+/** What a thread is told, once per run, when Discord's limits hold its next turn back. */
+export function delayNotice(waitMs: number): string {
+  return `⏳ Discord is rate-limiting this channel; the rest follows in ~${Math.ceil(waitMs / 1000)} s.`;
+}
+
+/** One webhook message of a persona's turn; `sent` once Discord has it. */
+interface WebhookPart {
+  thread: ThreadChannel;
+  displayName: string;
+  avatarUrl: string;
+  content: string;
+  sent: boolean;
+}
+
 interface StoredWebhook {
   id: string;
   token: string;
@@ -40,18 +62,24 @@ const isDiscordError = (error: unknown, code: number) =>
 
 /**
  * Posts persona turns through one app-owned webhook per parent channel (created at most once,
- * even under concurrent use; its id persisted; recreated once when Discord forgets it). Without
- * Manage Webhooks it falls back to posting as the bot with the persona's name in bold, and says
- * once per channel which permission would fix that.
+ * even under concurrent use; its id persisted; recreated once when Discord forgets it), paced by
+ * the posting scheduler: no 429s, threads of a channel taking turns, and a thread that Discord's
+ * limits hold back is told so once per run. Without Manage Webhooks it falls back to posting as
+ * the bot with the persona's name in bold, and says once per channel which permission would fix
+ * that.
  */
 export function createPersonaPoster(deps: {
   client: Client;
   store: AppStore;
   logger: Logger;
+  clock: Clock;
+  /** Discord's limits as the scheduler paces for them (default: Discord's; tests scale them down). */
+  limits?: Partial<PostingLimits>;
 }): PersonaPoster {
   const log = deps.logger.child({ module: 'webhooks' });
   const webhooks = new Map<string, Promise<Webhook>>();
   const keyOf = (channelId: string) => `webhook:${channelId}`;
+  const responses = watchWebhookResponses(deps.client.rest);
 
   async function findOrCreate(thread: ThreadChannel): Promise<Webhook> {
     const parent = thread.parent;
@@ -121,42 +149,85 @@ export function createPersonaPoster(deps: {
     }
   }
 
-  async function sendParts(
-    webhook: Webhook,
-    thread: ThreadChannel,
-    message: PersonaMessage,
-    parts: string[],
-  ) {
-    for (let part = parts[0]; part !== undefined; part = parts[0]) {
-      await webhook.send({
-        content: part,
-        username: message.displayName,
-        avatarURL: message.avatarUrl,
-        threadId: thread.id,
-        allowedMentions: NO_MENTIONS,
-      });
-      parts.shift();
+  /** One message through the channel's webhook; a webhook Discord forgot is recreated once. */
+  async function execute(part: WebhookPart): Promise<SendReport> {
+    const send = async () => {
+      const webhook = await webhookFor(part.thread);
+      return responses.during(webhook.id, () =>
+        webhook.send({
+          content: part.content,
+          username: part.displayName,
+          avatarURL: part.avatarUrl,
+          threadId: part.thread.id,
+          allowedMentions: NO_MENTIONS,
+        }),
+      );
+    };
+    try {
+      return await send();
+    } catch (error) {
+      if (!isDiscordError(error, RESTJSONErrorCodes.UnknownWebhook)) throw error;
+      log.warn({ threadId: part.thread.id }, 'persona webhook was deleted; recreating it once');
+      await forget(part.thread);
+      return await send();
     }
   }
 
-  async function post(thread: ThreadChannel, message: PersonaMessage): Promise<void> {
+  const scheduler = createPostingScheduler<WebhookPart>({
+    port: {
+      async send(_target, part) {
+        const report = await execute(part);
+        part.sent = true;
+        return report;
+      },
+    },
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(deps.limits ? { limits: deps.limits } : {}),
+  });
+
+  async function post(
+    thread: ThreadChannel,
+    message: PersonaMessage,
+    options: Pick<PostRequest<WebhookPart>, 'opening' | 'onDelayed'> = {},
+  ): Promise<void> {
     if (!canManageWebhooks(thread)) return postAsBot(thread, message);
-    const parts = splitMessage(message.content);
+    const parts: WebhookPart[] = splitMessage(message.content).map((content) => ({
+      thread,
+      displayName: message.displayName,
+      avatarUrl: message.avatarUrl,
+      content,
+      sent: false,
+    }));
     try {
-      await sendParts(await webhookFor(thread), thread, message, parts);
+      await scheduler.post({
+        channelId: thread.parentId ?? thread.id,
+        threadId: thread.id,
+        parts,
+        ...options,
+      });
     } catch (error) {
-      if (isDiscordError(error, RESTJSONErrorCodes.MissingPermissions))
-        return postAsBot(thread, { ...message, content: parts.join('\n') });
-      if (!isDiscordError(error, RESTJSONErrorCodes.UnknownWebhook)) throw error;
-      log.warn({ threadId: thread.id }, 'persona webhook was deleted; recreating it once');
-      await forget(thread);
-      await sendParts(await webhookFor(thread), thread, message, parts);
+      if (!isDiscordError(error, RESTJSONErrorCodes.MissingPermissions)) throw error;
+      const unsent = parts.filter((part) => !part.sent).map((part) => part.content);
+      return postAsBot(thread, { ...message, content: unsent.join('\n') });
     }
   }
 
   return {
     post,
     threadFor(thread) {
+      // A DialogueThread serves one run: its first turn opens it, and it is told of a delay once.
+      let spoke = false;
+      let toldDelay = false;
+      const tellDelayed = (waitMs: number) => {
+        if (toldDelay) return;
+        toldDelay = true;
+        thread
+          .send({ content: delayNotice(waitMs), allowedMentions: NO_MENTIONS })
+          .catch((error: unknown) =>
+            log.warn({ err: error, threadId: thread.id }, 'could not post the delay notice'),
+          );
+      };
       return {
         id: thread.id,
         guildId: thread.guildId,
@@ -164,8 +235,15 @@ export function createPersonaPoster(deps: {
         async send(content) {
           await thread.send({ ...content, allowedMentions: NO_MENTIONS });
         },
-        speak: (persona, content) =>
-          post(thread, { displayName: persona.displayName, avatarUrl: persona.avatarUrl, content }),
+        speak(persona, content) {
+          const opening = !spoke;
+          spoke = true;
+          return post(
+            thread,
+            { displayName: persona.displayName, avatarUrl: persona.avatarUrl, content },
+            { opening, onDelayed: tellDelayed },
+          );
+        },
         async typing() {
           await thread.sendTyping();
         },

@@ -54,10 +54,10 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
       'answer garden',
     ]);
     expect(h.discord.webhooks()).toHaveLength(1);
-    // The thread showed the personas typing while they thought.
+    // Quick turns show no "typing…" (a slow one does: tests/e2e/posting.test.ts).
     expect(
       h.discord.requests.some((r) => r.method === 'POST' && r.path.endsWith(`/channels/${thread.id}/typing`)),
-    ).toBe(true);
+    ).toBe(false);
     const executes = h.discord.requests.filter(
       (r) => r.method === 'POST' && /^\/api\/v10\/webhooks\//.test(r.path),
     );
@@ -126,7 +126,7 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
     expect(tags).toEqual(['one', 'one', 'one', 'two', 'two', 'two', 'three', 'three', 'three']);
   });
 
-  it('runs two threads at once, telling the one that waits its place in the model queue', async () => {
+  it('runs two threads at once, without a queue notice for a short wait for the model', async () => {
     const h = await start();
     h.ollama.respond(async (request) => {
       await new Promise((resolve) => setTimeout(resolve, 60));
@@ -141,8 +141,8 @@ describe('a mention opens a thread where each persona speaks as itself', () => {
     const notices = [...h.discord.messages(a.id), ...h.discord.messages(b.id)].filter((m) =>
       m.content.includes('in the queue'),
     );
-    expect(notices.length).toBeGreaterThanOrEqual(1);
-    expect(notices[0]?.content).toMatch(/number 1 in the queue/);
+    // The notice waits 5 s of queueing (tests/unit/bot/dialogueRunner.test.ts); these waits are short.
+    expect(notices).toEqual([]);
     // Both threads hang off one channel: one webhook, created once despite the race.
     expect(h.discord.webhooks()).toHaveLength(1);
     expect(

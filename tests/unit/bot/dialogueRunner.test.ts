@@ -56,7 +56,7 @@ function runnerWith(dialogue: ReturnType<typeof scriptedDialogue>['dialogue'], c
 }
 
 describe('the dialogue runner, built from two fakes', () => {
-  it('posts each turn under its persona, with tool calls above and dissonance below', async () => {
+  it('posts each turn under its persona, with tool calls above and dissonance below (a quick turn shows no "typing…")', async () => {
     const { dialogue, requests } = scriptedDialogue([
       { type: 'thinking', persona: 'BRICK', node: 'brick' },
       turn('BRICK', 'Step one.', {
@@ -67,7 +67,6 @@ describe('the dialogue runner, built from two fakes', () => {
     const { thread, said } = recordingThread();
     await runnerWith(dialogue).run(thread, 'Plan a trip', { userId: 'u1' });
     expect(said).toEqual([
-      '(typing)',
       'Brick: -# 🛠️ used add({"a":1}) → 2\nStep one.',
       'Robin: Gently.\n-# dissonance: 0.25',
     ]);
@@ -78,20 +77,44 @@ describe('the dialogue runner, built from two fakes', () => {
     });
   });
 
-  it('says once where a dialogue stands in the model queue', async () => {
-    const { dialogue } = scriptedDialogue([
-      { type: 'queued', persona: 'ALFRED', position: 2 },
-      { type: 'queued', persona: 'BRICK', position: 1 },
-      turn('ALFRED', 'Plan.'),
-    ]);
+  it('says once where a dialogue stood in the model queue, only when the wait is long', async () => {
+    const clock = new ManualClock();
+    const waits: Array<() => void> = [];
+    const wait = () => new Promise<void>((resolve) => waits.push(resolve));
+    const dialogue = {
+      async *run() {
+        yield { type: 'queued', persona: 'ALFRED', position: 2 } as const;
+        await wait();
+        yield turn('ALFRED', 'Plan.');
+        yield { type: 'queued', persona: 'BRICK', position: 3 } as const;
+        await wait();
+        yield turn('BRICK', 'Thesis.');
+        yield { type: 'queued', persona: 'ROBIN', position: 1 } as const;
+        await wait();
+        yield turn('ROBIN', 'Antithesis.');
+      },
+    };
     const { thread, said } = recordingThread();
-    await runnerWith(dialogue).run(thread, 'x');
-    expect(said.filter((line) => line.includes('queue'))).toEqual([
-      'BOT: ⏳ Other dialogues are using the model: this one is number 2 in the queue.',
+    const running = runnerWith(dialogue, clock).run(thread, 'x');
+    await clock.advance(0);
+    await clock.advance(4_999);
+    waits.shift()?.();
+    await clock.advance(0);
+    expect(said).toEqual(['Alfred: Plan.']);
+    await clock.advance(5_000);
+    waits.shift()?.();
+    await clock.advance(60_000);
+    waits.shift()?.();
+    await running;
+    expect(said).toEqual([
+      'Alfred: Plan.',
+      'BOT: ⏳ Other dialogues are using the model: this one was number 3 in the queue and follows as soon as it can.',
+      'Brick: Thesis.',
+      'Robin: Antithesis.',
     ]);
   });
 
-  it('renews "typing…" on the injected clock while a persona thinks, and stops when it speaks', async () => {
+  it('shows "typing…" once a persona has thought 2 s, renews it on the injected clock, and stops when it speaks', async () => {
     let release!: () => void;
     const clock = new ManualClock();
     const dialogue = {
@@ -106,6 +129,9 @@ describe('the dialogue runner, built from two fakes', () => {
     const { thread, said } = recordingThread();
     const running = runnerWith(dialogue, clock).run(thread, 'x');
     await clock.advance(0);
+    await clock.advance(1_999);
+    expect(said).toEqual([]);
+    await clock.advance(1);
     await clock.advance(8_000);
     await clock.advance(8_000);
     expect(said).toEqual(['(typing)', '(typing)', '(typing)']);
