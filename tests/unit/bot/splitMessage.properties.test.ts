@@ -205,6 +205,21 @@ const chunk = fc.oneof(
   { arbitrary: fc.tuple(token, fc.integer({ min: 2, max: 60 })).map(([t, n]) => t.repeat(n)), weight: 1 },
 );
 
+/**
+ * Paragraphs a little over half a part long, now and then with a token between them: cutting
+ * at every paragraph break would take nearly twice the parts the bound allows.
+ */
+const paragraph = (limit: number) =>
+  fc.oneof(
+    {
+      arbitrary: fc
+        .integer({ min: Math.floor(limit / 2) + 1, max: Math.floor(limit * 0.55) })
+        .map((n) => `${'word '.repeat(n / 5).trimEnd()}\n\n`),
+      weight: 4,
+    },
+    { arbitrary: token, weight: 1 },
+  );
+
 /** Whole chunks, in order, while they fit in `max` units. */
 function joinUpTo(chunks: string[], max: number): string {
   let text = '';
@@ -224,9 +239,20 @@ const input = fc
   .chain((limit) =>
     fc.record({
       limit: fc.constant(limit),
-      text: fc
-        .array(chunk, { maxLength: limit === 2000 ? 300 : 80, size: 'max' })
-        .map((chunks) => joinUpTo(chunks, limit === 2000 ? 5000 : limit * 4)),
+      text: fc.oneof(
+        {
+          arbitrary: fc
+            .array(chunk, { maxLength: limit === 2000 ? 300 : 80, size: 'max' })
+            .map((chunks) => joinUpTo(chunks, limit === 2000 ? 5000 : limit * 4)),
+          weight: 9,
+        },
+        {
+          arbitrary: fc
+            .array(paragraph(limit), { minLength: 4, maxLength: 12, size: 'max' })
+            .map((chunks) => joinUpTo(chunks, limit * 6)),
+          weight: 1,
+        },
+      ),
     }),
   );
 
