@@ -221,9 +221,13 @@ function chooseCut(doc: Doc, p: number, openerLength: number, lo: number): Cut {
       if (resume >= ends[li]! || !boundary[x] || !boundary[resume]) continue;
       // Spaces before a fence marker: keep 11 of them, so that the next part does not open with a fence.
       if (!continuationOk(resume)) resume -= 11;
-      if (resume < x || resume < lo || !boundary[resume] || !piecePrefixOk(li, x)) continue;
-      const cut = { end: x, resume, inside };
-      if (x >= half) return cut;
+      // Spaces after one: keep 11 of them, so that this part does not end with a fence line.
+      let end = x;
+      if (!piecePrefixOk(li, end)) end += 11;
+      if (resume < end || resume < lo || !boundary[resume] || !piecePrefixOk(li, end) || !fits(end, inside))
+        continue;
+      const cut = { end, resume, inside };
+      if (end >= half) return cut;
       fallback ??= cut;
       continue;
     }

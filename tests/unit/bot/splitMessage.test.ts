@@ -98,6 +98,14 @@ describe('splitMessage', () => {
     expect(parts.join('')).toBe(text);
   });
 
+  it('cuts within the spaces after a fence-like line rather than inside a grapheme (found by fast-check)', () => {
+    const zalgo = 'Z\u0351\u036b\u0343\u036a\u0302\u036b\u033d';
+    const text = `\n\`\`\`\n\`\`\`\`\`\`${' '.repeat(238)}${zalgo}👨‍👩‍👧‍👦`;
+    const parts = splitMessage(text, 259);
+    expect(parts.some((part) => part.includes(`${zalgo}👨‍👩‍👧‍👦`))).toBe(true);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(259);
+  });
+
   it('drops the CR of a CR LF at a cut, so no part ends in half a line break', () => {
     const text = Array.from({ length: 100 }, (_, i) => `line ${i} ${words(6)}`).join('\r\n');
     const parts = splitMessage(text);
