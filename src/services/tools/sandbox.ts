@@ -10,7 +10,12 @@ import { Worker } from 'node:worker_threads';
 export interface SandboxLimits {
   /** Deadline for one call, in milliseconds (default 1000). */
   timeoutMs: number;
-  /** QuickJS heap limit, in bytes (default 32 MiB). */
+  /**
+   * Memory a call may take, in bytes (default 32 MiB): how far the worker's WebAssembly memory
+   * may grow past the 16 MiB it starts with. (QuickJS's own limit cannot measure allocations
+   * in WebAssembly, so the worker caps the memory itself, and a refused growth is a `memory`
+   * failure.)
+   */
   memoryBytes: number;
   /** QuickJS stack limit, in bytes (default 256 KiB: deeper breaks the WebAssembly stack). */
   stackBytes: number;
@@ -25,7 +30,12 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
   maxResultChars: 1_000_000,
 };
 
-/** Why a call failed. */
+/**
+ * Why a call failed. `timeout`, `memory`, `stack` and `crashed` are what the worker observed
+ * (QuickJS interrupted at the deadline, a memory growth refused, the stack used to its limit,
+ * the WebAssembly module failing), never what the tool threw: a tool's own throw is `thrown`,
+ * whatever its name or message.
+ */
 export type SandboxFailureKind =
   | 'timeout'
   | 'memory'
@@ -53,12 +63,15 @@ export interface Sandbox {
 
 interface WorkerReply {
   id: number;
+  /** The worker has begun the call (its QuickJS module is ready): the deadline starts now. */
+  started?: true;
   ms: number;
   ok: boolean;
   json?: string;
   kind?: SandboxFailureKind;
-  name?: string;
   message?: string;
+  /** The call succeeded but filled the worker's memory to its cap: start afresh. */
+  recycle?: boolean;
 }
 
 interface Job {
@@ -72,6 +85,9 @@ interface Job {
 
 /** How long past its deadline a worker may stay silent before it is terminated. */
 const WATCHDOG_GRACE_MS = 1000;
+
+/** How long a worker may take to start a call (a new thread, a new QuickJS module) before it is terminated. */
+const STARTUP_GRACE_MS = 30_000;
 
 /** Failures after which the worker is replaced rather than reused. */
 const RECYCLE = new Set<SandboxFailureKind>(['timeout', 'memory', 'stack', 'too_large', 'crashed']);
@@ -98,8 +114,17 @@ export function describeFailureKind(kind: SandboxFailureKind, limits: SandboxLim
   }
 }
 
-export function createSandbox(options: { limits?: Partial<SandboxLimits>; workers?: number } = {}): Sandbox {
+export interface SandboxOptions {
+  limits?: Partial<SandboxLimits>;
+  /** Worker threads (default 2). */
+  workers?: number;
+  /** Starts a worker thread on the given script (default `new Worker(url)`; tests count them). */
+  createWorker?: (url: URL) => Worker;
+}
+
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
+  const createWorker = options.createWorker ?? ((url: URL) => new Worker(url));
   const size = Math.max(1, options.workers ?? 2);
   const queue: Job[] = [];
   const slots: Array<{
@@ -142,16 +167,18 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
   }
 
   function spawn(slot: (typeof slots)[number]): Worker {
-    const worker = new Worker(WORKER_URL);
+    const worker = createWorker(WORKER_URL);
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
       const job = slot.job;
       if (!job || job.id !== reply.id) return;
+      if (reply.started) return armWatchdog(slot, job, limits.timeoutMs + WATCHDOG_GRACE_MS);
       const result: SandboxResult = reply.ok
         ? parseReply(reply.json ?? 'null', reply.ms)
         : { ok: false, kind: reply.kind ?? 'thrown', message: reply.message ?? 'failed', ms: reply.ms };
       // A call that hit a limit may have grown the worker's WebAssembly memory: start afresh.
-      if (!result.ok && RECYCLE.has(result.kind)) kill(slot);
+      // (The worker sets the kind from what it observed, never from what the tool threw.)
+      if ((!result.ok && RECYCLE.has(result.kind)) || reply.recycle) kill(slot);
       finish(job, result);
       release(slot);
     });
@@ -178,12 +205,8 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
     }
     slot.worker ??= spawn(slot);
     slot.worker.ref();
-    slot.watchdog = setTimeout(() => {
-      kill(slot);
-      finish(job, failed(job, 'timeout', 'the watchdog stopped it: it did not yield at its deadline'));
-      release(slot);
-    }, limits.timeoutMs + WATCHDOG_GRACE_MS);
-    slot.watchdog.unref();
+    // Until the worker says it has begun, only a stuck start is guarded against.
+    armWatchdog(slot, job, STARTUP_GRACE_MS);
     const onAbort = () => {
       if (slot.job !== job) return;
       kill(slot);
@@ -196,6 +219,17 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
       slot.unlisten = () => signal.removeEventListener('abort', onAbort);
     }
     slot.worker.postMessage({ id: job.id, code: job.code, input: job.input, limits });
+  }
+
+  /** Terminates the worker if it stays silent for `ms` (a loop QuickJS could not interrupt). */
+  function armWatchdog(slot: (typeof slots)[number], job: Job, ms: number) {
+    clearTimeout(slot.watchdog);
+    slot.watchdog = setTimeout(() => {
+      kill(slot);
+      finish(job, failed(job, 'timeout', 'the watchdog stopped it: it did not yield at its deadline'));
+      release(slot);
+    }, ms);
+    slot.watchdog.unref();
   }
 
   function pump() {
@@ -219,6 +253,12 @@ export function createSandbox(options: { limits?: Partial<SandboxLimits>; worker
       }
       if (inputJson === undefined) {
         return Promise.resolve({ ok: false, kind: 'bad_input', message: 'the input is not JSON', ms: 0 });
+      }
+      // The input is copied into the sandbox's memory before the tool runs: it must leave room.
+      const maxInput = Math.floor(limits.memoryBytes / 16);
+      if (inputJson.length > maxInput) {
+        const message = `the input is ${inputJson.length} characters of JSON, over the sandbox's ${maxInput}`;
+        return Promise.resolve({ ok: false, kind: 'bad_input', message, ms: 0 });
       }
       if (closed) {
         return Promise.resolve({ ok: false, kind: 'aborted', message: 'the sandbox is closed', ms: 0 });

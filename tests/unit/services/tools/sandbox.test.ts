@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSandbox } from '../../../../src/services/tools/sandbox.ts';
 
@@ -39,13 +40,15 @@ describe('the sandbox', () => {
       [
         'a memory bomb',
         'function run() { const a = []; for (;;) a.push(new Array(100000).fill(7)); }',
-        /timeout|memory/,
-        /./,
+        'memory',
+        /out of memory/,
       ],
       [
+        // QuickJS builds the doubled string as a rope and stops at its length limit without using
+        // the memory: that is an error the code ran into, not the memory limit.
         'a string bomb',
         "function run() { let s = 'x'; for (;;) s += s; }",
-        'memory',
+        /thrown|memory/,
         /string too long|out of memory/,
       ],
       [
@@ -126,7 +129,11 @@ describe('the sandbox', () => {
     });
   });
 
-  it('replaces a QuickJS module that aborted, and keeps serving', async () => {
+  it('fails a call whose promise jobs outrun the deadline, replaces the worker and keeps serving', async () => {
+    // run returns 1 at once, but its endless chain of promise jobs keeps the call running until
+    // QuickJS interrupts it at the deadline. Whether the interrupt lands in a promise job (which
+    // swallows it) or elsewhere (where freeing the runtime may then abort the module) is timing:
+    // both end the call as failed (timeout or crashed) and replace the worker.
     const result = await run('function run() { const f = () => Promise.resolve().then(f); f(); return 1; }');
     expect(result).toMatchObject({ ok: false });
     if (!result.ok) expect(['crashed', 'timeout']).toContain(result.kind);
@@ -144,11 +151,20 @@ describe('the sandbox', () => {
   });
 
   it('cancels a call through its signal', async () => {
-    const controller = new AbortController();
-    const pending = sandbox.run('function run() { for (;;) {} }', {}, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
-    await expect(pending).resolves.toMatchObject({ ok: false, kind: 'aborted' });
-    await expect(run('function run() { return 1; }')).resolves.toMatchObject({ ok: true, value: 1 });
+    // A deadline far away, so that only the signal can end the loop.
+    const patient = createSandbox({ limits: { timeoutMs: 600_000 }, workers: 1 });
+    try {
+      const controller = new AbortController();
+      const pending = patient.run('function run() { for (;;) {} }', {}, { signal: controller.signal });
+      setImmediate(() => controller.abort());
+      await expect(pending).resolves.toMatchObject({ ok: false, kind: 'aborted' });
+      await expect(patient.run('function run() { return 1; }', {})).resolves.toMatchObject({
+        ok: true,
+        value: 1,
+      });
+    } finally {
+      await patient.close();
+    }
   });
 
   it('leaves no listener on a long-lived signal after its calls', async () => {
@@ -176,5 +192,89 @@ describe('the sandbox', () => {
       ok: false,
       kind: 'bad_input',
     });
+  });
+
+  it('refuses an input too large to copy into the sandbox', async () => {
+    const result = await sandbox.run('function run(i) { return i.length; }', 'x'.repeat(2 * 1024 * 1024));
+    expect(result).toMatchObject({ ok: false, kind: 'bad_input' });
+  });
+});
+
+describe('the sandbox classifies a failure by what it observed, not by what the tool threw', () => {
+  /** A one-worker sandbox that counts the workers it starts. */
+  function counting() {
+    let started = 0;
+    const box = createSandbox({
+      limits: { timeoutMs: 250, memoryBytes: 16 * 1024 * 1024 },
+      workers: 1,
+      createWorker: (url) => {
+        started++;
+        return new Worker(url);
+      },
+    });
+    return { box, started: () => started };
+  }
+
+  it.each([
+    ['a timeout', "throw { name: 'Interrupted', message: 'interrupted at the deadline' };"],
+    ['a timeout, as QuickJS words it', "throw { name: 'InternalError', message: 'interrupted' };"],
+    ['running out of memory', "throw { name: 'InternalError', message: 'out of memory' };"],
+    ['running out of memory, as a real InternalError', "throw new InternalError('out of memory');"],
+    ['running out of memory, by a length message', "throw new RangeError('invalid array length');"],
+    ['a stack overflow', "throw { name: 'InternalError', message: 'stack overflow' };"],
+    ['a stack overflow, as a real InternalError', "throw new InternalError('stack overflow');"],
+    ['a crash', "throw { name: 'Crashed', message: 'the sandbox failed: Aborted()' };"],
+    ['a result over the size limit', "throw { name: 'TooLarge', message: 'the result is too large' };"],
+    ['a result that is not JSON', "throw { name: 'NotJson', message: 'not JSON' };"],
+    [
+      'anything, through a setter on Object.prototype',
+      "Object.defineProperty(Object.prototype, 'fault', { set() {}, get() { return { kind: 'memory' }; } }); throw new Error('x');",
+    ],
+  ])('a tool that fakes %s gets thrown, and its worker is kept', async (_fake, body) => {
+    const { box, started } = counting();
+    try {
+      await expect(box.run('function run() { return 1; }', {})).resolves.toMatchObject({ ok: true });
+      const result = await box.run(`function run() { ${body} }`, {});
+      expect(result).toMatchObject({ ok: false, kind: 'thrown' });
+      await expect(box.run('function run() { return 2; }', {})).resolves.toMatchObject({
+        ok: true,
+        value: 2,
+      });
+      expect(started()).toBe(1);
+    } finally {
+      await box.close();
+    }
+  });
+
+  it('still sees a real stack overflow that the tool caught and threw again', async () => {
+    const result = await run(
+      'function run() { let e; try { (function f() { f(); })(); } catch (x) { e = x; } throw e; }',
+    );
+    expect(result).toMatchObject({ ok: false, kind: 'stack' });
+  });
+
+  it('still sees memory running out when the tool catches it and throws something else', async () => {
+    const result = await run(
+      "function run() { const a = []; try { for (;;) a.push(new Array(100000).fill(7)); } catch { a.length = 0; throw new Error('never mind'); } }",
+    );
+    expect(result).toMatchObject({ ok: false, kind: 'memory' });
+  });
+
+  it('replaces the worker after a real limit', async () => {
+    const { box, started } = counting();
+    try {
+      const bomb = await box.run(
+        'function run() { const a = []; for (;;) a.push(new Array(100000).fill(7)); }',
+        {},
+      );
+      expect(bomb).toMatchObject({ ok: false, kind: 'memory' });
+      await expect(box.run('function run() { return 2; }', {})).resolves.toMatchObject({
+        ok: true,
+        value: 2,
+      });
+      expect(started()).toBe(2);
+    } finally {
+      await box.close();
+    }
   });
 });
