@@ -1,4 +1,10 @@
-import type { AttachmentBuilder, EmbedBuilder } from 'discord.js';
+import {
+  type AttachmentBuilder,
+  channelMention,
+  DiscordAPIError,
+  type EmbedBuilder,
+  RESTJSONErrorCodes,
+} from 'discord.js';
 import { type Dialogue, describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
@@ -35,6 +41,8 @@ export interface DialogueThread {
   speak(persona: { displayName: string; avatarUrl: string }, content: string): Promise<void>;
   /** Shows "typing…" for a few seconds. */
   typing(): Promise<void>;
+  /** Posts as the bot in the thread's channel, for when the thread itself refuses posts. */
+  tellOutside(content: string): Promise<void>;
 }
 
 export interface DialogueRunner {
@@ -189,12 +197,27 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
     } catch (error) {
       stopTyping();
       stopQueueWait();
+      const closed =
+        error instanceof DiscordAPIError &&
+        (error.code === RESTJSONErrorCodes.InvalidActionOnArchivedThread ||
+          error.code === RESTJSONErrorCodes.ThreadLocked);
       const text = shutdown.signal.aborted
         ? '⏹️ I was stopped mid-dialogue (a restart). What was said so far is kept: send your message again to go on.'
-        : describeFailure(error, log, { threadId: thread.id });
-      await thread.send({ content: text }).catch((sendError: unknown) => {
-        log.error({ threadId: thread.id, err: sendError }, 'could not report a failure in the thread');
-      });
+        : closed
+          ? `⚠️ I could not go on in ${channelMention(thread.id)}: it was archived and locked mid-dialogue. What was said so far is kept; unlock it and send your message again.`
+          : describeFailure(error, log, { threadId: thread.id });
+      // A thread that refuses posts (archived and locked) hears it in its channel instead.
+      const told = closed
+        ? false
+        : await thread.send({ content: text }).then(
+            () => true,
+            () => false,
+          );
+      if (!told) {
+        await thread.tellOutside(text).catch((sendError: unknown) => {
+          log.error({ threadId: thread.id, err: sendError }, 'could not report a failure anywhere');
+        });
+      }
     } finally {
       stopTyping();
       stopQueueWait();

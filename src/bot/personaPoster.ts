@@ -1,4 +1,5 @@
 import {
+  AttachmentBuilder,
   type Client,
   DiscordAPIError,
   PermissionFlagsBits,
@@ -17,7 +18,7 @@ import {
   type SendReport,
 } from './posting/postingScheduler.ts';
 import { watchWebhookResponses } from './posting/webhookResponses.ts';
-import { splitMessage } from './splitMessage.ts';
+import { DEFAULT_MAX_POSTS, planPosts } from './splitMessage.ts';
 
 /** Model output must never ping anyone. */
 export const NO_MENTIONS = { parse: [] as never[], repliedUser: false };
@@ -49,7 +50,30 @@ interface WebhookPart {
   displayName: string;
   avatarUrl: string;
   content: string;
+  /** The rest of a turn too long for its messages, attached to its last one. */
+  files?: AttachmentBuilder[];
   sent: boolean;
+}
+
+/**
+ * One turn's messages: at most {@link DEFAULT_MAX_POSTS}, the rest of a very long turn attached
+ * as a file to the last, so one turn never floods a thread (or the channel's shared budget).
+ */
+export function turnMessages(
+  content: string,
+  prefix = '',
+): Array<{ content: string; files?: AttachmentBuilder[] }> {
+  const plan = planPosts(`${prefix}${content}`, { maxParts: DEFAULT_MAX_POSTS });
+  const messages: Array<{ content: string; files?: AttachmentBuilder[] }> = plan.parts.map((part) => ({
+    content: part,
+  }));
+  if (plan.overflow !== undefined) {
+    messages.push({
+      content: `-# …the rest of this turn (${plan.overflow.length.toLocaleString('en')} characters) is attached.`,
+      files: [new AttachmentBuilder(Buffer.from(plan.overflow, 'utf8'), { name: 'the-rest.md' })],
+    });
+  }
+  return messages;
 }
 
 interface StoredWebhook {
@@ -144,8 +168,8 @@ export function createPersonaPoster(deps: {
         allowedMentions: NO_MENTIONS,
       });
     }
-    for (const part of splitMessage(`**${message.displayName}:** ${message.content}`)) {
-      await thread.send({ content: part, allowedMentions: NO_MENTIONS });
+    for (const part of turnMessages(message.content, `**${message.displayName}:** `)) {
+      await thread.send({ ...part, allowedMentions: NO_MENTIONS });
     }
   }
 
@@ -156,6 +180,7 @@ export function createPersonaPoster(deps: {
       return responses.during(webhook.id, () =>
         webhook.send({
           content: part.content,
+          ...(part.files ? { files: part.files } : {}),
           username: part.displayName,
           avatarURL: part.avatarUrl,
           threadId: part.thread.id,
@@ -192,11 +217,11 @@ export function createPersonaPoster(deps: {
     options: Pick<PostRequest<WebhookPart>, 'opening' | 'onDelayed'> = {},
   ): Promise<void> {
     if (!canManageWebhooks(thread)) return postAsBot(thread, message);
-    const parts: WebhookPart[] = splitMessage(message.content).map((content) => ({
+    const parts: WebhookPart[] = turnMessages(message.content).map((part) => ({
       thread,
       displayName: message.displayName,
       avatarUrl: message.avatarUrl,
-      content,
+      ...part,
       sent: false,
     }));
     try {
@@ -246,6 +271,10 @@ export function createPersonaPoster(deps: {
         },
         async typing() {
           await thread.sendTyping();
+        },
+        async tellOutside(content) {
+          const parent = thread.parent;
+          if (parent?.isSendable()) await parent.send({ content, allowedMentions: NO_MENTIONS });
         },
       };
     },

@@ -1,25 +1,14 @@
 /**
  * Pure text helpers that every layer may use (the graph included): no I/O, no dependencies.
  */
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+import { truncateGraphemes } from './graphemes.ts';
 
 /**
  * At most `max` UTF-16 code units of `text` (as Discord and JavaScript count length), ending in
  * `…` when it was cut. Never cuts inside a grapheme: an emoji, a flag or a letter with its
  * accents stays whole or goes whole.
  */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  if (max <= 0) return '';
-  const room = max - 1;
-  let end = 0;
-  for (const { segment, index } of graphemes.segment(text)) {
-    if (index + segment.length > room) break;
-    end = index + segment.length;
-  }
-  return `${text.slice(0, end)}…`;
-}
+export const truncate = truncateGraphemes;
 
 /** `count` and the noun, pluralised with an `s` when it is not one: `1 dialogue`, `3 dialogues`. */
 export function plural(count: number, noun: string, pluralForm = `${noun}s`): string {

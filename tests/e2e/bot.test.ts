@@ -683,3 +683,46 @@ describe('nobody is left waiting across a restart', () => {
     expect(h.ollama.chats()).toHaveLength(chats);
   });
 });
+
+describe('a thread closed mid-dialogue', () => {
+  it('says so in the channel when the thread was archived and locked under it', async () => {
+    const h = await start();
+    h.ollama.respond(async (request) => {
+      if (request.model === BRICK) {
+        // A moderator archives and locks the thread while BRICK thinks.
+        h.discord.archiveThread(h.discord.threads()[0]?.id ?? '', { locked: true });
+        return 'thesis';
+      }
+      return request.model === ROBIN ? 'ok\nDISSONANCE: 0.1' : 'words';
+    });
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'A task', { mentionBot: true });
+    const notice = await h.discord.waitFor(
+      () => h.discord.messages(h.discord.channelId).find((m) => m.content.includes('archived and locked')),
+      10_000,
+    );
+    expect(notice.content).toContain(`<#${message.id}>`);
+    expect(notice.author.id).toBe(h.discord.botUserId);
+  });
+});
+
+describe('one turn never floods a thread', () => {
+  it('posts a very long turn in at most four messages, the rest attached as a file', async () => {
+    const h = await start();
+    const huge = Array.from({ length: 400 }, (_, i) => `Line ${i}: ${'x'.repeat(40)}`).join('\n');
+    h.ollama.script(ALFRED, ['plan', 'answer']).script(BRICK, [huge]).script(ROBIN, ['ok\nDISSONANCE: 0.1']);
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Write a lot', { mentionBot: true });
+    await h.discord.waitFor(() => personaPosts(h, message.id).find((m) => m.content === 'answer'), 10_000);
+    const brick = personaPosts(h, message.id).filter((m) => m.author.username === 'BRICK');
+    expect(brick).toHaveLength(4);
+    for (const post of brick) expect(post.content.length).toBeLessThanOrEqual(2000);
+    const last = brick.at(-1);
+    expect(last?.content).toMatch(/the rest of this turn \([\d,]+ characters\) is attached/);
+    const rest = await (await fetch(last?.attachments[0]?.url ?? '')).text();
+    expect(
+      brick
+        .slice(0, 3)
+        .map((m) => m.content)
+        .join('\n') + rest,
+    ).toContain('Line 399:');
+  });
+});

@@ -20,6 +20,9 @@ function recordingThread(id = 'thread-1') {
     async typing() {
       said.push('(typing)');
     },
+    async tellOutside(content) {
+      said.push(`OUTSIDE: ${content}`);
+    },
   };
   return { thread, said };
 }

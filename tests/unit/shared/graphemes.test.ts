@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { graphemeBoundaries, graphemes, truncateGraphemes } from '../../../src/bot/graphemes.ts';
+import { graphemeBoundaries, graphemes, truncateGraphemes } from '../../../src/shared/graphemes.ts';
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 /** The reference: the whole text segmented at once (slow on long text, fine on short). */
