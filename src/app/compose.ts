@@ -4,6 +4,7 @@ import { loadCommands } from '../bot/commandRegistry.ts';
 import { type Bot, createBot } from '../bot/createBot.ts';
 import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
 import { createDialogue, type Dialogue } from '../graph/dialogue.ts';
+import { keepsFormat } from '../graph/formats.ts';
 import { systemPromptFor } from '../graph/prompts.ts';
 import { type AppStore, openAppStore } from '../services/appStore.ts';
 import { type CheckpointStore, openCheckpointStore } from '../services/checkpointStore.ts';
@@ -13,6 +14,9 @@ import { type Codex, loadCodex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
+import { createFineTuner, type FineTuner } from '../services/finetune/fineTuner.ts';
+import { FinetuneStore } from '../services/finetune/finetuneStore.ts';
+import { createOllamaModelHost } from '../services/finetune/ollamaAdapters.ts';
 import { type Amendments, createAmendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
 import { createLimiter, type Limiter } from '../services/llm/limiter.ts';
@@ -57,8 +61,10 @@ export interface Runtime {
   readonly toolForge: ToolForge;
   /** The philosophical loop: codex amendments, ratified only by the architect. */
   readonly amendments: Amendments;
-  /** Background jobs (the motivator; later curation and fine-tuning). */
+  /** Background jobs (the motivator, curation, fine-tuning). */
   readonly scheduler: Scheduler;
+  /** The UnslothForge: fine-tunes, evaluates and swaps persona models. */
+  readonly fineTuner: FineTuner;
   /** Re-reads the codex from disk and puts it in force. */
   reloadCodex(): Promise<Codex>;
   codex(): Codex;
@@ -121,7 +127,13 @@ export async function composeRuntime(
   });
   let store: CheckpointStore | undefined = openCheckpointStore(config.dataDir);
   const limiter = createLimiter(config.llmConcurrency);
+  const finetunes = new FinetuneStore(config.dataDir);
   const modelFor = createOllamaModelFor({
+    // A fine-tuned version in force replaces the codex's model, from the next call on.
+    activeModel: (persona) => {
+      const active = finetunes.active(persona);
+      return active && active.version > 0 ? active.model : undefined;
+    },
     host: config.ollamaHost,
     timeoutMs: config.ollamaTimeoutMs,
     personas: () => personas,
@@ -201,6 +213,32 @@ export async function composeRuntime(
     await amendments.evaluate();
   });
   const scheduler = createScheduler({ logger, clock, autonomyPaused: () => amendments.pausedReason() });
+  const fineTuner = createFineTuner({
+    store: finetunes,
+    dataDir: config.dataDir,
+    personas: () => personas,
+    modelFor,
+    host: createOllamaModelHost({ host: config.ollamaHost, timeoutMs: config.ollamaTimeoutMs }),
+    limiter,
+    formatOk: keepsFormat,
+    bus,
+    clock,
+    logger,
+    settings: {
+      command: config.finetuneCommand,
+      ...(config.finetuneConfig
+        ? { config: JSON.parse(config.finetuneConfig) as Record<string, unknown> }
+        : {}),
+      timeoutMs: config.finetuneTimeoutMs,
+      holdout: config.finetuneHoldout,
+      triggerSize: config.finetuneTriggerSize,
+      rule: config.finetunePromoteRule,
+      promotion: config.finetunePromotion,
+      exclusive: config.finetuneExclusive,
+      evalPrompts: config.finetuneEvalPrompts,
+      judge: 'ALFRED',
+    },
+  });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
   const stopRetrying = clock.every(EMBED_RETRY_MS, () => void memory.embedPending().catch(() => undefined));
   logger.info({ codexVersion: codex.data.version, dataDir: config.dataDir }, 'runtime ready');
@@ -216,6 +254,7 @@ export async function composeRuntime(
     toolForge,
     amendments,
     scheduler,
+    fineTuner,
     async reloadCodex() {
       const next = await loadCodex(config.codexPath);
       applyCodex(next);
@@ -228,6 +267,8 @@ export async function composeRuntime(
       stopRetrying();
       stopEvaluating();
       await scheduler.stop();
+      await fineTuner.close();
+      finetunes.close();
       await amendments.close();
       proposals.close();
       await sandbox.close();
@@ -270,6 +311,8 @@ export async function composeApp(
   } catch (error) {
     logger.warn(findAppError(error)?.message ?? String(error));
   }
+  // The nightly fine-tune belongs to the bot, not to a terminal chat beside it.
+  runtime.scheduler.add(runtime.fineTuner.job(config.finetuneCron));
   const store = openAppStore(config.dataDir, (error) => logger.error({ err: error }, 'state store error'));
   const commands = options.commands ?? (await loadCommands(COMMANDS_DIR));
   const build = () =>

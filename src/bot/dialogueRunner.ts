@@ -126,7 +126,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
     let queueWait: AbortController | undefined;
     let toldQueue = false;
     let queueNotice: Promise<void> = Promise.resolve();
-    const noticeQueueLater = (position: number) => {
+    const noticeQueueLater = (position: number, reason?: string) => {
       if (queueWait || toldQueue) return;
       queueWait = new AbortController();
       const { signal } = queueWait;
@@ -136,7 +136,9 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
           toldQueue = true;
           queueNotice = thread
             .send({
-              content: `⏳ Other dialogues are using the model: this one was number ${position} in the queue and follows as soon as it can.`,
+              content: reason
+                ? `⏳ The model is busy ${reason}: this dialogue was number ${position} in the queue and follows when it is free.`
+                : `⏳ Other dialogues are using the model: this one was number ${position} in the queue and follows as soon as it can.`,
             })
             .catch((error: unknown) =>
               log.warn({ err: error, threadId: thread.id }, 'could not post the queue notice'),
@@ -172,7 +174,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
       );
       for await (const event of events) {
         if (event.type === 'thinking') startTyping();
-        else if (event.type === 'queued') noticeQueueLater(event.position);
+        else if (event.type === 'queued') noticeQueueLater(event.position, event.reason);
         else if (event.type === 'turn') {
           stopTyping();
           stopQueueWait();

@@ -45,6 +45,16 @@ const duration = (fallback: string) =>
       return parsed;
     });
 
+/** A cron expression, checked now (naming the setting and the field), e.g. `0 3 * * *`. */
+const cronSetting = (setting: string) =>
+  z.string().superRefine((value, ctx) => {
+    try {
+      assertCron(value, setting);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(`${setting}: `, '') });
+    }
+  });
+
 const snowflake = (what: string) =>
   z
     .string()
@@ -104,6 +114,30 @@ export const envSchema = z.object({
       }
     }),
   AUTONOMY_CHANNEL_ID: snowflake('channel'),
+  FINETUNE_CRON: cronSetting('FINETUNE_CRON').default('0 3 * * *'),
+  FINETUNE_TRIGGER_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  FINETUNE_HOLDOUT: z.coerce.number().gt(0).max(0.5).default(0.1),
+  FINETUNE_COMMAND: z.string().trim().min(1).default('python3 forge/finetune/train.py'),
+  FINETUNE_CONFIG: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a JSON object of trainer settings, e.g. {"max_steps": 120}',
+        });
+      }
+    }),
+  FINETUNE_TIMEOUT: duration('6h'),
+  FINETUNE_PROMOTE_RULE: z.enum(['lower-bound', 'majority']).default('lower-bound'),
+  FINETUNE_PROMOTION: z.enum(['auto', 'architect']).default('auto'),
+  FINETUNE_EXCLUSIVE: flag(true),
+  FINETUNE_EVAL_PROMPTS: z.coerce.number().int().min(1).max(500).default(20),
   AUTONOMY_MAX_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
   AUTONOMY_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
 });
@@ -177,6 +211,26 @@ export interface Config {
   readonly autonomyMaxPerDay: number;
   /** Minutes without human activity before the bot counts as idle (default 30). */
   readonly autonomyIdleMinutes: number;
+  /** When the fine-tune job looks for a persona whose golden set has grown (cron; default nightly `0 3 * * *`). */
+  readonly finetuneCron: string;
+  /** New golden samples since a persona's last fine-tune that start the next (default 200). */
+  readonly finetuneTriggerSize: number;
+  /** Share of the golden set held out for the evaluation, never trained on (default 0.1). */
+  readonly finetuneHoldout: number;
+  /** The trainer's command line, before its arguments (default `python3 forge/finetune/train.py`). */
+  readonly finetuneCommand: string;
+  /** Trainer settings passed as `--config` (a JSON object), if any. */
+  readonly finetuneConfig: string | undefined;
+  /** Longest a training may run, in milliseconds (default 6 h). */
+  readonly finetuneTimeoutMs: number;
+  /** How a candidate must beat the model in force (default `lower-bound`). */
+  readonly finetunePromoteRule: 'lower-bound' | 'majority';
+  /** Whether a better candidate is swapped in at once (`auto`) or waits for the architect. */
+  readonly finetunePromotion: 'auto' | 'architect';
+  /** Whether dialogues wait while the trainer has the GPU (default true: one GPU for both). */
+  readonly finetuneExclusive: boolean;
+  /** Most held-out prompts one evaluation answers (default 20). */
+  readonly finetuneEvalPrompts: number;
 }
 
 /**
@@ -236,6 +290,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     autonomyChannelId: e.AUTONOMY_CHANNEL_ID,
     autonomyMaxPerDay: e.AUTONOMY_MAX_PER_DAY,
     autonomyIdleMinutes: e.AUTONOMY_IDLE_MINUTES,
+    finetuneCron: e.FINETUNE_CRON,
+    finetuneTriggerSize: e.FINETUNE_TRIGGER_SIZE,
+    finetuneHoldout: e.FINETUNE_HOLDOUT,
+    finetuneCommand: e.FINETUNE_COMMAND,
+    finetuneConfig: e.FINETUNE_CONFIG,
+    finetuneTimeoutMs: e.FINETUNE_TIMEOUT,
+    finetunePromoteRule: e.FINETUNE_PROMOTE_RULE,
+    finetunePromotion: e.FINETUNE_PROMOTION,
+    finetuneExclusive: e.FINETUNE_EXCLUSIVE,
+    finetuneEvalPrompts: e.FINETUNE_EVAL_PROMPTS,
   });
 }
 

@@ -33,6 +33,18 @@ export const personaSchema = z.strictObject({
     .string()
     .trim()
     .regex(/^[\w.\-/]+(:[\w.-]+)?$/, 'expected an Ollama model name such as "llama3.1:8b"'),
+  /**
+   * The Hugging Face weights that match `model` (what a fine-tune trains on and Ollama applies
+   * the adapter to). Without it the persona is not fine-tuned.
+   */
+  finetune_base: z
+    .string()
+    .trim()
+    .regex(
+      /^[\w.-]+\/[\w.-]+$/,
+      'expected a Hugging Face model id such as "unsloth/Meta-Llama-3.1-8B-Instruct"',
+    )
+    .optional(),
   temperature: z.number().min(0).max(2),
   avatar_url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
   system_prompt: z.string().trim().min(1).max(8000),

@@ -18,6 +18,8 @@ export interface OllamaModelsOptions {
   logger: Logger;
   /** Shared cap on calls in flight; unlimited when absent. */
   limiter?: Limiter;
+  /** The fine-tuned model in force for a persona, if any (read at every call: a swap applies to the next). */
+  activeModel?: (personaId: string) => string | undefined;
   clock: Clock;
   /** How a busy or restarting Ollama is tried again (default: 3 retries from 500 ms, doubling). */
   retry?: RetryPolicy;
@@ -51,8 +53,13 @@ function chatOllamaFields(persona: Persona): ChatOllamaInput {
 /** The persona models, served by Ollama through `@langchain/ollama`. */
 export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
   const log = options.logger.child({ module: 'ollama' });
-  return (personaId) => {
-    const persona = options.personas().get(personaId);
+  return (personaId, overrides = {}) => {
+    const codexPersona = options.personas().get(personaId);
+    const persona = {
+      ...codexPersona,
+      model: overrides.model ?? options.activeModel?.(personaId) ?? codexPersona.model,
+      ...(overrides.temperature !== undefined ? { temperature: overrides.temperature } : {}),
+    };
     const model: ChatModel = {
       model: persona.model,
       async invoke(messages: readonly ChatMessage[], callOptions = {}) {
