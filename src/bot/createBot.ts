@@ -6,6 +6,7 @@ import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import { diskUsage } from '../services/diskUsage.ts';
 import type { EventBus } from '../services/eventBus.ts';
+import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
 import { checkOllama } from '../services/llm/ollamaModels.ts';
@@ -22,6 +23,7 @@ import type { CommandRegistry } from './commandRegistry.ts';
 import { createContinuity } from './continuity.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
+import { createFinetuneUi } from './finetune/finetuneUi.ts';
 import { createGovernanceUi } from './governance/governanceUi.ts';
 import { createInteractionRouter } from './interactionRouter.ts';
 import { createMotivatorJob } from './motivator.ts';
@@ -64,6 +66,7 @@ export interface BotServices {
   readonly scheduler: Scheduler;
   readonly limiter: Limiter;
   readonly bus: EventBus;
+  readonly fineTuner: FineTuner;
   personas(): PersonaRegistry;
   codex(): Codex;
 }
@@ -193,10 +196,20 @@ export function createBot(deps: BotDeps): Bot {
     },
   );
   const stopGovernance = governance.listen();
+  const finetuneUi = createFinetuneUi({
+    client,
+    config,
+    fineTuner: services.fineTuner,
+    architects,
+    bus: services.bus,
+    clock,
+    logger,
+  });
+  const stopFinetunes = finetuneUi.listen();
   const onMessage = createMessageHandler(ports);
   const onInteraction = createInteractionRouter({
     commands: deps.commands,
-    buttons: createButtonRegistry([governance.buttons, ...(deps.buttons ?? [])]),
+    buttons: createButtonRegistry([governance.buttons, finetuneUi.buttons, ...(deps.buttons ?? [])]),
     ports,
     logger,
   });
@@ -258,6 +271,7 @@ export function createBot(deps: BotDeps): Bot {
         await services.scheduler.remove('motivator');
         stopAnnouncingTools();
         stopGovernance();
+        stopFinetunes();
         stopHeartbeat();
         await runner.shutdown();
         await continuity.heartbeat().catch(() => undefined);

@@ -5,6 +5,7 @@ import type { Clock } from '../services/clock.ts';
 import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import type { EventBus } from '../services/eventBus.ts';
+import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
 import type { OllamaHealth } from '../services/llm/ollamaModels.ts';
@@ -53,6 +54,7 @@ export interface BotPorts {
   readonly codex: () => Codex;
   readonly scheduler: Scheduler;
   readonly limiter: Limiter;
+  readonly fineTuner: FineTuner;
   readonly health: HealthProbe;
 }
 

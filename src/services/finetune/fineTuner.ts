@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Refusal } from '../errors.ts';
@@ -97,6 +97,15 @@ export interface FineTuner {
 
 const modelName = (persona: string, version: number) => `batos-${persona.toLowerCase()}-v${version}`;
 
+/** Whether process `pid` runs with arguments inside `folder` (Linux's /proc; elsewhere: unknown, so no). */
+function isTrainerOf(pid: number, folder: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(folder);
+  } catch {
+    return false;
+  }
+}
+
 export function createFineTuner(deps: FineTunerDeps): FineTuner {
   const { store, settings } = deps;
   const log = deps.logger.child({ module: 'finetune' });
@@ -107,6 +116,16 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
   // A job the bot was running when it stopped cannot be resumed: the trainer died with it.
   const stuck = store.running();
   if (stuck) {
+    // Its trainer may outlive the bot and hold the GPU: stopped with its whole process group —
+    // only when that process is still this job's trainer (a pid is reused after a reboot).
+    if (stuck.trainerPid && isTrainerOf(stuck.trainerPid, resolve(deps.dataDir, 'finetune', stuck.id))) {
+      try {
+        process.kill(-stuck.trainerPid, 'SIGTERM');
+        log.warn({ job: stuck.id, pid: stuck.trainerPid }, 'stopped the trainer a crash left running');
+      } catch {
+        // Gone already.
+      }
+    }
     store.update(
       stuck.id,
       () => ({
@@ -206,6 +225,9 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
           clock: deps.clock,
           signal: closing.signal,
           ...(deps.cwd ? { cwd: deps.cwd } : {}),
+          onSpawn: (pid) => {
+            job = store.update(job.id, () => ({ trainerPid: pid }), now());
+          },
           onEvent: (event) => {
             if (event.event === 'start') job = update(job.id, { totalSteps: event.total_steps });
             else if (event.event === 'progress') {

@@ -74,6 +74,8 @@ export interface FinetuneJob {
   error?: string;
   /** The end of the trainer's log, for a failed job. */
   logTail?: string;
+  /** The trainer's process (group) while it runs: stopped at the next start if the bot died first. */
+  trainerPid?: number;
   decidedBy?: string;
 }
 

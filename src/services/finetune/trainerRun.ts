@@ -92,6 +92,8 @@ export interface TrainerRequest {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   onEvent: (event: TrainerEvent) => void;
+  /** Told the trainer's process id once it runs (its process group, to stop it after a crash). */
+  onSpawn?: (pid: number) => void;
 }
 
 export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcome> {
@@ -119,6 +121,7 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: process.platform !== 'win32',
   });
+  if (child.pid) request.onSpawn?.(child.pid);
   const kill = (signal: NodeJS.Signals) => {
     try {
       if (child.pid && process.platform !== 'win32') process.kill(-child.pid, signal);
