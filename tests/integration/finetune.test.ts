@@ -225,3 +225,34 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
     }
   });
 });
+
+describe('the swap', () => {
+  it('lets a running call finish on the old model; the dialogue’s later calls use the new one', async () => {
+    const h = await start({ FINETUNE_PROMOTION: 'architect' });
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.settled();
+
+    // BRICK's call waits on a gate; the architect promotes meanwhile; ROBIN then speaks.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    h.emulator.respond(async (request) => {
+      if (request.model === TEST_MODELS.BRICK) {
+        await gate;
+        return 'thesis';
+      }
+      if (request.model.startsWith('batos-')) return 'new ROBIN\nDISSONANCE: 0.1';
+      if (request.model === ROBIN) return 'old ROBIN\nDISSONANCE: 0.1';
+      return 'words';
+    });
+    const talking = h.talk('mid-swap', 'A question');
+    await waitUntil(() => h.emulator.chats(TEST_MODELS.BRICK).length > 0);
+    expect(h.runtime.fineTuner.promote('ft1', 'ada').ok).toBe(true);
+    open();
+    const events = await talking;
+    const robin = events.find((e) => e.type === 'turn' && e.persona === 'ROBIN');
+    expect(robin).toMatchObject({ text: 'new ROBIN', model: 'batos-robin-v1' });
+  });
+});
