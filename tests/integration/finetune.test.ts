@@ -256,3 +256,32 @@ describe('the swap', () => {
     expect(robin).toMatchObject({ text: 'new ROBIN', model: 'batos-robin-v1' });
   });
 });
+
+describe('the nightly job', () => {
+  it('fine-tunes the persona whose golden set grew by FINETUNE_TRIGGER_SIZE, as an autonomous job', async () => {
+    const h = await start({ FINETUNE_TRIGGER_SIZE: '20' });
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    const job = h.runtime.fineTuner.job('0 3 * * *');
+    // Autonomous: the scheduler holds it while a codex proposal is drafted or pending.
+    expect(job.autonomous).toBe(true);
+    h.runtime.scheduler.add(job);
+    await expect(h.runtime.scheduler.runNow('finetune')).resolves.toMatchObject({
+      outcome: 'ok',
+      message: expect.stringMatching(/^fine-tuned ROBIN \(ft1\): promoted/),
+    });
+    // Grown by 4 since: not enough.
+    writeGolden(h.dataDir, 'ROBIN', 4, 100);
+    await expect(h.runtime.scheduler.runNow('finetune')).resolves.toMatchObject({
+      message: 'no persona has 20 new golden samples yet',
+    });
+    writeGolden(h.dataDir, 'ROBIN', 16, 200);
+    await expect(h.runtime.scheduler.runNow('finetune')).resolves.toMatchObject({
+      message: expect.stringMatching(/ft2/),
+    });
+    expect(h.runtime.fineTuner.get('ft2')).toMatchObject({
+      trigger: 'schedule',
+      requestedBy: 'system',
+      goldenCount: 44,
+    });
+  });
+});
