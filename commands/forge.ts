@@ -40,7 +40,12 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
         .setName('finetune')
         .setDescription('Fine-tune a persona on its golden set now (architect)')
         .addStringOption((o) =>
-          o.setName('persona').setDescription('ALFRED, BRICK, ROBIN, …').setRequired(true).setMaxLength(32),
+          o
+            .setName('persona')
+            .setDescription('ALFRED, BRICK, ROBIN, …')
+            .setRequired(true)
+            .setMaxLength(32)
+            .setAutocomplete(true),
         ),
     )
     .addSubcommand((sub) =>
@@ -48,13 +53,19 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
         .setName('rollback')
         .setDescription('Flip a persona back to an earlier model version, at once (architect)')
         .addStringOption((o) =>
-          o.setName('persona').setDescription('ALFRED, BRICK, ROBIN, …').setRequired(true).setMaxLength(32),
+          o
+            .setName('persona')
+            .setDescription('ALFRED, BRICK, ROBIN, …')
+            .setRequired(true)
+            .setMaxLength(32)
+            .setAutocomplete(true),
         )
         .addIntegerOption((o) =>
           o
             .setName('version')
             .setDescription('The version (0: the codex’s own model; default: the one before)')
-            .setMinValue(0),
+            .setMinValue(0)
+            .setAutocomplete(true),
         ),
     )
     .addSubcommand((sub) =>
@@ -67,6 +78,27 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
   architectOnly: (interaction, config) => {
     const sub = interaction.options.getSubcommand();
     return ARCHITECT_ONLY.has(sub) || (sub === 'tool' && !config.forgeOpenToAll);
+  },
+  autocomplete(interaction, { fineTuner, personas }) {
+    const focused = interaction.options.getFocused(true);
+    if (focused.name === 'persona') {
+      return personas()
+        .list()
+        .map((p) => ({ name: `${p.displayName} (${fineTuner.activeModel(p.id) ?? p.model})`, value: p.id }));
+    }
+    // Versions of the persona named so far: the codex's own, then each fine-tuned one.
+    const persona = (interaction.options.getString('persona') ?? '').trim().toUpperCase();
+    if (!personas().has(persona)) return [];
+    return [
+      { name: `0 · ${personas().get(persona).model} (the codex's own)`, value: 0 },
+      ...fineTuner
+        .versions(persona)
+        .reverse()
+        .map((v) => ({
+          name: `${v.version} · ${v.model} · ${v.samples} samples${v.evaluation ? ` · won ${(v.evaluation.score * 100).toFixed(0)}%` : ''}`,
+          value: v.version,
+        })),
+    ];
   },
   async execute(interaction, { tools, toolForge, fineTuner, personas }) {
     const sub = interaction.options.getSubcommand();

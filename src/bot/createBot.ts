@@ -172,6 +172,7 @@ export function createBot(deps: BotDeps): Bot {
       ollama: () => checkOllama(config.ollamaHost, []),
       diskUsage,
     },
+    commandList: () => deps.commands.list(),
   };
 
   // Every new tool is announced in the log channel too (the thread or /forge reply has its own card).

@@ -16,6 +16,7 @@ import type { Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
 import type { ToolService } from '../services/tools/toolBox.ts';
 import type { ChannelAccess } from './channelAccess.ts';
+import type { CommandInfo } from './commandCall.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { GovernanceUi } from './governance/governanceUi.ts';
 import type { ArchitectGate } from './permissions.ts';
@@ -56,6 +57,8 @@ export interface BotPorts {
   readonly limiter: Limiter;
   readonly fineTuner: FineTuner;
   readonly health: HealthProbe;
+  /** The slash commands, for `/help`. */
+  readonly commandList: () => readonly CommandInfo[];
 }
 
 /** When a person last wrote to the bot or used a command. */

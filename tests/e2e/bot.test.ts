@@ -5,7 +5,7 @@ import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../sup
 import { ManualClock } from '../support/clock.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
-import { closedPort } from '../support/scripts.ts';
+import { closedPort, registerTool } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let h: BotHarness | undefined;
@@ -733,5 +733,60 @@ describe('one turn never floods a thread', () => {
         .map((m) => m.content)
         .join('\n') + rest,
     ).toContain('Line 399:');
+  });
+});
+
+describe('/help and autocomplete', () => {
+  it('/help lists what a member may use, and more for the architect', async () => {
+    const h = await start();
+    const member = await h.discord.runCommand(h.userId, h.discord.channelId, 'help');
+    const memberHelp = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(member.id).responses[0])).data,
+    );
+    expect(memberHelp).toContain('Mention me with a task');
+    expect(memberHelp).toContain('/memory search');
+    expect(memberHelp).toContain('/forge status');
+    expect(memberHelp).not.toContain('/forge finetune');
+    expect(memberHelp).not.toContain('/codex propose');
+    const architect = h.discord.createUser('ada', { roles: [h.discord.createRole('architect')] });
+    const asArchitect = await h.discord.runCommand(architect, h.discord.channelId, 'help');
+    const architectHelp = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).responses[0])).data,
+    );
+    expect(architectHelp).toMatch(/\/forge finetune\*\* — .*\(architect\)/);
+    expect(architectHelp).toContain('/codex propose');
+  });
+
+  it('completes persona names, their model versions, tool names and codex versions', async () => {
+    const h = await start();
+    const choicesOf = async (
+      name: string,
+      options: Record<string, string | number>,
+      focused: string,
+      sub: string,
+    ) => {
+      const interaction = await h.discord.runAutocomplete(
+        h.userId,
+        h.discord.channelId,
+        name,
+        options,
+        focused,
+        sub,
+      );
+      const response = await h.discord.waitFor(() => h.discord.interaction(interaction.id).responses[0]);
+      expect(response.type).toBe(8);
+      return (response.data as { choices: Array<{ name: string; value: string | number }> }).choices;
+    };
+    const personas = await choicesOf('forge', { persona: 'ro' }, 'persona', 'finetune');
+    expect(personas[0]).toEqual({ name: `ROBIN (${ROBIN})`, value: 'ROBIN' });
+    expect(personas.map((c) => c.value).sort()).toEqual(['ALFRED', 'BRICK', 'ROBIN']);
+    expect(await choicesOf('forge', { persona: 'ROBIN', version: '' }, 'version', 'rollback')).toEqual([
+      { name: `0 · ${ROBIN} (the codex's own)`, value: 0 },
+    ]);
+    registerTool(h.runtime.tools.registry);
+    expect(await choicesOf('tools', { name: 'wo' }, 'name', 'show')).toEqual([
+      { name: 'word_count (v1)', value: 'word_count' },
+    ]);
+    expect(await choicesOf('codex', { version: '' }, 'version', 'rollback')).toEqual([]);
   });
 });

@@ -117,7 +117,8 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
   // Its own process group, so a timeout stops the trainer and whatever it started.
   const child = spawn(program, args, {
     cwd: request.cwd,
-    env: request.env ?? process.env,
+    // The trainer inherits the bot's environment (HF_TOKEN, CUDA_VISIBLE_DEVICES…) unless told otherwise.
+    ...(request.env ? { env: request.env } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: process.platform !== 'win32',
   });
