@@ -88,7 +88,9 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
           const proposal = v.proposalId ? proposals.get(v.proposalId) : undefined;
           const how = proposal
             ? `${proposal.kind === 'rollback' ? 'rollback' : 'amendment'} ${proposal.id} “${proposal.title}”, approved by ${userMention(v.approvedBy ?? '')}`
-            : 'the codex as first found';
+            : v.approvedBy === 'host'
+              ? 'edited on the host'
+              : 'the codex as first found';
           return `**v${v.version}** — ${how} ${time(new Date(v.at), TimestampStyles.ShortDateTime)}`;
         })
         .reverse();

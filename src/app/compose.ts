@@ -10,6 +10,7 @@ import { type AppStore, openAppStore } from '../services/appStore.ts';
 import { type CheckpointStore, openCheckpointStore } from '../services/checkpointStore.ts';
 import { type Clock, systemClock } from '../services/clock.ts';
 import { GRAPH_PERSONAS } from '../services/codex/codexSchema.ts';
+import { watchCodex } from '../services/codex/codexWatcher.ts';
 import { type Codex, loadCodex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import { findAppError } from '../services/errors.ts';
@@ -83,6 +84,8 @@ export interface ComposeOptions {
   retry?: RetryPolicy;
   /** Discord's limits as persona posts are paced for them (default: Discord's; tests scale them down). */
   posting?: Partial<PostingLimits>;
+  /** How long a codex edit on the host must settle before it is read (default 500 ms). */
+  codexDebounceMs?: number;
 }
 
 /** Opens the interaction log and vector index; a damaged index is rebuilt from the log. */
@@ -311,8 +314,21 @@ export async function composeApp(
   } catch (error) {
     logger.warn(findAppError(error)?.message ?? String(error));
   }
-  // The nightly fine-tune belongs to the bot, not to a terminal chat beside it.
+  // The nightly fine-tune and the codex watcher belong to the bot, not to a terminal chat beside it.
   runtime.scheduler.add(runtime.fineTuner.job(config.finetuneCron));
+  const codexWatcher = watchCodex({
+    path: config.codexPath,
+    clock: runtime.clock,
+    logger,
+    ...(options.codexDebounceMs !== undefined ? { debounceMs: options.codexDebounceMs } : {}),
+    onEdit: (text) => {
+      try {
+        runtime.amendments.adoptHostEdit(text);
+      } catch (error) {
+        logger.error({ err: error }, 'could not adopt an edit of the codex');
+      }
+    },
+  });
   const store = openAppStore(config.dataDir, (error) => logger.error({ err: error }, 'state store error'));
   const commands = options.commands ?? (await loadCommands(COMMANDS_DIR));
   const build = () =>
@@ -340,6 +356,7 @@ export async function composeApp(
     async close() {
       if (closed) return;
       closed = true;
+      codexWatcher.close();
       await bot.stop();
       await store.close();
       await runtime.close();

@@ -38,6 +38,10 @@ export interface BatEvents {
   proposal_abandoned: { proposal: Proposal };
   /** The architect ratified a proposal: the codex on disk and the personas are the new version. */
   codex_amended: { proposal: Proposal; version: number };
+  /** The operator edited `codex.toml` on the host and it is in force (a pending proposal went stale). */
+  codex_edited: { version: number; stale?: Proposal };
+  /** An edit of `codex.toml` on the host was refused; the old codex stays in force. */
+  codex_refused: { problems: string[] };
   /** A fine-tune job started, progressed, or ended (its state says how). */
   finetune_job: { job: FinetuneJob };
 }
