@@ -28,6 +28,7 @@ import { createOllamaEmbedder, type Embedder } from '../services/memory/embedder
 import { InteractionLog } from '../services/memory/interactionLog.ts';
 import { createMemory, type Memory } from '../services/memory/memory.ts';
 import { VectorIndex } from '../services/memory/vectorIndex.ts';
+import { createMetrics, createNoMetrics, type Metrics } from '../services/metrics.ts';
 import { createPersonaRegistry, type PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
@@ -35,6 +36,7 @@ import { createToolForge } from '../services/tools/forge.ts';
 import { createSandbox } from '../services/tools/sandbox.ts';
 import { createToolService, type ToolService } from '../services/tools/toolBox.ts';
 import { ToolRegistry } from '../services/tools/toolRegistry.ts';
+import { serveMetrics } from './metricsServer.ts';
 import { COMMANDS_DIR } from './paths.ts';
 
 /**
@@ -66,6 +68,10 @@ export interface Runtime {
   readonly scheduler: Scheduler;
   /** The UnslothForge: fine-tunes, evaluates and swaps persona models. */
   readonly fineTuner: FineTuner;
+  /** What is counted and timed; its registry exists only with `METRICS_PORT`. */
+  readonly metrics: Omit<Metrics, 'registry'> & { registry?: Metrics['registry'] };
+  /** Whether the stores answer (for `/healthz`). */
+  storesOpen(): boolean;
   /** Re-reads the codex from disk and puts it in force. */
   reloadCodex(): Promise<Codex>;
   codex(): Codex;
@@ -129,9 +135,18 @@ export async function composeRuntime(
     onListenerError: (type, error) => logger.error({ err: error, event: type }, 'event listener failed'),
   });
   let store: CheckpointStore | undefined = openCheckpointStore(config.dataDir);
-  const limiter = createLimiter(config.llmConcurrency);
+  let limiterRef: Limiter | undefined;
+  const metrics =
+    config.metricsPort !== undefined
+      ? createMetrics({
+          queue: () => ({ active: limiterRef?.active ?? 0, waiting: limiterRef?.waiting ?? 0 }),
+        })
+      : createNoMetrics();
+  const limiter = createLimiter(config.llmConcurrency, (ms) => metrics.queueWait(ms / 1000));
+  limiterRef = limiter;
   const finetunes = new FinetuneStore(config.dataDir);
   const modelFor = createOllamaModelFor({
+    metrics,
     // A fine-tuned version in force replaces the codex's model, from the next call on.
     activeModel: (persona) => {
       const active = finetunes.active(persona);
@@ -161,6 +176,7 @@ export async function composeRuntime(
     embeddingsPath: join(config.dataDir, 'tools', 'embeddings.json'),
     logger,
     offered: config.toolsOffered,
+    onCall: (outcome) => metrics.sandboxCall(outcome),
   });
   const toolForge =
     options.toolForge ??
@@ -215,7 +231,13 @@ export async function composeRuntime(
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
-  const scheduler = createScheduler({ logger, clock, autonomyPaused: () => amendments.pausedReason() });
+  const scheduler = createScheduler({
+    logger,
+    clock,
+    autonomyPaused: () => amendments.pausedReason(),
+    onRun: (job, outcome) => metrics.jobRun(job, outcome),
+  });
+  let closed = false;
   const fineTuner = createFineTuner({
     store: finetunes,
     dataDir: config.dataDir,
@@ -258,6 +280,18 @@ export async function composeRuntime(
     amendments,
     scheduler,
     fineTuner,
+    metrics,
+    storesOpen() {
+      if (closed) return false;
+      try {
+        memory.stats();
+        amendments.active();
+        finetunes.running();
+        return true;
+      } catch {
+        return false;
+      }
+    },
     async reloadCodex() {
       const next = await loadCodex(config.codexPath);
       applyCodex(next);
@@ -267,6 +301,7 @@ export async function composeRuntime(
     personas: () => personas,
     requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],
     async close() {
+      closed = true;
       stopRetrying();
       stopEvaluating();
       await scheduler.stop();
@@ -287,6 +322,8 @@ export interface App {
   readonly runtime: Runtime;
   readonly store: AppStore;
   readonly bot: Bot;
+  /** Where `/metrics` and `/healthz` are served (with `METRICS_PORT`; 0 picks a free port). */
+  readonly metricsPort: number | undefined;
   /** Builds a fresh bot over the same runtime and store (after `bot.stop()`: a reconnect). */
   rebuildBot(): Bot;
   /** Stops the bot, then closes the store and the runtime. */
@@ -343,9 +380,20 @@ export async function composeApp(
     });
   let bot = build();
   let closed = false;
+  const metricsServer =
+    config.metricsPort !== undefined && runtime.metrics.registry
+      ? await serveMetrics({
+          port: config.metricsPort,
+          host: config.metricsHost,
+          registry: runtime.metrics.registry,
+          health: () => ({ discord: bot.client.isReady(), stores: runtime.storesOpen() }),
+        })
+      : undefined;
+  if (metricsServer) logger.info({ port: metricsServer.port }, 'metrics and /healthz served');
   return {
     runtime,
     store,
+    metricsPort: metricsServer?.port,
     get bot() {
       return bot;
     },
@@ -357,6 +405,7 @@ export async function composeApp(
       if (closed) return;
       closed = true;
       codexWatcher.close();
+      await metricsServer?.close();
       await bot.stop();
       await store.close();
       await runtime.close();

@@ -12,6 +12,7 @@ import type { Limiter } from '../services/llm/limiter.ts';
 import { checkOllama } from '../services/llm/ollamaModels.ts';
 import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
+import type { Metrics } from '../services/metrics.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { Scheduler } from '../services/scheduler.ts';
 import { createSlidingWindow } from '../services/slidingWindow.ts';
@@ -67,6 +68,7 @@ export interface BotServices {
   readonly limiter: Limiter;
   readonly bus: EventBus;
   readonly fineTuner: FineTuner;
+  readonly metrics: Pick<Metrics, 'dialogue' | 'turn' | 'discordRateLimited'>;
   personas(): PersonaRegistry;
   codex(): Codex;
 }
@@ -107,6 +109,7 @@ export function createBot(deps: BotDeps): Bot {
     dialogue: services.dialogue,
     speaker: (id) => services.personas().get(id),
     tool: (name, version) => services.tools.registry.get(name, version),
+    metrics: services.metrics,
     clock,
     logger,
   });
@@ -235,6 +238,11 @@ export function createBot(deps: BotDeps): Bot {
     onInteraction(interaction).catch((error: unknown) =>
       logger.error({ err: error }, 'interaction router failed'),
     );
+  });
+  // Discord's 429s, counted by scope (the posting engine keeps them rare; a metric proves it).
+  client.rest.on('response', (_request, response) => {
+    if (response.status === 429)
+      services.metrics.discordRateLimited(response.headers.get('x-ratelimit-scope') ?? 'user');
   });
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => logger.warn(message));

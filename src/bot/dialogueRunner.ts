@@ -8,6 +8,7 @@ import {
 import { type Dialogue, describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
+import type { Metrics } from '../services/metrics.ts';
 import type { StoredTool } from '../services/tools/toolRegistry.ts';
 import { describeFailure } from './failures.ts';
 import { splitMessage } from './splitMessage.ts';
@@ -64,6 +65,8 @@ export interface DialogueRunnerDeps {
   speaker: (personaId: string) => { displayName: string; avatarUrl: string };
   /** The channels whose past dialogues a dialogue in this thread may recall (what all its readers can read). */
   recallScope?: (thread: DialogueThread) => readonly string[] | undefined;
+  /** Counts dialogues and turns. */
+  metrics?: Pick<Metrics, 'dialogue' | 'turn'>;
   /** A forged tool, for its card in the thread. */
   tool: (name: string, version: number) => StoredTool | undefined;
   clock: Clock;
@@ -181,7 +184,9 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
           await queueNotice;
           if (event.persona === 'TOOL_FORGE') await postForgeTurn(thread, event);
           else await thread.speak(deps.speaker(event.persona), turnText(event));
+          deps.metrics?.turn(event.persona);
         } else if (event.type === 'done') {
+          deps.metrics?.dialogue('done');
           log.info(
             {
               threadId: thread.id,
@@ -197,6 +202,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
         }
       }
     } catch (error) {
+      deps.metrics?.dialogue(shutdown.signal.aborted ? 'stopped' : 'failed');
       stopTyping();
       stopQueueWait();
       const closed =

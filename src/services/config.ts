@@ -82,6 +82,8 @@ export const envSchema = z.object({
   MAX_TURNS: z.coerce.number().int().min(1).max(50).default(3),
   HIGH_DISSONANCE: fraction(0.8),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   OLLAMA_EMBED_MODEL: z.string().trim().min(1).default('nomic-embed-text'),
   MEMORY_RECALL_K: z.coerce.number().int().min(0).max(20).default(3),
   MEMORY_SIMILARITY_FLOOR: fraction(0.5),
@@ -163,6 +165,10 @@ export interface Config {
   /** A final dissonance above this publishes `high_cognitive_dissonance` (0–1, default 0.8). */
   readonly highDissonance: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Where Prometheus metrics (`/metrics`) and the health check (`/healthz`) are served; off when unset. */
+  readonly metricsPort: number | undefined;
+  /** The address they listen on (default 127.0.0.1; 0.0.0.0 in a container). */
+  readonly metricsHost: string;
   /** Ollama model that embeds dialogues for memory (default `nomic-embed-text`). */
   readonly ollamaEmbedModel: string;
   /** Past dialogues recalled into ALFRED's plan (default 3; 0 turns recall off). */
@@ -266,6 +272,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxTurns: e.MAX_TURNS,
     highDissonance: e.HIGH_DISSONANCE,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
     ollamaEmbedModel: e.OLLAMA_EMBED_MODEL,
     memoryRecallK: e.MEMORY_RECALL_K,
     memorySimilarityFloor: e.MEMORY_SIMILARITY_FLOOR,

@@ -37,7 +37,11 @@ export interface Limiter {
 /** The priority of background model calls: they wait behind every person's dialogue. */
 export const BACKGROUND_PRIORITY = -10;
 
-export function createLimiter(concurrency: number): Limiter {
+export function createLimiter(
+  concurrency: number,
+  /** Told how long each call waited for its slot, in milliseconds (metrics). */
+  onWaited?: (ms: number) => void,
+): Limiter {
   const queue = new PQueue({ concurrency });
   let heldFor: string | undefined;
   return {
@@ -66,10 +70,18 @@ export function createLimiter(concurrency: number): Limiter {
       options.signal?.throwIfAborted();
       const priority = options.priority ?? 0;
       const mustWait = queue.isPaused || queue.pending >= concurrency || queue.size > 0;
-      const result = queue.add(() => task(), {
-        priority,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      // A measurement only, never a decision: the monotonic clock is right for it.
+      const queuedAt = performance.now();
+      const result = queue.add(
+        () => {
+          onWaited?.(performance.now() - queuedAt);
+          return task();
+        },
+        {
+          priority,
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
       if (mustWait) {
         // p-queue counts by exact priority: a person's call waits behind people's calls only; a
         // background call behind everything.
