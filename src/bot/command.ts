@@ -1,7 +1,5 @@
 import type {
   ChatInputCommandInteraction,
-  InteractionEditReplyOptions,
-  InteractionReplyOptions,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { Config } from '../services/config.ts';

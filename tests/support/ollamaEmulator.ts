@@ -307,19 +307,32 @@ export class OllamaEmulator {
     const name = fullName(String(body.model ?? ''));
     const from = String(body.from ?? '');
     const adapters = (body.adapters ?? {}) as Record<string, string>;
-    if (!body.model) return this.json(res, 400, { error: 'model is required' });
+    if (!body.model) {
+      this.json(res, 400, { error: 'model is required' });
+      return;
+    }
     if (this.failCreate) {
       const { status, error } = this.failCreate;
       this.failCreate = undefined;
-      return this.json(res, status, { error });
+      this.json(res, status, { error });
+      return;
     }
-    if (!this.models.has(fullName(from))) return this.json(res, 404, this.notFound(from));
+    if (!this.models.has(fullName(from))) {
+      this.json(res, 404, this.notFound(from));
+      return;
+    }
     const missing = Object.values(adapters).find((digest) => !this.blobs.has(digest));
-    if (missing) return this.json(res, 400, { error: `blob ${missing} not found` });
+    if (missing) {
+      this.json(res, 400, { error: `blob ${missing} not found` });
+      return;
+    }
     this.models.add(name);
     this.created.set(name, { name, from, adapters });
     const steps = [{ status: 'using existing layer' }, { status: 'writing manifest' }, { status: 'success' }];
-    if (body.stream === false) return this.json(res, 200, { status: 'success' });
+    if (body.stream === false) {
+      this.json(res, 200, { status: 'success' });
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
     res.end(`${steps.map((step) => JSON.stringify(step)).join('\n')}\n`);
   }

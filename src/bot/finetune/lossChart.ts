@@ -25,10 +25,10 @@ export function lossSvg(points: ReadonlyArray<readonly [number, number]>, title:
         `<text x="${MARGIN.left - 8}" y="${y(value) + 4}" text-anchor="end" font-size="12" fill="#b9bbbe">${value.toFixed(2)}</text>`,
     )
     .join('');
-  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="DejaVu Sans, Arial, sans-serif">
 <rect width="100%" height="100%" fill="#2b2d31"/>
-<text x="${MARGIN.left}" y="22" font-size="14" fill="#f2f3f5">${escape(title)}</text>
+<text x="${MARGIN.left}" y="22" font-size="14" fill="#f2f3f5">${escapeXml(title)}</text>
 ${ticks}
 <polyline points="${line}" fill="none" stroke="#57f287" stroke-width="2.5"/>
 <text x="${MARGIN.left}" y="${HEIGHT - 12}" font-size="12" fill="#b9bbbe">step ${minStep}</text>

@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { sha256 } from '../../shared/hash.ts';
 import { writeFileDurably } from '../durableWrite.ts';
