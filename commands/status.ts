@@ -8,8 +8,8 @@ import {
   time,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/command.ts';
-import { dissonanceChartPng, errorText, hasModel } from '../src/bot/kit.ts';
-import type { OllamaHealth } from '../src/services/llm/ollamaModels.ts';
+import { dissonanceChartPng, errorText } from '../src/bot/kit.ts';
+import type { LlmProvider } from '../src/services/llm/chatModel.ts';
 import type { JobStatus } from '../src/services/scheduler.ts';
 import { formatBytes } from '../src/shared/text.ts';
 
@@ -70,23 +70,33 @@ const status: Command<
     const { config } = ports;
     // Where the host keeps Ollama and the data is the operator's business: architects only.
     const hostDetails = (await ports.architects.check(interaction)).ok;
-    let health: OllamaHealth | undefined;
-    let ollamaLine: string;
-    try {
-      health = await ports.health.ollama();
-      ollamaLine = `✅ Ollama ${health.version}${hostDetails ? ` at ${config.ollamaHost}` : ''} · ${health.models.length} models`;
-    } catch (error) {
-      ollamaLine = `❌ ${hostDetails ? errorText(error) : errorText(error).replaceAll(config.ollamaHost, 'its address')}`;
-    }
+    const servers = await ports.health.models();
+    const serverLines = servers.map((server) => {
+      const name = server.provider === 'ollama' ? 'Ollama' : 'OpenAI-compatible server';
+      const where = hostDetails ? ` at ${server.address}` : '';
+      if (server.ok) {
+        return `✅ ${name}${server.version ? ` ${server.version}` : ''}${where} · ${server.models.length} models`;
+      }
+      const text = errorText(server.error);
+      return `❌ ${hostDetails ? text : text.replaceAll(server.address, 'its address')}`;
+    });
+    const listed = (provider: LlmProvider) => {
+      const server = servers.find((s) => s.provider === provider);
+      return server?.ok ? server.models : undefined;
+    };
+    const missingHint = (provider: LlmProvider, model: string) =>
+      provider === 'ollama' ? `❌ not pulled: \`ollama pull ${model}\`` : '❌ not served by the server';
     const personaLines = ports
       .personas()
       .list()
       .map((p) => {
         const model = ports.fineTuner.activeModel(p.id) ?? p.model;
-        const mark = health
-          ? hasModel(health.models, model)
+        const provider = ports.health.providerOf(p.id);
+        const models = listed(provider);
+        const mark = models
+          ? ports.health.hasModel(provider, models, model)
             ? '✅'
-            : `❌ not pulled: \`ollama pull ${model}\``
+            : missingHint(provider, model)
           : '❔';
         return `${p.displayName}: \`${model}\`${model !== p.model ? ` (fine-tuned from \`${p.model}\`)` : ''} ${mark}`;
       });
@@ -96,13 +106,14 @@ const status: Command<
       ports.health.diskUsage(join(config.dataDir, 'state.sqlite')),
     ]);
     const memory = ports.memory.stats();
+    const embedModels = listed(config.embedProvider);
     const embedMissing =
-      health && !hasModel(health.models, config.ollamaEmbedModel)
-        ? ` · ❌ embedding model not pulled: \`ollama pull ${config.ollamaEmbedModel}\``
+      embedModels && !ports.health.hasModel(config.embedProvider, embedModels, config.ollamaEmbedModel)
+        ? ` · embedding model ${missingHint(config.embedProvider, config.ollamaEmbedModel)}`
         : '';
     const memoryLine = `${memory.dialogues} dialogues remembered (${memory.pending} waiting to be embedded) · index ${formatBytes(memory.indexBytes)}, ${memory.vectors} vectors${embedMissing}`;
     const embed = new EmbedBuilder().setTitle('BAT OS status').addFields(
-      { name: 'Ollama', value: ollamaLine.slice(0, 1024) },
+      { name: 'Models served by', value: serverLines.join('\n').slice(0, 1024) || '—' },
       { name: 'Persona models', value: personaLines.join('\n').slice(0, 1024) || '—' },
       {
         name: 'Load',

@@ -3,6 +3,7 @@ import type { CommandRegistry } from '../bot/commandRegistry.ts';
 import { loadCommands } from '../bot/commandRegistry.ts';
 import { type Bot, createBot } from '../bot/createBot.ts';
 import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
+import type { TurnStreamSettings } from '../bot/posting/turnStream.ts';
 import { createDialogue, type Dialogue } from '../graph/dialogue.ts';
 import { keepsFormat } from '../graph/formats.ts';
 import { systemPromptFor } from '../graph/prompts.ts';
@@ -21,10 +22,10 @@ import { createOllamaModelHost } from '../services/finetune/ollamaAdapters.ts';
 import { type Amendments, createAmendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
 import { createLimiter, type Limiter } from '../services/llm/limiter.ts';
-import { checkOllama, createOllamaModelFor } from '../services/llm/ollamaModels.ts';
+import { createProviders, type Providers } from '../services/llm/providers.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../services/llm/retry.ts';
 import type { Logger } from '../services/logger.ts';
-import { createOllamaEmbedder, type Embedder } from '../services/memory/embedder.ts';
+import type { Embedder } from '../services/memory/embedder.ts';
 import { InteractionLog } from '../services/memory/interactionLog.ts';
 import { createMemory, type Memory } from '../services/memory/memory.ts';
 import { VectorIndex } from '../services/memory/vectorIndex.ts';
@@ -76,8 +77,10 @@ export interface Runtime {
   reloadCodex(): Promise<Codex>;
   codex(): Codex;
   personas(): PersonaRegistry;
-  /** The Ollama models the dialogue needs, one per graph persona, without repeats. */
-  requiredModels(): string[];
+  /** Who serves the models and the embeddings. */
+  readonly providers: Providers;
+  /** Checks that every server in use answers and has the models the dialogue needs; throws what to fix. */
+  checkModels(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,6 +93,8 @@ export interface ComposeOptions {
   retry?: RetryPolicy;
   /** Discord's limits as persona posts are paced for them (default: Discord's; tests scale them down). */
   posting?: Partial<PostingLimits>;
+  /** How streamed turns are paced (default: a round of edits a second per turn). */
+  stream?: Partial<TurnStreamSettings>;
   /** How long a codex edit on the host must settle before it is read (default 500 ms). */
   codexDebounceMs?: number;
 }
@@ -145,26 +150,32 @@ export async function composeRuntime(
   const limiter = createLimiter(config.llmConcurrency, (ms) => metrics.queueWait(ms / 1000));
   limiterRef = limiter;
   const finetunes = new FinetuneStore(config.dataDir);
-  const modelFor = createOllamaModelFor({
-    metrics,
-    // A fine-tuned version in force replaces the codex's model, from the next call on.
-    activeModel: (persona) => {
-      const active = finetunes.active(persona);
-      return active && active.version > 0 ? active.model : undefined;
+  // A fine-tuned version in force replaces the codex's model, from the next call on.
+  const activeModel = (persona: string) => {
+    const active = finetunes.active(persona);
+    return active && active.version > 0 ? active.model : undefined;
+  };
+  const providers = createProviders(
+    {
+      llmProvider: config.llmProvider,
+      embedProvider: config.embedProvider,
+      ollamaHost: config.ollamaHost,
+      openaiBaseUrl: config.openaiBaseUrl,
+      openaiApiKey: config.openaiApiKey,
+      embedModel: config.ollamaEmbedModel,
+      timeoutMs: config.ollamaTimeoutMs,
     },
-    host: config.ollamaHost,
-    timeoutMs: config.ollamaTimeoutMs,
-    personas: () => personas,
-    logger,
-    limiter,
-    clock,
-    retry: options.retry ?? { ...DEFAULT_RETRY_POLICY, retries: config.ollamaRetries },
-  });
-  const embedder = createOllamaEmbedder({
-    host: config.ollamaHost,
-    model: config.ollamaEmbedModel,
-    timeoutMs: config.ollamaTimeoutMs,
-  });
+    {
+      metrics,
+      activeModel,
+      personas: () => personas,
+      logger,
+      limiter,
+      clock,
+      retry: options.retry ?? { ...DEFAULT_RETRY_POLICY, retries: config.ollamaRetries },
+    },
+  );
+  const { modelFor, embedder } = providers;
   const memory = openMemory(config, logger, embedder, clock);
   const sandbox = createSandbox({
     limits: { timeoutMs: config.sandboxTimeoutMs, memoryBytes: config.sandboxMemoryMb * 1024 * 1024 },
@@ -243,6 +254,7 @@ export async function composeRuntime(
     dataDir: config.dataDir,
     personas: () => personas,
     modelFor,
+    providerOf: providers.of,
     host: createOllamaModelHost({ host: config.ollamaHost, timeoutMs: config.ollamaTimeoutMs }),
     limiter,
     formatOk: keepsFormat,
@@ -299,7 +311,11 @@ export async function composeRuntime(
     },
     codex: () => codex,
     personas: () => personas,
-    requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],
+    providers,
+    checkModels: () =>
+      providers.check(
+        GRAPH_PERSONAS.map((id) => ({ persona: id, model: activeModel(id) ?? personas.get(id).model })),
+      ),
     async close() {
       closed = true;
       stopRetrying();
@@ -347,7 +363,7 @@ export async function composeApp(
 ): Promise<App> {
   const runtime = await composeRuntime(config, logger, options);
   try {
-    await checkOllama(config.ollamaHost, runtime.requiredModels());
+    await runtime.checkModels();
   } catch (error) {
     logger.warn(findAppError(error)?.message ?? String(error));
   }
@@ -377,6 +393,7 @@ export async function composeApp(
       store,
       commands,
       ...(options.posting ? { posting: options.posting } : {}),
+      ...(options.stream ? { stream: options.stream } : {}),
     });
   let bot = build();
   let closed = false;

@@ -9,7 +9,7 @@ import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
-import { checkOllama } from '../services/llm/ollamaModels.ts';
+import type { Providers } from '../services/llm/providers.ts';
 import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
 import type { Metrics } from '../services/metrics.ts';
@@ -32,6 +32,7 @@ import { createArchitectGate } from './permissions.ts';
 import { createPersonaPoster, NO_MENTIONS } from './personaPoster.ts';
 import type { BotPorts, HumanActivity } from './ports.ts';
 import type { PostingLimits } from './posting/postingScheduler.ts';
+import type { TurnStreamSettings } from './posting/turnStream.ts';
 import { type BotThreads, createDialogueStarter } from './startDialogue.ts';
 import { toolCard } from './toolCard.ts';
 
@@ -68,6 +69,8 @@ export interface BotServices {
   readonly limiter: Limiter;
   readonly bus: EventBus;
   readonly fineTuner: FineTuner;
+  /** Who serves the models and the embeddings, and whether they answer. */
+  readonly providers: Pick<Providers, 'health' | 'of' | 'has'>;
   readonly metrics: Pick<Metrics, 'dialogue' | 'turn' | 'discordRateLimited'>;
   personas(): PersonaRegistry;
   codex(): Codex;
@@ -84,6 +87,8 @@ export interface BotDeps {
   buttons?: ButtonFamily[];
   /** Discord's limits as persona posts are paced for them (default: Discord's; tests scale them down). */
   posting?: Partial<PostingLimits>;
+  /** How streamed turns are paced (default: a round of edits a second per turn). */
+  stream?: Partial<TurnStreamSettings>;
 }
 
 export function createBot(deps: BotDeps): Bot {
@@ -101,6 +106,7 @@ export function createBot(deps: BotDeps): Bot {
     logger,
     clock,
     ...(deps.posting ? { limits: deps.posting } : {}),
+    ...(deps.stream ? { stream: deps.stream } : {}),
   });
   const continuity = createContinuity({ client, store, clock, logger });
   const access = createChannelAccess(client);
@@ -110,6 +116,7 @@ export function createBot(deps: BotDeps): Bot {
     speaker: (id) => services.personas().get(id),
     tool: (name, version) => services.tools.registry.get(name, version),
     metrics: services.metrics,
+    streamTurns: config.streamTurns,
     clock,
     logger,
   });
@@ -172,7 +179,9 @@ export function createBot(deps: BotDeps): Bot {
     activity,
     governance,
     health: {
-      ollama: () => checkOllama(config.ollamaHost, []),
+      models: () => services.providers.health(),
+      providerOf: (personaId) => services.providers.of(personaId),
+      hasModel: (provider, models, model) => services.providers.has(provider, models, model),
       diskUsage,
     },
     commandList: () => deps.commands.list(),

@@ -40,10 +40,27 @@ export interface DialogueThread {
   send(post: BotPost): Promise<void>;
   /** A persona's turn, under its name and avatar (split as needed). */
   speak(persona: { displayName: string; avatarUrl: string }, content: string): Promise<void>;
+  /**
+   * Starts a persona's turn that appears as it is written; undefined where turns can only be
+   * posted whole (no webhook).
+   */
+  stream?(persona: { displayName: string; avatarUrl: string }): StreamedTurn | undefined;
   /** Shows "typing…" for a few seconds. */
   typing(): Promise<void>;
   /** Posts as the bot in the thread's channel, for when the thread itself refuses posts. */
   tellOutside(content: string): Promise<void>;
+}
+
+/** A persona's turn on its way: its words so far, then the finished text. */
+export interface StreamedTurn {
+  /** What may be shown so far. */
+  update(text: string): void;
+  /** The finished turn, shown exactly (split as needed). */
+  finish(content: string): Promise<void>;
+  /** The turn broke off: its partial words stay, marked as such. */
+  abandon(): Promise<void>;
+  /** Messages posted and edits made; when the first words showed. */
+  readonly stats: { messages: number; edits: number; firstPostAt?: number };
 }
 
 export interface DialogueRunner {
@@ -69,6 +86,8 @@ export interface DialogueRunnerDeps {
   metrics?: Pick<Metrics, 'dialogue' | 'turn'>;
   /** A forged tool, for its card in the thread. */
   tool: (name: string, version: number) => StoredTool | undefined;
+  /** Whether persona turns appear as they are written (`STREAM_TURNS`); default false. */
+  streamTurns?: boolean;
   clock: Clock;
   logger: Logger;
 }
@@ -155,6 +174,8 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
       queueWait = undefined;
     };
     const started = deps.clock.now();
+    /** The turn that is streaming now, if any. */
+    let streaming: { persona: string; turn: StreamedTurn } | undefined;
     // Each run has its own signal, tied to the shutdown only while it runs: LangGraph keeps the
     // signal it is given, so the shutdown's own would collect a listener per dialogue for good.
     const run = new AbortController();
@@ -173,17 +194,35 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
           },
           ...(recallChannels ? { recallChannels } : {}),
         },
-        { signal: run.signal },
+        { signal: run.signal, streamTurns: deps.streamTurns === true },
       );
       for await (const event of events) {
         if (event.type === 'thinking') startTyping();
         else if (event.type === 'queued') noticeQueueLater(event.position, event.reason);
-        else if (event.type === 'turn') {
+        else if (event.type === 'partial') {
+          if (!streaming || streaming.persona !== event.persona) {
+            const turn = event.text.trim() ? thread.stream?.(deps.speaker(event.persona)) : undefined;
+            if (!turn) continue;
+            stopTyping();
+            stopQueueWait();
+            await queueNotice;
+            streaming = { persona: event.persona, turn };
+          }
+          streaming.turn.update(event.text);
+        } else if (event.type === 'turn') {
           stopTyping();
           stopQueueWait();
           await queueNotice;
+          const streamed = streaming?.persona === event.persona ? streaming.turn : undefined;
+          streaming = undefined;
           if (event.persona === 'TOOL_FORGE') await postForgeTurn(thread, event);
-          else await thread.speak(deps.speaker(event.persona), turnText(event));
+          else if (streamed) {
+            await streamed.finish(turnText(event));
+            log.debug(
+              { threadId: thread.id, persona: event.persona, ...streamed.stats },
+              'streamed turn finished',
+            );
+          } else await thread.speak(deps.speaker(event.persona), turnText(event));
           deps.metrics?.turn(event.persona);
         } else if (event.type === 'done') {
           deps.metrics?.dialogue('done');
@@ -202,6 +241,9 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
         }
       }
     } catch (error) {
+      // Words already shown stay, marked as broken off.
+      await streaming?.turn.abandon().catch(() => undefined);
+      streaming = undefined;
       deps.metrics?.dialogue(shutdown.signal.aborted ? 'stopped' : 'failed');
       stopTyping();
       stopQueueWait();

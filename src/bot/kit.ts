@@ -5,7 +5,6 @@
  */
 import { findAppError } from '../services/errors.ts';
 
-export { hasModel } from '../services/llm/ollamaModels.ts';
 export { dissonanceChartPng } from './dissonanceChart.ts';
 export { jobEmbed as finetuneEmbed } from './finetune/finetuneUi.ts';
 export { refusalText } from './governance/proposalCard.ts';

@@ -17,6 +17,12 @@ import {
   type PostRequest,
   type SendReport,
 } from './posting/postingScheduler.ts';
+import {
+  createTurnStream,
+  type TurnPart,
+  type TurnStream,
+  type TurnStreamSettings,
+} from './posting/turnStream.ts';
 import { watchWebhookResponses } from './posting/webhookResponses.ts';
 import { DEFAULT_MAX_POSTS, planPosts } from './splitMessage.ts';
 
@@ -35,6 +41,16 @@ export interface PersonaMessage {
 export interface PersonaPoster {
   /** Posts a persona's turn into a thread under the persona's name and avatar (split as needed). */
   post(thread: ThreadChannel, message: PersonaMessage): Promise<void>;
+  /**
+   * Starts a persona's streamed turn in a thread: its words appear as they come and grow by
+   * edits of its webhook messages. Undefined where the bot cannot use a webhook (the turn is
+   * then posted whole).
+   */
+  stream(
+    thread: ThreadChannel,
+    persona: Omit<PersonaMessage, 'content'>,
+    options?: Pick<PostRequest<WebhookPart>, 'opening' | 'onDelayed'>,
+  ): TurnStream | undefined;
   /** A discord.js thread as the dialogue runner speaks in it. */
   threadFor(thread: ThreadChannel): DialogueThread;
 }
@@ -53,6 +69,10 @@ interface WebhookPart {
   /** The rest of a turn too long for its messages, attached to its last one. */
   files?: AttachmentBuilder[];
   sent: boolean;
+  /** Instead of a new message: an edit of one (its text read as it goes out), or its deletion. */
+  change?: { messageId: string; edit: () => TurnPart } | { messageId: string; remove: true };
+  /** Told the new message's id once Discord has it. */
+  onSent?: (messageId: string) => void;
 }
 
 /**
@@ -99,6 +119,8 @@ export function createPersonaPoster(deps: {
   clock: Clock;
   /** Discord's limits as the scheduler paces for them (default: Discord's; tests scale them down). */
   limits?: Partial<PostingLimits>;
+  /** How streamed turns are paced (default: a round of edits a second per turn). */
+  stream?: Partial<TurnStreamSettings>;
 }): PersonaPoster {
   const log = deps.logger.child({ module: 'webhooks' });
   const webhooks = new Map<string, Promise<Webhook>>();
@@ -177,17 +199,39 @@ export function createPersonaPoster(deps: {
   async function execute(part: WebhookPart): Promise<SendReport> {
     const send = async () => {
       const webhook = await webhookFor(part.thread);
-      return responses.during(webhook.id, () =>
-        webhook.send({
-          content: part.content,
-          ...(part.files ? { files: part.files } : {}),
-          username: part.displayName,
-          avatarURL: part.avatarUrl,
-          threadId: part.thread.id,
-          allowedMentions: NO_MENTIONS,
-        }),
-      );
+      const change = part.change;
+      if (change && 'remove' in change) {
+        return responses.during(webhook.id, () => webhook.deleteMessage(change.messageId, part.thread.id));
+      }
+      if (change) {
+        const edit = change.edit();
+        return responses.during(webhook.id, () =>
+          webhook.editMessage(change.messageId, {
+            content: edit.content,
+            ...(edit.files ? { files: edit.files as AttachmentBuilder[] } : {}),
+            threadId: part.thread.id,
+            allowedMentions: NO_MENTIONS,
+          }),
+        );
+      }
+      let id = '';
+      const report = await responses.during(webhook.id, async () => {
+        id = (
+          await webhook.send({
+            content: part.content,
+            ...(part.files ? { files: part.files } : {}),
+            username: part.displayName,
+            avatarURL: part.avatarUrl,
+            threadId: part.thread.id,
+            allowedMentions: NO_MENTIONS,
+          })
+        ).id;
+      });
+      part.onSent?.(id);
+      return report;
     };
+    // An edit of a message of a webhook Discord forgot cannot be made through a new one.
+    if (part.change) return send();
     try {
       return await send();
     } catch (error) {
@@ -238,8 +282,59 @@ export function createPersonaPoster(deps: {
     }
   }
 
+  function stream(
+    thread: ThreadChannel,
+    persona: Omit<PersonaMessage, 'content'>,
+    options: Pick<PostRequest<WebhookPart>, 'opening' | 'onDelayed'> = {},
+  ): TurnStream | undefined {
+    if (!canManageWebhooks(thread)) return undefined;
+    const target = { channelId: thread.parentId ?? thread.id, threadId: thread.id };
+    const base = { thread, displayName: persona.displayName, avatarUrl: persona.avatarUrl, sent: false };
+    let opening = options.opening === true;
+    return createTurnStream<string>({
+      clock: deps.clock,
+      ...(deps.stream ? { settings: deps.stream } : {}),
+      onError: (error) => log.warn({ err: error, threadId: thread.id }, 'a streamed turn could not be shown'),
+      port: {
+        create(part) {
+          return new Promise<string>((resolve, reject) => {
+            scheduler
+              .post({
+                ...target,
+                parts: [
+                  {
+                    ...base,
+                    content: part.content,
+                    ...(part.files ? { files: part.files as AttachmentBuilder[] } : {}),
+                    onSent: resolve,
+                  },
+                ],
+                opening,
+                ...(options.onDelayed ? { onDelayed: options.onDelayed } : {}),
+              })
+              .catch(reject);
+            opening = false;
+          });
+        },
+        edit: (messageId, edit) =>
+          scheduler.post({
+            ...target,
+            edit: true,
+            parts: [{ ...base, content: '', change: { messageId, edit } }],
+          }),
+        remove: (messageId) =>
+          scheduler.post({
+            ...target,
+            edit: true,
+            parts: [{ ...base, content: '', change: { messageId, remove: true } }],
+          }),
+      },
+    });
+  }
+
   return {
     post,
+    stream,
     threadFor(thread) {
       // A DialogueThread serves one run: its first turn opens it, and it is told of a delay once.
       let spoke = false;
@@ -259,6 +354,17 @@ export function createPersonaPoster(deps: {
         parentId: thread.parentId,
         async send(content) {
           await thread.send({ ...content, allowedMentions: NO_MENTIONS });
+        },
+        stream(persona) {
+          const turn = stream(thread, persona, { opening: !spoke, onDelayed: tellDelayed });
+          if (!turn) return undefined;
+          spoke = true;
+          return {
+            update: (text) => turn.update(text),
+            finish: (content) => turn.finish(turnMessages(content)),
+            abandon: () => turn.abandon(),
+            stats: turn.stats,
+          };
         },
         speak(persona, content) {
           const opening = !spoke;

@@ -7,8 +7,9 @@ import type { Config } from '../services/config.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
+import type { LlmProvider } from '../services/llm/chatModel.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
-import type { OllamaHealth } from '../services/llm/ollamaModels.ts';
+import type { ProviderHealth } from '../services/llm/providers.ts';
 import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
@@ -69,9 +70,14 @@ export interface HumanActivity {
   touch(): void;
 }
 
-/** What `/status` checks: Ollama and the data folder. */
+/** What `/status` checks: the model servers and the data folder. */
 export interface HealthProbe {
-  ollama(): Promise<OllamaHealth>;
+  /** Each server that serves a persona or the embeddings: its version and models, or its error. */
+  models(): Promise<ProviderHealth[]>;
+  /** Who serves a persona's model now. */
+  providerOf(personaId: string): LlmProvider;
+  /** Whether a server's model list has a model. */
+  hasModel(provider: LlmProvider, models: readonly string[], model: string): boolean;
   /** Bytes used by a path under the data folder (recursively). */
   diskUsage(path: string): Promise<number>;
 }

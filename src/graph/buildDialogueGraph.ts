@@ -15,7 +15,7 @@ import type {
   ToolInfo,
 } from '../services/toolForge.ts';
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, latestTurn } from './context.ts';
-import { parseDissonance, parseToolCall, parseToolRequest } from './parsing.ts';
+import { parseDissonance, parseToolCall, parseToolRequest, streamingPreview } from './parsing.ts';
 import {
   alfredPlanPrompt,
   alfredSynthesisPrompt,
@@ -105,7 +105,18 @@ export interface ToolCallEvent {
   tool: string;
 }
 
-export type ProgressEvent = ThinkingEvent | QueuedEvent | ToolCallEvent;
+/**
+ * A persona's turn so far, as it streams (only when the run asks for streamed turns): the whole
+ * text that may be shown yet, control lines held back. A tool call starts its words afresh.
+ */
+export interface PartialEvent {
+  type: 'partial';
+  persona: string;
+  node: NodeName;
+  text: string;
+}
+
+export type ProgressEvent = ThinkingEvent | QueuedEvent | ToolCallEvent | PartialEvent;
 
 /** What a persona said in one turn, and how. */
 interface Spoken {
@@ -216,9 +227,25 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       { role: 'system', content: systemPromptFor(persona, registry.corePrinciples) },
       { role: 'user', content: prompt },
     ];
-    const ask = () =>
-      model.invoke(messages, {
+    // Streamed turns: each piece of the answer updates what may be shown of it so far.
+    const streaming = config.configurable?.stream_turns === true;
+    let raw = '';
+    let shown = '';
+    const show = (text: string) => {
+      if (text === shown) return;
+      shown = text;
+      config.writer?.({ type: 'partial', persona: personaId, node, text } satisfies PartialEvent);
+    };
+    const onToken = (piece: string) => {
+      raw += piece;
+      show(streamingPreview(raw));
+    };
+    const ask = () => {
+      raw = '';
+      if (streaming) show('');
+      return model.invoke(messages, {
         ...(config.signal ? { signal: config.signal } : {}),
+        ...(streaming ? { onToken } : {}),
         onQueued: (position, reason) =>
           config.writer?.({
             type: 'queued',
@@ -227,6 +254,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
             ...(reason ? { reason } : {}),
           } satisfies QueuedEvent),
       });
+    };
     let text = await ask();
     const toolCalls: ToolCallRecord[] = [];
     const warnings: string[] = [];

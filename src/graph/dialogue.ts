@@ -62,12 +62,18 @@ export interface DialogueRequest {
   recallChannels?: readonly string[];
 }
 
+export interface DialogueRunOptions {
+  signal?: AbortSignal;
+  /** Streams each persona's words as they come (`partial` events before each `turn`). */
+  streamTurns?: boolean;
+}
+
 export interface Dialogue {
   /**
    * Runs the graph for one human message and yields each event as it happens. Runs of the
    * same conversation wait for each other; different conversations run side by side.
    */
-  run(request: DialogueRequest, options?: { signal?: AbortSignal }): AsyncGenerator<DialogueEvent>;
+  run(request: DialogueRequest, options?: DialogueRunOptions): AsyncGenerator<DialogueEvent>;
   /** Whether a conversation is stored. */
   exists(conversationId: string): Promise<boolean>;
   /** Every turn stored for a conversation, oldest first. */
@@ -123,6 +129,7 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
             ...config.configurable,
             guild_id: request.meta?.guildId,
             recall_channels: request.recallChannels,
+            stream_turns: options.streamTurns === true,
           },
           streamMode: ['updates', 'custom'],
           recursionLimit: recursionLimitFor(settings),

@@ -217,3 +217,32 @@ export function parseToolCall(text: string, options: { foreign?: readonly string
   }
   return { name: null, display: text.trimEnd() };
 }
+
+/** The control words a turn may end with, as a line begins with them (any case, maybe bold). */
+const CONTROL_WORDS = ['dissonance', 'tool_call', 'tool_required'];
+const CONTROL_START = /^\s*[*_]{0,2}(dissonance|tool_call|tool_required)\b/i;
+
+/**
+ * What may be shown of a turn while it is still being written: the text so far without its
+ * control lines. A `TOOL_CALL:` or `TOOL_REQUIRED:` line and all after it are held back (they
+ * run to the end of the turn), an unquoted line that begins with `DISSONANCE` too, and so is an
+ * unfinished last line that may yet become one ("DISSO…"). The turn's final text, once parsed,
+ * replaces whatever this showed.
+ */
+export function streamingPreview(raw: string): string {
+  const lines = linesOf(raw);
+  const last = lines.at(-1);
+  const shown: string[] = [];
+  for (const line of lines) {
+    if (!line.quoted && CONTROL_START.test(line.text)) {
+      if (/^\s*[*_]{0,2}tool_/i.test(line.text)) break;
+      continue;
+    }
+    if (line === last && !line.quoted) {
+      const start = line.text.replace(/^\s*[*_]{0,2}/, '').toLowerCase();
+      if (start && CONTROL_WORDS.some((word) => word.startsWith(start.slice(0, word.length)))) break;
+    }
+    shown.push(line.text);
+  }
+  return shown.join('\n').trimEnd();
+}

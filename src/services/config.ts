@@ -2,6 +2,7 @@ import { config as loadDotEnvFile } from 'dotenv';
 import ms from 'ms';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
+import { LLM_PROVIDERS, type LlmProvider } from './llm/chatModel.ts';
 import { assertCron } from './scheduler.ts';
 
 /**
@@ -85,6 +86,11 @@ export const envSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   OLLAMA_EMBED_MODEL: z.string().trim().min(1).default('nomic-embed-text'),
+  LLM_PROVIDER: z.enum(LLM_PROVIDERS).default('ollama'),
+  STREAM_TURNS: flag(true),
+  EMBED_PROVIDER: z.enum(LLM_PROVIDERS).optional(),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  OPENAI_API_KEY: z.string().trim().min(1).optional(),
   MEMORY_RECALL_K: z.coerce.number().int().min(0).max(20).default(3),
   MEMORY_SIMILARITY_FLOOR: fraction(0.5),
   LLM_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
@@ -169,8 +175,18 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** The address they listen on (default 127.0.0.1; 0.0.0.0 in a container). */
   readonly metricsHost: string;
-  /** Ollama model that embeds dialogues for memory (default `nomic-embed-text`). */
+  /** The model that embeds dialogues for memory, on the embedding provider (default `nomic-embed-text`). */
   readonly ollamaEmbedModel: string;
+  /** Whether persona turns appear as they are written (edited in place) rather than when finished. */
+  readonly streamTurns: boolean;
+  /** Who serves the personas' models unless the codex names another for a persona (default `ollama`). */
+  readonly llmProvider: LlmProvider;
+  /** Who serves the embedding model (default: `llmProvider`). */
+  readonly embedProvider: LlmProvider;
+  /** An OpenAI-compatible server's base URL, with its `/v1` (vLLM, llama.cpp, LM Studio, LiteLLM, a hosted API). */
+  readonly openaiBaseUrl: string | undefined;
+  /** Its API key, sent as a bearer token; a secret, never logged. */
+  readonly openaiApiKey: string | undefined;
   /** Past dialogues recalled into ALFRED's plan (default 3; 0 turns recall off). */
   readonly memoryRecallK: number;
   /** Least cosine similarity for a past dialogue to be recalled (0–1, default 0.5). */
@@ -249,12 +265,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ENV_KEYS.map((key) => [key, env[key]?.trim() ? env[key]?.trim() : undefined]),
   );
   const result = envSchema.safeParse(present);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '');
-      const got = key in present && present[key] !== undefined ? ` (got "${present[key]}")` : '';
-      return `  - ${key}: ${issue.message}${got}`;
-    });
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        const got = key in present && present[key] !== undefined ? ` (got "${present[key]}")` : '';
+        return `  - ${key}: ${issue.message}${got}`;
+      });
+  for (const key of ['LLM_PROVIDER', 'EMBED_PROVIDER'] as const) {
+    if (present[key] === 'openai' && !present.OPENAI_BASE_URL) {
+      problems.push(
+        `  - OPENAI_BASE_URL: ${key}=openai needs the server's URL, e.g. http://127.0.0.1:8000/v1`,
+      );
+    }
+  }
+  if (!result.success || problems.length) {
     throw new AppError(
       'CONFIG_INVALID',
       'user',
@@ -275,6 +300,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     ollamaEmbedModel: e.OLLAMA_EMBED_MODEL,
+    llmProvider: e.LLM_PROVIDER,
+    streamTurns: e.STREAM_TURNS,
+    embedProvider: e.EMBED_PROVIDER ?? e.LLM_PROVIDER,
+    openaiBaseUrl: e.OPENAI_BASE_URL?.replace(/\/+$/, ''),
+    openaiApiKey: e.OPENAI_API_KEY,
     memoryRecallK: e.MEMORY_RECALL_K,
     memorySimilarityFloor: e.MEMORY_SIMILARITY_FLOOR,
     llmConcurrency: e.LLM_CONCURRENCY,

@@ -18,6 +18,17 @@ export type ErrorCode =
   | 'OLLAMA_TIMEOUT'
   | 'OLLAMA_BUSY'
   | 'OLLAMA_ERROR'
+  /** The same, from an OpenAI-compatible server (`LLM_PROVIDER=openai`). */
+  | 'LLM_UNREACHABLE'
+  | 'LLM_MODEL_MISSING'
+  | 'LLM_TIMEOUT'
+  | 'LLM_BUSY'
+  | 'LLM_AUTH'
+  | 'LLM_ERROR'
+  /** A persona is served by an OpenAI-compatible server and OPENAI_BASE_URL is not set. */
+  | 'LLM_NOT_CONFIGURED'
+  /** Something only Ollama can do (fine-tuning's model registration, `keep_alive`). */
+  | 'NOT_OLLAMA'
   | 'CONVERSATION_NOT_FOUND'
   | 'MEMORY_INDEX_MISMATCH'
   /** A channel named by a setting does not exist, or the bot cannot post there. */

@@ -3,7 +3,15 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 /** Keys that may hold secrets, wherever they appear in a log record (two levels deep). */
-const SECRET_KEYS = ['token', 'discordToken', 'authorization', 'password', 'apiKey', 'secret'];
+const SECRET_KEYS = [
+  'token',
+  'discordToken',
+  'authorization',
+  'password',
+  'apiKey',
+  'openaiApiKey',
+  'secret',
+];
 const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
 export interface LoggerOptions {

@@ -1,5 +1,6 @@
 import type { ModelOptions } from './codex/codexSchema.ts';
 import type { Codex } from './codex/loadCodex.ts';
+import type { LlmProvider } from './llm/chatModel.ts';
 
 /** A persona as the rest of the system sees it, built from the codex. */
 export interface Persona {
@@ -9,6 +10,8 @@ export interface Persona {
   readonly role: string;
   /** Ollama model name, as the codex says (a fine-tuned version in force may replace it: see the active models). */
   readonly model: string;
+  /** Who serves the model when the codex names one; otherwise the `LLM_PROVIDER` setting. */
+  readonly provider?: LlmProvider;
   /** The Hugging Face weights matching `model`, for fine-tuning; none: the persona is not fine-tuned. */
   readonly finetuneBase?: string;
   readonly temperature: number;
@@ -38,6 +41,7 @@ export function createPersonaRegistry(codex: Codex): PersonaRegistry {
         displayName: p.display_name,
         role: p.role,
         model: p.model,
+        ...(p.provider ? { provider: p.provider } : {}),
         ...(p.finetune_base ? { finetuneBase: p.finetune_base } : {}),
         temperature: p.temperature,
         options: p.options,

@@ -69,6 +69,8 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     // As a real deployment would: the architect role counts in this server only.
     DISCORD_GUILD_ID: discord.guildId,
     LOG_LEVEL: 'silent',
+    // Turns posted whole, unless a test is about streaming them (tests/e2e/streaming.test.ts).
+    STREAM_TURNS: 'false',
     ...options.env,
   };
   const config = loadConfig(env);

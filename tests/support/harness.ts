@@ -26,6 +26,8 @@ export async function startHarness(
     overrides?: ComposeOptions;
     models?: string[];
     embeddingDimension?: number;
+    /** Changes the test codex before the runtime reads it. */
+    codex?: Parameters<typeof writeTestCodex>[1];
   } = {},
 ): Promise<Harness> {
   const emulator = await OllamaEmulator.start({
@@ -33,7 +35,7 @@ export async function startHarness(
     ...(options.embeddingDimension ? { embeddingDimension: options.embeddingDimension } : {}),
   });
   const dir = tempDir();
-  const codexPath = writeTestCodex(dir.path);
+  const codexPath = writeTestCodex(dir.path, options.codex);
   const env = {
     OLLAMA_HOST: emulator.url,
     DATA_DIR: `${dir.path}/data`,

@@ -7,7 +7,6 @@ import pino from 'pino';
 import { type DialogueEvent, describeToolCall } from '../../graph/dialogue.ts';
 import { type Config, loadConfig, loadDotEnv } from '../../services/config.ts';
 import { findAppError } from '../../services/errors.ts';
-import { checkOllama } from '../../services/llm/ollamaModels.ts';
 import { createLogger } from '../../services/logger.ts';
 import { composeRuntime, type Runtime } from '../compose.ts';
 
@@ -37,12 +36,32 @@ function speakerName(persona: string): string {
   return persona === 'TOOL_FORGE' ? 'TOOL FORGE' : persona.toUpperCase();
 }
 
+/** A streamed turn being written out: whose it is, and what of it is on the screen. */
+interface Streaming {
+  persona: string;
+  printed: string;
+}
+
 /** Prints one dialogue event; returns nothing, so the caller only drives the stream. */
 function printEvent(
   event: DialogueEvent,
   output: Output,
   status: { clear(): void; show(text: string): void },
+  live: { current?: Streaming | undefined },
 ): void {
+  const header = (persona: string) =>
+    paint(output, `1;${COLORS[persona] ?? '37'}`, `${speakerName(persona)}:`);
+  if (event.type === 'partial') {
+    // Text only grows on a terminal: what would take words back waits for the finished turn.
+    const current = live.current?.persona === event.persona ? live.current : undefined;
+    const printed = current?.printed ?? '';
+    if (!event.text.startsWith(printed) || event.text === printed) return;
+    status.clear();
+    if (!current) output.out.write(`\n${header(event.persona)} `);
+    output.out.write(event.text.slice(printed.length));
+    live.current = { persona: event.persona, printed: event.text };
+    return;
+  }
   if (event.type === 'thinking') {
     status.show(`${speakerName(event.persona)} is thinking…`);
     return;
@@ -59,13 +78,25 @@ function printEvent(
   }
   status.clear();
   if (event.type === 'turn') {
-    const name = paint(output, `1;${COLORS[event.persona] ?? '37'}`, `${speakerName(event.persona)}:`);
-    for (const call of event.toolCalls ?? []) {
-      output.out.write(
-        `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(call)}`)}\n`,
-      );
+    const streamed = live.current?.persona === event.persona ? live.current : undefined;
+    live.current = undefined;
+    if (streamed && event.text.startsWith(streamed.printed)) {
+      // The streamed words stand: only the rest, then the tools it used, below.
+      output.out.write(`${event.text.slice(streamed.printed.length)}\n`);
+      for (const call of event.toolCalls ?? []) {
+        output.out.write(
+          `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(call)}`)}\n`,
+        );
+      }
+    } else {
+      if (streamed) output.out.write(`\n${paint(output, '2', '(revised)')}`);
+      for (const call of event.toolCalls ?? []) {
+        output.out.write(
+          `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(call)}`)}\n`,
+        );
+      }
+      output.out.write(`\n${header(event.persona)} ${event.text}\n`);
     }
-    output.out.write(`\n${name} ${event.text}\n`);
     if (event.dissonance !== undefined) {
       output.out.write(`${paint(output, '2', `(dissonance: ${event.dissonance.toFixed(2)})`)}\n`);
     }
@@ -89,6 +120,7 @@ async function converse(
 ) {
   const interactive = output.err.isTTY === true;
   let shown = false;
+  const live: { current?: Streaming | undefined } = {};
   const status = {
     show(text: string) {
       if (!interactive) return;
@@ -101,8 +133,9 @@ async function converse(
     },
   };
   try {
-    for await (const event of runtime.dialogue.run({ conversationId, message }, { signal })) {
-      printEvent(event, output, status);
+    const options = { signal, streamTurns: runtime.config.streamTurns };
+    for await (const event of runtime.dialogue.run({ conversationId, message }, options)) {
+      printEvent(event, output, status, live);
     }
   } finally {
     status.clear();
@@ -148,7 +181,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const controller = new AbortController();
   let interrupted = false;
   try {
-    await checkOllama(runtime.config.ollamaHost, runtime.requiredModels());
+    await runtime.checkModels();
     const conversationId = args.conversation?.trim() || `cli-${randomUUID().slice(0, 8)}`;
     if (args.conversation && !(await runtime.dialogue.exists(conversationId))) {
       output.err.write(`No stored conversation "${conversationId}": starting it now.\n`);

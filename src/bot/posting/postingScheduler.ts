@@ -72,6 +72,11 @@ export interface PostRequest<Part> extends PostTarget {
   /** The first post of a dialogue run: its thread goes before the threads already taking turns. */
   opening?: boolean;
   /**
+   * Edits or deletes messages already posted: they take the webhook's budget, not the channel's
+   * (Discord's shared limit counts the messages created).
+   */
+  edit?: boolean;
+  /**
    * Called at most once, when the post's next message is expected to wait more than
    * `noticeAfterMs` for the limits, with the expected wait in ms.
    */
@@ -160,8 +165,13 @@ export function createPostingScheduler<Part>(deps: {
     return lane;
   }
 
-  const readyAt = (lane: Lane<Part>, now: number) =>
-    Math.max(now, lane.blockedUntil, lane.channel.availableAt(now), lane.webhook.availableAt(now));
+  const readyAt = (lane: Lane<Part>, now: number, queue?: ThreadQueue<Part>) =>
+    Math.max(
+      now,
+      lane.blockedUntil,
+      queue?.posts[0]?.request.edit ? now : lane.channel.availableAt(now),
+      lane.webhook.availableAt(now),
+    );
 
   /** When each of the next `count` messages of a lane can go out, if nothing else changes. */
   function estimate(lane: Lane<Part>, now: number, count: number): number[] {
@@ -213,7 +223,8 @@ export function createPostingScheduler<Part>(deps: {
       lane.threads.delete(queue.threadId);
       return;
     }
-    lane.channel.take();
+    const creates = !pending.request.edit;
+    if (creates) lane.channel.take();
     lane.webhook.take(clock.now());
     let report: SendReport | undefined;
     let failure: unknown;
@@ -223,7 +234,7 @@ export function createPostingScheduler<Part>(deps: {
       failure = error;
     }
     const now = clock.now();
-    lane.channel.settle(now);
+    if (creates) lane.channel.settle(now);
     lane.webhook.settle(now, report?.bucket);
     for (const limited of report?.rateLimited ?? []) {
       log.warn(
@@ -258,7 +269,7 @@ export function createPostingScheduler<Part>(deps: {
         const queue = lane.first[0] ?? lane.rotation[0];
         if (!queue) return;
         const now = clock.now();
-        const at = readyAt(lane, now);
+        const at = readyAt(lane, now, queue);
         if (at > now) {
           tellDelayed(lane, now);
           await clock.sleep(at - now);

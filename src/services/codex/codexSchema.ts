@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LLM_PROVIDERS } from '../llm/chatModel.ts';
 
 /** The personas the dialogue graph needs; a codex may define more. */
 export const GRAPH_PERSONAS = ['ALFRED', 'BRICK', 'ROBIN'] as const;
@@ -32,7 +33,9 @@ export const personaSchema = z.strictObject({
   model: z
     .string()
     .trim()
-    .regex(/^[\w.\-/]+(:[\w.-]+)?$/, 'expected an Ollama model name such as "llama3.1:8b"'),
+    .regex(/^[\w.\-/]+(:[\w.-]+)?$/, 'expected a model name such as "llama3.1:8b"'),
+  /** Who serves `model` when it is not the `LLM_PROVIDER` setting: `ollama` or `openai`. */
+  provider: z.enum(LLM_PROVIDERS).optional(),
   /**
    * The Hugging Face weights that match `model` (what a fine-tune trains on and Ollama applies
    * the adapter to). Without it the persona is not fine-tuned.

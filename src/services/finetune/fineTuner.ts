@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
-import type { ChatMessage, ModelFor } from '../llm/chatModel.ts';
+import type { ChatMessage, LlmProvider, ModelFor } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY, type Limiter } from '../llm/limiter.ts';
 import type { Logger } from '../logger.ts';
 import type { PersonaRegistry } from '../personas.ts';
@@ -43,6 +43,8 @@ export interface FineTunerDeps {
   dataDir: string;
   personas: () => PersonaRegistry;
   modelFor: ModelFor;
+  /** Who serves a persona's model: only Ollama can register a fine-tuned one (default: Ollama for all). */
+  providerOf?: (personaId: string) => LlmProvider;
   host: ModelHost;
   limiter: Limiter;
   /** Whether an answer keeps a persona's output format (ROBIN's DISSONANCE line, BRICK's tool lines). */
@@ -58,6 +60,7 @@ export interface FineTunerDeps {
 export type FinetuneRefusalCode =
   | 'UNKNOWN_PERSONA'
   | 'NO_BASE'
+  | 'NOT_OLLAMA'
   | 'NO_SAMPLES'
   | 'BUSY'
   | 'NO_SUCH_JOB'
@@ -364,6 +367,13 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
         `${persona.id} has no finetune_base in the codex: add finetune_base = "<the Hugging Face weights of ${persona.model}>" under [personas.${persona.id}] (for llama3.1:8b, "unsloth/Meta-Llama-3.1-8B-Instruct").`,
       );
     }
+    const provider = deps.providerOf?.(persona.id) ?? 'ollama';
+    if (provider !== 'ollama') {
+      return refuse(
+        'NOT_OLLAMA',
+        `${persona.id} is served by an OpenAI-compatible server: a fine-tune registers its adapter in Ollama, which only Ollama can do. Set provider = "ollama" under [personas.${persona.id}] to fine-tune it.`,
+      );
+    }
     if (goldenCount(deps.dataDir, persona.id) === 0) {
       return refuse(
         'NO_SAMPLES',
@@ -425,7 +435,7 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
           const due = deps
             .personas()
             .list()
-            .filter((p) => p.finetuneBase)
+            .filter((p) => p.finetuneBase && (deps.providerOf?.(p.id) ?? 'ollama') === 'ollama')
             .map((p) => ({ id: p.id, grown: goldenCount(deps.dataDir, p.id) - lastGolden(p.id) }))
             .filter((p) => p.grown >= settings.triggerSize)
             .sort((a, b) => b.grown - a.grown)[0];

@@ -1,3 +1,7 @@
+/** Who may serve a model: Ollama, or any server that speaks OpenAI's chat completions. */
+export const LLM_PROVIDERS = ['ollama', 'openai'] as const;
+export type LlmProvider = (typeof LLM_PROVIDERS)[number];
+
 /** One message sent to a persona's model. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -9,6 +13,11 @@ export interface ChatCallOptions {
   signal?: AbortSignal;
   /** Called with the 1-based queue position when the call must wait for a free model slot. */
   onQueued?: (position: number, reason?: string) => void;
+  /**
+   * Streams the answer: called with each piece of text as it arrives (the whole text is still
+   * returned at the end). A stream that breaks off after a piece was delivered is not retried.
+   */
+  onToken?: (text: string) => void;
   /** Model-queue priority: 0 (default) for people's dialogues, lower for background work. */
   priority?: number;
   /** Constrains the answer: `'json'`, or a JSON Schema it must match (Ollama's structured outputs). */

@@ -1,32 +1,12 @@
 import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
 import { Ollama } from 'ollama';
-import type { Clock } from '../clock.ts';
-import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
-import type { Persona, PersonaRegistry } from '../personas.ts';
-import { type ChatMessage, type ChatModel, contentToText, type ModelFor } from './chatModel.ts';
+import type { Persona } from '../personas.ts';
+import { contentToText, type ModelFor } from './chatModel.ts';
 import { deadlineSignal } from './deadline.ts';
-import type { Limiter } from './limiter.ts';
+import { collectStream, createModelFor, type ModelCallOptions } from './modelCall.ts';
 import { modelMissingError, toOllamaError, unreachableError } from './ollamaErrors.ts';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetry } from './retry.ts';
 
-export interface OllamaModelsOptions {
-  host: string;
-  /** Deadline for one call, in milliseconds. */
-  timeoutMs: number;
-  /** The current personas (an amendment may reload them). */
-  personas: () => PersonaRegistry;
-  logger: Logger;
-  /** Shared cap on calls in flight; unlimited when absent. */
-  limiter?: Limiter;
-  /** Latency and first-token times, per persona and model. */
-  metrics?: Pick<Metrics, 'modelCall' | 'firstToken'>;
-  /** The fine-tuned model in force for a persona, if any (read at every call: a swap applies to the next). */
-  activeModel?: (personaId: string) => string | undefined;
-  clock: Clock;
-  /** How a busy or restarting Ollama is tried again (default: 3 retries from 500 ms, doubling). */
-  retry?: RetryPolicy;
-}
+export type OllamaModelsOptions = Omit<ModelCallOptions, 'label' | 'call' | 'toError'> & { host: string };
 
 /**
  * A fetch whose every request also ends at the deadline or when the caller cancels. Each
@@ -55,81 +35,24 @@ function chatOllamaFields(persona: Persona): ChatOllamaInput {
 
 /** The persona models, served by Ollama through `@langchain/ollama`. */
 export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
-  const log = options.logger.child({ module: 'ollama' });
-  return (personaId, overrides = {}) => {
-    const codexPersona = options.personas().get(personaId);
-    const persona = {
-      ...codexPersona,
-      model: overrides.model ?? options.activeModel?.(personaId) ?? codexPersona.model,
-      ...(overrides.temperature !== undefined ? { temperature: overrides.temperature } : {}),
-    };
-    const model: ChatModel = {
-      model: persona.model,
-      async invoke(messages: readonly ChatMessage[], callOptions = {}) {
-        const call = async () => {
-          // One deadline for the whole call (request and streamed answer), cleared when it ends,
-          // so the caller's long-lived signal collects no listeners.
-          const deadline = deadlineSignal(options.timeoutMs, callOptions.signal);
-          const chat = new ChatOllama({
-            ...chatOllamaFields(persona),
-            baseUrl: options.host,
-            fetch: (input, init) => fetch(input, { ...init, signal: deadline.signal }),
-          });
-          const started = options.clock.now();
-          try {
-            const reply = await chat.invoke(
-              messages.map((m) => ({ role: m.role, content: m.content })),
-              {
-                ...(callOptions.signal ? { signal: callOptions.signal } : {}),
-                ...(callOptions.format ? { format: callOptions.format } : {}),
-              },
-            );
-            const seconds = (options.clock.now() - started) / 1000;
-            log.debug(
-              { persona: personaId, model: persona.model, durationMs: seconds * 1000 },
-              'model answered',
-            );
-            options.metrics?.modelCall(personaId, persona.model, seconds, 'ok');
-            // A whole answer at once: its first token came with it.
-            options.metrics?.firstToken(personaId, persona.model, seconds);
-            return contentToText(reply.content);
-          } catch (error) {
-            options.metrics?.modelCall(
-              personaId,
-              persona.model,
-              (options.clock.now() - started) / 1000,
-              'error',
-            );
-            throw toOllamaError(error, {
-              host: options.host,
-              model: persona.model,
-              timeoutMs: options.timeoutMs,
-            });
-          } finally {
-            deadline.clear();
-          }
-        };
-        const patient = () =>
-          withRetry(call, {
-            clock: options.clock,
-            policy: options.retry ?? DEFAULT_RETRY_POLICY,
-            signal: callOptions.signal,
-            onRetry: (error, attempt, waitMs) =>
-              log.warn(
-                { persona: personaId, model: persona.model, attempt, waitMs, err: error },
-                'Ollama failed; trying again',
-              ),
-          });
-        if (!options.limiter) return patient();
-        const queueOptions: Parameters<Limiter['run']>[1] = {};
-        if (callOptions.onQueued) queueOptions.onQueued = callOptions.onQueued;
-        if (callOptions.signal) queueOptions.signal = callOptions.signal;
-        if (callOptions.priority !== undefined) queueOptions.priority = callOptions.priority;
-        return options.limiter.run(patient, queueOptions);
-      },
-    };
-    return model;
-  };
+  return createModelFor({
+    ...options,
+    label: 'Ollama',
+    async call(persona, messages, call) {
+      // A client per call: a deadline ends this request only, never another dialogue's.
+      const chat = new ChatOllama({
+        ...chatOllamaFields(persona),
+        baseUrl: options.host,
+        fetch: (input, init) => fetch(input, { ...init, signal: call.signal }),
+      });
+      const input = messages.map((m) => ({ role: m.role, content: m.content }));
+      const settings = { signal: call.signal, ...(call.format ? { format: call.format } : {}) };
+      if (!call.onToken) return contentToText((await chat.invoke(input, settings)).content);
+      return collectStream(await chat.stream(input, settings), call.onToken);
+    },
+    toError: (error, model) =>
+      toOllamaError(error, { host: options.host, model, timeoutMs: options.timeoutMs }),
+  });
 }
 
 export interface OllamaHealth {

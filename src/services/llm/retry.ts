@@ -25,6 +25,8 @@ export async function withRetry<T>(
     clock: Clock;
     policy?: RetryPolicy;
     signal?: AbortSignal | undefined;
+    /** A further condition for trying again (e.g. nothing was streamed yet). */
+    retryIf?: () => boolean;
     onRetry?: (error: unknown, attempt: number, waitMs: number) => void;
   },
 ): Promise<T> {
@@ -33,7 +35,8 @@ export async function withRetry<T>(
     try {
       return await work();
     } catch (error) {
-      if (attempt > policy.retries || options.signal?.aborted || !findAppError(error)?.retryable) throw error;
+      const again = findAppError(error)?.retryable && (options.retryIf?.() ?? true);
+      if (attempt > policy.retries || options.signal?.aborted || !again) throw error;
       const waitMs = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
       options.onRetry?.(error, attempt, waitMs);
       await options.clock.sleep(waitMs, options.signal);

@@ -19,6 +19,25 @@ const RECENT_TEXTS = 64;
 export function createOllamaEmbedder(options: { host: string; model: string; timeoutMs: number }): Embedder {
   // Retries are ours to make (queued records are embedded later), not LangChain's backoff.
   const embeddings = new OllamaEmbeddings({ model: options.model, baseUrl: options.host, maxRetries: 0 });
+  return createEmbedder({
+    model: options.model,
+    timeoutMs: options.timeoutMs,
+    embedQuery: (text) => embeddings.embedQuery(text),
+    toError: (error) =>
+      toOllamaError(error, { host: options.host, model: options.model, timeoutMs: options.timeoutMs }),
+  });
+}
+
+/**
+ * An embedder over any provider's one-text call: a deadline per call, errors in words that say
+ * what to do, and the vectors of recent queries reused.
+ */
+export function createEmbedder(options: {
+  model: string;
+  timeoutMs: number;
+  embedQuery: (text: string) => Promise<number[]>;
+  toError: (error: unknown) => unknown;
+}): Embedder {
   // A dialogue's task is embedded for memory recall and for tool retrieval: once is enough.
   // Only queries reuse: a record or a rebuild always asks the model (it may have changed).
   const recent = new Map<string, Promise<number[]>>();
@@ -41,17 +60,13 @@ export function createOllamaEmbedder(options: { host: string; model: string; tim
     const deadline = deadlineSignal(options.timeoutMs);
     try {
       return await Promise.race([
-        embeddings.embedQuery(text),
+        options.embedQuery(text),
         new Promise<never>((_, reject) =>
           deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason)),
         ),
       ]);
     } catch (error) {
-      throw toOllamaError(error, {
-        host: options.host,
-        model: options.model,
-        timeoutMs: options.timeoutMs,
-      });
+      throw options.toError(error);
     } finally {
       deadline.clear();
     }

@@ -1,0 +1,129 @@
+import { AppError } from '../errors.ts';
+import { createOllamaEmbedder, type Embedder } from '../memory/embedder.ts';
+import { createOpenAIEmbedder } from '../memory/openaiEmbedder.ts';
+import type { PersonaRegistry } from '../personas.ts';
+import type { ChatModel, LlmProvider, ModelFor } from './chatModel.ts';
+import type { ModelCallOptions } from './modelCall.ts';
+import { checkOllama, createOllamaModelFor, hasModel } from './ollamaModels.ts';
+import { checkOpenAI, createOpenAIModelFor } from './openaiModels.ts';
+
+/**
+ * Who serves each persona's model and the embeddings: Ollama, or an OpenAI-compatible server,
+ * as the settings (`LLM_PROVIDER`, `EMBED_PROVIDER`) and the codex (a persona's `provider`) say.
+ * The dialogue sees one `ModelFor`; only this module knows there are two kinds of server.
+ */
+
+export interface ProviderSettings {
+  llmProvider: LlmProvider;
+  embedProvider: LlmProvider;
+  ollamaHost: string;
+  openaiBaseUrl: string | undefined;
+  openaiApiKey: string | undefined;
+  embedModel: string;
+  timeoutMs: number;
+}
+
+/** One server's answer to "are you there, and what do you have?". */
+export type ProviderHealth = { provider: LlmProvider; address: string } & (
+  | { ok: true; version?: string; models: string[] }
+  | { ok: false; error: unknown }
+);
+
+export interface Providers {
+  readonly modelFor: ModelFor;
+  readonly embedder: Embedder;
+  /** Who serves a persona's model now (the codex may change it). */
+  of(personaId: string): LlmProvider;
+  /** Every provider that serves a persona or the embeddings now, each asked once. */
+  health(): Promise<ProviderHealth[]>;
+  /** Whether a provider's model list has a model (Ollama's `name` means `name:latest`). */
+  has(provider: LlmProvider, models: readonly string[], model: string): boolean;
+  /** The start-up check: each provider in use answers and has these models; throws what to fix. */
+  check(models: ReadonlyArray<{ persona: string; model: string }>): Promise<void>;
+}
+
+export const PROVIDER_NAMES: Record<LlmProvider, string> = {
+  ollama: 'Ollama',
+  openai: 'the OpenAI-compatible server',
+};
+
+function notConfigured(what: string): AppError {
+  return new AppError(
+    'LLM_NOT_CONFIGURED',
+    'user',
+    `${what} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it (e.g. http://127.0.0.1:8000/v1), or set provider = "ollama"`,
+  );
+}
+
+export function createProviders(
+  settings: ProviderSettings,
+  call: Omit<ModelCallOptions, 'label' | 'call' | 'toError' | 'timeoutMs'>,
+): Providers {
+  const personas: () => PersonaRegistry = call.personas;
+  const server =
+    settings.openaiBaseUrl !== undefined
+      ? { baseUrl: settings.openaiBaseUrl, apiKey: settings.openaiApiKey }
+      : undefined;
+  const models: Record<LlmProvider, ModelFor | undefined> = {
+    ollama: createOllamaModelFor({ ...call, timeoutMs: settings.timeoutMs, host: settings.ollamaHost }),
+    openai: server && createOpenAIModelFor({ ...call, timeoutMs: settings.timeoutMs, ...server }),
+  };
+  const of = (personaId: string) => personas().get(personaId).provider ?? settings.llmProvider;
+  const modelFor: ModelFor = (personaId, overrides) => {
+    const provider = of(personaId);
+    const forProvider = models[provider];
+    if (forProvider) return forProvider(personaId, overrides);
+    const refused: ChatModel = {
+      model: overrides?.model ?? personas().get(personaId).model,
+      invoke: async () => {
+        throw notConfigured(personaId);
+      },
+    };
+    return refused;
+  };
+  const embedder =
+    settings.embedProvider === 'openai' && server
+      ? createOpenAIEmbedder({ ...server, model: settings.embedModel, timeoutMs: settings.timeoutMs })
+      : createOllamaEmbedder({
+          host: settings.ollamaHost,
+          model: settings.embedModel,
+          timeoutMs: settings.timeoutMs,
+        });
+  const inUse = (): LlmProvider[] => [
+    ...new Set<LlmProvider>([
+      settings.embedProvider,
+      ...personas()
+        .list()
+        .map((p) => of(p.id)),
+    ]),
+  ];
+  const address = (provider: LlmProvider) =>
+    provider === 'ollama' ? settings.ollamaHost : (settings.openaiBaseUrl ?? '(OPENAI_BASE_URL not set)');
+  const ask = async (provider: LlmProvider, wanted: readonly string[]) => {
+    if (provider === 'ollama') return checkOllama(settings.ollamaHost, wanted);
+    if (!server) throw notConfigured('a persona');
+    return checkOpenAI(server, wanted);
+  };
+  return {
+    modelFor,
+    embedder,
+    of,
+    has: (provider, list, model) => (provider === 'ollama' ? hasModel(list, model) : list.includes(model)),
+    async health() {
+      return Promise.all(
+        inUse().map(async (provider): Promise<ProviderHealth> => {
+          try {
+            return { provider, address: address(provider), ok: true, ...(await ask(provider, [])) };
+          } catch (error) {
+            return { provider, address: address(provider), ok: false, error };
+          }
+        }),
+      );
+    },
+    async check(wanted) {
+      for (const provider of inUse()) {
+        await ask(provider, [...wanted.filter((w) => of(w.persona) === provider).map((w) => w.model)]);
+      }
+    },
+  };
+}

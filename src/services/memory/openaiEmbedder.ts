@@ -1,0 +1,33 @@
+import { OpenAIEmbeddings } from '@langchain/openai';
+import { toOpenAIError } from '../llm/openaiModels.ts';
+import { createEmbedder, type Embedder } from './embedder.ts';
+
+/** `/v1/embeddings` of an OpenAI-compatible server (`EMBED_PROVIDER=openai`), through `@langchain/openai`. */
+export function createOpenAIEmbedder(options: {
+  baseUrl: string;
+  apiKey: string | undefined;
+  model: string;
+  timeoutMs: number;
+}): Embedder {
+  const embeddings = new OpenAIEmbeddings({
+    model: options.model,
+    apiKey: options.apiKey ?? 'not-needed',
+    // Retries are ours to make (queued records are embedded later), not the client's backoff.
+    maxRetries: 0,
+    // Plain floats, the format every compatible server speaks (the client would ask for base64).
+    encodingFormat: 'float',
+    configuration: { baseURL: options.baseUrl },
+  });
+  return createEmbedder({
+    model: options.model,
+    timeoutMs: options.timeoutMs,
+    embedQuery: (text) => embeddings.embedQuery(text),
+    toError: (error) =>
+      toOpenAIError(error, {
+        baseUrl: options.baseUrl,
+        model: options.model,
+        timeoutMs: options.timeoutMs,
+        setting: 'OLLAMA_EMBED_MODEL',
+      }),
+  });
+}
