@@ -25,8 +25,18 @@ export interface ChatModel {
   invoke(messages: readonly ChatMessage[], options?: ChatCallOptions): Promise<string>;
 }
 
-/** Picks the model that speaks for a persona id. */
-export type ModelFor = (personaId: string) => ChatModel;
+/**
+ * A persona's model used otherwise than in its dialogue turns: the curation judge asks at
+ * temperature 0, and the codex may name another model for it.
+ */
+export interface ModelOverrides {
+  /** An Ollama model in place of the persona's own. */
+  model?: string;
+  temperature?: number;
+}
+
+/** Picks the model that speaks for a persona id (its model and temperature, unless overridden). */
+export type ModelFor = (personaId: string, overrides?: ModelOverrides) => ChatModel;
 
 /** Flattens LangChain message content (a string or content blocks) into text. */
 export function contentToText(content: unknown): string {

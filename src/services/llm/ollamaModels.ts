@@ -51,8 +51,8 @@ function chatOllamaFields(persona: Persona): ChatOllamaInput {
 /** The persona models, served by Ollama through `@langchain/ollama`. */
 export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
   const log = options.logger.child({ module: 'ollama' });
-  return (personaId) => {
-    const persona = options.personas().get(personaId);
+  return (personaId, overrides = {}) => {
+    const persona: Persona = { ...options.personas().get(personaId), ...overrides };
     const model: ChatModel = {
       model: persona.model,
       async invoke(messages: readonly ChatMessage[], callOptions = {}) {
