@@ -11,6 +11,9 @@ import { type Clock, systemClock } from '../services/clock.ts';
 import { GRAPH_PERSONAS } from '../services/codex/codexSchema.ts';
 import { type Codex, loadCodex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
+import { type Curation, createCuration } from '../services/curation/curation.ts';
+import { CurationLedger } from '../services/curation/curationLedger.ts';
+import { createGoldenStore } from '../services/curation/goldenStore.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import { type Amendments, createAmendments } from '../services/governance/amendments.ts';
@@ -57,7 +60,9 @@ export interface Runtime {
   readonly toolForge: ToolForge;
   /** The philosophical loop: codex amendments, ratified only by the architect. */
   readonly amendments: Amendments;
-  /** Background jobs (the motivator; later curation and fine-tuning). */
+  /** The curation loop: judges finished dialogues into each persona's golden dataset. */
+  readonly curation: Curation;
+  /** Background jobs (the motivator, curation; later fine-tuning). */
   readonly scheduler: Scheduler;
   /** Re-reads the codex from disk and puts it in force. */
   reloadCodex(): Promise<Codex>;
@@ -201,6 +206,22 @@ export async function composeRuntime(
     await amendments.evaluate();
   });
   const scheduler = createScheduler({ logger, clock, autonomyPaused: () => amendments.pausedReason() });
+  const curation = createCuration({
+    records: memory,
+    modelFor,
+    personas: () => personas,
+    judge: () => codex.data.curation,
+    ledger: new CurationLedger(config.dataDir),
+    golden: createGoldenStore({
+      dir: join(config.dataDir, 'golden'),
+      anchorSize: config.curationAnchorSize,
+      clock,
+      logger,
+    }),
+    clock,
+    logger,
+    options: { batch: config.curationBatch, threshold: config.curationThreshold },
+  });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
   const stopRetrying = clock.every(EMBED_RETRY_MS, () => void memory.embedPending().catch(() => undefined));
   logger.info({ codexVersion: codex.data.version, dataDir: config.dataDir }, 'runtime ready');
@@ -215,6 +236,7 @@ export async function composeRuntime(
     tools,
     toolForge,
     amendments,
+    curation,
     scheduler,
     async reloadCodex() {
       const next = await loadCodex(config.codexPath);
@@ -227,6 +249,8 @@ export async function composeRuntime(
     async close() {
       stopRetrying();
       stopEvaluating();
+      // A curation run stops between two model calls; the scheduler then has nothing to wait for.
+      await curation.close();
       await scheduler.stop();
       await amendments.close();
       proposals.close();

@@ -3,6 +3,7 @@
  * curation) subscribe.
  */
 import { EventEmitter } from 'node:events';
+import type { CurationReport } from './curation/curation.ts';
 import type { Proposal } from './governance/proposalStore.ts';
 import type { ToolManifest } from './tools/toolRegistry.ts';
 
@@ -37,6 +38,8 @@ export interface BatEvents {
   proposal_abandoned: { proposal: Proposal };
   /** The architect ratified a proposal: the codex on disk and the personas are the new version. */
   codex_amended: { proposal: Proposal; version: number };
+  /** A curation run added golden samples (the bot posts one line in `LOG_CHANNEL_ID`). */
+  curated: { report: CurationReport };
 }
 
 export type Listener<T> = (payload: T) => void | Promise<void>;
