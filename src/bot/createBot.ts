@@ -4,6 +4,8 @@ import type { AppStore } from '../services/appStore.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
+import type { Curation } from '../services/curation/curation.ts';
+import { CURATION_JOB, createCurationJob, createCurationTrigger } from '../services/curation/curationJob.ts';
 import { diskUsage } from '../services/diskUsage.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
@@ -20,6 +22,7 @@ import { type ButtonFamily, createButtonRegistry } from './buttons.ts';
 import { createChannelAccess } from './channelAccess.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 import { createContinuity } from './continuity.ts';
+import { announceCuration } from './curationLog.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
 import { createGovernanceUi } from './governance/governanceUi.ts';
@@ -62,6 +65,7 @@ export interface BotServices {
   readonly tools: ToolService;
   readonly toolForge: ToolForge;
   readonly scheduler: Scheduler;
+  readonly curation: Curation;
   readonly limiter: Limiter;
   readonly bus: EventBus;
   personas(): PersonaRegistry;
@@ -165,6 +169,7 @@ export function createBot(deps: BotDeps): Bot {
     access,
     activity,
     governance,
+    curationJob: createCurationTrigger(services),
     health: {
       ollama: () => checkOllama(config.ollamaHost, []),
       diskUsage,
@@ -192,6 +197,7 @@ export function createBot(deps: BotDeps): Bot {
       });
     },
   );
+  const stopAnnouncingCuration = announceCuration({ bus: services.bus, client, config, logger });
   const stopGovernance = governance.listen();
   const onMessage = createMessageHandler(ports);
   const onInteraction = createInteractionRouter({
@@ -246,6 +252,16 @@ export function createBot(deps: BotDeps): Bot {
         .resume(handleOnce)
         .catch((error: unknown) => logger.error({ err: error }, 'could not catch up after a restart'));
       stopHeartbeat = clock.every(60_000, () => void continuity.heartbeat().catch(() => undefined));
+      // A kill may have torn a golden dataset's last line: cut here, before the job appends.
+      const curated = services.curation.start();
+      if ('busy' in curated)
+        logger.warn(
+          { pid: curated.busy },
+          'another process is curating: the golden sets are not checked now',
+        );
+      services.scheduler.add(
+        createCurationJob({ curation: services.curation, bus: services.bus, cron: config.curationCron }),
+      );
       const { autonomyCron, autonomyChannelId } = config;
       if (autonomyCron && !autonomyChannelId) {
         logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
@@ -256,7 +272,9 @@ export function createBot(deps: BotDeps): Bot {
     stop() {
       stopping ??= (async () => {
         await services.scheduler.remove('motivator');
+        await services.scheduler.remove(CURATION_JOB);
         stopAnnouncingTools();
+        stopAnnouncingCuration();
         stopGovernance();
         stopHeartbeat();
         await runner.shutdown();

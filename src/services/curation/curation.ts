@@ -117,6 +117,8 @@ export interface GoldenSetView {
   histogram: ReturnType<CurationLedger['histogram']>;
   /** The last samples, newest last. */
   newest: GoldenSample[];
+  /** The dataset file to attach: whole, or its newest lines when it is bigger than asked. */
+  file: { name: string; data: Buffer; whole: boolean };
   path: string;
   anchorPath: string;
 }
@@ -128,8 +130,8 @@ export interface Curation {
   run(options?: { dryRun?: boolean }): Promise<CurationReport>;
   /** Removes the samples of these interaction log records from every set and anchor. */
   forget(interactionIds: readonly string[]): Promise<ForgetReport>;
-  /** A persona's set, or undefined when it has none. */
-  show(persona: string, newest?: number): GoldenSetView | undefined;
+  /** A persona's set, or undefined when it has none: its last `newest` samples and at most `fileBytes` of its file. */
+  show(persona: string, options?: { newest?: number; fileBytes?: number }): GoldenSetView | undefined;
   /** Every set's size. */
   sizes(): Array<{ persona: string; samples: number; anchor: number; frozen: boolean }>;
   /** The last run's report (a run started by the scheduler or `/curate run`). */
@@ -449,14 +451,18 @@ export function createCuration(deps: CurationDeps): Curation {
         }
       });
     },
-    show(persona, newest = 3) {
+    show(persona, showOptions = {}) {
       const manifest = golden.manifest(persona);
       if (!manifest) return undefined;
       return {
         persona,
         manifest,
         histogram: ledger.histogram(persona),
-        newest: golden.newest(persona, newest),
+        newest: golden.newest(persona, showOptions.newest ?? 3),
+        file: {
+          name: manifest.file,
+          ...golden.contents(persona, showOptions.fileBytes ?? Number.MAX_SAFE_INTEGER),
+        },
         path: golden.path(persona),
         anchorPath: golden.anchorPath(persona),
       };

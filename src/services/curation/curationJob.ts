@@ -1,6 +1,6 @@
 import type { EventBus } from '../eventBus.ts';
-import type { JobSpec } from '../scheduler.ts';
-import { type Curation, summaryLine } from './curation.ts';
+import type { JobRun, JobSpec, Scheduler } from '../scheduler.ts';
+import { type Curation, type CurationReport, summaryLine } from './curation.ts';
 
 /** The scheduler's name for the curation job (`/curate run` runs it now). */
 export const CURATION_JOB = 'curation';
@@ -28,6 +28,26 @@ export function createCurationJob(deps: {
       }
       if (report.stopped && report.stopped !== 'shutting down') throw new Error(summaryLine(report));
       return summaryLine(report);
+    },
+  };
+}
+
+/** A run of the curation job asked for now (`/curate run`), and its report when it ran. */
+export interface CurationRunNow {
+  run: JobRun;
+  /** Undefined when the run was skipped (autonomy paused, a run already going). */
+  report: CurationReport | undefined;
+}
+
+/** Runs the curation job now, as a tick would: the same pause and overlap rules. */
+export function createCurationTrigger(deps: {
+  scheduler: Pick<Scheduler, 'runNow'>;
+  curation: Pick<Curation, 'lastReport'>;
+}): { runNow(): Promise<CurationRunNow> } {
+  return {
+    async runNow() {
+      const run = await deps.scheduler.runNow(CURATION_JOB);
+      return { run, report: run.outcome === 'skipped' ? undefined : deps.curation.lastReport() };
     },
   };
 }

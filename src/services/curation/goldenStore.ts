@@ -109,6 +109,8 @@ export interface GoldenStore {
   manifest(persona: string): GoldenManifest | undefined;
   /** The last `n` samples of a set, newest last. */
   newest(persona: string, n: number): GoldenSample[];
+  /** The set's file, whole lines only, or its last whole lines within `maxBytes` (`whole: false`). */
+  contents(persona: string, maxBytes: number): { data: Buffer; whole: boolean };
   path(persona: string): string;
   anchorPath(persona: string): string;
 }
@@ -478,6 +480,22 @@ export function createGoldenStore(options: GoldenStoreOptions): GoldenStore {
         },
         updated_at: manifest?.updated_at ?? new Date(options.clock.now()).toISOString(),
       };
+    },
+    contents(persona, maxBytes) {
+      if (!existsSync(path(persona))) return { data: Buffer.alloc(0), whole: true };
+      const size = statSync(path(persona)).size;
+      const fd = openSync(path(persona), 'r');
+      try {
+        const length = Math.min(size, maxBytes);
+        const data = Buffer.allocUnsafe(length);
+        readSync(fd, data, 0, length, size - length);
+        // Whole lines only: not the piece of a line before the window, nor a torn tail.
+        const start = length < size ? data.indexOf(NEWLINE) + 1 : 0;
+        const end = data.lastIndexOf(NEWLINE) + 1;
+        return { data: Buffer.from(data.subarray(start, Math.max(start, end))), whole: length === size };
+      } finally {
+        closeSync(fd);
+      }
     },
     newest(persona, n) {
       if (n <= 0 || !existsSync(path(persona))) return [];
