@@ -159,13 +159,18 @@ const emptyTally = (): PersonaTally => ({
 /** The one-line account of a run: `curated 12 dialogues: BRICK +3, ROBIN +1`. */
 export function summaryLine(report: CurationReport): string {
   if (report.busy) return `another process (pid ${report.busy}) is curating; nothing done`;
-  const added = Object.entries(report.personas)
-    .filter(([, tally]) => tally.added > 0)
-    .map(([persona, tally]) => `${persona} +${tally.added}`);
-  const head =
-    report.dialogues === 0 ? 'nothing new to curate' : `curated ${plural(report.dialogues, 'dialogue')}`;
-  const line = `${head}${report.dialogues > 0 ? `: ${added.length ? added.join(', ') : 'nothing kept'}` : ''}`;
-  return `${report.dryRun ? 'dry run: ' : ''}${line}${report.more ? ' (more waiting)' : ''}${report.stopped ? `; stopped: ${report.stopped}` : ''}`;
+  const more = report.more ? ' (more waiting)' : '';
+  const stopped = report.stopped ? `; stopped: ${report.stopped}` : '';
+  if (report.dialogues === 0) return `nothing new to curate${stopped}`;
+  const tallies = Object.entries(report.personas);
+  if (report.dryRun) {
+    const kept = tallies.map(
+      ([persona, t]) => `${persona} ${t.kept} of ${t.judged + t.invalid + t.incomplete}`,
+    );
+    return `dry run: judged ${plural(report.dialogues, 'dialogue')}, would keep ${kept.join(', ')}; nothing written${more}${stopped}`;
+  }
+  const added = tallies.filter(([, t]) => t.added > 0).map(([persona, t]) => `${persona} +${t.added}`);
+  return `curated ${plural(report.dialogues, 'dialogue')}: ${added.length ? added.join(', ') : 'nothing kept'}${more}${stopped}`;
 }
 
 /** The persona ids that spoke in a record, in order, that the codex still defines. */
