@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemPromptFor } from '../../src/graph/prompts.ts';
 import { createCurationJob } from '../../src/services/curation/curationJob.ts';
 import { verdictSchema } from '../../src/services/curation/rubric.ts';
-import { SAMPLE_FORMAT } from '../../src/services/curation/sample.ts';
+import { contentHash, type GoldenSample, SAMPLE_FORMAT } from '../../src/services/curation/sample.ts';
 import { amendedCodex, draftAnswer } from '../support/amendmentScripts.ts';
 import {
   isJudging,
@@ -291,6 +291,36 @@ describe('the curation run', () => {
     expect(readGolden(h.dataDir, 'ALFRED.jsonl').map((s) => s.meta.total)).toEqual([5, 5, 5, 5]);
   });
 
+  it('counts a dialogue whose judging keeps failing as not golden after three runs, so the rest go on', async () => {
+    const h = await start();
+    await dialogue(h, 'poison');
+    await dialogue(h, 'fine');
+    // A server error on every verdict about the poisoned task (retried, then given up per run).
+    judgeWith(h.emulator, (_persona, request) =>
+      judgedTask(request) === 'task poison' ? { status: 500, error: 'the model crashed' } : verdict(5),
+    );
+    for (let run = 1; run <= 2; run++) {
+      expect(await h.runtime.curation.run()).toMatchObject({
+        dialogues: 0,
+        stopped: expect.stringMatching(/the judge failed/),
+      });
+    }
+    const third = await h.runtime.curation.run();
+    expect(third).toMatchObject({ dialogues: 2, more: false });
+    expect(third.verdicts.map((v) => `${v.task}/${v.persona}/${v.status}`)).toEqual([
+      'task poison/ALFRED/invalid',
+      'task poison/BRICK/invalid',
+      'task poison/ROBIN/invalid',
+      'task fine/ALFRED/judged',
+      'task fine/BRICK/judged',
+      'task fine/ROBIN/judged',
+    ]);
+    expect(third.verdicts[0]?.reason).toMatch(/^the judge failed 3 times: /);
+    expect(readGolden(h.dataDir, 'BRICK.jsonl').map((s) => s.messages.at(-1)?.content)).toEqual([
+      'thesis fine',
+    ]);
+  });
+
   it('takes its model calls after people’s: a judge call waits behind a dialogue queued after it', async () => {
     const h = await start({ LLM_CONCURRENCY: '1' });
     await dialogue(h, 'done');
@@ -432,6 +462,40 @@ describe('the golden files', () => {
       );
       expect(JSON.parse(checked.stdout), checked.stderr).toMatchObject({ ok: true });
       expect(checked.status).toBe(0);
+    }
+  });
+});
+
+describe('the README', () => {
+  it('documents the sample format with an example line shaped like a real sample', async () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Golden datasets'));
+    const line = /```json\n(.*)\n```/.exec(section)?.[1] ?? '';
+    const example = JSON.parse(line) as GoldenSample;
+
+    const h = await start();
+    await dialogue(h, 'real');
+    judgeWith(h.emulator, () => verdict(5));
+    await h.runtime.curation.run();
+    const [real] = readGolden(h.dataDir, 'BRICK.jsonl');
+
+    expect(example.messages.map((m) => m.role)).toEqual(real?.messages.map((m) => m.role));
+    expect(Object.keys(example.meta).sort()).toEqual(Object.keys(real?.meta ?? {}).sort());
+    expect(Object.keys(example.meta.scores)).toEqual(Object.keys(real?.meta.scores ?? {}));
+    expect(example.meta.format).toBe(real?.meta.format);
+    expect(example.meta.content_hash).toBe(contentHash(example.messages));
+    // Every key the README's table names is a key of the sample.
+    const table = section.slice(section.indexOf('| key | meaning |'), section.indexOf('An example line'));
+    const named = [...table.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]).filter((k) => k && k in example.meta);
+    expect(new Set(named)).toEqual(new Set(Object.keys(example.meta)));
+    if (!NO_PYTHON) {
+      const file = join(h.dataDir, 'example.jsonl');
+      writeFileSync(file, `${line}\n`);
+      const checked = spawnSync('python3', ['forge/finetune/train.py', '--check', file], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      });
+      expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true, samples: 1 });
     }
   });
 });

@@ -136,10 +136,10 @@ export class CurationLedger {
   noteFailure(seq: number): number {
     const row = this.db
       .prepare(
-        `UPDATE cursor SET failures = CASE WHEN failing_seq = ?1 THEN failures + 1 ELSE 1 END, failing_seq = ?1
+        `UPDATE cursor SET failures = CASE WHEN failing_seq = @seq THEN failures + 1 ELSE 1 END, failing_seq = @seq
          WHERE id = 1 RETURNING failures`,
       )
-      .get(seq) as { failures: number };
+      .get({ seq }) as { failures: number };
     return row.failures;
   }
 
