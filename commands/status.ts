@@ -44,7 +44,7 @@ function jobLine(job: JobStatus): string {
 
 /** Each persona's golden set and its anchor: `BRICK 42 (anchor 42/50)`. */
 function goldenLine(sizes: ReturnType<Curation['sizes']>): string {
-  if (sizes.length === 0) return 'none yet (`curation` job above)';
+  if (sizes.length === 0) return 'none yet';
   return sizes
     .map(
       (s) =>

@@ -186,6 +186,13 @@ export function createCuration(deps: CurationDeps): Curation {
   const stop = new AbortController();
   let leases = 0;
   let running: Promise<CurationReport> | undefined;
+  /** Every pass in flight, dry runs too: `close` waits for them before it closes the ledger. */
+  const passes = new Set<Promise<unknown>>();
+  const tracked = <T>(promise: Promise<T>): Promise<T> => {
+    passes.add(promise);
+    void promise.finally(() => passes.delete(promise)).catch(() => undefined);
+    return promise;
+  };
   let last: CurationReport | undefined;
 
   /**
@@ -430,8 +437,8 @@ export function createCuration(deps: CurationDeps): Curation {
     run(runOptions = {}) {
       if (stop.signal.aborted) return Promise.reject(new Error('curation is closed'));
       const dryRun = runOptions.dryRun ?? false;
-      if (dryRun) return pass(true);
-      running ??= pass(false)
+      if (dryRun) return tracked(pass(true));
+      running ??= tracked(pass(false))
         .then((report) => {
           last = report;
           return report;
@@ -490,7 +497,7 @@ export function createCuration(deps: CurationDeps): Curation {
     lastReport: () => last,
     async close() {
       stop.abort();
-      await running?.catch(() => undefined);
+      await Promise.allSettled([...passes]);
       ledger.close();
     },
   };
