@@ -27,7 +27,12 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
         .setName('rollback')
         .setDescription('Propose restoring an earlier version (architect; through the same approval)')
         .addIntegerOption((o) =>
-          o.setName('version').setDescription('The version to restore').setRequired(true).setMinValue(1),
+          o
+            .setName('version')
+            .setDescription('The version to restore')
+            .setRequired(true)
+            .setMinValue(1)
+            .setAutocomplete(true),
         ),
     )
     .addSubcommand((sub) =>
@@ -43,6 +48,17 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
     .toJSON(),
   defer: 'ephemeral',
   architectOnly: (interaction) => ARCHITECT_ONLY.has(interaction.options.getSubcommand()),
+  autocomplete(_interaction, { amendments, codex: current }) {
+    const now = current().data.version;
+    return amendments
+      .versions()
+      .filter((v) => v.version !== now)
+      .reverse()
+      .map((v) => ({
+        name: `v${v.version}${v.proposalId ? ` · ${v.proposalId}` : ' · as first found'}`,
+        value: v.version,
+      }));
+  },
   async execute(interaction, { amendments, codex: current, governance, logger }) {
     const sub = interaction.options.getSubcommand();
     if (sub === 'show') {
@@ -72,7 +88,9 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
           const proposal = v.proposalId ? proposals.get(v.proposalId) : undefined;
           const how = proposal
             ? `${proposal.kind === 'rollback' ? 'rollback' : 'amendment'} ${proposal.id} “${proposal.title}”, approved by ${userMention(v.approvedBy ?? '')}`
-            : 'the codex as first found';
+            : v.approvedBy === 'host'
+              ? 'edited on the host'
+              : 'the codex as first found';
           return `**v${v.version}** — ${how} ${time(new Date(v.at), TimestampStyles.ShortDateTime)}`;
         })
         .reverse();

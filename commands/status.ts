@@ -70,6 +70,7 @@ const status: Command<
     | 'tools'
     | 'architects'
     | 'curation'
+    | 'fineTuner'
   >
 > = {
   data: new SlashCommandBuilder()
@@ -94,12 +95,13 @@ const status: Command<
       .personas()
       .list()
       .map((p) => {
+        const model = ports.fineTuner.activeModel(p.id) ?? p.model;
         const mark = health
-          ? hasModel(health.models, p.model)
+          ? hasModel(health.models, model)
             ? '✅'
-            : `❌ not pulled: \`ollama pull ${p.model}\``
+            : `❌ not pulled: \`ollama pull ${model}\``
           : '❔';
-        return `${p.displayName}: \`${p.model}\` ${mark}`;
+        return `${p.displayName}: \`${model}\`${model !== p.model ? ` (fine-tuned from \`${p.model}\`)` : ''} ${mark}`;
       });
     const [dataSize, checkpoints, state] = await Promise.all([
       ports.health.diskUsage(config.dataDir),

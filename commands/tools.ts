@@ -11,7 +11,7 @@ import { NO_MENTIONS, toolCard } from '../src/bot/kit.ts';
 import { truncate } from '../src/shared/text.ts';
 
 const nameOption = (description: string) => (o: SlashCommandStringOption) =>
-  o.setName('name').setDescription(description).setRequired(true).setMaxLength(48);
+  o.setName('name').setDescription(description).setRequired(true).setMaxLength(48).setAutocomplete(true);
 
 /** `/tools list|show|remove`: the forged tools, their manifests and code; removal archives. */
 const tools: Command<PortsOf<'tools' | 'logger' | 'config' | 'client'>> = {
@@ -35,6 +35,12 @@ const tools: Command<PortsOf<'tools' | 'logger' | 'config' | 'client'>> = {
     .toJSON(),
   defer: 'ephemeral',
   architectOnly: (interaction) => interaction.options.getSubcommand() === 'remove',
+  autocomplete(interaction, { tools: toolService }) {
+    // This server's tools (and those forged outside any server), newest versions.
+    return toolService
+      .shelf({ guildId: interaction.guildId })
+      .map(({ manifest }) => ({ name: `${manifest.name} (v${manifest.version})`, value: manifest.name }));
+  },
   async execute(interaction, { tools: toolService, logger, config, client }) {
     const { registry } = toolService;
     // Tools forged in another server are not shown here (their specs may quote its dialogues).

@@ -4,18 +4,24 @@ import { loadCommands } from '../bot/commandRegistry.ts';
 import { type Bot, createBot } from '../bot/createBot.ts';
 import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
 import { createDialogue, type Dialogue } from '../graph/dialogue.ts';
+import { keepsFormat } from '../graph/formats.ts';
 import { systemPromptFor } from '../graph/prompts.ts';
 import { type AppStore, openAppStore } from '../services/appStore.ts';
 import { type CheckpointStore, openCheckpointStore } from '../services/checkpointStore.ts';
 import { type Clock, systemClock } from '../services/clock.ts';
 import { GRAPH_PERSONAS } from '../services/codex/codexSchema.ts';
+import { watchCodex } from '../services/codex/codexWatcher.ts';
 import { type Codex, loadCodex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import { type Curation, createCuration } from '../services/curation/curation.ts';
+import { createCurationJob } from '../services/curation/curationJob.ts';
 import { CurationLedger } from '../services/curation/curationLedger.ts';
 import { createGoldenStore } from '../services/curation/goldenStore.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
+import { createFineTuner, type FineTuner } from '../services/finetune/fineTuner.ts';
+import { FinetuneStore } from '../services/finetune/finetuneStore.ts';
+import { createOllamaModelHost } from '../services/finetune/ollamaAdapters.ts';
 import { type Amendments, createAmendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
 import { createLimiter, type Limiter } from '../services/llm/limiter.ts';
@@ -26,6 +32,7 @@ import { createOllamaEmbedder, type Embedder } from '../services/memory/embedder
 import { InteractionLog } from '../services/memory/interactionLog.ts';
 import { createMemory, type Memory } from '../services/memory/memory.ts';
 import { VectorIndex } from '../services/memory/vectorIndex.ts';
+import { createMetrics, createNoMetrics, type Metrics } from '../services/metrics.ts';
 import { createPersonaRegistry, type PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
@@ -33,6 +40,7 @@ import { createToolForge } from '../services/tools/forge.ts';
 import { createSandbox } from '../services/tools/sandbox.ts';
 import { createToolService, type ToolService } from '../services/tools/toolBox.ts';
 import { ToolRegistry } from '../services/tools/toolRegistry.ts';
+import { serveMetrics } from './metricsServer.ts';
 import { COMMANDS_DIR } from './paths.ts';
 
 /**
@@ -62,8 +70,14 @@ export interface Runtime {
   readonly amendments: Amendments;
   /** The curation loop: judges finished dialogues into each persona's golden dataset. */
   readonly curation: Curation;
-  /** Background jobs (the motivator, curation; later fine-tuning). */
+  /** Background jobs (the motivator, curation, fine-tuning). */
   readonly scheduler: Scheduler;
+  /** The UnslothForge: fine-tunes, evaluates and swaps persona models. */
+  readonly fineTuner: FineTuner;
+  /** What is counted and timed; its registry exists only with `METRICS_PORT`. */
+  readonly metrics: Omit<Metrics, 'registry'> & { registry?: Metrics['registry'] };
+  /** Whether the stores answer (for `/healthz`). */
+  storesOpen(): boolean;
   /** Re-reads the codex from disk and puts it in force. */
   reloadCodex(): Promise<Codex>;
   codex(): Codex;
@@ -82,6 +96,8 @@ export interface ComposeOptions {
   retry?: RetryPolicy;
   /** Discord's limits as persona posts are paced for them (default: Discord's; tests scale them down). */
   posting?: Partial<PostingLimits>;
+  /** How long a codex edit on the host must settle before it is read (default 500 ms). */
+  codexDebounceMs?: number;
 }
 
 /** Opens the interaction log and vector index; a damaged index is rebuilt from the log. */
@@ -125,8 +141,23 @@ export async function composeRuntime(
     onListenerError: (type, error) => logger.error({ err: error, event: type }, 'event listener failed'),
   });
   let store: CheckpointStore | undefined = openCheckpointStore(config.dataDir);
-  const limiter = createLimiter(config.llmConcurrency);
+  let limiterRef: Limiter | undefined;
+  const metrics =
+    config.metricsPort !== undefined
+      ? createMetrics({
+          queue: () => ({ active: limiterRef?.active ?? 0, waiting: limiterRef?.waiting ?? 0 }),
+        })
+      : createNoMetrics();
+  const limiter = createLimiter(config.llmConcurrency, (ms) => metrics.queueWait(ms / 1000));
+  limiterRef = limiter;
+  const finetunes = new FinetuneStore(config.dataDir);
   const modelFor = createOllamaModelFor({
+    metrics,
+    // A fine-tuned version in force replaces the codex's model, from the next call on.
+    activeModel: (persona) => {
+      const active = finetunes.active(persona);
+      return active && active.version > 0 ? active.model : undefined;
+    },
     host: config.ollamaHost,
     timeoutMs: config.ollamaTimeoutMs,
     personas: () => personas,
@@ -151,6 +182,7 @@ export async function composeRuntime(
     embeddingsPath: join(config.dataDir, 'tools', 'embeddings.json'),
     logger,
     offered: config.toolsOffered,
+    onCall: (outcome) => metrics.sandboxCall(outcome),
   });
   const toolForge =
     options.toolForge ??
@@ -205,7 +237,12 @@ export async function composeRuntime(
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
-  const scheduler = createScheduler({ logger, clock, autonomyPaused: () => amendments.pausedReason() });
+  const scheduler = createScheduler({
+    logger,
+    clock,
+    autonomyPaused: () => amendments.pausedReason(),
+    onRun: (job, outcome) => metrics.jobRun(job, outcome),
+  });
   const curation = createCuration({
     records: memory,
     modelFor,
@@ -221,6 +258,33 @@ export async function composeRuntime(
     clock,
     logger,
     options: { batch: config.curationBatch, threshold: config.curationThreshold },
+  });
+  let closed = false;
+  const fineTuner = createFineTuner({
+    store: finetunes,
+    dataDir: config.dataDir,
+    personas: () => personas,
+    modelFor,
+    host: createOllamaModelHost({ host: config.ollamaHost, timeoutMs: config.ollamaTimeoutMs }),
+    limiter,
+    formatOk: keepsFormat,
+    bus,
+    clock,
+    logger,
+    settings: {
+      command: config.finetuneCommand,
+      ...(config.finetuneConfig
+        ? { config: JSON.parse(config.finetuneConfig) as Record<string, unknown> }
+        : {}),
+      timeoutMs: config.finetuneTimeoutMs,
+      holdout: config.finetuneHoldout,
+      triggerSize: config.finetuneTriggerSize,
+      rule: config.finetunePromoteRule,
+      promotion: config.finetunePromotion,
+      exclusive: config.finetuneExclusive,
+      evalPrompts: config.finetuneEvalPrompts,
+      judge: 'ALFRED',
+    },
   });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
   const stopRetrying = clock.every(EMBED_RETRY_MS, () => void memory.embedPending().catch(() => undefined));
@@ -238,6 +302,19 @@ export async function composeRuntime(
     amendments,
     curation,
     scheduler,
+    fineTuner,
+    metrics,
+    storesOpen() {
+      if (closed) return false;
+      try {
+        memory.stats();
+        amendments.active();
+        finetunes.running();
+        return true;
+      } catch {
+        return false;
+      }
+    },
     async reloadCodex() {
       const next = await loadCodex(config.codexPath);
       applyCodex(next);
@@ -247,11 +324,14 @@ export async function composeRuntime(
     personas: () => personas,
     requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],
     async close() {
+      closed = true;
       stopRetrying();
       stopEvaluating();
       // A curation run stops between two model calls; the scheduler then has nothing to wait for.
       await curation.close();
       await scheduler.stop();
+      await fineTuner.close();
+      finetunes.close();
       await amendments.close();
       proposals.close();
       await sandbox.close();
@@ -267,6 +347,8 @@ export interface App {
   readonly runtime: Runtime;
   readonly store: AppStore;
   readonly bot: Bot;
+  /** Where `/metrics` and `/healthz` are served (with `METRICS_PORT`; 0 picks a free port). */
+  readonly metricsPort: number | undefined;
   /** Builds a fresh bot over the same runtime and store (after `bot.stop()`: a reconnect). */
   rebuildBot(): Bot;
   /** Stops the bot, then closes the store and the runtime. */
@@ -294,6 +376,33 @@ export async function composeApp(
   } catch (error) {
     logger.warn(findAppError(error)?.message ?? String(error));
   }
+  // The nightly fine-tune, the curation job and the codex watcher belong to the bot, not to a
+  // terminal chat beside it.
+  runtime.scheduler.add(runtime.fineTuner.job(config.finetuneCron));
+  // A kill may have torn a golden dataset's last line: cut now, before the job appends.
+  const curated = runtime.curation.start();
+  if ('busy' in curated) {
+    logger.warn(
+      { pid: curated.busy },
+      'another process is curating: the golden sets are checked when it is done',
+    );
+  }
+  runtime.scheduler.add(
+    createCurationJob({ curation: runtime.curation, bus: runtime.bus, cron: config.curationCron }),
+  );
+  const codexWatcher = watchCodex({
+    path: config.codexPath,
+    clock: runtime.clock,
+    logger,
+    ...(options.codexDebounceMs !== undefined ? { debounceMs: options.codexDebounceMs } : {}),
+    onEdit: (text) => {
+      try {
+        runtime.amendments.adoptHostEdit(text);
+      } catch (error) {
+        logger.error({ err: error }, 'could not adopt an edit of the codex');
+      }
+    },
+  });
   const store = openAppStore(config.dataDir, (error) => logger.error({ err: error }, 'state store error'));
   const commands = options.commands ?? (await loadCommands(COMMANDS_DIR));
   const build = () =>
@@ -308,9 +417,20 @@ export async function composeApp(
     });
   let bot = build();
   let closed = false;
+  const metricsServer =
+    config.metricsPort !== undefined && runtime.metrics.registry
+      ? await serveMetrics({
+          port: config.metricsPort,
+          host: config.metricsHost,
+          registry: runtime.metrics.registry,
+          health: () => ({ discord: bot.client.isReady(), stores: runtime.storesOpen() }),
+        })
+      : undefined;
+  if (metricsServer) logger.info({ port: metricsServer.port }, 'metrics and /healthz served');
   return {
     runtime,
     store,
+    metricsPort: metricsServer?.port,
     get bot() {
       return bot;
     },
@@ -321,6 +441,8 @@ export async function composeApp(
     async close() {
       if (closed) return;
       closed = true;
+      codexWatcher.close();
+      await metricsServer?.close();
       await bot.stop();
       await store.close();
       await runtime.close();

@@ -5,27 +5,10 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { Config } from '../services/config.ts';
+import type { AutocompleteCall, Choice, CommandCall } from './commandCall.ts';
 import type { BotPorts } from './ports.ts';
 
-/**
- * What most commands read of an interaction, and how they answer it. A discord.js
- * `ChatInputCommandInteraction` is one; a unit test passes a plain object.
- */
-export interface CommandCall {
-  readonly commandName: string;
-  readonly user: { readonly id: string; readonly username: string };
-  readonly guildId: string | null;
-  readonly channelId: string;
-  readonly options: {
-    getSubcommand(): string;
-    getString(name: string, required: true): string;
-    getString(name: string, required?: boolean): string | null;
-    getInteger(name: string, required: true): number;
-    getInteger(name: string, required?: boolean): number | null;
-  };
-  reply(options: InteractionReplyOptions): Promise<unknown>;
-  editReply(options: InteractionEditReplyOptions): Promise<unknown>;
-}
+export type { AutocompleteCall, Choice, CommandCall, CommandInfo } from './commandCall.ts';
 
 /** Some of the bot's ports, by name: what most commands declare they need. */
 export type PortsOf<K extends keyof BotPorts> = Pick<BotPorts, K>;
@@ -50,4 +33,6 @@ export interface Command<P extends object = BotPorts, I extends CommandCall = Ch
    */
   architectOnly?: boolean | ((interaction: CommandCall, config: Config) => boolean);
   execute(interaction: I, ports: P): Promise<void>;
+  /** Choices for an option declared with `setAutocomplete(true)`, as the member types (≤ 25). */
+  autocomplete?(interaction: AutocompleteCall, ports: P): Choice[] | Promise<Choice[]>;
 }

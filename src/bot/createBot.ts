@@ -5,14 +5,16 @@ import type { Clock } from '../services/clock.ts';
 import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
-import { CURATION_JOB, createCurationJob, createCurationTrigger } from '../services/curation/curationJob.ts';
+import { createCurationTrigger } from '../services/curation/curationJob.ts';
 import { diskUsage } from '../services/diskUsage.ts';
 import type { EventBus } from '../services/eventBus.ts';
+import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
 import { checkOllama } from '../services/llm/ollamaModels.ts';
 import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
+import type { Metrics } from '../services/metrics.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { Scheduler } from '../services/scheduler.ts';
 import { createSlidingWindow } from '../services/slidingWindow.ts';
@@ -25,6 +27,7 @@ import { createContinuity } from './continuity.ts';
 import { announceCuration } from './curationLog.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
+import { createFinetuneUi } from './finetune/finetuneUi.ts';
 import { createGovernanceUi } from './governance/governanceUi.ts';
 import { createInteractionRouter } from './interactionRouter.ts';
 import { createMotivatorJob } from './motivator.ts';
@@ -68,6 +71,8 @@ export interface BotServices {
   readonly curation: Curation;
   readonly limiter: Limiter;
   readonly bus: EventBus;
+  readonly fineTuner: FineTuner;
+  readonly metrics: Pick<Metrics, 'dialogue' | 'turn' | 'discordRateLimited'>;
   personas(): PersonaRegistry;
   codex(): Codex;
 }
@@ -108,6 +113,7 @@ export function createBot(deps: BotDeps): Bot {
     dialogue: services.dialogue,
     speaker: (id) => services.personas().get(id),
     tool: (name, version) => services.tools.registry.get(name, version),
+    metrics: services.metrics,
     clock,
     logger,
   });
@@ -174,6 +180,7 @@ export function createBot(deps: BotDeps): Bot {
       ollama: () => checkOllama(config.ollamaHost, []),
       diskUsage,
     },
+    commandList: () => deps.commands.list(),
   };
 
   // Every new tool is announced in the log channel too (the thread or /forge reply has its own card).
@@ -199,10 +206,20 @@ export function createBot(deps: BotDeps): Bot {
   );
   const stopAnnouncingCuration = announceCuration({ bus: services.bus, client, config, logger });
   const stopGovernance = governance.listen();
+  const finetuneUi = createFinetuneUi({
+    client,
+    config,
+    fineTuner: services.fineTuner,
+    architects,
+    bus: services.bus,
+    clock,
+    logger,
+  });
+  const stopFinetunes = finetuneUi.listen();
   const onMessage = createMessageHandler(ports);
   const onInteraction = createInteractionRouter({
     commands: deps.commands,
-    buttons: createButtonRegistry([governance.buttons, ...(deps.buttons ?? [])]),
+    buttons: createButtonRegistry([governance.buttons, finetuneUi.buttons, ...(deps.buttons ?? [])]),
     ports,
     logger,
   });
@@ -228,6 +245,11 @@ export function createBot(deps: BotDeps): Bot {
       logger.error({ err: error }, 'interaction router failed'),
     );
   });
+  // Discord's 429s, counted by scope (the posting engine keeps them rare; a metric proves it).
+  client.rest.on('response', (_request, response) => {
+    if (response.status === 429)
+      services.metrics.discordRateLimited(response.headers.get('x-ratelimit-scope') ?? 'user');
+  });
   client.on(Events.Error, (error) => logger.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => logger.warn(message));
 
@@ -252,16 +274,6 @@ export function createBot(deps: BotDeps): Bot {
         .resume(handleOnce)
         .catch((error: unknown) => logger.error({ err: error }, 'could not catch up after a restart'));
       stopHeartbeat = clock.every(60_000, () => void continuity.heartbeat().catch(() => undefined));
-      // A kill may have torn a golden dataset's last line: cut here, before the job appends.
-      const curated = services.curation.start();
-      if ('busy' in curated)
-        logger.warn(
-          { pid: curated.busy },
-          'another process is curating: the golden sets are not checked now',
-        );
-      services.scheduler.add(
-        createCurationJob({ curation: services.curation, bus: services.bus, cron: config.curationCron }),
-      );
       const { autonomyCron, autonomyChannelId } = config;
       if (autonomyCron && !autonomyChannelId) {
         logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
@@ -272,10 +284,10 @@ export function createBot(deps: BotDeps): Bot {
     stop() {
       stopping ??= (async () => {
         await services.scheduler.remove('motivator');
-        await services.scheduler.remove(CURATION_JOB);
         stopAnnouncingTools();
         stopAnnouncingCuration();
         stopGovernance();
+        stopFinetunes();
         stopHeartbeat();
         await runner.shutdown();
         await continuity.heartbeat().catch(() => undefined);

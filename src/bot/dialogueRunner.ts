@@ -8,6 +8,7 @@ import {
 import { type Dialogue, describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
+import type { Metrics } from '../services/metrics.ts';
 import type { StoredTool } from '../services/tools/toolRegistry.ts';
 import { describeFailure } from './failures.ts';
 import { splitMessage } from './splitMessage.ts';
@@ -64,6 +65,8 @@ export interface DialogueRunnerDeps {
   speaker: (personaId: string) => { displayName: string; avatarUrl: string };
   /** The channels whose past dialogues a dialogue in this thread may recall (what all its readers can read). */
   recallScope?: (thread: DialogueThread) => readonly string[] | undefined;
+  /** Counts dialogues and turns. */
+  metrics?: Pick<Metrics, 'dialogue' | 'turn'>;
   /** A forged tool, for its card in the thread. */
   tool: (name: string, version: number) => StoredTool | undefined;
   clock: Clock;
@@ -126,7 +129,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
     let queueWait: AbortController | undefined;
     let toldQueue = false;
     let queueNotice: Promise<void> = Promise.resolve();
-    const noticeQueueLater = (position: number) => {
+    const noticeQueueLater = (position: number, reason?: string) => {
       if (queueWait || toldQueue) return;
       queueWait = new AbortController();
       const { signal } = queueWait;
@@ -136,7 +139,9 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
           toldQueue = true;
           queueNotice = thread
             .send({
-              content: `⏳ Other dialogues are using the model: this one was number ${position} in the queue and follows as soon as it can.`,
+              content: reason
+                ? `⏳ The model is busy ${reason}: this dialogue was number ${position} in the queue and follows when it is free.`
+                : `⏳ Other dialogues are using the model: this one was number ${position} in the queue and follows as soon as it can.`,
             })
             .catch((error: unknown) =>
               log.warn({ err: error, threadId: thread.id }, 'could not post the queue notice'),
@@ -172,14 +177,16 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
       );
       for await (const event of events) {
         if (event.type === 'thinking') startTyping();
-        else if (event.type === 'queued') noticeQueueLater(event.position);
+        else if (event.type === 'queued') noticeQueueLater(event.position, event.reason);
         else if (event.type === 'turn') {
           stopTyping();
           stopQueueWait();
           await queueNotice;
           if (event.persona === 'TOOL_FORGE') await postForgeTurn(thread, event);
           else await thread.speak(deps.speaker(event.persona), turnText(event));
+          deps.metrics?.turn(event.persona);
         } else if (event.type === 'done') {
+          deps.metrics?.dialogue('done');
           log.info(
             {
               threadId: thread.id,
@@ -195,6 +202,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
         }
       }
     } catch (error) {
+      deps.metrics?.dialogue(shutdown.signal.aborted ? 'stopped' : 'failed');
       stopTyping();
       stopQueueWait();
       const closed =

@@ -53,6 +53,25 @@ export function createInteractionRouter(deps: {
       }
       return;
     }
+    if (interaction.isAutocomplete()) {
+      const command = deps.commands.get(interaction.commandName);
+      try {
+        const typed = String(interaction.options.getFocused(false)).toLowerCase();
+        const choices = (await command?.autocomplete?.(interaction, ports)) ?? [];
+        // What matches what is typed first; Discord shows at most 25.
+        const ranked = [...choices].sort(
+          (a, b) =>
+            Number(!a.name.toLowerCase().includes(typed)) - Number(!b.name.toLowerCase().includes(typed)),
+        );
+        await interaction.respond(
+          ranked.slice(0, 25).map((c) => ({ name: c.name.slice(0, 100), value: c.value })),
+        );
+      } catch (error) {
+        log.warn({ err: error, command: interaction.commandName }, 'autocomplete failed');
+        await interaction.respond([]).catch(() => undefined);
+      }
+      return;
+    }
     if (!interaction.isChatInputCommand()) return;
     const command = deps.commands.get(interaction.commandName);
     const context = {

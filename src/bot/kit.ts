@@ -7,6 +7,7 @@ import { findAppError } from '../services/errors.ts';
 
 export { hasModel } from '../services/llm/ollamaModels.ts';
 export { dissonanceChartPng } from './dissonanceChart.ts';
+export { jobEmbed as finetuneEmbed } from './finetune/finetuneUi.ts';
 export { refusalText } from './governance/proposalCard.ts';
 export { NO_MENTIONS } from './personaPoster.ts';
 export { finishSlowReply } from './slowReply.ts';

@@ -7,6 +7,7 @@ import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import type { CurationRunNow } from '../services/curation/curationJob.ts';
 import type { EventBus } from '../services/eventBus.ts';
+import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
 import type { OllamaHealth } from '../services/llm/ollamaModels.ts';
@@ -17,6 +18,7 @@ import type { Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
 import type { ToolService } from '../services/tools/toolBox.ts';
 import type { ChannelAccess } from './channelAccess.ts';
+import type { CommandInfo } from './commandCall.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { GovernanceUi } from './governance/governanceUi.ts';
 import type { ArchitectGate } from './permissions.ts';
@@ -59,7 +61,10 @@ export interface BotPorts {
   /** Runs the curation job now, as a tick would (`/curate run`). */
   readonly curationJob: { runNow(): Promise<CurationRunNow> };
   readonly limiter: Limiter;
+  readonly fineTuner: FineTuner;
   readonly health: HealthProbe;
+  /** The slash commands, for `/help`. */
+  readonly commandList: () => readonly CommandInfo[];
 }
 
 /** When a person last wrote to the bot or used a command. */

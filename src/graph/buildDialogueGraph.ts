@@ -94,6 +94,8 @@ export interface QueuedEvent {
   persona: string;
   /** 1-based place in the queue. */
   position: number;
+  /** Why the model is not free, when it is lent to something (a fine-tune). */
+  reason?: string;
 }
 
 /** A persona is calling a tool. */
@@ -221,8 +223,13 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     const ask = () =>
       model.invoke(messages, {
         ...(config.signal ? { signal: config.signal } : {}),
-        onQueued: (position) =>
-          config.writer?.({ type: 'queued', persona: personaId, position } satisfies QueuedEvent),
+        onQueued: (position, reason) =>
+          config.writer?.({
+            type: 'queued',
+            persona: personaId,
+            position,
+            ...(reason ? { reason } : {}),
+          } satisfies QueuedEvent),
       });
     let text = await ask();
     const toolCalls: ToolCallRecord[] = [];

@@ -45,8 +45,8 @@ const duration = (fallback: string) =>
       return parsed;
     });
 
-/** A cron expression, checked at start like every job's (the message names the setting and the field). */
-const cronExpression = (setting: string) =>
+/** A cron expression, checked now (naming the setting and the field), e.g. `0 3 * * *`. */
+const cronSetting = (setting: string) =>
   z.string().superRefine((value, ctx) => {
     try {
       assertCron(value, setting);
@@ -82,6 +82,8 @@ export const envSchema = z.object({
   MAX_TURNS: z.coerce.number().int().min(1).max(50).default(3),
   HIGH_DISSONANCE: fraction(0.8),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   OLLAMA_EMBED_MODEL: z.string().trim().min(1).default('nomic-embed-text'),
   MEMORY_RECALL_K: z.coerce.number().int().min(0).max(20).default(3),
   MEMORY_SIMILARITY_FLOOR: fraction(0.5),
@@ -102,11 +104,35 @@ export const envSchema = z.object({
   GOVERNANCE_CHANNEL_ID: snowflake('channel'),
   AMENDMENT_MIN_EVENTS: z.coerce.number().int().min(1).max(100).default(3),
   AMENDMENT_WINDOW: duration('24h'),
-  AUTONOMY_CRON: cronExpression('AUTONOMY_CRON').optional(),
+  AUTONOMY_CRON: cronSetting('AUTONOMY_CRON').optional(),
   AUTONOMY_CHANNEL_ID: snowflake('channel'),
+  FINETUNE_CRON: cronSetting('FINETUNE_CRON').default('0 3 * * *'),
+  FINETUNE_TRIGGER_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  FINETUNE_HOLDOUT: z.coerce.number().gt(0).max(0.5).default(0.1),
+  FINETUNE_COMMAND: z.string().trim().min(1).default('python3 forge/finetune/train.py'),
+  FINETUNE_CONFIG: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined) return;
+      try {
+        const parsed: unknown = JSON.parse(value);
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a JSON object of trainer settings, e.g. {"max_steps": 120}',
+        });
+      }
+    }),
+  FINETUNE_TIMEOUT: duration('6h'),
+  FINETUNE_PROMOTE_RULE: z.enum(['lower-bound', 'majority']).default('lower-bound'),
+  FINETUNE_PROMOTION: z.enum(['auto', 'architect']).default('auto'),
+  FINETUNE_EXCLUSIVE: flag(true),
+  FINETUNE_EVAL_PROMPTS: z.coerce.number().int().min(1).max(500).default(20),
   AUTONOMY_MAX_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
   AUTONOMY_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
-  CURATION_CRON: cronExpression('CURATION_CRON').default('0 * * * *'),
+  CURATION_CRON: cronSetting('CURATION_CRON').default('0 * * * *'),
   CURATION_BATCH: z.coerce.number().int().min(1).max(1000).default(20),
   CURATION_THRESHOLD: z.coerce.number().min(0).max(5).default(4),
   CURATION_ANCHOR_SIZE: z.coerce.number().int().min(0).max(100_000).default(50),
@@ -133,6 +159,10 @@ export interface Config {
   /** A final dissonance above this publishes `high_cognitive_dissonance` (0–1, default 0.8). */
   readonly highDissonance: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Where Prometheus metrics (`/metrics`) and the health check (`/healthz`) are served; off when unset. */
+  readonly metricsPort: number | undefined;
+  /** The address they listen on (default 127.0.0.1; 0.0.0.0 in a container). */
+  readonly metricsHost: string;
   /** Ollama model that embeds dialogues for memory (default `nomic-embed-text`). */
   readonly ollamaEmbedModel: string;
   /** Past dialogues recalled into ALFRED's plan (default 3; 0 turns recall off). */
@@ -189,6 +219,26 @@ export interface Config {
   readonly curationThreshold: number;
   /** How many of each persona's first golden samples are frozen as its anchor set (default 50; 0: none). */
   readonly curationAnchorSize: number;
+  /** When the fine-tune job looks for a persona whose golden set has grown (cron; default nightly `0 3 * * *`). */
+  readonly finetuneCron: string;
+  /** New golden samples since a persona's last fine-tune that start the next (default 200). */
+  readonly finetuneTriggerSize: number;
+  /** Share of the golden set held out for the evaluation, never trained on (default 0.1). */
+  readonly finetuneHoldout: number;
+  /** The trainer's command line, before its arguments (default `python3 forge/finetune/train.py`). */
+  readonly finetuneCommand: string;
+  /** Trainer settings passed as `--config` (a JSON object), if any. */
+  readonly finetuneConfig: string | undefined;
+  /** Longest a training may run, in milliseconds (default 6 h). */
+  readonly finetuneTimeoutMs: number;
+  /** How a candidate must beat the model in force (default `lower-bound`). */
+  readonly finetunePromoteRule: 'lower-bound' | 'majority';
+  /** Whether a better candidate is swapped in at once (`auto`) or waits for the architect. */
+  readonly finetunePromotion: 'auto' | 'architect';
+  /** Whether dialogues wait while the trainer has the GPU (default true: one GPU for both). */
+  readonly finetuneExclusive: boolean;
+  /** Most held-out prompts one evaluation answers (default 20). */
+  readonly finetuneEvalPrompts: number;
 }
 
 /**
@@ -224,6 +274,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxTurns: e.MAX_TURNS,
     highDissonance: e.HIGH_DISSONANCE,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
     ollamaEmbedModel: e.OLLAMA_EMBED_MODEL,
     memoryRecallK: e.MEMORY_RECALL_K,
     memorySimilarityFloor: e.MEMORY_SIMILARITY_FLOOR,
@@ -252,6 +304,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     curationBatch: e.CURATION_BATCH,
     curationThreshold: e.CURATION_THRESHOLD,
     curationAnchorSize: e.CURATION_ANCHOR_SIZE,
+    finetuneCron: e.FINETUNE_CRON,
+    finetuneTriggerSize: e.FINETUNE_TRIGGER_SIZE,
+    finetuneHoldout: e.FINETUNE_HOLDOUT,
+    finetuneCommand: e.FINETUNE_COMMAND,
+    finetuneConfig: e.FINETUNE_CONFIG,
+    finetuneTimeoutMs: e.FINETUNE_TIMEOUT,
+    finetunePromoteRule: e.FINETUNE_PROMOTE_RULE,
+    finetunePromotion: e.FINETUNE_PROMOTION,
+    finetuneExclusive: e.FINETUNE_EXCLUSIVE,
+    finetuneEvalPrompts: e.FINETUNE_EVAL_PROMPTS,
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CurationReport } from './curation/curation.ts';
+import type { FinetuneJob } from './finetune/finetuneStore.ts';
 import type { Proposal } from './governance/proposalStore.ts';
 import type { ToolManifest } from './tools/toolRegistry.ts';
 
@@ -40,6 +41,12 @@ export interface BatEvents {
   codex_amended: { proposal: Proposal; version: number };
   /** A curation run added golden samples (the bot posts one line in `LOG_CHANNEL_ID`). */
   curated: { report: CurationReport };
+  /** The operator edited `codex.toml` on the host and it is in force (a pending proposal went stale). */
+  codex_edited: { version: number; stale?: Proposal };
+  /** An edit of `codex.toml` on the host was refused; the old codex stays in force. */
+  codex_refused: { problems: string[] };
+  /** A fine-tune job started, progressed, or ended (its state says how). */
+  finetune_job: { job: FinetuneJob };
 }
 
 export type Listener<T> = (payload: T) => void | Promise<void>;

@@ -7,8 +7,10 @@ export interface Persona {
   readonly id: string;
   readonly displayName: string;
   readonly role: string;
-  /** Ollama model name. */
+  /** Ollama model name, as the codex says (a fine-tuned version in force may replace it: see the active models). */
   readonly model: string;
+  /** The Hugging Face weights matching `model`, for fine-tuning; none: the persona is not fine-tuned. */
+  readonly finetuneBase?: string;
   readonly temperature: number;
   readonly options: Readonly<ModelOptions>;
   readonly avatarUrl: string;
@@ -36,6 +38,7 @@ export function createPersonaRegistry(codex: Codex): PersonaRegistry {
         displayName: p.display_name,
         role: p.role,
         model: p.model,
+        ...(p.finetune_base ? { finetuneBase: p.finetune_base } : {}),
         temperature: p.temperature,
         options: p.options,
         avatarUrl: p.avatar_url,

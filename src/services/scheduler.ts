@@ -69,6 +69,8 @@ export function createScheduler(deps: {
   autonomyPaused?: () => string | null;
   /** Times the runs; node-cron itself fires on the system's timers. */
   clock: Clock;
+  /** Counts runs by outcome. */
+  onRun?: (job: string, outcome: JobRun['outcome']) => void;
 }): Scheduler {
   const log = deps.logger.child({ module: 'scheduler' });
   const now = () => deps.clock.now();
@@ -91,6 +93,7 @@ export function createScheduler(deps: {
     const skip = (message: string): JobRun => {
       const run: JobRun = { startedAt, finishedAt: startedAt, outcome: 'skipped', message };
       job.lastRun = run;
+      deps.onRun?.(name, 'skipped');
       log.info({ job: name, reason: message }, 'job skipped');
       return run;
     };
@@ -115,6 +118,7 @@ export function createScheduler(deps: {
     const run = await running;
     job.running = undefined;
     job.lastRun = run;
+    deps.onRun?.(name, run.outcome);
     return run;
   }
 

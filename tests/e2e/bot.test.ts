@@ -5,7 +5,7 @@ import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../sup
 import { ManualClock } from '../support/clock.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
-import { closedPort } from '../support/scripts.ts';
+import { closedPort, registerTool } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let h: BotHarness | undefined;
@@ -733,5 +733,87 @@ describe('one turn never floods a thread', () => {
         .map((m) => m.content)
         .join('\n') + rest,
     ).toContain('Line 399:');
+  });
+});
+
+describe('/help and autocomplete', () => {
+  it('/help lists what a member may use, and more for the architect', async () => {
+    const h = await start();
+    const member = await h.discord.runCommand(h.userId, h.discord.channelId, 'help');
+    const memberHelp = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(member.id).responses[0])).data,
+    );
+    expect(memberHelp).toContain('Mention me with a task');
+    expect(memberHelp).toContain('/memory search');
+    expect(memberHelp).toContain('/forge status');
+    expect(memberHelp).not.toContain('/forge finetune');
+    expect(memberHelp).not.toContain('/codex propose');
+    const architect = h.discord.createUser('ada', { roles: [h.discord.createRole('architect')] });
+    const asArchitect = await h.discord.runCommand(architect, h.discord.channelId, 'help');
+    const architectHelp = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).responses[0])).data,
+    );
+    expect(architectHelp).toMatch(/\/forge finetune\*\* — .*\(architect\)/);
+    expect(architectHelp).toContain('/codex propose');
+  });
+
+  it('completes persona names, their model versions, tool names and codex versions', async () => {
+    const h = await start();
+    const choicesOf = async (
+      name: string,
+      options: Record<string, string | number>,
+      focused: string,
+      sub: string,
+    ) => {
+      const interaction = await h.discord.runAutocomplete(
+        h.userId,
+        h.discord.channelId,
+        name,
+        options,
+        focused,
+        sub,
+      );
+      const response = await h.discord.waitFor(() => h.discord.interaction(interaction.id).responses[0]);
+      expect(response.type).toBe(8);
+      return (response.data as { choices: Array<{ name: string; value: string | number }> }).choices;
+    };
+    const personas = await choicesOf('forge', { persona: 'ro' }, 'persona', 'finetune');
+    expect(personas[0]).toEqual({ name: `ROBIN (${ROBIN})`, value: 'ROBIN' });
+    expect(personas.map((c) => c.value).sort()).toEqual(['ALFRED', 'BRICK', 'ROBIN']);
+    expect(await choicesOf('forge', { persona: 'ROBIN', version: '' }, 'version', 'rollback')).toEqual([
+      { name: `0 · ${ROBIN} (the codex's own)`, value: 0 },
+    ]);
+    registerTool(h.runtime.tools.registry);
+    expect(await choicesOf('tools', { name: 'wo' }, 'name', 'show')).toEqual([
+      { name: 'word_count (v1)', value: 'word_count' },
+    ]);
+    expect(await choicesOf('codex', { version: '' }, 'version', 'rollback')).toEqual([]);
+  });
+});
+
+describe('metrics and health', () => {
+  it('serves Prometheus text and /healthz: 200 while connected, 503 once the bot is gone', async () => {
+    const h = await start({ env: { METRICS_PORT: '0' } });
+    h.scriptRound('counted');
+    await mentionAndWait(h, 'Count this');
+    const base = `http://127.0.0.1:${h.app.metricsPort}`;
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^batos_dialogues_total\{outcome="done"\} 1$/m);
+    expect(text).toMatch(/^batos_turns_total\{persona="ROBIN"\} 1$/m);
+    expect(text).toMatch(
+      /^batos_model_call_seconds_count\{persona="BRICK",model="brick-test:latest",outcome="ok"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^batos_model_first_token_seconds_count\{persona="ALFRED",model="alfred-test:latest"\} 2$/m,
+    );
+    expect(text).toMatch(/^batos_model_queue_depth\{state="waiting"\} 0$/m);
+    expect(text).toMatch(/^batos_process_resident_memory_bytes \d+/m);
+    const healthy = await fetch(`${base}/healthz`);
+    expect(healthy.status).toBe(200);
+    expect(await healthy.json()).toEqual({ ok: true, checks: { discord: true, stores: true } });
+    await h.stopBot();
+    const down = await fetch(`${base}/healthz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ ok: false, checks: { discord: false } });
   });
 });

@@ -334,7 +334,10 @@ describe('codex amendments in Discord', () => {
 
     // Once a day: the next ticks say so.
     await h.discord.waitFor(() =>
-      h.runtime.scheduler.status()[0]?.lastRun?.message.includes('daily limit reached (1)')
+      h.runtime.scheduler
+        .status()
+        .find((job) => job.name === 'motivator')
+        ?.lastRun?.message.includes('daily limit reached (1)')
         ? true
         : undefined,
     );
@@ -344,7 +347,7 @@ describe('codex amendments in Discord', () => {
     h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
     await h.runtime.amendments.propose(h.userId, 'look at ROBIN');
     const paused = await h.discord.waitFor(() => {
-      const run = h.runtime.scheduler.status()[0]?.lastRun;
+      const run = h.runtime.scheduler.status().find((job) => job.name === 'motivator')?.lastRun;
       return run?.outcome === 'skipped' && /autonomy is paused: proposal p1/.test(run.message)
         ? run
         : undefined;
@@ -445,5 +448,43 @@ describe('a proposal’s evidence respects channel permissions', () => {
     expect(history).not.toContain('secret merger');
     expect(history).toContain('Held in a channel that not everyone here can read');
     expect(history).toContain('Task: task b');
+  });
+});
+
+describe('the codex edited by hand on the host', () => {
+  it('applies a good edit at once, refuses a bad one with file and line, and marks a pending proposal stale', async () => {
+    const h = await start({ channels: { LOG_CHANNEL_ID: 'bot-log' }, compose: { codexDebounceMs: 50 } });
+    const path = h.runtime.config.codexPath;
+    const log = () => h.discord.messages(h.channels.LOG_CHANNEL_ID ?? '').map((m) => m.content);
+
+    // A bad edit: the old codex stays in force, the log says where the problem is.
+    const good = readFileSync(path, 'utf8');
+    writeFileSync(path, good.replace(/temperature = [\d.]+/, 'temperature = "warm"'));
+    await h.discord.waitFor(() => log().find((m) => m.includes('was refused')));
+    expect(log().find((m) => m.includes('was refused'))).toMatch(
+      new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+ personas\\.\\w+\\.temperature`),
+    );
+    expect(h.runtime.codex().data.version).toBe(1);
+
+    // Put back as it was (the text in force: nothing to adopt), then a proposal is pending when
+    // the operator edits by hand.
+    writeFileSync(path, good);
+    await threeDissonant(h, [draftAnswer(amendedCodex(path))]);
+    expect(h.runtime.amendments.get('p1')?.state).toBe('pending');
+    writeFileSync(path, good.replace(OLD_PRINCIPLE, 'Disagree kindly, edited by hand.'));
+    await h.discord.waitFor(() => log().find((m) => m.includes('edited on the host: version 2')));
+    expect(h.runtime.codex().data.version).toBe(2);
+    expect(readFileSync(path, 'utf8')).toMatch(/^version = 2$/m);
+    expect(h.runtime.personas().get('ROBIN').principles).toContain('Disagree kindly, edited by hand.');
+    expect(h.runtime.amendments.get('p1')).toMatchObject({
+      state: 'stale',
+      reason: expect.stringMatching(/edited on the host/),
+    });
+    expect(h.runtime.amendments.pausedReason()).toBeNull();
+    await h.discord.waitFor(() => (buttons(proposalCard(h)).length === 0 ? true : undefined));
+    // The history says so.
+    const history = await h.discord.runCommand(h.userId, h.discord.channelId, 'codex', {}, 'history');
+    const shown = await h.discord.waitFor(() => h.discord.interaction(history.id).edits[0]);
+    expect(JSON.stringify(shown.embeds)).toContain('**v2** — edited on the host');
   });
 });

@@ -26,6 +26,7 @@ import {
   verdict,
   writeCurationCodex,
 } from '../support/curation.ts';
+import { writeGolden } from '../support/finetuneScripts.ts';
 import {
   EMBED_MODEL,
   FAST_RETRY,
@@ -292,4 +293,50 @@ describe('a kill -9 in the middle of a write', () => {
       await ollama.close();
     }
   }, 300_000);
+
+  it('ends a fine-tune the bot died in as failed at the next start: unlocked, its trainer stopped, nothing swapped', async () => {
+    const folder = folders.folder();
+    const codexPath = writeTestCodex(folder);
+    const dataDir = join(folder, 'data');
+    writeGolden(dataDir, 'ROBIN', 12);
+    const emulator = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
+    try {
+      await crashRepeatedly({
+        script: 'tests/support/scripts/finetuneWriter.ts',
+        args: () => [dataDir, codexPath, emulator.url, join(folder, 'tools')],
+        kills: 3,
+        async check(attempt) {
+          const harness = await startHarness({ env: { DATA_DIR: dataDir, CODEX_PATH: codexPath } });
+          try {
+            const job = harness.runtime.fineTuner.jobs(1)[0];
+            expect(job).toMatchObject({
+              id: `ft${attempt + 1}`,
+              state: 'failed',
+              error: 'the bot stopped in the middle of the job',
+            });
+            expect(harness.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+            // The trainer the crash left behind was stopped with it.
+            const pid = job?.trainerPid ?? 0;
+            // Waiting for another process to end is the one wait on real time here: bounded.
+            for (let tries = 0; alive(pid) && tries < 200; tries++)
+              await new Promise((r) => setTimeout(r, 50));
+            expect(alive(pid)).toBe(false);
+          } finally {
+            await harness.close();
+          }
+        },
+      });
+    } finally {
+      await emulator.close();
+    }
+  });
 });
+
+/** Whether a process runs (a zombie waiting to be reaped has ended). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}

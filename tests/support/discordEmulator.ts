@@ -387,12 +387,13 @@ const BUCKET_PREFIX = {
 const ChannelType = { GuildText: 0, DM: 1, PublicThread: 11, PrivateThread: 12 } as const;
 const MessageType = { Default: 0, ThreadCreated: 18, Reply: 19, ChatInputCommand: 20 } as const;
 const MessageFlag = { SuppressEmbeds: 4, Ephemeral: 64, Loading: 128, IsComponentsV2: 1 << 15 } as const;
-const InteractionType = { ApplicationCommand: 2, MessageComponent: 3 } as const;
+const InteractionType = { ApplicationCommand: 2, MessageComponent: 3, Autocomplete: 4 } as const;
 const CallbackType = {
   ChannelMessage: 4,
   DeferredChannelMessage: 5,
   DeferredUpdateMessage: 6,
   UpdateMessage: 7,
+  AutocompleteResult: 8,
   Modal: 9,
 } as const;
 
@@ -1270,6 +1271,22 @@ export class DiscordEmulator {
     return structuredClone(message);
   }
 
+  /**
+   * A member types into an option that has autocomplete: INTERACTION_CREATE type 4, the option
+   * being typed (`focused`) marked as Discord marks it. The bot's choices arrive as a type 8
+   * callback in `interaction(id).responses`.
+   */
+  async runAutocomplete(
+    userId: string,
+    channelId: string,
+    name: string,
+    options: Record<string, string | number | boolean>,
+    focused: string,
+    subcommand?: string,
+  ): Promise<InteractionRecord> {
+    return this.runCommand(userId, channelId, name, options, subcommand, focused);
+  }
+
   /** A member runs a slash command: INTERACTION_CREATE type 2. */
   async runCommand(
     userId: string,
@@ -1277,6 +1294,7 @@ export class DiscordEmulator {
     name: string,
     options: Record<string, string | number | boolean> = {},
     subcommand?: string,
+    focused?: string,
   ): Promise<InteractionRecord> {
     this.requireUser(userId);
     const channel = this.requireChannel(channelId);
@@ -1291,14 +1309,16 @@ export class DiscordEmulator {
       ? definitions.find((definition) => definition.name === subcommand)?.options
       : definitions;
     const resolved: Record<string, JsonObject> = {};
-    const built = Object.entries(options).map(([optionName, value]) =>
-      this.commandOption(
+    const built = Object.entries(options).map(([optionName, value]) => {
+      const option = this.commandOption(
         optionName,
         value,
         Array.isArray(subDefinitions) ? subDefinitions.filter(isObject) : [],
         resolved,
-      ),
-    );
+      );
+      // What the member is typing: a partial value, sent as typed.
+      return optionName === focused ? { ...option, value: String(value), focused: true } : option;
+    });
     const data: JsonObject = {
       id: command?.id ?? this.snowflake(),
       name,
@@ -1309,7 +1329,11 @@ export class DiscordEmulator {
     if (Object.keys(resolved).length > 0) data.resolved = resolved;
     if (command?.guildId) data.guild_id = command.guildId;
 
-    const state = this.newInteraction(InteractionType.ApplicationCommand, userId, channel);
+    const state = this.newInteraction(
+      focused === undefined ? InteractionType.ApplicationCommand : InteractionType.Autocomplete,
+      userId,
+      channel,
+    );
     state.record.commandName = name;
     this.dispatchInteraction(state, { data });
     return state.record;
@@ -3447,6 +3471,16 @@ export class DiscordEmulator {
         state.originalMessageId = target.id;
         state.messageIds.add(target.id);
         message = target;
+        break;
+      }
+      case CallbackType.AutocompleteResult: {
+        const choices = data?.choices;
+        const errors = new FormErrors();
+        if (state.record.type !== InteractionType.Autocomplete)
+          errors.add(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Invalid interaction response type');
+        else if (!Array.isArray(choices) || choices.length > 25)
+          errors.add(['data', 'choices'], 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+        errors.throwIfAny();
         break;
       }
       case CallbackType.Modal:

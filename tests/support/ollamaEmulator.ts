@@ -73,9 +73,25 @@ export function fakeEmbedding(text: string, dimension: number): number[] {
   return vector.map((value) => value / norm);
 }
 
+/** A model made with `/api/create` from a base and adapter blobs. */
+export interface CreatedModel {
+  name: string;
+  from: string;
+  /** Adapter file name → `sha256:<hex>` digest. */
+  adapters: Record<string, string>;
+}
+
 export class OllamaEmulator {
   readonly requests: RequestRecord[] = [];
   readonly models = new Set<string>();
+  /** Blobs uploaded with `POST /api/blobs/sha256:<hex>`, by digest. */
+  readonly blobs = new Map<string, Buffer>();
+  /** Models made with `/api/create`, by full name. */
+  readonly created = new Map<string, CreatedModel>();
+  /** Models loaded now (a chat or generate loads one; `keep_alive: 0` unloads it), as `/api/ps` shows. */
+  readonly loaded = new Set<string>();
+  /** Answer `/api/create` with this error once (a refusal), when set. */
+  failCreate: { status: number; error: string } | undefined;
   private readonly scripts = new Map<string, Reply[]>();
   private responder: Responder | undefined;
   /** Dimension of `/api/embed` vectors; change it to emulate a new embedding model. */
@@ -167,6 +183,10 @@ export class OllamaEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
+    if (url.pathname.startsWith('/api/blobs/')) {
+      await this.blob(method, url.pathname.slice('/api/blobs/'.length), req, res);
+      return;
+    }
     const raw = method === 'GET' || method === 'HEAD' ? '' : await this.readBody(req);
     let body: Record<string, unknown> = {};
     if (raw) {
@@ -207,8 +227,20 @@ export class OllamaEmulator {
         });
         return;
       case 'GET /api/ps':
-        this.json(res, 200, { models: [] });
+        this.json(res, 200, {
+          models: [...this.loaded].map((name) => ({ name, model: name, size_vram: 5_000_000_000 })),
+        });
         return;
+      case 'POST /api/create':
+        this.create(body, res);
+        return;
+      case 'DELETE /api/delete': {
+        const model = fullName(String(body.model ?? ''));
+        if (!this.models.delete(model)) return this.json(res, 404, this.notFound(model));
+        this.created.delete(model);
+        this.json(res, 200, {});
+        return;
+      }
       case 'POST /api/show': {
         const model = String(body.model ?? body.name ?? '');
         if (!this.models.has(fullName(model))) {
@@ -244,6 +276,54 @@ export class OllamaEmulator {
     }
   }
 
+  /** `HEAD` (is it there?) and `POST` (store it; 400 when the bytes do not hash to the digest). */
+  private async blob(
+    method: string,
+    digest: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    this.requests.push({ method, path: `/api/blobs/${digest}`, body: null });
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) return this.json(res, 400, { error: 'invalid digest format' });
+    if (method === 'HEAD') {
+      res.writeHead(this.blobs.has(digest) ? 200 : 404);
+      res.end();
+      return;
+    }
+    if (method !== 'POST') return this.json(res, 405, { error: 'method not allowed' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) {
+      return this.json(res, 400, { error: 'digest mismatch' });
+    }
+    this.blobs.set(digest, bytes);
+    res.writeHead(201);
+    res.end();
+  }
+
+  /** `/api/create` from a base and adapters: every blob must be there, the base pulled. */
+  private create(body: Record<string, unknown>, res: ServerResponse): void {
+    const name = fullName(String(body.model ?? ''));
+    const from = String(body.from ?? '');
+    const adapters = (body.adapters ?? {}) as Record<string, string>;
+    if (!body.model) return this.json(res, 400, { error: 'model is required' });
+    if (this.failCreate) {
+      const { status, error } = this.failCreate;
+      this.failCreate = undefined;
+      return this.json(res, status, { error });
+    }
+    if (!this.models.has(fullName(from))) return this.json(res, 404, this.notFound(from));
+    const missing = Object.values(adapters).find((digest) => !this.blobs.has(digest));
+    if (missing) return this.json(res, 400, { error: `blob ${missing} not found` });
+    this.models.add(name);
+    this.created.set(name, { name, from, adapters });
+    const steps = [{ status: 'using existing layer' }, { status: 'writing manifest' }, { status: 'success' }];
+    if (body.stream === false) return this.json(res, 200, { status: 'success' });
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+    res.end(`${steps.map((step) => JSON.stringify(step)).join('\n')}\n`);
+  }
+
   private async generate(
     endpoint: EmulatedRequest['endpoint'],
     body: Record<string, unknown>,
@@ -253,6 +333,21 @@ export class OllamaEmulator {
     const model = String(body.model ?? '');
     if (!model) return this.json(res, 400, { error: 'model is required' });
     if (!this.models.has(fullName(model))) return this.json(res, 404, this.notFound(model));
+    // keep_alive 0 unloads; a request with nothing to say only loads (Ollama's warm-up).
+    const empty =
+      endpoint === '/api/chat' ? !Array.isArray(body.messages) || body.messages.length === 0 : !body.prompt;
+    if (body.keep_alive === 0 || body.keep_alive === '0') this.loaded.delete(fullName(model));
+    else this.loaded.add(fullName(model));
+    if (empty) {
+      this.json(res, 200, {
+        model,
+        created_at: new Date().toISOString(),
+        ...(endpoint === '/api/chat' ? { message: { role: 'assistant', content: '' } } : { response: '' }),
+        done: true,
+        done_reason: body.keep_alive === 0 || body.keep_alive === '0' ? 'unload' : 'load',
+      });
+      return;
+    }
     const request: EmulatedRequest = {
       endpoint,
       model,

@@ -269,6 +269,30 @@ export function createGovernanceUi(ports: GovernancePorts): GovernanceUi {
             `🛑 A codex amendment (${proposal.id}) was abandoned: ${truncate(proposal.reason ?? '', 1500)}\nAutonomy resumes.`,
           ),
         ),
+        ports.bus.subscribe('codex_edited', async ({ version, stale }) => {
+          await notice(
+            `📜 The codex was edited on the host: version ${version} is in force.${stale ? ` Proposal ${stale.id} was drafted against the old text and is now stale.` : ''}`,
+            ports.config.logChannelId,
+          );
+          // The stale proposal's card loses its buttons.
+          if (stale?.channelId && stale.messageId) {
+            const channel = await ports.client.channels.fetch(stale.channelId).catch(() => null);
+            const card =
+              channel?.isTextBased() && 'messages' in channel
+                ? await channel.messages.fetch(stale.messageId).catch(() => null)
+                : null;
+            await card?.edit(proposalMessage(stale)).catch(() => undefined);
+          }
+        }),
+        ports.bus.subscribe('codex_refused', ({ problems }) =>
+          notice(
+            truncate(
+              `⚠️ An edit of the codex on the host was refused; the codex in force is unchanged.\n${problems.map((p) => `- ${p}`).join('\n')}`,
+              1900,
+            ),
+            ports.config.logChannelId,
+          ),
+        ),
         ports.bus.subscribe('codex_amended', ({ proposal, version }) =>
           notice(
             `📜 Codex version ${version} is in force (proposal ${proposal.id}). The personas use it from their next turn.`,

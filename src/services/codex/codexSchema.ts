@@ -45,6 +45,18 @@ export const personaSchema = z.strictObject({
   role: z.string().trim().min(1).max(200),
   /** An Ollama model name, `name[:tag]`. */
   model: modelName,
+  /**
+   * The Hugging Face weights that match `model` (what a fine-tune trains on and Ollama applies
+   * the adapter to). Without it the persona is not fine-tuned.
+   */
+  finetune_base: z
+    .string()
+    .trim()
+    .regex(
+      /^[\w.-]+\/[\w.-]+$/,
+      'expected a Hugging Face model id such as "unsloth/Meta-Llama-3.1-8B-Instruct"',
+    )
+    .optional(),
   temperature: z.number().min(0).max(2),
   avatar_url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
   system_prompt: z.string().trim().min(1).max(8000),

@@ -1,14 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { sha256 } from '../../shared/hash.ts';
 import type { Clock } from '../clock.ts';
-import type { Codex } from '../codex/loadCodex.ts';
+import { type Codex, CodexError, parseCodex } from '../codex/loadCodex.ts';
 import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
 import type { StoredRecord } from '../memory/interactionLog.ts';
 import { type Draft, draftPrompt, parseDraft, REVIEWERS, reviewPrompt } from './amendmentDraft.ts';
-import { archiveCodex, archivedCodex, checkAmendedCodex, codexDiff, writeCodex } from './codexFile.ts';
+import {
+  archiveCodex,
+  archivedCodex,
+  checkAmendedCodex,
+  codexDiff,
+  withVersionLine,
+  writeCodex,
+} from './codexFile.ts';
 import { evidenceEntry, mostDissonant, unansweredDissonance } from './evidence.ts';
 import type { CodexVersion, HistoryEntry, Proposal, ProposalStore } from './proposalStore.ts';
 
@@ -98,6 +105,13 @@ export interface Amendments {
    * with `reason`, its evidence counts as answered (no redraft loop), and autonomy resumes.
    */
   withdraw(id: string, reason: string): Decision;
+  /**
+   * The operator edited `codex.toml` on the host: the new text is checked like any codex (file,
+   * line and key on a problem — the old codex then stays in force), recorded in the history as
+   * "edited on the host" under the next version (the version line is set when the operator did
+   * not raise it), and put in force. A proposal drafted against the old text goes stale.
+   */
+  adoptHostEdit(text: string): HostEdit;
   /** Remembers where the proposal's message and history thread are. */
   placed(
     id: string,
@@ -117,6 +131,12 @@ export interface Amendments {
   /** Stops a draft in progress (it is abandoned) and waits for it. */
   close(): Promise<void>;
 }
+
+/** What became of an edit of the codex on the host. */
+export type HostEdit =
+  | { ok: true; version: number; stale?: Proposal }
+  | { ok: false; code: 'INVALID'; problems: string[] }
+  | { ok: false; code: 'UNCHANGED' };
 
 const refuse = (
   code: GovernanceRefusalCode,
@@ -524,6 +544,65 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     },
     placed(id, where) {
       return store.update(id, () => where, now());
+    },
+    adoptHostEdit(text) {
+      const current = deps.codex();
+      if (sha256(text) === current.hash) return { ok: false, code: 'UNCHANGED' };
+      let parsed: Codex;
+      try {
+        parsed = parseCodex(text, deps.codexPath);
+      } catch (error) {
+        if (!(error instanceof CodexError)) throw error;
+        const problems = error.problems.map(
+          (p) => `${deps.codexPath}${p.line ? `:${p.line}` : ''}${p.key ? ` ${p.key}` : ''}: ${p.message}`,
+        );
+        log.warn({ problems }, 'an edit of the codex on the host was refused; the old codex stays in force');
+        deps.bus.publish('codex_refused', { problems });
+        return { ok: false, code: 'INVALID', problems };
+      }
+      // Every text in force has its own version: an edit that kept the number gets the next.
+      const recorded = Math.max(current.data.version, ...store.versions().map((v) => v.version));
+      let adopted = parsed;
+      if (parsed.data.version <= recorded) {
+        const versioned = withVersionLine(text, recorded + 1);
+        adopted = parseCodex(versioned, deps.codexPath);
+        if (adopted.data.version !== recorded + 1) {
+          return {
+            ok: false,
+            code: 'INVALID',
+            problems: [
+              `${deps.codexPath}: the top-level \`version\` must be a plain \`version = N\` line before the first table`,
+            ],
+          };
+        }
+        writeCodex(deps.codexPath, adopted.source);
+      }
+      const archivedPrevious = archiveCodex(deps.dataDir, current.data.version, current.source);
+      store.addVersion({
+        version: adopted.data.version,
+        hash: adopted.hash,
+        approvedBy: 'host',
+        at: now(),
+        archivedPrevious,
+      });
+      const active = store.active();
+      let stale: Proposal | undefined;
+      if (active) {
+        stale = store.update(
+          active.id,
+          () => ({
+            state: 'stale',
+            reason: 'the codex was edited on the host after it was drafted',
+            decidedAt: now(),
+          }),
+          now(),
+        );
+        log.warn({ proposal: active.id }, 'the codex was edited on the host: the pending proposal is stale');
+      }
+      deps.applyCodex(adopted);
+      log.info({ version: adopted.data.version }, 'the codex was edited on the host; in force now');
+      deps.bus.publish('codex_edited', { version: adopted.data.version, ...(stale ? { stale } : {}) });
+      return { ok: true, version: adopted.data.version, ...(stale ? { stale } : {}) };
     },
     async close() {
       closing.abort(new Error('shutting down'));

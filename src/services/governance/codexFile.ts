@@ -11,7 +11,7 @@ import { writeFileDurably } from '../durableWrite.ts';
 export const MAX_CODEX_BYTES = 64 * 1024;
 
 /** Sets the top-level `version = N` line (before any table), adding one when there is none. */
-function withVersionLine(source: string, version: number): string {
+export function withVersionLine(source: string, version: number): string {
   const lines = source.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';

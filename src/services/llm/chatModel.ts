@@ -8,7 +8,7 @@ export interface ChatCallOptions {
   /** Cancels the call (shutdown, a superseded run). */
   signal?: AbortSignal;
   /** Called with the 1-based queue position when the call must wait for a free model slot. */
-  onQueued?: (position: number) => void;
+  onQueued?: (position: number, reason?: string) => void;
   /** Model-queue priority: 0 (default) for people's dialogues, lower for background work. */
   priority?: number;
   /** Constrains the answer: `'json'`, or a JSON Schema it must match (Ollama's structured outputs). */
@@ -25,17 +25,17 @@ export interface ChatModel {
   invoke(messages: readonly ChatMessage[], options?: ChatCallOptions): Promise<string>;
 }
 
-/**
- * A persona's model used otherwise than in its dialogue turns: the curation judge asks at
- * temperature 0, and the codex may name another model for it.
- */
+/** What may differ from a persona's own settings for one use (an evaluation, a judge). */
 export interface ModelOverrides {
-  /** An Ollama model in place of the persona's own. */
+  /** Another model (a fine-tuned candidate, the judge's own model). */
   model?: string;
   temperature?: number;
 }
 
-/** Picks the model that speaks for a persona id (its model and temperature, unless overridden). */
+/**
+ * Picks the model that speaks for a persona id: the fine-tuned version in force when there is
+ * one, else the codex's model; `overrides` for one use.
+ */
 export type ModelFor = (personaId: string, overrides?: ModelOverrides) => ChatModel;
 
 /** Flattens LangChain message content (a string or content blocks) into text. */

@@ -13,20 +13,53 @@ export interface Limiter {
    */
   run<T>(
     task: () => Promise<T>,
-    options?: { onQueued?: (position: number) => void; signal?: AbortSignal; priority?: number },
+    options?: {
+      onQueued?: (position: number, reason?: string) => void;
+      signal?: AbortSignal;
+      priority?: number;
+    },
   ): Promise<T>;
   /** Calls running now. */
   readonly active: number;
   /** Calls waiting for a slot. */
   readonly waiting: number;
+  /**
+   * Holds every new call until the returned function is called (the GPU is lent to a
+   * fine-tune); waiting callers are told `reason`. Calls already running finish.
+   */
+  hold(reason: string): () => void;
+  /** Why calls are held, if they are. */
+  readonly heldFor: string | undefined;
+  /** Resolves once no call is running (the held ones aside). */
+  drained(): Promise<void>;
 }
 
 /** The priority of background model calls: they wait behind every person's dialogue. */
 export const BACKGROUND_PRIORITY = -10;
 
-export function createLimiter(concurrency: number): Limiter {
+export function createLimiter(
+  concurrency: number,
+  /** Told how long each call waited for its slot, in milliseconds (metrics). */
+  onWaited?: (ms: number) => void,
+): Limiter {
   const queue = new PQueue({ concurrency });
+  let heldFor: string | undefined;
   return {
+    get heldFor() {
+      return heldFor;
+    },
+    hold(reason) {
+      heldFor = reason;
+      queue.pause();
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        heldFor = undefined;
+        queue.start();
+      };
+    },
+    drained: () => queue.onPendingZero(),
     get active() {
       return queue.pending;
     },
@@ -36,15 +69,23 @@ export function createLimiter(concurrency: number): Limiter {
     run(task, options = {}) {
       options.signal?.throwIfAborted();
       const priority = options.priority ?? 0;
-      const mustWait = queue.pending >= concurrency || queue.size > 0;
-      const result = queue.add(() => task(), {
-        priority,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      const mustWait = queue.isPaused || queue.pending >= concurrency || queue.size > 0;
+      // A measurement only, never a decision: the monotonic clock is right for it.
+      const queuedAt = performance.now();
+      const result = queue.add(
+        () => {
+          onWaited?.(performance.now() - queuedAt);
+          return task();
+        },
+        {
+          priority,
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
       if (mustWait) {
         // p-queue counts by exact priority: a person's call waits behind people's calls only; a
         // background call behind everything.
-        options.onQueued?.(priority >= 0 ? queue.sizeBy({ priority }) : queue.size);
+        options.onQueued?.(priority >= 0 ? queue.sizeBy({ priority }) : queue.size, heldFor);
       }
       return result;
     },

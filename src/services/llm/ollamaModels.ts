@@ -2,6 +2,7 @@ import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
 import { Ollama } from 'ollama';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Persona, PersonaRegistry } from '../personas.ts';
 import { type ChatMessage, type ChatModel, contentToText, type ModelFor } from './chatModel.ts';
 import { deadlineSignal } from './deadline.ts';
@@ -18,6 +19,10 @@ export interface OllamaModelsOptions {
   logger: Logger;
   /** Shared cap on calls in flight; unlimited when absent. */
   limiter?: Limiter;
+  /** Latency and first-token times, per persona and model. */
+  metrics?: Pick<Metrics, 'modelCall' | 'firstToken'>;
+  /** The fine-tuned model in force for a persona, if any (read at every call: a swap applies to the next). */
+  activeModel?: (personaId: string) => string | undefined;
   clock: Clock;
   /** How a busy or restarting Ollama is tried again (default: 3 retries from 500 ms, doubling). */
   retry?: RetryPolicy;
@@ -52,7 +57,12 @@ function chatOllamaFields(persona: Persona): ChatOllamaInput {
 export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
   const log = options.logger.child({ module: 'ollama' });
   return (personaId, overrides = {}) => {
-    const persona: Persona = { ...options.personas().get(personaId), ...overrides };
+    const codexPersona = options.personas().get(personaId);
+    const persona = {
+      ...codexPersona,
+      model: overrides.model ?? options.activeModel?.(personaId) ?? codexPersona.model,
+      ...(overrides.temperature !== undefined ? { temperature: overrides.temperature } : {}),
+    };
     const model: ChatModel = {
       model: persona.model,
       async invoke(messages: readonly ChatMessage[], callOptions = {}) {
@@ -74,12 +84,22 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
                 ...(callOptions.format ? { format: callOptions.format } : {}),
               },
             );
+            const seconds = (options.clock.now() - started) / 1000;
             log.debug(
-              { persona: personaId, model: persona.model, durationMs: options.clock.now() - started },
+              { persona: personaId, model: persona.model, durationMs: seconds * 1000 },
               'model answered',
             );
+            options.metrics?.modelCall(personaId, persona.model, seconds, 'ok');
+            // A whole answer at once: its first token came with it.
+            options.metrics?.firstToken(personaId, persona.model, seconds);
             return contentToText(reply.content);
           } catch (error) {
+            options.metrics?.modelCall(
+              personaId,
+              persona.model,
+              (options.clock.now() - started) / 1000,
+              'error',
+            );
             throw toOllamaError(error, {
               host: options.host,
               model: persona.model,

@@ -57,6 +57,8 @@ export interface ToolServiceDeps {
   logger: Logger;
   /** How many tools a dialogue is offered (default 3). */
   offered?: number;
+  /** Told each sandboxed call's outcome (`ok`, or why it failed), for metrics. */
+  onCall?: (outcome: string) => void;
   /** Least similarity for a tool to be offered (default 0.3). */
   relevanceFloor?: number;
 }
@@ -296,6 +298,7 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
       const refused = gated.get(hash);
       if (refused) return { ok: false, error: `the tool's code fails the static gate: ${refused}`, ms: 0 };
       const result = await sandbox.run(tool.code, input, options.signal ? { signal: options.signal } : {});
+      deps.onCall?.(result.ok ? 'ok' : result.kind);
       if (result.ok) return { ok: true, result: result.value, json: result.json, ms: result.ms };
       const what = describeFailureKind(result.kind, sandbox.limits);
       log.info({ tool: name, kind: result.kind, ms: Math.round(result.ms) }, 'tool call failed');

@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import type { EmulatedMessage } from '../support/discordEmulator.ts';
+import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+
+let h: BotHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function start(options: BotHarnessOptions = {}) {
+  h = await startBotHarness({
+    ...options,
+    env: {
+      FINETUNE_COMMAND: FAKE_TRAINER,
+      FINETUNE_HOLDOUT: '0.5',
+      FINETUNE_EVAL_PROMPTS: '4',
+      FINETUNE_PROMOTE_RULE: 'majority',
+      ...options.env,
+    },
+    channels: { LOG_CHANNEL_ID: 'bot-log', GOVERNANCE_CHANNEL_ID: 'governance', ...options.channels },
+  });
+  writeGolden(h.runtime.config.dataDir, 'ROBIN', 20);
+  return h;
+}
+
+const architect = (h: BotHarness) =>
+  h.discord.createUser('ada', { roles: [h.discord.createRole('architect')] });
+const jobMessage = (h: BotHarness) =>
+  h.discord
+    .messages(h.channels.LOG_CHANNEL_ID ?? '')
+    .find((m) => JSON.stringify(m.embeds).includes('Fine-tune ft1'));
+const embedText = (message: EmulatedMessage | undefined) => JSON.stringify(message?.embeds ?? []);
+const answer = async (h: BotHarness, id: string) =>
+  h.discord.waitFor(() => {
+    const record = h.discord.interaction(id);
+    return record.edits.at(-1)?.content ?? record.followups[0]?.content ?? record.responses[0]?.data?.content;
+  });
+
+describe('fine-tuning in Discord', () => {
+  it('an architect’s /forge finetune: one log message followed to the swap, with the loss curve and the evaluation', async () => {
+    const h = await start();
+    const ada = architect(h);
+    scriptEvaluation(h.ollama, { prefers: 'candidate' });
+
+    const refused = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'forge',
+      { persona: 'ROBIN' },
+      'finetune',
+    );
+    expect(await answer(h, refused.id)).toMatch(/Only members with the \*\*architect\*\* role/);
+
+    const run = await h.discord.runCommand(
+      ada,
+      h.discord.channelId,
+      'forge',
+      { persona: 'robin' },
+      'finetune',
+    );
+    expect(await answer(h, run.id)).toMatch(/Fine-tune ft1 of ROBIN started/);
+    await h.runtime.fineTuner.settled();
+    const message = await h.discord.waitFor(() => {
+      const found = jobMessage(h);
+      return found && /Swapped in/.test(embedText(found)) && found.attachments.length > 0 ? found : undefined;
+    }, 10_000);
+    // One message, edited as the job went, never a new one per step.
+    expect(
+      h.discord
+        .messages(h.channels.LOG_CHANNEL_ID ?? '')
+        .filter((m) => embedText(m).includes('Fine-tune ft1')),
+    ).toHaveLength(1);
+    expect(h.discord.edits(message.id).length).toBeGreaterThanOrEqual(1);
+    expect(message.attachments.map((a) => a.filename)).toEqual(['loss-ft1.png']);
+    const png = Buffer.from(await (await fetch(message.attachments[0]?.url ?? '')).arrayBuffer());
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(embedText(message)).toMatch(/prompts +won +tied +lost/);
+    expect(embedText(message)).toContain('batos-robin-v1');
+
+    // /personas and /forge status tell the lineage; /forge rollback flips back at once.
+    const personas = await h.discord.runCommand(h.userId, h.discord.channelId, 'personas');
+    const listed = await h.discord.waitFor(() => h.discord.interaction(personas.id).responses[0]);
+    expect(JSON.stringify(listed.data.embeds)).toMatch(/batos-robin-v1.*fine-tuned v1 of .*robin-test/);
+    const status = await h.discord.runCommand(h.userId, h.discord.channelId, 'forge', {}, 'status');
+    await h.discord.waitFor(() => h.discord.interaction(status.id).edits[0]);
+    expect(JSON.stringify(h.discord.interaction(status.id).edits[0]?.embeds)).toMatch(
+      /ROBIN.*batos-robin-v1` \(v1 of 1\)/,
+    );
+    const rollback = await h.discord.runCommand(
+      ada,
+      h.discord.channelId,
+      'forge',
+      { persona: 'ROBIN' },
+      'rollback',
+    );
+    expect(await answer(h, rollback.id)).toMatch(
+      /ROBIN now speaks through `robin-test:latest` \(version 0\)/,
+    );
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+  });
+
+  it('with FINETUNE_PROMOTION=architect, a better candidate waits for Promote; others may not press it', async () => {
+    const h = await start({ env: { FINETUNE_PROMOTION: 'architect' } });
+    const ada = architect(h);
+    scriptEvaluation(h.ollama, { prefers: 'candidate' });
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: ada });
+    await h.runtime.fineTuner.settled();
+    const card = await h.discord.waitFor(() =>
+      h.discord
+        .messages(h.channels.GOVERNANCE_CHANNEL_ID ?? '')
+        .find((m) => m.content.includes('is better than the model in force')),
+    );
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+
+    const stranger = await h.discord.clickButton(h.userId, card.id, 'finetune:promote:ft1');
+    expect(
+      await h.discord.waitFor(() => h.discord.interaction(stranger.id).responses[0]?.data?.content),
+    ).toMatch(/Only members/);
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+
+    const promote = await h.discord.clickButton(ada, card.id, 'finetune:promote:ft1');
+    expect(await h.discord.waitFor(() => h.discord.interaction(promote.id).followups[0]?.content)).toMatch(
+      /Promoted: ROBIN now speaks through `batos-robin-v1`/,
+    );
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBe('batos-robin-v1');
+    // The card's buttons are spent.
+    await h.discord.waitFor(() => {
+      const components = JSON.stringify(h.discord.message(card.id)?.components ?? []);
+      return components.includes('"disabled":true') ? true : undefined;
+    });
+    // The next ROBIN turn goes to the promoted model.
+    h.ollama.script(TEST_MODELS.ALFRED, ['plan', 'answer']).script(TEST_MODELS.BRICK, ['thesis']);
+    h.ollama.script('batos-robin-v1', ['tuned\nDISSONANCE: 0.1']);
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'A task', { mentionBot: true });
+    await h.discord.waitFor(
+      () => h.discord.messages(message.id).find((m) => m.content.startsWith('tuned')),
+      10_000,
+    );
+  });
+});

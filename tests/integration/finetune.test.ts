@@ -1,0 +1,287 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock, waitUntil } from '../support/clock.ts';
+import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
+import { type Harness, startHarness } from '../support/harness.ts';
+import { scriptRound } from '../support/scripts.ts';
+
+const { ROBIN } = TEST_MODELS;
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const ENV = {
+  FINETUNE_COMMAND: FAKE_TRAINER,
+  FINETUNE_HOLDOUT: '0.5',
+  FINETUNE_EVAL_PROMPTS: '6',
+  FINETUNE_PROMOTE_RULE: 'majority',
+  MEMORY_RECALL_K: '0',
+};
+
+async function start(env: Record<string, string> = {}, overrides: Parameters<typeof startHarness>[0] = {}) {
+  harness = await startHarness({ ...overrides, env: { ...ENV, ...env } });
+  writeGolden(harness.dataDir, 'ROBIN', 24);
+  return harness;
+}
+
+describe('the UnslothForge through the fake trainer and the Ollama emulator', () => {
+  it('trains, registers, evaluates and swaps a better ROBIN in; later calls use it', async () => {
+    const h = await start();
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    const started = h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    expect(started).toMatchObject({ ok: true, job: { id: 'ft1', persona: 'ROBIN', state: 'running' } });
+    await h.runtime.fineTuner.settled();
+
+    const job = h.runtime.fineTuner.get('ft1');
+    expect(job).toMatchObject({
+      state: 'promoted',
+      candidate: 'batos-robin-v1',
+      version: 1,
+      decidedBy: 'system',
+    });
+    expect(job?.samples).toBeGreaterThan(0);
+    expect((job?.samples ?? 0) + (job?.holdout ?? 0)).toBe(24);
+    expect(job?.losses.length).toBe(5);
+    expect(job?.evaluation).toMatchObject({
+      better: true,
+      losses: 0,
+      prompts: Math.min(6, job?.holdout ?? 0),
+    });
+
+    // The trainer got the snapshot (never the held-out samples) and the codex's base.
+    const given = JSON.parse(
+      readFileSync(join(h.dataDir, 'finetune', 'ft1', 'adapter', 'fake-trainer.json'), 'utf8'),
+    );
+    expect(given.argv).toEqual(expect.arrayContaining(['--base', 'unsloth/Meta-Llama-3.1-8B-Instruct']));
+    expect(given.dataset_lines).toBe(job?.samples);
+    // The GPU was freed first; the adapter uploaded as blobs, then created on ROBIN's model.
+    const unloads = h.emulator.requests.filter(
+      (r) => r.path === '/api/generate' && (r.body as { keep_alive?: number }).keep_alive === 0,
+    );
+    expect(unloads.map((r) => (r.body as { model: string }).model)).toContain(ROBIN);
+    expect(h.emulator.blobs.size).toBe(2);
+    expect(h.emulator.created.get('batos-robin-v1:latest')).toMatchObject({
+      from: ROBIN,
+      adapters: {
+        'adapter_model.safetensors': expect.stringMatching(/^sha256:/),
+        'adapter_config.json': expect.any(String),
+      },
+    });
+    expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([
+      expect.objectContaining({
+        version: 1,
+        model: 'batos-robin-v1',
+        datasetHash: job?.datasetHash,
+        evaluation: expect.objectContaining({ better: true }),
+      }),
+    ]);
+
+    // The swap: ROBIN's next call goes to the new model.
+    scriptRound(h.emulator, { answer: 'done' });
+    h.emulator.script('batos-robin-v1', ['tuned words\nDISSONANCE: 0.1']);
+    await h.talk('after', 'A question');
+    expect(h.emulator.chats().at(-2)?.model).toBe('batos-robin-v1');
+  });
+
+  it('keeps the model in force when the candidate loses, or drops ROBIN’s format', async () => {
+    const h = await start();
+    scriptEvaluation(h.emulator, { prefers: 'incumbent' });
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.settled();
+    expect(h.runtime.fineTuner.get('ft1')).toMatchObject({ state: 'kept', evaluation: { better: false } });
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+
+    // Judged better, but it forgot the DISSONANCE line: a format regression is never promoted.
+    scriptEvaluation(h.emulator, { prefers: 'candidate', candidate: 'A fine answer with no score.' });
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.settled();
+    const job = h.runtime.fineTuner.get('ft2');
+    expect(job).toMatchObject({ state: 'kept', evaluation: { better: false, formatCandidate: 0 } });
+    expect(job?.evaluation?.verdict).toMatch(/format regression/);
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+  });
+
+  it('waits for the architect when FINETUNE_PROMOTION=architect; rolls back at once', async () => {
+    const h = await start({ FINETUNE_PROMOTION: 'architect' });
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.settled();
+    expect(h.runtime.fineTuner.get('ft1')?.state).toBe('awaiting_architect');
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+    expect(h.runtime.fineTuner.promote('ft1', 'ada')).toMatchObject({
+      ok: true,
+      job: { state: 'promoted', decidedBy: 'ada' },
+    });
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBe('batos-robin-v1');
+    expect(h.runtime.fineTuner.promote('ft1', 'ada')).toMatchObject({ ok: false, code: 'NOT_AWAITING' });
+
+    expect(h.runtime.fineTuner.rollback('ROBIN', 'ada')).toMatchObject({
+      ok: true,
+      active: { version: 0, model: ROBIN },
+    });
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+    expect(h.runtime.fineTuner.rollback('ROBIN', 'ada', 1)).toMatchObject({
+      ok: true,
+      active: { model: 'batos-robin-v1' },
+    });
+    expect(h.runtime.fineTuner.rollback('ROBIN', 'ada', 7)).toMatchObject({
+      ok: false,
+      code: 'NO_SUCH_VERSION',
+    });
+  });
+
+  it('refuses a persona without finetune_base, and a second job while one runs', async () => {
+    const h = await start({ FINETUNE_PROMOTION: 'auto' }, {});
+    expect(h.runtime.fineTuner.start('NOBODY', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
+      code: 'UNKNOWN_PERSONA',
+    });
+    // A persona whose codex table names no Hugging Face base: told what to add.
+    const codex = readFileSync(h.codexPath, 'utf8');
+    writeFileSync(h.codexPath, codex.replace(/(\[personas\.BRICK\][\s\S]*?)finetune_base = "[^"]*"\n/, '$1'));
+    await h.runtime.reloadCodex();
+    writeGolden(h.dataDir, 'BRICK', 3);
+    expect(h.runtime.fineTuner.start('BRICK', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
+      code: 'NO_BASE',
+      reason: expect.stringMatching(
+        /BRICK has no finetune_base in the codex: add finetune_base = .* under \[personas\.BRICK\]/,
+      ),
+    });
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    const first = h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    const second = h.runtime.fineTuner.start('ROBIN', { trigger: 'schedule', requestedBy: 'system' });
+    expect(first.ok).toBe(true);
+    expect(second).toMatchObject({
+      ok: false,
+      code: 'BUSY',
+      reason: expect.stringMatching(/already running \(ft1/),
+    });
+    await h.runtime.fineTuner.settled();
+    expect(h.runtime.fineTuner.jobs()).toHaveLength(1);
+  });
+
+  it('fails, unlocks and swaps nothing when the trainer fails, prints garbage to the end, or when Ollama refuses', async () => {
+    const h = await start();
+    process.env.FAKE_TRAINER_MODE = 'fails';
+    try {
+      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      await h.runtime.fineTuner.settled();
+      const failed = h.runtime.fineTuner.get('ft1');
+      expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/the trainer failed/) });
+      expect(failed?.logTail).toMatch(/error/);
+
+      // Garbage lines among the events are logged, not fatal.
+      process.env.FAKE_TRAINER_MODE = 'garbage';
+      scriptEvaluation(h.emulator, { prefers: 'candidate' });
+      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      await h.runtime.fineTuner.settled();
+      expect(h.runtime.fineTuner.get('ft2')?.state).toBe('promoted');
+
+      process.env.FAKE_TRAINER_MODE = 'ok';
+      h.emulator.failCreate = { status: 500, error: 'unsupported architecture' };
+      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      await h.runtime.fineTuner.settled();
+      expect(h.runtime.fineTuner.get('ft3')).toMatchObject({
+        state: 'failed',
+        error: expect.stringMatching(/Ollama could not register the adapter: .*unsupported architecture/),
+      });
+      // The one good job's version stays in force; the failed ones swapped nothing.
+      expect(h.runtime.fineTuner.activeModel('ROBIN')).toBe('batos-robin-v1');
+      expect(h.runtime.fineTuner.versions('ROBIN').map((v) => v.version)).toEqual([1]);
+    } finally {
+      delete process.env.FAKE_TRAINER_MODE;
+    }
+  });
+
+  it('stops a hung trainer at FINETUNE_TIMEOUT on the injected clock, and dialogues waited meanwhile, told why', async () => {
+    const clock = new ManualClock();
+    process.env.FAKE_TRAINER_MODE = 'hangs';
+    try {
+      const h = await start({ FINETUNE_TIMEOUT: '2h' }, { overrides: { clock } });
+      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      await waitUntil(() => (h.runtime.fineTuner.get('ft1')?.step ?? 0) >= 1);
+      // A dialogue asks for the model while the trainer has the GPU: it waits, told why.
+      scriptRound(h.emulator, { answer: 'late answer' });
+      const events: Array<{ type: string; reason?: string }> = [];
+      const talking = (async () => {
+        for await (const event of h.runtime.dialogue.run({ conversationId: 'waits', message: 'hello' }))
+          events.push(event);
+      })();
+      await waitUntil(() => events.some((e) => e.type === 'queued'));
+      expect(events.find((e) => e.type === 'queued')?.reason).toMatch(/fine-tuning ROBIN/);
+      await clock.advance(2 * 3_600_000);
+      await h.runtime.fineTuner.settled();
+      expect(h.runtime.fineTuner.get('ft1')).toMatchObject({
+        state: 'failed',
+        error: expect.stringMatching(/FINETUNE_TIMEOUT/),
+      });
+      await talking;
+      expect(events.at(-1)).toMatchObject({ type: 'done', answer: 'late answer' });
+    } finally {
+      delete process.env.FAKE_TRAINER_MODE;
+    }
+  });
+});
+
+describe('the swap', () => {
+  it('lets a running call finish on the old model; the dialogue’s later calls use the new one', async () => {
+    const h = await start({ FINETUNE_PROMOTION: 'architect' });
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.settled();
+
+    // BRICK's call waits on a gate; the architect promotes meanwhile; ROBIN then speaks.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    h.emulator.respond(async (request) => {
+      if (request.model === TEST_MODELS.BRICK) {
+        await gate;
+        return 'thesis';
+      }
+      if (request.model.startsWith('batos-')) return 'new ROBIN\nDISSONANCE: 0.1';
+      if (request.model === ROBIN) return 'old ROBIN\nDISSONANCE: 0.1';
+      return 'words';
+    });
+    const talking = h.talk('mid-swap', 'A question');
+    await waitUntil(() => h.emulator.chats(TEST_MODELS.BRICK).length > 0);
+    expect(h.runtime.fineTuner.promote('ft1', 'ada').ok).toBe(true);
+    open();
+    const events = await talking;
+    const robin = events.find((e) => e.type === 'turn' && e.persona === 'ROBIN');
+    expect(robin).toMatchObject({ text: 'new ROBIN', model: 'batos-robin-v1' });
+  });
+});
+
+describe('the nightly job', () => {
+  it('fine-tunes the persona whose golden set grew by FINETUNE_TRIGGER_SIZE, as an autonomous job', async () => {
+    const h = await start({ FINETUNE_TRIGGER_SIZE: '20' });
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    const job = h.runtime.fineTuner.job('0 3 * * *');
+    // Autonomous: the scheduler holds it while a codex proposal is drafted or pending.
+    expect(job.autonomous).toBe(true);
+    h.runtime.scheduler.add(job);
+    await expect(h.runtime.scheduler.runNow('finetune')).resolves.toMatchObject({
+      outcome: 'ok',
+      message: expect.stringMatching(/^fine-tuned ROBIN \(ft1\): promoted/),
+    });
+    // Grown by 4 since: not enough.
+    writeGolden(h.dataDir, 'ROBIN', 4, 100);
+    await expect(h.runtime.scheduler.runNow('finetune')).resolves.toMatchObject({
+      message: 'no persona has 20 new golden samples yet',
+    });
+    writeGolden(h.dataDir, 'ROBIN', 16, 200);
+    await expect(h.runtime.scheduler.runNow('finetune')).resolves.toMatchObject({
+      message: expect.stringMatching(/ft2/),
+    });
+    expect(h.runtime.fineTuner.get('ft2')).toMatchObject({
+      trigger: 'schedule',
+      requestedBy: 'system',
+      goldenCount: 44,
+    });
+  });
+});

@@ -1,0 +1,55 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, TEST_MODELS } from './fixtures.ts';
+import type { EmulatedRequest, OllamaEmulator } from './ollamaEmulator.ts';
+
+/** The trainer the tests run: the fake that speaks the trainer's contract (modes by environment). */
+export const FAKE_TRAINER = `node ${join(REPO_ROOT, 'tests', 'support', 'fakeTrainer.mjs')}`;
+
+/** Writes `count` golden samples for a persona, as curation would (each a distinct conversation). */
+export function writeGolden(dataDir: string, persona: string, count: number, start = 0): void {
+  const folder = join(dataDir, 'golden');
+  mkdirSync(folder, { recursive: true });
+  const lines = Array.from({ length: count }, (_, i) => {
+    const n = start + i;
+    return JSON.stringify({
+      messages: [
+        { role: 'system', content: `You are ${persona}.` },
+        { role: 'user', content: `Question ${n}: should we plant tree ${n}?` },
+        { role: 'assistant', content: `Answer ${n}: plant it with care.\nDISSONANCE: 0.2` },
+      ],
+      meta: { interactionId: `r${n}`, persona },
+    });
+  });
+  writeFileSync(join(folder, `${persona}.jsonl`), `${lines.join('\n')}\n`, { flag: 'a' });
+}
+
+/**
+ * Answers the evaluation: the candidate (`batos-…`) and the model in force answer each prompt;
+ * ALFRED judges by `prefers` — which answer wins — in whichever order they are shown.
+ */
+export function scriptEvaluation(
+  emulator: OllamaEmulator,
+  options: {
+    candidate?: string;
+    incumbent?: string;
+    prefers: 'candidate' | 'incumbent' | 'tie';
+  },
+): void {
+  const candidate = options.candidate ?? 'A fine answer, tuned.\nDISSONANCE: 0.2';
+  const incumbent = options.incumbent ?? 'An answer.\nDISSONANCE: 0.3';
+  emulator.respond((request: EmulatedRequest) => {
+    if (request.model.startsWith('batos-')) return candidate;
+    if (request.model === TEST_MODELS.ALFRED && /Answer A:/.test(request.messages.at(-1)?.content ?? '')) {
+      if (options.prefers === 'tie') return JSON.stringify({ better: 'tie', reason: 'alike' });
+      const prompt = request.messages.at(-1)?.content ?? '';
+      const a = prompt.slice(prompt.indexOf('Answer A:'), prompt.indexOf('Answer B:'));
+      const preferred = options.prefers === 'candidate' ? candidate : incumbent;
+      return JSON.stringify({
+        better: a.includes(preferred.split('\n')[0] ?? '') ? 'A' : 'B',
+        reason: 'clearer',
+      });
+    }
+    return incumbent;
+  });
+}
