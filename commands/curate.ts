@@ -106,7 +106,7 @@ function showEmbed(view: GoldenSetView): EmbedBuilder {
 }
 
 /** `/curate run|show`: the golden datasets ALFRED curates for fine-tuning. Architects only: they hold every server’s dialogues. */
-const curate: Command<PortsOf<'curation' | 'curationJob' | 'config'>> = {
+const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'>> = {
   data: new SlashCommandBuilder()
     .setName('curate')
     .setDescription('The golden datasets the personas are fine-tuned on (architect)')
@@ -119,12 +119,23 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config'>> = {
         .setName('show')
         .setDescription('A persona’s golden set: size, scores, newest samples, the file (architect)')
         .addStringOption((o) =>
-          o.setName('persona').setDescription('ALFRED, BRICK or ROBIN').setRequired(true).setMaxLength(32),
+          o
+            .setName('persona')
+            .setDescription('ALFRED, BRICK, ROBIN, …')
+            .setRequired(true)
+            .setMaxLength(32)
+            .setAutocomplete(true),
         ),
     )
     .toJSON(),
   defer: 'ephemeral',
   architectOnly: true,
+  autocomplete(_interaction, { curation, personas }) {
+    const sizes = new Map(curation.sizes().map((s) => [s.persona, s.samples]));
+    return personas()
+      .list()
+      .map((p) => ({ name: `${p.displayName} (${plural(sizes.get(p.id) ?? 0, 'sample')})`, value: p.id }));
+  },
   async execute(interaction, { curation, curationJob, config }) {
     if (interaction.options.getSubcommand() === 'run') {
       const { run, report } = await curationJob.runNow();

@@ -239,9 +239,10 @@ export function createCuration(deps: CurationDeps): Curation {
     const registry = deps.personas();
     const persona = registry.get(personaId);
     const settings = deps.judge();
+    // The codex's model, never a fine-tuned version of the judge: it must not drift with what it trains.
     const model = deps.modelFor(settings.judge, {
       temperature: 0,
-      ...(settings.model ? { model: settings.model } : {}),
+      model: settings.model ?? registry.get(settings.judge).model,
     });
     const rubric = buildRubric(persona, registry.corePrinciples, registry.codexVersion);
     const base = {
