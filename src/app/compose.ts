@@ -249,6 +249,7 @@ export async function composeRuntime(
     personas: () => personas,
     judge: () => codex.data.curation,
     ledger: new CurationLedger(config.dataDir),
+    formatOk: keepsFormat,
     golden: createGoldenStore({
       dir: join(config.dataDir, 'golden'),
       anchorSize: config.curationAnchorSize,

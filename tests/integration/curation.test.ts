@@ -156,6 +156,27 @@ describe('the curation run', () => {
     });
   });
 
+  it('takes the format point away when the dialogue’s own parser finds a control line malformed', async () => {
+    const h = await start({ MAX_TURNS: '1' });
+    h.emulator
+      .script(ALFRED, ['plan', 'answer'])
+      .script(BRICK, ['thesis'])
+      .script(ROBIN, ['I forgot to rate it.']);
+    await h.talk('c-format', 'task format');
+    judgeWith(h.emulator, () => verdict(5, 'fine'));
+
+    const report = await h.runtime.curation.run();
+
+    const robin = report.verdicts.find((v) => v.persona === 'ROBIN');
+    expect(robin).toMatchObject({
+      total: 4,
+      scores: { format: 0 },
+      reason: 'fine (format checked: a control line is malformed)',
+    });
+    expect(report.verdicts.find((v) => v.persona === 'BRICK')).toMatchObject({ total: 5 });
+    expect(readGolden(h.dataDir, 'ROBIN.jsonl')[0]?.meta).toMatchObject({ total: 4, scores: { format: 0 } });
+  });
+
   it('uses ALFRED’s own model when the codex names no judge model, still at temperature 0', async () => {
     const h = await start({}, null);
     await dialogue(h, 'own');

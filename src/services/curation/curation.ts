@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { createKeyedLock } from '../../shared/concurrency.ts';
-import { plural } from '../../shared/text.ts';
+import { plural, truncate } from '../../shared/text.ts';
 import type { Clock } from '../clock.ts';
 import type { CurationSettings } from '../codex/codexSchema.ts';
 import { findAppError } from '../errors.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
 import type { Logger } from '../logger.ts';
-import type { StoredRecord } from '../memory/interactionLog.ts';
+import type { RecordedTurn, StoredRecord } from '../memory/interactionLog.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { PersonaRegistry } from '../personas.ts';
 import type { CurationLedger, StoredVerdict } from './curationLedger.ts';
 import type { GoldenManifest, GoldenStore } from './goldenStore.ts';
 import { buildRubric, judgeMessages, verdictSchema } from './rubric.ts';
 import { type GoldenSample, isRecordedWhole, samplesOf } from './sample.ts';
-import { parseVerdict } from './verdict.ts';
+import { parseVerdict, REASON_CHARS, type Verdict } from './verdict.ts';
 
 /**
  * The curation loop (the first half of the strategic loop): the judge scores every finished
@@ -46,6 +46,11 @@ export interface CurationDeps {
   judge: () => CurationSettings;
   ledger: CurationLedger;
   golden: GoldenStore;
+  /**
+   * The dialogue's own reading of a persona's control lines (`DISSONANCE:`, `TOOL_REQUIRED:`,
+   * `TOOL_CALL:`): where it finds one malformed, the format point is 0 whatever the judge said.
+   */
+  formatOk?: (personaId: string, text: string) => boolean;
   clock: Clock;
   logger: Logger;
   options: CurationOptions;
@@ -287,7 +292,7 @@ export function createCuration(deps: CurationDeps): Curation {
       );
       return { ...base, status: 'invalid', reason: reading.problem, judgedAt: clock.now() };
     }
-    const { verdict } = reading;
+    const verdict = checkFormat(personaId, turns, reading.verdict);
     return {
       ...base,
       status: 'judged',
@@ -296,6 +301,17 @@ export function createCuration(deps: CurationDeps): Curation {
       reason: verdict.reason,
       kept: verdict.total >= options.threshold,
       judgedAt: clock.now(),
+    };
+  }
+
+  /** The judge's verdict, with the format point taken away where the dialogue's parser finds a control line malformed. */
+  function checkFormat(personaId: string, turns: readonly RecordedTurn[], verdict: Verdict): Verdict {
+    if (!deps.formatOk || verdict.scores.format === 0) return verdict;
+    if (turns.every((turn) => deps.formatOk?.(personaId, turn.output))) return verdict;
+    return {
+      scores: { ...verdict.scores, format: 0 },
+      total: verdict.total - 1,
+      reason: truncate(`${verdict.reason} (format checked: a control line is malformed)`, REASON_CHARS),
     };
   }
 
