@@ -5,7 +5,16 @@
  * `npm run bench` (`npm run bench -- curation` alone).
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/services/clock.ts';
@@ -269,18 +278,39 @@ async function atScale(): Promise<string[]> {
   }
 }
 
+/** The disk's fsync right now, p50 of 100 appends of 4 KB: the writes' own floor. */
+function fsyncMs(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'bat-os-bench-fsync-'));
+  try {
+    const fd = openSync(join(dir, 'probe'), 'a');
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const started = performance.now();
+      writeSync(fd, 'x'.repeat(4096));
+      fsyncSync(fd);
+      times.push(performance.now() - started);
+    }
+    closeSync(fd);
+    return median(times);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function benchCuration(): Promise<string> {
+  const fsyncBefore = fsyncMs();
   const inProcess: number[] = [];
   const overHttp: number[] = [];
   for (let i = 0; i < ROUNDS; i++) inProcess.push((await throughput('in-process')).perSecond);
   for (let i = 0; i < ROUNDS; i++) overHttp.push((await throughput('emulator')).perSecond);
   const scale = await atScale();
+  const fsyncAfter = fsyncMs();
   const best = median(inProcess);
   return `## Curation (\`src/services/curation/\`)
 
 Written by \`npm run bench -- curation\` on ${new Date().toISOString()}, on ${cpus()[0]?.model ?? 'an unknown CPU'} × ${cpus().length} cores,
 ${(totalmem() / 1e9).toFixed(0)} GB memory, ${platform()} ${release()}, Node ${process.version}, load average ${loadavg()[0]?.toFixed(1)} at the end
-(a shared machine: other work ran beside it); the disk's fsync takes about 2.5 ms here.
+(a shared machine: other work ran beside it); one fsync of 4 KB took ${ms(fsyncBefore)} (p50) before the run and ${ms(fsyncAfter)} after.
 
 **Throughput with an instant judge.** ${DIALOGUES} finished dialogues (4 turns each, prompts of about
 3.5 KB) curated from the interaction log in runs of ${BATCH}: three verdicts per dialogue, each stored
@@ -293,7 +323,8 @@ the manifests and anchors at the end of each run. Median of ${ROUNDS} rounds, ea
 | the real \`@langchain/ollama\` client against the Ollama emulator, answering at once | ${median(overHttp).toFixed(0)} | ${ms(1000 / median(overHttp))} |
 
 With an instant judge a run is bound by fsync: each dialogue commits three verdicts and the cursor
-(SQLite, synchronous) and appends to up to three files, about seven fsyncs. A real judge (an 8B model
+(SQLite, synchronous) and appends to up to three files, about seven fsyncs, so these numbers follow
+the disk (they varied fourfold between runs on this shared machine). A real judge (an 8B model
 on a GPU) takes seconds per verdict, three verdicts a dialogue: the writes are under 1% of that, so a
 run is bounded by the judge, never by the files.
 
