@@ -3,6 +3,7 @@ import type { ChannelAccess } from '../src/bot/channelAccess.ts';
 import type { Command, CommandCall } from '../src/bot/command.ts';
 import type { ArchitectGate } from '../src/bot/permissions.ts';
 import type { Dialogue } from '../src/graph/dialogue.ts';
+import type { Curation, ForgetReport } from '../src/services/curation/curation.ts';
 import type { Memory } from '../src/services/memory/memory.ts';
 import { plural, truncate } from '../src/shared/text.ts';
 
@@ -14,9 +15,24 @@ export function threadIdFrom(input: string): string | undefined {
   return /^<#(\d+)>$/.exec(trimmed)?.[1] ?? (/^\d{15,21}$/.test(trimmed) ? trimmed : undefined);
 }
 
-/** What `/memory` uses: recall and forgetting, the conversations, the architect gate. */
+/** What the golden sets lost, for people: `3 golden samples (ALFRED 2, BRICK 1)`. */
+export function goldenRemoved(report: ForgetReport): string {
+  const byPersona = Object.entries(report.removed)
+    .filter(([, r]) => r.samples > 0)
+    .map(([persona, r]) => `${persona} ${r.samples}`);
+  const count =
+    report.total === 0
+      ? 'no golden samples'
+      : `${plural(report.total, 'golden sample')} (${byPersona.join(', ')})`;
+  return report.pendingOn
+    ? `${count}; its golden samples are marked forgotten and go as soon as the curation run of process ${report.pendingOn} ends`
+    : count;
+}
+
+/** What `/memory` uses: recall and forgetting, the conversations, the golden sets, the architect gate. */
 export interface MemoryCommandPorts {
   memory: Pick<Memory, 'recall' | 'records' | 'forget'>;
+  curation: Pick<Curation, 'forget'>;
   dialogue: Pick<Dialogue, 'forget'>;
   architects: Pick<ArchitectGate, 'check'>;
   access: Pick<ChannelAccess, 'visibleTo'>;
@@ -44,7 +60,7 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
     )
     .toJSON(),
   defer: 'ephemeral',
-  async execute(interaction, { memory: store, dialogue, architects, access }) {
+  async execute(interaction, { memory: store, curation, dialogue, architects, access }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);
       // Only dialogues from channels the asker can read: the answer quotes them word for word.
@@ -92,10 +108,12 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
         return;
       }
     }
+    // The golden samples first: their ids come from the records, which go next.
+    const golden = await curation.forget(records.map((r) => r.id));
     const removed = await store.forget(threadId);
     await dialogue.forget(threadId);
     await interaction.editReply({
-      content: `Forgotten: ${plural(removed.length, 'dialogue')} from ${channelMention(threadId)} — the records, their vectors and the conversation state.`,
+      content: `Forgotten: ${plural(removed.length, 'dialogue')} from ${channelMention(threadId)} — the records, their vectors, the conversation state and ${goldenRemoved(golden)}.`,
     });
   },
 };

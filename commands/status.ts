@@ -9,6 +9,7 @@ import {
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/command.ts';
 import { dissonanceChartPng, errorText } from '../src/bot/kit.ts';
+import type { Curation } from '../src/services/curation/curation.ts';
 import type { LlmProvider } from '../src/services/llm/chatModel.ts';
 import type { JobStatus } from '../src/services/scheduler.ts';
 import { formatBytes } from '../src/shared/text.ts';
@@ -41,6 +42,17 @@ function jobLine(job: JobStatus): string {
   return `\`${job.name}\` (\`${job.cron}\`${job.running ? ', running' : ''}) · ${last} · ${next}`;
 }
 
+/** Each persona's golden set and its anchor: `BRICK 42 (anchor 42/50)`. */
+function goldenLine(sizes: ReturnType<Curation['sizes']>): string {
+  if (sizes.length === 0) return 'none yet';
+  return sizes
+    .map(
+      (s) =>
+        `${s.persona} ${s.samples}${s.anchor ? ` (anchor ${s.anchor}${s.frozen ? ', frozen' : ''})` : ''}`,
+    )
+    .join(' · ');
+}
+
 /** `/status`: is everything the dialogue needs there, and how busy is it. */
 const status: Command<
   PortsOf<
@@ -57,6 +69,7 @@ const status: Command<
     | 'scheduler'
     | 'tools'
     | 'architects'
+    | 'curation'
     | 'fineTuner'
   >
 > = {
@@ -138,14 +151,13 @@ const status: Command<
         name: 'Autonomy',
         value: [
           paused ? `⏸️ Paused: ${paused}.` : '▶️ Running.',
-          ...(jobs.length
-            ? jobs.map(jobLine)
-            : ['No scheduled jobs (the motivator runs when AUTONOMY_CRON is set).']),
+          ...(jobs.length ? jobs.map(jobLine) : ['No scheduled jobs.']),
         ]
           .join('\n')
           .slice(0, 1024),
       },
       { name: 'Tools', value: `${ports.tools.list().length} forged (\`/tools list\`)`, inline: true },
+      { name: 'Golden datasets', value: goldenLine(ports.curation.sizes()), inline: true },
     );
     // The dissonance trend: each recent dialogue's final dissonance.
     const now = ports.clock.now();

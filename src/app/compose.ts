@@ -14,6 +14,10 @@ import { GRAPH_PERSONAS } from '../services/codex/codexSchema.ts';
 import { watchCodex } from '../services/codex/codexWatcher.ts';
 import { type Codex, loadCodex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
+import { type Curation, createCuration } from '../services/curation/curation.ts';
+import { createCurationJob } from '../services/curation/curationJob.ts';
+import { CurationLedger } from '../services/curation/curationLedger.ts';
+import { createGoldenStore } from '../services/curation/goldenStore.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../services/finetune/fineTuner.ts';
@@ -65,6 +69,8 @@ export interface Runtime {
   readonly toolForge: ToolForge;
   /** The philosophical loop: codex amendments, ratified only by the architect. */
   readonly amendments: Amendments;
+  /** The curation loop: judges finished dialogues into each persona's golden dataset. */
+  readonly curation: Curation;
   /** Background jobs (the motivator, curation, fine-tuning). */
   readonly scheduler: Scheduler;
   /** The UnslothForge: fine-tunes, evaluates and swaps persona models. */
@@ -248,6 +254,23 @@ export async function composeRuntime(
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
   });
+  const curation = createCuration({
+    records: memory,
+    modelFor,
+    personas: () => personas,
+    judge: () => codex.data.curation,
+    ledger: new CurationLedger(config.dataDir),
+    formatOk: keepsFormat,
+    golden: createGoldenStore({
+      dir: join(config.dataDir, 'golden'),
+      anchorSize: config.curationAnchorSize,
+      clock,
+      logger,
+    }),
+    clock,
+    logger,
+    options: { batch: config.curationBatch, threshold: config.curationThreshold },
+  });
   let closed = false;
   const fineTuner = createFineTuner({
     store: finetunes,
@@ -290,6 +313,7 @@ export async function composeRuntime(
     tools,
     toolForge,
     amendments,
+    curation,
     scheduler,
     fineTuner,
     metrics,
@@ -320,6 +344,8 @@ export async function composeRuntime(
       closed = true;
       stopRetrying();
       stopEvaluating();
+      // A curation run stops between two model calls; the scheduler then has nothing to wait for.
+      await curation.close();
       await scheduler.stop();
       await fineTuner.close();
       finetunes.close();
@@ -367,8 +393,20 @@ export async function composeApp(
   } catch (error) {
     logger.warn(findAppError(error)?.message ?? String(error));
   }
-  // The nightly fine-tune and the codex watcher belong to the bot, not to a terminal chat beside it.
+  // The nightly fine-tune, the curation job and the codex watcher belong to the bot, not to a
+  // terminal chat beside it.
   runtime.scheduler.add(runtime.fineTuner.job(config.finetuneCron));
+  // A kill may have torn a golden dataset's last line: cut now, before the job appends.
+  const curated = runtime.curation.start();
+  if ('busy' in curated) {
+    logger.warn(
+      { pid: curated.busy },
+      'another process is curating: the golden sets are checked when it is done',
+    );
+  }
+  runtime.scheduler.add(
+    createCurationJob({ curation: runtime.curation, bus: runtime.bus, cron: config.curationCron }),
+  );
   const codexWatcher = watchCodex({
     path: config.codexPath,
     clock: runtime.clock,

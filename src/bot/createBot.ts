@@ -4,6 +4,8 @@ import type { AppStore } from '../services/appStore.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
+import type { Curation } from '../services/curation/curation.ts';
+import { createCurationTrigger } from '../services/curation/curationJob.ts';
 import { diskUsage } from '../services/diskUsage.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -22,6 +24,7 @@ import { type ButtonFamily, createButtonRegistry } from './buttons.ts';
 import { createChannelAccess } from './channelAccess.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 import { createContinuity } from './continuity.ts';
+import { announceCuration } from './curationLog.ts';
 import { createDialogueRunner } from './dialogueRunner.ts';
 import { createMessageHandler } from './events/messageCreate.ts';
 import { createFinetuneUi } from './finetune/finetuneUi.ts';
@@ -66,6 +69,7 @@ export interface BotServices {
   readonly tools: ToolService;
   readonly toolForge: ToolForge;
   readonly scheduler: Scheduler;
+  readonly curation: Curation;
   readonly limiter: Limiter;
   readonly bus: EventBus;
   readonly fineTuner: FineTuner;
@@ -178,6 +182,7 @@ export function createBot(deps: BotDeps): Bot {
     access,
     activity,
     governance,
+    curationJob: createCurationTrigger(services),
     health: {
       models: () => services.providers.health(),
       providerOf: (personaId) => services.providers.of(personaId),
@@ -208,6 +213,7 @@ export function createBot(deps: BotDeps): Bot {
       });
     },
   );
+  const stopAnnouncingCuration = announceCuration({ bus: services.bus, client, config, logger });
   const stopGovernance = governance.listen();
   const finetuneUi = createFinetuneUi({
     client,
@@ -288,6 +294,7 @@ export function createBot(deps: BotDeps): Bot {
       stopping ??= (async () => {
         await services.scheduler.remove('motivator');
         stopAnnouncingTools();
+        stopAnnouncingCuration();
         stopGovernance();
         stopFinetunes();
         stopHeartbeat();

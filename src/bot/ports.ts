@@ -4,6 +4,8 @@ import type { AppStore } from '../services/appStore.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
+import type { Curation } from '../services/curation/curation.ts';
+import type { CurationRunNow } from '../services/curation/curationJob.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
@@ -55,6 +57,10 @@ export interface BotPorts {
   readonly personas: () => PersonaRegistry;
   readonly codex: () => Codex;
   readonly scheduler: Scheduler;
+  /** The golden datasets: show, sizes, forget. */
+  readonly curation: Curation;
+  /** Runs the curation job now, as a tick would (`/curate run`). */
+  readonly curationJob: { runNow(): Promise<CurationRunNow> };
   readonly limiter: Limiter;
   readonly fineTuner: FineTuner;
   readonly health: HealthProbe;

@@ -122,8 +122,12 @@ export type ProgressEvent = ThinkingEvent | QueuedEvent | ToolCallEvent | Partia
 interface Spoken {
   text: string;
   model: ChatModel;
+  /** The system prompt it was given, as sent. */
+  system: string;
   /** The prompt it answered, its tools section included. */
   prompt: string;
+  /** Its tool calls and their results, as sent between the prompt and its final words. */
+  exchange: ChatMessage[];
   toolCalls: ToolCallRecord[];
   warnings: string[];
   /** Text it was shown that is not its own (the task, tool results, memories): control lines copied from it never count. */
@@ -290,7 +294,17 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       },
       'persona spoke',
     );
-    return { text: text.trim() || '(no answer)', model, prompt, toolCalls, warnings, foreign };
+    const [system, , ...exchange] = messages;
+    return {
+      text: text.trim() || '(no answer)',
+      model,
+      system: system?.content ?? '',
+      prompt,
+      exchange,
+      toolCalls,
+      warnings,
+      foreign,
+    };
   }
 
   function turn(state: DialogueStateValue, fields: Omit<Turn, 'run' | 'at'>): Turn {
@@ -307,7 +321,17 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
       ...fields,
       content: said.text,
       model: said.model.model,
+      system: said.system,
       prompt: said.prompt,
+      // What the persona really saw and said, for the curation loop's samples.
+      ...(said.exchange.length
+        ? {
+            exchange: said.exchange.map((m) => ({
+              role: m.role === 'user' ? 'user' : 'assistant',
+              content: m.content,
+            })),
+          }
+        : {}),
       ...(said.toolCalls.length ? { toolCalls: said.toolCalls } : {}),
     });
   }

@@ -1,5 +1,5 @@
 import { Annotation } from '@langchain/langgraph';
-import type { RecordedToolCall } from '../services/memory/interactionLog.ts';
+import type { RecordedMessage, RecordedToolCall } from '../services/memory/interactionLog.ts';
 
 /** The graph's node names, as in the seed. */
 export type NodeName = 'alfred_plan' | 'brick' | 'robin' | 'tool_forge' | 'alfred_synthesize';
@@ -28,8 +28,12 @@ export interface Turn {
   at: number;
   /** Ollama model that produced it. */
   model?: string;
+  /** The system prompt the persona was given, as sent, for the interaction log. */
+  system?: string;
   /** The prompt the persona answered (its system prompt aside), for the interaction log. */
   prompt?: string;
+  /** Its tool-call exchange within the turn, as sent (see {@link RecordedMessage}). */
+  exchange?: RecordedMessage[];
   /** Tools the persona called before its final words, in order. */
   toolCalls?: ToolCallRecord[];
   /** On a forge turn: the tool created or reused. */

@@ -110,17 +110,7 @@ export const envSchema = z.object({
   GOVERNANCE_CHANNEL_ID: snowflake('channel'),
   AMENDMENT_MIN_EVENTS: z.coerce.number().int().min(1).max(100).default(3),
   AMENDMENT_WINDOW: duration('24h'),
-  AUTONOMY_CRON: z
-    .string()
-    .optional()
-    .superRefine((value, ctx) => {
-      if (value === undefined) return;
-      try {
-        assertCron(value, 'AUTONOMY_CRON');
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^AUTONOMY_CRON: /, '') });
-      }
-    }),
+  AUTONOMY_CRON: cronSetting('AUTONOMY_CRON').optional(),
   AUTONOMY_CHANNEL_ID: snowflake('channel'),
   FINETUNE_CRON: cronSetting('FINETUNE_CRON').default('0 3 * * *'),
   FINETUNE_TRIGGER_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(200),
@@ -148,6 +138,10 @@ export const envSchema = z.object({
   FINETUNE_EVAL_PROMPTS: z.coerce.number().int().min(1).max(500).default(20),
   AUTONOMY_MAX_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
   AUTONOMY_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
+  CURATION_CRON: cronSetting('CURATION_CRON').default('0 * * * *'),
+  CURATION_BATCH: z.coerce.number().int().min(1).max(1000).default(20),
+  CURATION_THRESHOLD: z.coerce.number().min(0).max(5).default(4),
+  CURATION_ANCHOR_SIZE: z.coerce.number().int().min(0).max(100_000).default(50),
 });
 
 export type EnvKey = keyof typeof envSchema.shape;
@@ -233,6 +227,14 @@ export interface Config {
   readonly autonomyMaxPerDay: number;
   /** Minutes without human activity before the bot counts as idle (default 30). */
   readonly autonomyIdleMinutes: number;
+  /** When the curation job judges new dialogues (cron; default hourly, `0 * * * *`). */
+  readonly curationCron: string;
+  /** Most dialogues one curation run judges (default 20): one tick never hogs the model queue. */
+  readonly curationBatch: number;
+  /** Least rubric score (0–5) for a persona's turns to become golden samples (default 4). */
+  readonly curationThreshold: number;
+  /** How many of each persona's first golden samples are frozen as its anchor set (default 50; 0: none). */
+  readonly curationAnchorSize: number;
   /** When the fine-tune job looks for a persona whose golden set has grown (cron; default nightly `0 3 * * *`). */
   readonly finetuneCron: string;
   /** New golden samples since a persona's last fine-tune that start the next (default 200). */
@@ -328,6 +330,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     autonomyChannelId: e.AUTONOMY_CHANNEL_ID,
     autonomyMaxPerDay: e.AUTONOMY_MAX_PER_DAY,
     autonomyIdleMinutes: e.AUTONOMY_IDLE_MINUTES,
+    curationCron: e.CURATION_CRON,
+    curationBatch: e.CURATION_BATCH,
+    curationThreshold: e.CURATION_THRESHOLD,
+    curationAnchorSize: e.CURATION_ANCHOR_SIZE,
     finetuneCron: e.FINETUNE_CRON,
     finetuneTriggerSize: e.FINETUNE_TRIGGER_SIZE,
     finetuneHoldout: e.FINETUNE_HOLDOUT,

@@ -3,6 +3,7 @@
  * curation) subscribe.
  */
 import { EventEmitter } from 'node:events';
+import type { CurationReport } from './curation/curation.ts';
 import type { FinetuneJob } from './finetune/finetuneStore.ts';
 import type { Proposal } from './governance/proposalStore.ts';
 import type { ToolManifest } from './tools/toolRegistry.ts';
@@ -38,6 +39,8 @@ export interface BatEvents {
   proposal_abandoned: { proposal: Proposal };
   /** The architect ratified a proposal: the codex on disk and the personas are the new version. */
   codex_amended: { proposal: Proposal; version: number };
+  /** A curation run added golden samples (the bot posts one line in `LOG_CHANNEL_ID`). */
+  curated: { report: CurationReport };
   /** The operator edited `codex.toml` on the host and it is in force (a pending proposal went stale). */
   codex_edited: { version: number; stale?: Proposal };
   /** An edit of `codex.toml` on the host was refused; the old codex stays in force. */

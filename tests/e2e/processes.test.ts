@@ -97,13 +97,13 @@ describe('npm run deploy-commands', () => {
   it('registers every command to DISCORD_GUILD_ID', async () => {
     const run = launch('src/app/cli/deployCommands.ts', { ...env, DISCORD_GUILD_ID: discord.guildId });
     expect(await run.exited).toBe(0);
-    expect(run.output()).toMatch(/Registered 7 slash commands to server/);
+    expect(run.output()).toMatch(/Registered 9 slash commands to server/);
     expect(
       discord
         .commands(discord.guildId)
         .map((c) => c.name)
         .sort(),
-    ).toEqual(['ask', 'codex', 'forge', 'memory', 'personas', 'status', 'tools']);
+    ).toEqual(['ask', 'codex', 'curate', 'forge', 'help', 'memory', 'personas', 'status', 'tools']);
   });
 });
 

@@ -1,14 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { composeRuntime } from '../../src/app/compose.ts';
+import { systemClock } from '../../src/services/clock.ts';
 import { parseCodex } from '../../src/services/codex/loadCodex.ts';
+import { loadConfig } from '../../src/services/config.ts';
+import { CurationLedger } from '../../src/services/curation/curationLedger.ts';
+import { createGoldenStore } from '../../src/services/curation/goldenStore.ts';
 import { ProposalStore } from '../../src/services/governance/proposalStore.ts';
+import { createSilentLogger } from '../../src/services/logger.ts';
+import { InteractionLog } from '../../src/services/memory/interactionLog.ts';
 import { VectorIndex } from '../../src/services/memory/vectorIndex.ts';
 import { ToolRegistry } from '../../src/services/tools/toolRegistry.ts';
 import { sha256 } from '../../src/shared/hash.ts';
 import { crashRepeatedly } from '../support/crash.ts';
+import {
+  JUDGE_MODEL,
+  judgedPersona,
+  judgedTask,
+  judgeWith,
+  judgings,
+  readGolden,
+  verdict,
+  writeCurationCodex,
+} from '../support/curation.ts';
 import { writeGolden } from '../support/finetuneScripts.ts';
-import { EMBED_MODEL, TEST_MODELS, tempFolders, writeTestCodex } from '../support/fixtures.ts';
+import {
+  EMBED_MODEL,
+  FAST_RETRY,
+  REPO_ROOT,
+  TEST_MODELS,
+  tempFolders,
+  writeTestCodex,
+} from '../support/fixtures.ts';
 import { startHarness } from '../support/harness.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
 
@@ -109,6 +135,164 @@ describe('a kill -9 in the middle of a write', () => {
     });
     expect(seen).toBeGreaterThan(3);
   });
+
+  it('curation writes: a kill mid-batch resumes from the cursor, with no duplicate sample and no gap', async () => {
+    const folder = folders.folder();
+    const codexPath = writeCurationCodex(folder);
+    const dataDir = join(folder, 'data');
+    const ollama = await OllamaEmulator.start({
+      models: [...Object.values(TEST_MODELS), EMBED_MODEL, JUDGE_MODEL],
+    });
+    try {
+      const DIALOGUES = 60;
+      const ANCHOR = 5;
+      const log = new InteractionLog(dataDir);
+      const ids: string[] = [];
+      for (let n = 1; n <= DIALOGUES; n++) {
+        const turn = (speaker: string, kind: string, output: string) => ({
+          speaker,
+          kind,
+          system: `You are ${speaker}.`,
+          prompt: `${kind} for task ${n}`,
+          output,
+          model: TEST_MODELS[speaker as keyof typeof TEST_MODELS],
+          at: 1_700_000_000_000 + n,
+        });
+        const stored = log.append({
+          id: randomUUID(),
+          conversationId: `c-${n}`,
+          run: 1,
+          task: `task ${n}`,
+          answer: `answer ${n}`,
+          turns: [
+            turn('ALFRED', 'plan', `plan ${n}`),
+            turn('BRICK', 'thesis', `thesis ${n}`),
+            turn('ROBIN', 'antithesis', `antithesis ${n}\nDISSONANCE: 0.2`),
+            turn('ALFRED', 'answer', `answer ${n}`),
+          ],
+          models: Object.values(TEST_MODELS),
+          trajectory: [0.2],
+          finalDissonance: 0.2,
+          codexVersion: 1,
+          startedAt: 1_700_000_000_000,
+          finishedAt: 1_700_000_000_000 + n,
+        });
+        expect(stored.seq).toBe(n);
+        ids.push(stored.id);
+      }
+      log.close();
+      // A verdict for every persona that depends on the dialogue alone; every fifth of ROBIN's is garbage.
+      const score = (persona: string, n: number) =>
+        persona === 'ALFRED'
+          ? n % 2 === 0
+            ? 5
+            : 3
+          : persona === 'BRICK'
+            ? n % 3 === 0
+              ? 2
+              : 4
+            : n % 5 === 0
+              ? -1
+              : 5;
+      judgeWith(ollama, (persona, request) => {
+        const total = score(persona, Number(judgedTask(request).slice(5)));
+        return total < 0 ? 'DISSONANCE' : verdict(total);
+      });
+      const turnsOf = (persona: string) => (persona === 'ALFRED' ? 2 : 1);
+      const expected = (persona: string, n: number) => (score(persona, n) >= 4 ? turnsOf(persona) : 0);
+
+      /** What a start finds: torn lines cut; then every promise the curation makes, checked. */
+      const inspect = () => {
+        const golden = createGoldenStore({
+          dir: join(dataDir, 'golden'),
+          anchorSize: ANCHOR,
+          clock: systemClock,
+          logger: createSilentLogger(),
+        });
+        const repaired = Object.keys(golden.repair()).length;
+        const ledger = new CurationLedger(dataDir);
+        const cursor = ledger.cursor();
+        ledger.close();
+        for (const persona of ['ALFRED', 'BRICK', 'ROBIN']) {
+          const samples = readGolden(dataDir, `${persona}.jsonl`);
+          const hashes = samples.map((s) => s.meta.content_hash);
+          expect(new Set(hashes).size, `${persona}: a duplicate sample`).toBe(hashes.length);
+          const per = new Map<string, number>();
+          for (const sample of samples)
+            per.set(sample.meta.interaction_id, (per.get(sample.meta.interaction_id) ?? 0) + 1);
+          ids.forEach((id, i) => {
+            const n = i + 1;
+            const count = per.get(id) ?? 0;
+            // Up to the cursor every kept part is there, whole; past it, at most what a kill left of one run.
+            if (n <= cursor)
+              expect(count, `${persona} of dialogue ${n} (cursor ${cursor})`).toBe(expected(persona, n));
+            else expect(count).toBeLessThanOrEqual(expected(persona, n));
+          });
+          const anchor = readGolden(dataDir, `${persona}.anchor.jsonl`).map((s) => s.meta.content_hash);
+          expect(anchor).toEqual(hashes.slice(0, ANCHOR));
+        }
+        return { cursor, repaired };
+      };
+
+      let lastCursor = 0;
+      let repairs = 0;
+      const kills = 12;
+      await crashRepeatedly({
+        script: 'tests/support/scripts/curationWriter.ts',
+        args: () => [dataDir, codexPath, ollama.url],
+        kills,
+        maxDelayMs: 400,
+        check() {
+          const { cursor, repaired } = inspect();
+          expect(cursor).toBeGreaterThanOrEqual(lastCursor);
+          lastCursor = cursor;
+          repairs += repaired;
+        },
+      });
+      expect(lastCursor).toBeGreaterThan(0);
+
+      // A last, uninterrupted start finishes the log.
+      const runtime = await composeRuntime(
+        loadConfig({
+          DATA_DIR: dataDir,
+          CODEX_PATH: codexPath,
+          OLLAMA_HOST: ollama.url,
+          FORGE_DIR: join(folder, 'tools'),
+          LOG_LEVEL: 'silent',
+          CURATION_ANCHOR_SIZE: String(ANCHOR),
+        }),
+        createSilentLogger(),
+        { retry: FAST_RETRY },
+      );
+      try {
+        runtime.curation.start();
+        while ((await runtime.curation.run()).dialogues > 0);
+      } finally {
+        await runtime.close();
+      }
+      expect(inspect().cursor).toBe(DIALOGUES);
+      // Each dialogue's parts judged at least once; a second judging only for a verdict a kill caught in flight.
+      const asked = judgings(ollama).map((r) => `${judgedTask(r)}/${judgedPersona(r)}`);
+      expect(new Set(asked).size).toBe(DIALOGUES * 3);
+      expect(asked.length - DIALOGUES * 3).toBeLessThanOrEqual(kills);
+      if (spawnSync('python3', ['--version']).status === 0) {
+        for (const persona of ['ALFRED', 'BRICK', 'ROBIN']) {
+          const checked = spawnSync(
+            'python3',
+            ['forge/finetune/train.py', '--check', join(dataDir, 'golden', `${persona}.jsonl`)],
+            {
+              cwd: REPO_ROOT,
+              encoding: 'utf8',
+            },
+          );
+          expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true });
+        }
+      }
+      expect(repairs).toBeGreaterThanOrEqual(0);
+    } finally {
+      await ollama.close();
+    }
+  }, 300_000);
 
   it('ends a fine-tune the bot died in as failed at the next start: unlocked, its trainer stopped, nothing swapped', async () => {
     const folder = folders.folder();

@@ -20,6 +20,21 @@ export const modelOptionsSchema = z.strictObject({
   seed: z.number().int().optional(),
 });
 
+const modelName = z
+  .string()
+  .trim()
+  .regex(/^[\w.\-/]+(:[\w.-]+)?$/, 'expected a model name such as "llama3.1:8b"');
+
+const personaId = z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'persona ids are UPPER_CASE (e.g. ALFRED)');
+
+/** `[curation]`: who judges finished dialogues for the golden datasets. Optional: old codices stay valid. */
+export const curationSchema = z.strictObject({
+  /** The persona that judges (default ALFRED); it must be one of the codex's personas. */
+  judge: personaId.default('ALFRED'),
+  /** A model for judging in place of the judge persona's own (it judges at temperature 0 either way). */
+  model: modelName.optional(),
+});
+
 export const personaSchema = z.strictObject({
   /** Shown as the webhook username; Discord allows 1–80 characters without "clyde"/"discord". */
   display_name: z
@@ -29,11 +44,8 @@ export const personaSchema = z.strictObject({
     .max(80)
     .refine((name) => !/clyde|discord/i.test(name), 'Discord refuses names containing "clyde" or "discord"'),
   role: z.string().trim().min(1).max(200),
-  /** An Ollama model name, `name[:tag]`. */
-  model: z
-    .string()
-    .trim()
-    .regex(/^[\w.\-/]+(:[\w.-]+)?$/, 'expected a model name such as "llama3.1:8b"'),
+  /** A model name, `name[:tag]` (Ollama's, or the OpenAI-compatible server's). */
+  model: modelName,
   /** Who serves `model` when it is not the `LLM_PROVIDER` setting: `ollama` or `openai`. */
   provider: z.enum(LLM_PROVIDERS).optional(),
   /**
@@ -64,10 +76,8 @@ export const codexSchema = z
       /** Principles no amendment may add to, remove or change. */
       principles: z.array(principle).min(1).max(50),
     }),
-    personas: z.record(
-      z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'persona ids are UPPER_CASE (e.g. ALFRED)'),
-      personaSchema,
-    ),
+    personas: z.record(personaId, personaSchema),
+    curation: curationSchema.default({ judge: 'ALFRED' }),
   })
   .superRefine((codex, ctx) => {
     for (const id of GRAPH_PERSONAS) {
@@ -79,8 +89,16 @@ export const codexSchema = z
         });
       }
     }
+    if (!codex.personas[codex.curation.judge]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['curation', 'judge'],
+        message: `the judge must be one of the personas (${Object.keys(codex.personas).join(', ')})`,
+      });
+    }
   });
 
 export type CodexData = z.infer<typeof codexSchema>;
 export type PersonaData = z.infer<typeof personaSchema>;
 export type ModelOptions = z.infer<typeof modelOptionsSchema>;
+export type CurationSettings = z.infer<typeof curationSchema>;

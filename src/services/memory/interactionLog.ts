@@ -12,12 +12,29 @@ export interface RecordedToolCall {
   ms: number;
 }
 
+/** One message of a persona's chat inside its turn, as it was sent to the model. */
+export interface RecordedMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
 /** One persona turn as recorded: what it was asked and what it said. */
 export interface RecordedTurn {
   speaker: string;
   kind: string;
+  /**
+   * The system prompt the persona was given, exactly as sent (its codex prompt, principles and
+   * the core). Absent in records made before it was kept.
+   */
+  system?: string;
   /** The prompt the persona was given (its system prompt aside). */
   prompt?: string;
+  /**
+   * What passed between `prompt` and `output` when the persona called tools, as sent: for each
+   * call, its words ending in `TOOL_CALL:` (assistant), then the tool's result as it was shown
+   * (user). Absent when it called no tool, and in records made before it was kept.
+   */
+  exchange?: RecordedMessage[];
   output: string;
   model?: string;
   dissonance?: number;

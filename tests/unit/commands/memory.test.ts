@@ -47,7 +47,7 @@ function forgetCall(userId: string) {
   return { call, replies };
 }
 
-/** The three ports /memory uses, as fakes that record what was forgotten. */
+/** The ports /memory uses, as fakes that record what was forgotten. */
 function ports(records: StoredRecord[], verdict: Check) {
   const forgotten: string[] = [];
   const fakes: MemoryCommandPorts = {
@@ -57,6 +57,12 @@ function ports(records: StoredRecord[], verdict: Check) {
       forget: async (id) => {
         forgotten.push(`memory:${id}`);
         return records;
+      },
+    },
+    curation: {
+      forget: async (ids) => {
+        forgotten.push(`golden:${ids.join(',')}`);
+        return { removed: { BRICK: { samples: ids.length, anchor: 0 } }, total: ids.length };
       },
     },
     dialogue: {
@@ -75,9 +81,9 @@ describe('/memory forget, built from narrow fakes', () => {
     const { fakes, forgotten } = ports([record('alice')], { ok: false, code: 'NOT_ARCHITECT', reason: 'no' });
     const { call, replies } = forgetCall('alice');
     await memoryCommand.execute(call, fakes);
-    expect(forgotten).toEqual([`memory:${THREAD}`, `conversation:${THREAD}`]);
+    expect(forgotten).toEqual(['golden:r-alice', `memory:${THREAD}`, `conversation:${THREAD}`]);
     expect(replies).toEqual([
-      `Forgotten: 1 dialogue from <#${THREAD}> — the records, their vectors and the conversation state.`,
+      `Forgotten: 1 dialogue from <#${THREAD}> — the records, their vectors, the conversation state and 1 golden sample (BRICK 1).`,
     ]);
   });
 
@@ -100,7 +106,7 @@ describe('/memory forget, built from narrow fakes', () => {
     const { fakes, forgotten } = ports([record('alice'), record('bob')], { ok: true });
     const { call } = forgetCall('carol');
     await memoryCommand.execute(call, fakes);
-    expect(forgotten).toHaveLength(2);
+    expect(forgotten).toHaveLength(3);
   });
 
   it('reads a thread from an id, a mention or a link', () => {

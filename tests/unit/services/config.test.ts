@@ -33,6 +33,10 @@ describe('loadConfig', () => {
       /AUTONOMY_CRON: .*not a valid cron/,
     );
     expect(loadConfig({ AUTONOMY_CRON: '0 */3 * * *' }).autonomyCron).toBe('0 */3 * * *');
+    expect(() => loadConfig({ CURATION_CRON: '0 25 * * *' })).toThrowError(
+      /CURATION_CRON: "0 25 \* \* \*" is not a valid cron expression \(hour "25"/,
+    );
+    expect(loadConfig({}).curationCron).toBe('0 * * * *');
   });
 
   it('reads durations and flags', () => {

@@ -1,0 +1,176 @@
+import {
+  AttachmentBuilder,
+  channelMention,
+  EmbedBuilder,
+  InteractionContextType,
+  SlashCommandBuilder,
+  TimestampStyles,
+  time,
+} from 'discord.js';
+import type { Command, PortsOf } from '../src/bot/command.ts';
+import { finishSlowReply } from '../src/bot/kit.ts';
+import type {
+  CurationReport,
+  GoldenSetView,
+  PersonaTally,
+  RunVerdict,
+} from '../src/services/curation/curation.ts';
+import type { GoldenSample } from '../src/services/curation/sample.ts';
+import { formatBytes, plural, truncate } from '../src/shared/text.ts';
+
+/** Discord's smallest upload limit: a bigger set is attached as its newest lines. */
+const ATTACHMENT_BYTES = 8 * 1024 * 1024;
+const BAR = 12;
+
+/** Where a dialogue happened: its thread, or its conversation id (a terminal chat). */
+const place = (conversationId: string) =>
+  /^\d{15,21}$/.test(conversationId) ? channelMention(conversationId) : `\`${conversationId}\``;
+
+function tallyLine(tally: PersonaTally): string {
+  const parts = [`judged ${tally.judged}`, `kept ${tally.kept}`, `rejected ${tally.rejected}`];
+  if (tally.invalid) parts.push(`unusable verdicts ${tally.invalid}`);
+  if (tally.incomplete) parts.push(`not recorded whole ${tally.incomplete}`);
+  const added = `**+${plural(tally.added, 'sample')}**${tally.duplicates ? ` (${tally.duplicates} already in the set)` : ''}`;
+  return `${parts.join(' · ')} → ${added}`;
+}
+
+function verdictLine(label: string, verdict: RunVerdict): string {
+  return `${label}: **${verdict.total}/5** ${verdict.persona} in ${place(verdict.conversationId)} — ${truncate(verdict.reason, 300)}`;
+}
+
+function runEmbed(report: CurationReport, threshold: string): EmbedBuilder {
+  const embed = new EmbedBuilder().setTitle('🏅 Curation run');
+  const lines = [
+    report.dialogues === 0
+      ? 'Nothing new to curate: every finished dialogue has been judged.'
+      : `Judged ${plural(report.dialogues, 'dialogue')}; a persona’s turns are kept at ${threshold} or more.`,
+  ];
+  if (report.more) lines.push('More dialogues are waiting: the next run (or `/curate run`) takes them.');
+  if (report.stopped) lines.push(`⚠️ Stopped early: ${report.stopped}. The rest waits for the next run.`);
+  if (report.best) lines.push(verdictLine('Best', report.best));
+  if (report.worst && report.worst !== report.best) lines.push(verdictLine('Worst', report.worst));
+  embed.setDescription(lines.join('\n').slice(0, 4096));
+  for (const [persona, tally] of Object.entries(report.personas).slice(0, 25)) {
+    embed.addFields({ name: persona, value: tallyLine(tally).slice(0, 1024) });
+  }
+  return embed;
+}
+
+function histogram(view: GoldenSetView): string {
+  const judged = view.histogram.filter((h) => h.status === 'judged');
+  const most = Math.max(1, ...judged.map((h) => h.count));
+  const lines = [5, 4, 3, 2, 1, 0].map((total) => {
+    const count = judged.find((h) => h.total === total)?.count ?? 0;
+    return `\`${total}\` ${'█'.repeat(Math.round((count / most) * BAR)) || '·'} ${count}`;
+  });
+  const other = (status: string) =>
+    view.histogram.filter((h) => h.status === status).reduce((n, h) => n + h.count, 0);
+  const extra = [
+    other('invalid') ? `${other('invalid')} unusable verdicts` : '',
+    other('incomplete') ? `${other('incomplete')} not recorded whole` : '',
+  ].filter(Boolean);
+  return [...lines, ...(extra.length ? [extra.join(' · ')] : [])].join('\n');
+}
+
+function sampleLine(sample: GoldenSample): string {
+  const { meta } = sample;
+  const said = sample.messages.at(-1)?.content ?? '';
+  return `**${meta.total}/5** ${meta.kind} in ${place(meta.conversation_id)} · ${time(new Date(meta.curated_at), TimestampStyles.ShortDate)} — ${truncate(meta.reason, 120)}\n> ${truncate(said.replace(/\s+/g, ' '), 160)}`;
+}
+
+function showEmbed(view: GoldenSetView): EmbedBuilder {
+  const { manifest } = view;
+  const anchor = manifest.anchor.frozen
+    ? `anchor set: ${manifest.anchor.samples} samples, frozen`
+    : `anchor set: ${manifest.anchor.samples} of ${manifest.anchor.size}, filling`;
+  const newest = manifest.newest
+    ? ` · newest ${time(new Date(manifest.newest.curated_at), TimestampStyles.RelativeTime)}`
+    : '';
+  return new EmbedBuilder()
+    .setTitle(`🏅 Golden dataset: ${view.persona}`)
+    .setDescription(
+      `**${plural(manifest.samples, 'sample')}** · ${formatBytes(manifest.bytes)} · sha256 \`${manifest.sha256.slice(0, 12)}\`\n${anchor}${newest}` +
+        (manifest.repaired_lines
+          ? `\n${plural(manifest.repaired_lines, 'torn line')} cut after a crash`
+          : ''),
+    )
+    .addFields(
+      { name: 'Verdicts (per dialogue, by total score)', value: histogram(view).slice(0, 1024) },
+      {
+        name: 'Newest samples',
+        value: view.newest.length
+          ? view.newest.slice().reverse().map(sampleLine).join('\n').slice(0, 1024)
+          : '—',
+      },
+    );
+}
+
+/** `/curate run|show`: the golden datasets ALFRED curates for fine-tuning. Architects only: they hold every server’s dialogues. */
+const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'>> = {
+  data: new SlashCommandBuilder()
+    .setName('curate')
+    .setDescription('The golden datasets the personas are fine-tuned on (architect)')
+    .setContexts(InteractionContextType.Guild)
+    .addSubcommand((sub) =>
+      sub.setName('run').setDescription('Judge the dialogues finished since the last run, now (architect)'),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('show')
+        .setDescription('A persona’s golden set: size, scores, newest samples, the file (architect)')
+        .addStringOption((o) =>
+          o
+            .setName('persona')
+            .setDescription('ALFRED, BRICK, ROBIN, …')
+            .setRequired(true)
+            .setMaxLength(32)
+            .setAutocomplete(true),
+        ),
+    )
+    .toJSON(),
+  defer: 'ephemeral',
+  architectOnly: true,
+  autocomplete(_interaction, { curation, personas }) {
+    const sizes = new Map(curation.sizes().map((s) => [s.persona, s.samples]));
+    return personas()
+      .list()
+      .map((p) => ({ name: `${p.displayName} (${plural(sizes.get(p.id) ?? 0, 'sample')})`, value: p.id }));
+  },
+  async execute(interaction, { curation, curationJob, config }) {
+    if (interaction.options.getSubcommand() === 'run') {
+      const { run, report } = await curationJob.runNow();
+      if (!report) {
+        await finishSlowReply(interaction, { content: `Not run: ${run.message}.` });
+        return;
+      }
+      if (report.busy) {
+        await finishSlowReply(interaction, {
+          content: `Not run: another process (pid ${report.busy}, \`npm run curate\`?) is curating the same data. Try again when it is done.`,
+        });
+        return;
+      }
+      await finishSlowReply(interaction, { embeds: [runEmbed(report, String(config.curationThreshold))] });
+      return;
+    }
+    const persona = interaction.options.getString('persona', true).trim().toUpperCase();
+    const view = curation.show(persona, { newest: 3, fileBytes: ATTACHMENT_BYTES });
+    if (!view) {
+      await interaction.editReply({
+        content: `${truncate(persona, 32)} has no golden samples yet: the curation job keeps a persona’s turns once the judge scores them ${config.curationThreshold} or more.`,
+      });
+      return;
+    }
+    const name = view.file.whole ? view.file.name : view.file.name.replace(/\.jsonl$/, '-newest.jsonl');
+    await interaction.editReply({
+      ...(view.file.whole
+        ? {}
+        : {
+            content: `The set is ${formatBytes(view.manifest.bytes)}: attached are its newest samples that fit. The whole file is on the bot’s host.`,
+          }),
+      embeds: [showEmbed(view)],
+      files: view.file.data.length ? [new AttachmentBuilder(view.file.data, { name })] : [],
+    });
+  },
+};
+
+export default curate;

@@ -1,0 +1,258 @@
+import type Database from 'better-sqlite3';
+import { openDatabase } from '../sqlite.ts';
+import type { Criterion } from './rubric.ts';
+
+/**
+ * The curation job's own state (`DATA_DIR/curation.sqlite`): the cursor in the interaction log,
+ * every verdict, the dialogues forgotten since, and who is curating now. A verdict is stored as
+ * soon as it comes, before any sample is written, so a dialogue is judged once even when a kill
+ * lands between its verdict and its samples: the next run finds the verdict and writes them.
+ */
+
+/** How a persona's part of a dialogue fared. */
+export type VerdictStatus =
+  /** The judge answered with a valid verdict. */
+  | 'judged'
+  /** The judge's answer was not a valid verdict (or the judge kept failing): not golden. */
+  | 'invalid'
+  /** The log does not hold the persona's turns whole (recorded before system prompts were kept): not judged. */
+  | 'incomplete';
+
+export interface StoredVerdict {
+  interactionId: string;
+  seq: number;
+  persona: string;
+  status: VerdictStatus;
+  /** 0–5; null unless judged. */
+  total: number | null;
+  scores: Record<Criterion, 0 | 1> | null;
+  /** The judge's reason, or what was wrong. */
+  reason: string;
+  rubricVersion: string;
+  judge: string;
+  judgeModel: string;
+  /** At or above the threshold when judged: its turns became samples. */
+  kept: boolean;
+  /** Milliseconds since the epoch. */
+  judgedAt: number;
+}
+
+interface VerdictRow {
+  interaction_id: string;
+  seq: number;
+  persona: string;
+  status: VerdictStatus;
+  total: number | null;
+  scores: string | null;
+  reason: string;
+  rubric_version: string;
+  judge: string;
+  judge_model: string;
+  kept: number;
+  judged_at: number;
+}
+
+const fromRow = (row: VerdictRow): StoredVerdict => ({
+  interactionId: row.interaction_id,
+  seq: row.seq,
+  persona: row.persona,
+  status: row.status,
+  total: row.total,
+  scores: row.scores ? (JSON.parse(row.scores) as Record<Criterion, 0 | 1>) : null,
+  reason: row.reason,
+  rubricVersion: row.rubric_version,
+  judge: row.judge,
+  judgeModel: row.judge_model,
+  kept: row.kept === 1,
+  judgedAt: row.judged_at,
+});
+
+/** Whether a process is alive (a lease held by a killed process is free). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class CurationLedger {
+  private readonly db: Database.Database;
+
+  constructor(dataDir: string) {
+    this.db = openDatabase(dataDir, 'curation.sqlite');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        failing_seq INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT OR IGNORE INTO cursor (id, seq) VALUES (1, 0);
+      CREATE TABLE IF NOT EXISTS verdicts (
+        interaction_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        persona TEXT NOT NULL,
+        status TEXT NOT NULL,
+        total INTEGER,
+        scores TEXT,
+        reason TEXT NOT NULL,
+        rubric_version TEXT NOT NULL,
+        judge TEXT NOT NULL,
+        judge_model TEXT NOT NULL,
+        kept INTEGER NOT NULL,
+        judged_at INTEGER NOT NULL,
+        PRIMARY KEY (interaction_id, persona)
+      );
+      CREATE INDEX IF NOT EXISTS verdicts_persona ON verdicts (persona, status, total);
+      CREATE TABLE IF NOT EXISTS forgotten (
+        interaction_id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        applied INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE IF NOT EXISTS lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        pid INTEGER NOT NULL,
+        token TEXT NOT NULL,
+        since INTEGER NOT NULL
+      );
+    `);
+  }
+
+  /** The `seq` of the last dialogue whose verdicts and samples are all written. */
+  cursor(): number {
+    return (this.db.prepare('SELECT seq FROM cursor WHERE id = 1').get() as { seq: number }).seq;
+  }
+
+  /** Moves the cursor past a dialogue (and clears its failures). */
+  advance(seq: number): void {
+    this.db
+      .prepare('UPDATE cursor SET seq = MAX(seq, ?), failing_seq = NULL, failures = 0 WHERE id = 1')
+      .run(seq);
+  }
+
+  /** Counts a failed attempt to judge the dialogue at `seq`; returns how many in a row. */
+  noteFailure(seq: number): number {
+    const row = this.db
+      .prepare(
+        `UPDATE cursor SET failures = CASE WHEN failing_seq = @seq THEN failures + 1 ELSE 1 END, failing_seq = @seq
+         WHERE id = 1 RETURNING failures`,
+      )
+      .get({ seq }) as { failures: number };
+    return row.failures;
+  }
+
+  verdictsOf(interactionId: string): StoredVerdict[] {
+    return (
+      this.db.prepare('SELECT * FROM verdicts WHERE interaction_id = ?').all(interactionId) as VerdictRow[]
+    ).map(fromRow);
+  }
+
+  /** Stores a verdict, unless the dialogue has been forgotten since it was read. */
+  putVerdict(verdict: StoredVerdict): boolean {
+    return this.db.transaction(() => {
+      if (this.isForgotten(verdict.interactionId)) return false;
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO verdicts (interaction_id, seq, persona, status, total, scores, reason,
+             rubric_version, judge, judge_model, kept, judged_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          verdict.interactionId,
+          verdict.seq,
+          verdict.persona,
+          verdict.status,
+          verdict.total,
+          verdict.scores ? JSON.stringify(verdict.scores) : null,
+          verdict.reason,
+          verdict.rubricVersion,
+          verdict.judge,
+          verdict.judgeModel,
+          verdict.kept ? 1 : 0,
+          verdict.judgedAt,
+        );
+      return true;
+    })();
+  }
+
+  /** How a persona's verdicts are spread: judged ones by total, and the rest by status. */
+  histogram(persona: string): Array<{ status: VerdictStatus; total: number | null; count: number }> {
+    return this.db
+      .prepare(
+        `SELECT status, total, COUNT(*) AS count FROM verdicts WHERE persona = ?
+         GROUP BY status, total ORDER BY status, total`,
+      )
+      .all(persona) as Array<{ status: VerdictStatus; total: number | null; count: number }>;
+  }
+
+  /**
+   * Records that dialogues were forgotten, and drops their verdicts (a reason may quote them). The
+   * samples are removed by whoever holds the lease; until then the ids wait here, unapplied.
+   */
+  forget(interactionIds: readonly string[], at: number): void {
+    const mark = this.db.prepare(
+      'INSERT INTO forgotten (interaction_id, at) VALUES (?, ?) ON CONFLICT DO UPDATE SET applied = 0',
+    );
+    const drop = this.db.prepare('DELETE FROM verdicts WHERE interaction_id = ?');
+    this.db.transaction(() => {
+      for (const id of interactionIds) {
+        mark.run(id, at);
+        drop.run(id);
+      }
+    })();
+  }
+
+  isForgotten(interactionId: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM forgotten WHERE interaction_id = ?').get(interactionId) !== undefined
+    );
+  }
+
+  /** Forgotten dialogues whose samples are still to be removed from the files. */
+  unappliedForgets(): string[] {
+    return (
+      this.db.prepare('SELECT interaction_id FROM forgotten WHERE applied = 0').all() as Array<{
+        interaction_id: string;
+      }>
+    ).map((row) => row.interaction_id);
+  }
+
+  markForgetsApplied(interactionIds: readonly string[]): void {
+    const update = this.db.prepare('UPDATE forgotten SET applied = 1 WHERE interaction_id = ?');
+    this.db.transaction(() => {
+      for (const id of interactionIds) update.run(id);
+    })();
+  }
+
+  /**
+   * Takes the writer's lease for `token` unless another live process holds it. A lease under this
+   * process's own pid with another token was left by an earlier process that had the same pid (a
+   * container restarts as pid 1): stale. Returns the holder's pid when it cannot.
+   */
+  acquireLease(token: string, now: number): { ok: true } | { ok: false; pid: number } {
+    return this.db
+      .transaction((): { ok: true } | { ok: false; pid: number } => {
+        const held = this.db.prepare('SELECT pid, token FROM lease WHERE id = 1').get() as
+          | { pid: number; token: string }
+          | undefined;
+        if (held && held.token !== token && held.pid !== process.pid && isProcessAlive(held.pid)) {
+          return { ok: false, pid: held.pid };
+        }
+        this.db
+          .prepare('INSERT OR REPLACE INTO lease (id, pid, token, since) VALUES (1, ?, ?, ?)')
+          .run(process.pid, token, now);
+        return { ok: true };
+      })
+      .immediate();
+  }
+
+  releaseLease(token: string): void {
+    this.db.prepare('DELETE FROM lease WHERE id = 1 AND token = ?').run(token);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
