@@ -147,10 +147,13 @@ export async function composeRuntime(
   });
   let store: CheckpointStore | undefined = openCheckpointStore(config.dataDir);
   let limiterRef: Limiter | undefined;
+  let curationRef: Curation | undefined;
   const metrics =
     config.metricsPort !== undefined
       ? createMetrics({
           queue: () => ({ active: limiterRef?.active ?? 0, waiting: limiterRef?.waiting ?? 0 }),
+          goldenSizes: () =>
+            Object.fromEntries(curationRef?.sizes().map((s) => [s.persona, s.samples]) ?? []),
         })
       : createNoMetrics();
   const limiter = createLimiter(config.llmConcurrency, (ms) => metrics.queueWait(ms / 1000));
@@ -254,7 +257,7 @@ export async function composeRuntime(
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
   });
-  const curation = createCuration({
+  const curation: Curation = createCuration({
     records: memory,
     modelFor,
     personas: () => personas,
@@ -271,6 +274,7 @@ export async function composeRuntime(
     logger,
     options: { batch: config.curationBatch, threshold: config.curationThreshold },
   });
+  curationRef = curation;
   let closed = false;
   const fineTuner = createFineTuner({
     store: finetunes,
@@ -278,6 +282,7 @@ export async function composeRuntime(
     personas: () => personas,
     modelFor,
     providerOf: providers.of,
+    goldenCount: (persona) => curation.sizes().find((s) => s.persona === persona)?.samples ?? 0,
     host: createOllamaModelHost({ host: config.ollamaHost, timeoutMs: config.ollamaTimeoutMs }),
     limiter,
     formatOk: keepsFormat,
@@ -296,7 +301,7 @@ export async function composeRuntime(
       promotion: config.finetunePromotion,
       exclusive: config.finetuneExclusive,
       evalPrompts: config.finetuneEvalPrompts,
-      judge: 'ALFRED',
+      judge: () => codex.data.curation,
     },
   });
   // Dialogues recorded while the embedding model was unavailable are embedded later.

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { contentHash, SAMPLE_FORMAT, type SampleMeta } from '../../src/services/curation/sample.ts';
 import { REPO_ROOT, TEST_MODELS } from './fixtures.ts';
 import type { EmulatedRequest, OllamaEmulator } from './ollamaEmulator.ts';
 
@@ -12,14 +13,32 @@ export function writeGolden(dataDir: string, persona: string, count: number, sta
   mkdirSync(folder, { recursive: true });
   const lines = Array.from({ length: count }, (_, i) => {
     const n = start + i;
-    return JSON.stringify({
-      messages: [
-        { role: 'system', content: `You are ${persona}.` },
-        { role: 'user', content: `Question ${n}: should we plant tree ${n}?` },
-        { role: 'assistant', content: `Answer ${n}: plant it with care.\nDISSONANCE: 0.2` },
-      ],
-      meta: { interactionId: `r${n}`, persona },
-    });
+    const messages = [
+      { role: 'system' as const, content: `You are ${persona}.` },
+      { role: 'user' as const, content: `Question ${n}: should we plant tree ${n}?` },
+      { role: 'assistant' as const, content: `Answer ${n}: plant it with care.\nDISSONANCE: 0.2` },
+    ];
+    const meta: SampleMeta = {
+      format: SAMPLE_FORMAT,
+      interaction_id: `r${n}`,
+      conversation_id: `c${n}`,
+      persona,
+      kind: 'antithesis',
+      turn: 2,
+      model: 'robin-test:latest',
+      codex_version: 1,
+      judge: 'ALFRED',
+      judge_model: 'alfred-test:latest',
+      rubric_version: 'c1-test',
+      scores: { principles: 1, reasoning: 1, answers_task: 1, format: 1, no_harm: 1 },
+      total: 5,
+      reason: 'good',
+      content_hash: contentHash(messages),
+      spoke_at: '2026-11-30T00:00:00.000Z',
+      curated_at: '2026-11-30T00:00:00.000Z',
+      guild_id: null,
+    };
+    return JSON.stringify({ messages, meta });
   });
   writeFileSync(join(folder, `${persona}.jsonl`), `${lines.join('\n')}\n`, { flag: 'a' });
 }

@@ -34,8 +34,12 @@ export interface FinetuneSettings {
   /** Dialogues wait while the trainer has the GPU. */
   exclusive: boolean;
   evalPrompts: number;
-  /** The persona that judges the evaluation (the codex's curation judge; ALFRED by default). */
-  judge: string;
+  /**
+   * Who judges the evaluation: the codex's curation judge (ALFRED by default) with its own model
+   * if the codex names one, else the codex's model for it (never a fine-tuned one: a candidate
+   * must not judge its kin). Read at each evaluation: an amendment may change it.
+   */
+  judge: () => { judge: string; model?: string | undefined };
 }
 
 export interface FineTunerDeps {
@@ -43,6 +47,8 @@ export interface FineTunerDeps {
   dataDir: string;
   personas: () => PersonaRegistry;
   modelFor: ModelFor;
+  /** How many golden samples a persona has (default: counted in its file). */
+  goldenCount?: (personaId: string) => number;
   /** Who serves a persona's model: only Ollama can register a fine-tuned one (default: Ollama for all). */
   providerOf?: (personaId: string) => LlmProvider;
   host: ModelHost;
@@ -151,6 +157,8 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
     publish(job);
     return job;
   };
+  // The manifests' counts when curation keeps them; else the files, line by line.
+  const countGolden = deps.goldenCount ?? ((persona: string) => goldenCount(deps.dataDir, persona));
   const refuse = (code: FinetuneRefusalCode, reason: string, job?: FinetuneJob) => ({
     ok: false as const,
     code,
@@ -283,12 +291,16 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
             deps
               .modelFor(job.persona, { model })
               .invoke(messages, { priority: BACKGROUND_PRIORITY, signal: closing.signal }),
-          judge: (prompt) =>
-            deps.modelFor(settings.judge, { temperature: 0 }).invoke([{ role: 'user', content: prompt }], {
-              format: PAIRWISE_SCHEMA as unknown as Record<string, unknown>,
-              priority: BACKGROUND_PRIORITY,
-              signal: closing.signal,
-            }),
+          judge: (prompt) => {
+            const { judge, model } = settings.judge();
+            return deps
+              .modelFor(judge, { temperature: 0, model: model ?? deps.personas().get(judge).model })
+              .invoke([{ role: 'user', content: prompt }], {
+                format: PAIRWISE_SCHEMA as unknown as Record<string, unknown>,
+                priority: BACKGROUND_PRIORITY,
+                signal: closing.signal,
+              });
+          },
           formatOk: (text) => deps.formatOk(job.persona, text),
           persona: { id: persona.id, role: persona.role, principles: persona.principles },
           rule: settings.rule,
@@ -374,7 +386,7 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
         `${persona.id} is served by an OpenAI-compatible server: a fine-tune registers its adapter in Ollama, which only Ollama can do. Set provider = "ollama" under [personas.${persona.id}] to fine-tune it.`,
       );
     }
-    if (goldenCount(deps.dataDir, persona.id) === 0) {
+    if (countGolden(persona.id) === 0) {
       return refuse(
         'NO_SAMPLES',
         `${persona.id} has no golden samples yet: curation keeps them as dialogues are judged.`,
@@ -436,7 +448,7 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
             .personas()
             .list()
             .filter((p) => p.finetuneBase && (deps.providerOf?.(p.id) ?? 'ollama') === 'ollama')
-            .map((p) => ({ id: p.id, grown: goldenCount(deps.dataDir, p.id) - lastGolden(p.id) }))
+            .map((p) => ({ id: p.id, grown: countGolden(p.id) - lastGolden(p.id) }))
             .filter((p) => p.grown >= settings.triggerSize)
             .sort((a, b) => b.grown - a.grown)[0];
           if (!due) return `no persona has ${settings.triggerSize} new golden samples yet`;
