@@ -116,7 +116,14 @@ export interface PartialEvent {
   text: string;
 }
 
-export type ProgressEvent = ThinkingEvent | QueuedEvent | ToolCallEvent | PartialEvent;
+/** A persona's tool call came back (before its turn is over). */
+export interface ToolResultEvent {
+  type: 'tool_result';
+  persona: string;
+  call: ToolCallRecord;
+}
+
+export type ProgressEvent = ThinkingEvent | QueuedEvent | ToolCallEvent | ToolResultEvent | PartialEvent;
 
 /** What a persona said in one turn, and how. */
 interface Spoken {
@@ -193,6 +200,7 @@ export function buildDialogueGraph(deps: DialogueGraphDeps) {
     };
     if (outcome.ok) record.output = outcome.json.slice(0, settings.toolResultChars);
     else record.error = outcome.error;
+    config.writer?.({ type: 'tool_result', persona: personaId, call: record } satisfies ToolResultEvent);
     log.info(
       {
         conversationId: conversationOf(config),

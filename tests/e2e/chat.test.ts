@@ -17,7 +17,12 @@ interface Result {
 }
 
 /** Runs the terminal chat as `npm run chat` does, with stdin from a pipe. */
-function chat(args: string[], input: string, env: Record<string, string>): Promise<Result> {
+function chat(
+  args: string[],
+  input: string,
+  env: Record<string, string>,
+  onStdout?: (stdout: string) => void,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/cli/chat.ts', ...args], {
       cwd: REPO_ROOT,
@@ -28,6 +33,7 @@ function chat(args: string[], input: string, env: Record<string, string>): Promi
     let stderr = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
+      onStdout?.(stdout);
     });
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
@@ -96,6 +102,27 @@ describe('npm run chat, driven through a pipe', () => {
     // The second message continued the same conversation.
     expect(emulator.chats(ALFRED)[2]?.messages[1]?.content).toContain('Help me plan a garden');
     expect(result.stderr).toMatch(/Conversation cli-\w+/);
+  });
+
+  it('streams a persona’s words as they come (STREAM_TURNS, the default)', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const thesis = 'The first words, and then the rest of the thesis.';
+    emulator
+      .script(ALFRED, ['plan', 'answer'])
+      // BRICK's model sends one piece and holds the rest until his first words are on the screen.
+      .script(BRICK, [{ content: thesis, holdAfter: { pieces: 1, until: held } }])
+      .script(ROBIN, ['Fine.\nDISSONANCE: 0.1']);
+
+    const result = await chat([], 'go\n', env, (stdout) => {
+      if (stdout.includes('BRICK: The first w')) release();
+    });
+
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toContain(`BRICK: ${thesis}`);
+    expect(result.stdout.split('\n')).toContain('ROBIN: Fine.');
   });
 
   it('shows a persona’s tool call before its turn', async () => {

@@ -36,6 +36,10 @@ export type Reply =
       failMidStream?: string;
       /** Close the connection without an answer. */
       hangUp?: boolean;
+      /** Streamed: wait this long between pieces (12 characters each). */
+      pieceDelayMs?: number;
+      /** Streamed: after this many pieces, wait for `until` before the rest. */
+      holdAfter?: { pieces: number; until: Promise<unknown> };
     };
 
 export type Responder = (request: EmulatedRequest) => Reply | Promise<Reply>;
@@ -412,8 +416,14 @@ export class OllamaEmulator {
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
     const chunks = content.match(/[\s\S]{1,12}/g) ?? [];
     const cut = answer.failMidStream ? Math.ceil(chunks.length / 2) : chunks.length;
+    let sent = 0;
     for (const chunk of chunks.slice(0, cut)) {
+      if (answer.holdAfter && sent === answer.holdAfter.pieces) await answer.holdAfter.until;
+      if (answer.pieceDelayMs && sent > 0)
+        await new Promise((resolve) => setTimeout(resolve, answer.pieceDelayMs));
+      if (res.destroyed) return;
       res.write(`${JSON.stringify({ model, created_at, ...piece(chunk), done: false })}\n`);
+      sent += 1;
     }
     if (answer.failMidStream) {
       res.end(`${JSON.stringify({ error: answer.failMidStream })}\n`);

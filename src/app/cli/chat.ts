@@ -42,12 +42,18 @@ interface Streaming {
   printed: string;
 }
 
+/** What of the current turn is on the screen: its streamed words, the tool calls shown as they came back. */
+interface Live {
+  current?: Streaming | undefined;
+  calls: { persona: string; count: number };
+}
+
 /** Prints one dialogue event; returns nothing, so the caller only drives the stream. */
 function printEvent(
   event: DialogueEvent,
   output: Output,
   status: { clear(): void; show(text: string): void },
-  live: { current?: Streaming | undefined },
+  live: Live,
 ): void {
   const header = (persona: string) =>
     paint(output, `1;${COLORS[persona] ?? '37'}`, `${speakerName(persona)}:`);
@@ -70,6 +76,15 @@ function printEvent(
     status.show(`${speakerName(event.persona)} is calling the tool ${event.tool}…`);
     return;
   }
+  if (event.type === 'tool_result') {
+    status.clear();
+    if (live.calls.persona !== event.persona) live.calls = { persona: event.persona, count: 0 };
+    live.calls.count += 1;
+    output.out.write(
+      `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(event.call)}`)}\n`,
+    );
+    return;
+  }
   if (event.type === 'queued') {
     status.show(
       `${speakerName(event.persona)} waits for the model (position ${event.position} in the queue)…`,
@@ -80,21 +95,19 @@ function printEvent(
   if (event.type === 'turn') {
     const streamed = live.current?.persona === event.persona ? live.current : undefined;
     live.current = undefined;
+    // Tool calls were shown as they came back; any not shown go first.
+    const shownCalls = live.calls.persona === event.persona ? live.calls.count : 0;
+    live.calls = { persona: '', count: 0 };
+    for (const call of (event.toolCalls ?? []).slice(shownCalls)) {
+      output.out.write(
+        `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(call)}`)}\n`,
+      );
+    }
     if (streamed && event.text.startsWith(streamed.printed)) {
-      // The streamed words stand: only the rest, then the tools it used, below.
+      // The streamed words stand: only the rest.
       output.out.write(`${event.text.slice(streamed.printed.length)}\n`);
-      for (const call of event.toolCalls ?? []) {
-        output.out.write(
-          `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(call)}`)}\n`,
-        );
-      }
     } else {
       if (streamed) output.out.write(`\n${paint(output, '2', '(revised)')}`);
-      for (const call of event.toolCalls ?? []) {
-        output.out.write(
-          `${paint(output, '2', `${speakerName(event.persona)} used ${describeToolCall(call)}`)}\n`,
-        );
-      }
       output.out.write(`\n${header(event.persona)} ${event.text}\n`);
     }
     if (event.dissonance !== undefined) {
@@ -120,7 +133,7 @@ async function converse(
 ) {
   const interactive = output.err.isTTY === true;
   let shown = false;
-  const live: { current?: Streaming | undefined } = {};
+  const live: Live = { calls: { persona: '', count: 0 } };
   const status = {
     show(text: string) {
       if (!interactive) return;
