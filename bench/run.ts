@@ -7,12 +7,14 @@ import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCuration } from './curation.bench.ts';
 import { benchSandbox } from './sandbox.bench.ts';
+import { benchStreaming } from './streaming.bench.ts';
 import { benchVectorIndex } from './vectorIndex.bench.ts';
 
 const benches: Record<string, () => string | Promise<string>> = {
   curation: benchCuration,
   memory: benchVectorIndex,
   sandbox: benchSandbox,
+  streaming: benchStreaming,
 };
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !(name in benches));

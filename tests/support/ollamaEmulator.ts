@@ -87,6 +87,8 @@ export interface CreatedModel {
 
 export class OllamaEmulator {
   readonly requests: RequestRecord[] = [];
+  /** When each streamed answer's first piece went out (`performance.now()`), in order. */
+  readonly firstPieces: Array<{ model: string; at: number }> = [];
   readonly models = new Set<string>();
   /** Blobs uploaded with `POST /api/blobs/sha256:<hex>`, by digest. */
   readonly blobs = new Map<string, Buffer>();
@@ -409,14 +411,19 @@ export class OllamaEmulator {
       eval_count: Math.ceil(content.length / 4),
       eval_duration: 700_000,
     };
+    const chunks = content.match(/[\s\S]{1,12}/g) ?? [];
     if (body.stream === false) {
+      // Unstreamed, the answer takes as long to write; only its first piece was ready sooner.
+      this.firstPieces.push({ model, at: performance.now() });
+      const delay = (answer.pieceDelayMs ?? 0) * (chunks.length - 1);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       this.json(res, 200, { model, created_at, ...piece(content), done: true, ...stats });
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-    const chunks = content.match(/[\s\S]{1,12}/g) ?? [];
     const cut = answer.failMidStream ? Math.ceil(chunks.length / 2) : chunks.length;
     let sent = 0;
+    this.firstPieces.push({ model, at: performance.now() });
     for (const chunk of chunks.slice(0, cut)) {
       if (answer.holdAfter && sent === answer.holdAfter.pieces) await answer.holdAfter.until;
       if (answer.pieceDelayMs && sent > 0)
