@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: every benchmark, written to bench/RESULTS.md with the machine and the date.
- * `npm run bench -- sandbox` (or `memory`) runs one; RESULTS.md is written only by a full run.
+ * `npm run bench -- sandbox` (or `memory`, `remember`) runs one; RESULTS.md is written only by a full run.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchSandbox } from './sandbox.bench.ts';
-import { benchVectorIndex } from './vectorIndex.bench.ts';
+import { benchRemember, benchVectorIndex } from './vectorIndex.bench.ts';
 
 const benches: Record<string, () => string | Promise<string>> = {
   memory: benchVectorIndex,
+  remember: benchRemember,
   sandbox: benchSandbox,
 };
 const only = process.argv.slice(2);
