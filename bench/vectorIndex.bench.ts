@@ -9,7 +9,7 @@
  * the stored dialogues of (d).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { systemClock } from '../src/services/clock.ts';
@@ -221,6 +221,8 @@ ${projection}
 
 /** The dialogues remembered one by one in (d), and those replayed by a start after a crash. */
 const REMEMBERED = 200;
+/** Remembered first, not counted: the JIT and the caches warm up. */
+const WARMUP = 20;
 const SNAPSHOTS = 5;
 
 const filler = (n: number, words: number) =>
@@ -259,13 +261,22 @@ const stats = (values: number[]) => {
   return { median: percentile(sorted, 0.5), p95: percentile(sorted, 0.95) };
 };
 
-/** Main-thread (event-loop) time of `work`, and its wall time, in ms. */
-async function onLoop(work: () => Promise<unknown>): Promise<{ active: number; wall: number }> {
+/**
+ * Main-thread (event-loop) time of `work`, its wall time, and the process's CPU time (all threads;
+ * less sensitive than the others to other programs taking the cores), in ms.
+ */
+async function onLoop(work: () => Promise<unknown>): Promise<{ active: number; wall: number; cpu: number }> {
   const before = performance.eventLoopUtilization();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await work();
   const wall = performance.now() - started;
-  return { active: performance.eventLoopUtilization(before).active, wall };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    active: performance.eventLoopUtilization(before).active,
+    wall,
+    cpu: (cpu.user + cpu.system) / 1000,
+  };
 }
 
 /**
@@ -283,7 +294,7 @@ export async function benchRemember(): Promise<string> {
     const centers = Array.from({ length: CLUSTERS }, () =>
       normalize(Float32Array.from({ length: DIM }, () => gaussian(random))),
     );
-    const extra = 3 * REMEMBERED;
+    const extra = 3 * REMEMBERED + WARMUP;
     const data = makeData(size + extra, 3, centers);
     const vectorOf = (n: number) => data.subarray(n * DIM, (n + 1) * DIM);
 
@@ -344,12 +355,20 @@ export async function benchRemember(): Promise<string> {
       ready.set(memoryText(record), Array.from(vectorOf(n)));
       return onLoop(() => opened.memory.record(record));
     };
+    let next = size;
+    while (next < size + WARMUP) await remember(next++);
     const remembered: number[] = [];
-    for (let n = size; n < size + REMEMBERED; n++) remembered.push((await remember(n)).active);
+    const rememberedCpu: number[] = [];
+    while (next < size + WARMUP + REMEMBERED) {
+      const timed = await remember(next++);
+      remembered.push(timed.active);
+      rememberedCpu.push(timed.cpu);
+    }
 
     // The same work piece by piece, outside the memory: where the time goes.
     const parts = { append: [] as number[], row: [] as number[], insert: [] as number[] };
-    for (let n = size + REMEMBERED; n < size + 2 * REMEMBERED; n++) {
+    for (const end = next + REMEMBERED; next < end; next++) {
+      const n = next;
       let t = performance.now();
       const stored = log.append({ ...dialogueFor(n), id: `p${n}` });
       parts.append.push(performance.now() - t);
@@ -366,14 +385,18 @@ export async function benchRemember(): Promise<string> {
     log = new InteractionLog(dataDir);
     opened = await open();
     const fromSnapshot = opened;
+    const indexBytes = opened.index.fileBytes();
     // A crash after REMEMBERED more: the next start replays them from SQLite.
-    for (let n = size + 2 * REMEMBERED; n < size + extra; n++) await remember(n);
+    while (next < size + extra) await remember(next++);
     log.close();
     log = new InteractionLog(dataDir);
     opened = await open();
     const replayed = opened;
     await opened.memory.close();
 
+    const load = loadavg()
+      .map((x) => x.toFixed(1))
+      .join(', ');
     const r = stats(remembered);
     const row = (name: string, values: number[], target?: number) => {
       const s = stats(values);
@@ -391,6 +414,7 @@ export async function benchRemember(): Promise<string> {
       rebuildSeconds: rebuild.seconds,
       rebuild: rebuild.outcome,
       remember: r,
+      rememberCpu: stats(rememberedCpu),
       parts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, stats(v)])),
       snapshot: snapshotStats,
       closeMs: closing.wall,
@@ -398,7 +422,7 @@ export async function benchRemember(): Promise<string> {
       start: fromSnapshot.outcome,
       replaySeconds: replayed.seconds,
       replay: replayed.outcome,
-      indexBytes: fromSnapshot.index.fileBytes(),
+      indexBytes,
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     const count = size.toLocaleString('en');
@@ -407,11 +431,13 @@ export async function benchRemember(): Promise<string> {
 The production memory over ${count} stored dialogues (about 5 KB each) and their ${DIM}-dimensional vectors: SQLite
 \`memory.sqlite\` (WAL, synchronous = FULL: one flushed commit for the record, one for its vector row) and the hnswlib
 index. The embedder answers at once, so the time measured is the bot's thread's own. "Main-thread time" is the
-event loop's active time (\`performance.eventLoopUtilization\`) across the call; the snapshot is timed five times.
+event loop's active time (\`performance.eventLoopUtilization\`) across the call, so time the thread was preempted counts
+too; the snapshot is timed five times. Load average at the end (1, 5, 15 min): ${load}.
 
 | measure | median | p95 |
 |---|---|---|
 ${row('main-thread time of remembering one dialogue', remembered, 5)}
+${row('… its CPU time (the process: the embedder answers at once, the thread pool is idle)', rememberedCpu)}
 ${row('… of which the record (SQLite insert and commit)', parts.append)}
 ${row('… of which its vector row (SQLite insert and commit)', parts.row)}
 ${row('… of which the hnswlib insert', parts.insert)}
@@ -424,7 +450,7 @@ synchronously after every dialogue: 0.34–1.15 s at 100,000 vectors (322 MB a d
 
 Once: storing the ${count} dialogues and vectors in SQLite (5,000 per transaction) ${fillSeconds.toFixed(0)} s; a start with no
 snapshot rebuilds the index from the stored vectors, without the embedding model, in ${rebuild.seconds.toFixed(0)} s; a shutdown
-(a last snapshot) ${ms(closing.wall)}; a start from the snapshot (${mb(summary.indexBytes)}) ${ms(fromSnapshot.seconds * 1000)}; a start after a crash that
+(a last snapshot) ${ms(closing.wall)}; a start from the snapshot (${mb(indexBytes)}) ${ms(fromSnapshot.seconds * 1000)}; a start after a crash that
 replays the ${REMEMBERED} vectors stored since the snapshot ${ms(replayed.seconds * 1000)}.
 `;
   } finally {
