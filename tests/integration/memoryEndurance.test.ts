@@ -286,6 +286,33 @@ describe('a start after a crash', () => {
   });
 });
 
+describe('a rebuild for a new embedding model', () => {
+  it('re-embeds every record with the new model, and the next start loads it without the model', async () => {
+    emulator = await OllamaEmulator.start({ models: [EMBED_MODEL], embeddingDimension: 64 });
+    const dataDir = folders.folder();
+    const first = await openAt(dataDir);
+    for (let n = 0; n < 4; n++) await first.memory.record(dialogue(n, TASKS[n]!));
+    await first.memory.close();
+    emulator.dimension = 32;
+
+    const { memory } = await openAt(dataDir);
+    await expect(memory.recall(TASKS[0]!)).rejects.toThrow(
+      /64-dimensional[\s\S]*gives 32[\s\S]*memory:rebuild/,
+    );
+    const before = embeds(emulator);
+    expect(await memory.rebuild()).toBe(4);
+    expect(embeds(emulator) - before).toBe(4);
+    await expectRecalled(memory, TASKS.slice(0, 4));
+    await memory.close();
+
+    const after = embeds(emulator);
+    const { memory: again } = await openAt(dataDir);
+    expect(await again.open()).toEqual({ from: 'snapshot', replayed: 0, dropped: 0 });
+    expect(embeds(emulator)).toBe(after);
+    await expectRecalled(again, TASKS.slice(0, 4));
+  });
+});
+
 describe('recall before ALFRED speaks', () => {
   it('embeds the task as the message arrives, so recall makes no model call of its own', async () => {
     emulator = await OllamaEmulator.start({ models: [EMBED_MODEL] });
