@@ -439,7 +439,7 @@ export class VectorIndex {
   }
 
   private removeFiles(): void {
-    this.options.source.recordSnapshot(undefined);
+    if (this.options.source.snapshot()) this.options.source.recordSnapshot(undefined);
     if (!existsSync(this.options.dir)) return;
     for (const name of readdirSync(this.options.dir))
       if (isSnapshotFile(name)) rmSync(join(this.options.dir, name), { force: true });
