@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, written to bench/RESULTS.md with the machine and the date.
- * `npm run bench -- sandbox` (or `memory`, `curation`) runs one; RESULTS.md is written only by a full run.
+ * `npm run bench -- sandbox` (or `memory`, `remember`, `curation`, `streaming`) runs one; RESULTS.md is written only by a full run.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { benchCuration } from './curation.bench.ts';
 import { benchSandbox } from './sandbox.bench.ts';
 import { benchStreaming } from './streaming.bench.ts';
-import { benchVectorIndex } from './vectorIndex.bench.ts';
+import { benchRemember, benchVectorIndex } from './vectorIndex.bench.ts';
 
 const benches: Record<string, () => string | Promise<string>> = {
   curation: benchCuration,
   memory: benchVectorIndex,
+  remember: benchRemember,
   sandbox: benchSandbox,
   streaming: benchStreaming,
 };

@@ -9,7 +9,7 @@ import type { Command, PortsOf } from '../src/bot/command.ts';
 import { NO_MENTIONS, threadNameFor } from '../src/bot/kit.ts';
 
 /** `/ask task:<text>`: the same as mentioning the bot with the task. */
-const ask: Command<PortsOf<'dialogues'>> = {
+const ask: Command<PortsOf<'dialogues' | 'memory'>> = {
   data: new SlashCommandBuilder()
     .setName('ask')
     .setDescription('Give ALFRED, BRICK and ROBIN a task to work out in a thread')
@@ -18,8 +18,10 @@ const ask: Command<PortsOf<'dialogues'>> = {
     )
     .setContexts(InteractionContextType.Guild)
     .toJSON(),
-  async execute(interaction, { dialogues }) {
+  async execute(interaction, { dialogues, memory }) {
     const task = interaction.options.getString('task', true).trim();
+    // Recall's embedding starts now, beside the thread's creation.
+    memory.prefetch(task);
     const channel = interaction.channel;
     const asked = `**${interaction.user.username} asked:** ${task}`;
     if (channel?.isThread()) {

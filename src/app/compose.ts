@@ -105,26 +105,25 @@ export interface ComposeOptions {
   codexDebounceMs?: number;
 }
 
-/** Opens the interaction log and vector index; a damaged index is rebuilt from the log. */
-function openMemory(config: Config, logger: Logger, embedder: Embedder, clock: Clock): Memory {
+/**
+ * Opens the interaction log and the vector index: the index's snapshot plus the vectors stored
+ * after it (or rebuilt from the stored vectors, never by the model); records left without a
+ * vector are embedded in the background.
+ */
+async function openMemory(config: Config, logger: Logger, embedder: Embedder, clock: Clock): Promise<Memory> {
   const dir = join(config.dataDir, 'memory');
   const log = new InteractionLog(config.dataDir);
-  const index = new VectorIndex({ dir });
   const memory = createMemory({
     log,
-    index,
+    index: new VectorIndex({ dir, source: log.vectors }),
+    indexDir: dir,
     embedder,
     logger,
     clock,
     recallK: config.memoryRecallK,
     recallFloor: config.memorySimilarityFloor,
   });
-  if (index.load() === 'corrupt') {
-    logger.warn('the memory index could not be read back; rebuilding it from the interaction log');
-    index.reset();
-    log.resetEmbedded();
-    void memory.embedPending().catch(() => undefined);
-  }
+  await memory.open();
   return memory;
 }
 
@@ -185,7 +184,7 @@ export async function composeRuntime(
     },
   );
   const { modelFor, embedder } = providers;
-  const memory = openMemory(config, logger, embedder, clock);
+  const memory = await openMemory(config, logger, embedder, clock);
   const sandbox = createSandbox({
     limits: { timeoutMs: config.sandboxTimeoutMs, memoryBytes: config.sandboxMemoryMb * 1024 * 1024 },
   });
@@ -357,7 +356,7 @@ export async function composeRuntime(
       await amendments.close();
       proposals.close();
       await sandbox.close();
-      memory.close();
+      await memory.close();
       store?.close();
       store = undefined;
     },

@@ -1,4 +1,4 @@
-import { truncateSync } from 'node:fs';
+import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
@@ -120,7 +120,8 @@ describe('memory of past dialogues', () => {
     scriptAnswer(harness, 'The capital of France is Paris.');
     await harness.talk('thread-a', 'What is the capital of France?');
     await harness.runtime.close();
-    truncateSync(join(harness.dataDir, 'memory', 'memory.hnsw'), 100);
+    const [file] = readdirSync(join(harness.dataDir, 'memory')).filter((name) => name.endsWith('.hnsw'));
+    truncateSync(join(harness.dataDir, 'memory', file ?? 'none'), 100);
 
     const restarted = await harness.restart();
     await restarted.memory.embedPending();

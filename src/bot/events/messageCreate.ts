@@ -17,7 +17,7 @@ function withoutMention(content: string, botId: string): string {
  * when the message's dialogue has been handed to the runner, not when it ends.
  */
 export function createMessageHandler(
-  ports: Pick<BotPorts, 'client' | 'config' | 'logger' | 'threads' | 'dialogues'>,
+  ports: Pick<BotPorts, 'client' | 'config' | 'logger' | 'threads' | 'dialogues' | 'memory'>,
 ) {
   /** The task: the message without the mention, and its text attachments (skipped ones said where asked). */
   async function taskFrom(message: Message, where: ThreadChannel | null, botId: string): Promise<string> {
@@ -53,6 +53,7 @@ export function createMessageHandler(
         await message.reply({ content: USAGE_HINT, allowedMentions: NO_MENTIONS });
         return;
       }
+      ports.memory.prefetch(task);
       const continued = await ports.dialogues.continueIn(channel, task, message.author.id);
       if (!continued.ok)
         await message.reply({ content: `⏳ ${continued.reason}`, allowedMentions: NO_MENTIONS });
@@ -67,6 +68,8 @@ export function createMessageHandler(
       await message.reply({ content: USAGE_HINT, allowedMentions: NO_MENTIONS });
       return;
     }
+    // Recall's embedding runs while the thread is opened (attachments are read later, and change the task).
+    if (message.attachments.size === 0) ports.memory.prefetch(text);
     const started = await ports.dialogues.start({
       origin: { message },
       name: threadNameFor(text, `Task from ${message.author.username}`),

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openDatabase } from '../sqlite.ts';
+import { VectorStore } from './vectorStore.ts';
 
 /** A tool a persona called during its turn, and what came back. */
 export interface RecordedToolCall {
@@ -65,6 +66,7 @@ export interface DialogueRecord {
 export interface StoredRecord extends DialogueRecord {
   /** Position in the log: a cursor for "everything since". */
   seq: number;
+  /** Its vector is stored (`InteractionLog.vectors`). */
   embedded: boolean;
 }
 
@@ -111,9 +113,14 @@ function fromRow(row: Row): StoredRecord {
   return record;
 }
 
-/** The durable, time-ordered record of every finished dialogue (`DATA_DIR/memory.sqlite`). */
+/**
+ * The durable, time-ordered record of every finished dialogue (`DATA_DIR/memory.sqlite`), and
+ * beside it the vector of each embedded one.
+ */
 export class InteractionLog {
   private readonly db: Database.Database;
+  /** The dialogues' embeddings, in the same database: the source of truth of the search index. */
+  readonly vectors: VectorStore;
 
   constructor(dataDir: string) {
     this.db = openDatabase(dataDir, 'memory.sqlite');
@@ -141,6 +148,7 @@ export class InteractionLog {
       CREATE INDEX IF NOT EXISTS dialogues_finished ON dialogues (finished_at);
       CREATE INDEX IF NOT EXISTS dialogues_pending ON dialogues (embedded) WHERE embedded = 0;
     `);
+    this.vectors = new VectorStore(this.db);
   }
 
   append(record: DialogueRecord): StoredRecord {
@@ -197,36 +205,36 @@ export class InteractionLog {
     ).map(fromRow);
   }
 
-  /** Records whose embedding is still to be made. */
+  /** Records without a vector, oldest first. */
   pending(limit = 50): StoredRecord[] {
     return (
       this.db.prepare('SELECT * FROM dialogues WHERE embedded = 0 ORDER BY seq LIMIT ?').all(limit) as Row[]
     ).map(fromRow);
   }
 
-  setEmbedded(ids: readonly string[], embedded: boolean): void {
-    const update = this.db.prepare('UPDATE dialogues SET embedded = ? WHERE id = ?');
-    this.db.transaction(() => {
-      for (const id of ids) update.run(embedded ? 1 : 0, id);
+  /** Deletes a conversation's records and their vectors, in one transaction; returns what was removed. */
+  deleteConversation(conversationId: string): StoredRecord[] {
+    return this.db.transaction(() => {
+      const removed = this.ofConversation(conversationId);
+      this.db
+        .prepare(
+          'DELETE FROM vectors WHERE record_id IN (SELECT id FROM dialogues WHERE conversation_id = ?)',
+        )
+        .run(conversationId);
+      this.db.prepare('DELETE FROM dialogues WHERE conversation_id = ?').run(conversationId);
+      return removed;
     })();
   }
 
-  /** Marks every record as needing an embedding (for a rebuild). */
-  resetEmbedded(): void {
-    this.db.prepare('UPDATE dialogues SET embedded = 0').run();
-  }
-
-  /** Deletes a conversation's records; returns what was removed. */
-  deleteConversation(conversationId: string): StoredRecord[] {
-    const removed = this.ofConversation(conversationId);
-    this.db.prepare('DELETE FROM dialogues WHERE conversation_id = ?').run(conversationId);
-    return removed;
-  }
-
   count(): { total: number; pending: number } {
-    return this.db
-      .prepare('SELECT COUNT(*) AS total, COALESCE(SUM(embedded = 0), 0) AS pending FROM dialogues')
-      .get() as { total: number; pending: number };
+    // Two counts, each from an index: one pass over the table would read every record.
+    const { total } = this.db.prepare('SELECT COUNT(*) AS total FROM dialogues').get() as { total: number };
+    const { pending } = this.db
+      .prepare('SELECT COUNT(*) AS pending FROM dialogues WHERE embedded = 0')
+      .get() as {
+      pending: number;
+    };
+    return { total, pending };
   }
 
   close(): void {

@@ -1,15 +1,21 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import hnswlib from 'hnswlib-node';
-import { writeFileDurably } from '../durableWrite.ts';
 import { AppError } from '../errors.ts';
+import type { SnapshotMeta, VectorSource, VectorSummary } from './vectorStore.ts';
 
 const { HierarchicalNSW } = hnswlib;
+type Native = InstanceType<typeof HierarchicalNSW>;
 
 /** hnswlib parameters: M = 16, efConstruction = 200, ef = 64 reach recall@10 ≈ 1 at 100,000 vectors. */
 export interface VectorIndexOptions {
-  /** Folder holding `memory.hnsw` and `memory.meta.json`. */
+  /** Folder holding the snapshot's hnswlib file. */
   dir: string;
+  /** The durable vectors this index is a copy of, and the record of its snapshot (`InteractionLog.vectors`). */
+  source: VectorSource;
   m?: number;
   efConstruction?: number;
   ef?: number;
@@ -17,15 +23,13 @@ export interface VectorIndexOptions {
   initialCapacity?: number;
 }
 
-interface Meta {
-  version: 1;
-  dimension: number;
-  /** The embedding model the vectors came from. */
-  model: string;
-  nextLabel: number;
-  /** String id → hnswlib label. */
-  labels: Record<string, number>;
-}
+/** How `restore` brought the index level with its source. */
+export type RestoreOutcome =
+  | { from: 'empty' }
+  /** The snapshot, less the vectors forgotten since (`dropped`), plus those stored since (`replayed`). */
+  | { from: 'snapshot'; replayed: number; dropped: number }
+  /** Every vector inserted again from the store (no embedding model involved). */
+  | { from: 'source'; rebuilt: number; reason: string };
 
 export interface VectorHit {
   id: string;
@@ -34,6 +38,9 @@ export interface VectorHit {
 }
 
 export const REBUILD_HINT = 'npm run memory:rebuild';
+
+/** Vectors read from the store per page when replaying or rebuilding; the event loop runs between pages. */
+const PAGE = 1000;
 
 /** The stored index cannot serve the current embedding model. */
 export function dimensionMismatch(stored: number, model: string, got: number): AppError {
@@ -45,137 +52,396 @@ export function dimensionMismatch(stored: number, model: string, got: number): A
   );
 }
 
+/** Flushes a folder's entries (a rename) to disk, on the thread pool. */
+async function syncFolder(folder: string): Promise<void> {
+  try {
+    const handle = await open(folder, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    // As writeFileDurably: some platforms (Windows) cannot flush a folder; the rename is atomic there.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL') throw error;
+  }
+}
+
+/** An hnswlib file, or the temporary one of a write a crash cut short. */
+function isSnapshotFile(name: string): boolean {
+  return name.endsWith('.hnsw') || (name.startsWith('.') && name.includes('.hnsw') && name.endsWith('.tmp'));
+}
+
+function normalized(vector: ArrayLike<number>): number[] {
+  let norm = 0;
+  for (let i = 0; i < vector.length; i++) norm += (vector[i] ?? 0) ** 2;
+  norm = Math.sqrt(norm) || 1;
+  return Array.from(vector, (x) => x / norm);
+}
+
 /**
- * An hnswlib index with string ids, deletions, growth on demand, and crash-safe saves. The
- * embedding model and dimension are stored beside it so a changed model is refused, not mixed.
+ * An hnswlib index over the store's vectors, labelled by their `seq`, with string ids, deletions
+ * and growth on demand. Adding a vector costs one hnswlib insert; the file on disk is only a
+ * snapshot, written off the event loop now and then (`snapshot`), and a start loads it and
+ * replays what the store holds beyond it (`restore`). A changed dimension is refused, not mixed.
  */
 export class VectorIndex {
-  private index: InstanceType<typeof HierarchicalNSW> | undefined;
-  private meta: Meta | undefined;
+  private native: Native | undefined;
+  private dim: number | undefined;
+  private readonly models = new Set<string>();
+  private readonly byId = new Map<string, number>();
   private readonly byLabel = new Map<number, string>();
-  private readonly indexPath: string;
-  private readonly metaPath: string;
-
-  constructor(private readonly options: VectorIndexOptions) {
-    this.indexPath = join(options.dir, 'memory.hnsw');
-    this.metaPath = join(options.dir, 'memory.meta.json');
-  }
-
+  /** The highest label added since the index was last emptied. */
+  private lastSeq = 0;
+  private changes = 0;
+  private meta: SnapshotMeta | undefined;
+  private writing: Promise<SnapshotMeta | undefined> | undefined;
   /**
-   * Loads the saved index. Returns 'empty' when there is none, 'corrupt' when the files cannot
-   * be read back consistently (the caller rebuilds from the log).
+   * While hnswlib writes the snapshot on the thread pool, nothing may change the native index
+   * (its `saveIndex` takes no lock, and a resize would free the memory it reads): changes wait
+   * here, and searches scan the waiting vectors exactly.
    */
-  load(): 'loaded' | 'empty' | 'corrupt' {
-    if (!existsSync(this.metaPath) || !existsSync(this.indexPath)) return 'empty';
-    try {
-      const meta = JSON.parse(readFileSync(this.metaPath, 'utf8')) as Meta;
-      const index = new HierarchicalNSW('cosine', meta.dimension);
-      index.readIndexSync(this.indexPath, true);
-      if (index.getCurrentCount() < Object.keys(meta.labels).length) return 'corrupt';
-      index.setEf(this.options.ef ?? 64);
-      this.adopt(index, meta);
-      return 'loaded';
-    } catch {
-      return 'corrupt';
-    }
-  }
+  private frozen = false;
+  private readonly heldAdds = new Map<number, number[]>();
+  private readonly heldDeletes: number[] = [];
 
-  /** Drops everything, in memory and on disk. */
-  reset(): void {
-    this.index = undefined;
-    this.meta = undefined;
-    this.byLabel.clear();
-    rmSync(this.indexPath, { force: true });
-    rmSync(this.metaPath, { force: true });
-  }
+  constructor(private readonly options: VectorIndexOptions) {}
 
   get size(): number {
     return this.byLabel.size;
   }
 
   get dimension(): number | undefined {
-    return this.meta?.dimension;
+    return this.dim;
+  }
+
+  /** Vectors added or removed since the last snapshot. */
+  get dirty(): number {
+    return this.changes;
+  }
+
+  /** The snapshot on disk, if any. */
+  get snapshotMeta(): SnapshotMeta | undefined {
+    return this.meta;
   }
 
   has(id: string): boolean {
-    return this.meta?.labels[id] !== undefined;
+    return this.byId.has(id);
   }
 
-  /** Adds (or replaces) the vector for `id`. */
-  add(id: string, vector: readonly number[], model: string): void {
-    const { index, meta } = this.ensure(vector.length, model);
-    const previous = meta.labels[id];
+  /** Throws the rebuild hint when a vector of `length` cannot join this index. */
+  checkDimension(length: number, model: string): void {
+    if (this.dim !== undefined && length !== this.dim) throw dimensionMismatch(this.dim, model, length);
+  }
+
+  /**
+   * Adds the vector stored under `seq` for `id` (replacing the one `id` had). `seq` must be the
+   * store's: higher than every label added before.
+   */
+  add(seq: number, id: string, vector: ArrayLike<number>, model: string): void {
+    this.checkDimension(vector.length, model);
+    const previous = this.byId.get(id);
     if (previous !== undefined) {
-      index.markDelete(previous);
       this.byLabel.delete(previous);
+      this.drop(previous);
     }
-    if (index.getCurrentCount() >= index.getMaxElements()) index.resizeIndex(index.getMaxElements() * 2);
-    const label = meta.nextLabel++;
-    index.addPoint(vector as number[], label);
-    meta.labels[id] = label;
-    this.byLabel.set(label, id);
+    this.byId.set(id, seq);
+    this.byLabel.set(seq, id);
+    this.models.add(model);
+    this.lastSeq = Math.max(this.lastSeq, seq);
+    this.changes++;
+    if (this.frozen) this.heldAdds.set(seq, normalized(vector));
+    else this.insertNative(seq, vector);
   }
 
   remove(id: string): boolean {
-    const label = this.meta?.labels[id];
-    if (label === undefined || !this.index || !this.meta) return false;
-    this.index.markDelete(label);
-    delete this.meta.labels[id];
+    const label = this.byId.get(id);
+    if (label === undefined) return false;
+    this.byId.delete(id);
     this.byLabel.delete(label);
+    this.changes++;
+    this.drop(label);
     return true;
   }
 
   /** The `k` nearest ids, most similar first. */
   search(vector: readonly number[], k: number, model: string): VectorHit[] {
-    if (!this.index || !this.meta || this.size === 0) return [];
-    if (vector.length !== this.meta.dimension)
-      throw dimensionMismatch(this.meta.dimension, model, vector.length);
-    const result = this.index.searchKnn(vector as number[], Math.min(k, this.size));
-    return result.neighbors.flatMap((label, i) => {
-      const id = this.byLabel.get(label);
-      return id ? [{ id, similarity: 1 - (result.distances[i] ?? 1) }] : [];
+    if (this.size === 0 || k <= 0) return [];
+    this.checkDimension(vector.length, model);
+    const hits: VectorHit[] = [];
+    if (this.native) {
+      // Deletions held during a snapshot are still in hnswlib: ask for that many more.
+      const wanted = Math.min(k + this.heldDeletes.length, this.native.getMaxElements());
+      const result = this.native.searchKnn(vector as number[], wanted);
+      result.neighbors.forEach((label, i) => {
+        const id = this.byLabel.get(label);
+        if (id !== undefined) hits.push({ id, similarity: 1 - (result.distances[i] ?? 1) });
+      });
+    }
+    if (this.heldAdds.size > 0) {
+      const query = normalized(vector);
+      for (const [label, held] of this.heldAdds) {
+        let dot = 0;
+        for (let i = 0; i < held.length; i++) dot += (held[i] ?? 0) * (query[i] ?? 0);
+        const id = this.byLabel.get(label);
+        if (id !== undefined) hits.push({ id, similarity: dot });
+      }
+    }
+    return hits.sort((a, b) => b.similarity - a.similarity).slice(0, k);
+  }
+
+  /**
+   * Writes a snapshot: hnswlib writes a new file on the libuv thread pool (the native index is
+   * frozen meanwhile, see `frozen`), it is flushed and renamed and its folder flushed, all off the
+   * event loop; then the store records it, in one SQLite commit.
+   * Resolves with what was written, or undefined when there is nothing to write. One at a time:
+   * a call during a write gets that write.
+   */
+  snapshot(now: number): Promise<SnapshotMeta | undefined> {
+    if (this.writing) return this.writing;
+    const pass = this.writeSnapshot(now).finally(() => {
+      if (this.writing === pass) this.writing = undefined;
     });
+    this.writing = pass;
+    return pass;
   }
 
-  /** Saves index then metadata, each through a temporary file and a rename. */
-  save(): void {
-    if (!this.index || !this.meta) return;
-    const index = this.index;
-    writeFileDurably(this.indexPath, (tmp) => index.writeIndexSync(tmp));
-    writeFileDurably(this.metaPath, JSON.stringify(this.meta));
+  /** Resolves when no snapshot is being written. */
+  async idle(): Promise<void> {
+    await this.writing?.catch(() => undefined);
   }
 
-  /** Bytes of the saved index file. */
+  /**
+   * Brings the index level with its source at start: loads the snapshot, drops the labels the
+   * store no longer has and replays the vectors stored after it. A snapshot that is missing,
+   * unreadable, or disagrees with the store (another store, model or dimension, a label the
+   * store has but the snapshot lacks) is set aside and the index is rebuilt from the store's
+   * vectors. The embedding model is never asked.
+   */
+  async restore(): Promise<RestoreOutcome> {
+    await this.idle();
+    const summary = this.options.source.summary();
+    this.meta = undefined;
+    const meta = this.options.source.snapshot();
+    if (summary.count === 0 || summary.dimension === undefined) {
+      this.empty();
+      this.removeFiles();
+      return { from: 'empty' };
+    }
+    let reason = meta ? this.disagreement(meta, summary) : 'there is no snapshot';
+    if (meta && reason === undefined) {
+      const loaded = await this.load(meta);
+      if (typeof loaded !== 'string') return loaded;
+      reason = loaded;
+    }
+    const rebuilt = await this.rebuildFromSource(summary.dimension, summary.count);
+    return { from: 'source', rebuilt, reason: reason ?? 'there is no snapshot' };
+  }
+
+  /** Drops everything, in memory and on disk (a rebuild with another model). */
+  async reset(): Promise<void> {
+    await this.idle();
+    this.empty();
+    this.meta = undefined;
+    this.removeFiles();
+  }
+
+  /** Bytes of the snapshot's hnswlib file. */
   fileBytes(): number {
+    if (!this.meta) return 0;
     try {
-      return statSync(this.indexPath).size;
+      return statSync(join(this.options.dir, this.meta.file)).size;
     } catch {
       return 0;
     }
   }
 
-  private ensure(dimension: number, model: string) {
-    if (this.index && this.meta) {
-      if (dimension !== this.meta.dimension) throw dimensionMismatch(this.meta.dimension, model, dimension);
-      return { index: this.index, meta: this.meta };
+  private drop(label: number): void {
+    if (this.heldAdds.delete(label)) return;
+    if (this.frozen) this.heldDeletes.push(label);
+    else this.markDeleted(label);
+  }
+
+  private markDeleted(label: number): boolean {
+    try {
+      this.native?.markDelete(label);
+      return this.native !== undefined;
+    } catch {
+      // Already deleted (hnswlib says so by throwing).
+      return false;
     }
-    const index = new HierarchicalNSW('cosine', dimension);
-    index.initIndex({
-      maxElements: this.options.initialCapacity ?? 1024,
+  }
+
+  private insertNative(label: number, vector: ArrayLike<number>): void {
+    const native = this.native ?? this.fresh(vector.length, this.options.initialCapacity ?? 1024);
+    if (native.getCurrentCount() >= native.getMaxElements()) native.resizeIndex(native.getMaxElements() * 2);
+    native.addPoint(Array.isArray(vector) ? vector : Array.from(vector), label, true);
+  }
+
+  private thaw(): void {
+    this.frozen = false;
+    for (const [label, vector] of this.heldAdds) this.insertNative(label, vector);
+    this.heldAdds.clear();
+    for (const label of this.heldDeletes.splice(0)) this.markDeleted(label);
+  }
+
+  /** A new, empty native index of `dimension`. */
+  private fresh(dimension: number, capacity: number): Native {
+    if (!this.native || this.dim !== dimension) {
+      this.release();
+      this.native = new HierarchicalNSW('cosine', dimension);
+      this.dim = dimension;
+    }
+    // initIndex frees the native index it replaces at once (the garbage collector knows nothing
+    // of those hundreds of megabytes).
+    this.native.initIndex({
+      maxElements: capacity,
       m: this.options.m ?? 16,
       efConstruction: this.options.efConstruction ?? 200,
       allowReplaceDeleted: true,
     });
-    index.setEf(this.options.ef ?? 64);
-    const meta: Meta = { version: 1, dimension, model, nextLabel: 0, labels: {} };
-    this.adopt(index, meta);
-    return { index, meta };
+    this.native.setEf(this.options.ef ?? 64);
+    return this.native;
   }
 
-  private adopt(index: InstanceType<typeof HierarchicalNSW>, meta: Meta): void {
-    this.index = index;
-    this.meta = meta;
+  private release(): void {
+    this.native?.initIndex({ maxElements: 1 });
+    this.native = undefined;
+    this.dim = undefined;
+  }
+
+  private empty(): void {
+    this.release();
+    this.models.clear();
+    this.byId.clear();
     this.byLabel.clear();
-    for (const [id, label] of Object.entries(meta.labels)) this.byLabel.set(label, id);
+    this.heldAdds.clear();
+    this.heldDeletes.length = 0;
+    this.lastSeq = 0;
+    this.changes = 0;
+  }
+
+  private async writeSnapshot(now: number): Promise<SnapshotMeta | undefined> {
+    const native = this.native;
+    if (!native || this.dim === undefined) return undefined;
+    const lastSeq = this.lastSeq;
+    const meta: SnapshotMeta = {
+      version: 2,
+      file: `snapshot-${lastSeq}-${randomBytes(4).toString('hex')}.hnsw`,
+      models: [...this.models].sort(),
+      dimension: this.dim,
+      lastSeq,
+      live: this.byLabel.size,
+      elements: native.getCurrentCount(),
+      writtenAt: now,
+    };
+    const counted = this.changes;
+    const path = join(this.options.dir, meta.file);
+    const temporary = join(this.options.dir, `.${meta.file}.tmp`);
+    mkdirSync(this.options.dir, { recursive: true });
+    try {
+      this.frozen = true;
+      try {
+        await native.writeIndex(temporary);
+      } finally {
+        this.thaw();
+      }
+      const handle = await open(temporary, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, path);
+      await syncFolder(this.options.dir);
+      this.options.source.recordSnapshot(meta);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    this.meta = meta;
+    this.changes -= counted;
+    for (const name of readdirSync(this.options.dir))
+      if (name !== meta.file && isSnapshotFile(name)) await rm(join(this.options.dir, name), { force: true });
+    return meta;
+  }
+
+  private disagreement(meta: SnapshotMeta, summary: VectorSummary): string | undefined {
+    if (meta.dimension !== summary.dimension)
+      return `the snapshot holds ${meta.dimension}-dimensional vectors, the store ${summary.dimension}`;
+    const other = meta.models.find((model) => !summary.models.includes(model));
+    if (other) return `the snapshot holds vectors of ${other}, the store none`;
+    if (meta.lastSeq > summary.lastSeq) return 'the snapshot is ahead of the store';
+    if (!existsSync(join(this.options.dir, meta.file))) return 'the snapshot file is missing';
+    return undefined;
+  }
+
+  /** Loads a snapshot and brings it level with the store; a string says why it cannot be used. */
+  private async load(meta: SnapshotMeta): Promise<RestoreOutcome | string> {
+    this.empty();
+    const native = new HierarchicalNSW('cosine', meta.dimension);
+    this.native = native;
+    this.dim = meta.dimension;
+    try {
+      await native.readIndex(join(this.options.dir, meta.file), true);
+    } catch {
+      return 'the snapshot file is unreadable';
+    }
+    native.setEf(this.options.ef ?? 64);
+    if (native.getCurrentCount() !== meta.elements) return 'the snapshot file is torn';
+    const stored = new Map<number, string>();
+    for (const { seq, recordId } of this.options.source.labels())
+      if (seq <= meta.lastSeq) stored.set(seq, recordId);
+    const inFile = native.getIdsList();
+    const present = new Set(inFile);
+    for (const seq of stored.keys()) if (!present.has(seq)) return 'the snapshot lacks vectors the store has';
+    let dropped = 0;
+    for (const label of inFile) {
+      if (label > meta.lastSeq) return 'the snapshot holds labels beyond its sequence';
+      // Forgotten since the snapshot was written.
+      if (!stored.has(label) && this.markDeleted(label)) dropped++;
+    }
+    if (meta.live - dropped !== stored.size) return 'the snapshot has deleted vectors the store still has';
+    for (const [seq, id] of stored) {
+      this.byLabel.set(seq, id);
+      this.byId.set(id, seq);
+    }
+    for (const model of meta.models) this.models.add(model);
+    this.lastSeq = meta.lastSeq;
+    const replayed = await this.insertFromSource(meta.lastSeq);
+    this.changes = replayed + dropped;
+    this.meta = meta;
+    return { from: 'snapshot', replayed, dropped };
+  }
+
+  private async rebuildFromSource(dimension: number, count: number): Promise<number> {
+    this.empty();
+    this.fresh(dimension, Math.max(this.options.initialCapacity ?? 1024, Math.ceil(count * 1.25)));
+    const rebuilt = await this.insertFromSource(0);
+    this.changes = rebuilt;
+    return rebuilt;
+  }
+
+  /** Inserts the store's vectors after `seq`, a page at a time; returns how many. */
+  private async insertFromSource(seq: number): Promise<number> {
+    let total = 0;
+    for (let after = seq; ; ) {
+      const page = this.options.source.after(after, PAGE);
+      if (page.length === 0) return total;
+      for (const stored of page) {
+        this.add(stored.seq, stored.recordId, stored.vector, stored.model);
+        after = stored.seq;
+      }
+      total += page.length;
+      await nextTurn();
+    }
+  }
+
+  private removeFiles(): void {
+    if (this.options.source.snapshot()) this.options.source.recordSnapshot(undefined);
+    if (!existsSync(this.options.dir)) return;
+    for (const name of readdirSync(this.options.dir))
+      if (isSnapshotFile(name)) rmSync(join(this.options.dir, name), { force: true });
   }
 }
