@@ -266,16 +266,20 @@ export function createPostingScheduler<Part>(deps: {
     lane.draining = true;
     try {
       for (;;) {
-        const queue = lane.first[0] ?? lane.rotation[0];
-        if (!queue) return;
+        if (lane.first.length === 0 && lane.rotation.length === 0) return;
         const now = clock.now();
-        const at = readyAt(lane, now, queue);
-        if (at > now) {
+        // In line order; an edit may pass new messages that wait for the channel's window.
+        const line = [...lane.first, ...lane.rotation];
+        const times = line.map((queue) => readyAt(lane, now, queue));
+        const index = times.findIndex((at) => at <= now);
+        const queue = line[index];
+        if (!queue) {
           tellDelayed(lane, now);
-          await clock.sleep(at - now);
+          await clock.sleep(Math.min(...times) - now);
           continue;
         }
-        (lane.first.length > 0 ? lane.first : lane.rotation).shift();
+        const from = index < lane.first.length ? lane.first : lane.rotation;
+        from.splice(from.indexOf(queue), 1);
         await sendNext(lane, queue);
       }
     } finally {

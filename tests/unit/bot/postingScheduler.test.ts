@@ -273,3 +273,39 @@ describe('the posting scheduler, on a fake Discord and a manual clock', () => {
     expect(times).toEqual([0, 300, 1300, 1600]);
   });
 });
+
+describe('edits in the posting lane', () => {
+  it('take the webhook budget but not the channel one: an edit goes out while new messages wait', async () => {
+    const clock = new ManualClock();
+    const sent: Array<{ part: string; at: number }> = [];
+    // A port that counts every request against the webhook and only new messages against the channel.
+    const port: PostingPort<string> = {
+      async send(_target, part) {
+        sent.push({ part, at: clock.now() });
+        return { delivered: true, rateLimited: [] };
+      },
+    };
+    const scheduler = createPostingScheduler({
+      port,
+      clock,
+      logger: createSilentLogger(),
+      limits: { webhook: { limit: 5, windowMs: 1000 }, channel: { limit: 2, windowMs: 60_000 }, marginMs: 0 },
+    });
+
+    const done = Promise.all([
+      scheduler.post(post('A', ['new 1'])),
+      scheduler.post(post('A', ['new 2'])),
+      scheduler.post(post('B', ['edit 1'], { edit: true })),
+      scheduler.post(post('C', ['new 3'])),
+      scheduler.post(post('B', ['edit 2'], { edit: true })),
+    ]);
+    await pass(clock, 500);
+    // The channel's two messages are used; the edits did not wait for its window.
+    // Threads take turns (A, B, C); B's second edit passes A's message that waits for the window.
+    expect(sent.map((s) => s.part)).toEqual(['new 1', 'edit 1', 'new 3', 'edit 2']);
+    await pass(clock, 60_000);
+    await done;
+    expect(sent.at(-1)).toMatchObject({ part: 'new 2' });
+    expect(sent.at(-1)?.at).toBeGreaterThanOrEqual(60_000);
+  });
+});
