@@ -117,6 +117,8 @@ Each turn is ${ANSWER.length} characters, streamed by the Ollama emulator in 12-
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+The p95s of the one-at-a-time runs are Discord's channel limit, not the bot: ${SEQUENTIAL} dialogues × 4 posts come in under a minute, past the 30 webhook messages a channel may take, so the last turns wait for the window (edits do not count toward it and go on meanwhile).
+
 Target: first post p50 ≤ 300 ms — measured ${ms(streamedP50)} (${streamedP50 <= 300 ? 'met' : 'NOT met'}). Load average at the end: ${loadavg()
     .map((l) => l.toFixed(1))
     .join(', ')} on ${cpus().length} cores.
