@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PostingLimits } from '../../src/bot/posting/postingScheduler.ts';
-import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import {
+  type BotHarness,
+  type BotHarnessOptions,
+  SCALED_LIMITS,
+  startBotHarness,
+} from '../support/botHarness.ts';
 import type { RateLimit } from '../support/discordEmulator.ts';
 import { rawApi } from '../support/discordEmulatorHarness.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
@@ -14,14 +18,7 @@ afterEach(async () => {
 });
 
 /** Discord's limits a tenth as long (5 per 200 ms per webhook, 30 per 6 s per channel), on both sides. */
-const WEBHOOK: RateLimit = { limit: 5, windowMs: 200 };
-const CHANNEL: RateLimit = { limit: 30, windowMs: 6_000 };
-const SCALED: Partial<PostingLimits> = {
-  webhook: WEBHOOK,
-  channel: CHANNEL,
-  marginMs: 5,
-  noticeAfterMs: 500,
-};
+const { WEBHOOK, CHANNEL, SCALED } = SCALED_LIMITS;
 
 async function start(options: BotHarnessOptions = {}) {
   h = await startBotHarness({

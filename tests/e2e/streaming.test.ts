@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PostingLimits } from '../../src/bot/posting/postingScheduler.ts';
 import { STREAM_CURSOR } from '../../src/bot/posting/turnStream.ts';
 import { MESSAGE_LIMIT } from '../../src/bot/splitMessage.ts';
-import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import {
+  type BotHarness,
+  type BotHarnessOptions,
+  SCALED_LIMITS,
+  startBotHarness,
+} from '../support/botHarness.ts';
 import type { RateLimit } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 
@@ -15,14 +19,7 @@ afterEach(async () => {
 });
 
 /** Discord's limits a tenth as long, on both sides; a round of edits every 50 ms per turn. */
-const WEBHOOK: RateLimit = { limit: 5, windowMs: 200 };
-const CHANNEL: RateLimit = { limit: 30, windowMs: 6_000 };
-const SCALED: Partial<PostingLimits> = {
-  webhook: WEBHOOK,
-  channel: CHANNEL,
-  marginMs: 5,
-  noticeAfterMs: 500,
-};
+const { WEBHOOK, CHANNEL, SCALED } = SCALED_LIMITS;
 
 async function start(options: BotHarnessOptions & { webhook?: RateLimit } = {}) {
   const webhook = options.webhook ?? WEBHOOK;

@@ -3,13 +3,26 @@ import { type App, type ComposeOptions, composeApp, type Runtime } from '../../s
 import type { Command } from '../../src/bot/command.ts';
 import { createCommandRegistry, loadCommands } from '../../src/bot/commandRegistry.ts';
 import type { Bot } from '../../src/bot/createBot.ts';
+import type { PostingLimits } from '../../src/bot/posting/postingScheduler.ts';
 import type { AppStore } from '../../src/services/appStore.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { DiscordEmulator } from './discordEmulator.ts';
+import { DiscordEmulator, type RateLimit } from './discordEmulator.ts';
 import { EMBED_MODEL, FAST_RETRY, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 import { scriptRound } from './scripts.ts';
+
+/** Discord's posting limits a tenth as long (5 per 200 ms per webhook, 30 per 6 s per channel): for the emulator and the bot alike. */
+export const SCALED_LIMITS = Object.freeze({
+  WEBHOOK: { limit: 5, windowMs: 200 } satisfies RateLimit,
+  CHANNEL: { limit: 30, windowMs: 6_000 } satisfies RateLimit,
+  SCALED: {
+    webhook: { limit: 5, windowMs: 200 },
+    channel: { limit: 30, windowMs: 6_000 },
+    marginMs: 5,
+    noticeAfterMs: 500,
+  } satisfies Partial<PostingLimits>,
+});
 
 export interface BotHarness {
   discord: DiscordEmulator;

@@ -1,14 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { type DialogueEvent, describeToolCall } from '../../graph/dialogue.ts';
-import { type Config, loadConfig, loadDotEnv } from '../../services/config.ts';
 import { findAppError } from '../../services/errors.ts';
-import { createLogger } from '../../services/logger.ts';
-import { composeRuntime, type Runtime } from '../compose.ts';
+import type { Runtime } from '../compose.ts';
+import { openCliRuntime } from './cliRuntime.ts';
 
 const USAGE = `Usage: npm run chat -- [--conversation <id>]
 
@@ -155,15 +151,6 @@ async function converse(
   }
 }
 
-function createFileLogger(config: Config) {
-  const dir = join(config.dataDir, 'logs');
-  mkdirSync(dir, { recursive: true });
-  return createLogger({
-    level: config.logLevel,
-    destination: pino.destination({ dest: join(dir, 'chat.log'), sync: true }),
-  });
-}
-
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   const output: Output = { out: process.stdout, err: process.stderr, color: process.stdout.isTTY === true };
   let args: { conversation?: string | undefined; help?: boolean | undefined };
@@ -181,15 +168,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     return 0;
   }
 
-  let runtime: Runtime;
-  try {
-    loadDotEnv();
-    const config = loadConfig();
-    runtime = await composeRuntime(config, createFileLogger(config));
-  } catch (error) {
-    output.err.write(`error: ${describeError(error)}\n`);
-    return 2;
-  }
+  const runtime = await openCliRuntime('chat', output.err, describeError);
+  if (!runtime) return 2;
 
   const controller = new AbortController();
   let interrupted = false;

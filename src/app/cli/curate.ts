@@ -1,14 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { type Config, loadConfig, loadDotEnv } from '../../services/config.ts';
 import { type CurationReport, type RunVerdict, summaryLine } from '../../services/curation/curation.ts';
 import { findAppError } from '../../services/errors.ts';
-import { checkOllama } from '../../services/llm/ollamaModels.ts';
-import { createLogger } from '../../services/logger.ts';
 import { truncate } from '../../shared/text.ts';
-import { composeRuntime, type Runtime } from '../compose.ts';
+import { openCliRuntime } from './cliRuntime.ts';
 
 const USAGE = `Usage: npm run curate -- [--dry-run]
 
@@ -23,15 +17,6 @@ Settings come from the environment or .env (see .env.example). Logs go to DATA_D
 
 function describeError(error: unknown): string {
   return findAppError(error)?.message ?? (error instanceof Error ? error.message : String(error));
-}
-
-function createFileLogger(config: Config) {
-  const dir = join(config.dataDir, 'logs');
-  mkdirSync(dir, { recursive: true });
-  return createLogger({
-    level: config.logLevel,
-    destination: pino.destination({ dest: join(dir, 'curate.log'), sync: true }),
-  });
 }
 
 /** One verdict a line: `BRICK   4/5 kept     c-1a2b  task… — reason`. */
@@ -68,21 +53,14 @@ async function main(argv = process.argv.slice(2)): Promise<number> {
     return 2;
   }
 
-  let runtime: Runtime;
-  try {
-    loadDotEnv();
-    const config = loadConfig();
-    runtime = await composeRuntime(config, createFileLogger(config));
-  } catch (error) {
-    process.stderr.write(`error: ${describeError(error)}\n`);
-    return 2;
-  }
+  const runtime = await openCliRuntime('curate', process.stderr, describeError);
+  if (!runtime) return 2;
   const stop = () => void runtime.curation.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
     const { judge, model } = runtime.codex().data.curation;
-    await checkOllama(runtime.config.ollamaHost, [model ?? runtime.personas().get(judge).model]);
+    await runtime.providers.check([{ persona: judge, model: model ?? runtime.personas().get(judge).model }]);
     if (!dryRun) {
       // The same rule as the bot's job: no curation while a codex amendment is being decided.
       const paused = runtime.amendments.pausedReason();
