@@ -3,10 +3,10 @@ import type { CommandRegistry } from '../bot/commandRegistry.ts';
 import { loadCommands } from '../bot/commandRegistry.ts';
 import { type Bot, createBot } from '../bot/createBot.ts';
 import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
-import { createDialogue, type Dialogue } from '../graph/dialogue.ts';
+import type { Dialogue } from '../graph/dialogue.ts';
 import { systemPromptFor } from '../graph/prompts.ts';
 import { type AppStore, openAppStore } from '../services/appStore.ts';
-import { type CheckpointStore, openCheckpointStore } from '../services/checkpointStore.ts';
+import type { CheckpointStore } from '../services/checkpointStore.ts';
 import { type Clock, systemClock } from '../services/clock.ts';
 import { GRAPH_PERSONAS } from '../services/codex/codexSchema.ts';
 import { type Codex, loadCodex } from '../services/codex/loadCodex.ts';
@@ -19,17 +19,17 @@ import { createLimiter, type Limiter } from '../services/llm/limiter.ts';
 import { checkOllama, createOllamaModelFor } from '../services/llm/ollamaModels.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../services/llm/retry.ts';
 import type { Logger } from '../services/logger.ts';
-import { createOllamaEmbedder, type Embedder } from '../services/memory/embedder.ts';
+import type { Embedder } from '../services/memory/embedder.ts';
 import { InteractionLog } from '../services/memory/interactionLog.ts';
 import { createMemory, type Memory } from '../services/memory/memory.ts';
 import { VectorIndex } from '../services/memory/vectorIndex.ts';
 import { createPersonaRegistry, type PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
-import { createToolForge } from '../services/tools/forge.ts';
 import { createSandbox } from '../services/tools/sandbox.ts';
 import { createToolService, type ToolService } from '../services/tools/toolBox.ts';
 import { ToolRegistry } from '../services/tools/toolRegistry.ts';
+import { createLazy, type Lazy } from '../shared/lazy.ts';
 import { COMMANDS_DIR } from './paths.ts';
 
 /**
@@ -79,6 +79,32 @@ export interface ComposeOptions {
   posting?: Partial<PostingLimits>;
 }
 
+/**
+ * The Ollama embedder, whose LangChain client loads with the first embedding (an idle bot embeds
+ * nothing).
+ */
+function lazyEmbedder(options: { host: string; model: string; timeoutMs: number }): Embedder {
+  const embedder = createLazy(async () =>
+    (await import('../services/memory/embedder.ts')).createOllamaEmbedder(options),
+  );
+  return {
+    model: options.model,
+    embed: async (text, embedOptions) => (await embedder.get()).embed(text, embedOptions),
+  };
+}
+
+/** The dialogue, built on its first use (see `composeRuntime`). */
+function lazyDialogue(dialogue: Lazy<Dialogue>): Dialogue {
+  return {
+    async *run(request, options) {
+      yield* (await dialogue.get()).run(request, options);
+    },
+    exists: async (conversationId) => (await dialogue.get()).exists(conversationId),
+    turns: async (conversationId) => (await dialogue.get()).turns(conversationId),
+    forget: async (conversationId) => (await dialogue.get()).forget(conversationId),
+  };
+}
+
 /** Opens the interaction log and vector index; a damaged index is rebuilt from the log. */
 function openMemory(config: Config, logger: Logger, embedder: Embedder, clock: Clock): Memory {
   const dir = join(config.dataDir, 'memory');
@@ -119,7 +145,8 @@ export async function composeRuntime(
   const bus = createEventBus({
     onListenerError: (type, error) => logger.error({ err: error, event: type }, 'event listener failed'),
   });
-  let store: CheckpointStore | undefined = openCheckpointStore(config.dataDir);
+  let store: CheckpointStore | undefined;
+  let closed = false;
   const limiter = createLimiter(config.llmConcurrency);
   const modelFor = createOllamaModelFor({
     host: config.ollamaHost,
@@ -130,7 +157,7 @@ export async function composeRuntime(
     clock,
     retry: options.retry ?? { ...DEFAULT_RETRY_POLICY, retries: config.ollamaRetries },
   });
-  const embedder = createOllamaEmbedder({
+  const embedder = lazyEmbedder({
     host: config.ollamaHost,
     model: config.ollamaEmbedModel,
     timeoutMs: config.ollamaTimeoutMs,
@@ -147,9 +174,9 @@ export async function composeRuntime(
     logger,
     offered: config.toolsOffered,
   });
-  const toolForge =
-    options.toolForge ??
-    createToolForge({
+  // The forge loads with its first tool.
+  const forge = createLazy(async () =>
+    (await import('../services/tools/forge.ts')).createToolForge({
       modelFor,
       tools,
       bus,
@@ -157,27 +184,43 @@ export async function composeRuntime(
       logger,
       codexVersion: () => personas.codexVersion,
       settings: { reuseSimilarity: config.toolReuseSimilarity },
+    }),
+  );
+  const toolForge: ToolForge = options.toolForge ?? {
+    forge: async (request, forgeOptions) => (await forge.get()).forge(request, forgeOptions),
+  };
+  // The dialogue is built on its first use: LangGraph, LangChain and the checkpoint database
+  // load then, so that the bot reaches Discord sooner and idles lighter.
+  const built = createLazy(async () => {
+    const [{ openCheckpointStore }, { createDialogue }] = await Promise.all([
+      import('../services/checkpointStore.ts'),
+      import('../graph/dialogue.ts'),
+    ]);
+    if (closed) throw new Error('the runtime is closed');
+    const opened = openCheckpointStore(config.dataDir);
+    store = opened;
+    return createDialogue({
+      modelFor,
+      personas: () => personas,
+      bus,
+      clock,
+      checkpointer: opened.saver,
+      toolForge,
+      tools,
+      logger,
+      memory: {
+        recall: (query, recallOptions) =>
+          config.memoryRecallK > 0 ? memory.recall(query, recallOptions) : Promise.resolve([]),
+        record: (record) => memory.record(record),
+      },
+      settings: {
+        convergenceThreshold: config.convergenceThreshold,
+        maxTurns: config.maxTurns,
+        highDissonance: config.highDissonance,
+      },
     });
-  const dialogue = createDialogue({
-    modelFor,
-    personas: () => personas,
-    bus,
-    clock,
-    checkpointer: store.saver,
-    toolForge,
-    tools,
-    logger,
-    memory: {
-      recall: (query, recallOptions) =>
-        config.memoryRecallK > 0 ? memory.recall(query, recallOptions) : Promise.resolve([]),
-      record: (record) => memory.record(record),
-    },
-    settings: {
-      convergenceThreshold: config.convergenceThreshold,
-      maxTurns: config.maxTurns,
-      highDissonance: config.highDissonance,
-    },
   });
+  const dialogue = lazyDialogue(built);
   const proposals = new ProposalStore(config.dataDir);
   const amendments = createAmendments({
     store: proposals,
@@ -225,6 +268,7 @@ export async function composeRuntime(
     personas: () => personas,
     requiredModels: () => [...new Set(GRAPH_PERSONAS.map((id) => personas.get(id).model))],
     async close() {
+      closed = true;
       stopRetrying();
       stopEvaluating();
       await scheduler.stop();
@@ -232,6 +276,7 @@ export async function composeRuntime(
       proposals.close();
       await sandbox.close();
       memory.close();
+      await built.started()?.catch(() => undefined);
       store?.close();
       store = undefined;
     },
@@ -255,7 +300,7 @@ export interface ComposeAppOptions extends ComposeOptions {
 }
 
 /**
- * Builds everything `npm start` runs: checks Ollama (a warning, not a stop: each dialogue says
+ * Builds everything `npm start` runs: checks Ollama in the background (a warning, not a stop: each dialogue says
  * the same in its thread until it is fixed), opens the state store with its error handler, and
  * creates the bot. Call `bot.start(token)` to connect.
  */
@@ -265,11 +310,10 @@ export async function composeApp(
   options: ComposeAppOptions = {},
 ): Promise<App> {
   const runtime = await composeRuntime(config, logger, options);
-  try {
-    await checkOllama(config.ollamaHost, runtime.requiredModels());
-  } catch (error) {
-    logger.warn(findAppError(error)?.message ?? String(error));
-  }
+  // Beside the login, not before it: a slow or absent Ollama must not keep the bot off Discord.
+  checkOllama(config.ollamaHost, runtime.requiredModels()).catch((error: unknown) =>
+    logger.warn(findAppError(error)?.message ?? String(error)),
+  );
   const store = openAppStore(config.dataDir, (error) => logger.error({ err: error }, 'state store error'));
   const commands = options.commands ?? (await loadCommands(COMMANDS_DIR));
   const build = () =>

@@ -1,4 +1,4 @@
-import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
+import type { ChatOllamaInput } from '@langchain/ollama';
 import { Ollama } from 'ollama';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
@@ -57,6 +57,8 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
       model: persona.model,
       async invoke(messages: readonly ChatMessage[], callOptions = {}) {
         const call = async () => {
+          // LangChain loads with the first model call, not with the bot: an idle bot never needs it.
+          const { ChatOllama } = await import('@langchain/ollama');
           // One deadline for the whole call (request and streamed answer), cleared when it ends,
           // so the caller's long-lived signal collects no listeners.
           const deadline = deadlineSignal(options.timeoutMs, callOptions.signal);
