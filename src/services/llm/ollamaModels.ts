@@ -1,5 +1,6 @@
 import type { ChatOllamaInput } from '@langchain/ollama';
 import { Ollama } from 'ollama';
+import { createLazy } from '../../shared/lazy.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Persona, PersonaRegistry } from '../personas.ts';
@@ -51,14 +52,15 @@ function chatOllamaFields(persona: Persona): ChatOllamaInput {
 /** The persona models, served by Ollama through `@langchain/ollama`. */
 export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
   const log = options.logger.child({ module: 'ollama' });
+  // LangChain loads with the first model call, not with the bot: an idle bot never needs it.
+  const langchain = createLazy(() => import('@langchain/ollama'));
   return (personaId) => {
     const persona = options.personas().get(personaId);
     const model: ChatModel = {
       model: persona.model,
       async invoke(messages: readonly ChatMessage[], callOptions = {}) {
         const call = async () => {
-          // LangChain loads with the first model call, not with the bot: an idle bot never needs it.
-          const { ChatOllama } = await import('@langchain/ollama');
+          const { ChatOllama } = await langchain.get();
           // One deadline for the whole call (request and streamed answer), cleared when it ends,
           // so the caller's long-lived signal collects no listeners.
           const deadline = deadlineSignal(options.timeoutMs, callOptions.signal);
