@@ -5,12 +5,19 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchOverhead, benchSoak, benchThreads } from './dialogue.bench.ts';
 import { benchSandbox } from './sandbox.bench.ts';
+import { benchStartup } from './startup.bench.ts';
 import { benchVectorIndex } from './vectorIndex.bench.ts';
 
 const benches: Record<string, () => string | Promise<string>> = {
   memory: benchVectorIndex,
   sandbox: benchSandbox,
+  // Start-up and the dialogue against the floor client (they run the build: `npm run build` first).
+  startup: () => benchStartup(),
+  overhead: benchOverhead,
+  soak: benchSoak,
+  threads: benchThreads,
 };
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !(name in benches));
