@@ -77,10 +77,29 @@ Targets: ≤ 1.3× at the median, ≤ 1.5× at p95.
 `;
 }
 
-/** (b) Many dialogues on one bot: its live heap after a forced collection, and its warnings. */
-export async function benchSoak(): Promise<string> {
-  const bot = await startSide('bot');
-  const samples: Array<{ dialogues: number; heap: number; threads: number }> = [];
+interface SoakSample {
+  dialogues: number;
+  heap: number;
+  threads: number;
+}
+
+/** Dialogues a thread stays active after its own ends, when threads are archived as Discord does. */
+const ARCHIVE_AFTER = 20;
+
+/**
+ * One bot, many dialogues, its live heap read now and then. With `archive`, each thread is
+ * archived `ARCHIVE_AFTER` dialogues after its dialogue ended, dated a day back (Discord archives a
+ * thread a day after its last message), and discord.js's sweeper runs every second instead of
+ * every hour: the soak then shows the bot in its steady state, time compressed.
+ */
+async function soak(
+  archive: boolean,
+): Promise<{ samples: SoakSample[]; warnings: string[]; minutes: number }> {
+  const bot = await startSide(
+    'bot',
+    archive ? { sweepers: { threads: { interval: 1, lifetime: 3_600 } } } : {},
+  );
+  const samples: SoakSample[] = [];
   const every = (SOAK_DIALOGUES - SOAK_WARMUP) / SOAK_SAMPLES;
   const sample = async (dialogues: number) => {
     const { heapUsed, threads } = await bot.heap();
@@ -89,37 +108,56 @@ export async function benchSoak(): Promise<string> {
       `  ${dialogues} dialogues: heap ${(heapUsed / 2 ** 20).toFixed(1)} MB, ${threads} threads cached\n`,
     );
   };
+  const finished: string[] = [];
   const started = performance.now();
   try {
     for (let i = 0; i < SOAK_DIALOGUES; i += 1) {
       if (i >= SOAK_WARMUP && (i - SOAK_WARMUP) % every === 0) await sample(i);
-      await bot.dialogue(`soak ${i}`);
+      finished.push((await bot.dialogue(`soak ${i}`)).threadId);
+      const idle = archive && finished.length > ARCHIVE_AFTER ? finished.shift() : undefined;
+      if (idle) bot.discord.archiveThread(idle, { at: new Date(Date.now() - 86_400_000) });
     }
     await sample(SOAK_DIALOGUES);
   } finally {
     await bot.close();
   }
-  const perDialogue = slope(samples.map((p) => [p.dialogues, p.heap]));
-  const leaks = bot.warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'));
-  const rows = samples
-    .map((p) => `| ${p.dialogues} | ${(p.heap / 2 ** 20).toFixed(2)} MB | ${p.threads} |`)
+  return { samples, warnings: bot.warnings, minutes: (performance.now() - started) / 60_000 };
+}
+
+/** (b) The bot's live heap over many dialogues, after forced collections, and its warnings. */
+export async function benchSoak(): Promise<string> {
+  const active = await soak(false);
+  const archived = await soak(true);
+  const growth = (samples: SoakSample[]) => slope(samples.map((p) => [p.dialogues, p.heap]));
+  const warnings = [...active.warnings, ...archived.warnings];
+  const leaks = warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'));
+  const mbOf = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MB`;
+  const rows = active.samples
+    .map((p, i) => {
+      const q = archived.samples[i]!;
+      return `| ${p.dialogues} | ${mbOf(p.heap)} | ${p.threads} | ${mbOf(q.heap)} | ${q.threads} |`;
+    })
     .join('\n');
+  const [a, b] = [growth(active.samples), growth(archived.samples)];
   return `## Soak: the bot's live heap over ${SOAK_DIALOGUES.toLocaleString('en')} dialogues
 
-One bot, ${SOAK_DIALOGUES.toLocaleString('en')} dialogues one after another in one channel, each in a thread of its own, in ${((performance.now() - started) / 60_000).toFixed(1)} minutes.
+One bot, ${SOAK_DIALOGUES.toLocaleString('en')} dialogues one after another in one channel, each in a thread of its own (${active.minutes.toFixed(1)} and ${archived.minutes.toFixed(1)} minutes).
 The live heap is read in the bot's process after forced full collections (\`--expose-gc\`, with the finalizers they
-schedule given a turn), after ${SOAK_WARMUP} dialogues of warm-up (the compiler's code settles) and then every ${every}; the growth
-is the least-squares slope over those points.
+schedule given a turn), after ${SOAK_WARMUP} dialogues of warm-up (the compiler's code settles) and then every ${(SOAK_DIALOGUES - SOAK_WARMUP) / SOAK_SAMPLES}; the growth
+is the least-squares slope over those points. Twice: with every thread left active, and with threads archived as
+Discord archives them (each ${ARCHIVE_AFTER} dialogues after its own ended, dated a day back, and discord.js's sweeper run every
+second instead of every hour: the bot's steady state, time compressed).
 
-| dialogues | live heap | threads in discord.js's cache |
-|---|---|---|
+| dialogues | live heap, threads left active | threads cached | live heap, threads archived | threads cached |
+|---|---|---|---|---|
 ${rows}
 
-Growth: **${(perDialogue / 1024).toFixed(2)} KB per dialogue** ${mark(perDialogue, 2048)} (target ≤ 2 KB). Process warnings: ${bot.warnings.length === 0 ? 'none' : bot.warnings.map((w) => `\`${w}\``).join(', ')}; MaxListenersExceededWarning: ${leaks.length} ${mark(leaks.length, 0)}.
+Growth per dialogue: **${(a / 1024).toFixed(2)} KB** ${mark(a, 2048)} with every thread left active, **${(b / 1024).toFixed(2)} KB** ${mark(b, 2048)} with threads archived
+(target ≤ 2 KB). Process warnings: ${warnings.length === 0 ? 'none' : warnings.map((w) => `\`${w}\``).join(', ')}; MaxListenersExceededWarning: ${leaks.length} ${mark(leaks.length, 0)}.
 
-What is left is mostly the thread cache: every thread here stays active, and discord.js must keep an active thread
-(about 1.3 KB with its managers) to deliver the messages written in it. Discord archives a thread a day after its last
-message, and the bot's sweeper drops archived threads within two hours (\`BOT_CACHES\` in \`src/bot/createBot.ts\`).
+The difference is discord.js's thread cache: it must keep an active thread (about 1.3 KB with its managers) to deliver
+the messages written in it, and the bot's sweeper drops a thread within two hours of Discord archiving it
+(\`BOT_CACHES\` in \`src/bot/createBot.ts\`).
 `;
 }
 

@@ -1,7 +1,8 @@
 // The bot as the dialogue benchmarks run it: a process of its own (so that its heap holds the
 // bot and nothing of the emulators), from the compiled build with plain node as `npm start` runs
 // it, composed exactly as `npm start` composes it (`composeApp`), with Discord's posting limits
-// from BENCH_POSTING (JSON, the emulator's limits scaled alike). Run with `node --expose-gc` and
+// from BENCH_POSTING (JSON, the emulator's limits scaled alike) and discord.js's sweepers from
+// BENCH_SWEEPERS (JSON). Run with `node --expose-gc` and
 // an IPC channel. Messages in: `heap` (answers the live heap after a full collection),
 // `snapshot` (writes a heap snapshot to `path`), `stop`.
 // Messages out: `ready`, `heap`, `warning` (every process warning, such as
@@ -17,7 +18,11 @@ process.on('warning', (warning) => send({ type: 'warning', name: warning.name, m
 const config = loadConfig();
 const logger = createLogger({ level: config.logLevel });
 const posting = process.env.BENCH_POSTING ? JSON.parse(process.env.BENCH_POSTING) : undefined;
-const app = await composeApp(config, logger, posting ? { posting } : {});
+const sweepers = process.env.BENCH_SWEEPERS ? JSON.parse(process.env.BENCH_SWEEPERS) : undefined;
+const app = await composeApp(config, logger, {
+  ...(posting ? { posting } : {}),
+  ...(sweepers ? { sweepers } : {}),
+});
 await app.bot.start(config.discordToken ?? '');
 
 const collect = globalThis.gc ?? (() => undefined);

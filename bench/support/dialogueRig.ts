@@ -51,6 +51,8 @@ export interface Side {
 }
 
 export interface DialogueTiming {
+  /** The dialogue's thread (the id of the mention it was opened on). */
+  threadId: string;
   /** From the mention to the arrival of the thread's first persona post, ms. */
   firstPostMs: number;
   /** From the mention to the arrival of its last (fourth) persona post, ms. */
@@ -68,6 +70,8 @@ export interface SideOptions {
   modelMs?: number;
   /** Extra node options for the side's process (`--cpu-prof` to see where its time goes). */
   nodeOptions?: string[];
+  /** discord.js's sweepers for the bot, over its own (JSON-able). */
+  sweepers?: Record<string, unknown>;
 }
 
 const NO_LIMITS: RateLimitOptions = {
@@ -146,6 +150,7 @@ export async function startSide(kind: 'bot' | 'floor', options: SideOptions = {}
     LOG_LEVEL: 'warn',
     FLOOR_MODELS: [TEST_MODELS.ALFRED, TEST_MODELS.BRICK, TEST_MODELS.ROBIN].join(','),
     BENCH_POSTING: JSON.stringify(options.posting ?? UNPACED),
+    ...(options.sweepers ? { BENCH_SWEEPERS: JSON.stringify(options.sweepers) } : {}),
   };
   const args =
     kind === 'bot'
@@ -170,6 +175,7 @@ export async function startSide(kind: 'bot' | 'floor', options: SideOptions = {}
     const startedAt = performance.now();
     const message = discord.userSays(userId, discord.channelId, task, { mentionBot: true });
     return postsOf(message.id).then((arrivals) => ({
+      threadId: message.id,
       firstPostMs: Math.min(...arrivals) - startedAt,
       totalMs: Math.max(...arrivals) - startedAt,
       arrivals,

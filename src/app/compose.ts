@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { CommandRegistry } from '../bot/commandRegistry.ts';
 import { loadCommands } from '../bot/commandRegistry.ts';
-import { type Bot, createBot } from '../bot/createBot.ts';
+import { type Bot, type BotDeps, createBot } from '../bot/createBot.ts';
 import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
 import type { Dialogue } from '../graph/dialogue.ts';
 import { systemPromptFor } from '../graph/prompts.ts';
@@ -297,12 +297,14 @@ export interface App {
 export interface ComposeAppOptions extends ComposeOptions {
   /** The slash commands (default: every module in `commands/`). */
   commands?: CommandRegistry;
+  /** discord.js's cache sweepers, over the bot's own (benchmarks run them more often). */
+  sweepers?: BotDeps['sweepers'];
 }
 
 /**
- * Builds everything `npm start` runs: checks Ollama in the background (a warning, not a stop: each dialogue says
- * the same in its thread until it is fixed), opens the state store with its error handler, and
- * creates the bot. Call `bot.start(token)` to connect.
+ * Builds everything `npm start` runs: checks Ollama in the background (a warning, not a stop:
+ * each dialogue says the same in its thread until it is fixed), opens the state store with its
+ * error handler, and creates the bot. Call `bot.start(token)` to connect.
  */
 export async function composeApp(
   config: Config,
@@ -325,6 +327,7 @@ export async function composeApp(
       store,
       commands,
       ...(options.posting ? { posting: options.posting } : {}),
+      ...(options.sweepers ? { sweepers: options.sweepers } : {}),
     });
   let bot = build();
   let closed = false;

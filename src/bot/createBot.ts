@@ -7,6 +7,7 @@ import {
   type Message,
   Options,
   Partials,
+  type SweeperOptions,
 } from 'discord.js';
 import type { Dialogue } from '../graph/dialogue.ts';
 import type { AppStore } from '../services/appStore.ts';
@@ -109,6 +110,8 @@ export interface BotDeps {
   buttons?: ButtonFamily[];
   /** Discord's limits as persona posts are paced for them (default: Discord's; tests scale them down). */
   posting?: Partial<PostingLimits>;
+  /** discord.js's cache sweepers, over the bot's own (benchmarks run them more often). */
+  sweepers?: SweeperOptions;
 }
 
 export function createBot(deps: BotDeps): Bot {
@@ -119,7 +122,8 @@ export function createBot(deps: BotDeps): Bot {
     partials: [Partials.Channel],
     allowedMentions: NO_MENTIONS,
     rest: { api: config.discordApiUrl },
-    ...BOT_CACHES,
+    makeCache: BOT_CACHES.makeCache,
+    sweepers: { ...BOT_CACHES.sweepers, ...deps.sweepers },
   });
   const poster = createPersonaPoster({
     client,
