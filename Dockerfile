@@ -27,6 +27,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json codex.toml ./
 COPY scripts ./scripts
+# The trainer, for a FINETUNE_COMMAND run on this host (it needs Python, its libraries and a GPU).
+COPY forge/finetune ./forge/finetune
 RUN mkdir -p /data && chown node:node /data
 USER node
 # Conversations, memory, golden sets, fine-tune records, forged tools and the codex in force.

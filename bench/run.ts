@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCuration } from './curation.bench.ts';
+import { benchOverhead, benchSoak, benchThreads } from './dialogue.bench.ts';
 import { benchSandbox } from './sandbox.bench.ts';
+import { benchStartup } from './startup.bench.ts';
 import { benchStreaming } from './streaming.bench.ts';
 import { benchRemember, benchVectorIndex } from './vectorIndex.bench.ts';
 
@@ -16,6 +18,11 @@ const benches: Record<string, () => string | Promise<string>> = {
   remember: benchRemember,
   sandbox: benchSandbox,
   streaming: benchStreaming,
+  // Start-up and the dialogue against the floor client (they run the build: `npm run build` first).
+  startup: () => benchStartup(),
+  overhead: benchOverhead,
+  soak: benchSoak,
+  threads: benchThreads,
 };
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !(name in benches));

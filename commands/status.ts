@@ -167,7 +167,7 @@ const status: Command<
         r.finalDissonance === null ? [] : [{ at: r.finishedAt, dissonance: r.finalDissonance }],
       )
       .slice(-CHART_POINTS);
-    const chart = dissonanceChartPng(points, config.highDissonance);
+    const chart = await dissonanceChartPng(points, config.highDissonance);
     if (chart) {
       embed.setImage('attachment://dissonance.png');
       await interaction.editReply({

@@ -1,14 +1,14 @@
 import { join, resolve } from 'node:path';
 import type { CommandRegistry } from '../bot/commandRegistry.ts';
 import { loadCommands } from '../bot/commandRegistry.ts';
-import { type Bot, createBot } from '../bot/createBot.ts';
+import { type Bot, type BotDeps, createBot } from '../bot/createBot.ts';
 import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
 import type { TurnStreamSettings } from '../bot/posting/turnStream.ts';
-import { createDialogue, type Dialogue } from '../graph/dialogue.ts';
+import type { Dialogue } from '../graph/dialogue.ts';
 import { keepsFormat } from '../graph/formats.ts';
 import { systemPromptFor } from '../graph/prompts.ts';
 import { type AppStore, openAppStore } from '../services/appStore.ts';
-import { type CheckpointStore, openCheckpointStore } from '../services/checkpointStore.ts';
+import type { CheckpointStore } from '../services/checkpointStore.ts';
 import { type Clock, systemClock } from '../services/clock.ts';
 import { GRAPH_PERSONAS } from '../services/codex/codexSchema.ts';
 import { watchCodex } from '../services/codex/codexWatcher.ts';
@@ -37,10 +37,10 @@ import { createMetrics, createNoMetrics, type Metrics } from '../services/metric
 import { createPersonaRegistry, type PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
-import { createToolForge } from '../services/tools/forge.ts';
 import { createSandbox } from '../services/tools/sandbox.ts';
 import { createToolService, type ToolService } from '../services/tools/toolBox.ts';
 import { ToolRegistry } from '../services/tools/toolRegistry.ts';
+import { createLazy, type Lazy } from '../shared/lazy.ts';
 import { serveMetrics } from './metricsServer.ts';
 import { COMMANDS_DIR } from './paths.ts';
 
@@ -105,6 +105,18 @@ export interface ComposeOptions {
   codexDebounceMs?: number;
 }
 
+/** The dialogue, built on its first use (see `composeRuntime`). */
+function lazyDialogue(dialogue: Lazy<Dialogue>): Dialogue {
+  return {
+    async *run(request, options) {
+      yield* (await dialogue.get()).run(request, options);
+    },
+    exists: async (conversationId) => (await dialogue.get()).exists(conversationId),
+    turns: async (conversationId) => (await dialogue.get()).turns(conversationId),
+    forget: async (conversationId) => (await dialogue.get()).forget(conversationId),
+  };
+}
+
 /**
  * Opens the interaction log and the vector index: the index's snapshot plus the vectors stored
  * after it (or rebuilt from the stored vectors, never by the model); records left without a
@@ -144,7 +156,8 @@ export async function composeRuntime(
   const bus = createEventBus({
     onListenerError: (type, error) => logger.error({ err: error, event: type }, 'event listener failed'),
   });
-  let store: CheckpointStore | undefined = openCheckpointStore(config.dataDir);
+  let store: CheckpointStore | undefined;
+  let closed = false;
   let limiterRef: Limiter | undefined;
   let curationRef: Curation | undefined;
   const metrics =
@@ -197,9 +210,9 @@ export async function composeRuntime(
     offered: config.toolsOffered,
     onCall: (outcome) => metrics.sandboxCall(outcome),
   });
-  const toolForge =
-    options.toolForge ??
-    createToolForge({
+  // The forge loads with its first tool.
+  const forge = createLazy(async () =>
+    (await import('../services/tools/forge.ts')).createToolForge({
       modelFor,
       tools,
       bus,
@@ -207,27 +220,43 @@ export async function composeRuntime(
       logger,
       codexVersion: () => personas.codexVersion,
       settings: { reuseSimilarity: config.toolReuseSimilarity },
+    }),
+  );
+  const toolForge: ToolForge = options.toolForge ?? {
+    forge: async (request, forgeOptions) => (await forge.get()).forge(request, forgeOptions),
+  };
+  // The dialogue is built on its first use: LangGraph, LangChain and the checkpoint database
+  // load then, so that the bot reaches Discord sooner and idles lighter.
+  const built = createLazy(async () => {
+    const [{ openCheckpointStore }, { createDialogue }] = await Promise.all([
+      import('../services/checkpointStore.ts'),
+      import('../graph/dialogue.ts'),
+    ]);
+    if (closed) throw new Error('the runtime is closed');
+    const opened = openCheckpointStore(config.dataDir);
+    store = opened;
+    return createDialogue({
+      modelFor,
+      personas: () => personas,
+      bus,
+      clock,
+      checkpointer: opened.saver,
+      toolForge,
+      tools,
+      logger,
+      memory: {
+        recall: (query, recallOptions) =>
+          config.memoryRecallK > 0 ? memory.recall(query, recallOptions) : Promise.resolve([]),
+        record: (record) => memory.record(record),
+      },
+      settings: {
+        convergenceThreshold: config.convergenceThreshold,
+        maxTurns: config.maxTurns,
+        highDissonance: config.highDissonance,
+      },
     });
-  const dialogue = createDialogue({
-    modelFor,
-    personas: () => personas,
-    bus,
-    clock,
-    checkpointer: store.saver,
-    toolForge,
-    tools,
-    logger,
-    memory: {
-      recall: (query, recallOptions) =>
-        config.memoryRecallK > 0 ? memory.recall(query, recallOptions) : Promise.resolve([]),
-      record: (record) => memory.record(record),
-    },
-    settings: {
-      convergenceThreshold: config.convergenceThreshold,
-      maxTurns: config.maxTurns,
-      highDissonance: config.highDissonance,
-    },
   });
+  const dialogue = lazyDialogue(built);
   const proposals = new ProposalStore(config.dataDir);
   const amendments = createAmendments({
     store: proposals,
@@ -274,7 +303,6 @@ export async function composeRuntime(
     options: { batch: config.curationBatch, threshold: config.curationThreshold },
   });
   curationRef = curation;
-  let closed = false;
   const fineTuner = createFineTuner({
     store: finetunes,
     dataDir: config.dataDir,
@@ -357,6 +385,7 @@ export async function composeRuntime(
       proposals.close();
       await sandbox.close();
       await memory.close();
+      await built.started()?.catch(() => undefined);
       store?.close();
       store = undefined;
     },
@@ -379,10 +408,12 @@ export interface App {
 export interface ComposeAppOptions extends ComposeOptions {
   /** The slash commands (default: every module in `commands/`). */
   commands?: CommandRegistry;
+  /** discord.js's cache sweepers, over the bot's own (benchmarks run them more often). */
+  sweepers?: BotDeps['sweepers'];
 }
 
 /**
- * Builds everything `npm start` runs: checks Ollama (a warning, not a stop: each dialogue says
+ * Builds everything `npm start` runs: checks the model servers in the background (a warning, not a stop: each dialogue says
  * the same in its thread until it is fixed), opens the state store with its error handler, and
  * creates the bot. Call `bot.start(token)` to connect.
  */
@@ -392,11 +423,8 @@ export async function composeApp(
   options: ComposeAppOptions = {},
 ): Promise<App> {
   const runtime = await composeRuntime(config, logger, options);
-  try {
-    await runtime.checkModels();
-  } catch (error) {
-    logger.warn(findAppError(error)?.message ?? String(error));
-  }
+  // Beside the login, not before it: a slow or absent model server must not keep the bot off Discord.
+  runtime.checkModels().catch((error: unknown) => logger.warn(findAppError(error)?.message ?? String(error)));
   // The nightly fine-tune, the curation job and the codex watcher belong to the bot, not to a
   // terminal chat beside it.
   runtime.scheduler.add(runtime.fineTuner.job(config.finetuneCron));
@@ -436,6 +464,7 @@ export async function composeApp(
       commands,
       ...(options.posting ? { posting: options.posting } : {}),
       ...(options.stream ? { stream: options.stream } : {}),
+      ...(options.sweepers ? { sweepers: options.sweepers } : {}),
     });
   let bot = build();
   let closed = false;

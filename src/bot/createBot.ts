@@ -1,4 +1,14 @@
-import { Client, channelMention, Events, GatewayIntentBits, type Message, Partials } from 'discord.js';
+import {
+  Client,
+  type ClientOptions,
+  channelMention,
+  Events,
+  GatewayIntentBits,
+  type Message,
+  Options,
+  Partials,
+  type SweeperOptions,
+} from 'discord.js';
 import type { Dialogue } from '../graph/dialogue.ts';
 import type { AppStore } from '../services/appStore.ts';
 import type { Clock } from '../services/clock.ts';
@@ -51,6 +61,27 @@ export const BOT_INTENTS = [
   GatewayIntentBits.DirectMessages,
 ];
 
+/**
+ * What discord.js keeps of what it sees. The bot handles each message as it arrives and never
+ * looks one up in the cache again (a card it edits is held or fetched by id), so no message is
+ * kept: by default every channel and thread kept its last 200, each with its author (a new user
+ * object for every persona post) and reactions, and a soak of 2,000 dialogues grew the heap by
+ * about 10 KB a dialogue. Threads stay cached while active (discord.js needs them to deliver a
+ * follow-up); once Discord archives one (a day after its last message) it is swept within hours.
+ */
+const BOT_CACHES = {
+  makeCache: Options.cacheWithLimits({
+    ...Options.DefaultMakeCacheSettings,
+    MessageManager: 0,
+    // Who else is in a thread is never asked either.
+    ThreadMemberManager: 0,
+  }),
+  sweepers: { ...Options.DefaultSweeperSettings, threads: { interval: 3_600, lifetime: 3_600 } },
+} satisfies Pick<ClientOptions, 'makeCache' | 'sweepers'>;
+
+/** Conversation threads remembered in memory beside the store (the rest are looked up there). */
+const KNOWN_THREADS = 1_000;
+
 export interface Bot {
   readonly client: Client;
   /** The ports handed to commands and handlers (tests drive the bot through them too). */
@@ -93,6 +124,8 @@ export interface BotDeps {
   posting?: Partial<PostingLimits>;
   /** How streamed turns are paced (default: a round of edits a second per turn). */
   stream?: Partial<TurnStreamSettings>;
+  /** discord.js's cache sweepers, over the bot's own (benchmarks run them more often). */
+  sweepers?: SweeperOptions;
 }
 
 export function createBot(deps: BotDeps): Bot {
@@ -103,6 +136,8 @@ export function createBot(deps: BotDeps): Bot {
     partials: [Partials.Channel],
     allowedMentions: NO_MENTIONS,
     rest: { api: config.discordApiUrl },
+    makeCache: BOT_CACHES.makeCache,
+    sweepers: { ...BOT_CACHES.sweepers, ...deps.sweepers },
   });
   const poster = createPersonaPoster({
     client,
@@ -124,10 +159,16 @@ export function createBot(deps: BotDeps): Bot {
     clock,
     logger,
   });
+  // The store knows every thread; the most recent are also kept here, a bounded few.
   const knownThreads = new Set<string>();
+  const know = (threadId: string) => {
+    knownThreads.delete(threadId);
+    knownThreads.add(threadId);
+    if (knownThreads.size > KNOWN_THREADS) knownThreads.delete(knownThreads.values().next().value as string);
+  };
   const threads: BotThreads = {
     async register(threadId, info) {
-      knownThreads.add(threadId);
+      know(threadId);
       await store.set(`thread:${threadId}`, { ...info, createdAt: clock.now() });
     },
     async isOurs(threadId) {
@@ -135,7 +176,7 @@ export function createBot(deps: BotDeps): Bot {
       // proposal's history), where a reply must not start a dialogue.
       if (knownThreads.has(threadId)) return true;
       if (await store.get(`thread:${threadId}`)) {
-        knownThreads.add(threadId);
+        know(threadId);
         return true;
       }
       return false;

@@ -5,7 +5,8 @@ import {
   type EmbedBuilder,
   RESTJSONErrorCodes,
 } from 'discord.js';
-import { type Dialogue, describeToolCall, type TurnEvent } from '../graph/dialogue.ts';
+import type { Dialogue, TurnEvent } from '../graph/dialogue.ts';
+import { describeToolCall } from '../graph/toolCalls.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
 import type { Metrics } from '../services/metrics.ts';

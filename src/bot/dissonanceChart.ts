@@ -1,5 +1,3 @@
-import { Resvg } from '@resvg/resvg-js';
-
 /** One finished dialogue on the chart. */
 export interface DissonancePoint {
   at: number;
@@ -61,13 +59,17 @@ ${last ? `<text x="${WIDTH - MARGIN.right}" y="${HEIGHT - 16}" text-anchor="end"
 </svg>`;
 }
 
-/** The chart as a PNG for Discord (which does not show SVG), or undefined with too few points. */
-export function dissonanceChartPng(
+/**
+ * The chart as a PNG for Discord (which does not show SVG), or undefined with too few points.
+ * The renderer loads with the first chart (`/status`): the idle bot never draws one.
+ */
+export async function dissonanceChartPng(
   points: readonly DissonancePoint[],
   threshold: number,
-): Buffer | undefined {
+): Promise<Buffer | undefined> {
   if (points.length < 2) return undefined;
   const svg = dissonanceSvg(points, threshold);
+  const { Resvg } = await import('@resvg/resvg-js');
   return new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } })
     .render()
     .asPng();

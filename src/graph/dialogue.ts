@@ -1,5 +1,4 @@
 import { createKeyedLock } from '../shared/concurrency.ts';
-import { truncate } from '../shared/text.ts';
 import {
   buildDialogueGraph,
   DEFAULT_DIALOGUE_SETTINGS,
@@ -239,12 +238,4 @@ export function createDialogue(deps: DialogueGraphDeps): Dialogue {
       return (snapshot.values.turns as Turn[] | undefined) ?? [];
     },
   };
-}
-
-/** One line for a tool call, for people: `name({input}) → result` or `name({input}) failed: why`. */
-export function describeToolCall(call: ToolCallRecord, max = 300): string {
-  const input = truncate(JSON.stringify(call.input) ?? 'null', Math.floor(max / 2));
-  return call.ok
-    ? `${call.tool}(${input}) → ${truncate(call.output ?? 'null', max)}`
-    : `${call.tool}(${input}) failed: ${truncate(call.error ?? 'unknown error', max)}`;
 }

@@ -10,8 +10,9 @@
 // (cut between code points) reports before its end is a true boundary, and the next chunk
 // starts at the last of them.
 
-// Stateless and locale-independent for graphemes: one instance serves every caller.
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Made when a text first needs it: the first Segmenter in a process loads ICU's break rules
+// (tens of milliseconds at start-up); later ones take microseconds, and ASCII text needs none.
+const newSegmenter = () => new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
@@ -27,6 +28,7 @@ const CHUNK = 128;
 export function graphemeBoundaries(text: string, chunk = CHUNK): Uint8Array {
   const flags = new Uint8Array(text.length + 1);
   flags[text.length] = 1;
+  let segmenter: Intl.Segmenter | undefined;
   for (let start = 0, size = chunk; start < text.length; ) {
     flags[start] = 1;
     // Between two ASCII characters a cluster always starts, except inside CR LF: no segmenter needed.
@@ -40,6 +42,7 @@ export function graphemeBoundaries(text: string, chunk = CHUNK): Uint8Array {
     // A chunk ends between code points: half a surrogate pair would read as a control character.
     if (isHighSurrogate(text.charCodeAt(end - 1)) && isLowSurrogate(text.charCodeAt(end))) end++;
     let last = 0;
+    segmenter ??= newSegmenter();
     for (const part of segmenter.segment(text.slice(at, end))) {
       flags[at + part.index] = 1;
       last = part.index;

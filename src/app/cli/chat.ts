@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { type DialogueEvent, describeToolCall } from '../../graph/dialogue.ts';
+import type { DialogueEvent } from '../../graph/dialogue.ts';
+import { describeToolCall } from '../../graph/toolCalls.ts';
 import { findAppError } from '../../services/errors.ts';
 import type { Runtime } from '../compose.ts';
 import { openCliRuntime } from './cliRuntime.ts';

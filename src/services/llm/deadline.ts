@@ -29,6 +29,10 @@ export function deadlineSignal(
   const clear = () => {
     clearTimeout(timer);
     for (const cleanup of cleanups.splice(0)) cleanup();
+    // The signal may outlive the call (fetch keeps a request's signal until the request is
+    // collected): it must not keep this closure, whose timer carries the caller's async context
+    // (a whole dialogue's graph run).
+    controller.signal.removeEventListener('abort', clear);
   };
   controller.signal.addEventListener('abort', clear, { once: true });
   return { signal: controller.signal, clear };

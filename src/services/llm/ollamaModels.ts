@@ -1,5 +1,6 @@
-import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
+import type { ChatOllamaInput } from '@langchain/ollama';
 import { Ollama } from 'ollama';
+import { createLazy } from '../../shared/lazy.ts';
 import type { Persona } from '../personas.ts';
 import { contentToText, type ModelFor } from './chatModel.ts';
 import { deadlineSignal } from './deadline.ts';
@@ -35,10 +36,13 @@ function chatOllamaFields(persona: Persona): ChatOllamaInput {
 
 /** The persona models, served by Ollama through `@langchain/ollama`. */
 export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
+  // LangChain loads with the first model call, not with the bot: an idle bot never needs it.
+  const langchain = createLazy(() => import('@langchain/ollama'));
   return createModelFor({
     ...options,
     label: 'Ollama',
     async call(persona, messages, call) {
+      const { ChatOllama } = await langchain.get();
       // A client per call: a deadline ends this request only, never another dialogue's.
       const chat = new ChatOllama({
         ...chatOllamaFields(persona),

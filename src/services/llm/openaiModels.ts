@@ -1,4 +1,4 @@
-import { ChatOpenAI } from '@langchain/openai';
+import { createLazy } from '../../shared/lazy.ts';
 import { AppError } from '../errors.ts';
 import type { Persona } from '../personas.ts';
 import { contentToText, type ModelFor } from './chatModel.ts';
@@ -107,10 +107,13 @@ function chatOpenAIFields(persona: Persona) {
 }
 
 export function createOpenAIModelFor(options: OpenAIModelsOptions): ModelFor {
+  // LangChain's OpenAI client loads with the first call that needs it.
+  const langchain = createLazy(() => import('@langchain/openai'));
   return createModelFor({
     ...options,
     label: 'The OpenAI-compatible server',
     async call(persona, messages, call) {
+      const { ChatOpenAI } = await langchain.get();
       // A client per call, its own fetch: a deadline ends this request only. Retries are ours.
       const chat = new ChatOpenAI({
         ...chatOpenAIFields(persona),

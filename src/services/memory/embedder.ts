@@ -1,4 +1,4 @@
-import { OllamaEmbeddings } from '@langchain/ollama';
+import { createLazy } from '../../shared/lazy.ts';
 import { deadlineSignal } from '../llm/deadline.ts';
 import { toOllamaError } from '../llm/ollamaErrors.ts';
 
@@ -18,11 +18,15 @@ const RECENT_TEXTS = 64;
 /** Ollama's `/api/embed` through `@langchain/ollama`. */
 export function createOllamaEmbedder(options: { host: string; model: string; timeoutMs: number }): Embedder {
   // Retries are ours to make (queued records are embedded later), not LangChain's backoff.
-  const embeddings = new OllamaEmbeddings({ model: options.model, baseUrl: options.host, maxRetries: 0 });
+  // LangChain's client loads with the first embedding (an idle bot embeds nothing).
+  const embeddings = createLazy(async () => {
+    const { OllamaEmbeddings } = await import('@langchain/ollama');
+    return new OllamaEmbeddings({ model: options.model, baseUrl: options.host, maxRetries: 0 });
+  });
   return createEmbedder({
     model: options.model,
     timeoutMs: options.timeoutMs,
-    embedQuery: (text) => embeddings.embedQuery(text),
+    embedQuery: async (text) => (await embeddings.get()).embedQuery(text),
     toError: (error) =>
       toOllamaError(error, { host: options.host, model: options.model, timeoutMs: options.timeoutMs }),
   });

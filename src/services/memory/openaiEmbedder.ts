@@ -1,4 +1,4 @@
-import { OpenAIEmbeddings } from '@langchain/openai';
+import { createLazy } from '../../shared/lazy.ts';
 import { toOpenAIError } from '../llm/openaiModels.ts';
 import { createEmbedder, type Embedder } from './embedder.ts';
 
@@ -9,19 +9,23 @@ export function createOpenAIEmbedder(options: {
   model: string;
   timeoutMs: number;
 }): Embedder {
-  const embeddings = new OpenAIEmbeddings({
-    model: options.model,
-    apiKey: options.apiKey ?? 'not-needed',
-    // Retries are ours to make (queued records are embedded later), not the client's backoff.
-    maxRetries: 0,
-    // Plain floats, the format every compatible server speaks (the client would ask for base64).
-    encodingFormat: 'float',
-    configuration: { baseURL: options.baseUrl },
+  // LangChain's OpenAI client loads with the first embedding (an idle bot embeds nothing).
+  const embeddings = createLazy(async () => {
+    const { OpenAIEmbeddings } = await import('@langchain/openai');
+    return new OpenAIEmbeddings({
+      model: options.model,
+      apiKey: options.apiKey ?? 'not-needed',
+      // Retries are ours to make (queued records are embedded later), not the client's backoff.
+      maxRetries: 0,
+      // Plain floats, the format every compatible server speaks (the client would ask for base64).
+      encodingFormat: 'float',
+      configuration: { baseURL: options.baseUrl },
+    });
   });
   return createEmbedder({
     model: options.model,
     timeoutMs: options.timeoutMs,
-    embedQuery: (text) => embeddings.embedQuery(text),
+    embedQuery: async (text) => (await embeddings.get()).embedQuery(text),
     toError: (error) =>
       toOpenAIError(error, {
         baseUrl: options.baseUrl,

@@ -1,0 +1,117 @@
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProblem } from '../../scripts/buildCheck.mjs';
+import { DiscordEmulator } from '../support/discordEmulator.ts';
+import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
+import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+import { scriptRound } from '../support/scripts.ts';
+
+// The other end-to-end suites run the entries from the sources through tsx, so that they test
+// the tree as it is whatever state dist/ is in. This one runs what `npm start` runs: the compiled
+// build, with plain node. After `npm ci` (CI) dist/ is already current; in a working copy whose
+// sources changed since the last build, the suite builds it first.
+
+/** An npm script's command line, as npm would run it (`node …` → this node). */
+function scriptCommand(script: string, args: string[] = []): [string, string[]] {
+  const scripts = (
+    JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts;
+  const [program, ...rest] = (scripts[script] ?? '').split(/\s+/);
+  expect(program).toBe('node');
+  return [process.execPath, [...rest, ...args]];
+}
+
+beforeAll(() => {
+  if (!buildProblem(REPO_ROOT)) return;
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  expect(built.status, built.stdout + built.stderr).toBe(0);
+}, 180_000);
+
+describe('npm start (the compiled build)', () => {
+  let discord: DiscordEmulator;
+  let ollama: OllamaEmulator;
+  let dir: ReturnType<typeof tempDir>;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    discord = await DiscordEmulator.start();
+    ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
+    dir = tempDir();
+  });
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await discord.close();
+    await ollama.close();
+    dir.cleanup();
+  });
+
+  it('connects, answers a mention in a thread, and stops cleanly on SIGTERM', async () => {
+    const [file, args] = scriptCommand('start');
+    child = spawn(file, args, {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        OLLAMA_HOST: ollama.url,
+        DATA_DIR: join(dir.path, 'data'),
+        FORGE_DIR: join(dir.path, 'tools'),
+        CODEX_PATH: writeTestCodex(dir.path),
+        DISCORD_API_URL: discord.apiUrl,
+        DISCORD_TOKEN: discord.token,
+        DISCORD_GUILD_ID: discord.guildId,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child?.on('close', resolve));
+    await discord.waitFor(() => output.includes('connected to Discord') || undefined, 20_000);
+    scriptRound(ollama, { answer: 'compiled answer' });
+    const user = discord.createUser('bob');
+    const message = discord.userSays(user, discord.channelId, 'Hello there', { mentionBot: true });
+    const posts = await discord.waitFor(() => {
+      const found = discord.messages(message.id).filter((m) => m.webhook_id);
+      return found.length >= 4 ? found : undefined;
+    }, 15_000);
+    expect(posts.at(-1)?.content).toBe('compiled answer');
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped cleanly');
+  });
+});
+
+describe('npm run tool (the compiled build)', () => {
+  it('finds the sandbox worker in dist/ and runs a tool in it', async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'double.js');
+      writeFileSync(file, 'function run(i) { return { doubled: i.n * 2 }; }');
+      const [program, args] = scriptCommand('tool', [file, '{"n": 21}']);
+      const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          program,
+          args,
+          {
+            cwd: REPO_ROOT,
+            env: { PATH: process.env.PATH ?? '', FORGE_DIR: join(dir.path, 'tools'), DATA_DIR: dir.path },
+            timeout: 20_000,
+          },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(result.stdout)).toEqual({ doubled: 42 });
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
