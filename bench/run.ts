@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, written to bench/RESULTS.md with the machine and the date.
- * `npm run bench -- sandbox` (or `memory`, `remember`, `curation`, `streaming`) runs one; RESULTS.md is written only by a full run.
+ * `npm run bench -- sandbox` (or any name below) measures those again: their sections of RESULTS.md are
+ * replaced, the others kept.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCuration } from './curation.bench.ts';
@@ -32,19 +33,42 @@ if (unknown.length) {
   );
   process.exit(2);
 }
-const sections: string[] = [];
+const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} cores, ${mb(totalmem())} memory (${mb(freemem())} free), ${platform()} ${release()}, Node ${process.version}`;
+const path = join(import.meta.dirname, 'RESULTS.md');
+const MARK = /^<!-- bench:(\w+) -->$/m;
+
+/** The sections of an earlier RESULTS.md, by bench name (each starts with its marker line). */
+function readSections(): Map<string, string> {
+  const sections = new Map<string, string>();
+  if (!existsSync(path)) return sections;
+  const parts = readFileSync(path, 'utf8').split(/(?=^<!-- bench:\w+ -->$)/m);
+  for (const part of parts) {
+    const name = MARK.exec(part)?.[1];
+    if (name && name in benches) sections.set(name, part.trimEnd());
+  }
+  return sections;
+}
+
+// A run of some benches replaces their sections and keeps the others', each dated.
+const sections = only.length ? readSections() : new Map<string, string>();
 for (const [name, bench] of Object.entries(benches)) {
   if (only.length && !only.includes(name)) continue;
   process.stdout.write(`— ${name}\n`);
-  sections.push(await bench());
+  const text = (await bench()).trimEnd();
+  process.stdout.write(`${text}\n`);
+  sections.set(
+    name,
+    `<!-- bench:${name} -->\n${text}\n\n_Measured ${new Date().toISOString()} on ${machine}._`,
+  );
 }
-const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
 const report = `# Benchmarks
 
-Written by \`npm run bench\` on ${new Date().toISOString()}.
+Written by \`npm run bench\` (\`npm run bench -- <name>\` measures one section again and keeps the rest). Each
+section says when and on what it was measured; ratios compare runs made side by side in the same section.
 
-Machine: ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} cores, ${mb(totalmem())} memory (${mb(freemem())} free), ${platform()} ${release()}, Node ${process.version}.
-
-${sections.join('\n')}`;
-if (only.length === 0) writeFileSync(join(import.meta.dirname, 'RESULTS.md'), report);
-process.stdout.write(report);
+${Object.keys(benches)
+  .flatMap((name) => sections.get(name) ?? [])
+  .join('\n\n')}
+`;
+writeFileSync(path, report);

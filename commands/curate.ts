@@ -8,7 +8,7 @@ import {
   time,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/command.ts';
-import { finishSlowReply } from '../src/bot/kit.ts';
+import { finishSlowReply, personaOption } from '../src/bot/kit.ts';
 import type {
   CurationReport,
   GoldenSetView,
@@ -118,14 +118,7 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
       sub
         .setName('show')
         .setDescription('A persona’s golden set: size, scores, newest samples, the file (architect)')
-        .addStringOption((o) =>
-          o
-            .setName('persona')
-            .setDescription('ALFRED, BRICK, ROBIN, …')
-            .setRequired(true)
-            .setMaxLength(32)
-            .setAutocomplete(true),
-        ),
+        .addStringOption(personaOption),
     )
     .toJSON(),
   defer: 'ephemeral',

@@ -7,7 +7,7 @@ import {
   userMention,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/command.ts';
-import { finetuneEmbed, finishSlowReply, toolCard } from '../src/bot/kit.ts';
+import { finetuneEmbed, finishSlowReply, personaOption, toolCard } from '../src/bot/kit.ts';
 import { truncate } from '../src/shared/text.ts';
 
 const ARCHITECT_ONLY = new Set(['finetune', 'rollback']);
@@ -39,27 +39,13 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
       sub
         .setName('finetune')
         .setDescription('Fine-tune a persona on its golden set now (architect)')
-        .addStringOption((o) =>
-          o
-            .setName('persona')
-            .setDescription('ALFRED, BRICK, ROBIN, …')
-            .setRequired(true)
-            .setMaxLength(32)
-            .setAutocomplete(true),
-        ),
+        .addStringOption(personaOption),
     )
     .addSubcommand((sub) =>
       sub
         .setName('rollback')
         .setDescription('Flip a persona back to an earlier model version, at once (architect)')
-        .addStringOption((o) =>
-          o
-            .setName('persona')
-            .setDescription('ALFRED, BRICK, ROBIN, …')
-            .setRequired(true)
-            .setMaxLength(32)
-            .setAutocomplete(true),
-        )
+        .addStringOption(personaOption)
         .addIntegerOption((o) =>
           o
             .setName('version')

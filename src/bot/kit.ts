@@ -3,6 +3,7 @@
  * everything else as ports (`Command<'memory' | …>`) and may import types from anywhere; a test
  * keeps them to this file, `src/shared/` and discord.js.
  */
+import type { SlashCommandStringOption } from 'discord.js';
 import { findAppError } from '../services/errors.ts';
 
 export { dissonanceChartPng } from './dissonanceChart.ts';
@@ -12,6 +13,16 @@ export { NO_MENTIONS } from './personaPoster.ts';
 export { finishSlowReply } from './slowReply.ts';
 export { threadNameFor } from './startDialogue.ts';
 export { toolCard } from './toolCard.ts';
+
+/** A required `persona` option, completed from the personas in force (the command's `autocomplete`). */
+export function personaOption(option: SlashCommandStringOption): SlashCommandStringOption {
+  return option
+    .setName('persona')
+    .setDescription('ALFRED, BRICK, ROBIN, …')
+    .setRequired(true)
+    .setMaxLength(32)
+    .setAutocomplete(true);
+}
 
 /** An error's words for a person: an AppError's own message, else the error's text. */
 export function errorText(error: unknown): string {
