@@ -72,6 +72,11 @@ export interface SideOptions {
   nodeOptions?: string[];
   /** discord.js's sweepers for the bot, over its own (JSON-able). */
   sweepers?: Record<string, unknown>;
+  /**
+   * Whether the bot streams its turns (default false: the floor posts each turn whole, so the
+   * bot does the same to be compared; `bench/streaming.bench.ts` measures streaming).
+   */
+  stream?: boolean;
 }
 
 const NO_LIMITS: RateLimitOptions = {
@@ -147,6 +152,7 @@ export async function startSide(kind: 'bot' | 'floor', options: SideOptions = {}
     DISCORD_TOKEN: discord.token,
     DISCORD_GUILD_ID: discord.guildId,
     MEMBER_RUNS_PER_HOUR: '0',
+    STREAM_TURNS: String(options.stream ?? false),
     LOG_LEVEL: 'warn',
     FLOOR_MODELS: [TEST_MODELS.ALFRED, TEST_MODELS.BRICK, TEST_MODELS.ROBIN].join(','),
     BENCH_POSTING: JSON.stringify(options.posting ?? UNPACED),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitUnlessClosed } from './socketWait.ts';
 
 /**
  * An Ollama server on 127.0.0.1 that speaks Ollama's HTTP API (docs/OLLAMA.md) with scripted
@@ -381,14 +382,7 @@ export class OllamaEmulator {
       (this.responder ? await this.responder(request) : `(emulator: nothing scripted for ${model})`);
     const answer = typeof reply === 'string' ? { content: reply } : reply;
     if (answer.delayMs) {
-      const aborted = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), answer.delayMs);
-        req.socket.once('close', () => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-      });
-      if (aborted) return;
+      if (await waitUnlessClosed(req.socket, answer.delayMs)) return;
     }
     if (answer.hangUp) {
       req.socket.destroy();

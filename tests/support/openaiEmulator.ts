@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fakeEmbedding, type Reply } from './ollamaEmulator.ts';
+import { waitUnlessClosed } from './socketWait.ts';
 
 /**
  * A server on 127.0.0.1 that speaks the OpenAI HTTP API as vLLM, llama.cpp's server, LM Studio
@@ -189,14 +190,7 @@ export class OpenAIEmulator {
       (this.responder ? await this.responder(request) : `(emulator: nothing scripted for ${model})`);
     const answer = typeof reply === 'string' ? { content: reply } : reply;
     if (answer.delayMs) {
-      const gone = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), answer.delayMs);
-        req.socket.once('close', () => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-      });
-      if (gone) return;
+      if (await waitUnlessClosed(req.socket, answer.delayMs)) return;
     }
     if (answer.hangUp) {
       req.socket.destroy();
