@@ -3,6 +3,7 @@ import type { AppStore } from '../services/appStore.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Logger } from '../services/logger.ts';
 import { NO_MENTIONS } from './personaPoster.ts';
+import { STREAM_CURSOR } from './posting/turnStream.ts';
 
 /**
  * Nobody is left waiting in silence across a restart: dialogues a crash cut short are told so
@@ -60,12 +61,34 @@ export function createContinuity(deps: {
     if (handled.size > CATCH_UP.handledMemory) handled.delete(handled.values().next().value as string);
   };
 
+  /**
+   * A turn that was streaming when the bot died keeps its words but loses its cursor, so it no
+   * longer looks as if it were still being written. Only the thread's last messages are read.
+   */
+  async function stopCursors(channel: TextBasedChannel): Promise<void> {
+    const recent = await channel.messages.fetch({ limit: 20 }).catch(() => null);
+    for (const message of recent?.values() ?? []) {
+      if (!message.webhookId || !message.content.endsWith(STREAM_CURSOR)) continue;
+      try {
+        const webhook = await message.fetchWebhook();
+        await webhook.editMessage(message.id, {
+          content: message.content.slice(0, -STREAM_CURSOR.length),
+          allowedMentions: NO_MENTIONS,
+          ...(channel.isThread() ? { threadId: channel.id } : {}),
+        });
+      } catch (error) {
+        log.warn({ err: error, messageId: message.id }, 'could not take the cursor off a cut-short turn');
+      }
+    }
+  }
+
   async function tellInterrupted(): Promise<number> {
     const threads = (await store.get<string[]>(RUNNING)) ?? [];
     let told = 0;
     for (const threadId of threads) {
       const channel = await deps.client.channels.fetch(threadId).catch(() => null);
       if (!channel?.isSendable()) continue;
+      if (channel.isTextBased()) await stopCursors(channel);
       await channel
         .send({ content: INTERRUPTED_NOTICE, allowedMentions: NO_MENTIONS })
         .then(() => told++)

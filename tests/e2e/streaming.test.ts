@@ -174,6 +174,38 @@ describe('streamed persona turns (STREAM_TURNS)', () => {
     expect(h.discord.requests.some((r) => r.route === EDIT)).toBe(true);
   });
 
+  it('a turn a crash cut short keeps its words and loses its cursor at the next start', async () => {
+    const h = await start();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const thesis = 'Thesis: a bicycle is the most efficient machine a person can ride.';
+    h.ollama
+      .script(ALFRED, ['Plan: weigh cost and joy.'])
+      .script(BRICK, [{ content: thesis, holdAfter: { pieces: 3, until: held }, pieceDelayMs: 5 }]);
+    const mention = h.discord.userSays(h.userId, h.discord.channelId, 'Should I buy a bicycle?', {
+      mentionBot: true,
+    });
+    const partial = `${thesis.slice(0, 36).trimEnd()}`;
+    const brick = await h.discord.waitFor(() =>
+      personaPosts(h, mention.id).find((m) => m.content === `${partial}${STREAM_CURSOR}`),
+    );
+    // A crash: the client is gone without a word, BRICK's turn still shows its cursor.
+    await h.bot.client.destroy();
+    try {
+      await h.restartBot();
+      await h.discord.waitFor(() => (h?.discord.message(brick.id)?.content === partial ? true : undefined));
+      await h.discord.waitFor(() =>
+        h?.discord.messages(mention.id).find((m) => m.content.startsWith('⏹️ I stopped unexpectedly')),
+      );
+      // Only the cut-short turn was touched.
+      expect(personaPosts(h, mention.id).filter((m) => m.content.endsWith(STREAM_CURSOR))).toEqual([]);
+    } finally {
+      release();
+    }
+  });
+
   it('with STREAM_TURNS=false, each turn is one post, never edited', async () => {
     const h = await start({ env: { STREAM_TURNS: 'false' } });
     h.scriptRound('plain');
