@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DiscordEmulator } from '../tests/support/discordEmulator.ts';
-import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../tests/support/fixtures.ts';
+import { EMBED_MODEL, emulatorEnv, REPO_ROOT, TEST_MODELS, tempDir } from '../tests/support/fixtures.ts';
 import { OllamaEmulator } from '../tests/support/ollamaEmulator.ts';
 import { launch, sampleTree, stopTree, type TreeSample } from './support/processTree.ts';
 import { mark, mb, median, ms, ratio } from './support/stats.ts';
@@ -77,13 +77,7 @@ export async function benchStartup(variants?: Variant[]): Promise<string> {
   const ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
   const dir = tempDir();
   const env = {
-    OLLAMA_HOST: ollama.url,
-    DATA_DIR: join(dir.path, 'data'),
-    FORGE_DIR: join(dir.path, 'tools'),
-    CODEX_PATH: writeTestCodex(dir.path),
-    DISCORD_API_URL: discord.apiUrl,
-    DISCORD_TOKEN: discord.token,
-    DISCORD_GUILD_ID: discord.guildId,
+    ...emulatorEnv(discord, ollama, dir.path),
     FLOOR_MODELS: [TEST_MODELS.ALFRED, TEST_MODELS.BRICK, TEST_MODELS.ROBIN].join(','),
   };
   const all = variants ?? [

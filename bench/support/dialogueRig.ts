@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { buildProblem } from '../../scripts/buildCheck.mjs';
 import type { PostingLimits } from '../../src/bot/posting/postingScheduler.ts';
 import {
@@ -7,13 +6,7 @@ import {
   type RateLimitOptions,
   type RequestRecord,
 } from '../../tests/support/discordEmulator.ts';
-import {
-  EMBED_MODEL,
-  REPO_ROOT,
-  TEST_MODELS,
-  tempDir,
-  writeTestCodex,
-} from '../../tests/support/fixtures.ts';
+import { EMBED_MODEL, emulatorEnv, REPO_ROOT, TEST_MODELS, tempDir } from '../../tests/support/fixtures.ts';
 import { OllamaEmulator } from '../../tests/support/ollamaEmulator.ts';
 
 /**
@@ -144,13 +137,7 @@ export async function startSide(kind: 'bot' | 'floor', options: SideOptions = {}
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
-    OLLAMA_HOST: ollama.url,
-    DATA_DIR: join(dir.path, 'data'),
-    FORGE_DIR: join(dir.path, 'tools'),
-    CODEX_PATH: writeTestCodex(dir.path),
-    DISCORD_API_URL: discord.apiUrl,
-    DISCORD_TOKEN: discord.token,
-    DISCORD_GUILD_ID: discord.guildId,
+    ...emulatorEnv(discord, ollama, dir.path),
     MEMBER_RUNS_PER_HOUR: '0',
     STREAM_TURNS: String(options.stream ?? false),
     LOG_LEVEL: 'warn',

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProblem } from '../../scripts/buildCheck.mjs';
 import { STREAM_CURSOR } from '../../src/bot/posting/turnStream.ts';
 import { DiscordEmulator } from '../support/discordEmulator.ts';
-import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
+import { EMBED_MODEL, emulatorEnv, REPO_ROOT, TEST_MODELS, tempDir } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
 import { scriptRound } from '../support/scripts.ts';
 
@@ -56,13 +56,7 @@ describe('npm start (the compiled build)', () => {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
-        OLLAMA_HOST: ollama.url,
-        DATA_DIR: join(dir.path, 'data'),
-        FORGE_DIR: join(dir.path, 'tools'),
-        CODEX_PATH: writeTestCodex(dir.path),
-        DISCORD_API_URL: discord.apiUrl,
-        DISCORD_TOKEN: discord.token,
-        DISCORD_GUILD_ID: discord.guildId,
+        ...emulatorEnv(discord, ollama, dir.path),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

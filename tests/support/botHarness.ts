@@ -8,7 +8,7 @@ import type { AppStore } from '../../src/services/appStore.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator, type RateLimit } from './discordEmulator.ts';
-import { EMBED_MODEL, FAST_RETRY, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
+import { EMBED_MODEL, emulatorEnv, FAST_RETRY, REPO_ROOT, TEST_MODELS, tempDir } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 import { scriptRound } from './scripts.ts';
 
@@ -73,14 +73,8 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   );
   const env = {
     ...channels,
-    OLLAMA_HOST: ollama.url,
-    DATA_DIR: join(dir.path, 'data'),
-    FORGE_DIR: join(dir.path, 'tools'),
-    CODEX_PATH: writeTestCodex(dir.path),
-    DISCORD_API_URL: discord.apiUrl,
-    DISCORD_TOKEN: discord.token,
-    // As a real deployment would: the architect role counts in this server only.
-    DISCORD_GUILD_ID: discord.guildId,
+    // The architect role counts in the emulator's server only, as in a real deployment.
+    ...emulatorEnv(discord, ollama, dir.path),
     LOG_LEVEL: 'silent',
     // Turns posted whole, unless a test is about streaming them (tests/e2e/streaming.test.ts).
     STREAM_TURNS: 'false',

@@ -59,3 +59,23 @@ export function writeTestCodex(dir: string, edit?: (codex: TomlTable) => void): 
  * timing itself is proven with a manual clock.
  */
 export const FAST_RETRY = { retries: 3, baseMs: 1, maxMs: 1 } as const;
+
+/**
+ * The settings that point a bot at the emulators, its data, tools and codex (written now) in
+ * `dir`, the architect role counted in the emulator's server as a real deployment would.
+ */
+export function emulatorEnv(
+  discord: { apiUrl: string; token: string; guildId: string },
+  ollama: { url: string },
+  dir: string,
+): Record<string, string> {
+  return {
+    OLLAMA_HOST: ollama.url,
+    DATA_DIR: join(dir, 'data'),
+    FORGE_DIR: join(dir, 'tools'),
+    CODEX_PATH: writeTestCodex(dir),
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_TOKEN: discord.token,
+    DISCORD_GUILD_ID: discord.guildId,
+  };
+}
