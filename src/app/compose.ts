@@ -33,7 +33,7 @@ import type { Embedder } from '../services/memory/embedder.ts';
 import { InteractionLog } from '../services/memory/interactionLog.ts';
 import { createMemory, type Memory } from '../services/memory/memory.ts';
 import { VectorIndex } from '../services/memory/vectorIndex.ts';
-import { createMetrics, createNoMetrics, type Metrics } from '../services/metrics.ts';
+import { createNoMetrics, type Metrics } from '../services/metrics.ts';
 import { createPersonaRegistry, type PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/toolForge.ts';
@@ -162,7 +162,7 @@ export async function composeRuntime(
   let curationRef: Curation | undefined;
   const metrics =
     config.metricsPort !== undefined
-      ? createMetrics({
+      ? (await import('../services/prometheus.ts')).createMetrics({
           queue: () => ({ active: limiterRef?.active ?? 0, waiting: limiterRef?.waiting ?? 0 }),
           goldenSizes: () =>
             Object.fromEntries(curationRef?.sizes().map((s) => [s.persona, s.samples]) ?? []),

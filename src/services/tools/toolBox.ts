@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { sha256 } from '../../shared/hash.ts';
 import { writeFileDurably } from '../durableWrite.ts';
 import type { Logger } from '../logger.ts';
@@ -129,7 +130,15 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
   const log = deps.logger.child({ module: 'tools' });
   const offered = deps.offered ?? 3;
   const floor = deps.relevanceFloor ?? 0.3;
-  const ajv = new Ajv({ strict: false, allErrors: true });
+  // Ajv loads with the first tool call (validation is synchronous: a require, not an import).
+  let ajv: Ajv | undefined;
+  const ajvNow = () => {
+    ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({
+      strict: false,
+      allErrors: true,
+    });
+    return ajv;
+  };
   const validators = new Map<string, ValidateFunction>();
   const gated = new Map<string, string | null>();
   let cache: EmbeddingFile = { model: deps.embedder?.model ?? '', entries: {} };
@@ -203,7 +212,7 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
     if (!validate) {
       const regex = regexKeywordIn(tool.manifest.inputSchema);
       if (regex) throw new Error(`${regex}: regular expressions are not allowed in tool schemas`);
-      validate = ajv.compile(tool.manifest.inputSchema);
+      validate = ajvNow().compile(tool.manifest.inputSchema);
       validators.set(key, validate);
     }
     return validate;
