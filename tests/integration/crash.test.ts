@@ -40,6 +40,8 @@ import { OllamaEmulator } from '../support/ollamaEmulator.ts';
 const folders = tempFolders();
 afterEach(() => folders.cleanup());
 
+// Each test starts a dozen processes or more, each loading TypeScript through tsx (a cold cache on
+// a fresh clone): on a loaded machine that takes minutes, not the default 30 s.
 describe('a kill -9 in the middle of a write', () => {
   // The memory index: tests/integration/memoryCrash.test.ts.
   it('leaves the codex old or new, never torn', async () => {
@@ -62,7 +64,7 @@ describe('a kill -9 in the middle of a write', () => {
     });
     expect(result.kills).toBe(12);
     expect(lastVersion).toBeGreaterThan(1);
-  });
+  }, 180_000);
 
   it('leaves an approval done or undone, never half: the audit trail stays whole', async () => {
     const folder = folders.folder();
@@ -108,7 +110,7 @@ describe('a kill -9 in the middle of a write', () => {
       },
     });
     expect(approvedBefore).toBeGreaterThan(3);
-  });
+  }, 180_000);
 
   it('registers a tool whole or not at all: a listed tool always has its own code', async () => {
     const folder = folders.folder();
@@ -128,7 +130,7 @@ describe('a kill -9 in the middle of a write', () => {
       },
     });
     expect(seen).toBeGreaterThan(3);
-  });
+  }, 180_000);
 
   it('curation writes: a kill mid-batch resumes from the cursor, with no duplicate sample and no gap', async () => {
     const folder = folders.folder();
@@ -323,7 +325,7 @@ describe('a kill -9 in the middle of a write', () => {
     } finally {
       await emulator.close();
     }
-  });
+  }, 180_000);
 });
 
 /** Whether a process runs (a zombie waiting to be reaped has ended). */
