@@ -4,9 +4,11 @@
  * over the Discord and Ollama emulators. (a) overhead per dialogue, (b) a soak of the bot's live
  * heap, (c) twenty threads at once under Discord's two posting limits, scaled down.
  */
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PostingLimits } from '../src/bot/posting/postingScheduler.ts';
 import type { RateLimit } from '../tests/support/discordEmulator.ts';
+import { leastSpan } from '../tests/support/leastSpan.ts';
 import { type Side, startSide } from './support/dialogueRig.ts';
 import { mark, median, ms, quantile, ratio, slope } from './support/stats.ts';
 
@@ -176,20 +178,6 @@ const SCALED: Partial<PostingLimits> = {
   marginMs: 5,
   noticeAfterMs: 500,
 };
-
-/**
- * The least time from the first to the last of `count` webhook messages that both limits allow
- * (each sent as early as allowed), as in `tests/e2e/posting.test.ts`.
- */
-function leastSpan(count: number, webhook: RateLimit, channel: RateLimit): number {
-  const times: number[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const byWebhook = Math.floor(i / webhook.limit) * webhook.windowMs;
-    const byChannel = i >= channel.limit ? (times[i - channel.limit] ?? 0) + channel.windowMs : 0;
-    times.push(Math.max(byWebhook, byChannel, times[i - 1] ?? 0));
-  }
-  return times.at(-1) ?? 0;
-}
 
 interface ThreadRound {
   span: number;

@@ -5,9 +5,9 @@ import {
   SCALED_LIMITS,
   startBotHarness,
 } from '../support/botHarness.ts';
-import type { RateLimit } from '../support/discordEmulator.ts';
 import { rawApi } from '../support/discordEmulatorHarness.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
+import { leastSpan } from '../support/leastSpan.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let h: BotHarness | undefined;
@@ -44,22 +44,6 @@ function instantModels(h: BotHarness, before?: () => Promise<void>) {
 }
 
 const EXECUTE = 'POST /webhooks/:webhook/:token';
-
-/**
- * The least time, in ms, from the first to the last of `count` webhook messages that both limits
- * allow: message i waits for its webhook window (a window holds `webhook.limit`) and for the
- * message `channel.limit` before it to leave the channel's sliding window. Sending each as early
- * as allowed is optimal for identical messages, so this is a lower bound for any client.
- */
-function leastSpan(count: number, webhook: RateLimit, channel: RateLimit): number {
-  const times: number[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const byWebhook = Math.floor(i / webhook.limit) * webhook.windowMs;
-    const byChannel = i >= channel.limit ? (times[i - channel.limit] ?? 0) + channel.windowMs : 0;
-    times.push(Math.max(byWebhook, byChannel, times[i - 1] ?? 0));
-  }
-  return times.at(-1) ?? 0;
-}
 
 describe("persona posts are paced for Discord's limits", () => {
   it('posts 20 dialogues started at once without a 429, in order, taking turns, near the least time the limits allow', async () => {
