@@ -121,8 +121,8 @@ const status: Command<
     const memory = ports.memory.stats();
     const embedModels = listed(config.embedProvider);
     const embedMissing =
-      embedModels && !ports.health.hasModel(config.embedProvider, embedModels, config.ollamaEmbedModel)
-        ? ` · embedding model ${missingHint(config.embedProvider, config.ollamaEmbedModel)}`
+      embedModels && !ports.health.hasModel(config.embedProvider, embedModels, config.embedModel)
+        ? ` · embedding model ${missingHint(config.embedProvider, config.embedModel)}`
         : '';
     const memoryLine = `${memory.dialogues} dialogues remembered (${memory.pending} waiting to be embedded) · index ${formatBytes(memory.indexBytes)}, ${memory.vectors} vectors${embedMissing}`;
     const embed = new EmbedBuilder().setTitle('BAT OS status').addFields(

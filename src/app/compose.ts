@@ -183,7 +183,7 @@ export async function composeRuntime(
       ollamaHost: config.ollamaHost,
       openaiBaseUrl: config.openaiBaseUrl,
       openaiApiKey: config.openaiApiKey,
-      embedModel: config.ollamaEmbedModel,
+      embedModel: config.embedModel,
       timeoutMs: config.ollamaTimeoutMs,
     },
     {

@@ -85,6 +85,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  EMBED_MODEL: z.string().trim().min(1).optional(),
+  // The older name of EMBED_MODEL, from when Ollama served every model: still read.
   OLLAMA_EMBED_MODEL: z.string().trim().min(1).default('nomic-embed-text'),
   LLM_PROVIDER: z.enum(LLM_PROVIDERS).default('ollama'),
   STREAM_TURNS: flag(true),
@@ -170,7 +172,7 @@ export interface Config {
   /** The address they listen on (default 127.0.0.1; 0.0.0.0 in a container). */
   readonly metricsHost: string;
   /** The model that embeds dialogues for memory, on the embedding provider (default `nomic-embed-text`). */
-  readonly ollamaEmbedModel: string;
+  readonly embedModel: string;
   /** Whether persona turns appear as they are written (edited in place) rather than when finished. */
   readonly streamTurns: boolean;
   /** Who serves the personas' models unless the codex names another for a persona (default `ollama`). */
@@ -301,7 +303,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
-    ollamaEmbedModel: e.OLLAMA_EMBED_MODEL,
+    embedModel: e.EMBED_MODEL ?? e.OLLAMA_EMBED_MODEL,
     llmProvider: e.LLM_PROVIDER,
     streamTurns: e.STREAM_TURNS,
     embedProvider: e.EMBED_PROVIDER ?? e.LLM_PROVIDER,

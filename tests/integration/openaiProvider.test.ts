@@ -23,7 +23,7 @@ async function startOpenAI(
   options: { models?: string[]; codex?: Parameters<typeof writeTestCodex>[1] } = {},
 ) {
   openai = await OpenAIEmulator.start({
-    // The embedding model by the name OLLAMA_EMBED_MODEL gives (no `:latest` on this server).
+    // The embedding model by the name EMBED_MODEL gives (no `:latest` on this server).
     models: options.models ?? [ALFRED, BRICK, ROBIN, EMBED_MODEL.replace(/:latest$/, '')],
     apiKey: KEY,
   });

@@ -5,7 +5,7 @@ import { composeRuntime } from '../compose.ts';
 
 /**
  * `npm run memory:rebuild`: re-embeds every recorded dialogue into a fresh vector index, e.g.
- * after changing OLLAMA_EMBED_MODEL. Stop the bot first.
+ * after changing EMBED_MODEL. Stop the bot first.
  */
 async function main(): Promise<number> {
   loadDotEnv();
@@ -13,7 +13,7 @@ async function main(): Promise<number> {
   const runtime = await composeRuntime(config, createLogger({ level: 'warn' }));
   try {
     const before = runtime.memory.stats();
-    process.stdout.write(`Re-embedding ${before.dialogues} dialogues with ${config.ollamaEmbedModel}…\n`);
+    process.stdout.write(`Re-embedding ${before.dialogues} dialogues with ${config.embedModel}…\n`);
     const started = runtime.clock.now();
     const count = await runtime.memory.rebuild();
     process.stdout.write(

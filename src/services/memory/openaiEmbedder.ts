@@ -31,7 +31,7 @@ export function createOpenAIEmbedder(options: {
         baseUrl: options.baseUrl,
         model: options.model,
         timeoutMs: options.timeoutMs,
-        setting: 'OLLAMA_EMBED_MODEL',
+        setting: 'EMBED_MODEL',
       }),
   });
 }

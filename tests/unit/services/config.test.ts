@@ -55,6 +55,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ MAX_TURNS: '', OLLAMA_HOST: '  ' }).maxTurns).toBe(3);
   });
 
+  it('reads the embedding model from EMBED_MODEL, or from its older name OLLAMA_EMBED_MODEL', () => {
+    expect(loadConfig({}).embedModel).toBe('nomic-embed-text');
+    expect(loadConfig({ OLLAMA_EMBED_MODEL: 'mxbai-embed-large' }).embedModel).toBe('mxbai-embed-large');
+    expect(loadConfig({ EMBED_MODEL: 'bge-m3', OLLAMA_EMBED_MODEL: 'mxbai-embed-large' }).embedModel).toBe(
+      'bge-m3',
+    );
+  });
+
   it("accepts OLLAMA_HOST in Ollama's own forms", () => {
     expect(loadConfig({ OLLAMA_HOST: '0.0.0.0' }).ollamaHost).toBe('http://0.0.0.0:11434');
     expect(loadConfig({ OLLAMA_HOST: 'gpu-box:8080' }).ollamaHost).toBe('http://gpu-box:8080');
