@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { composeRuntime } from '../../src/app/compose.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator } from '../support/discordEmulator.ts';
-import { EMBED_MODEL, REPO_ROOT, TEST_MODELS, tempDir, writeTestCodex } from '../support/fixtures.ts';
+import { EMBED_MODEL, emulatorEnv, REPO_ROOT, TEST_MODELS, tempDir } from '../support/fixtures.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
 import { scriptRound } from '../support/scripts.ts';
 
@@ -43,15 +42,7 @@ beforeEach(async () => {
   discord = await DiscordEmulator.start();
   ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
   dir = tempDir();
-  env = {
-    OLLAMA_HOST: ollama.url,
-    DATA_DIR: join(dir.path, 'data'),
-    FORGE_DIR: join(dir.path, 'tools'),
-    CODEX_PATH: writeTestCodex(dir.path),
-    DISCORD_API_URL: discord.apiUrl,
-    DISCORD_TOKEN: discord.token,
-    LOG_LEVEL: 'info',
-  };
+  env = { ...emulatorEnv(discord, ollama, dir.path), LOG_LEVEL: 'info' };
 });
 afterEach(async () => {
   await discord.close();

@@ -133,14 +133,7 @@ export class OpenAIEmulator {
     }
     if (route === 'POST /v1/embeddings') {
       const model = String(body.model ?? '');
-      if (!this.models.has(model))
-        return this.error(
-          res,
-          404,
-          `The model \`${model}\` does not exist.`,
-          'invalid_request_error',
-          'model_not_found',
-        );
+      if (!this.models.has(model)) return this.modelMissing(res, model);
       const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')];
       return this.json(res, 200, {
         object: 'list',
@@ -166,20 +159,24 @@ export class OpenAIEmulator {
     );
   }
 
+  /** OpenAI's answer for a model it does not serve. */
+  private modelMissing(res: ServerResponse, model: string): void {
+    this.error(
+      res,
+      404,
+      `The model \`${model}\` does not exist.`,
+      'invalid_request_error',
+      'model_not_found',
+    );
+  }
+
   private async complete(
     body: Record<string, unknown>,
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> {
     const model = String(body.model ?? '');
-    if (!this.models.has(model))
-      return this.error(
-        res,
-        404,
-        `The model \`${model}\` does not exist.`,
-        'invalid_request_error',
-        'model_not_found',
-      );
+    if (!this.models.has(model)) return this.modelMissing(res, model);
     const request: OpenAIChatRequest = {
       model,
       messages: (body.messages as OpenAIChatRequest['messages']) ?? [],
