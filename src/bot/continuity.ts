@@ -67,10 +67,14 @@ export function createContinuity(deps: {
    */
   async function stopCursors(channel: TextBasedChannel): Promise<void> {
     const recent = await channel.messages.fetch({ limit: 20 }).catch(() => null);
+    // One persona's webhook serves all its messages: asked for once.
+    const webhooks = new Map<string, ReturnType<Message['fetchWebhook']>>();
     for (const message of recent?.values() ?? []) {
       if (!message.webhookId || !message.content.endsWith(STREAM_CURSOR)) continue;
       try {
-        const webhook = await message.fetchWebhook();
+        const fetched = webhooks.get(message.webhookId) ?? message.fetchWebhook();
+        webhooks.set(message.webhookId, fetched);
+        const webhook = await fetched;
         await webhook.editMessage(message.id, {
           content: message.content.slice(0, -STREAM_CURSOR.length),
           allowedMentions: NO_MENTIONS,
