@@ -1,6 +1,6 @@
 import { EmbedBuilder, MessageFlags, SlashCommandBuilder } from 'discord.js';
-import type { Command, CommandCall, CommandInfo } from '../src/bot/command.ts';
-import type { ArchitectGate } from '../src/bot/permissions.ts';
+import type { ArchitectGate } from '../src/bot/access/architects.ts';
+import type { Command, CommandCall, CommandInfo } from '../src/bot/interactions/command.ts';
 import type { Config } from '../src/services/config.ts';
 
 /** Whether a command (or one of its subcommands) is for the architect alone. */

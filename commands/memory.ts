@@ -1,7 +1,7 @@
 import { channelMention, EmbedBuilder, InteractionContextType, SlashCommandBuilder } from 'discord.js';
-import type { ChannelAccess } from '../src/bot/channelAccess.ts';
-import type { Command, CommandCall } from '../src/bot/command.ts';
-import type { ArchitectGate } from '../src/bot/permissions.ts';
+import type { ArchitectGate } from '../src/bot/access/architects.ts';
+import type { ChannelAccess } from '../src/bot/access/channelAccess.ts';
+import type { Command, CommandCall } from '../src/bot/interactions/command.ts';
 import type { Dialogue } from '../src/graph/dialogue.ts';
 import type { Curation, ForgetReport } from '../src/services/curation/curation.ts';
 import type { Memory } from '../src/services/memory/memory.ts';

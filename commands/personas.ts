@@ -1,5 +1,5 @@
 import { EmbedBuilder, SlashCommandBuilder } from 'discord.js';
-import type { Command, CommandCall, PortsOf } from '../src/bot/command.ts';
+import type { Command, CommandCall, PortsOf } from '../src/bot/interactions/command.ts';
 import type { FineTuner } from '../src/services/finetune/fineTuner.ts';
 import type { Persona } from '../src/services/personas.ts';
 import { plural } from '../src/shared/text.ts';

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
-import type { CommandRegistry } from '../bot/commandRegistry.ts';
-import { loadCommands } from '../bot/commandRegistry.ts';
 import { type Bot, type BotDeps, createBot } from '../bot/createBot.ts';
+import type { CommandRegistry } from '../bot/interactions/commandRegistry.ts';
+import { loadCommands } from '../bot/interactions/commandRegistry.ts';
 import type { PostingLimits } from '../bot/posting/postingScheduler.ts';
 import type { TurnStreamSettings } from '../bot/posting/turnStream.ts';
 import type { Dialogue } from '../graph/dialogue.ts';
@@ -25,21 +25,21 @@ import { FinetuneStore } from '../services/finetune/finetuneStore.ts';
 import { createOllamaModelHost } from '../services/finetune/ollamaAdapters.ts';
 import { type Amendments, createAmendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
+import type { Embedder } from '../services/llm/embedder.ts';
 import { createLimiter, type Limiter } from '../services/llm/limiter.ts';
 import { createProviders, type Providers } from '../services/llm/providers.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../services/llm/retry.ts';
 import type { Logger } from '../services/logger.ts';
-import type { Embedder } from '../services/memory/embedder.ts';
 import { InteractionLog } from '../services/memory/interactionLog.ts';
 import { createMemory, type Memory } from '../services/memory/memory.ts';
 import { VectorIndex } from '../services/memory/vectorIndex.ts';
 import { createNoMetrics, type Metrics } from '../services/metrics.ts';
 import { createPersonaRegistry, type PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
-import type { ToolForge } from '../services/toolForge.ts';
 import { createSandbox } from '../services/tools/sandbox.ts';
-import { createToolService, type ToolService } from '../services/tools/toolBox.ts';
+import type { ToolForge } from '../services/tools/toolPorts.ts';
 import { ToolRegistry } from '../services/tools/toolRegistry.ts';
+import { createToolService, type ToolService } from '../services/tools/toolService.ts';
 import { createLazy, type Lazy } from '../shared/lazy.ts';
 import { serveMetrics } from './metricsServer.ts';
 import { COMMANDS_DIR } from './paths.ts';
@@ -212,7 +212,7 @@ export async function composeRuntime(
   });
   // The forge loads with its first tool.
   const forge = createLazy(async () =>
-    (await import('../services/tools/forge.ts')).createToolForge({
+    (await import('../services/tools/toolForge.ts')).createToolForge({
       modelFor,
       tools,
       bus,

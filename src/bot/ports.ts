@@ -16,14 +16,14 @@ import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { Scheduler } from '../services/scheduler.ts';
-import type { ToolForge } from '../services/toolForge.ts';
-import type { ToolService } from '../services/tools/toolBox.ts';
-import type { ChannelAccess } from './channelAccess.ts';
-import type { CommandInfo } from './commandCall.ts';
-import type { DialogueRunner } from './dialogueRunner.ts';
+import type { ToolForge } from '../services/tools/toolPorts.ts';
+import type { ToolService } from '../services/tools/toolService.ts';
+import type { ArchitectGate } from './access/architects.ts';
+import type { ChannelAccess } from './access/channelAccess.ts';
+import type { DialogueRunner } from './dialogue/dialogueRunner.ts';
+import type { BotThreads, DialogueStarter } from './dialogue/startDialogue.ts';
 import type { GovernanceUi } from './governance/governanceUi.ts';
-import type { ArchitectGate } from './permissions.ts';
-import type { BotThreads, DialogueStarter } from './startDialogue.ts';
+import type { CommandInfo } from './interactions/commandCall.ts';
 
 /**
  * Everything a handler, a command or a job of the bot may be given. No consumer receives all of

@@ -13,7 +13,7 @@ import type {
   ToolForge,
   ToolForgeResult,
   ToolInfo,
-} from '../services/toolForge.ts';
+} from '../services/tools/toolPorts.ts';
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, latestTurn } from './context.ts';
 import { parseDissonance, parseToolCall, parseToolRequest, streamingPreview } from './parsing.ts';
 import {

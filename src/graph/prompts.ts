@@ -1,6 +1,6 @@
 import type { Recollection } from '../services/memory/memory.ts';
 import type { Persona } from '../services/personas.ts';
-import type { ToolCallOutcome, ToolInfo } from '../services/toolForge.ts';
+import type { ToolCallOutcome, ToolInfo } from '../services/tools/toolPorts.ts';
 import { type ContextLimits, clip, recentTurns, summarizeEarlierRuns } from './context.ts';
 import type { DialogueStateValue, Turn } from './state.ts';
 

@@ -34,7 +34,7 @@ export const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, Access>>>> = 
   bot: { bot: 'value', graph: 'value', services: 'value', shared: 'value' },
   // Slash commands: their ports come from the router; values only from the command kit.
   commands: {
-    bot: { kit: ['src/bot/kit.ts'] },
+    bot: { kit: ['src/bot/interactions/kit.ts'] },
     graph: 'types',
     services: 'types',
     shared: 'value',

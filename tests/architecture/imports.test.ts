@@ -26,7 +26,7 @@ describe('the house’s import rules', () => {
 
   it('refuse a forbidden arrow: the graph or a service reaching into the bot, a command into the root', () => {
     expect(
-      planted({ 'src/graph/leak.ts': "import { NO_MENTIONS } from '../bot/personaPoster.ts';\n" }),
+      planted({ 'src/graph/leak.ts': "import { NO_MENTIONS } from '../bot/posting/personaPoster.ts';\n" }),
     ).toEqual([expect.objectContaining({ rule: 'forbidden-layer' })]);
     expect(planted({ 'src/services/leak.ts': "import type { Bot } from '../bot/createBot.ts';\n" })).toEqual([
       expect.objectContaining({ rule: 'forbidden-layer' }),
@@ -41,7 +41,7 @@ describe('the house’s import rules', () => {
       [expect.objectContaining({ rule: 'types-only' })],
     );
     expect(
-      planted({ 'commands/leak.ts': "import { NO_MENTIONS } from '../src/bot/personaPoster.ts';\n" }),
+      planted({ 'commands/leak.ts': "import { NO_MENTIONS } from '../src/bot/posting/personaPoster.ts';\n" }),
     ).toEqual([expect.objectContaining({ rule: 'not-in-kit' })]);
     expect(planted({ 'src/shared/leak.ts': "import { z } from 'zod';\n" })).toEqual([
       expect.objectContaining({ rule: 'package' }),

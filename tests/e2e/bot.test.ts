@@ -1,6 +1,6 @@
 import { PermissionFlagsBits } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Command } from '../../src/bot/command.ts';
+import type { Command } from '../../src/bot/interactions/command.ts';
 import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
 import { ManualClock } from '../support/clock.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';

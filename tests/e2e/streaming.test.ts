@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MESSAGE_LIMIT } from '../../src/bot/posting/splitMessage.ts';
 import { STREAM_CURSOR } from '../../src/bot/posting/turnStream.ts';
-import { MESSAGE_LIMIT } from '../../src/bot/splitMessage.ts';
 import {
   type BotHarness,
   type BotHarnessOptions,

@@ -2,7 +2,7 @@ import { readdirSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
-import { createOllamaEmbedder } from '../../src/services/memory/embedder.ts';
+import { createOllamaEmbedder } from '../../src/services/llm/embedder.ts';
 import { EMBED_MODEL, TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';

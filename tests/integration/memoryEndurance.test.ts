@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import hnswlib from 'hnswlib-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Clock, systemClock } from '../../src/services/clock.ts';
+import { createOllamaEmbedder } from '../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { createOllamaEmbedder } from '../../src/services/memory/embedder.ts';
 import { type DialogueRecord, InteractionLog } from '../../src/services/memory/interactionLog.ts';
 import {
   createMemory,

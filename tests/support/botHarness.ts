@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { type App, type ComposeOptions, composeApp, type Runtime } from '../../src/app/compose.ts';
-import type { Command } from '../../src/bot/command.ts';
-import { createCommandRegistry, loadCommands } from '../../src/bot/commandRegistry.ts';
 import type { Bot } from '../../src/bot/createBot.ts';
+import type { Command } from '../../src/bot/interactions/command.ts';
+import { createCommandRegistry, loadCommands } from '../../src/bot/interactions/commandRegistry.ts';
 import type { PostingLimits } from '../../src/bot/posting/postingScheduler.ts';
 import type { AppStore } from '../../src/services/appStore.ts';
 import { loadConfig } from '../../src/services/config.ts';

@@ -1,6 +1,6 @@
 import { REST } from 'discord.js';
-import { loadCommands } from '../../bot/commandRegistry.ts';
-import { deployCommands } from '../../bot/deployCommands.ts';
+import { loadCommands } from '../../bot/interactions/commandRegistry.ts';
+import { deployCommands } from '../../bot/interactions/deployCommands.ts';
 import { MISSING_TOKEN } from '../../bot/messages.ts';
 import { loadConfig, loadDotEnv } from '../../services/config.ts';
 import { COMMANDS_DIR } from '../paths.ts';

@@ -6,8 +6,8 @@ import { findAppError } from '../../services/errors.ts';
 import { createSilentLogger } from '../../services/logger.ts';
 import { checkToolCode } from '../../services/tools/codeGate.ts';
 import { createSandbox, describeFailureKind } from '../../services/tools/sandbox.ts';
-import { createToolService } from '../../services/tools/toolBox.ts';
 import { ToolRegistry } from '../../services/tools/toolRegistry.ts';
+import { createToolService } from '../../services/tools/toolService.ts';
 
 const USAGE = `Runs a tool's run(input) in the sandbox (QuickJS, same deadline and memory limit as the bot)
 and prints its JSON result; on an error, prints it and exits with 1.

@@ -1,8 +1,8 @@
 import { ChannelType, type Message, type ThreadChannel } from 'discord.js';
-import { readTextAttachments } from '../attachments.ts';
-import { NO_MENTIONS } from '../personaPoster.ts';
+import { readTextAttachments } from '../dialogue/attachments.ts';
+import { threadNameFor, USAGE_HINT } from '../dialogue/startDialogue.ts';
 import type { BotPorts } from '../ports.ts';
-import { threadNameFor, USAGE_HINT } from '../startDialogue.ts';
+import { NO_MENTIONS } from '../posting/personaPoster.ts';
 
 export const DM_HINT =
   'I work in servers: mention me with a task in a channel (or use `/ask` there) and the personas will ' +

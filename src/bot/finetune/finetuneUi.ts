@@ -17,9 +17,9 @@ import type { FineTuner } from '../../services/finetune/fineTuner.ts';
 import type { EvaluationReport, FinetuneJob } from '../../services/finetune/finetuneStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import { createKeyedLock } from '../../shared/concurrency.ts';
-import type { ButtonFamily } from '../buttons.ts';
-import type { ArchitectGate } from '../permissions.ts';
-import { NO_MENTIONS } from '../personaPoster.ts';
+import type { ArchitectGate } from '../access/architects.ts';
+import type { ButtonFamily } from '../interactions/buttons.ts';
+import { NO_MENTIONS } from '../posting/personaPoster.ts';
 import { lossChartPng } from './lossChart.ts';
 
 /**

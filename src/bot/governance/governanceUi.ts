@@ -17,10 +17,10 @@ import type { Logger } from '../../services/logger.ts';
 import type { Memory } from '../../services/memory/memory.ts';
 import { createSingleFlight } from '../../shared/concurrency.ts';
 import { truncate } from '../../shared/text.ts';
-import type { ButtonFamily } from '../buttons.ts';
-import type { ChannelAccess } from '../channelAccess.ts';
-import type { ArchitectGate } from '../permissions.ts';
-import { NO_MENTIONS } from '../personaPoster.ts';
+import type { ArchitectGate } from '../access/architects.ts';
+import type { ChannelAccess } from '../access/channelAccess.ts';
+import type { ButtonFamily } from '../interactions/buttons.ts';
+import { NO_MENTIONS } from '../posting/personaPoster.ts';
 import {
   CODEX_BUTTONS,
   type CodexAction,

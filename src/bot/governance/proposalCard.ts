@@ -11,8 +11,8 @@ import {
 import type { Decision } from '../../services/governance/amendments.ts';
 import type { Proposal } from '../../services/governance/proposalStore.ts';
 import { plural, truncate } from '../../shared/text.ts';
-import { NO_MENTIONS } from '../personaPoster.ts';
-import { splitMessage } from '../splitMessage.ts';
+import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { splitMessage } from '../posting/splitMessage.ts';
 
 /** How a proposal looks in Discord: its card (embed, diff, buttons) and its history. */
 

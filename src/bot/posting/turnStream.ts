@@ -1,5 +1,5 @@
 import type { Clock } from '../../services/clock.ts';
-import { DEFAULT_MAX_POSTS, MESSAGE_LIMIT, planPosts } from '../splitMessage.ts';
+import { DEFAULT_MAX_POSTS, MESSAGE_LIMIT, planPosts } from './splitMessage.ts';
 
 /** Shown at the end of a turn while it is still being written. */
 export const STREAM_CURSOR = ' ▌';

@@ -1,10 +1,10 @@
 import { AppError } from '../errors.ts';
-import { createOllamaEmbedder, type Embedder } from '../memory/embedder.ts';
-import { createOpenAIEmbedder } from '../memory/openaiEmbedder.ts';
 import type { PersonaRegistry } from '../personas.ts';
 import type { ChatModel, LlmProvider, ModelFor } from './chatModel.ts';
+import { createOllamaEmbedder, type Embedder } from './embedder.ts';
 import type { ModelCallOptions } from './modelCall.ts';
 import { checkOllama, createOllamaModelFor, hasModel } from './ollamaModels.ts';
+import { createOpenAIEmbedder } from './openaiEmbedder.ts';
 import { checkOpenAI, createOpenAIModelFor } from './openaiModels.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { findAppError } from '../errors.ts';
+import type { Embedder } from '../llm/embedder.ts';
 import type { Logger } from '../logger.ts';
-import type { Embedder } from './embedder.ts';
 import type { DialogueRecord, InteractionLog, StoredRecord } from './interactionLog.ts';
 import { importLegacyIndex } from './legacyIndex.ts';
 import type { RestoreOutcome, VectorIndex } from './vectorIndex.ts';

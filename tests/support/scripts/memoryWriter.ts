@@ -8,8 +8,8 @@
  */
 import { join } from 'node:path';
 import { systemClock } from '../../../src/services/clock.ts';
+import { createOllamaEmbedder } from '../../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../../src/services/logger.ts';
-import { createOllamaEmbedder } from '../../../src/services/memory/embedder.ts';
 import { InteractionLog } from '../../../src/services/memory/interactionLog.ts';
 import { createMemory } from '../../../src/services/memory/memory.ts';
 import { VectorIndex } from '../../../src/services/memory/vectorIndex.ts';

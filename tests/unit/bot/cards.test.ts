@@ -1,7 +1,7 @@
 import { embedLength } from 'discord.js';
 import { describe, expect, it } from 'vitest';
+import { toolCard } from '../../../src/bot/cards/toolCard.ts';
 import { proposalMessage } from '../../../src/bot/governance/proposalCard.ts';
-import { toolCard } from '../../../src/bot/toolCard.ts';
 import type { Proposal } from '../../../src/services/governance/proposalStore.ts';
 import type { ToolManifest } from '../../../src/services/tools/toolRegistry.ts';
 

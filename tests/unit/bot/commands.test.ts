@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createCommandRegistry, loadCommands } from '../../../src/bot/commandRegistry.ts';
-import { threadNameFor } from '../../../src/bot/startDialogue.ts';
+import { threadNameFor } from '../../../src/bot/dialogue/startDialogue.ts';
+import { createCommandRegistry, loadCommands } from '../../../src/bot/interactions/commandRegistry.ts';
 import { REPO_ROOT } from '../../support/fixtures.ts';
 
 const execute = async () => undefined;

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type BotPost, createDialogueRunner, type DialogueThread } from '../../../src/bot/dialogueRunner.ts';
+import {
+  type BotPost,
+  createDialogueRunner,
+  type DialogueThread,
+} from '../../../src/bot/dialogue/dialogueRunner.ts';
 import type { DialogueEvent, DialogueRequest } from '../../../src/graph/dialogue.ts';
 import { createSilentLogger } from '../../../src/services/logger.ts';
 import { ManualClock } from '../../support/clock.ts';

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createMotivatorJob, type MotivatorPorts, reflectionTask } from '../../../src/bot/motivator.ts';
-import type { NewDialogue, StartOutcome } from '../../../src/bot/startDialogue.ts';
+import {
+  createMotivatorJob,
+  type MotivatorPorts,
+  reflectionTask,
+} from '../../../src/bot/dialogue/motivator.ts';
+import type { NewDialogue, StartOutcome } from '../../../src/bot/dialogue/startDialogue.ts';
 import { createInMemoryAppStore } from '../../../src/services/appStore.ts';
 import { loadConfig } from '../../../src/services/config.ts';
 import type { StoredRecord } from '../../../src/services/memory/interactionLog.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { splitMessage } from '../../../src/bot/splitMessage.ts';
+import { splitMessage } from '../../../src/bot/posting/splitMessage.ts';
 import { graphemeBoundaries } from '../../../src/shared/graphemes.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planPosts, splitMessage } from '../../../src/bot/splitMessage.ts';
+import { planPosts, splitMessage } from '../../../src/bot/posting/splitMessage.ts';
 import { graphemes } from '../../../src/shared/graphemes.ts';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');

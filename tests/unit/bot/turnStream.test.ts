@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { MESSAGE_LIMIT } from '../../../src/bot/posting/splitMessage.ts';
 import {
   createTurnStream,
   STREAM_CURSOR,
   type TurnPart,
   type TurnStreamPort,
 } from '../../../src/bot/posting/turnStream.ts';
-import { MESSAGE_LIMIT } from '../../../src/bot/splitMessage.ts';
 import { streamingPreview } from '../../../src/graph/parsing.ts';
 import { flush, ManualClock } from '../../support/clock.ts';
 

@@ -1,8 +1,8 @@
 import type { InteractionEditReplyOptions } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import memoryCommand, { type MemoryCommandPorts, threadIdFrom } from '../../../commands/memory.ts';
-import type { CommandCall } from '../../../src/bot/command.ts';
-import type { Check } from '../../../src/bot/permissions.ts';
+import type { Check } from '../../../src/bot/access/architects.ts';
+import type { CommandCall } from '../../../src/bot/interactions/command.ts';
 import type { StoredRecord } from '../../../src/services/memory/interactionLog.ts';
 
 const THREAD = '123456789012345678';

@@ -1,6 +1,6 @@
 import { createLazy } from '../../shared/lazy.ts';
-import { deadlineSignal } from '../llm/deadline.ts';
-import { toOllamaError } from '../llm/ollamaErrors.ts';
+import { deadlineSignal } from './deadline.ts';
+import { toOllamaError } from './ollamaErrors.ts';
 
 /** Text in, vector out. */
 export interface Embedder {

@@ -1,5 +1,5 @@
 import type { Attachment } from 'discord.js';
-import { deadlineSignal } from '../services/llm/deadline.ts';
+import { deadlineSignal } from '../../services/llm/deadline.ts';
 
 const TEXT_EXTENSIONS =
   /\.(txt|md|markdown|json|csv|tsv|log|ya?ml|toml|xml|html?|css|js|mjs|ts|py|rb|go|rs|java|c|h|cpp|sh|sql)$/i;

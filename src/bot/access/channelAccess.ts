@@ -1,5 +1,5 @@
 import { type Client, type GuildBasedChannel, OverwriteType, PermissionFlagsBits } from 'discord.js';
-import type { Asker } from './permissions.ts';
+import type { Asker } from './architects.ts';
 
 /**
  * Who can read which channel, so that memory never carries a dialogue to someone who could not

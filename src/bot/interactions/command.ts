@@ -2,9 +2,9 @@ import type {
   ChatInputCommandInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import type { Config } from '../services/config.ts';
+import type { Config } from '../../services/config.ts';
+import type { BotPorts } from '../ports.ts';
 import type { AutocompleteCall, Choice, CommandCall } from './commandCall.ts';
-import type { BotPorts } from './ports.ts';
 
 export type { AutocompleteCall, Choice, CommandCall, CommandInfo } from './commandCall.ts';
 

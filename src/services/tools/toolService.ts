@@ -3,11 +3,11 @@ import { createRequire } from 'node:module';
 import type { Ajv, ValidateFunction } from 'ajv';
 import { sha256 } from '../../shared/hash.ts';
 import { writeFileDurably } from '../durableWrite.ts';
+import type { Embedder } from '../llm/embedder.ts';
 import type { Logger } from '../logger.ts';
-import type { Embedder } from '../memory/embedder.ts';
-import type { ToolBox, ToolCallOutcome, ToolInfo, ToolScope } from '../toolForge.ts';
 import { checkToolCode } from './codeGate.ts';
 import { describeFailureKind, type Sandbox } from './sandbox.ts';
+import type { ToolBox, ToolCallOutcome, ToolInfo, ToolScope } from './toolPorts.ts';
 import { type StoredTool, type ToolRegistry, visibleIn } from './toolRegistry.ts';
 
 /**

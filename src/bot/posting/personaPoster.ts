@@ -7,24 +7,19 @@ import {
   type ThreadChannel,
   type Webhook,
 } from 'discord.js';
-import type { AppStore } from '../services/appStore.ts';
-import type { Clock } from '../services/clock.ts';
-import type { Logger } from '../services/logger.ts';
-import type { DialogueThread } from './dialogueRunner.ts';
+import type { AppStore } from '../../services/appStore.ts';
+import type { Clock } from '../../services/clock.ts';
+import type { Logger } from '../../services/logger.ts';
+import type { DialogueThread } from '../dialogue/dialogueRunner.ts';
 import {
   createPostingScheduler,
   type PostingLimits,
   type PostRequest,
   type SendReport,
-} from './posting/postingScheduler.ts';
-import {
-  createTurnStream,
-  type TurnPart,
-  type TurnStream,
-  type TurnStreamSettings,
-} from './posting/turnStream.ts';
-import { watchWebhookResponses } from './posting/webhookResponses.ts';
+} from './postingScheduler.ts';
 import { DEFAULT_MAX_POSTS, planPosts } from './splitMessage.ts';
+import { createTurnStream, type TurnPart, type TurnStream, type TurnStreamSettings } from './turnStream.ts';
+import { watchWebhookResponses } from './webhookResponses.ts';
 
 /** Model output must never ping anyone. */
 export const NO_MENTIONS = { parse: [] as never[], repliedUser: false };

@@ -1,4 +1,4 @@
-import { graphemeBoundaries } from '../shared/graphemes.ts';
+import { graphemeBoundaries } from '../../shared/graphemes.ts';
 
 /** Discord's limit on a message's content. */
 export const MESSAGE_LIMIT = 2000;

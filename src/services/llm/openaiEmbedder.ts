@@ -1,6 +1,6 @@
 import { createLazy } from '../../shared/lazy.ts';
-import { toOpenAIError } from '../llm/openaiModels.ts';
 import { createEmbedder, type Embedder } from './embedder.ts';
+import { toOpenAIError } from './openaiModels.ts';
 
 /** `/v1/embeddings` of an OpenAI-compatible server (`EMBED_PROVIDER=openai`), through `@langchain/openai`. */
 export function createOpenAIEmbedder(options: {

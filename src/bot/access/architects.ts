@@ -1,6 +1,6 @@
 import type { Client } from 'discord.js';
-import type { Config } from '../services/config.ts';
-import type { Refusal } from '../services/errors.ts';
+import type { Config } from '../../services/config.ts';
+import type { Refusal } from '../../services/errors.ts';
 
 /** Why the architect gate said no. */
 export type ArchitectRefusalCode =

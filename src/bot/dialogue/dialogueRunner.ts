@@ -5,15 +5,15 @@ import {
   type EmbedBuilder,
   RESTJSONErrorCodes,
 } from 'discord.js';
-import type { Dialogue, TurnEvent } from '../graph/dialogue.ts';
-import { describeToolCall } from '../graph/toolCalls.ts';
-import type { Clock } from '../services/clock.ts';
-import type { Logger } from '../services/logger.ts';
-import type { Metrics } from '../services/metrics.ts';
-import type { StoredTool } from '../services/tools/toolRegistry.ts';
-import { describeFailure } from './failures.ts';
-import { splitMessage } from './splitMessage.ts';
-import { toolCard } from './toolCard.ts';
+import type { Dialogue, TurnEvent } from '../../graph/dialogue.ts';
+import { describeToolCall } from '../../graph/toolCalls.ts';
+import type { Clock } from '../../services/clock.ts';
+import type { Logger } from '../../services/logger.ts';
+import type { Metrics } from '../../services/metrics.ts';
+import type { StoredTool } from '../../services/tools/toolRegistry.ts';
+import { toolCard } from '../cards/toolCard.ts';
+import { describeFailure } from '../failures.ts';
+import { splitMessage } from '../posting/splitMessage.ts';
 
 /** Discord shows "typing…" for about 10 s; renew it a little sooner. */
 const TYPING_RENEW_MS = 8_000;

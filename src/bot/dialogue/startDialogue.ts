@@ -10,13 +10,13 @@ import {
   TimestampStyles,
   time,
 } from 'discord.js';
-import type { Logger } from '../services/logger.ts';
-import type { SlidingWindow } from '../services/slidingWindow.ts';
-import { createKeyedLock } from '../shared/concurrency.ts';
-import { truncate } from '../shared/text.ts';
+import type { Logger } from '../../services/logger.ts';
+import type { SlidingWindow } from '../../services/slidingWindow.ts';
+import { createKeyedLock } from '../../shared/concurrency.ts';
+import { truncate } from '../../shared/text.ts';
+import type { PersonaPoster } from '../posting/personaPoster.ts';
 import type { Continuity } from './continuity.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
-import type { PersonaPoster } from './personaPoster.ts';
 
 /** The bot's own conversation threads. */
 export interface BotThreads {

@@ -3,7 +3,7 @@ import type {
   InteractionReplyOptions,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import type { Config } from '../services/config.ts';
+import type { Config } from '../../services/config.ts';
 
 /**
  * What most commands read of an interaction, and how they answer it. A discord.js

@@ -1,9 +1,9 @@
 import { type Interaction, MessageFlags, type RepliableInteraction } from 'discord.js';
-import type { Logger } from '../services/logger.ts';
+import type { Logger } from '../../services/logger.ts';
+import { describeFailure } from '../failures.ts';
+import type { BotPorts } from '../ports.ts';
 import type { ButtonRegistry } from './buttons.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
-import { describeFailure } from './failures.ts';
-import type { BotPorts } from './ports.ts';
 
 /** Replies ephemerally whatever state the interaction is in (fresh, deferred or answered). */
 export async function replyPrivately(interaction: RepliableInteraction, content: string): Promise<void> {

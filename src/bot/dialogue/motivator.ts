@@ -1,15 +1,15 @@
-import type { AppStore } from '../services/appStore.ts';
-import type { Clock } from '../services/clock.ts';
-import { utcDay } from '../services/clock.ts';
-import type { Config } from '../services/config.ts';
-import { channelUnusable } from '../services/errors.ts';
-import type { StoredRecord } from '../services/memory/interactionLog.ts';
-import type { Memory } from '../services/memory/memory.ts';
-import type { JobSpec } from '../services/scheduler.ts';
-import { truncate } from '../shared/text.ts';
-import type { ChannelAccess } from './channelAccess.ts';
+import type { AppStore } from '../../services/appStore.ts';
+import type { Clock } from '../../services/clock.ts';
+import { utcDay } from '../../services/clock.ts';
+import type { Config } from '../../services/config.ts';
+import { channelUnusable } from '../../services/errors.ts';
+import type { StoredRecord } from '../../services/memory/interactionLog.ts';
+import type { Memory } from '../../services/memory/memory.ts';
+import type { JobSpec } from '../../services/scheduler.ts';
+import { truncate } from '../../shared/text.ts';
+import type { ChannelAccess } from '../access/channelAccess.ts';
+import type { HumanActivity } from '../ports.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
-import type { HumanActivity } from './ports.ts';
 import type { DialogueStarter } from './startDialogue.ts';
 
 /**

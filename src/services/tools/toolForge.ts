@@ -5,8 +5,8 @@ import type { Clock } from '../clock.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
-import type { ToolForge, ToolForgeRequest, ToolForgeResult } from '../toolForge.ts';
 import { checkToolCode } from './codeGate.ts';
+import { describeFailureKind } from './sandbox.ts';
 import {
   DESIGN_FORMAT,
   DESIGN_SYSTEM,
@@ -16,9 +16,8 @@ import {
   IMPLEMENT_SYSTEM,
   type ImplementationFeedback,
   implementPrompt,
-} from './forgePrompts.ts';
-import { describeFailureKind } from './sandbox.ts';
-import { regexKeywordIn, type ToolService, toolInfo } from './toolBox.ts';
+} from './toolForgePrompts.ts';
+import type { ToolForge, ToolForgeRequest, ToolForgeResult } from './toolPorts.ts';
 import {
   type ForgeAttempt,
   type StoredTool,
@@ -26,6 +25,7 @@ import {
   toToolName,
   visibleIn,
 } from './toolRegistry.ts';
+import { regexKeywordIn, type ToolService, toolInfo } from './toolService.ts';
 
 /**
  * The tactical loop (Voyager, LATM, CREATOR, CRAFT): look for a stored tool first; otherwise

@@ -1,9 +1,9 @@
 import { type Client, type Message, SnowflakeUtil, type TextBasedChannel } from 'discord.js';
-import type { AppStore } from '../services/appStore.ts';
-import type { Clock } from '../services/clock.ts';
-import type { Logger } from '../services/logger.ts';
-import { NO_MENTIONS } from './personaPoster.ts';
-import { STREAM_CURSOR } from './posting/turnStream.ts';
+import type { AppStore } from '../../services/appStore.ts';
+import type { Clock } from '../../services/clock.ts';
+import type { Logger } from '../../services/logger.ts';
+import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { STREAM_CURSOR } from '../posting/turnStream.ts';
 
 /**
  * Nobody is left waiting in silence across a restart: dialogues a crash cut short are told so

@@ -1,6 +1,6 @@
 import { AttachmentBuilder, EmbedBuilder, TimestampStyles, time, userMention } from 'discord.js';
-import type { ToolManifest } from '../services/tools/toolRegistry.ts';
-import { truncate } from '../shared/text.ts';
+import type { ToolManifest } from '../../services/tools/toolRegistry.ts';
+import { truncate } from '../../shared/text.ts';
 
 /** Discord's embed limits (DISCORD.md). */
 const FIELD_MAX = 1024;
