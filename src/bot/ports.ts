@@ -20,8 +20,10 @@ import type { ToolForge } from '../services/tools/toolPorts.ts';
 import type { ToolService } from '../services/tools/toolService.ts';
 import type { ArchitectGate } from './access/architects.ts';
 import type { ChannelAccess } from './access/channelAccess.ts';
+import type { HumanActivity } from './activity.ts';
 import type { DialogueRunner } from './dialogue/dialogueRunner.ts';
-import type { BotThreads, DialogueStarter } from './dialogue/startDialogue.ts';
+import type { DialogueStarter } from './dialogue/startDialogue.ts';
+import type { BotThreads } from './dialogue/threads.ts';
 import type { GovernanceUi } from './governance/governanceUi.ts';
 import type { CommandInfo } from './interactions/commandCall.ts';
 
@@ -66,14 +68,6 @@ export interface BotPorts {
   readonly health: HealthProbe;
   /** The slash commands, for `/help`. */
   readonly commandList: () => readonly CommandInfo[];
-}
-
-/** When a person last wrote to the bot or used a command. */
-export interface HumanActivity {
-  /** Milliseconds since the epoch. */
-  last(): number;
-  /** Records activity now. */
-  touch(): void;
 }
 
 /** What `/status` checks: the model servers and the data folder. */

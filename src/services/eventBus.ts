@@ -30,6 +30,8 @@ export interface BatEvents {
     code: string;
     /** The dialogue (or `/forge` interaction) that asked for it. */
     conversationId: string;
+    /** The Discord channel or thread it was asked in; absent outside Discord (the terminal chat). */
+    channelId?: string;
     /** A persona id, or the Discord user id of whoever ran `/forge`. */
     requestedBy: string;
   };

@@ -35,147 +35,196 @@ const lastSeenKey = (channelId: string) => `continuity:last-seen:${channelId}`;
 export const INTERRUPTED_NOTICE =
   '⏹️ I stopped unexpectedly in the middle of this dialogue (the bot restarted). What was said so far is kept: send your message again to go on.';
 
-export function createContinuity(deps: {
+export interface ContinuityDeps {
   client: Client;
   store: AppStore;
   clock: Clock;
   logger: Logger;
-}): Continuity {
+}
+
+export function createContinuity(deps: ContinuityDeps): Continuity {
   const log = deps.logger.child({ module: 'continuity' });
-  const { store } = deps;
-  // The running set is written whole: one writer at a time keeps it consistent.
-  let running = new Set<string>();
-  let writing: Promise<void> = Promise.resolve();
-  const saveRunning = () => {
-    const snapshot = [...running];
-    writing = writing
-      .then(() => store.set(RUNNING, snapshot))
-      .catch((error: unknown) => {
-        log.warn({ err: error }, 'could not remember the running dialogues');
-      });
-    return writing;
-  };
-  const handled = new Set<string>();
-  const remember = (id: string) => {
-    handled.add(id);
-    if (handled.size > CATCH_UP.handledMemory) handled.delete(handled.values().next().value as string);
-  };
-
-  /**
-   * A turn that was streaming when the bot died keeps its words but loses its cursor, so it no
-   * longer looks as if it were still being written. Only the thread's last messages are read.
-   */
-  async function stopCursors(channel: TextBasedChannel): Promise<void> {
-    const recent = await channel.messages.fetch({ limit: 20 }).catch(() => null);
-    // One persona's webhook serves all its messages: asked for once.
-    const webhooks = new Map<string, ReturnType<Message['fetchWebhook']>>();
-    for (const message of recent?.values() ?? []) {
-      if (!message.webhookId || !message.content.endsWith(STREAM_CURSOR)) continue;
-      try {
-        const fetched = webhooks.get(message.webhookId) ?? message.fetchWebhook();
-        webhooks.set(message.webhookId, fetched);
-        const webhook = await fetched;
-        await webhook.editMessage(message.id, {
-          content: message.content.slice(0, -STREAM_CURSOR.length),
-          allowedMentions: NO_MENTIONS,
-          ...(channel.isThread() ? { threadId: channel.id } : {}),
-        });
-      } catch (error) {
-        log.warn({ err: error, messageId: message.id }, 'could not take the cursor off a cut-short turn');
-      }
-    }
-  }
-
-  async function tellInterrupted(): Promise<number> {
-    const threads = (await store.get<string[]>(RUNNING)) ?? [];
-    let told = 0;
-    for (const threadId of threads) {
-      const channel = await deps.client.channels.fetch(threadId).catch(() => null);
-      if (!channel?.isSendable()) continue;
-      if (channel.isTextBased()) await stopCursors(channel);
-      await channel
-        .send({ content: INTERRUPTED_NOTICE, allowedMentions: NO_MENTIONS })
-        .then(() => told++)
-        .catch((error: unknown) =>
-          log.warn({ err: error, threadId }, 'could not tell a thread it was interrupted'),
-        );
-    }
-    await store.set(RUNNING, [...running]);
-    return told;
-  }
-
-  /** The channels to read back: every text channel and active thread the bot can read. */
-  function channels(): TextBasedChannel[] {
-    const found: TextBasedChannel[] = [];
-    for (const guild of deps.client.guilds.cache.values()) {
-      for (const channel of guild.channels.cache.values()) {
-        if (!channel.isTextBased() || channel.isVoiceBased()) continue;
-        if (channel.isThread() && channel.archived) continue;
-        const me = guild.members.me;
-        if (me && !channel.permissionsFor(me).has(['ViewChannel', 'ReadMessageHistory'])) continue;
-        found.push(channel);
-      }
-    }
-    return found;
-  }
-
-  async function replay(handle: (message: Message) => Promise<void>): Promise<number> {
-    const online = await store.get<number>(ONLINE);
-    // The first start ever: nothing was missed.
-    if (online === undefined) return 0;
-    const oldest = Math.max(online, deps.clock.now() - CATCH_UP.maxAgeMs);
-    let replayed = 0;
-    for (const channel of channels()) {
-      if (replayed >= CATCH_UP.total) break;
-      const seen = await store.get<string>(lastSeenKey(channel.id));
-      const after = seen ?? SnowflakeUtil.generate({ timestamp: oldest }).toString();
-      if (channel.lastMessageId && BigInt(channel.lastMessageId) <= BigInt(after)) continue;
-      const batch = await channel.messages
-        .fetch({ after, limit: CATCH_UP.perChannel })
-        .catch((error: unknown) => {
-          log.warn({ err: error, channelId: channel.id }, 'could not read back a channel');
-          return null;
-        });
-      const missed = [...(batch?.values() ?? [])]
-        .filter((m) => m.createdTimestamp >= oldest && !m.author.bot && !m.webhookId)
-        .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      for (const message of missed.slice(0, CATCH_UP.total - replayed)) {
-        replayed++;
-        await handle(message).catch((error: unknown) =>
-          log.error({ err: error, messageId: message.id }, 'could not handle a missed message'),
-        );
-      }
-    }
-    return replayed;
-  }
-
+  const running = new RunningThreads(deps.store, log);
+  const handled = new HandledMessages(CATCH_UP.handledMemory);
+  const heartbeat = () => deps.store.set(ONLINE, deps.clock.now());
   return {
-    async runStarted(threadId) {
-      running.add(threadId);
-      await saveRunning();
-    },
-    async runEnded(threadId) {
-      if (!running.delete(threadId)) return;
-      await saveRunning();
-    },
+    runStarted: (threadId) => running.add(threadId),
+    runEnded: (threadId) => running.delete(threadId),
     async firstSighting(message) {
-      if (handled.has(message.id)) return false;
-      remember(message.id);
+      if (!handled.first(message.id)) return false;
       const key = lastSeenKey(message.channelId);
-      const seen = await store.get<string>(key);
-      if (!seen || BigInt(seen) < BigInt(message.id)) await store.set(key, message.id);
+      const seen = await deps.store.get<string>(key);
+      if (!seen || BigInt(seen) < BigInt(message.id)) await deps.store.set(key, message.id);
       return true;
     },
     async resume(handle) {
-      running = new Set();
-      const interrupted = await tellInterrupted();
-      const replayed = await replay(handle);
-      await this.heartbeat();
+      const interrupted = await tellInterrupted(deps, log, await running.takeOver());
+      await running.save();
+      const replayed = await replay(deps, log, handle);
+      await heartbeat();
       if (interrupted || replayed) log.info({ interrupted, replayed }, 'resumed after a restart');
       return { interrupted, replayed };
     },
-    async heartbeat() {
-      await store.set(ONLINE, deps.clock.now());
-    },
+    heartbeat,
   };
+}
+
+/** The threads with a dialogue running, kept in the store so that a crash leaves them behind. */
+class RunningThreads {
+  private running = new Set<string>();
+  // The set is written whole: one writer at a time keeps it consistent.
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: AppStore,
+    private readonly log: Logger,
+  ) {}
+
+  add(threadId: string): Promise<void> {
+    this.running.add(threadId);
+    return this.save();
+  }
+
+  async delete(threadId: string): Promise<void> {
+    if (this.running.delete(threadId)) await this.save();
+  }
+
+  /**
+   * At start: the threads the last process left running (a crash cut them short); the set starts
+   * afresh, and is written once they have been told (`save`), so a crash meanwhile tells them again.
+   */
+  async takeOver(): Promise<string[]> {
+    this.running = new Set();
+    return (await this.store.get<string[]>(RUNNING)) ?? [];
+  }
+
+  save(): Promise<void> {
+    const snapshot = [...this.running];
+    this.writing = this.writing
+      .then(() => this.store.set(RUNNING, snapshot))
+      .catch((error: unknown) => {
+        this.log.warn({ err: error }, 'could not remember the running dialogues');
+      });
+    return this.writing;
+  }
+}
+
+/** The ids of recent messages already handled, a bounded few: the live gateway and the catch-up both deliver them. */
+class HandledMessages {
+  private readonly ids = new Set<string>();
+  constructor(private readonly max: number) {}
+
+  /** True the first time an id is seen. */
+  first(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string);
+    return true;
+  }
+}
+
+/**
+ * A turn that was streaming when the bot died keeps its words but loses its cursor, so it no
+ * longer looks as if it were still being written. Only the thread's last messages are read.
+ */
+async function stopCursors(channel: TextBasedChannel, log: Logger): Promise<void> {
+  const recent = await channel.messages.fetch({ limit: 20 }).catch(() => null);
+  // One persona's webhook serves all its messages: asked for once.
+  const webhooks = new Map<string, ReturnType<Message['fetchWebhook']>>();
+  for (const message of recent?.values() ?? []) {
+    if (!message.webhookId || !message.content.endsWith(STREAM_CURSOR)) continue;
+    try {
+      const fetched = webhooks.get(message.webhookId) ?? message.fetchWebhook();
+      webhooks.set(message.webhookId, fetched);
+      const webhook = await fetched;
+      await webhook.editMessage(message.id, {
+        content: message.content.slice(0, -STREAM_CURSOR.length),
+        allowedMentions: NO_MENTIONS,
+        ...(channel.isThread() ? { threadId: channel.id } : {}),
+      });
+    } catch (error) {
+      log.warn({ err: error, messageId: message.id }, 'could not take the cursor off a cut-short turn');
+    }
+  }
+}
+
+/** Tells each thread a crash cut short that it was; returns how many were told. */
+async function tellInterrupted(
+  deps: ContinuityDeps,
+  log: Logger,
+  threads: readonly string[],
+): Promise<number> {
+  let told = 0;
+  for (const threadId of threads) {
+    const channel = await deps.client.channels.fetch(threadId).catch(() => null);
+    if (!channel?.isSendable()) continue;
+    if (channel.isTextBased()) await stopCursors(channel, log);
+    await channel
+      .send({ content: INTERRUPTED_NOTICE, allowedMentions: NO_MENTIONS })
+      .then(() => told++)
+      .catch((error: unknown) =>
+        log.warn({ err: error, threadId }, 'could not tell a thread it was interrupted'),
+      );
+  }
+  return told;
+}
+
+/** The channels to read back: every text channel and active thread the bot can read. */
+function readableChannels(client: Client): TextBasedChannel[] {
+  const found: TextBasedChannel[] = [];
+  for (const guild of client.guilds.cache.values()) {
+    for (const channel of guild.channels.cache.values()) {
+      if (!channel.isTextBased() || channel.isVoiceBased()) continue;
+      if (channel.isThread() && channel.archived) continue;
+      const me = guild.members.me;
+      if (me && !channel.permissionsFor(me).has(['ViewChannel', 'ReadMessageHistory'])) continue;
+      found.push(channel);
+    }
+  }
+  return found;
+}
+
+/** Hands what people wrote while the bot was down to `handle`, oldest first per channel; returns how many. */
+async function replay(
+  deps: ContinuityDeps,
+  log: Logger,
+  handle: (message: Message) => Promise<void>,
+): Promise<number> {
+  const online = await deps.store.get<number>(ONLINE);
+  // The first start ever: nothing was missed.
+  if (online === undefined) return 0;
+  const oldest = Math.max(online, deps.clock.now() - CATCH_UP.maxAgeMs);
+  let replayed = 0;
+  for (const channel of readableChannels(deps.client)) {
+    if (replayed >= CATCH_UP.total) break;
+    const missed = await missedIn(deps.store, log, channel, oldest);
+    for (const message of missed.slice(0, CATCH_UP.total - replayed)) {
+      replayed++;
+      await handle(message).catch((error: unknown) =>
+        log.error({ err: error, messageId: message.id }, 'could not handle a missed message'),
+      );
+    }
+  }
+  return replayed;
+}
+
+/** A channel's messages from people since the last one seen (and not before `oldest`), oldest first. */
+async function missedIn(
+  store: AppStore,
+  log: Logger,
+  channel: TextBasedChannel,
+  oldest: number,
+): Promise<Message[]> {
+  const seen = await store.get<string>(lastSeenKey(channel.id));
+  const after = seen ?? SnowflakeUtil.generate({ timestamp: oldest }).toString();
+  if (channel.lastMessageId && BigInt(channel.lastMessageId) <= BigInt(after)) return [];
+  const batch = await channel.messages
+    .fetch({ after, limit: CATCH_UP.perChannel })
+    .catch((error: unknown) => {
+      log.warn({ err: error, channelId: channel.id }, 'could not read back a channel');
+      return null;
+    });
+  return [...(batch?.values() ?? [])]
+    .filter((m) => m.createdTimestamp >= oldest && !m.author.bot && !m.webhookId)
+    .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 }

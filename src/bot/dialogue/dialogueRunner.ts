@@ -1,26 +1,13 @@
-import {
-  type AttachmentBuilder,
-  channelMention,
-  DiscordAPIError,
-  type EmbedBuilder,
-  RESTJSONErrorCodes,
-} from 'discord.js';
-import type { Dialogue, TurnEvent } from '../../graph/dialogue.ts';
-import { describeToolCall } from '../../graph/toolCalls.ts';
+import type { AttachmentBuilder, EmbedBuilder } from 'discord.js';
+import type { Dialogue, DialogueEvent } from '../../graph/dialogue.ts';
 import type { Clock } from '../../services/clock.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { Metrics } from '../../services/metrics.ts';
 import type { StoredTool } from '../../services/tools/toolRegistry.ts';
-import { toolCard } from '../cards/toolCard.ts';
-import { describeFailure } from '../failures.ts';
-import { splitMessage } from '../posting/splitMessage.ts';
-
-/** Discord shows "typing…" for about 10 s; renew it a little sooner. */
-const TYPING_RENEW_MS = 8_000;
-/** A persona shows "typing…" only once it has thought this long: a quick turn needs no REST call for it. */
-const TYPING_AFTER_MS = 2_000;
-/** A dialogue is told its place in the model queue only if it still waits after this long. */
-const QUEUE_NOTICE_AFTER_MS = 5_000;
+import { createKeyedLock } from '../../shared/concurrency.ts';
+import type { Continuity } from './continuity.ts';
+import { RunIndicators } from './runIndicators.ts';
+import { postForgeTurn, reportStop, turnText } from './turnPosts.ts';
 
 /** What the bot posts as itself: a notice, or a card. */
 export interface BotPost {
@@ -64,13 +51,32 @@ export interface StreamedTurn {
   readonly stats: { messages: number; edits: number; firstPostAt?: number };
 }
 
+/** One human message of a thread, to be answered by a dialogue. */
+export interface ThreadMessage {
+  thread: DialogueThread;
+  message: string;
+  meta?: { userId?: string };
+}
+
+/** A queued entry once its turn came and it was prepared: the caller's result, and the message to answer, if any. */
+export interface Prepared<T> {
+  result: T;
+  dialogue?: ThreadMessage;
+}
+
 export interface DialogueRunner {
   /**
-   * Runs the dialogue for one human message in a thread and posts every turn as it completes.
-   * Messages of one thread are answered in order; threads run side by side. Never rejects:
-   * failures are said in the thread.
+   * Queues a dialogue for one human message in a thread and posts every turn as it completes;
+   * settles when it ends. Never rejects: failures are said in the thread.
    */
   run(thread: DialogueThread, message: string, meta?: { userId?: string }): Promise<void>;
+  /**
+   * The thread's queue, for work that must come before its dialogue in the same order (opening
+   * the thread, reading the task): `prepare` runs once every earlier entry under `key` (a
+   * thread id, or the id of the message a thread will be opened on) has ended, then the dialogue
+   * it returns runs. `prepared` settles with its result (or its error); `done` when all is over.
+   */
+  enqueue<T>(key: string, prepare: () => Promise<Prepared<T>>): { prepared: Promise<T>; done: Promise<void> };
   /** Threads with a run in progress or waiting. */
   readonly activeThreads: ReadonlySet<string>;
   /** Stops every run (they are checkpointed after each completed turn) and waits for them. */
@@ -87,213 +93,198 @@ export interface DialogueRunnerDeps {
   metrics?: Pick<Metrics, 'dialogue' | 'turn'>;
   /** A forged tool, for its card in the thread. */
   tool: (name: string, version: number) => StoredTool | undefined;
+  /** Remembers which threads have a dialogue running, so a crash is noticed at the next start. */
+  continuity?: Pick<Continuity, 'runStarted' | 'runEnded'>;
   /** Whether persona turns appear as they are written (`STREAM_TURNS`); default false. */
   streamTurns?: boolean;
   clock: Clock;
   logger: Logger;
 }
 
+/**
+ * The one queue that keeps a thread in order: every message of a thread, and the opening of a
+ * new thread before its first dialogue, waits for what came before it in that thread; threads
+ * run side by side. (The graph does not order runs itself: like LangGraph's server, the caller
+ * owns a conversation's order.)
+ */
 export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
   const log = deps.logger.child({ module: 'dialogue-runner' });
-  const runs = new Map<string, number>();
+  const queue = createKeyedLock();
+  /** Entries queued or running, by key. */
+  const entries = new Map<string, number>();
   const active = new Set<Promise<void>>();
   const shutdown = new AbortController();
+  const context: RunContext = { deps, log, shutdown: shutdown.signal };
 
-  /** A forge turn: the new tool's card (code attached), or the forge's words. */
-  async function postForgeTurn(thread: DialogueThread, event: TurnEvent) {
-    const tool =
-      event.forged?.status === 'created' ? deps.tool(event.forged.name, event.forged.version) : undefined;
-    if (tool) {
-      await thread.send(toolCard(tool.manifest, tool.code));
-      return;
-    }
-    for (const part of splitMessage(`🔧 **Tool forge** — ${event.text}`))
-      await thread.send({ content: part });
-  }
-
-  /** A persona's words as shown: the tools it used above, its dissonance below. */
-  function turnText(event: TurnEvent): string {
-    const calls = (event.toolCalls ?? []).map(
-      (call) => `-# 🛠️ ${call.ok ? 'used' : 'tried'} ${describeToolCall(call, 200).replace(/\n/g, ' ')}`,
-    );
-    const body =
-      event.dissonance === undefined
-        ? event.text
-        : `${event.text}\n-# dissonance: ${event.dissonance.toFixed(2)}`;
-    return calls.length ? `${calls.join('\n')}\n${body}` : body;
-  }
-
-  async function runOnce(thread: DialogueThread, message: string, meta: { userId?: string }) {
-    // "typing…" starts once a persona has thought TYPING_AFTER_MS, then is renewed; the queue
-    // notice goes out once a model call has waited QUEUE_NOTICE_AFTER_MS, at most once a run. A
-    // turn ends both. Each checks its signal when the sleep ends: a turn may have come meanwhile.
-    let typing: AbortController | undefined;
-    const startTyping = () => {
-      if (typing) return;
-      typing = new AbortController();
-      const { signal } = typing;
-      const send = () => void thread.typing().catch(() => undefined);
-      deps.clock.sleep(TYPING_AFTER_MS, signal).then(
-        () => {
-          if (signal.aborted) return;
-          send();
-          signal.addEventListener('abort', deps.clock.every(TYPING_RENEW_MS, send), { once: true });
-        },
-        () => undefined,
-      );
-    };
-    const stopTyping = () => {
-      typing?.abort();
-      typing = undefined;
-    };
-    let queueWait: AbortController | undefined;
-    let toldQueue = false;
-    let queueNotice: Promise<void> = Promise.resolve();
-    const noticeQueueLater = (position: number, reason?: string) => {
-      if (queueWait || toldQueue) return;
-      queueWait = new AbortController();
-      const { signal } = queueWait;
-      deps.clock.sleep(QUEUE_NOTICE_AFTER_MS, signal).then(
-        () => {
-          if (signal.aborted) return;
-          toldQueue = true;
-          queueNotice = thread
-            .send({
-              content: reason
-                ? `⏳ The model is busy ${reason}: this dialogue was number ${position} in the queue and follows when it is free.`
-                : `⏳ Other dialogues are using the model: this one was number ${position} in the queue and follows as soon as it can.`,
-            })
-            .catch((error: unknown) =>
-              log.warn({ err: error, threadId: thread.id }, 'could not post the queue notice'),
-            );
-        },
-        () => undefined,
-      );
-    };
-    const stopQueueWait = () => {
-      queueWait?.abort();
-      queueWait = undefined;
-    };
-    const started = deps.clock.now();
-    /** The turn that is streaming now, if any. */
-    let streaming: { persona: string; turn: StreamedTurn } | undefined;
-    // Each run has its own signal, tied to the shutdown only while it runs: LangGraph keeps the
-    // signal it is given, so the shutdown's own would collect a listener per dialogue for good.
-    const run = new AbortController();
-    const stopRun = () => run.abort(shutdown.signal.reason);
-    shutdown.signal.addEventListener('abort', stopRun, { once: true });
-    try {
-      const recallChannels = deps.recallScope?.(thread);
-      const events = deps.dialogue.run(
-        {
-          conversationId: thread.id,
-          message,
-          meta: {
-            ...(thread.guildId ? { guildId: thread.guildId } : {}),
-            ...(thread.parentId ? { channelId: thread.parentId } : {}),
-            ...(meta.userId ? { userId: meta.userId } : {}),
-          },
-          ...(recallChannels ? { recallChannels } : {}),
-        },
-        { signal: run.signal, streamTurns: deps.streamTurns === true },
-      );
-      for await (const event of events) {
-        if (event.type === 'thinking') startTyping();
-        else if (event.type === 'queued') noticeQueueLater(event.position, event.reason);
-        else if (event.type === 'partial') {
-          if (!streaming || streaming.persona !== event.persona) {
-            const turn = event.text.trim() ? thread.stream?.(deps.speaker(event.persona)) : undefined;
-            if (!turn) continue;
-            stopTyping();
-            stopQueueWait();
-            await queueNotice;
-            streaming = { persona: event.persona, turn };
-          }
-          streaming.turn.update(event.text);
-        } else if (event.type === 'turn') {
-          stopTyping();
-          stopQueueWait();
-          await queueNotice;
-          const streamed = streaming?.persona === event.persona ? streaming.turn : undefined;
-          streaming = undefined;
-          if (event.persona === 'TOOL_FORGE') await postForgeTurn(thread, event);
-          else if (streamed) {
-            await streamed.finish(turnText(event));
-            log.debug(
-              { threadId: thread.id, persona: event.persona, ...streamed.stats },
-              'streamed turn finished',
-            );
-          } else await thread.speak(deps.speaker(event.persona), turnText(event));
-          deps.metrics?.turn(event.persona);
-        } else if (event.type === 'done') {
-          deps.metrics?.dialogue('done');
-          log.info(
-            {
-              threadId: thread.id,
-              userId: meta.userId,
-              run: event.run,
-              rounds: event.rounds,
-              dissonance: event.dissonance,
-              warnings: event.warnings.length,
-              durationMs: deps.clock.now() - started,
-            },
-            'dialogue finished',
-          );
+  function enqueue<T>(key: string, prepare: () => Promise<Prepared<T>>) {
+    entries.set(key, (entries.get(key) ?? 0) + 1);
+    let settle!: { resolve: (value: T) => void; reject: (error: unknown) => void };
+    const prepared = new Promise<T>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const done = queue
+      .run(key, async () => {
+        let next: Prepared<T>;
+        try {
+          next = await prepare();
+        } catch (error) {
+          settle.reject(error);
+          return;
         }
-      }
-    } catch (error) {
-      // Words already shown stay, marked as broken off.
-      await streaming?.turn.abandon().catch(() => undefined);
-      streaming = undefined;
-      deps.metrics?.dialogue(shutdown.signal.aborted ? 'stopped' : 'failed');
-      stopTyping();
-      stopQueueWait();
-      const closed =
-        error instanceof DiscordAPIError &&
-        (error.code === RESTJSONErrorCodes.InvalidActionOnArchivedThread ||
-          error.code === RESTJSONErrorCodes.ThreadLocked);
-      const text = shutdown.signal.aborted
-        ? '⏹️ I was stopped mid-dialogue (a restart). What was said so far is kept: send your message again to go on.'
-        : closed
-          ? `⚠️ I could not go on in ${channelMention(thread.id)}: it was archived and locked mid-dialogue. What was said so far is kept; unlock it and send your message again.`
-          : describeFailure(error, log, { threadId: thread.id });
-      // A thread that refuses posts (archived and locked) hears it in its channel instead.
-      const told = closed
-        ? false
-        : await thread.send({ content: text }).then(
-            () => true,
-            () => false,
-          );
-      if (!told) {
-        await thread.tellOutside(text).catch((sendError: unknown) => {
-          log.error({ threadId: thread.id, err: sendError }, 'could not report a failure anywhere');
-        });
-      }
-    } finally {
-      stopTyping();
-      stopQueueWait();
-      shutdown.signal.removeEventListener('abort', stopRun);
-    }
+        settle.resolve(next.result);
+        if (next.dialogue) await runTracked(context, next.dialogue);
+      })
+      .finally(() => {
+        const left = (entries.get(key) ?? 1) - 1;
+        if (left > 0) entries.set(key, left);
+        else entries.delete(key);
+        active.delete(done);
+      });
+    active.add(done);
+    return { prepared, done };
   }
 
   return {
     run(thread, message, meta = {}) {
-      runs.set(thread.id, (runs.get(thread.id) ?? 0) + 1);
-      const promise = runOnce(thread, message, meta).finally(() => {
-        const left = (runs.get(thread.id) ?? 1) - 1;
-        if (left > 0) runs.set(thread.id, left);
-        else runs.delete(thread.id);
-        active.delete(promise);
-      });
-      active.add(promise);
-      return promise;
+      return enqueue(thread.id, async () => ({ result: undefined, dialogue: { thread, message, meta } }))
+        .done;
     },
+    enqueue,
     get activeThreads() {
-      return new Set(runs.keys());
+      return new Set(entries.keys());
     },
     async shutdown() {
       shutdown.abort(new Error('shutting down'));
       await Promise.allSettled([...active]);
     },
   };
+}
+
+interface RunContext {
+  deps: DialogueRunnerDeps;
+  log: Logger;
+  /** Aborted when the bot shuts down. */
+  shutdown: AbortSignal;
+}
+
+/** A dialogue, remembered as running until it ends, so a crash is noticed at the next start. */
+async function runTracked(context: RunContext, entry: ThreadMessage): Promise<void> {
+  const { continuity } = context.deps;
+  const id = entry.thread.id;
+  await continuity?.runStarted(id);
+  try {
+    await runOnce(context, entry.thread, entry.message, entry.meta ?? {});
+  } finally {
+    await continuity?.runEnded(id);
+  }
+}
+
+/** Runs one dialogue and shows it in the thread as it happens. Never rejects. */
+async function runOnce(
+  { deps, log, shutdown }: RunContext,
+  thread: DialogueThread,
+  message: string,
+  meta: { userId?: string },
+): Promise<void> {
+  const indicators = new RunIndicators(thread, deps.clock, log);
+  const shown = new TurnDisplay(thread, deps);
+  const started = deps.clock.now();
+  // Each run has its own signal, tied to the shutdown only while it runs: LangGraph keeps the
+  // signal it is given, so the shutdown's own would collect a listener per dialogue for good.
+  const run = new AbortController();
+  const stopRun = () => run.abort(shutdown.reason);
+  shutdown.addEventListener('abort', stopRun, { once: true });
+  try {
+    // Queued behind a run when the bot began to stop: it is told so, like the runs it stopped.
+    if (shutdown.aborted) throw shutdown.reason;
+    const recallChannels = deps.recallScope?.(thread);
+    const events = deps.dialogue.run(
+      {
+        conversationId: thread.id,
+        message,
+        meta: {
+          ...(thread.guildId ? { guildId: thread.guildId } : {}),
+          ...(thread.parentId ? { channelId: thread.parentId } : {}),
+          ...(meta.userId ? { userId: meta.userId } : {}),
+        },
+        ...(recallChannels ? { recallChannels } : {}),
+      },
+      { signal: run.signal, streamTurns: deps.streamTurns === true },
+    );
+    for await (const event of events) {
+      if (event.type === 'thinking') indicators.thinking();
+      else if (event.type === 'queued') indicators.queued(event.position, event.reason);
+      else if (event.type === 'partial') await shown.partial(event, indicators);
+      else if (event.type === 'turn') await shown.turn(event, indicators);
+      else if (event.type === 'done') {
+        deps.metrics?.dialogue('done');
+        log.info(
+          {
+            threadId: thread.id,
+            userId: meta.userId,
+            run: event.run,
+            rounds: event.rounds,
+            dissonance: event.dissonance,
+            warnings: event.warnings.length,
+            durationMs: deps.clock.now() - started,
+          },
+          'dialogue finished',
+        );
+      }
+    }
+  } catch (error) {
+    // Words already shown stay, marked as broken off.
+    await shown.abandon();
+    deps.metrics?.dialogue(shutdown.aborted ? 'stopped' : 'failed');
+    indicators.stop();
+    await reportStop(thread, error, { shuttingDown: shutdown.aborted, log });
+  } finally {
+    indicators.stop();
+    shutdown.removeEventListener('abort', stopRun);
+  }
+}
+
+type PartialEvent = Extract<DialogueEvent, { type: 'partial' }>;
+type TurnEvent = Extract<DialogueEvent, { type: 'turn' }>;
+
+/** The persona turns of one run as the thread shows them: streamed as they are written, or posted whole. */
+class TurnDisplay {
+  /** The turn that is streaming now, if any. */
+  private streaming: { persona: string; turn: StreamedTurn } | undefined;
+
+  constructor(
+    private readonly thread: DialogueThread,
+    private readonly deps: Pick<DialogueRunnerDeps, 'speaker' | 'tool' | 'metrics' | 'logger'>,
+  ) {}
+
+  async partial(event: PartialEvent, indicators: RunIndicators): Promise<void> {
+    if (!this.streaming || this.streaming.persona !== event.persona) {
+      const turn = event.text.trim() ? this.thread.stream?.(this.deps.speaker(event.persona)) : undefined;
+      if (!turn) return;
+      await indicators.turnArrives();
+      this.streaming = { persona: event.persona, turn };
+    }
+    this.streaming.turn.update(event.text);
+  }
+
+  async turn(event: TurnEvent, indicators: RunIndicators): Promise<void> {
+    await indicators.turnArrives();
+    const streamed = this.streaming?.persona === event.persona ? this.streaming.turn : undefined;
+    this.streaming = undefined;
+    if (event.persona === 'TOOL_FORGE') await postForgeTurn(this.thread, event, this.deps.tool);
+    else if (streamed) {
+      await streamed.finish(turnText(event));
+      this.deps.logger.debug(
+        { threadId: this.thread.id, persona: event.persona, ...streamed.stats },
+        'streamed turn finished',
+      );
+    } else await this.thread.speak(this.deps.speaker(event.persona), turnText(event));
+    this.deps.metrics?.turn(event.persona);
+  }
+
+  /** The run broke off: a turn that was streaming keeps its words, marked as broken off. */
+  async abandon(): Promise<void> {
+    await this.streaming?.turn.abandon().catch(() => undefined);
+    this.streaming = undefined;
+  }
 }

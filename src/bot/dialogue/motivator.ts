@@ -8,7 +8,7 @@ import type { Memory } from '../../services/memory/memory.ts';
 import type { JobSpec } from '../../services/scheduler.ts';
 import { truncate } from '../../shared/text.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
-import type { HumanActivity } from '../ports.ts';
+import type { HumanActivity } from '../activity.ts';
 import type { DialogueRunner } from './dialogueRunner.ts';
 import type { DialogueStarter } from './startDialogue.ts';
 

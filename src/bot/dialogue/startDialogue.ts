@@ -12,19 +12,10 @@ import {
 } from 'discord.js';
 import type { Logger } from '../../services/logger.ts';
 import type { SlidingWindow } from '../../services/slidingWindow.ts';
-import { createKeyedLock } from '../../shared/concurrency.ts';
 import { truncate } from '../../shared/text.ts';
 import type { PersonaPoster } from '../posting/personaPoster.ts';
-import type { Continuity } from './continuity.ts';
-import type { DialogueRunner } from './dialogueRunner.ts';
-
-/** The bot's own conversation threads. */
-export interface BotThreads {
-  /** Remembers a thread as one of the bot's conversations. */
-  register(threadId: string, info: { channelId: string; userId: string }): Promise<void>;
-  /** Whether a thread is one of the bot's conversations (registered when it began). */
-  isOurs(threadId: string): Promise<boolean>;
-}
+import type { DialogueRunner, Prepared } from './dialogueRunner.ts';
+import type { BotThreads } from './threads.ts';
 
 export const USAGE_HINT =
   'Mention me with a task — for example `@BAT OS how should I plan a team offsite?` — and ALFRED, BRICK ' +
@@ -119,132 +110,140 @@ export function threadNameFor(task: string, fallback: string): string {
   return `${(space > 60 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-export function createDialogueStarter(deps: {
+export interface DialogueStarterDeps {
   client: Client;
-  /** Remembers which threads have a dialogue running, so a crash is noticed at the next start. */
-  continuity: Pick<Continuity, 'runStarted' | 'runEnded'>;
   /** Dialogues per member within the hour; the bot's own (the motivator) are not counted. */
   memberRuns: SlidingWindow;
   threads: BotThreads;
-  runner: DialogueRunner;
+  runner: Pick<DialogueRunner, 'enqueue'>;
   poster: Pick<PersonaPoster, 'threadFor'>;
   logger: Logger;
-}): DialogueStarter {
+}
+
+/**
+ * Starts dialogues through the runner's queue, so a thread's messages keep their order even while
+ * the thread is being opened: a thread started on a message has that message's id, so a
+ * follow-up written before Discord has answered waits behind the opening.
+ */
+export function createDialogueStarter(deps: DialogueStarterDeps): DialogueStarter {
   const log = deps.logger.child({ module: 'dialogues' });
-  // Messages of one thread reach the runner in the order they came: a follow-up written while
-  // the thread is still being opened and registered waits for the opening task. (A thread
-  // started on a message has that message's id, so the key is known before Discord answers.)
-  const arrival = createKeyedLock();
-
-  async function postOpener(channelId: string, opener: string): Promise<Message> {
-    const channel = await deps.client.channels.fetch(channelId).catch(() => null);
-    if (!channel?.isSendable() || !('threads' in channel)) throw new ChannelUnusable();
-    return channel.send({ content: opener, allowedMentions: { parse: [] } });
-  }
-
-  async function openThread(request: NewDialogue): Promise<ThreadChannel> {
-    const name = truncate(request.name, 100);
-    const autoArchiveDuration = ThreadAutoArchiveDuration.OneDay;
-    const { origin } = request;
-    if ('message' in origin || 'channelId' in origin) {
-      const message =
-        'message' in origin ? origin.message : await postOpener(origin.channelId, origin.opener);
-      return message.startThread({
-        name,
-        autoArchiveDuration,
-        ...(request.reason ? { reason: request.reason } : {}),
-      });
-    }
-    const thread = await origin.channel.threads.create({
-      name,
-      autoArchiveDuration,
-      ...(request.reason ? { reason: request.reason } : {}),
-    });
-    if (origin.firstPost) await thread.send({ content: origin.firstPost, allowedMentions: { parse: [] } });
-    return thread;
-  }
-
-  /** Counts a member's dialogue, or says politely when the next one may start. */
-  function admit(userId: string | undefined): RateLimited | undefined {
-    if (!userId) return undefined;
-    const verdict = deps.memberRuns.take(userId);
-    if (verdict.ok) return undefined;
-    log.info({ userId, limit: verdict.limit }, 'member rate limit reached');
-    return {
-      ok: false,
-      code: 'RATE_LIMITED',
-      retryAt: verdict.retryAt,
-      reason: `You have started ${verdict.limit} dialogues within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can start the next one ${time(Math.ceil(verdict.retryAt / 1000), TimestampStyles.RelativeTime)}.`,
-    };
-  }
-
   return {
     async start(request) {
-      const refused = admit(request.userId);
+      const refused = admit(deps.memberRuns, log, request.userId);
       if (refused) return refused;
-      const key = 'message' in request.origin ? request.origin.message.id : undefined;
-      const release = key ? await arrival.acquire(key) : () => {};
-      try {
-        return await startNow(request);
-      } finally {
-        release();
+      const { origin } = request;
+      // A thread on a message takes the message's id: its queue can be joined before it exists.
+      if ('message' in origin) {
+        const { prepared, done } = deps.runner.enqueue(origin.message.id, async () => {
+          const opened = await openSafely(deps.client, log, request);
+          return opened.ok ? registerAndRead(deps, log, request, opened.thread) : { result: opened };
+        });
+        const outcome = await prepared;
+        return outcome.ok ? { ...outcome, run: done } : outcome;
       }
+      // Any other thread is known to nobody until it exists.
+      const opened = await openSafely(deps.client, log, request);
+      if (!opened.ok) return opened;
+      const { prepared, done } = deps.runner.enqueue(opened.thread.id, () =>
+        registerAndRead(deps, log, request, opened.thread),
+      );
+      const outcome = await prepared;
+      return outcome.ok ? { ...outcome, run: done } : outcome;
     },
     async continueIn(thread, task, userId) {
-      const refused = admit(userId);
+      const refused = admit(deps.memberRuns, log, userId);
       if (refused) return refused;
-      const release = await arrival.acquire(thread.id);
-      let run: Promise<void>;
-      try {
+      const { done } = deps.runner.enqueue(thread.id, async () => {
         if (!(await deps.threads.isOurs(thread.id))) {
           await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
         }
         log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue continues');
-        ({ run } = await runTracked(thread, task, userId));
-      } finally {
-        release();
-      }
-      return { ok: true, run };
+        return {
+          result: undefined,
+          dialogue: { thread: deps.poster.threadFor(thread), message: task, meta: { userId } },
+        };
+      });
+      return { ok: true, run: done };
     },
   };
+}
 
-  /** Hands a dialogue to the runner, remembered as running until it ends. */
-  async function runTracked(
-    thread: ThreadChannel,
-    task: string,
-    userId: string,
-  ): Promise<{ run: Promise<void> }> {
-    await deps.continuity.runStarted(thread.id);
-    const run = deps.runner.run(deps.poster.threadFor(thread), task, { userId });
-    // Wrapped: awaiting a promise that resolves to a promise would wait for the whole run.
-    return { run: run.finally(() => deps.continuity.runEnded(thread.id)) };
-  }
+/** Counts a member's dialogue, or says politely when the next one may start. */
+function admit(memberRuns: SlidingWindow, log: Logger, userId: string | undefined): RateLimited | undefined {
+  if (!userId) return undefined;
+  const verdict = memberRuns.take(userId);
+  if (verdict.ok) return undefined;
+  log.info({ userId, limit: verdict.limit }, 'member rate limit reached');
+  return {
+    ok: false,
+    code: 'RATE_LIMITED',
+    retryAt: verdict.retryAt,
+    reason: `You have started ${verdict.limit} dialogues within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can start the next one ${time(Math.ceil(verdict.retryAt / 1000), TimestampStyles.RelativeTime)}.`,
+  };
+}
 
-  /** Opens, registers and hands the dialogue to the runner; resolves once it is handed over. */
-  async function startNow(request: NewDialogue): Promise<StartOutcome> {
-    const userId = request.userId ?? deps.client.user?.id ?? 'bot';
-    let thread: ThreadChannel;
-    try {
-      thread = await openThread(request);
-    } catch (error) {
-      if (error instanceof ChannelUnusable) {
-        return {
-          ok: false,
-          code: 'CHANNEL_UNUSABLE',
-          reason: 'it is not a text channel the bot can open threads in',
-        };
-      }
-      log.warn({ err: error, userId }, 'could not start a thread');
-      return { ok: false, code: 'THREAD_FAILED', reason: threadFailure(error) };
+type Opened = Exclude<StartOutcome, { ok: true }> | { ok: true; thread: ThreadChannel };
+type OpenFailure = Extract<StartOutcome, { code: 'CHANNEL_UNUSABLE' | 'THREAD_FAILED' }>;
+
+/** Opens the thread, or says why it could not be opened. */
+async function openSafely(
+  client: Client,
+  log: Logger,
+  request: NewDialogue,
+): Promise<{ ok: true; thread: ThreadChannel } | OpenFailure> {
+  try {
+    return { ok: true, thread: await openThread(client, request) };
+  } catch (error) {
+    if (error instanceof ChannelUnusable) {
+      return {
+        ok: false,
+        code: 'CHANNEL_UNUSABLE',
+        reason: 'it is not a text channel the bot can open threads in',
+      };
     }
-    await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
-    const task = typeof request.task === 'string' ? request.task : await request.task(thread);
-    if (!task?.trim()) {
-      await thread.send({ content: USAGE_HINT, allowedMentions: { parse: [] } });
-      return { ok: false, code: 'NO_TASK', reason: USAGE_HINT, thread };
-    }
-    log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue started');
-    const { run } = await runTracked(thread, task, userId);
-    return { ok: true, thread, run };
+    log.warn({ err: error, userId: request.userId }, 'could not start a thread');
+    return { ok: false, code: 'THREAD_FAILED', reason: threadFailure(error) };
   }
+}
+
+/** Registers the new thread as a conversation, then reads the task: the dialogue to run, or why there is none. */
+async function registerAndRead(
+  deps: DialogueStarterDeps,
+  log: Logger,
+  request: NewDialogue,
+  thread: ThreadChannel,
+): Promise<Prepared<Opened>> {
+  const userId = request.userId ?? deps.client.user?.id ?? 'bot';
+  await deps.threads.register(thread.id, { channelId: thread.parentId ?? thread.id, userId });
+  const task = typeof request.task === 'string' ? request.task : await request.task(thread);
+  if (!task?.trim()) {
+    await thread.send({ content: USAGE_HINT, allowedMentions: { parse: [] } });
+    return { result: { ok: false, code: 'NO_TASK', reason: USAGE_HINT, thread } };
+  }
+  log.info({ threadId: thread.id, userId, guildId: thread.guildId }, 'dialogue started');
+  return {
+    result: { ok: true, thread },
+    dialogue: { thread: deps.poster.threadFor(thread), message: task, meta: { userId } },
+  };
+}
+
+async function postOpener(client: Client, channelId: string, opener: string): Promise<Message> {
+  const channel = await client.channels.fetch(channelId).catch(() => null);
+  if (!channel?.isSendable() || !('threads' in channel)) throw new ChannelUnusable();
+  return channel.send({ content: opener, allowedMentions: { parse: [] } });
+}
+
+async function openThread(client: Client, request: NewDialogue): Promise<ThreadChannel> {
+  const name = truncate(request.name, 100);
+  const autoArchiveDuration = ThreadAutoArchiveDuration.OneDay;
+  const reason = request.reason ? { reason: request.reason } : {};
+  const { origin } = request;
+  if ('message' in origin || 'channelId' in origin) {
+    const message =
+      'message' in origin ? origin.message : await postOpener(client, origin.channelId, origin.opener);
+    return message.startThread({ name, autoArchiveDuration, ...reason });
+  }
+  const thread = await origin.channel.threads.create({ name, autoArchiveDuration, ...reason });
+  if (origin.firstPost) await thread.send({ content: origin.firstPost, allowedMentions: { parse: [] } });
+  return thread;
 }

@@ -1,5 +1,8 @@
-import { ChannelType, type Message, type ThreadChannel } from 'discord.js';
+import { ChannelType, type Client, Events, type Message, type ThreadChannel } from 'discord.js';
+import type { Logger } from '../../services/logger.ts';
+import type { HumanActivity } from '../activity.ts';
 import { readTextAttachments } from '../dialogue/attachments.ts';
+import type { Continuity } from '../dialogue/continuity.ts';
 import { threadNameFor, USAGE_HINT } from '../dialogue/startDialogue.ts';
 import type { BotPorts } from '../ports.ts';
 import { NO_MENTIONS } from '../posting/personaPoster.ts';
@@ -85,4 +88,39 @@ export function createMessageHandler(
         .catch(() => undefined);
     }
   };
+}
+
+/**
+ * A person's message, live or read back after a restart, handled once: the catch-up at start
+ * and the gateway may both deliver it.
+ */
+export function handledOnce(
+  continuity: Pick<Continuity, 'firstSighting'>,
+  onMessage: (message: Message) => Promise<void>,
+): (message: Message) => Promise<void> {
+  return async (message) => {
+    if (message.author.bot || message.webhookId || message.system) return;
+    if (await continuity.firstSighting(message)) await onMessage(message);
+  };
+}
+
+/** Hands every new message to `handle` while the bot runs; a person's message counts as activity. */
+export function listenToMessages(
+  client: Client,
+  deps: {
+    handle: (message: Message) => Promise<void>;
+    activity: Pick<HumanActivity, 'touch'>;
+    isStopping: () => boolean;
+    logger: Logger;
+  },
+): void {
+  client.on(Events.MessageCreate, (message) => {
+    if (deps.isStopping()) return;
+    if (!message.author.bot && !message.webhookId) deps.activity.touch();
+    deps
+      .handle(message)
+      .catch((error: unknown) =>
+        deps.logger.error({ err: error, channelId: message.channelId }, 'message handler failed'),
+      );
+  });
 }

@@ -9,6 +9,8 @@ export interface ToolForgeRequest {
   task: string;
   /** The server it was asked in (the tool stays there); none outside servers. */
   guildId?: string | null;
+  /** The Discord channel or thread it was asked in, for the log channel's card; none outside Discord. */
+  channelId?: string | null;
 }
 
 export type ToolForgeStatus = 'created' | 'reused' | 'failed' | 'unavailable';

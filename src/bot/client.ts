@@ -1,0 +1,52 @@
+import {
+  Client,
+  type ClientOptions,
+  GatewayIntentBits,
+  Options,
+  Partials,
+  type SweeperOptions,
+} from 'discord.js';
+import type { Config } from '../services/config.ts';
+import { NO_MENTIONS } from './posting/personaPoster.ts';
+
+/**
+ * The gateway intents the bot needs, and no more: guilds (channels, roles, threads), guild
+ * messages and their content (follow-ups in threads need no mention), direct messages (to
+ * explain that the bot works in servers).
+ */
+export const BOT_INTENTS = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildMessages,
+  GatewayIntentBits.MessageContent,
+  GatewayIntentBits.DirectMessages,
+];
+
+/**
+ * What discord.js keeps of what it sees. The bot handles each message as it arrives and never
+ * looks one up in the cache again (a card it edits is held or fetched by id), so no message is
+ * kept: by default every channel and thread kept its last 200, each with its author (a new user
+ * object for every persona post) and reactions, and a soak of 2,000 dialogues grew the heap by
+ * about 10 KB a dialogue. Threads stay cached while active (discord.js needs them to deliver a
+ * follow-up); once Discord archives one (a day after its last message) it is swept within hours.
+ */
+export const BOT_CACHES = {
+  makeCache: Options.cacheWithLimits({
+    ...Options.DefaultMakeCacheSettings,
+    MessageManager: 0,
+    // Who else is in a thread is never asked either.
+    ThreadMemberManager: 0,
+  }),
+  sweepers: { ...Options.DefaultSweeperSettings, threads: { interval: 3_600, lifetime: 3_600 } },
+} satisfies Pick<ClientOptions, 'makeCache' | 'sweepers'>;
+
+/** The discord.js client as the bot runs it: its intents, caches, sweepers and REST address. */
+export function createClient(config: Pick<Config, 'discordApiUrl'>, sweepers?: SweeperOptions): Client {
+  return new Client({
+    intents: BOT_INTENTS,
+    partials: [Partials.Channel],
+    allowedMentions: NO_MENTIONS,
+    rest: { api: config.discordApiUrl },
+    makeCache: BOT_CACHES.makeCache,
+    sweepers: { ...BOT_CACHES.sweepers, ...sweepers },
+  });
+}

@@ -1,0 +1,35 @@
+import { type Client, channelMention } from 'discord.js';
+import type { Config } from '../../services/config.ts';
+import type { EventBus } from '../../services/eventBus.ts';
+import type { Logger } from '../../services/logger.ts';
+import { toolCard } from '../cards/toolCard.ts';
+import { NO_MENTIONS } from '../posting/personaPoster.ts';
+
+/**
+ * Every new tool is announced in `LOG_CHANNEL_ID` with its card, saying where it was asked for.
+ * (The thread or the `/forge` reply that asked shows its own card: the runner and the command
+ * post it; this is the log's copy.)
+ */
+export function announceTools(deps: {
+  bus: EventBus;
+  client: Client;
+  config: Pick<Config, 'logChannelId'>;
+  logger: Logger;
+}): () => void {
+  return deps.bus.subscribe('tool_forged', async ({ tool, code, channelId, conversationId }) => {
+    // TODO(issue 19): the graph passes the channel; until then a conversation id that is a snowflake is one.
+    const askedIn = channelId ?? (/^\d{15,21}$/.test(conversationId) ? conversationId : undefined);
+    const logChannelId = deps.config.logChannelId;
+    if (!logChannelId || !deps.client.isReady()) return;
+    const channel = await deps.client.channels.fetch(logChannelId).catch(() => null);
+    if (!channel?.isSendable()) {
+      deps.logger.warn({ channelId: logChannelId }, 'LOG_CHANNEL_ID is not a channel the bot can post in');
+      return;
+    }
+    await channel.send({
+      ...toolCard(tool, code),
+      ...(askedIn ? { content: `-# asked for in ${channelMention(askedIn)}` } : {}),
+      allowedMentions: NO_MENTIONS,
+    });
+  });
+}

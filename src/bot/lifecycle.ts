@@ -1,0 +1,57 @@
+import { type Client, Events, type Message } from 'discord.js';
+import type { Config } from '../services/config.ts';
+import type { Logger } from '../services/logger.ts';
+import type { Scheduler } from '../services/scheduler.ts';
+import type { ArchitectGate } from './access/architects.ts';
+import type { Continuity } from './dialogue/continuity.ts';
+import { createMotivatorJob, type MotivatorPorts } from './dialogue/motivator.ts';
+import type { GovernanceUi } from './governance/governanceUi.ts';
+
+/** What a start does once the client is built and its listeners are on. */
+export interface StartDeps {
+  client: Client;
+  config: Pick<Config, 'autonomyCron' | 'autonomyChannelId'>;
+  logger: Logger;
+  architects: Pick<ArchitectGate, 'policy'>;
+  governance: Pick<GovernanceUi, 'repostPending'>;
+  continuity: Pick<Continuity, 'resume' | 'heartbeat'>;
+  scheduler: Pick<Scheduler, 'add'>;
+  /** A person's message, handled once (the catch-up replays through it). */
+  handle: (message: Message) => Promise<void>;
+  /** Starts the heartbeat; returns what stops it. */
+  every: (ms: number, tick: () => void) => () => void;
+  motivator: MotivatorPorts;
+}
+
+/**
+ * Logs in and waits for the gateway, then catches up: the governance warning when the home
+ * server is unknown, pending proposals posted again, threads a crash cut short told, missed
+ * messages read, the heartbeat and the motivator started. Returns what stops the heartbeat.
+ */
+export async function startBot(deps: StartDeps, token: string): Promise<() => void> {
+  const { client, logger } = deps;
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(token);
+  await ready;
+  logger.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+  if (!deps.architects.policy().homeGuildId) {
+    logger.error(
+      'GOVERNANCE IS OFF: the bot does not know its home server, so nobody may approve, reject, roll back, forge or remove tools. Set DISCORD_GUILD_ID to your server id (or GOVERNANCE_CHANNEL_ID to a channel the bot can see) and restart.',
+    );
+  }
+  await deps.governance
+    .repostPending()
+    .catch((error: unknown) => logger.error({ err: error }, 'could not post a pending proposal'));
+  // Threads a crash cut short are told so; messages sent while the bot was down are read now.
+  await deps.continuity
+    .resume(deps.handle)
+    .catch((error: unknown) => logger.error({ err: error }, 'could not catch up after a restart'));
+  const stopHeartbeat = deps.every(60_000, () => void deps.continuity.heartbeat().catch(() => undefined));
+  const { autonomyCron, autonomyChannelId } = deps.config;
+  if (autonomyCron && !autonomyChannelId) {
+    logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
+  } else if (autonomyCron && autonomyChannelId) {
+    deps.scheduler.add(createMotivatorJob(deps.motivator, autonomyCron, autonomyChannelId));
+  }
+  return stopHeartbeat;
+}
