@@ -283,6 +283,7 @@ const MASKING_PROBE = String.raw`
 import json, os, sys
 sys.path.insert(0, os.path.join("forge", "finetune"))
 import train
+from batos_trainer.training import _is_out_of_memory, _out_of_memory_message
 
 SPECIALS = ["<s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<think>", "</think>"]
 
@@ -356,8 +357,8 @@ try:
 except train.TrainerError as error:
     report["nothing_left"] = str(error)
 report["oom"] = {
-    "detected": train._is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")),
-    "message": train._out_of_memory_message("training", train.TrainConfig()),
+    "detected": _is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")),
+    "message": _out_of_memory_message("training", train.TrainConfig()),
 }
 print(json.dumps(report))
 `;
