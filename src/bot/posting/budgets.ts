@@ -4,6 +4,35 @@ export interface RateLimit {
   windowMs: number;
 }
 
+/** The limits the scheduler paces webhook messages for. Tests scale them down together. */
+export interface PostingLimits {
+  /**
+   * Requests per webhook (executes and edits), until Discord's `X-RateLimit-*` headers say
+   * otherwise. Discord: 5 per 2000 ms.
+   */
+  webhook: RateLimit;
+  /**
+   * Webhook messages per parent channel in any window, all webhooks and threads together (a
+   * sliding window we count ourselves: Discord shows this limit only in a 429 with
+   * `X-RateLimit-Scope: shared`). Discord: about 30 per 60000 ms.
+   */
+  channel: RateLimit;
+  /**
+   * Added to every wait, in ms: Discord's clock is not ours and `Date.now()` is whole
+   * milliseconds. Default 50, discord.js's own offset.
+   */
+  marginMs: number;
+  /** A thread whose next message must wait longer than this (ms) for the limits is told so. Default 5000. */
+  noticeAfterMs: number;
+}
+
+export const DEFAULT_POSTING_LIMITS: Readonly<PostingLimits> = Object.freeze({
+  webhook: Object.freeze({ limit: 5, windowMs: 2_000 }),
+  channel: Object.freeze({ limit: 30, windowMs: 60_000 }),
+  marginMs: 50,
+  noticeAfterMs: 5_000,
+});
+
 /** A webhook's route bucket as Discord's `X-RateLimit-Limit`, `-Remaining` and `-Reset-After` describe it. */
 export interface BucketHeaders {
   limit: number;
@@ -106,5 +135,68 @@ export class WebhookBucket {
     copy.own = this.own.settledCopy(now);
     copy.known = this.known ? { ...this.known } : undefined;
     return copy;
+  }
+}
+
+/**
+ * One parent channel's budgets together: its webhook's bucket, its window of webhook messages,
+ * and the pause after a 429 that created nothing.
+ */
+export class LaneBudgets {
+  private readonly channel: SlidingWindow;
+  private readonly webhook: WebhookBucket;
+  /** After a 429 that created nothing: nothing goes out before this. */
+  private blockedUntil = 0;
+
+  constructor(private readonly limits: Pick<PostingLimits, 'webhook' | 'channel' | 'marginMs'>) {
+    this.channel = new SlidingWindow(limits.channel, limits.marginMs);
+    this.webhook = new WebhookBucket(limits.webhook, limits.marginMs);
+  }
+
+  /**
+   * When a message can go out, from `now`. Only a message that `creates` one waits for the
+   * channel's window: edits and deletions take the webhook's budget alone.
+   */
+  readyAt(now: number, creates: boolean): number {
+    return Math.max(
+      now,
+      this.blockedUntil,
+      creates ? this.channel.availableAt(now) : now,
+      this.webhook.availableAt(now),
+    );
+  }
+
+  /** When each of the next `count` new messages can go out, if nothing else changes. */
+  estimate(now: number, count: number): number[] {
+    const channel = this.channel.settledCopy(now);
+    const webhook = this.webhook.settledCopy(now);
+    const times: number[] = [];
+    let at = now;
+    for (let i = 0; i < count; i += 1) {
+      at = Math.max(at, this.blockedUntil, channel.availableAt(at), webhook.availableAt(at));
+      times.push(at);
+      channel.take();
+      webhook.take(at);
+      channel.settle(at);
+      webhook.settle(at);
+    }
+    return times;
+  }
+
+  /** A message goes out at `now`. */
+  take(now: number, creates: boolean): void {
+    if (creates) this.channel.take();
+    this.webhook.take(now);
+  }
+
+  /** A message came back at `now`; `bucket` is Discord's word on the webhook's (absent: ours stands). */
+  settle(now: number, creates: boolean, bucket?: BucketHeaders): void {
+    if (creates) this.channel.settle(now);
+    this.webhook.settle(now, bucket);
+  }
+
+  /** Discord refused a message at `now`: nothing goes out before its Retry-After has passed. */
+  pause(now: number, retryAfterMs: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, now + retryAfterMs + this.limits.marginMs);
   }
 }

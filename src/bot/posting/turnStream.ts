@@ -1,27 +1,16 @@
 import type { Clock } from '../../services/clock.ts';
 import { DEFAULT_MAX_POSTS, MESSAGE_LIMIT, planPosts } from './splitMessage.ts';
+import {
+  StreamedMessages,
+  type StreamStats,
+  type TurnPart,
+  type TurnStreamPort,
+} from './streamedMessages.ts';
+
+export type { TurnPart, TurnStreamPort } from './streamedMessages.ts';
 
 /** Shown at the end of a turn while it is still being written. */
 export const STREAM_CURSOR = ' ▌';
-
-/** One message of a turn: its text, and files when it carries the rest of a very long turn. */
-export interface TurnPart {
-  content: string;
-  files?: unknown[];
-}
-
-/** How a streamed turn reaches Discord: through the posting lane, in the thread's order. */
-export interface TurnStreamPort<Id> {
-  /** Posts a new message of the turn; resolves with its id once Discord has it. */
-  create(part: TurnPart): Promise<Id>;
-  /**
-   * Edits a message of the turn. `part` is read when the edit goes out, so edits that queue up
-   * behind the limits collapse into one with the latest text.
-   */
-  edit(id: Id, part: () => TurnPart): Promise<void>;
-  /** Deletes a message the finished turn no longer needs. */
-  remove(id: Id): Promise<void>;
-}
 
 export interface TurnStreamSettings {
   /** Least time between two rounds of edits of one turn, in ms (default 1000). */
@@ -50,16 +39,6 @@ export interface TurnStream {
   readonly stats: { messages: number; edits: number; firstPostAt?: number };
 }
 
-interface Shown<Id> {
-  id: Promise<Id>;
-  /** What the message says (or will say once its queued edit goes out). */
-  part: TurnPart;
-  /** The text the next edit sends; read when it goes out. */
-  wanted: TurnPart;
-  /** An edit of this message waits in the lane. */
-  queued: boolean;
-}
-
 /** What the preview of `text` looks like as messages: all but the last frozen, the last with the cursor. */
 function previewParts(text: string, maxPosts: number): TurnPart[] {
   if (!text.trim()) return [];
@@ -74,155 +53,128 @@ function previewParts(text: string, maxPosts: number): TurnPart[] {
 
 const samePart = (a: TurnPart, b: TurnPart) => a.content === b.content && !a.files && !b.files;
 
+/** What a streamed turn needs: Discord, the time, its pacing, and whom to tell of a failed edit. */
+export interface TurnStreamDeps<Id> {
+  port: TurnStreamPort<Id>;
+  clock: Clock;
+  settings?: Partial<TurnStreamSettings>;
+  /** Told of a failed post or edit (the stream goes on; `finish` settles what shows). */
+  onError?: (error: unknown) => void;
+}
+
 /**
  * Streams one turn through `port`: the first words are posted at once, later ones coalesced
  * into at most one round of edits per `editIntervalMs`, each message edited only when its text
  * changed; past 2000 characters the turn goes on in a new message at a safe split point. The
  * finished turn replaces the preview exactly.
  */
-export function createTurnStream<Id>(deps: {
-  port: TurnStreamPort<Id>;
-  clock: Clock;
-  settings?: Partial<TurnStreamSettings>;
-  /** Told of a failed post or edit (the stream goes on; `finish` settles what shows). */
-  onError?: (error: unknown) => void;
-}): TurnStream {
-  const settings = { ...DEFAULT_TURN_STREAM_SETTINGS, ...deps.settings };
-  const { port, clock } = deps;
-  const shown: Shown<Id>[] = [];
-  const stats: TurnStream['stats'] = { messages: 0, edits: 0 };
-  let latest = '';
-  let lastFlushAt = Number.NEGATIVE_INFINITY;
+export function createTurnStream<Id>(deps: TurnStreamDeps<Id>): TurnStream {
+  return new PacedTurnStream(deps);
+}
+
+/** A streamed turn in rounds: one round of posts and edits in flight, the next paced after it. */
+class PacedTurnStream<Id> implements TurnStream {
+  readonly stats: StreamStats;
+  private readonly settings: TurnStreamSettings;
+  private readonly messages: StreamedMessages<Id>;
+  private latest = '';
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
   /** The current round of posts and edits, and whether another is due after it. */
-  let flushing: Promise<void> | undefined;
-  let waiting = false;
-  let dirty = false;
-  let done = false;
+  private flushing: Promise<void> | undefined;
+  private waiting = false;
+  private dirty = false;
+  private done = false;
 
-  const report = (error: unknown) => deps.onError?.(error);
-
-  function editTo(message: Shown<Id>, part: TurnPart): Promise<void> {
-    message.wanted = part;
-    if (message.queued) return Promise.resolve();
-    message.queued = true;
-    let sent: TurnPart | undefined;
-    return message.id
-      .then((id) =>
-        port.edit(id, () => {
-          message.queued = false;
-          sent = message.wanted;
-          return sent;
-        }),
-      )
-      .then(
-        () => {
-          if (sent) message.part = sent;
-          stats.edits += 1;
-        },
-        (error: unknown) => {
-          // Not shown: the next round tries again from what the message says.
-          message.queued = false;
-          message.wanted = message.part;
-          throw error;
-        },
-      );
+  constructor(private readonly deps: TurnStreamDeps<Id>) {
+    this.settings = { ...DEFAULT_TURN_STREAM_SETTINGS, ...deps.settings };
+    this.messages = new StreamedMessages({ port: deps.port, clock: deps.clock });
+    this.stats = this.messages.stats;
   }
 
-  function post(part: TurnPart): Shown<Id> {
-    const id = port.create(part);
-    stats.messages += 1;
-    id.then(
-      () => {
-        stats.firstPostAt ??= clock.now();
-      },
-      () => undefined,
-    );
-    const message: Shown<Id> = { id, part, wanted: part, queued: false };
-    shown.push(message);
-    return message;
+  update(text: string): void {
+    if (this.done || text === this.latest) return;
+    this.latest = text;
+    // Nothing is posted for a turn that has not said anything yet.
+    if (this.messages.shown.length === 0 && !text.trim()) return;
+    this.schedule();
   }
 
-  /** One round: the preview of the latest text, message by message. */
-  async function flush(): Promise<void> {
-    lastFlushAt = clock.now();
-    dirty = false;
-    const parts = previewParts(latest, settings.maxPosts);
+  async finish(parts: readonly TurnPart[]): Promise<void> {
+    await this.settle();
+    const { messages } = this;
     const work: Promise<unknown>[] = [];
     parts.forEach((part, index) => {
-      const message = shown[index];
-      if (!message) work.push(post(part).id);
-      else if (!samePart(message.wanted, part)) work.push(editTo(message, part));
+      const message = messages.shown[index];
+      if (!message) work.push(messages.post(part).id);
+      else if (part.files || !samePart(message.wanted, part)) work.push(messages.editTo(message, part));
     });
-    // A preview that shrank (a tool call starts the words afresh) empties the messages past it.
-    shown.slice(parts.length).forEach((message, offset) => {
-      const target = { content: parts.length + offset === 0 ? STREAM_CURSOR.trim() : '-# …' };
-      if (!samePart(message.wanted, target)) work.push(editTo(message, target));
-    });
-    const results = await Promise.allSettled(work);
-    for (const result of results) if (result.status === 'rejected') report(result.reason);
+    for (const message of messages.shown.slice(parts.length)) work.push(messages.remove(message));
+    // Unlike the preview, the finished turn must arrive: the first failure is the caller's.
+    const failed = (await Promise.allSettled(work)).find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
-  function schedule(): void {
-    if (done) return;
-    if (flushing || waiting) {
-      dirty = true;
+  async abandon(): Promise<void> {
+    await this.settle();
+    const last = this.messages.shown.at(-1);
+    if (!last) return;
+    const content = last.wanted.content.endsWith(STREAM_CURSOR)
+      ? `${last.wanted.content.slice(0, -STREAM_CURSOR.length)} …`
+      : last.wanted.content;
+    await this.messages.editTo(last, { content }).catch((error: unknown) => this.report(error));
+  }
+
+  private report(error: unknown): void {
+    this.deps.onError?.(error);
+  }
+
+  private schedule(): void {
+    if (this.done) return;
+    if (this.flushing || this.waiting) {
+      this.dirty = true;
       return;
     }
-    const wait = lastFlushAt + settings.editIntervalMs - clock.now();
+    const wait = this.lastFlushAt + this.settings.editIntervalMs - this.deps.clock.now();
     const run = () => {
-      waiting = false;
-      if (done) return;
-      flushing = flush().finally(() => {
-        flushing = undefined;
-        if (dirty) schedule();
+      this.waiting = false;
+      if (this.done) return;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        if (this.dirty) this.schedule();
       });
     };
-    if (wait <= 0 || shown.length === 0) {
+    if (wait <= 0 || this.messages.shown.length === 0) {
       run();
       return;
     }
-    waiting = true;
-    clock.sleep(wait).then(run, run);
+    this.waiting = true;
+    this.deps.clock.sleep(wait).then(run, run);
+  }
+
+  /** One round: the preview of the latest text, message by message. */
+  private async flush(): Promise<void> {
+    const { messages } = this;
+    this.lastFlushAt = this.deps.clock.now();
+    this.dirty = false;
+    const parts = previewParts(this.latest, this.settings.maxPosts);
+    const work: Promise<unknown>[] = [];
+    parts.forEach((part, index) => {
+      const message = messages.shown[index];
+      if (!message) work.push(messages.post(part).id);
+      else if (!samePart(message.wanted, part)) work.push(messages.editTo(message, part));
+    });
+    // A preview that shrank (a tool call starts the words afresh) empties the messages past it.
+    messages.shown.slice(parts.length).forEach((message, offset) => {
+      const target = { content: parts.length + offset === 0 ? STREAM_CURSOR.trim() : '-# …' };
+      if (!samePart(message.wanted, target)) work.push(messages.editTo(message, target));
+    });
+    const results = await Promise.allSettled(work);
+    for (const result of results) if (result.status === 'rejected') this.report(result.reason);
   }
 
   /** Lets the round in flight end; no new one starts. */
-  async function settle(): Promise<void> {
-    done = true;
-    while (flushing) await flushing;
+  private async settle(): Promise<void> {
+    this.done = true;
+    while (this.flushing) await this.flushing;
   }
-
-  return {
-    stats,
-    update(text) {
-      if (done || text === latest) return;
-      latest = text;
-      // Nothing is posted for a turn that has not said anything yet.
-      if (shown.length === 0 && !text.trim()) return;
-      schedule();
-    },
-    async finish(parts) {
-      await settle();
-      const work: Promise<unknown>[] = [];
-      parts.forEach((part, index) => {
-        const message = shown[index];
-        if (!message) work.push(post(part).id);
-        else if (part.files || !samePart(message.wanted, part)) work.push(editTo(message, part));
-      });
-      for (const message of shown.slice(parts.length)) {
-        work.push(message.id.then((id) => port.remove(id)));
-      }
-      // Unlike the preview, the finished turn must arrive: the first failure is the caller's.
-      const failed = (await Promise.allSettled(work)).find((result) => result.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-    },
-    async abandon() {
-      await settle();
-      const last = shown.at(-1);
-      if (!last) return;
-      const content = last.wanted.content.endsWith(STREAM_CURSOR)
-        ? `${last.wanted.content.slice(0, -STREAM_CURSOR.length)} …`
-        : last.wanted.content;
-      await editTo(last, { content }).catch(report);
-    },
-  };
 }

@@ -1,6 +1,6 @@
 import { RESTEvents } from 'discord.js';
 import type { BucketHeaders } from './budgets.ts';
-import type { RateLimitedAnswer, SendReport } from './postingScheduler.ts';
+import type { RateLimitedAnswer, SendReport } from './postingPort.ts';
 
 /** The route bucket a response describes; undefined when it carries no rate-limit headers. */
 export function bucketFromHeaders(headers: Pick<Headers, 'get'>): BucketHeaders | undefined {

@@ -1,10 +1,23 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tempFolders } from '../../support/fixtures.ts';
 
 const TRAIN_PY = join(REPO_ROOT, 'forge/finetune/train.py');
+/** The package behind train.py, one module per concern. */
+const TRAINER_PACKAGE = join(REPO_ROOT, 'forge/finetune/batos_trainer');
+const TRAINER_MODULES = [
+  '__init__',
+  'protocol',
+  'config',
+  'dataset',
+  'tokenizing',
+  'model',
+  'training',
+  'selftest',
+  'cli',
+];
 const FAKE_TRAINER = join(REPO_ROOT, 'tests/support/fakeTrainer.mjs');
 const NO_PYTHON = spawnSync('python3', ['--version']).status !== 0;
 /** Without an interpreter the Python suites are skipped, and their names say why. */
@@ -29,9 +42,14 @@ afterEach(() => {
   folders.cleanup();
 });
 
-function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+function start(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = REPO_ROOT,
+): ChildProcess {
   const child = spawn(command, args, {
-    cwd: REPO_ROOT,
+    cwd,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -60,8 +78,13 @@ function finished(child: ChildProcess): Promise<Finished> {
   });
 }
 
-function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Finished> {
-  return finished(start(command, args, env));
+function run(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = REPO_ROOT,
+): Promise<Finished> {
+  return finished(start(command, args, env, cwd));
 }
 
 function python(args: string[]): Promise<Finished> {
@@ -120,10 +143,32 @@ function writeDataset(lines: string[]): string {
 }
 
 describe.skipIf(NO_PYTHON)(pythonSuite('forge/finetune/train.py'), () => {
-  it('compiles with python3 -m py_compile', async () => {
-    const result = await run('python3', ['-m', 'py_compile', TRAIN_PY]);
+  it('compiles with python3 -m py_compile, with every module of its package', async () => {
+    const modules = readdirSync(TRAINER_PACKAGE).filter((name) => name.endsWith('.py'));
+    expect(modules).toEqual(expect.arrayContaining(TRAINER_MODULES.map((name) => `${name}.py`)));
+    const files = [TRAIN_PY, ...modules.map((name) => join(TRAINER_PACKAGE, name))];
+    // The bytecode goes to a temporary folder, not into the source tree.
+    const result = await run('python3', ['-m', 'py_compile', ...files], {
+      PYTHONPYCACHEPREFIX: folders.folder(),
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
+  });
+
+  it('prints its usage on stderr and exits 0 with --help, leaving stdout to the protocol', async () => {
+    const result = await python(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^usage: train\.py /);
+    expect(result.stderr).toContain('--self-test');
+  });
+
+  it('runs from any working directory, finding its package beside it', async () => {
+    const elsewhere = folders.folder();
+    const result = await run('python3', [TRAIN_PY, '--check', writeDataset(GOOD_LINES)], {}, elsewhere);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ ok: true, samples: 3, assistant_turns: 4 });
   });
 
   it('counts the samples and assistant turns of a valid dataset with --check', async () => {
@@ -283,6 +328,7 @@ const MASKING_PROBE = String.raw`
 import json, os, sys
 sys.path.insert(0, os.path.join("forge", "finetune"))
 import train
+from batos_trainer.training import _is_out_of_memory, _out_of_memory_message
 
 SPECIALS = ["<s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<think>", "</think>"]
 
@@ -356,8 +402,8 @@ try:
 except train.TrainerError as error:
     report["nothing_left"] = str(error)
 report["oom"] = {
-    "detected": train._is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")),
-    "message": train._out_of_memory_message("training", train.TrainConfig()),
+    "detected": _is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")),
+    "message": _out_of_memory_message("training", train.TrainConfig()),
 }
 print(json.dumps(report))
 `;

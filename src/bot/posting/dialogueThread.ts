@@ -1,0 +1,86 @@
+import type { ThreadChannel } from 'discord.js';
+import type { Logger } from '../../services/logger.ts';
+import type { DialogueThread } from '../dialogue/dialogueRunner.ts';
+import { NO_MENTIONS } from './mentions.ts';
+import type { PostRequest } from './postingPort.ts';
+import { turnMessages } from './turnMessages.ts';
+import type { TurnStream } from './turnStream.ts';
+
+/** What a thread is told, once per run, when Discord's limits hold its next turn back. */
+export function delayNotice(waitMs: number): string {
+  return `⏳ Discord is rate-limiting this channel; the rest follows in ~${Math.ceil(waitMs / 1000)} s.`;
+}
+
+/** How one of a run's turns goes out: whether it opens the run, and whom to tell of a delay. */
+export type TurnOptions = Pick<PostRequest<unknown>, 'opening' | 'onDelayed'>;
+
+/** What a dialogue thread needs of the persona poster. */
+export interface PersonaTurns {
+  post(
+    thread: ThreadChannel,
+    message: { displayName: string; avatarUrl: string; content: string },
+    options?: TurnOptions,
+  ): Promise<void>;
+  stream(
+    thread: ThreadChannel,
+    persona: { displayName: string; avatarUrl: string },
+    options?: TurnOptions,
+  ): TurnStream | undefined;
+}
+
+/**
+ * A discord.js thread as the dialogue runner speaks in it. A DialogueThread serves one run: its
+ * first turn opens it, and it is told of a delay once.
+ */
+export function dialogueThreadFor(
+  thread: ThreadChannel,
+  deps: { turns: PersonaTurns; logger: Logger },
+): DialogueThread {
+  const { turns } = deps;
+  let spoke = false;
+  let toldDelay = false;
+  const tellDelayed = (waitMs: number) => {
+    if (toldDelay) return;
+    toldDelay = true;
+    thread
+      .send({ content: delayNotice(waitMs), allowedMentions: NO_MENTIONS })
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error, threadId: thread.id }, 'could not post the delay notice'),
+      );
+  };
+  return {
+    id: thread.id,
+    guildId: thread.guildId,
+    parentId: thread.parentId,
+    async send(content) {
+      await thread.send({ ...content, allowedMentions: NO_MENTIONS });
+    },
+    stream(persona) {
+      const turn = turns.stream(thread, persona, { opening: !spoke, onDelayed: tellDelayed });
+      if (!turn) return undefined;
+      spoke = true;
+      return {
+        update: (text) => turn.update(text),
+        finish: (content) => turn.finish(turnMessages(content)),
+        abandon: () => turn.abandon(),
+        stats: turn.stats,
+      };
+    },
+    speak(persona, content) {
+      const opening = !spoke;
+      spoke = true;
+      return turns.post(
+        thread,
+        { displayName: persona.displayName, avatarUrl: persona.avatarUrl, content },
+        { opening, onDelayed: tellDelayed },
+      );
+    },
+    async typing() {
+      await thread.sendTyping();
+    },
+    async tellOutside(content) {
+      const parent = thread.parent;
+      if (parent?.isSendable()) await parent.send({ content, allowedMentions: NO_MENTIONS });
+    },
+  };
+}
