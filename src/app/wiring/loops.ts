@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import { keepsFormat } from '../../graph/formats.ts';
+import { systemPromptFor } from '../../graph/prompts.ts';
+import type { Clock } from '../../services/clock.ts';
+import type { Config } from '../../services/config.ts';
+import { type Curation, createCuration } from '../../services/curation/curation.ts';
+import { CurationLedger } from '../../services/curation/curationLedger.ts';
+import { createGoldenStore } from '../../services/curation/goldenStore.ts';
+import type { EventBus } from '../../services/eventBus.ts';
+import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
+import type { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
+import { createOllamaModelHost } from '../../services/finetune/ollamaAdapters.ts';
+import { type Amendments, createAmendments } from '../../services/governance/amendments.ts';
+import type { ProposalStore } from '../../services/governance/proposalStore.ts';
+import type { Limiter } from '../../services/llm/limiter.ts';
+import type { Providers } from '../../services/llm/providers.ts';
+import type { Logger } from '../../services/logger.ts';
+import type { Memory } from '../../services/memory/memory.ts';
+import type { CodexState } from './codexState.ts';
+
+/** What the three learning loops are built from. */
+export interface LoopParts {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  bus: EventBus;
+  codex: CodexState;
+  memory: Memory;
+  providers: Providers;
+}
+
+/** The philosophical loop: codex amendments, drafted by ALFRED and ratified only by the architect. */
+export function composeAmendments(parts: LoopParts, store: ProposalStore): Amendments {
+  const { config, codex } = parts;
+  return createAmendments({
+    store,
+    records: parts.memory,
+    modelFor: parts.providers.modelFor,
+    systemPrompt: (id) => systemPromptFor(codex.personas().get(id), codex.personas().corePrinciples),
+    codex: codex.codex,
+    codexPath: config.codexPath,
+    dataDir: config.dataDir,
+    applyCodex: codex.apply,
+    bus: parts.bus,
+    clock: parts.clock,
+    logger: parts.logger,
+    settings: {
+      minEvents: config.amendmentMinEvents,
+      windowMs: config.amendmentWindowMs,
+      highDissonance: config.highDissonance,
+    },
+  });
+}
+
+/** The curation loop: judges finished dialogues into each persona's golden dataset. */
+export function composeCuration(parts: LoopParts): Curation {
+  const { config, clock, logger, codex } = parts;
+  return createCuration({
+    records: parts.memory,
+    modelFor: parts.providers.modelFor,
+    personas: codex.personas,
+    judge: () => codex.codex().data.curation,
+    ledger: new CurationLedger(config.dataDir),
+    formatOk: keepsFormat,
+    golden: createGoldenStore({
+      dir: join(config.dataDir, 'golden'),
+      anchorSize: config.curationAnchorSize,
+      clock,
+      logger,
+    }),
+    clock,
+    logger,
+    options: { batch: config.curationBatch, threshold: config.curationThreshold },
+  });
+}
+
+/** The strategic loop: fine-tunes a persona on its golden set, evaluates, and swaps. */
+export function composeFineTuner(
+  parts: LoopParts,
+  deps: { store: FinetuneStore; curation: Curation; limiter: Limiter },
+): FineTuner {
+  const { config, codex, providers } = parts;
+  return createFineTuner({
+    store: deps.store,
+    dataDir: config.dataDir,
+    personas: codex.personas,
+    modelFor: providers.modelFor,
+    providerOf: providers.of,
+    goldenCount: (persona) => deps.curation.sizes().find((s) => s.persona === persona)?.samples ?? 0,
+    host: createOllamaModelHost({ host: config.ollamaHost, timeoutMs: config.ollamaTimeoutMs }),
+    limiter: deps.limiter,
+    formatOk: keepsFormat,
+    bus: parts.bus,
+    clock: parts.clock,
+    logger: parts.logger,
+    settings: {
+      command: config.finetuneCommand,
+      ...(config.finetuneConfig
+        ? { config: JSON.parse(config.finetuneConfig) as Record<string, unknown> }
+        : {}),
+      timeoutMs: config.finetuneTimeoutMs,
+      holdout: config.finetuneHoldout,
+      triggerSize: config.finetuneTriggerSize,
+      rule: config.finetunePromoteRule,
+      promotion: config.finetunePromotion,
+      exclusive: config.finetuneExclusive,
+      evalPrompts: config.finetuneEvalPrompts,
+      judge: () => codex.codex().data.curation,
+    },
+  });
+}
