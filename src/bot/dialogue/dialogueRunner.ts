@@ -183,17 +183,18 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
     const stopRun = () => run.abort(shutdown.signal.reason);
     shutdown.signal.addEventListener('abort', stopRun, { once: true });
     try {
-      const recallChannels = deps.recallScope?.(thread);
+      const readableChannels = deps.recallScope?.(thread);
       const events = deps.dialogue.run(
         {
           conversationId: thread.id,
           message,
-          meta: {
-            ...(thread.guildId ? { guildId: thread.guildId } : {}),
-            ...(thread.parentId ? { channelId: thread.parentId } : {}),
-            ...(meta.userId ? { userId: meta.userId } : {}),
+          ...(meta.userId ? { userId: meta.userId } : {}),
+          // The dialogue is held in the thread's parent channel.
+          scope: {
+            guildId: thread.guildId || null,
+            channelId: thread.parentId || null,
+            ...(readableChannels ? { readableChannels } : {}),
           },
-          ...(recallChannels ? { recallChannels } : {}),
         },
         { signal: run.signal, streamTurns: deps.streamTurns === true },
       );
