@@ -173,7 +173,7 @@ function botPorts(
   });
   const access = createChannelAccess(client);
   const runner = createDialogueRunner({
-    recallScope: (thread) => (thread.guildId ? access.sharedWith(thread.parentId ?? thread.id) : undefined),
+    access,
     dialogue: services.dialogue,
     speaker: (id) => services.personas().get(id),
     tool: (name, version) => services.tools.registry.get(name, version),

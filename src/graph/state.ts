@@ -2,7 +2,14 @@ import { Annotation } from '@langchain/langgraph';
 import type { RecordedMessage, RecordedToolCall } from '../services/memory/interactionLog.ts';
 
 /** The graph's node names, as in the seed. */
-export type NodeName = 'alfred_plan' | 'brick' | 'robin' | 'tool_forge' | 'alfred_synthesize';
+export const NODE_NAMES = ['alfred_plan', 'brick', 'robin', 'tool_forge', 'alfred_synthesize'] as const;
+
+export type NodeName = (typeof NODE_NAMES)[number];
+
+/** Whether a key of a stream chunk names one of the graph's nodes. */
+export function isNodeName(key: string): key is NodeName {
+  return NODE_NAMES.some((name) => name === key);
+}
 
 export type TurnKind = 'task' | 'plan' | 'thesis' | 'antithesis' | 'tool' | 'answer';
 
@@ -72,3 +79,6 @@ export const DialogueState = Annotation.Root({
 
 export type DialogueStateValue = typeof DialogueState.State;
 export type DialogueStateUpdate = typeof DialogueState.Update;
+
+/** What a node returns: the fields it changes, its new turns as a plain list (never an overwrite). */
+export type NodeUpdate = Partial<DialogueStateValue>;

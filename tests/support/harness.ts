@@ -5,6 +5,23 @@ import { createSilentLogger } from '../../src/services/logger.ts';
 import { EMBED_MODEL, FAST_RETRY, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 
+/** Who asks, and where (a Discord thread's server and parent channel), as the bot would say. */
+export interface Asker {
+  userId?: string;
+  guildId?: string;
+  channelId?: string;
+}
+
+function requestFor(conversationId: string, message: string, asker?: Asker): DialogueRequest {
+  if (!asker) return { conversationId, message };
+  return {
+    conversationId,
+    message,
+    ...(asker.userId ? { userId: asker.userId } : {}),
+    scope: { guildId: asker.guildId ?? null, channelId: asker.channelId ?? null },
+  };
+}
+
 export interface Harness {
   emulator: OllamaEmulator;
   runtime: Runtime;
@@ -12,7 +29,7 @@ export interface Harness {
   codexPath: string;
   env: Record<string, string>;
   /** Runs one message to the end and returns every event. */
-  talk(conversationId: string, message: string, meta?: DialogueRequest['meta']): Promise<DialogueEvent[]>;
+  talk(conversationId: string, message: string, asker?: Asker): Promise<DialogueEvent[]>;
   /** Builds a second runtime on the same files (a restart). */
   restart(): Promise<Runtime>;
   close(): Promise<void>;
@@ -60,13 +77,9 @@ export async function startHarness(
     dataDir: env.DATA_DIR,
     codexPath,
     env,
-    async talk(conversationId, message, meta) {
+    async talk(conversationId, message, asker) {
       const events: DialogueEvent[] = [];
-      for await (const event of runtime.dialogue.run({
-        conversationId,
-        message,
-        ...(meta ? { meta } : {}),
-      })) {
+      for await (const event of runtime.dialogue.run(requestFor(conversationId, message, asker))) {
         events.push(event);
       }
       return events;

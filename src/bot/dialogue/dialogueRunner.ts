@@ -5,7 +5,9 @@ import type { Logger } from '../../services/logger.ts';
 import type { Metrics } from '../../services/metrics.ts';
 import type { StoredTool } from '../../services/tools/toolRegistry.ts';
 import { createKeyedLock } from '../../shared/concurrency.ts';
+import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { Continuity } from './continuity.ts';
+import { dialogueScope } from './dialogueScope.ts';
 import { RunIndicators } from './runIndicators.ts';
 import { postForgeTurn, reportStop, turnText } from './turnPosts.ts';
 
@@ -87,8 +89,8 @@ export interface DialogueRunnerDeps {
   dialogue: Pick<Dialogue, 'run'>;
   /** How a persona appears in Discord: its name and avatar (from the codex in force). */
   speaker: (personaId: string) => { displayName: string; avatarUrl: string };
-  /** The channels whose past dialogues a dialogue in this thread may recall (what all its readers can read). */
-  recallScope?: (thread: DialogueThread) => readonly string[] | undefined;
+  /** Who can read which channel: a dialogue recalls only what all its thread's readers can read. */
+  access?: Pick<ChannelAccess, 'sharedWith'>;
   /** Counts dialogues and turns. */
   metrics?: Pick<Metrics, 'dialogue' | 'turn'>;
   /** A forged tool, for its card in the thread. */
@@ -197,17 +199,12 @@ async function runOnce(
   try {
     // Queued behind a run when the bot began to stop: it is told so, like the runs it stopped.
     if (shutdown.aborted) throw shutdown.reason;
-    const recallChannels = deps.recallScope?.(thread);
     const events = deps.dialogue.run(
       {
         conversationId: thread.id,
         message,
-        meta: {
-          ...(thread.guildId ? { guildId: thread.guildId } : {}),
-          ...(thread.parentId ? { channelId: thread.parentId } : {}),
-          ...(meta.userId ? { userId: meta.userId } : {}),
-        },
-        ...(recallChannels ? { recallChannels } : {}),
+        ...(meta.userId ? { userId: meta.userId } : {}),
+        scope: dialogueScope(thread, deps.access),
       },
       { signal: run.signal, streamTurns: deps.streamTurns === true },
     );

@@ -77,10 +77,11 @@ describe('the dialogue runner, built from two fakes', () => {
       'Brick: -# 🛠️ used add({"a":1}) → 2\nStep one.',
       'Robin: Gently.\n-# dissonance: 0.25',
     ]);
-    expect(requests[0]).toMatchObject({
+    expect(requests[0]).toEqual({
       conversationId: 'thread-1',
       message: 'Plan a trip',
-      meta: { guildId: 'guild-1', channelId: 'channel-1', userId: 'u1' },
+      userId: 'u1',
+      scope: { guildId: 'guild-1', channelId: 'channel-1' },
     });
   });
 

@@ -1,0 +1,20 @@
+import type { DialogueScope } from '../../graph/runContext.ts';
+import type { ChannelAccess } from '../access/channelAccess.ts';
+import type { DialogueThread } from './dialogueRunner.ts';
+
+/**
+ * Where a thread's dialogue is held and what it may read: its server, its parent channel (the
+ * dialogue is filed under it), and, in a server, the channels that everyone who can read the
+ * thread can read too (recall never shows a reader what they could not open themselves).
+ */
+export function dialogueScope(
+  thread: Pick<DialogueThread, 'id' | 'guildId' | 'parentId'>,
+  access?: Pick<ChannelAccess, 'sharedWith'>,
+): DialogueScope {
+  const readableChannels = thread.guildId ? access?.sharedWith(thread.parentId ?? thread.id) : undefined;
+  return {
+    guildId: thread.guildId || null,
+    channelId: thread.parentId || null,
+    ...(readableChannels ? { readableChannels } : {}),
+  };
+}

@@ -1,0 +1,54 @@
+import { Annotation, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { ProgressEvent } from './events.ts';
+
+/** Where a dialogue is held, and whose past dialogues it may read. */
+export interface DialogueScope {
+  /** The server (null outside servers, such as the terminal chat): recall and tools stay within it. */
+  guildId: string | null;
+  /** The channel the dialogue is held in (a thread's parent channel); null outside servers. */
+  channelId: string | null;
+  /**
+   * The channels whose past dialogues every reader of this one may read. Absent: every dialogue
+   * of the same server.
+   */
+  readableChannels?: readonly string[];
+}
+
+/** A dialogue held nowhere in particular: no server, no channel (the terminal chat's). */
+export const NO_SCOPE: DialogueScope = { guildId: null, channelId: null };
+
+/**
+ * What one run of the graph is given beside its state: LangGraph's run context
+ * (`graph.stream(input, { context })`), read by the nodes as `config.context`. The conversation
+ * itself is LangGraph's `thread_id`, in `configurable`, where its checkpointer looks for it.
+ */
+export const DialogueContext = Annotation.Root({
+  /** Where the dialogue is held. */
+  scope: Annotation<DialogueScope>(),
+  /** Whether each persona's words are streamed as they come (`partial` events). */
+  streamTurns: Annotation<boolean>(),
+});
+
+export type DialogueRunContext = typeof DialogueContext.State;
+
+/** Writes a progress event to LangGraph's `custom` stream. */
+export type ProgressWriter = (event: ProgressEvent) => void;
+
+/**
+ * What a node is given beside the state: the run's context, its signal, its stream writer (typed
+ * here, where LangGraph's own config takes any chunk), and `configurable` with the `thread_id`.
+ */
+export type DialogueNodeConfig = Omit<LangGraphRunnableConfig, 'context' | 'writer'> & {
+  context?: DialogueRunContext;
+  writer?: ProgressWriter;
+};
+
+/** The conversation the run belongs to (LangGraph's `thread_id`). */
+export function conversationOf(config: DialogueNodeConfig): string {
+  return String(config.configurable?.thread_id ?? '');
+}
+
+/** The run's scope; a run given none is held nowhere in particular. */
+export function scopeOf(config: DialogueNodeConfig): DialogueScope {
+  return config.context?.scope ?? NO_SCOPE;
+}
