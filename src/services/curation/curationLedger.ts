@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import { openDatabase } from '../sqlite.ts';
+import { SqliteStore } from '../sqliteStore.ts';
 import type { Criterion } from './rubric.ts';
 
 /**
@@ -77,114 +76,106 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-export class CurationLedger {
-  private readonly db: Database.Database;
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    failing_seq INTEGER,
+    failures INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT OR IGNORE INTO cursor (id, seq) VALUES (1, 0);
+  CREATE TABLE IF NOT EXISTS verdicts (
+    interaction_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    persona TEXT NOT NULL,
+    status TEXT NOT NULL,
+    total INTEGER,
+    scores TEXT,
+    reason TEXT NOT NULL,
+    rubric_version TEXT NOT NULL,
+    judge TEXT NOT NULL,
+    judge_model TEXT NOT NULL,
+    kept INTEGER NOT NULL,
+    judged_at INTEGER NOT NULL,
+    PRIMARY KEY (interaction_id, persona)
+  );
+  CREATE INDEX IF NOT EXISTS verdicts_persona ON verdicts (persona, status, total);
+  CREATE TABLE IF NOT EXISTS forgotten (
+    interaction_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    applied INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE IF NOT EXISTS lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    token TEXT NOT NULL,
+    since INTEGER NOT NULL
+  );
+`;
 
+export class CurationLedger extends SqliteStore {
   constructor(dataDir: string) {
-    this.db = openDatabase(dataDir, 'curation.sqlite');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS cursor (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        seq INTEGER NOT NULL,
-        failing_seq INTEGER,
-        failures INTEGER NOT NULL DEFAULT 0
-      );
-      INSERT OR IGNORE INTO cursor (id, seq) VALUES (1, 0);
-      CREATE TABLE IF NOT EXISTS verdicts (
-        interaction_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        persona TEXT NOT NULL,
-        status TEXT NOT NULL,
-        total INTEGER,
-        scores TEXT,
-        reason TEXT NOT NULL,
-        rubric_version TEXT NOT NULL,
-        judge TEXT NOT NULL,
-        judge_model TEXT NOT NULL,
-        kept INTEGER NOT NULL,
-        judged_at INTEGER NOT NULL,
-        PRIMARY KEY (interaction_id, persona)
-      );
-      CREATE INDEX IF NOT EXISTS verdicts_persona ON verdicts (persona, status, total);
-      CREATE TABLE IF NOT EXISTS forgotten (
-        interaction_id TEXT PRIMARY KEY,
-        at INTEGER NOT NULL,
-        applied INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE TABLE IF NOT EXISTS lease (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        pid INTEGER NOT NULL,
-        token TEXT NOT NULL,
-        since INTEGER NOT NULL
-      );
-    `);
+    super(dataDir, 'curation.sqlite', SCHEMA);
   }
 
   /** The `seq` of the last dialogue whose verdicts and samples are all written. */
   cursor(): number {
-    return (this.db.prepare('SELECT seq FROM cursor WHERE id = 1').get() as { seq: number }).seq;
+    return (this.row<{ seq: number }>('SELECT seq FROM cursor WHERE id = 1') as { seq: number }).seq;
   }
 
   /** Moves the cursor past a dialogue (and clears its failures). */
   advance(seq: number): void {
-    this.db
-      .prepare('UPDATE cursor SET seq = MAX(seq, ?), failing_seq = NULL, failures = 0 WHERE id = 1')
-      .run(seq);
+    this.run('UPDATE cursor SET seq = MAX(seq, ?), failing_seq = NULL, failures = 0 WHERE id = 1', seq);
   }
 
   /** Counts a failed attempt to judge the dialogue at `seq`; returns how many in a row. */
   noteFailure(seq: number): number {
-    const row = this.db
-      .prepare(
-        `UPDATE cursor SET failures = CASE WHEN failing_seq = @seq THEN failures + 1 ELSE 1 END, failing_seq = @seq
+    const row = this.row<{ failures: number }>(
+      `UPDATE cursor SET failures = CASE WHEN failing_seq = @seq THEN failures + 1 ELSE 1 END, failing_seq = @seq
          WHERE id = 1 RETURNING failures`,
-      )
-      .get({ seq }) as { failures: number };
+      { seq },
+    ) as { failures: number };
     return row.failures;
   }
 
   verdictsOf(interactionId: string): StoredVerdict[] {
-    return (
-      this.db.prepare('SELECT * FROM verdicts WHERE interaction_id = ?').all(interactionId) as VerdictRow[]
-    ).map(fromRow);
+    return this.rows<VerdictRow>('SELECT * FROM verdicts WHERE interaction_id = ?', interactionId).map(
+      fromRow,
+    );
   }
 
   /** Stores a verdict, unless the dialogue has been forgotten since it was read. */
   putVerdict(verdict: StoredVerdict): boolean {
-    return this.db.transaction(() => {
+    return this.transaction(() => {
       if (this.isForgotten(verdict.interactionId)) return false;
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO verdicts (interaction_id, seq, persona, status, total, scores, reason,
+      this.run(
+        `INSERT OR REPLACE INTO verdicts (interaction_id, seq, persona, status, total, scores, reason,
              rubric_version, judge, judge_model, kept, judged_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          verdict.interactionId,
-          verdict.seq,
-          verdict.persona,
-          verdict.status,
-          verdict.total,
-          verdict.scores ? JSON.stringify(verdict.scores) : null,
-          verdict.reason,
-          verdict.rubricVersion,
-          verdict.judge,
-          verdict.judgeModel,
-          verdict.kept ? 1 : 0,
-          verdict.judgedAt,
-        );
+        verdict.interactionId,
+        verdict.seq,
+        verdict.persona,
+        verdict.status,
+        verdict.total,
+        verdict.scores ? JSON.stringify(verdict.scores) : null,
+        verdict.reason,
+        verdict.rubricVersion,
+        verdict.judge,
+        verdict.judgeModel,
+        verdict.kept ? 1 : 0,
+        verdict.judgedAt,
+      );
       return true;
-    })();
+    });
   }
 
   /** How a persona's verdicts are spread: judged ones by total, and the rest by status. */
   histogram(persona: string): Array<{ status: VerdictStatus; total: number | null; count: number }> {
-    return this.db
-      .prepare(
-        `SELECT status, total, COUNT(*) AS count FROM verdicts WHERE persona = ?
+    return this.rows<{ status: VerdictStatus; total: number | null; count: number }>(
+      `SELECT status, total, COUNT(*) AS count FROM verdicts WHERE persona = ?
          GROUP BY status, total ORDER BY status, total`,
-      )
-      .all(persona) as Array<{ status: VerdictStatus; total: number | null; count: number }>;
+      persona,
+    );
   }
 
   /**
@@ -192,38 +183,34 @@ export class CurationLedger {
    * samples are removed by whoever holds the lease; until then the ids wait here, unapplied.
    */
   forget(interactionIds: readonly string[], at: number): void {
-    const mark = this.db.prepare(
-      'INSERT INTO forgotten (interaction_id, at) VALUES (?, ?) ON CONFLICT DO UPDATE SET applied = 0',
-    );
-    const drop = this.db.prepare('DELETE FROM verdicts WHERE interaction_id = ?');
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const id of interactionIds) {
-        mark.run(id, at);
-        drop.run(id);
+        this.run(
+          'INSERT INTO forgotten (interaction_id, at) VALUES (?, ?) ON CONFLICT DO UPDATE SET applied = 0',
+          id,
+          at,
+        );
+        this.run('DELETE FROM verdicts WHERE interaction_id = ?', id);
       }
-    })();
+    });
   }
 
   isForgotten(interactionId: string): boolean {
-    return (
-      this.db.prepare('SELECT 1 FROM forgotten WHERE interaction_id = ?').get(interactionId) !== undefined
-    );
+    return this.row('SELECT 1 FROM forgotten WHERE interaction_id = ?', interactionId) !== undefined;
   }
 
   /** Forgotten dialogues whose samples are still to be removed from the files. */
   unappliedForgets(): string[] {
-    return (
-      this.db.prepare('SELECT interaction_id FROM forgotten WHERE applied = 0').all() as Array<{
-        interaction_id: string;
-      }>
+    return this.rows<{ interaction_id: string }>(
+      'SELECT interaction_id FROM forgotten WHERE applied = 0',
     ).map((row) => row.interaction_id);
   }
 
   markForgetsApplied(interactionIds: readonly string[]): void {
-    const update = this.db.prepare('UPDATE forgotten SET applied = 1 WHERE interaction_id = ?');
-    this.db.transaction(() => {
-      for (const id of interactionIds) update.run(id);
-    })();
+    this.transaction(() => {
+      for (const id of interactionIds)
+        this.run('UPDATE forgotten SET applied = 1 WHERE interaction_id = ?', id);
+    });
   }
 
   /**
@@ -232,27 +219,22 @@ export class CurationLedger {
    * container restarts as pid 1): stale. Returns the holder's pid when it cannot.
    */
   acquireLease(token: string, now: number): { ok: true } | { ok: false; pid: number } {
-    return this.db
-      .transaction((): { ok: true } | { ok: false; pid: number } => {
-        const held = this.db.prepare('SELECT pid, token FROM lease WHERE id = 1').get() as
-          | { pid: number; token: string }
-          | undefined;
-        if (held && held.token !== token && held.pid !== process.pid && isProcessAlive(held.pid)) {
-          return { ok: false, pid: held.pid };
-        }
-        this.db
-          .prepare('INSERT OR REPLACE INTO lease (id, pid, token, since) VALUES (1, ?, ?, ?)')
-          .run(process.pid, token, now);
-        return { ok: true };
-      })
-      .immediate();
+    return this.transaction((): { ok: true } | { ok: false; pid: number } => {
+      const held = this.row<{ pid: number; token: string }>('SELECT pid, token FROM lease WHERE id = 1');
+      if (held && held.token !== token && held.pid !== process.pid && isProcessAlive(held.pid)) {
+        return { ok: false, pid: held.pid };
+      }
+      this.run(
+        'INSERT OR REPLACE INTO lease (id, pid, token, since) VALUES (1, ?, ?, ?)',
+        process.pid,
+        token,
+        now,
+      );
+      return { ok: true };
+    }, 'immediate');
   }
 
   releaseLease(token: string): void {
-    this.db.prepare('DELETE FROM lease WHERE id = 1 AND token = ?').run(token);
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
+    this.run('DELETE FROM lease WHERE id = 1 AND token = ?', token);
   }
 }

@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import { openDatabase } from '../sqlite.ts';
+import { SqliteStore } from '../sqliteStore.ts';
 
 /**
  * The durable record of the fine-tuning loop (`DATA_DIR/finetune.sqlite`): every job with its
@@ -104,30 +103,29 @@ export interface ActiveModel {
 
 const RUNNING: JobState[] = ['running'];
 
-export class FinetuneStore {
-  private readonly db: Database.Database;
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    persona TEXT NOT NULL,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS versions (
+    persona TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (persona, version)
+  );
+  CREATE TABLE IF NOT EXISTS active (
+    persona TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+  );
+`;
 
+export class FinetuneStore extends SqliteStore {
   constructor(dataDir: string) {
-    this.db = openDatabase(dataDir, 'finetune.sqlite');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS jobs (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        persona TEXT NOT NULL,
-        state TEXT NOT NULL,
-        data TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS versions (
-        persona TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        data TEXT NOT NULL,
-        PRIMARY KEY (persona, version)
-      );
-      CREATE TABLE IF NOT EXISTS active (
-        persona TEXT PRIMARY KEY,
-        data TEXT NOT NULL
-      );
-    `);
+    super(dataDir, 'finetune.sqlite', SCHEMA);
   }
 
   /**
@@ -137,111 +135,105 @@ export class FinetuneStore {
   begin(
     fields: Omit<FinetuneJob, 'id'>,
   ): { ok: true; job: FinetuneJob } | { ok: false; running: FinetuneJob } {
-    return this.db
-      .transaction(() => {
-        const running = this.running();
-        if (running) return { ok: false as const, running };
-        const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'").get() as
-          | { seq: number }
-          | undefined;
-        const job: FinetuneJob = { ...fields, id: `ft${(row?.seq ?? 0) + 1}` };
-        this.db
-          .prepare('INSERT INTO jobs (id, persona, state, data) VALUES (?, ?, ?, ?)')
-          .run(job.id, job.persona, job.state, JSON.stringify(job));
-        return { ok: true as const, job };
-      })
-      .immediate();
+    return this.transaction(() => {
+      const running = this.running();
+      if (running) return { ok: false as const, running };
+      const job: FinetuneJob = { ...fields, id: `ft${this.lastSeq('jobs') + 1}` };
+      this.run(
+        'INSERT INTO jobs (id, persona, state, data) VALUES (?, ?, ?, ?)',
+        job.id,
+        job.persona,
+        job.state,
+        JSON.stringify(job),
+      );
+      return { ok: true as const, job };
+    }, 'immediate');
   }
 
   get(id: string): FinetuneJob | undefined {
-    const row = this.db.prepare('SELECT data FROM jobs WHERE id = ?').get(id) as { data: string } | undefined;
-    return row ? (JSON.parse(row.data) as FinetuneJob) : undefined;
+    return this.document<FinetuneJob>('SELECT data FROM jobs WHERE id = ?', id);
   }
 
   update(id: string, change: (job: FinetuneJob) => Partial<FinetuneJob>, at: number): FinetuneJob {
     const current = this.get(id);
     if (!current) throw new Error(`no fine-tune job ${id}`);
-    const next: FinetuneJob = { ...current, ...change(current), updatedAt: at };
-    this.db
-      .prepare('UPDATE jobs SET state = ?, data = ? WHERE id = ?')
-      .run(next.state, JSON.stringify(next), id);
-    return next;
+    return this.updateDocument('jobs', current, change(current), at);
   }
 
   /** The job holding the GPU, if any. */
   running(): FinetuneJob | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT data FROM jobs WHERE state IN (${RUNNING.map(() => '?').join(',')}) ORDER BY seq LIMIT 1`,
-      )
-      .get(...RUNNING) as { data: string } | undefined;
-    return row ? (JSON.parse(row.data) as FinetuneJob) : undefined;
+    return this.document<FinetuneJob>(
+      `SELECT data FROM jobs WHERE state IN (${RUNNING.map(() => '?').join(',')}) ORDER BY seq LIMIT 1`,
+      ...RUNNING,
+    );
   }
 
   /** Jobs, newest first (of one persona when given). */
   list(limit = 20, persona?: string): FinetuneJob[] {
-    const rows = persona
-      ? this.db
-          .prepare('SELECT data FROM jobs WHERE persona = ? ORDER BY seq DESC LIMIT ?')
-          .all(persona, limit)
-      : this.db.prepare('SELECT data FROM jobs ORDER BY seq DESC LIMIT ?').all(limit);
-    return (rows as Array<{ data: string }>).map((row) => JSON.parse(row.data) as FinetuneJob);
+    return persona
+      ? this.documents<FinetuneJob>(
+          'SELECT data FROM jobs WHERE persona = ? ORDER BY seq DESC LIMIT ?',
+          persona,
+          limit,
+        )
+      : this.documents<FinetuneJob>('SELECT data FROM jobs ORDER BY seq DESC LIMIT ?', limit);
   }
 
-  /** Records a new version (never replaces one) and, in the same transaction, the job's state. */
+  /** Records a new version (never replaces one). */
   addVersion(version: ModelVersion): void {
-    this.db
-      .prepare('INSERT INTO versions (persona, version, data) VALUES (?, ?, ?)')
-      .run(version.persona, version.version, JSON.stringify(version));
+    this.run(
+      'INSERT INTO versions (persona, version, data) VALUES (?, ?, ?)',
+      version.persona,
+      version.version,
+      JSON.stringify(version),
+    );
   }
 
   setVersionEvaluation(persona: string, version: number, evaluation: EvaluationReport): void {
-    const row = this.db
-      .prepare('SELECT data FROM versions WHERE persona = ? AND version = ?')
-      .get(persona, version) as { data: string } | undefined;
-    if (!row) return;
-    const next: ModelVersion = { ...(JSON.parse(row.data) as ModelVersion), evaluation };
-    this.db
-      .prepare('UPDATE versions SET data = ? WHERE persona = ? AND version = ?')
-      .run(JSON.stringify(next), persona, version);
+    const current = this.document<ModelVersion>(
+      'SELECT data FROM versions WHERE persona = ? AND version = ?',
+      persona,
+      version,
+    );
+    if (!current) return;
+    const next: ModelVersion = { ...current, evaluation };
+    this.run(
+      'UPDATE versions SET data = ? WHERE persona = ? AND version = ?',
+      JSON.stringify(next),
+      persona,
+      version,
+    );
   }
 
   versions(persona: string): ModelVersion[] {
-    return (
-      this.db.prepare('SELECT data FROM versions WHERE persona = ? ORDER BY version').all(persona) as Array<{
-        data: string;
-      }>
-    ).map((row) => JSON.parse(row.data) as ModelVersion);
+    return this.documents<ModelVersion>(
+      'SELECT data FROM versions WHERE persona = ? ORDER BY version',
+      persona,
+    );
   }
 
   nextVersion(persona: string): number {
-    const row = this.db.prepare('SELECT MAX(version) AS v FROM versions WHERE persona = ?').get(persona) as {
-      v: number | null;
-    };
-    return (row.v ?? 0) + 1;
+    const row = this.row<{ v: number | null }>(
+      'SELECT MAX(version) AS v FROM versions WHERE persona = ?',
+      persona,
+    );
+    return (row?.v ?? 0) + 1;
   }
 
   /** The version in force for a persona; none: the codex's own model. */
   active(persona: string): ActiveModel | undefined {
-    const row = this.db.prepare('SELECT data FROM active WHERE persona = ?').get(persona) as
-      | { data: string }
-      | undefined;
-    return row ? (JSON.parse(row.data) as ActiveModel) : undefined;
+    return this.document<ActiveModel>('SELECT data FROM active WHERE persona = ?', persona);
   }
 
   /** The swap: one write flips the persona's model (and, with it, the job's outcome). */
   activate(active: ActiveModel, job?: { id: string; change: Partial<FinetuneJob>; at: number }): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO active (persona, data) VALUES (?, ?) ON CONFLICT(persona) DO UPDATE SET data = excluded.data',
-        )
-        .run(active.persona, JSON.stringify(active));
+    this.transaction(() => {
+      this.run(
+        'INSERT INTO active (persona, data) VALUES (?, ?) ON CONFLICT(persona) DO UPDATE SET data = excluded.data',
+        active.persona,
+        JSON.stringify(active),
+      );
       if (job) this.update(job.id, () => job.change, job.at);
-    })();
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
+    });
   }
 }

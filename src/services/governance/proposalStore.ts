@@ -1,5 +1,4 @@
-import type Database from 'better-sqlite3';
-import { openDatabase } from '../sqlite.ts';
+import { SqliteStore } from '../sqliteStore.ts';
 
 /**
  * The durable record of the philosophical loop (`DATA_DIR/governance.sqlite`): every proposal
@@ -82,85 +81,77 @@ export interface CodexVersion {
   archivedPrevious?: string;
 }
 
-interface ProposalRow {
-  id: string;
-  data: string;
+interface CodexVersionRow {
+  version: number;
+  hash: string;
+  proposal_id: string | null;
+  approved_by: string | null;
+  at: number;
+  archived_previous: string | null;
 }
 
 const ACTIVE: ProposalState[] = ['drafting', 'pending'];
 
-export class ProposalStore {
-  private readonly db: Database.Database;
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS proposals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS proposals_state ON proposals (state);
+  CREATE TABLE IF NOT EXISTS codex_versions (
+    version INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    proposal_id TEXT,
+    approved_by TEXT,
+    at INTEGER NOT NULL,
+    archived_previous TEXT
+  );
+`;
 
+export class ProposalStore extends SqliteStore {
   constructor(dataDir: string) {
-    this.db = openDatabase(dataDir, 'governance.sqlite');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS proposals (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        state TEXT NOT NULL,
-        data TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS proposals_state ON proposals (state);
-      CREATE TABLE IF NOT EXISTS codex_versions (
-        version INTEGER PRIMARY KEY,
-        hash TEXT NOT NULL,
-        proposal_id TEXT,
-        approved_by TEXT,
-        at INTEGER NOT NULL,
-        archived_previous TEXT
-      );
-    `);
+    super(dataDir, 'governance.sqlite', SCHEMA);
   }
 
   /** The next proposal id: `p1`, `p2`, … */
   nextId(): string {
-    const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'proposals'").get() as
-      | { seq: number }
-      | undefined;
-    return `p${(row?.seq ?? 0) + 1}`;
+    return `p${this.lastSeq('proposals') + 1}`;
   }
 
   create(proposal: Proposal): Proposal {
-    this.db
-      .prepare('INSERT INTO proposals (id, state, data) VALUES (?, ?, ?)')
-      .run(proposal.id, proposal.state, JSON.stringify(proposal));
+    this.run(
+      'INSERT INTO proposals (id, state, data) VALUES (?, ?, ?)',
+      proposal.id,
+      proposal.state,
+      JSON.stringify(proposal),
+    );
     return proposal;
   }
 
   get(id: string): Proposal | undefined {
-    const row = this.db.prepare('SELECT id, data FROM proposals WHERE id = ?').get(id) as
-      | ProposalRow
-      | undefined;
-    return row ? (JSON.parse(row.data) as Proposal) : undefined;
+    return this.document<Proposal>('SELECT id, data FROM proposals WHERE id = ?', id);
   }
 
   /** Applies a change to a proposal and stores it; returns the new proposal. */
   update(id: string, change: (proposal: Proposal) => Partial<Proposal>, at: number): Proposal {
     const current = this.get(id);
     if (!current) throw new Error(`no proposal ${id}`);
-    const next: Proposal = { ...current, ...change(current), updatedAt: at };
-    this.db
-      .prepare('UPDATE proposals SET state = ?, data = ? WHERE id = ?')
-      .run(next.state, JSON.stringify(next), id);
-    return next;
+    return this.updateDocument('proposals', current, change(current), at);
   }
 
   /** The proposal being drafted or awaiting a decision, if any (there is at most one). */
   active(): Proposal | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT id, data FROM proposals WHERE state IN (${ACTIVE.map(() => '?').join(',')}) ORDER BY seq LIMIT 1`,
-      )
-      .get(...ACTIVE) as ProposalRow | undefined;
-    return row ? (JSON.parse(row.data) as Proposal) : undefined;
+    return this.document<Proposal>(
+      `SELECT id, data FROM proposals WHERE state IN (${ACTIVE.map(() => '?').join(',')}) ORDER BY seq LIMIT 1`,
+      ...ACTIVE,
+    );
   }
 
   /** Proposals, newest first. */
   list(limit = 25): Proposal[] {
-    return (
-      this.db.prepare('SELECT id, data FROM proposals ORDER BY seq DESC LIMIT ?').all(limit) as ProposalRow[]
-    ).map((row) => JSON.parse(row.data) as Proposal);
+    return this.documents<Proposal>('SELECT id, data FROM proposals ORDER BY seq DESC LIMIT ?', limit);
   }
 
   /**
@@ -169,8 +160,7 @@ export class ProposalStore {
    */
   answered(): Set<string> {
     const ids = new Set<string>();
-    for (const row of this.db.prepare('SELECT data FROM proposals').all() as ProposalRow[]) {
-      const proposal = JSON.parse(row.data) as Proposal;
+    for (const proposal of this.documents<Proposal>('SELECT data FROM proposals')) {
       if (proposal.interrupted) continue;
       for (const id of proposal.evidence) ids.add(id);
     }
@@ -182,7 +172,7 @@ export class ProposalStore {
    * new version recorded. A version row is never replaced: a second one for the same version throws.
    */
   completeApproval(id: string, version: CodexVersion & { proposalId: string; approvedBy: string }): Proposal {
-    return this.db.transaction(() => {
+    return this.transaction(() => {
       const approved = this.update(
         id,
         () => ({
@@ -196,37 +186,25 @@ export class ProposalStore {
       );
       this.addVersion(version);
       return approved;
-    })();
+    });
   }
 
   /** Records a codex version; throws if that version is already recorded (history is never rewritten). */
   addVersion(version: CodexVersion): void {
-    this.db
-      .prepare(
-        'INSERT INTO codex_versions (version, hash, proposal_id, approved_by, at, archived_previous) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        version.version,
-        version.hash,
-        version.proposalId ?? null,
-        version.approvedBy ?? null,
-        version.at,
-        version.archivedPrevious ?? null,
-      );
+    this.run(
+      'INSERT INTO codex_versions (version, hash, proposal_id, approved_by, at, archived_previous) VALUES (?, ?, ?, ?, ?, ?)',
+      version.version,
+      version.hash,
+      version.proposalId ?? null,
+      version.approvedBy ?? null,
+      version.at,
+      version.archivedPrevious ?? null,
+    );
   }
 
   /** Every known codex version, oldest first. */
   versions(): CodexVersion[] {
-    return (
-      this.db.prepare('SELECT * FROM codex_versions ORDER BY version').all() as Array<{
-        version: number;
-        hash: string;
-        proposal_id: string | null;
-        approved_by: string | null;
-        at: number;
-        archived_previous: string | null;
-      }>
-    ).map((row) => ({
+    return this.rows<CodexVersionRow>('SELECT * FROM codex_versions ORDER BY version').map((row) => ({
       version: row.version,
       hash: row.hash,
       at: row.at,
@@ -234,9 +212,5 @@ export class ProposalStore {
       ...(row.approved_by ? { approvedBy: row.approved_by } : {}),
       ...(row.archived_previous ? { archivedPrevious: row.archived_previous } : {}),
     }));
-  }
-
-  close(): void {
-    this.db.close();
   }
 }

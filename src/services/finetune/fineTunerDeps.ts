@@ -1,0 +1,93 @@
+import type { Clock } from '../clock.ts';
+import type { Refusal } from '../errors.ts';
+import type { EventBus } from '../eventBus.ts';
+import type { LlmProvider, ModelFor } from '../llm/chatModel.ts';
+import type { Limiter } from '../llm/limiter.ts';
+import type { Logger } from '../logger.ts';
+import type { PersonaRegistry } from '../personas.ts';
+import type { FinetuneJob, FinetuneStore } from './finetuneStore.ts';
+import type { ModelHost } from './ollamaAdapters.ts';
+
+export interface FinetuneSettings {
+  command: string;
+  /** Trainer settings passed as `--config`. */
+  config?: Record<string, unknown>;
+  timeoutMs: number;
+  holdout: number;
+  triggerSize: number;
+  rule: 'lower-bound' | 'majority';
+  promotion: 'auto' | 'architect';
+  /** Dialogues wait while the trainer has the GPU. */
+  exclusive: boolean;
+  evalPrompts: number;
+  /**
+   * Who judges the evaluation: the codex's curation judge (ALFRED by default) with its own model
+   * if the codex names one, else the codex's model for it (never a fine-tuned one: a candidate
+   * must not judge its kin). Read at each evaluation: an amendment may change it.
+   */
+  judge: () => { judge: string; model?: string | undefined };
+}
+
+export interface FineTunerDeps {
+  store: FinetuneStore;
+  dataDir: string;
+  personas: () => PersonaRegistry;
+  modelFor: ModelFor;
+  /** How many golden samples a persona has (default: counted in its file). */
+  goldenCount?: (personaId: string) => number;
+  /** Who serves a persona's model: only Ollama can register a fine-tuned one (default: Ollama for all). */
+  providerOf?: (personaId: string) => LlmProvider;
+  host: ModelHost;
+  limiter: Limiter;
+  /** Whether an answer keeps a persona's output format (ROBIN's DISSONANCE line, BRICK's tool lines). */
+  formatOk: (personaId: string, text: string) => boolean;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  settings: FinetuneSettings;
+  /** The trainer's working directory (default: the current one). */
+  cwd?: string;
+}
+
+export type FinetuneRefusalCode =
+  | 'UNKNOWN_PERSONA'
+  | 'NO_BASE'
+  | 'NOT_OLLAMA'
+  | 'NO_SAMPLES'
+  | 'BUSY'
+  | 'NO_SUCH_JOB'
+  | 'NOT_AWAITING'
+  | 'NO_SUCH_VERSION'
+  | 'ALREADY_ACTIVE';
+
+export type FinetuneDecision =
+  | { ok: true; job: FinetuneJob }
+  | (Refusal<FinetuneRefusalCode> & { job?: FinetuneJob });
+
+/**
+ * The fine-tuner's dependencies as its steps use them: the module's logger, the signal that
+ * stops a job when the bot shuts down, and how golden samples are counted.
+ */
+export interface FinetuneRuntime extends FineTunerDeps {
+  log: Logger;
+  signal: AbortSignal;
+  countGolden: (personaId: string) => number;
+}
+
+export const refuse = (code: FinetuneRefusalCode, reason: string, job?: FinetuneJob) => ({
+  ok: false as const,
+  code,
+  reason,
+  ...(job ? { job } : {}),
+});
+
+/** Stores a change to a job and publishes the job as it now is. */
+export function updateJob(
+  deps: Pick<FineTunerDeps, 'store' | 'bus' | 'clock'>,
+  id: string,
+  change: Partial<FinetuneJob>,
+): FinetuneJob {
+  const job = deps.store.update(id, () => change, deps.clock.now());
+  deps.bus.publish('finetune_job', { job });
+  return job;
+}

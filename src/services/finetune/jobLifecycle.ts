@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { JobSpec } from '../scheduler.ts';
+import { type FinetuneDecision, type FinetuneRuntime, refuse, updateJob } from './fineTunerDeps.ts';
+import type { FinetuneJob } from './finetuneStore.ts';
+import { swap } from './modelSwap.ts';
+import { runJob } from './runJob.ts';
+
+/**
+ * A fine-tune's life around its steps: started (one at a time, refused with a reason otherwise),
+ * followed until it settles, stopped at shutdown, decided by the architect, started by the
+ * schedule, and ended as failed when a restart cut it short.
+ */
+
+/** The job this process runs, if any, and the signal that stops it when the bot shuts down. */
+export class JobSlot {
+  private running: Promise<void> | undefined;
+  private readonly closing = new AbortController();
+
+  get signal(): AbortSignal {
+    return this.closing.signal;
+  }
+
+  /** Follows `work` until it ends. */
+  hold(work: Promise<void>): void {
+    this.running = work.finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Waits for the running job, if any. */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
+  /** Stops the running job and waits for it to end. */
+  async close(): Promise<void> {
+    this.closing.abort(new Error('shutting down'));
+    await this.running;
+  }
+}
+
+/** Whether process `pid` runs with arguments inside `folder` (Linux's /proc; elsewhere: unknown, so no). */
+function isTrainerOf(pid: number, folder: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(folder);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends as failed the job the bot was running when it stopped: it cannot be resumed, its trainer
+ * died with it (or is stopped here), and the GPU lock it holds is released.
+ */
+export function endInterruptedJob(deps: Pick<FinetuneRuntime, 'store' | 'dataDir' | 'clock' | 'log'>): void {
+  const { store, log } = deps;
+  const stuck = store.running();
+  if (!stuck) return;
+  // Its trainer may outlive the bot and hold the GPU: stopped with its whole process group —
+  // only when that process is still this job's trainer (a pid is reused after a reboot).
+  if (stuck.trainerPid && isTrainerOf(stuck.trainerPid, resolve(deps.dataDir, 'finetune', stuck.id))) {
+    try {
+      process.kill(-stuck.trainerPid, 'SIGTERM');
+      log.warn({ job: stuck.id, pid: stuck.trainerPid }, 'stopped the trainer a crash left running');
+    } catch {
+      // Gone already.
+    }
+  }
+  store.update(
+    stuck.id,
+    () => ({
+      state: 'failed',
+      stage: 'done',
+      error: 'the bot stopped in the middle of the job',
+      finishedAt: deps.clock.now(),
+    }),
+    deps.clock.now(),
+  );
+  log.warn(
+    { job: stuck.id },
+    'a fine-tune interrupted by a restart ended as failed; the GPU lock is released',
+  );
+}
+
+/** Why a persona cannot be fine-tuned, if it cannot. */
+function unfit(
+  deps: Pick<FinetuneRuntime, 'personas' | 'providerOf' | 'countGolden'>,
+  personaId: string,
+): FinetuneDecision | undefined {
+  const registry = deps.personas();
+  if (!registry.has(personaId)) {
+    return refuse(
+      'UNKNOWN_PERSONA',
+      `There is no persona ${personaId} (the codex has ${registry
+        .list()
+        .map((p) => p.id)
+        .join(', ')}).`,
+    );
+  }
+  const persona = registry.get(personaId);
+  if (!persona.finetuneBase) {
+    return refuse(
+      'NO_BASE',
+      `${persona.id} has no finetune_base in the codex: add finetune_base = "<the Hugging Face weights of ${persona.model}>" under [personas.${persona.id}] (for llama3.1:8b, "unsloth/Meta-Llama-3.1-8B-Instruct").`,
+    );
+  }
+  const provider = deps.providerOf?.(persona.id) ?? 'ollama';
+  if (provider !== 'ollama') {
+    return refuse(
+      'NOT_OLLAMA',
+      `${persona.id} is served by an OpenAI-compatible server: a fine-tune registers its adapter in Ollama, which only Ollama can do. Set provider = "ollama" under [personas.${persona.id}] to fine-tune it.`,
+    );
+  }
+  if (deps.countGolden(persona.id) === 0) {
+    return refuse(
+      'NO_SAMPLES',
+      `${persona.id} has no golden samples yet: curation keeps them as dialogues are judged.`,
+    );
+  }
+  return undefined;
+}
+
+/** Starts a fine-tune of a persona unless it is unfit or one is running; the job runs on in `slot`. */
+export function startJob(
+  deps: FinetuneRuntime,
+  slot: JobSlot,
+  personaId: string,
+  trigger: { trigger: FinetuneJob['trigger']; requestedBy: string },
+): FinetuneDecision {
+  const refusal = unfit(deps, personaId);
+  if (refusal) return refusal;
+  const persona = deps.personas().get(personaId);
+  const begun = deps.store.begin({
+    persona: persona.id,
+    trigger: trigger.trigger,
+    requestedBy: trigger.requestedBy,
+    state: 'running',
+    stage: 'snapshot',
+    base: persona.finetuneBase as string,
+    fromModel: persona.model,
+    startedAt: deps.clock.now(),
+    updatedAt: deps.clock.now(),
+    losses: [],
+  });
+  if (!begun.ok) {
+    return refuse(
+      'BUSY',
+      `A fine-tune is already running (${begun.running.id}, ${begun.running.persona}): one at a time.`,
+      begun.running,
+    );
+  }
+  deps.bus.publish('finetune_job', { job: begun.job });
+  deps.log.info({ job: begun.job.id, persona: persona.id, trigger: trigger.trigger }, 'fine-tune started');
+  slot.hold(runJob(deps, begun.job.id));
+  return { ok: true, job: begun.job };
+}
+
+/** The architect's Promote or Discard of a job that awaits it. */
+export function decideJob(
+  deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log'>,
+  jobId: string,
+  userId: string,
+  decision: 'promote' | 'discard',
+): FinetuneDecision {
+  const job = deps.store.get(jobId);
+  if (!job) return refuse('NO_SUCH_JOB', `There is no fine-tune job ${jobId}.`);
+  if (job.state !== 'awaiting_architect')
+    return refuse(
+      'NOT_AWAITING',
+      `Job ${jobId} is ${job.state.replace('_', ' ')}, not awaiting a decision.`,
+      job,
+    );
+  return decision === 'promote'
+    ? { ok: true, job: swap(deps, job, userId) }
+    : { ok: true, job: updateJob(deps, jobId, { state: 'discarded', decidedBy: userId }) };
+}
+
+/** Golden samples the persona had when its last job that did not fail began. */
+const lastGolden = (deps: Pick<FinetuneRuntime, 'store'>, persona: string) =>
+  deps.store.list(50, persona).find((job) => job.goldenCount !== undefined && job.state !== 'failed')
+    ?.goldenCount ?? 0;
+
+/** The scheduled job: the persona whose golden set grew most, by `triggerSize` at least, fine-tuned to the end. */
+export function scheduledJob(deps: FinetuneRuntime, slot: JobSlot, cron: string): JobSpec {
+  return {
+    name: 'finetune',
+    cron,
+    setting: 'FINETUNE_CRON',
+    autonomous: true,
+    async run() {
+      if (deps.store.running()) return 'a fine-tune is already running';
+      const due = deps
+        .personas()
+        .list()
+        .filter((p) => p.finetuneBase && (deps.providerOf?.(p.id) ?? 'ollama') === 'ollama')
+        .map((p) => ({ id: p.id, grown: deps.countGolden(p.id) - lastGolden(deps, p.id) }))
+        .filter((p) => p.grown >= deps.settings.triggerSize)
+        .sort((a, b) => b.grown - a.grown)[0];
+      if (!due) return `no persona has ${deps.settings.triggerSize} new golden samples yet`;
+      const started = startJob(deps, slot, due.id, { trigger: 'schedule', requestedBy: 'system' });
+      if (!started.ok) return started.reason;
+      await slot.settled();
+      const job = deps.store.get(started.job.id);
+      return `fine-tuned ${due.id} (${started.job.id}): ${job?.state}${job?.error ? ` — ${job.error}` : ''}`;
+    },
+  };
+}

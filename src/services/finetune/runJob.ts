@@ -1,0 +1,257 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ChatMessage } from '../llm/chatModel.ts';
+import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
+import type { Persona } from '../personas.ts';
+import { type DatasetSnapshot, snapshotDataset } from './datasetSnapshot.ts';
+import { evaluate, PAIRWISE_SCHEMA, promptsOf } from './evaluation.ts';
+import { type FinetuneRuntime, updateJob } from './fineTunerDeps.ts';
+import type { EvaluationReport, FinetuneJob } from './finetuneStore.ts';
+import { activeOf, modelName, swap } from './modelSwap.ts';
+import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
+
+/**
+ * One fine-tune, step by step: the dataset frozen, the GPU freed, the trainer run, the adapter
+ * registered with Ollama, the candidate judged against the model in force, and the swap (or
+ * not). Each step is a function of the few dependencies it uses; a step that fails ends the job
+ * as failed, with nothing swapped.
+ */
+
+/** A job's latest record as its steps change it: every change is stored, most also published. */
+export class JobProgress {
+  constructor(
+    private readonly deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log'>,
+    public job: FinetuneJob,
+  ) {}
+
+  /** Stores and publishes a change. */
+  update(change: Partial<FinetuneJob>): FinetuneJob {
+    this.job = updateJob(this.deps, this.job.id, change);
+    return this.job;
+  }
+
+  /** Stores a change without publishing it: it matters to a restart, not to whoever follows the job. */
+  record(change: Partial<FinetuneJob>): void {
+    this.job = this.deps.store.update(this.job.id, () => change, this.deps.clock.now());
+  }
+
+  /** Ends the job as failed. */
+  fail(error: string, logTail?: string): void {
+    const job = this.update({
+      state: 'failed',
+      stage: 'done',
+      error,
+      ...(logTail ? { logTail } : {}),
+      finishedAt: this.deps.clock.now(),
+    });
+    this.deps.log.warn({ job: job.id, persona: job.persona, error }, 'fine-tune failed; nothing was swapped');
+  }
+}
+
+/**
+ * Runs the job `jobId` (begun in the store) to its end: a step that fails, or throws, ends it as
+ * failed. The evaluation judges the candidate against the persona (role, principles) as it was
+ * when the job began.
+ */
+export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void> {
+  const progress = new JobProgress(deps, deps.store.get(jobId) as FinetuneJob);
+  const persona = deps.personas().get(progress.job.persona);
+  const folder = resolve(deps.dataDir, 'finetune', jobId);
+  mkdirSync(join(folder, 'adapter'), { recursive: true });
+  try {
+    const snapshot = freezeDataset(deps, progress, folder);
+    if (snapshot.train === 0) return progress.fail('the dataset is empty');
+    const release = await freeGpu(deps, persona.displayName);
+    const outcome = await train(deps, progress, snapshot, folder).finally(release);
+    if (!outcome.ok) return progress.fail(outcome.reason, outcome.tail);
+    if (!(await register(deps, progress, outcome, snapshot))) return;
+    decide(deps, progress, await judge(deps, progress, persona, snapshot));
+  } catch (error) {
+    if (deps.signal.aborted) return progress.fail('the bot is shutting down; the job was stopped');
+    deps.log.error({ err: error, job: jobId }, 'fine-tune failed');
+    progress.fail((error as Error).message ?? String(error));
+  }
+}
+
+/** 1. The dataset, frozen into the job's folder. */
+export function freezeDataset(
+  deps: Pick<FinetuneRuntime, 'dataDir' | 'settings'>,
+  progress: JobProgress,
+  folder: string,
+): DatasetSnapshot {
+  const snapshot = snapshotDataset({
+    dataDir: deps.dataDir,
+    persona: progress.job.persona,
+    folder,
+    holdoutShare: deps.settings.holdout,
+  });
+  progress.update({
+    stage: 'training',
+    datasetHash: snapshot.hash,
+    samples: snapshot.train,
+    holdout: snapshot.holdout.length,
+    anchor: snapshot.anchor,
+    goldenCount: snapshot.golden,
+  });
+  return snapshot;
+}
+
+/**
+ * 2. The GPU lent to the trainer when the settings say so: dialogues wait, and the personas'
+ * models are unloaded (`keep_alive: 0`). Returns what gives the GPU back.
+ */
+export async function freeGpu(
+  deps: Pick<FinetuneRuntime, 'settings' | 'limiter' | 'host' | 'personas' | 'store' | 'log'>,
+  displayName: string,
+): Promise<() => void> {
+  if (!deps.settings.exclusive) return () => {};
+  const release = deps.limiter.hold(`fine-tuning ${displayName} (it can take a while)`);
+  await deps.limiter.drained();
+  const loaded = deps
+    .personas()
+    .list()
+    .map((p) => activeOf(deps, p.id).model);
+  await deps.host
+    .unload(loaded)
+    .catch((error: unknown) => deps.log.warn({ err: error }, 'could not unload the models'));
+  return release;
+}
+
+/** 3. The trainer run on the frozen dataset; its progress (steps, losses) follows the job. */
+export async function train(
+  deps: Pick<FinetuneRuntime, 'settings' | 'clock' | 'signal' | 'cwd' | 'log'>,
+  progress: JobProgress,
+  snapshot: DatasetSnapshot,
+  folder: string,
+): Promise<TrainerOutcome> {
+  const { settings } = deps;
+  const outcome = await runTrainer({
+    command: settings.command,
+    dataset: snapshot.trainPath,
+    base: progress.job.base,
+    output: join(folder, 'adapter'),
+    ...(settings.config ? { config: settings.config } : {}),
+    logPath: join(folder, 'trainer.log'),
+    timeoutMs: settings.timeoutMs,
+    clock: deps.clock,
+    signal: deps.signal,
+    ...(deps.cwd ? { cwd: deps.cwd } : {}),
+    onSpawn: (pid) => progress.record({ trainerPid: pid }),
+    onEvent: (event) => {
+      if (event.event === 'start') progress.update({ totalSteps: event.total_steps });
+      else if (event.event === 'progress') {
+        const { losses } = progress.job;
+        progress.update({
+          step: event.step,
+          totalSteps: event.total_steps,
+          losses: typeof event.loss === 'number' ? [...losses, [event.step, event.loss]] : losses,
+        });
+      }
+    },
+  });
+  if (outcome.malformed)
+    deps.log.warn(
+      { job: progress.job.id, lines: outcome.malformed },
+      'the trainer printed lines that are not events',
+    );
+  return outcome;
+}
+
+/**
+ * 4. The adapter registered with Ollama under an immutable name, and the version recorded in the
+ * lineage. Returns false when Ollama refused (the job has failed).
+ */
+export async function register(
+  deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'host'>,
+  progress: JobProgress,
+  outcome: Extract<TrainerOutcome, { ok: true }>,
+  snapshot: DatasetSnapshot,
+): Promise<boolean> {
+  const job = progress.update({
+    stage: 'registering',
+    step: outcome.steps,
+    ...(outcome.finalLoss !== null ? { finalLoss: outcome.finalLoss } : {}),
+  });
+  const version = deps.store.nextVersion(job.persona);
+  const candidate = modelName(job.persona, version);
+  try {
+    await deps.host.createFromAdapter(candidate, job.fromModel, outcome.adapterDir);
+  } catch (error) {
+    progress.fail(`Ollama could not register the adapter: ${(error as Error).message}`);
+    return false;
+  }
+  deps.store.addVersion({
+    persona: job.persona,
+    version,
+    model: candidate,
+    base: job.base,
+    fromModel: job.fromModel,
+    jobId: job.id,
+    datasetHash: snapshot.hash,
+    samples: snapshot.train,
+    createdAt: deps.clock.now(),
+  });
+  progress.update({ stage: 'evaluating', candidate, version });
+  return true;
+}
+
+/**
+ * 5. The candidate judged against the model in force on the held-out prompts; the lineage keeps
+ * the evaluation beside the version, promoted or not.
+ */
+export async function judge(
+  deps: Pick<FinetuneRuntime, 'store' | 'personas' | 'modelFor' | 'settings' | 'formatOk' | 'signal' | 'log'>,
+  progress: JobProgress,
+  persona: Persona,
+  snapshot: DatasetSnapshot,
+): Promise<EvaluationReport> {
+  const { job } = progress;
+  const { settings, signal } = deps;
+  const candidate = job.candidate as string;
+  const evaluation = await evaluate(
+    promptsOf(snapshot.holdout, settings.evalPrompts),
+    { candidate, incumbent: activeOf(deps, job.persona).model },
+    {
+      answer: (model, messages: ChatMessage[]) =>
+        deps.modelFor(job.persona, { model }).invoke(messages, { priority: BACKGROUND_PRIORITY, signal }),
+      judge: (prompt) => {
+        const { judge, model } = settings.judge();
+        return deps
+          .modelFor(judge, { temperature: 0, model: model ?? deps.personas().get(judge).model })
+          .invoke([{ role: 'user', content: prompt }], {
+            format: PAIRWISE_SCHEMA as unknown as Record<string, unknown>,
+            priority: BACKGROUND_PRIORITY,
+            signal,
+          });
+      },
+      formatOk: (text) => deps.formatOk(job.persona, text),
+      persona: { id: persona.id, role: persona.role, principles: persona.principles },
+      rule: settings.rule,
+      onUnreadable: (text) =>
+        deps.log.warn({ job: job.id, verdict: text.slice(0, 200) }, 'an unreadable verdict counts as a tie'),
+    },
+  );
+  deps.store.setVersionEvaluation(job.persona, job.version as number, evaluation);
+  return evaluation;
+}
+
+/** 6. The swap, or not: a better candidate is swapped in, or waits for the architect. */
+export function decide(
+  deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log' | 'settings'>,
+  progress: JobProgress,
+  evaluation: EvaluationReport,
+): void {
+  if (!evaluation.better) {
+    progress.update({ state: 'kept', stage: 'done', evaluation, finishedAt: deps.clock.now() });
+    deps.log.info(
+      { job: progress.job.id, verdict: evaluation.verdict },
+      'candidate not better; the model in force stays',
+    );
+    return;
+  }
+  if (deps.settings.promotion === 'architect') {
+    progress.update({ state: 'awaiting_architect', stage: 'done', evaluation, finishedAt: deps.clock.now() });
+    return;
+  }
+  swap(deps, progress.job, 'system', evaluation);
+}
