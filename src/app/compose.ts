@@ -25,14 +25,12 @@ import { FinetuneStore } from '../services/finetune/finetuneStore.ts';
 import { createOllamaModelHost } from '../services/finetune/ollamaAdapters.ts';
 import { type Amendments, createAmendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
-import type { Embedder } from '../services/llm/embedder.ts';
 import { createLimiter, type Limiter } from '../services/llm/limiter.ts';
 import { createProviders, type Providers } from '../services/llm/providers.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../services/llm/retry.ts';
 import type { Logger } from '../services/logger.ts';
-import { InteractionLog } from '../services/memory/interactionLog.ts';
-import { createMemory, type Memory } from '../services/memory/memory.ts';
-import { VectorIndex } from '../services/memory/vectorIndex.ts';
+import type { Memory } from '../services/memory/memory.ts';
+import { openMemory } from '../services/memory/openMemory.ts';
 import { createNoMetrics, type Metrics } from '../services/metrics.ts';
 import { createPersonaRegistry, type PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
@@ -117,28 +115,6 @@ function lazyDialogue(dialogue: Lazy<Dialogue>): Dialogue {
   };
 }
 
-/**
- * Opens the interaction log and the vector index: the index's snapshot plus the vectors stored
- * after it (or rebuilt from the stored vectors, never by the model); records left without a
- * vector are embedded in the background.
- */
-async function openMemory(config: Config, logger: Logger, embedder: Embedder, clock: Clock): Promise<Memory> {
-  const dir = join(config.dataDir, 'memory');
-  const log = new InteractionLog(config.dataDir);
-  const memory = createMemory({
-    log,
-    index: new VectorIndex({ dir, source: log.vectors }),
-    indexDir: dir,
-    embedder,
-    logger,
-    clock,
-    recallK: config.memoryRecallK,
-    recallFloor: config.memorySimilarityFloor,
-  });
-  await memory.open();
-  return memory;
-}
-
 /** Builds the runtime: codex, personas, models, memory, tools, governance, scheduler. */
 export async function composeRuntime(
   config: Config,
@@ -197,7 +173,14 @@ export async function composeRuntime(
     },
   );
   const { modelFor, embedder } = providers;
-  const memory = await openMemory(config, logger, embedder, clock);
+  const { memory } = await openMemory({
+    dataDir: config.dataDir,
+    embedder,
+    logger,
+    clock,
+    recallK: config.memoryRecallK,
+    recallFloor: config.memorySimilarityFloor,
+  });
   const sandbox = createSandbox({
     limits: { timeoutMs: config.sandboxTimeoutMs, memoryBytes: config.sandboxMemoryMb * 1024 * 1024 },
   });
