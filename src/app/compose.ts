@@ -19,14 +19,12 @@ import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import { FinetuneStore } from '../services/finetune/finetuneStore.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
-import type { Embedder } from '../services/llm/embedder.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
 import type { Providers } from '../services/llm/providers.ts';
 import type { RetryPolicy } from '../services/llm/retry.ts';
 import type { Logger } from '../services/logger.ts';
-import { InteractionLog } from '../services/memory/interactionLog.ts';
-import { createMemory, type Memory } from '../services/memory/memory.ts';
-import { VectorIndex } from '../services/memory/vectorIndex.ts';
+import type { Memory } from '../services/memory/memory.ts';
+import { openMemory } from '../services/memory/openMemory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/tools/toolPorts.ts';
@@ -100,28 +98,6 @@ export interface ComposeOptions {
   codexDebounceMs?: number;
 }
 
-/**
- * Opens the interaction log and the vector index: the index's snapshot plus the vectors stored
- * after it (or rebuilt from the stored vectors, never by the model); records left without a
- * vector are embedded in the background.
- */
-async function openMemory(config: Config, logger: Logger, embedder: Embedder, clock: Clock): Promise<Memory> {
-  const dir = join(config.dataDir, 'memory');
-  const log = new InteractionLog(config.dataDir);
-  const memory = createMemory({
-    log,
-    index: new VectorIndex({ dir, source: log.vectors }),
-    indexDir: dir,
-    embedder,
-    logger,
-    clock,
-    recallK: config.memoryRecallK,
-    recallFloor: config.memorySimilarityFloor,
-  });
-  await memory.open();
-  return memory;
-}
-
 /** Builds the runtime: codex, personas, models, memory, tools, governance, scheduler. */
 export async function composeRuntime(
   config: Config,
@@ -151,7 +127,14 @@ export async function composeRuntime(
     ...(options.retry ? { retry: options.retry } : {}),
   });
   limiterRef = limiter;
-  const memory = await openMemory(config, logger, providers.embedder, clock);
+  const { memory } = await openMemory({
+    dataDir: config.dataDir,
+    embedder: providers.embedder,
+    logger,
+    clock,
+    recallK: config.memoryRecallK,
+    recallFloor: config.memorySimilarityFloor,
+  });
   const { sandbox, tools, toolForge } = composeTools({
     config,
     logger,

@@ -1,4 +1,4 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Clock } from './clock.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -63,6 +63,21 @@ export function assertCron(expression: string, setting: string): void {
   );
 }
 
+/**
+ * node-cron's own notices about a task (missed executions after a pause of the process, say), for
+ * our log. Each task is given the logger of the scheduler that added it: `cron.setLogger` would
+ * set one logger for the whole process, so a second scheduler would take over (or, guarded, miss)
+ * the notices of the first's jobs.
+ */
+function cronLogger(log: Logger): CronLogger {
+  return {
+    info: (message) => log.debug(message),
+    warn: (message) => log.warn(message),
+    error: (message) => log.error(message instanceof Error ? { err: message } : {}, String(message)),
+    debug: (message) => log.debug(String(message)),
+  };
+}
+
 export function createScheduler(deps: {
   logger: Logger;
   /** Why autonomy is paused, or null when it is not. */
@@ -74,13 +89,6 @@ export function createScheduler(deps: {
 }): Scheduler {
   const log = deps.logger.child({ module: 'scheduler' });
   const now = () => deps.clock.now();
-  // node-cron's own notices (missed executions after a pause of the process) go to our log.
-  cron.setLogger({
-    info: (message) => log.debug(message),
-    warn: (message) => log.warn(message),
-    error: (message) => log.error(message instanceof Error ? { err: message } : {}, String(message)),
-    debug: (message) => log.debug(String(message)),
-  });
   const jobs = new Map<
     string,
     { spec: JobSpec; task: ScheduledTask; running: Promise<JobRun> | undefined; lastRun?: JobRun }
@@ -129,6 +137,7 @@ export function createScheduler(deps: {
       const task = cron.schedule(spec.cron, () => tick(spec.name).then(() => undefined), {
         name: spec.name,
         unref: true,
+        logger: cronLogger(log.child({ job: spec.name })),
       });
       jobs.set(spec.name, { spec, task, running: undefined });
       log.info({ job: spec.name, cron: spec.cron, next: task.getNextRun()?.toISOString() }, 'job scheduled');

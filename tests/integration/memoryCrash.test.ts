@@ -1,11 +1,10 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/services/clock.ts';
 import { createOllamaEmbedder } from '../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { InteractionLog } from '../../src/services/memory/interactionLog.ts';
-import { createMemory, memoryText } from '../../src/services/memory/memory.ts';
-import { VectorIndex } from '../../src/services/memory/vectorIndex.ts';
+import { memoryText } from '../../src/services/memory/memory.ts';
+import { openMemory } from '../../src/services/memory/openMemory.ts';
 import { waitUntil } from '../support/clock.ts';
 import { crashRepeatedly } from '../support/crash.ts';
 import { EMBED_MODEL, tempFolders } from '../support/fixtures.ts';
@@ -50,12 +49,8 @@ async function startAndCheck(dataDir: string, completed: string[]) {
   const embeds = () => emulator?.requests.filter((r) => r.path === '/api/embed').length ?? 0;
   const before = embeds();
 
-  const log = new InteractionLog(dataDir);
-  const dir = join(dataDir, 'memory');
-  const memory = createMemory({
-    log,
-    index: new VectorIndex({ dir, source: log.vectors }),
-    indexDir: dir,
+  const { memory, log } = await openMemory({
+    dataDir,
     embedder: createOllamaEmbedder({ host: emulator.url, model: EMBED_MODEL, timeoutMs: 5000 }),
     logger: createSilentLogger(),
     clock: systemClock,
@@ -63,7 +58,6 @@ async function startAndCheck(dataDir: string, completed: string[]) {
     recallFloor: 0.5,
   });
   try {
-    await memory.open();
     await waitUntil(() => memory.stats().pending === 0);
     expect(embeds() - before).toBe(left.withoutVector);
     expect(memory.stats()).toMatchObject({ dialogues: left.records, pending: 0, vectors: left.records });

@@ -7,13 +7,8 @@ import { type Clock, systemClock } from '../../src/services/clock.ts';
 import { createOllamaEmbedder } from '../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { type DialogueRecord, InteractionLog } from '../../src/services/memory/interactionLog.ts';
-import {
-  createMemory,
-  type Memory,
-  memoryText,
-  type SnapshotPolicy,
-} from '../../src/services/memory/memory.ts';
-import { VectorIndex } from '../../src/services/memory/vectorIndex.ts';
+import { type Memory, memoryText, type SnapshotPolicy } from '../../src/services/memory/memory.ts';
+import { openMemory } from '../../src/services/memory/openMemory.ts';
 import type { SnapshotMeta } from '../../src/services/memory/vectorStore.ts';
 import { ManualClock, waitUntil } from '../support/clock.ts';
 import { EMBED_MODEL, tempFolders } from '../support/fixtures.ts';
@@ -74,12 +69,8 @@ async function openAt(
   options: { clock?: Clock; snapshots?: Partial<SnapshotPolicy> } = {},
 ): Promise<{ memory: Memory; log: InteractionLog; crash: () => void }> {
   if (!emulator) throw new Error('start the emulator first');
-  const log = new InteractionLog(dataDir);
-  const dir = join(dataDir, 'memory');
-  const memory = createMemory({
-    log,
-    index: new VectorIndex({ dir, source: log.vectors }),
-    indexDir: dir,
+  const { memory, log } = await openMemory({
+    dataDir,
     embedder: createOllamaEmbedder({ host: emulator.url, model: EMBED_MODEL, timeoutMs: 5000 }),
     logger: createSilentLogger(),
     clock: options.clock ?? systemClock,
@@ -88,7 +79,6 @@ async function openAt(
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
   });
   opened.push(memory);
-  await memory.open();
   return {
     memory,
     log,

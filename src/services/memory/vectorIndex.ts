@@ -1,11 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import hnswlib from 'hnswlib-node';
+import { writeFileDurablyAsync } from '../durableWrite.ts';
 import { AppError } from '../errors.ts';
-import type { SnapshotMeta, VectorSource, VectorSummary } from './vectorStore.ts';
+import { HeldChanges } from './heldChanges.ts';
+import {
+  removeOtherSnapshots,
+  removeSnapshotFiles,
+  snapshotDisagreement,
+  snapshotFileBytes,
+  snapshotFileName,
+} from './snapshotFiles.ts';
+import type { SnapshotMeta, VectorSource } from './vectorStore.ts';
 
 const { HierarchicalNSW } = hnswlib;
 type Native = InstanceType<typeof HierarchicalNSW>;
@@ -52,34 +58,6 @@ export function dimensionMismatch(stored: number, model: string, got: number): A
   );
 }
 
-/** Flushes a folder's entries (a rename) to disk, on the thread pool. */
-async function syncFolder(folder: string): Promise<void> {
-  try {
-    const handle = await open(folder, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    // As writeFileDurably: some platforms (Windows) cannot flush a folder; the rename is atomic there.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL') throw error;
-  }
-}
-
-/** An hnswlib file, or the temporary one of a write a crash cut short. */
-function isSnapshotFile(name: string): boolean {
-  return name.endsWith('.hnsw') || (name.startsWith('.') && name.includes('.hnsw') && name.endsWith('.tmp'));
-}
-
-function normalized(vector: ArrayLike<number>): number[] {
-  let norm = 0;
-  for (let i = 0; i < vector.length; i++) norm += (vector[i] ?? 0) ** 2;
-  norm = Math.sqrt(norm) || 1;
-  return Array.from(vector, (x) => x / norm);
-}
-
 /**
  * An hnswlib index over the store's vectors, labelled by their `seq`, with string ids, deletions
  * and growth on demand. Adding a vector costs one hnswlib insert; the file on disk is only a
@@ -97,14 +75,8 @@ export class VectorIndex {
   private changes = 0;
   private meta: SnapshotMeta | undefined;
   private writing: Promise<SnapshotMeta | undefined> | undefined;
-  /**
-   * While hnswlib writes the snapshot on the thread pool, nothing may change the native index
-   * (its `saveIndex` takes no lock, and a resize would free the memory it reads): changes wait
-   * here, and searches scan the waiting vectors exactly.
-   */
-  private frozen = false;
-  private readonly heldAdds = new Map<number, number[]>();
-  private readonly heldDeletes: number[] = [];
+  /** Changes that wait while a snapshot is written from the native index. */
+  private readonly held = new HeldChanges();
 
   constructor(private readonly options: VectorIndexOptions) {}
 
@@ -151,8 +123,7 @@ export class VectorIndex {
     this.models.add(model);
     this.lastSeq = Math.max(this.lastSeq, seq);
     this.changes++;
-    if (this.frozen) this.heldAdds.set(seq, normalized(vector));
-    else this.insertNative(seq, vector);
+    if (!this.held.add(seq, vector)) this.insertNative(seq, vector);
   }
 
   remove(id: string): boolean {
@@ -172,29 +143,24 @@ export class VectorIndex {
     const hits: VectorHit[] = [];
     if (this.native) {
       // Deletions held during a snapshot are still in hnswlib: ask for that many more.
-      const wanted = Math.min(k + this.heldDeletes.length, this.native.getMaxElements());
+      const wanted = Math.min(k + this.held.deletions, this.native.getMaxElements());
       const result = this.native.searchKnn(vector as number[], wanted);
       result.neighbors.forEach((label, i) => {
         const id = this.byLabel.get(label);
         if (id !== undefined) hits.push({ id, similarity: 1 - (result.distances[i] ?? 1) });
       });
     }
-    if (this.heldAdds.size > 0) {
-      const query = normalized(vector);
-      for (const [label, held] of this.heldAdds) {
-        let dot = 0;
-        for (let i = 0; i < held.length; i++) dot += (held[i] ?? 0) * (query[i] ?? 0);
-        const id = this.byLabel.get(label);
-        if (id !== undefined) hits.push({ id, similarity: dot });
-      }
+    for (const { label, similarity } of this.held.search(vector)) {
+      const id = this.byLabel.get(label);
+      if (id !== undefined) hits.push({ id, similarity });
     }
     return hits.sort((a, b) => b.similarity - a.similarity).slice(0, k);
   }
 
   /**
    * Writes a snapshot: hnswlib writes a new file on the libuv thread pool (the native index is
-   * frozen meanwhile, see `frozen`), it is flushed and renamed and its folder flushed, all off the
-   * event loop; then the store records it, in one SQLite commit.
+   * frozen meanwhile, see `HeldChanges`), it is flushed and renamed and its folder flushed, all off
+   * the event loop (`writeFileDurablyAsync`); then the store records it, in one SQLite commit.
    * Resolves with what was written, or undefined when there is nothing to write. One at a time:
    * a call during a write gets that write.
    */
@@ -229,7 +195,7 @@ export class VectorIndex {
       this.removeFiles();
       return { from: 'empty' };
     }
-    let reason = meta ? this.disagreement(meta, summary) : 'there is no snapshot';
+    let reason = meta ? snapshotDisagreement(this.options.dir, meta, summary) : 'there is no snapshot';
     if (meta && reason === undefined) {
       const loaded = await this.load(meta);
       if (typeof loaded !== 'string') return loaded;
@@ -249,18 +215,11 @@ export class VectorIndex {
 
   /** Bytes of the snapshot's hnswlib file. */
   fileBytes(): number {
-    if (!this.meta) return 0;
-    try {
-      return statSync(join(this.options.dir, this.meta.file)).size;
-    } catch {
-      return 0;
-    }
+    return this.meta ? snapshotFileBytes(this.options.dir, this.meta.file) : 0;
   }
 
   private drop(label: number): void {
-    if (this.heldAdds.delete(label)) return;
-    if (this.frozen) this.heldDeletes.push(label);
-    else this.markDeleted(label);
+    if (!this.held.remove(label)) this.markDeleted(label);
   }
 
   private markDeleted(label: number): boolean {
@@ -280,10 +239,10 @@ export class VectorIndex {
   }
 
   private thaw(): void {
-    this.frozen = false;
-    for (const [label, vector] of this.heldAdds) this.insertNative(label, vector);
-    this.heldAdds.clear();
-    for (const label of this.heldDeletes.splice(0)) this.markDeleted(label);
+    this.held.thaw({
+      insert: (label, vector) => this.insertNative(label, vector),
+      markDeleted: (label) => this.markDeleted(label),
+    });
   }
 
   /** A new, empty native index of `dimension`. */
@@ -316,8 +275,7 @@ export class VectorIndex {
     this.models.clear();
     this.byId.clear();
     this.byLabel.clear();
-    this.heldAdds.clear();
-    this.heldDeletes.length = 0;
+    this.held.clear();
     this.lastSeq = 0;
     this.changes = 0;
   }
@@ -328,7 +286,7 @@ export class VectorIndex {
     const lastSeq = this.lastSeq;
     const meta: SnapshotMeta = {
       version: 2,
-      file: `snapshot-${lastSeq}-${randomBytes(4).toString('hex')}.hnsw`,
+      file: snapshotFileName(lastSeq),
       models: [...this.models].sort(),
       dimension: this.dim,
       lastSeq,
@@ -337,44 +295,25 @@ export class VectorIndex {
       writtenAt: now,
     };
     const counted = this.changes;
-    const path = join(this.options.dir, meta.file);
-    const temporary = join(this.options.dir, `.${meta.file}.tmp`);
-    mkdirSync(this.options.dir, { recursive: true });
+    // Frozen at once, so that the file holds exactly what `meta` says; thawed once hnswlib has written it.
+    this.held.freeze();
     try {
-      this.frozen = true;
-      try {
-        await native.writeIndex(temporary);
-      } finally {
-        this.thaw();
-      }
-      const handle = await open(temporary, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, path);
-      await syncFolder(this.options.dir);
-      this.options.source.recordSnapshot(meta);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
+      await writeFileDurablyAsync(join(this.options.dir, meta.file), async (temporary) => {
+        try {
+          await native.writeIndex(temporary);
+        } finally {
+          this.thaw();
+        }
+      });
+    } finally {
+      // Also when the write failed before hnswlib began (the folder could not be made).
+      this.thaw();
     }
+    this.options.source.recordSnapshot(meta);
     this.meta = meta;
     this.changes -= counted;
-    for (const name of readdirSync(this.options.dir))
-      if (name !== meta.file && isSnapshotFile(name)) await rm(join(this.options.dir, name), { force: true });
+    await removeOtherSnapshots(this.options.dir, meta.file);
     return meta;
-  }
-
-  private disagreement(meta: SnapshotMeta, summary: VectorSummary): string | undefined {
-    if (meta.dimension !== summary.dimension)
-      return `the snapshot holds ${meta.dimension}-dimensional vectors, the store ${summary.dimension}`;
-    const other = meta.models.find((model) => !summary.models.includes(model));
-    if (other) return `the snapshot holds vectors of ${other}, the store none`;
-    if (meta.lastSeq > summary.lastSeq) return 'the snapshot is ahead of the store';
-    if (!existsSync(join(this.options.dir, meta.file))) return 'the snapshot file is missing';
-    return undefined;
   }
 
   /** Loads a snapshot and brings it level with the store; a string says why it cannot be used. */
@@ -440,8 +379,6 @@ export class VectorIndex {
 
   private removeFiles(): void {
     if (this.options.source.snapshot()) this.options.source.recordSnapshot(undefined);
-    if (!existsSync(this.options.dir)) return;
-    for (const name of readdirSync(this.options.dir))
-      if (isSnapshotFile(name)) rmSync(join(this.options.dir, name), { force: true });
+    removeSnapshotFiles(this.options.dir);
   }
 }

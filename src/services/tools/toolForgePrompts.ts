@@ -1,4 +1,11 @@
+import { truncate } from '../../shared/text.ts';
+
 /** The prompts of the tool forge: design (name, schema, tests) apart from implementation. */
+
+/** A value as the forge quotes it back in feedback and messages: its JSON, cut short. */
+export function showJson(value: unknown, max = 300): string {
+  return truncate(JSON.stringify(value) ?? String(value), max);
+}
 
 export const DESIGN_SYSTEM = `You design small, pure JavaScript tools for a team of AI personas.
 A tool is one function run(input): it takes one JSON object and returns a JSON value.

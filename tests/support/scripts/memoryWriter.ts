@@ -6,21 +6,14 @@
  * snapshot after every dialogue, and the writer three more, printing `snapshotting` before and
  * `snapshot <seq>` after each: most kills land in one. A crash test kills it at random moments.
  */
-import { join } from 'node:path';
 import { systemClock } from '../../../src/services/clock.ts';
 import { createOllamaEmbedder } from '../../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../../src/services/logger.ts';
-import { InteractionLog } from '../../../src/services/memory/interactionLog.ts';
-import { createMemory } from '../../../src/services/memory/memory.ts';
-import { VectorIndex } from '../../../src/services/memory/vectorIndex.ts';
+import { openMemory } from '../../../src/services/memory/openMemory.ts';
 
 const [dataDir = '.', host = '', mode = 'embedding', attempt = '0'] = process.argv.slice(2);
-const log = new InteractionLog(dataDir);
-const dir = join(dataDir, 'memory');
-const memory = createMemory({
-  log,
-  index: new VectorIndex({ dir, source: log.vectors }),
-  indexDir: dir,
+const { memory } = await openMemory({
+  dataDir,
   embedder: createOllamaEmbedder({ host, model: 'nomic-embed-text', timeoutMs: 5000 }),
   logger: createSilentLogger(),
   clock: systemClock,
@@ -28,7 +21,6 @@ const memory = createMemory({
   recallFloor: 0.5,
   snapshots: mode === 'snapshot' ? { everyChanges: 1 } : { everyChanges: 1_000_000, everyMs: 3_600_000 },
 });
-await memory.open();
 for (let n = 0; ; n++) {
   const words = Array.from({ length: 6 }, (_, i) => `w${attempt}x${n}x${i}`).join(' ');
   const stored = await memory.record({

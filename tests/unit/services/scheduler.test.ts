@@ -1,6 +1,7 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/services/clock.ts';
-import { createSilentLogger } from '../../../src/services/logger.ts';
+import { createLogger, createSilentLogger } from '../../../src/services/logger.ts';
 import { createScheduler, type Scheduler } from '../../../src/services/scheduler.ts';
 import { ManualClock } from '../../support/clock.ts';
 
@@ -11,6 +12,18 @@ afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
 });
+
+/** A logger whose records can be read back. */
+function recordingLogger() {
+  const records: Array<{ level: number; msg: string; job?: string }> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      records.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), records };
+}
 
 describe('the scheduler', () => {
   it('refuses a bad cron expression with the setting and the field', () => {
@@ -96,6 +109,31 @@ describe('the scheduler', () => {
     } finally {
       await scheduler?.stop();
       scheduler = undefined;
+      vi.useRealTimers();
+    }
+  });
+
+  it("tells each scheduler's own log of its jobs' missed runs when two schedulers run in one process", async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1, 0, 0, 30) });
+    const first = recordingLogger();
+    const second = recordingLogger();
+    const schedulers = [
+      createScheduler({ logger: first.logger, clock: systemClock }),
+      createScheduler({ logger: second.logger, clock: systemClock }),
+    ];
+    try {
+      schedulers[0]?.add({ name: 'alpha', cron: '* * * * *', run: async () => 'ok' });
+      schedulers[1]?.add({ name: 'beta', cron: '* * * * *', run: async () => 'ok' });
+      // The process stalls for five minutes: the clock moves on, no timer fires meanwhile.
+      vi.setSystemTime(Date.UTC(2026, 0, 1, 0, 5, 30));
+      await vi.advanceTimersByTimeAsync(31_000);
+      const missed = (records: typeof first.records) =>
+        records.filter((r) => r.msg.startsWith('missed execution')).map((r) => r.job);
+      // node-cron's logger is global: were it set per scheduler, the second would take both jobs' notices.
+      expect(missed(first.records)).toEqual(['alpha', 'alpha', 'alpha', 'alpha', 'alpha']);
+      expect(missed(second.records)).toEqual(['beta', 'beta', 'beta', 'beta', 'beta']);
+    } finally {
+      for (const scheduler of schedulers) await scheduler.stop();
       vi.useRealTimers();
     }
   });

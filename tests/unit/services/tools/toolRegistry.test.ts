@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sameJson } from '../../../../src/services/tools/toolForge.ts';
+import { sameJson } from '../../../../src/services/tools/runToolTests.ts';
 import { type ToolManifest, ToolRegistry, toToolName } from '../../../../src/services/tools/toolRegistry.ts';
-import { regexKeywordIn } from '../../../../src/services/tools/toolService.ts';
+import { regexKeywordIn } from '../../../../src/services/tools/toolSchema.ts';
 import { tempFolders } from '../../../support/fixtures.ts';
 
 const folders = tempFolders();

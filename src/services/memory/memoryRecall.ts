@@ -1,0 +1,77 @@
+import type { MemoryDeps } from './memoryContext.ts';
+
+/** Bringing back past dialogues that resemble the present one. */
+
+/** A past dialogue brought back because it resembles the present one. */
+export interface Recollection {
+  conversationId: string;
+  task: string;
+  answer: string;
+  finalDissonance: number | null;
+  /** When it finished, ms since the epoch. */
+  at: number;
+  /** Cosine similarity to the query, 0–1. */
+  similarity: number;
+  guildId?: string;
+  userId?: string;
+}
+
+export interface RecallOptions {
+  k?: number;
+  floor?: number;
+  excludeConversation?: string;
+  /** Only dialogues from this server (null: those from no server, such as the terminal chat). */
+  guildId?: string | null;
+  /**
+   * Only dialogues held in these channels (a thread's parent): what the asker, or everyone who
+   * can read where the answer goes, may see. Absent: no channel filter.
+   */
+  channelIds?: readonly string[];
+}
+
+type RecallDeps = Pick<MemoryDeps, 'log' | 'index' | 'embedder' | 'recallK' | 'recallFloor'>;
+
+/**
+ * Starts embedding a task that is about to be recalled, so that the recall finds the vector
+ * ready. Does nothing when recall is off or nothing is remembered.
+ */
+export function prefetchRecall(deps: RecallDeps, text: string): void {
+  const query = text.trim();
+  if (!query || deps.recallK <= 0 || deps.index.size === 0) return;
+  // The embedder keeps the vector for the recall that follows (its `reuse` cache).
+  deps.embedder.embed(query, { reuse: true }).catch(() => undefined);
+}
+
+/** The most similar past dialogues above the floor that the options allow, best first. */
+export async function recallDialogues(
+  deps: RecallDeps,
+  query: string,
+  options: RecallOptions,
+): Promise<Recollection[]> {
+  if (deps.index.size === 0) return [];
+  const k = options.k ?? deps.recallK;
+  const floor = options.floor ?? deps.recallFloor;
+  const vector = await deps.embedder.embed(query, { reuse: true });
+  // More than k: some hits are filtered out below.
+  const hits = deps.index.search(vector, k * 4 + 8, deps.embedder.model);
+  const found: Recollection[] = [];
+  for (const hit of hits) {
+    if (hit.similarity < floor) continue;
+    const record = deps.log.get(hit.id);
+    if (!record || record.conversationId === options.excludeConversation) continue;
+    if (options.guildId !== undefined && (record.guildId ?? null) !== options.guildId) continue;
+    if (options.channelIds && !(record.channelId && options.channelIds.includes(record.channelId))) continue;
+    found.push({
+      ...(record.guildId ? { guildId: record.guildId } : {}),
+      ...(record.userId ? { userId: record.userId } : {}),
+      conversationId: record.conversationId,
+      task: record.task,
+      answer: record.answer,
+      finalDissonance: record.finalDissonance,
+      at: record.finishedAt,
+      similarity: hit.similarity,
+    });
+    if (found.length >= k) break;
+  }
+  return found;
+}
