@@ -1,0 +1,83 @@
+import type { KeyedLock } from '../../shared/concurrency.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { CurationLease } from './curationLease.ts';
+import type { CurationLedger } from './curationLedger.ts';
+import type { GoldenStore } from './goldenStore.ts';
+
+/**
+ * `/memory forget` in curation: a forgotten dialogue's samples leave every golden set and anchor.
+ * The forget is recorded in the ledger first and applied under the writer's lease, now or, when
+ * another process holds the lease, by whichever process takes it next.
+ */
+
+/** What `/memory forget` removed from the golden sets. */
+export interface ForgetReport {
+  /** Samples removed, by persona (anchor samples are counted in `anchor`, and are also in the set). */
+  removed: Record<string, { samples: number; anchor: number }>;
+  /** All samples removed. */
+  total: number;
+  /** Another process (this pid) holds the sets: the samples go when it is done (they are never trained on: the ids are recorded). */
+  pendingOn?: number;
+}
+
+export interface ForgetDeps {
+  ledger: Pick<CurationLedger, 'forget' | 'unappliedForgets' | 'markForgetsApplied'>;
+  golden: Pick<GoldenStore, 'remove'>;
+  log: Logger;
+}
+
+/** Removes the samples of every forgotten dialogue still in the files (the lease held). */
+export function applyForgets(deps: ForgetDeps): ForgetReport['removed'] {
+  const ids = deps.ledger.unappliedForgets();
+  if (ids.length === 0) return {};
+  const removed = deps.golden.remove(new Set(ids));
+  deps.ledger.markForgetsApplied(ids);
+  const total = sampleCount(removed);
+  if (total > 0)
+    deps.log.info(
+      { dialogues: ids.length, samples: total },
+      'removed forgotten dialogues from the golden sets',
+    );
+  return removed;
+}
+
+const sampleCount = (removed: ForgetReport['removed']) =>
+  Object.values(removed).reduce((n, r) => n + r.samples, 0);
+
+/** Records these dialogues as forgotten and removes their samples, unless another process holds the sets. */
+export async function forgetDialogues(
+  deps: ForgetDeps & { clock: Clock; lease: CurationLease; lock: KeyedLock },
+  interactionIds: readonly string[],
+): Promise<ForgetReport> {
+  if (interactionIds.length === 0) return { removed: {}, total: 0 };
+  // Recorded first: a run that judged one of them meanwhile writes none of its samples.
+  deps.ledger.forget(interactionIds, deps.clock.now());
+  return deps.lock.run('golden', async () => {
+    const lease = deps.lease.take();
+    if (!lease.ok) return { removed: {}, total: 0, pendingOn: lease.pid };
+    try {
+      const removed = applyForgets(deps);
+      return { removed, total: sampleCount(removed) };
+    } finally {
+      lease.release();
+    }
+  });
+}
+
+/**
+ * At the process's start: takes the lease (which repairs the sets torn by a kill) and removes what
+ * waits to be forgotten; or says which process holds the lease.
+ */
+export function startCuration(
+  deps: ForgetDeps & { lease: CurationLease },
+): { repaired: Record<string, number> } | { busy: number } {
+  const lease = deps.lease.take();
+  if (!lease.ok) return { busy: lease.pid };
+  try {
+    applyForgets(deps);
+    return { repaired: lease.repaired };
+  } finally {
+    lease.release();
+  }
+}

@@ -1,0 +1,152 @@
+import type { KeyedLock } from '../../shared/concurrency.ts';
+import type { StoredRecord } from '../memory/interactionLog.ts';
+import type { Memory } from '../memory/memory.ts';
+import { applyForgets, type ForgetDeps } from './curationForgets.ts';
+import { type JudgeDeps, judgeOrStop, speakersOf } from './curationJudge.ts';
+import type { CurationLease } from './curationLease.ts';
+import type { CurationLedger, StoredVerdict } from './curationLedger.ts';
+import { type CurationReport, countVerdict, emptyReport, tallyOf } from './curationReport.ts';
+import type { GoldenStore } from './goldenStore.ts';
+import { samplesOf } from './sample.ts';
+
+/**
+ * One curation run: the next batch of the interaction log, judged dialogue by dialogue; each
+ * dialogue's verdicts stored, then its kept samples written and the cursor moved past it. A dry
+ * run judges and reports, and writes nothing.
+ */
+
+export interface PassDeps extends JudgeDeps, ForgetDeps {
+  /** The interaction log: read from the cursor; `get` checks a dialogue is still there before its samples are written. */
+  records: Pick<Memory, 'since' | 'get'>;
+  ledger: Pick<
+    CurationLedger,
+    | 'cursor'
+    | 'advance'
+    | 'isForgotten'
+    | 'verdictsOf'
+    | 'putVerdict'
+    | 'noteFailure'
+    | 'forget'
+    | 'unappliedForgets'
+    | 'markForgetsApplied'
+  >;
+  golden: Pick<GoldenStore, 'append' | 'flush' | 'remove'>;
+  options: { batch: number; threshold: number };
+  lease: CurationLease;
+  /** The golden sets' writes, one at a time (`golden`): a forget waits between two dialogues. */
+  lock: KeyedLock;
+}
+
+/** What judging one dialogue came to: its verdicts, a dialogue forgotten meanwhile (skipped), or a stop. */
+type DialogueOutcome = { verdicts: StoredVerdict[] } | { forgotten: true } | { stop: string };
+
+/** Judges each persona of one dialogue (reusing the verdicts stored before a crash), counting each in the report. */
+async function judgeDialogue(
+  deps: PassDeps,
+  record: StoredRecord,
+  report: CurationReport,
+): Promise<DialogueOutcome> {
+  const { dryRun } = report;
+  const reused = dryRun ? [] : deps.ledger.verdictsOf(record.id);
+  const verdicts: StoredVerdict[] = [];
+  for (const persona of speakersOf(record, deps.personas())) {
+    let verdict = reused.find((v) => v.persona === persona);
+    if (!verdict) {
+      const judged = await judgeOrStop(deps, record, persona, dryRun);
+      if ('stop' in judged) return judged;
+      verdict = judged.verdict;
+      // Stored before any sample is written: a kill from here on never costs a second judging.
+      if (!dryRun && !deps.ledger.putVerdict(verdict)) return { forgotten: true };
+    }
+    verdicts.push(verdict);
+    countVerdict(report, { ...verdict, conversationId: record.conversationId, task: record.task });
+  }
+  return { verdicts };
+}
+
+/** Writes a judged dialogue's samples and moves the cursor past it (after its verdicts are stored). */
+function writeSamples(
+  deps: PassDeps,
+  record: StoredRecord,
+  verdicts: readonly StoredVerdict[],
+  report: CurationReport,
+): void {
+  // A dialogue forgotten while it was judged leaves nothing behind.
+  const present = !deps.ledger.isForgotten(record.id) && deps.records.get(record.id) !== undefined;
+  for (const verdict of verdicts) {
+    if (!present || !verdict.kept || !verdict.scores || verdict.total === null) continue;
+    const samples = samplesOf(record, verdict.persona, {
+      verdict: { scores: verdict.scores, total: verdict.total, reason: verdict.reason },
+      judge: verdict.judge,
+      judgeModel: verdict.judgeModel,
+      rubricVersion: verdict.rubricVersion,
+      curatedAt: verdict.judgedAt,
+    });
+    const { added, duplicates } = deps.golden.append(verdict.persona, samples);
+    const tally = tallyOf(report, verdict.persona);
+    tally.added += added;
+    tally.duplicates += duplicates;
+  }
+  deps.ledger.advance(record.seq);
+}
+
+/** Works through the batch after the cursor, until its end, a shutdown or the judge failing. */
+async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void> {
+  const { dryRun } = report;
+  if (!dryRun) await deps.lock.run('golden', async () => void applyForgets(deps));
+  const fetched = deps.records.since(deps.ledger.cursor(), deps.options.batch + 1);
+  report.more = fetched.length > deps.options.batch;
+  for (const record of fetched.slice(0, deps.options.batch)) {
+    if (deps.signal.aborted) {
+      report.stopped = 'shutting down';
+      break;
+    }
+    if (!dryRun && deps.ledger.isForgotten(record.id)) {
+      deps.ledger.advance(record.seq);
+      continue;
+    }
+    const outcome = await judgeDialogue(deps, record, report);
+    if ('stop' in outcome) {
+      report.stopped = outcome.stop;
+      break;
+    }
+    if ('forgotten' in outcome) continue;
+    if (!dryRun)
+      await deps.lock.run('golden', async () => writeSamples(deps, record, outcome.verdicts, report));
+    report.dialogues++;
+  }
+  if (!dryRun) {
+    await deps.lock.run('golden', async () => {
+      deps.golden.flush();
+      applyForgets(deps);
+    });
+  }
+}
+
+/** Runs one pass over the next batch, under the writer's lease unless it is a dry run. */
+export async function runPass(deps: PassDeps, dryRun: boolean): Promise<CurationReport> {
+  const report = emptyReport(dryRun, deps.ledger.cursor(), deps.clock.now());
+  const lease = dryRun ? undefined : deps.lease.take();
+  if (lease && !lease.ok) {
+    report.busy = lease.pid;
+    return report;
+  }
+  try {
+    await judgeBatch(deps, report);
+  } finally {
+    if (lease?.ok) lease.release();
+  }
+  report.cursor = deps.ledger.cursor();
+  report.finishedAt = deps.clock.now();
+  deps.log.info(
+    {
+      dryRun,
+      dialogues: report.dialogues,
+      cursor: report.cursor,
+      more: report.more,
+      stopped: report.stopped,
+    },
+    'curation run finished',
+  );
+  return report;
+}
