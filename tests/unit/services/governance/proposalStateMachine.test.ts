@@ -176,7 +176,9 @@ describe('the transitions', () => {
       proposal: stale,
     });
   });
+});
 
+describe('the transitions around an approval and the card', () => {
   it('records an approval’s intent, and clears it when a restart undoes the approval', () => {
     const clock = new ManualClock();
     const intent = {
