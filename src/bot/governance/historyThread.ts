@@ -1,0 +1,98 @@
+import {
+  type ButtonInteraction,
+  DiscordAPIError,
+  RESTJSONErrorCodes,
+  ThreadAutoArchiveDuration,
+  type ThreadChannel,
+} from 'discord.js';
+import type { Amendments } from '../../services/governance/amendments.ts';
+import type { Proposal } from '../../services/governance/proposalStore.ts';
+import type { Memory } from '../../services/memory/memory.ts';
+import type { SingleFlight } from '../../shared/concurrency.ts';
+import { truncate } from '../../shared/text.ts';
+import type { ChannelAccess } from '../access/channelAccess.ts';
+import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { historyMessages } from './proposalCard.ts';
+
+/** A proposal's legislative history, in a thread on its card. */
+
+export interface HistoryThreadDeps {
+  readonly amendments: Pick<Amendments, 'get' | 'placed'>;
+  /** To show evidence only from channels the proposal's readers can read. */
+  readonly access: Pick<ChannelAccess, 'sharedWith'>;
+  readonly memory: Pick<Memory, 'get'>;
+  /** One opening per proposal, however many architects press at the same time. */
+  readonly opening: SingleFlight<ThreadChannel>;
+}
+
+/**
+ * The proposal's history thread, created once however many architects press at the same time:
+ * reused (and unarchived) when it exists, its messages posted until they all are.
+ */
+export function historyThread(
+  deps: HistoryThreadDeps,
+  interaction: ButtonInteraction,
+  id: string,
+): Promise<ThreadChannel> {
+  return deps.opening.do(id, async () => {
+    let proposal = deps.amendments.get(id);
+    if (!proposal) throw new Error(`no proposal ${id}`);
+    let thread = await existingThread(interaction, proposal);
+    if (!thread) {
+      thread = await startThread(interaction, proposal);
+      proposal = deps.amendments.placed(id, { threadId: thread.id });
+    }
+    if (!proposal.historyPosted) {
+      await postHistory(deps, thread, proposal);
+      deps.amendments.placed(id, { historyPosted: true });
+    }
+    return thread;
+  });
+}
+
+/** The thread stored for the proposal, unarchived, if it still exists. */
+async function existingThread(
+  interaction: ButtonInteraction,
+  proposal: Proposal,
+): Promise<ThreadChannel | undefined> {
+  if (!proposal.threadId) return undefined;
+  const existing = await interaction.client.channels.fetch(proposal.threadId).catch(() => null);
+  if (!existing?.isThread()) return undefined;
+  if (existing.archived) await existing.setArchived(false, 'history reopened');
+  return existing;
+}
+
+async function startThread(interaction: ButtonInteraction, proposal: Proposal): Promise<ThreadChannel> {
+  try {
+    return await interaction.message.startThread({
+      name: truncate(`History of proposal ${proposal.id}: ${proposal.title}`, 100),
+      autoArchiveDuration: ThreadAutoArchiveDuration.OneDay,
+    });
+  } catch (error) {
+    // 160004: the message already has a thread (made before the id was stored).
+    if (
+      !(error instanceof DiscordAPIError) ||
+      error.code !== RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage
+    ) {
+      throw error;
+    }
+    const existing = (await interaction.message.fetch()).thread;
+    if (!existing) throw error;
+    return existing;
+  }
+}
+
+async function postHistory(
+  deps: Pick<HistoryThreadDeps, 'access' | 'memory'>,
+  thread: ThreadChannel,
+  proposal: Proposal,
+): Promise<void> {
+  // Evidence from a channel the governance channel's readers may not all read is summarised.
+  const readable = deps.access.sharedWith(proposal.channelId ?? thread.parentId ?? thread.id);
+  const withheld = (recordId: string) => {
+    const channelId = deps.memory.get(recordId)?.channelId;
+    return channelId !== undefined && !readable.includes(channelId);
+  };
+  for (const part of historyMessages(proposal, { withheld }))
+    await thread.send({ content: part, allowedMentions: NO_MENTIONS });
+}

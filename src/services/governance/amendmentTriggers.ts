@@ -1,0 +1,137 @@
+import type { Clock } from '../clock.ts';
+import type { Codex } from '../codex/loadCodex.ts';
+import type { EventBus } from '../eventBus.ts';
+import type { Logger } from '../logger.ts';
+import type { StoredRecord } from '../memory/interactionLog.ts';
+import type { AmendmentSettings } from './amendmentSettings.ts';
+import { archivedCodex } from './codexFile.ts';
+import { mostDissonant, unansweredDissonance } from './evidence.ts';
+import {
+  activeReason,
+  checkNotBusy,
+  checkSomethingToDraft,
+  type Decision,
+  newProposalRecord,
+  planRollback,
+  transition,
+} from './proposalStateMachine.ts';
+import type { Proposal, ProposalStore } from './proposalStore.ts';
+
+/**
+ * What starts a proposal: persistent dissonance (the trigger), `/codex propose` and
+ * `/codex rollback`; and the pause of autonomy while one is drafted or pending. There is at most
+ * one such proposal: it is created before any await, so a second trigger sees it and stands down.
+ */
+
+export interface TriggerDeps {
+  readonly store: Pick<ProposalStore, 'active' | 'answered' | 'create' | 'nextId'>;
+  /** The interaction log, read for the evidence. */
+  readonly records: { between(from: number, to: number): StoredRecord[] };
+  readonly codex: () => Codex;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly settings: Pick<AmendmentSettings, 'minEvents' | 'windowMs' | 'highDissonance'>;
+  /** Drafts a proposal just created (ALFRED, the checks, the reviews); resolves when it is decided. */
+  readonly draft: (proposal: Proposal, evidence: StoredRecord[], note?: string) => Promise<Proposal>;
+}
+
+/** Why autonomy is paused (a proposal is drafted or pending), or null. */
+export function pausedReason(store: Pick<ProposalStore, 'active'>): string | null {
+  const active = store.active();
+  return active ? activeReason(active) : null;
+}
+
+const inWindow = (deps: Pick<TriggerDeps, 'records' | 'clock' | 'settings'>) =>
+  deps.records.between(deps.clock.now() - deps.settings.windowMs, deps.clock.now() + 1);
+
+/** Dissonant dialogues in the window that no proposal has answered, oldest first. */
+export function dissonantEvidence(
+  deps: Pick<TriggerDeps, 'store' | 'records' | 'clock' | 'settings'>,
+): StoredRecord[] {
+  return unansweredDissonance(inWindow(deps), deps.store.answered(), deps.settings.highDissonance);
+}
+
+/** Stores a new proposal, `drafting`, against the codex in force. */
+export function startProposal(
+  deps: {
+    readonly store: Pick<ProposalStore, 'create' | 'nextId'>;
+    readonly codex: () => Codex;
+    readonly clock: Clock;
+  },
+  fields: Partial<Proposal> & Pick<Proposal, 'kind' | 'requestedBy'>,
+): Proposal {
+  const codex = deps.codex();
+  return deps.store.create(
+    newProposalRecord(fields, { id: deps.store.nextId(), codex, at: deps.clock.now() }),
+  );
+}
+
+/** Starts a draft when persistent dissonance calls for one; resolves with the proposal, if any. */
+export async function evaluateDissonance(deps: TriggerDeps): Promise<Proposal | undefined> {
+  if (deps.store.active()) return undefined;
+  const evidence = dissonantEvidence(deps);
+  if (evidence.length < deps.settings.minEvents) return undefined;
+  // Created before any await: a second trigger sees it and stands down.
+  const proposal = startProposal(deps, {
+    kind: 'amendment',
+    requestedBy: 'system',
+    evidence: evidence.map((r) => r.id),
+  });
+  deps.log.info(
+    { proposal: proposal.id, evidence: evidence.length },
+    'persistent dissonance: drafting an amendment',
+  );
+  return deps.draft(proposal, evidence);
+}
+
+/** `/codex propose`: drafts now from the most dissonant recent dialogues. */
+export async function proposeAmendment(
+  deps: TriggerDeps,
+  requestedBy: string,
+  note?: string,
+): Promise<Decision> {
+  const refused = checkNotBusy(deps.store.active());
+  if (refused) return refused;
+  let evidence = dissonantEvidence(deps);
+  // Nothing above the high level: the most dissonant recent dialogues still inform the draft.
+  if (evidence.length === 0) evidence = mostDissonant(inWindow(deps), 5);
+  const nothing = checkSomethingToDraft(evidence.length, note);
+  if (nothing) return nothing;
+  const proposal = startProposal(deps, {
+    kind: 'amendment',
+    requestedBy,
+    evidence: evidence.map((r) => r.id),
+  });
+  return { ok: true, proposal: await deps.draft(proposal, evidence, note) };
+}
+
+export interface RollbackDeps {
+  readonly store: Pick<ProposalStore, 'active' | 'create' | 'nextId' | 'update' | 'versions'>;
+  readonly codex: () => Codex;
+  readonly dataDir: string;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+}
+
+/** `/codex rollback`: a proposal to restore an earlier version, through the same gate. */
+export function proposeRollback(deps: RollbackDeps, version: number, requestedBy: string): Decision {
+  const refused = checkNotBusy(deps.store.active());
+  if (refused) return refused;
+  const current = deps.codex();
+  // An old version must still pass today's checks (schema, core) before it is offered.
+  const plan = planRollback(version, {
+    current,
+    archived: (v) => archivedCodex(deps.dataDir, v),
+    known: () => deps.store.versions().map((v) => v.version),
+  });
+  if (!plan.ok) return plan;
+  const proposal = startProposal(deps, { kind: 'rollback', requestedBy, rollbackTo: version });
+  const at = deps.clock.now();
+  const ready = deps.store.update(
+    proposal.id,
+    (p) => transition(p, { type: 'restorable', version, current, text: plan.text, at }),
+    at,
+  );
+  deps.bus.publish('proposal_ready', { proposal: ready });
+  return { ok: true, proposal: ready };
+}

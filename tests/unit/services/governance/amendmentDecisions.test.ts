@@ -1,0 +1,154 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  approveProposal,
+  inspectProposal,
+  openHistory,
+  placeProposal,
+  rejectProposal,
+  withdrawProposal,
+} from '../../../../src/services/governance/amendmentDecisions.ts';
+import { newProposalRecord } from '../../../../src/services/governance/proposalStateMachine.ts';
+import { tempFolders } from '../../../support/fixtures.ts';
+import { governanceWorld } from './fakes.ts';
+
+const OLD_PRINCIPLE = 'Disagree kindly, and say how much you disagree.';
+const NEW_PRINCIPLE = 'Disagree kindly, and weigh the cost.';
+const { folder, cleanup } = tempFolders();
+afterEach(cleanup);
+
+/** A world with proposal p1 pending: the ROBIN principle amended, drafted against the codex in force. */
+function withPending() {
+  const world = governanceWorld(folder());
+  const codex = world.codex();
+  world.store.addVersion({ version: 1, hash: codex.hash, at: world.clock.now() });
+  world.store.create({
+    ...newProposalRecord(
+      { kind: 'amendment', requestedBy: 'system', evidence: ['r1'] },
+      { id: 'p1', codex, at: world.clock.now() },
+    ),
+    state: 'pending',
+    title: 'ROBIN weighs costs too',
+    newCodex: codex.source.replace(OLD_PRINCIPLE, NEW_PRINCIPLE),
+  });
+  return world;
+}
+
+describe('approving a proposal', () => {
+  it('writes, archives and records the new codex, and puts it in force, for an architect who read the history', async () => {
+    const world = withPending();
+    const before = readFileSync(world.codexPath, 'utf8');
+    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({ ok: false, code: 'HISTORY_NOT_OPENED' });
+    expect(openHistory(world, 'p1', 'arch')).toMatchObject({ ok: true, proposal: { openedBy: ['arch'] } });
+    await world.clock.advance(5_000);
+
+    const decision = approveProposal(world, 'p1', 'arch');
+
+    expect(decision).toMatchObject({
+      ok: true,
+      proposal: { state: 'approved', decidedBy: 'arch', decidedAt: world.clock.now(), newVersion: 2 },
+    });
+    expect(decision.proposal?.approving).toBeUndefined();
+    const written = readFileSync(world.codexPath, 'utf8');
+    expect(written).toMatch(/^version = 2$/m);
+    expect(written).toContain(NEW_PRINCIPLE);
+    const archived = join(world.dataDir, 'codex-history', 'codex-v1.toml');
+    expect(readFileSync(archived, 'utf8')).toBe(before);
+    expect(world.store.versions().at(-1)).toMatchObject({
+      version: 2,
+      proposalId: 'p1',
+      approvedBy: 'arch',
+      at: world.clock.now(),
+      archivedPrevious: archived,
+    });
+    expect(world.codex().data.version).toBe(2);
+    expect(world.events).toEqual([['codex_amended', { proposal: decision.proposal, version: 2 }]]);
+    // A second press finds it decided.
+    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({
+      ok: false,
+      code: 'ALREADY_DECIDED',
+      reason: 'Proposal p1 is already approved.',
+    });
+  });
+
+  it('marks it stale, and writes nothing, when the codex on disk changed after the draft', () => {
+    const world = withPending();
+    const edited = `${readFileSync(world.codexPath, 'utf8')}\n# edited by hand\n`;
+    writeFileSync(world.codexPath, edited);
+    openHistory(world, 'p1', 'arch');
+
+    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({
+      ok: false,
+      code: 'STALE',
+      reason: expect.stringMatching(/^Proposal p1 is stale: the codex changed after this was drafted/),
+      proposal: { state: 'stale', decidedAt: world.clock.now() },
+    });
+    expect(readFileSync(world.codexPath, 'utf8')).toBe(edited);
+    expect(world.codex().data.version).toBe(1);
+    expect(world.events).toEqual([]);
+  });
+
+  it('marks it stale when its version is already recorded', () => {
+    const world = withPending();
+    world.store.addVersion({ version: 2, hash: 'elsewhere', at: 0 });
+    openHistory(world, 'p1', 'arch');
+    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({
+      code: 'STALE',
+      reason:
+        'Proposal p1 is stale: version 2 is already recorded; the codex history must not be overwritten.',
+    });
+  });
+});
+
+describe('the other decisions', () => {
+  it('rejects once, with who and when; a second rejection is refused', async () => {
+    const world = withPending();
+    await world.clock.advance(60_000);
+    expect(rejectProposal(world, 'p1', 'arch')).toMatchObject({
+      ok: true,
+      proposal: { state: 'rejected', decidedBy: 'arch', decidedAt: world.clock.now() },
+    });
+    expect(world.store.active()).toBeUndefined();
+    expect(rejectProposal(world, 'p1', 'other')).toMatchObject({
+      ok: false,
+      code: 'ALREADY_DECIDED',
+      proposal: { decidedBy: 'arch' },
+    });
+    expect(inspectProposal(world, 'p1')).toMatchObject({ ok: false, code: 'ALREADY_DECIDED' });
+  });
+
+  it('refuses every decision on a proposal that does not exist', () => {
+    const world = withPending();
+    for (const decision of [
+      inspectProposal(world, 'p7'),
+      openHistory(world, 'p7', 'arch'),
+      rejectProposal(world, 'p7', 'arch'),
+      withdrawProposal(world, 'p7', 'why'),
+      approveProposal(world, 'p7', 'arch'),
+    ]) {
+      expect(decision).toEqual({ ok: false, code: 'NO_SUCH_PROPOSAL', reason: 'There is no proposal p7.' });
+    }
+  });
+
+  it('withdraws a proposal nobody can reach: abandoned, its evidence still answered', () => {
+    const world = withPending();
+    expect(withdrawProposal(world, 'p1', 'it could not be posted: no channel')).toMatchObject({
+      ok: true,
+      proposal: { state: 'abandoned', reason: 'it could not be posted: no channel' },
+    });
+    expect(world.store.active()).toBeUndefined();
+    expect(world.store.answered()).toEqual(new Set(['r1']));
+  });
+
+  it('remembers where the card is, at the time it was placed', async () => {
+    const world = withPending();
+    await world.clock.advance(1_000);
+    expect(placeProposal(world, 'p1', { channelId: 'c', messageId: 'm' })).toMatchObject({
+      state: 'pending',
+      channelId: 'c',
+      messageId: 'm',
+      updatedAt: world.clock.now(),
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { draftAmendment } from '../../../../src/services/governance/amendmentDrafting.ts';
+import { newProposalRecord } from '../../../../src/services/governance/proposalStateMachine.ts';
+import type { StoredRecord } from '../../../../src/services/memory/interactionLog.ts';
+import { REAL_CODEX_PATH, tempFolders } from '../../../support/fixtures.ts';
+import { dialogue, governanceWorld, scriptedModels } from './fakes.ts';
+
+const OLD_PRINCIPLE = 'Disagree kindly, and say how much you disagree.';
+const NEW_PRINCIPLE = 'Disagree kindly, and weigh the cost.';
+/** The shipped codex (the world's codex is a copy) with the ROBIN principle amended. */
+const amended = readFileSync(REAL_CODEX_PATH, 'utf8').replace(OLD_PRINCIPLE, NEW_PRINCIPLE);
+const { folder, cleanup } = tempFolders();
+afterEach(cleanup);
+
+/** ALFRED's answer in the form the loop reads. */
+const answer = (codex: string, title = 'ROBIN weighs costs too') =>
+  [
+    `TITLE: ${title}`,
+    'PRINCIPLES:',
+    `- ROBIN: "${OLD_PRINCIPLE}" → "${NEW_PRINCIPLE}"`,
+    'RATIONALE: ROBIN never weighed the cost.',
+    'CONSEQUENCES: ROBIN will name costs.',
+    '```toml',
+    codex.trim(),
+    '```',
+  ].join('\n');
+
+/** A world with p1 drafting from three dissonant dialogues, and models that answer from `script`. */
+function drafting(script: Record<string, Array<string | Error>>) {
+  const world = governanceWorld(folder());
+  const { modelFor, asked } = scriptedModels(script);
+  const closing = new AbortController();
+  const deps = {
+    ...world,
+    modelFor,
+    systemPrompt: (persona: string) => `You are ${persona}.`,
+    settings: { maxAttempts: 3 },
+    signal: closing.signal,
+  };
+  const now = world.clock.now();
+  const evidence: StoredRecord[] = ['a', 'b', 'c'].map((id, i) => dialogue(id, 0.9, now - (3 - i) * 60_000));
+  const proposal = world.store.create(
+    newProposalRecord(
+      { kind: 'amendment', requestedBy: 'system', evidence: evidence.map((r) => r.id) },
+      { id: 'p1', codex: world.codex(), at: now },
+    ),
+  );
+  return { deps, world, asked, closing, proposal, evidence };
+}
+
+describe('drafting an amendment', () => {
+  it('feeds refused drafts back to ALFRED, then makes the one that passes pending with both reviews', async () => {
+    const touchesCore = amended.replace('Cause no harm', 'Cause little harm');
+    const { deps, world, asked, proposal, evidence } = drafting({
+      ALFRED: ['no codex at all', answer(touchesCore), answer(amended)],
+      BRICK: ['Sound.'],
+      ROBIN: ['Gentle.'],
+    });
+
+    const ready = await draftAmendment(deps, proposal, evidence);
+
+    expect(ready).toMatchObject({
+      state: 'pending',
+      title: 'ROBIN weighs costs too',
+      newCodex: `${amended.trim()}\n`,
+      rationale: 'ROBIN never weighed the cost.',
+    });
+    expect(ready.diff).toMatch(/^\+.*weigh the cost\./m);
+    expect(ready.history.map((h) => [h.kind, h.title])).toEqual([
+      ['evidence', expect.stringMatching(/^Dialogue 1 of 3/)],
+      ['evidence', expect.stringMatching(/^Dialogue 2 of 3/)],
+      ['evidence', expect.stringMatching(/^Dialogue 3 of 3/)],
+      ['refusal', "ALFRED's draft 1 was refused"],
+      ['refusal', "ALFRED's draft 2 was refused"],
+      ['draft', "ALFRED's draft 3: ROBIN weighs costs too"],
+      ['review', "BRICK's review"],
+      ['review', "ROBIN's review"],
+    ]);
+    expect(ready.history[3]?.text).toBe('Problems: there is no ```toml block with the whole amended codex');
+    expect(ready.history[4]?.text).toMatch(
+      /^ROBIN weighs costs too\nProblems: .*\[core\] principles are immutable/,
+    );
+    const prompts = asked.filter((a) => a.persona === 'ALFRED').map((a) => a.messages[1]?.content ?? '');
+    expect(prompts[0]).not.toContain('previous draft was refused');
+    expect(prompts[1]).toContain('previous draft was refused: there is no ```toml block');
+    expect(prompts[2]).toMatch(/previous draft was refused: .*\[core\] principles are immutable/);
+    expect(world.events).toEqual([['proposal_ready', { proposal: ready }]]);
+    expect(world.store.get('p1')).toEqual(ready);
+  });
+
+  it('abandons the attempt after every draft was refused, and says why', async () => {
+    const { deps, world, proposal, evidence } = drafting({ ALFRED: ['one', 'two', 'three'] });
+    const abandoned = await draftAmendment(deps, proposal, evidence, 'be briefer');
+    expect(abandoned).toMatchObject({
+      state: 'abandoned',
+      reason: "ALFRED's drafts were refused 3 times: there is no ```toml block with the whole amended codex",
+    });
+    expect(abandoned.history.filter((h) => h.kind === 'refusal')).toHaveLength(3);
+    expect(abandoned.history.find((h) => h.kind === 'note')).toMatchObject({ text: 'be briefer' });
+    expect(world.events).toEqual([['proposal_abandoned', { proposal: abandoned }]]);
+  });
+
+  it('keeps a note where a review failed, and still makes the proposal pending', async () => {
+    const { deps, proposal, evidence } = drafting({
+      ALFRED: [answer(amended)],
+      BRICK: [new Error('model down')],
+      ROBIN: ['Gentle.'],
+    });
+    const ready = await draftAmendment(deps, proposal, evidence);
+    expect(ready.state).toBe('pending');
+    expect(ready.history.slice(-2)).toMatchObject([
+      { kind: 'note', title: 'BRICK could not review it', text: 'model down' },
+      { kind: 'review', title: "ROBIN's review", text: 'Gentle.' },
+    ]);
+  });
+
+  it('abandons the draft when it is stopped (shutting down)', async () => {
+    const { deps, world, closing, proposal, evidence } = drafting({ ALFRED: ['never read'] });
+    closing.abort(new Error('shutting down'));
+    const abandoned = await draftAmendment(deps, proposal, evidence);
+    expect(abandoned).toMatchObject({ state: 'abandoned', reason: 'drafting failed: shutting down' });
+    expect(world.store.active()).toBeUndefined();
+  });
+});

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adoptHostEdit } from '../../../../src/services/governance/hostEdit.ts';
+import { newProposalRecord } from '../../../../src/services/governance/proposalStateMachine.ts';
+import { tempFolders } from '../../../support/fixtures.ts';
+import { governanceWorld } from './fakes.ts';
+
+const { folder, cleanup } = tempFolders();
+afterEach(cleanup);
+
+function withCodexInForce() {
+  const world = governanceWorld(folder());
+  world.store.addVersion({ version: 1, hash: world.codex().hash, at: 0 });
+  return world;
+}
+
+describe('an edit of the codex on the host', () => {
+  it('is adopted under the next version, written back when the operator kept the number', async () => {
+    const world = withCodexInForce();
+    const before = world.codex().source;
+    const edited = before.replace('Disagree kindly', 'Disagree gently');
+    await world.clock.advance(1_000);
+
+    expect(adoptHostEdit(world, edited)).toEqual({ ok: true, version: 2 });
+
+    expect(readFileSync(world.codexPath, 'utf8')).toMatch(/^version = 2$/m);
+    expect(world.codex().data.version).toBe(2);
+    expect(world.codex().source).toContain('Disagree gently');
+    const archived = join(world.dataDir, 'codex-history', 'codex-v1.toml');
+    expect(readFileSync(archived, 'utf8')).toBe(before);
+    expect(world.store.versions().at(-1)).toEqual({
+      version: 2,
+      hash: world.codex().hash,
+      approvedBy: 'host',
+      at: world.clock.now(),
+      archivedPrevious: archived,
+    });
+    expect(world.events).toEqual([['codex_edited', { version: 2 }]]);
+  });
+
+  it('keeps a version the operator raised, and makes the pending proposal stale', () => {
+    const world = withCodexInForce();
+    world.store.create({
+      ...newProposalRecord(
+        { kind: 'amendment', requestedBy: 'system' },
+        { id: 'p1', codex: world.codex(), at: world.clock.now() },
+      ),
+      state: 'pending',
+    });
+    const raised = world.codex().source.replace(/^version = 1$/m, 'version = 5');
+    const outcome = adoptHostEdit(world, raised);
+    expect(outcome).toMatchObject({
+      ok: true,
+      version: 5,
+      stale: { id: 'p1', state: 'stale', reason: 'the codex was edited on the host after it was drafted' },
+    });
+    expect(readFileSync(world.codexPath, 'utf8')).toMatch(/^version = 1$/m);
+    expect(world.store.active()).toBeUndefined();
+  });
+
+  it('is refused with file, line and problem; the old codex stays in force', () => {
+    const world = withCodexInForce();
+    const broken = world.codex().source.replace('[personas.ROBIN]', '[personas.ROBIN');
+    const outcome = adoptHostEdit(world, broken);
+    expect(outcome).toMatchObject({
+      ok: false,
+      code: 'INVALID',
+      problems: [expect.stringMatching(new RegExp(`^${world.codexPath}:\\d+: TOML syntax`))],
+    });
+    expect(world.codex().data.version).toBe(1);
+    // The operator hears of the same problems.
+    expect(world.events).toEqual([
+      ['codex_refused', { problems: 'problems' in outcome ? outcome.problems : [] }],
+    ]);
+  });
+
+  it('changes nothing when the text is the codex in force', () => {
+    const world = withCodexInForce();
+    expect(adoptHostEdit(world, world.codex().source)).toEqual({ ok: false, code: 'UNCHANGED' });
+    expect(world.events).toEqual([]);
+  });
+});
