@@ -7,7 +7,7 @@ import {
   type SweeperOptions,
 } from 'discord.js';
 import type { Config } from '../services/config.ts';
-import { NO_MENTIONS } from './posting/personaPoster.ts';
+import { NO_MENTIONS } from './posting/mentions.ts';
 
 /**
  * The gateway intents the bot needs, and no more: guilds (channels, roles, threads), guild

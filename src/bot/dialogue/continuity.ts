@@ -2,7 +2,7 @@ import { type Client, type Message, SnowflakeUtil, type TextBasedChannel } from 
 import type { AppStore } from '../../services/appStore.ts';
 import type { Clock } from '../../services/clock.ts';
 import type { Logger } from '../../services/logger.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 import { STREAM_CURSOR } from '../posting/turnStream.ts';
 
 /**

@@ -6,7 +6,7 @@ import type { StoredTool } from '../../services/tools/toolRegistry.ts';
 import { toolCard } from '../cards/toolCard.ts';
 import { describeFailure } from '../failures.ts';
 import { splitMessage } from '../posting/splitMessage.ts';
-import type { DialogueThread } from './dialogueRunner.ts';
+import type { DialogueThread } from './dialogueThread.ts';
 
 /** A persona's words as shown: the tools it used above, its dissonance below. */
 export function turnText(event: TurnEvent): string {

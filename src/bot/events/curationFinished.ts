@@ -4,7 +4,7 @@ import type { CurationReport } from '../../services/curation/curation.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { Logger } from '../../services/logger.ts';
 import { plural } from '../../shared/text.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 
 /** A run that kept samples, in one line: `curated 12 dialogues: BRICK +3, ROBIN +1`. */
 export function curationLine(report: CurationReport): string {

@@ -5,7 +5,7 @@ import { readTextAttachments } from '../dialogue/attachments.ts';
 import type { Continuity } from '../dialogue/continuity.ts';
 import { threadNameFor, USAGE_HINT } from '../dialogue/startDialogue.ts';
 import type { BotPorts } from '../ports.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 
 export const DM_HINT =
   'I work in servers: mention me with a task in a channel (or use `/ask` there) and the personas will ' +

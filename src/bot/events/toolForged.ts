@@ -3,7 +3,7 @@ import type { Config } from '../../services/config.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { Logger } from '../../services/logger.ts';
 import { toolCard } from '../cards/toolCard.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 
 /**
  * Every new tool is announced in `LOG_CHANNEL_ID` with its card, saying where it was asked for.

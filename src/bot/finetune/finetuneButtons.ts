@@ -11,7 +11,7 @@ import type { FineTuner } from '../../services/finetune/fineTuner.ts';
 import type { FinetuneJob } from '../../services/finetune/finetuneStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { ArchitectGate } from '../access/architects.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 import { jobEmbed } from './jobEmbed.ts';
 import { sendableChannel } from './jobLogMessages.ts';
 

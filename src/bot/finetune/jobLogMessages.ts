@@ -4,7 +4,7 @@ import type { Config } from '../../services/config.ts';
 import type { FinetuneJob } from '../../services/finetune/finetuneStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import { createKeyedLock } from '../../shared/concurrency.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 import { jobEmbed } from './jobEmbed.ts';
 import { lossChartPng } from './lossChart.ts';
 

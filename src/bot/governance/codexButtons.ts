@@ -3,7 +3,7 @@ import type { Amendments, Decision } from '../../services/governance/amendments.
 import type { Proposal } from '../../services/governance/proposalStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { ArchitectGate } from '../access/architects.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 import { type CodexAction, proposalMessage, refusalText } from './proposalCard.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { EventBus } from '../../services/eventBus.ts';
 import type { Proposal } from '../../services/governance/proposalStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import { truncate } from '../../shared/text.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 import { proposalMessage } from './proposalCard.ts';
 
 /** What the philosophical loop tells Discord as it happens: proposals to post, and notices. */

@@ -11,7 +11,7 @@ import type { Memory } from '../../services/memory/memory.ts';
 import type { SingleFlight } from '../../shared/concurrency.ts';
 import { truncate } from '../../shared/text.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 import { historyMessages } from './proposalCard.ts';
 
 /** A proposal's legislative history, in a thread on its card. */

@@ -11,7 +11,7 @@ import {
 import type { Decision } from '../../services/governance/amendments.ts';
 import type { Proposal } from '../../services/governance/proposalStore.ts';
 import { plural, truncate } from '../../shared/text.ts';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 import { splitMessage } from '../posting/splitMessage.ts';
 
 /** How a proposal looks in Discord: its card (embed, diff, buttons) and its history. */

@@ -11,7 +11,7 @@ export { toolCard } from '../cards/toolCard.ts';
 export { threadNameFor } from '../dialogue/startDialogue.ts';
 export { jobEmbed as finetuneEmbed } from '../finetune/finetuneUi.ts';
 export { refusalText } from '../governance/proposalCard.ts';
-export { NO_MENTIONS } from '../posting/personaPoster.ts';
+export { NO_MENTIONS } from '../posting/mentions.ts';
 export { finishSlowReply } from './slowReply.ts';
 
 /** A required `persona` option, completed from the personas in force (the command's `autocomplete`). */

@@ -6,7 +6,7 @@ import {
   RESTJSONErrorCodes,
   userMention,
 } from 'discord.js';
-import { NO_MENTIONS } from '../posting/personaPoster.ts';
+import { NO_MENTIONS } from '../posting/mentions.ts';
 
 export interface SlowReply {
   content?: string;

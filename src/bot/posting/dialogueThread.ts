@@ -1,6 +1,6 @@
 import type { ThreadChannel } from 'discord.js';
 import type { Logger } from '../../services/logger.ts';
-import type { DialogueThread } from '../dialogue/dialogueRunner.ts';
+import type { DialogueThread } from '../dialogue/dialogueThread.ts';
 import { NO_MENTIONS } from './mentions.ts';
 import type { PostRequest } from './postingPort.ts';
 import { turnMessages } from './turnMessages.ts';
