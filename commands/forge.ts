@@ -137,6 +137,7 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
       requestedBy: interaction.user.id,
       task: spec,
       guildId: interaction.guildId,
+      channelId: interaction.channelId,
     });
     const tool =
       result.status === 'created' && result.tool

@@ -135,11 +135,9 @@ export async function composeRuntime(
     recallK: config.memoryRecallK,
     recallFloor: config.memorySimilarityFloor,
   });
+  const base = { config, logger, clock, bus };
   const { sandbox, tools, toolForge } = composeTools({
-    config,
-    logger,
-    clock,
-    bus,
+    ...base,
     modelFor: providers.modelFor,
     embedder: providers.embedder,
     metrics,
@@ -147,17 +145,14 @@ export async function composeRuntime(
     ...(options.toolForge ? { toolForge: options.toolForge } : {}),
   });
   const dialogue = lazyDialogue({
-    config,
-    logger,
-    clock,
-    bus,
+    ...base,
     modelFor: providers.modelFor,
     personas: codex.personas,
     memory,
     tools,
     toolForge,
   });
-  const loops: LoopParts = { config, logger, clock, bus, codex, memory, providers };
+  const loops: LoopParts = { ...base, codex, memory, providers };
   const proposals = new ProposalStore(config.dataDir);
   const amendments = composeAmendments(loops, proposals);
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
@@ -206,13 +201,7 @@ export async function composeRuntime(
     codex: codex.codex,
     personas: codex.personas,
     providers,
-    checkModels: () =>
-      providers.check(
-        GRAPH_PERSONAS.map((id) => ({
-          persona: id,
-          model: activeModel(id) ?? codex.personas().get(id).model,
-        })),
-      ),
+    checkModels: () => checkModels(providers, (id) => activeModel(id) ?? codex.personas().get(id).model),
     async close() {
       closed = true;
       stopRetrying();
@@ -229,6 +218,11 @@ export async function composeRuntime(
       await dialogue.close();
     },
   };
+}
+
+/** Checks that the servers answer and have the model in force for each persona of the graph. */
+function checkModels(providers: Providers, modelOf: (persona: string) => string): Promise<void> {
+  return providers.check(GRAPH_PERSONAS.map((persona) => ({ persona, model: modelOf(persona) })));
 }
 
 /** The whole Discord bot: the runtime, the bot's state store, the client and its commands. */

@@ -12,6 +12,8 @@ export interface DialogueScope {
    * of the same server.
    */
   readableChannels?: readonly string[];
+  /** The Discord thread the dialogue is held in, when it is held in one. */
+  threadId?: string;
 }
 
 /** A dialogue held nowhere in particular: no server, no channel (the terminal chat's). */

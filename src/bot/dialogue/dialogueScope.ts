@@ -4,7 +4,7 @@ import type { DialogueThread } from './dialogueThread.ts';
 
 /**
  * Where a thread's dialogue is held and what it may read: its server, its parent channel (the
- * dialogue is filed under it), and, in a server, the channels that everyone who can read the
+ * dialogue is filed under it), the thread itself, and, in a server, the channels that everyone who can read the
  * thread can read too (recall never shows a reader what they could not open themselves).
  */
 export function dialogueScope(
@@ -15,6 +15,7 @@ export function dialogueScope(
   return {
     guildId: thread.guildId || null,
     channelId: thread.parentId || null,
+    threadId: thread.id,
     ...(readableChannels ? { readableChannels } : {}),
   };
 }

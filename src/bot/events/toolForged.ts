@@ -16,9 +16,7 @@ export function announceTools(deps: {
   config: Pick<Config, 'logChannelId'>;
   logger: Logger;
 }): () => void {
-  return deps.bus.subscribe('tool_forged', async ({ tool, code, channelId, conversationId }) => {
-    // TODO(issue 19): the graph passes the channel; until then a conversation id that is a snowflake is one.
-    const askedIn = channelId ?? (/^\d{15,21}$/.test(conversationId) ? conversationId : undefined);
+  return deps.bus.subscribe('tool_forged', async ({ tool, code, channelId: askedIn }) => {
     const logChannelId = deps.config.logChannelId;
     if (!logChannelId || !deps.client.isReady()) return;
     const channel = await deps.client.channels.fetch(logChannelId).catch(() => null);

@@ -20,6 +20,8 @@ async function forge(
         requestedBy: 'BRICK',
         task: state.task,
         guildId: scopeOf(config).guildId,
+        // Where it was asked, for the card in the log channel.
+        channelId: scopeOf(config).threadId ?? scopeOf(config).channelId,
       },
       config.signal ? { signal: config.signal } : {},
     );

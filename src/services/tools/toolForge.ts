@@ -226,6 +226,7 @@ async function registerTool(
     code: tool.code,
     conversationId: request.conversationId,
     requestedBy: request.requestedBy,
+    ...(request.channelId ? { channelId: request.channelId } : {}),
   });
   return tool;
 }

@@ -81,7 +81,7 @@ describe('the dialogue runner, built from two fakes', () => {
       conversationId: 'thread-1',
       message: 'Plan a trip',
       userId: 'u1',
-      scope: { guildId: 'guild-1', channelId: 'channel-1' },
+      scope: { guildId: 'guild-1', channelId: 'channel-1', threadId: 'thread-1' },
     });
   });
 

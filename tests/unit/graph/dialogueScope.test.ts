@@ -126,14 +126,16 @@ describe("the dialogue's scope, given to the graph as LangGraph's run context", 
       conversationId: 'thread-1',
       message: 'Add one and one.',
       userId: 'u1',
-      scope: { guildId: 'g1', channelId: 'c1', readableChannels: ['c1', 'c2'] },
+      scope: { guildId: 'g1', channelId: 'c1', readableChannels: ['c1', 'c2'], threadId: 'thread-1' },
     });
     expect(seen.recalls).toEqual([
       { excludeConversation: 'thread-1', guildId: 'g1', channelIds: ['c1', 'c2'] },
     ]);
     expect(seen.toolGuilds.length).toBeGreaterThan(2);
     expect(new Set(seen.toolGuilds)).toEqual(new Set(['g1']));
-    expect(seen.forged).toMatchObject([{ conversationId: 'thread-1', guildId: 'g1', spec: 'a timer' }]);
+    expect(seen.forged).toMatchObject([
+      { conversationId: 'thread-1', guildId: 'g1', channelId: 'thread-1', spec: 'a timer' },
+    ]);
     expect(seen.records).toMatchObject([
       { conversationId: 'thread-1', userId: 'u1', guildId: 'g1', channelId: 'c1' },
     ]);
