@@ -6,7 +6,7 @@ import {
   SlashCommandBuilder,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { NO_MENTIONS, threadNameFor } from '../src/bot/interactions/kit.ts';
+import { NO_MENTIONS, threadNameFor } from '../src/bot/kit.ts';
 
 /** `/ask task:<text>`: the same as mentioning the bot with the task. */
 const ask: Command<PortsOf<'dialogues' | 'memory'>> = {

@@ -9,7 +9,7 @@ import {
   userMention,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { finishSlowReply, NO_MENTIONS, refusalText } from '../src/bot/interactions/kit.ts';
+import { finishSlowReply, NO_MENTIONS, refusalText } from '../src/bot/kit.ts';
 import type { Decision } from '../src/services/governance/amendments.ts';
 
 const ARCHITECT_ONLY = new Set(['rollback', 'propose']);

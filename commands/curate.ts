@@ -8,7 +8,7 @@ import {
   time,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { finishSlowReply, personaOption } from '../src/bot/interactions/kit.ts';
+import { finishSlowReply, personaOption } from '../src/bot/kit.ts';
 import type {
   CurationReport,
   GoldenSetView,

@@ -7,7 +7,7 @@ import {
   userMention,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { finetuneEmbed, finishSlowReply, personaOption, toolCard } from '../src/bot/interactions/kit.ts';
+import { finetuneEmbed, finishSlowReply, personaOption, toolCard } from '../src/bot/kit.ts';
 import { truncate } from '../src/shared/text.ts';
 
 const ARCHITECT_ONLY = new Set(['finetune', 'rollback']);

@@ -8,7 +8,7 @@ import {
   time,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { dissonanceChartPng, errorText } from '../src/bot/interactions/kit.ts';
+import { dissonanceChartPng, errorText } from '../src/bot/kit.ts';
 import type { Curation } from '../src/services/curation/curation.ts';
 import type { LlmProvider } from '../src/services/llm/chatModel.ts';
 import type { JobStatus } from '../src/services/scheduler.ts';

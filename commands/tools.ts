@@ -7,7 +7,7 @@ import {
   userMention,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { NO_MENTIONS, toolCard } from '../src/bot/interactions/kit.ts';
+import { NO_MENTIONS, toolCard } from '../src/bot/kit.ts';
 import { truncate } from '../src/shared/text.ts';
 
 const nameOption = (description: string) => (o: SlashCommandStringOption) =>

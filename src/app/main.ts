@@ -1,8 +1,8 @@
-import { MISSING_TOKEN } from '../bot/messages.ts';
 import { loadConfig, loadDotEnv } from '../services/config.ts';
 import { findAppError } from '../services/errors.ts';
 import { createLogger } from '../services/logger.ts';
 import { type App, composeApp } from './compose.ts';
+import { MISSING_TOKEN } from './messages.ts';
 
 /** `npm start`: the Discord bot. */
 async function main(): Promise<number> {

@@ -34,7 +34,7 @@ export const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, Access>>>> = 
   bot: { bot: 'value', graph: 'value', services: 'value', shared: 'value' },
   // Slash commands: their ports come from the router; values only from the command kit.
   commands: {
-    bot: { kit: ['src/bot/interactions/kit.ts'] },
+    bot: { kit: ['src/bot/kit.ts'] },
     graph: 'types',
     services: 'types',
     shared: 'value',
@@ -230,4 +230,36 @@ export function readTree(root: string): Map<string, string> {
   };
   for (const folder of ['src', 'commands']) walk(join(root, folder));
   return files;
+}
+
+const LAYER_ORDER: readonly Layer[] = ['app', 'bot', 'commands', 'graph', 'services', 'shared'];
+
+/** The allowed arrows as the Markdown table `ARCHITECTURE.md` shows (a test keeps the two the same). */
+export function allowedTable(allowed: typeof ALLOWED = ALLOWED): string {
+  const cell = (access: Access | undefined) =>
+    access === undefined
+      ? '—'
+      : access === 'value'
+        ? '✓'
+        : access === 'types'
+          ? 'types'
+          : 'kit values, any types';
+  return [
+    `| from ↓ may import → | ${LAYER_ORDER.join(' | ')} |`,
+    `|---|${LAYER_ORDER.map(() => '---|').join('')}`,
+    ...LAYER_ORDER.map(
+      (from) => `| **${from}** | ${LAYER_ORDER.map((to) => cell(allowed[from][to])).join(' | ')} |`,
+    ),
+  ].join('\n');
+}
+
+/** The table under a heading of a Markdown text: its consecutive lines that start with `|`. */
+export function tableUnder(markdown: string, heading: string): string {
+  const lines = markdown.split('\n');
+  const start = lines.findIndex((line) => line.trim() === heading);
+  if (start < 0) return '';
+  const first = lines.findIndex((line, i) => i > start && line.startsWith('|'));
+  if (first < 0) return '';
+  const end = lines.findIndex((line, i) => i > first && !line.startsWith('|'));
+  return lines.slice(first, end < 0 ? undefined : end).join('\n');
 }

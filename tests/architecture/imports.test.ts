@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/fixtures.ts';
-import { checkImports, importsOf, readTree } from './importGraph.ts';
+import { ALLOWED, allowedTable, checkImports, importsOf, readTree, tableUnder } from './importGraph.ts';
 
 const tree = readTree(REPO_ROOT);
 
@@ -82,5 +82,26 @@ describe('the house’s import rules', () => {
         path !== 'src/services/config.ts' && /process\.env/.test(readFileSync(join(REPO_ROOT, path), 'utf8')),
     );
     expect(readers).toEqual([]);
+  });
+});
+
+describe('ARCHITECTURE.md', () => {
+  const page = readFileSync(join(REPO_ROOT, 'ARCHITECTURE.md'), 'utf8');
+
+  it('shows the allowed arrows exactly as the checker enforces them', () => {
+    expect(tableUnder(page, '## The allowed arrows')).toBe(allowedTable());
+  });
+
+  it('names the command kit the checker allows', () => {
+    const kit = ALLOWED.commands.bot;
+    expect(typeof kit === 'object' && kit.kit.every((file) => page.includes(`\`${file}\``))).toBe(true);
+  });
+
+  it('would notice a table that has drifted from the rules', () => {
+    const drifted = { ...ALLOWED, graph: { ...ALLOWED.graph, bot: 'types' as const } };
+    expect(allowedTable(drifted)).not.toBe(allowedTable());
+    expect(
+      tableUnder(page.replace('| **graph** | — | — |', '| **graph** | — | types |'), '## The allowed arrows'),
+    ).not.toBe(allowedTable());
   });
 });

@@ -1,8 +1,8 @@
 import { REST } from 'discord.js';
 import { loadCommands } from '../../bot/interactions/commandRegistry.ts';
 import { deployCommands } from '../../bot/interactions/deployCommands.ts';
-import { MISSING_TOKEN } from '../../bot/messages.ts';
 import { loadConfig, loadDotEnv } from '../../services/config.ts';
+import { MISSING_TOKEN } from '../messages.ts';
 import { COMMANDS_DIR } from '../paths.ts';
 
 /** `npm run deploy-commands`: registers the slash commands with Discord. */

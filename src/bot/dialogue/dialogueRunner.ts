@@ -5,13 +5,13 @@ import type { Metrics } from '../../services/metrics.ts';
 import type { StoredTool } from '../../services/tools/toolRegistry.ts';
 import { createKeyedLock } from '../../shared/concurrency.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
+import type { DialogueThread, StreamedTurn } from '../posting/dialogueThread.ts';
 import type { Continuity } from './continuity.ts';
 import { dialogueScope } from './dialogueScope.ts';
-import type { DialogueThread, StreamedTurn } from './dialogueThread.ts';
 import { RunIndicators } from './runIndicators.ts';
 import { postForgeTurn, reportStop, turnText } from './turnPosts.ts';
 
-export type { BotPost, DialogueThread, StreamedTurn } from './dialogueThread.ts';
+export type { BotPost, DialogueThread, StreamedTurn } from '../posting/dialogueThread.ts';
 
 /** One human message of a thread, to be answered by a dialogue. */
 export interface ThreadMessage {

@@ -1,6 +1,6 @@
 import type { DialogueScope } from '../../graph/runContext.ts';
 import type { ChannelAccess } from '../access/channelAccess.ts';
-import type { DialogueThread } from './dialogueThread.ts';
+import type { DialogueThread } from '../posting/dialogueThread.ts';
 
 /**
  * Where a thread's dialogue is held and what it may read: its server, its parent channel (the

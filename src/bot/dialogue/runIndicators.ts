@@ -1,6 +1,6 @@
 import type { Clock } from '../../services/clock.ts';
 import type { Logger } from '../../services/logger.ts';
-import type { DialogueThread } from './dialogueThread.ts';
+import type { DialogueThread } from '../posting/dialogueThread.ts';
 
 /** Discord shows "typing…" for about 10 s; renew it a little sooner. */
 const TYPING_RENEW_MS = 8_000;

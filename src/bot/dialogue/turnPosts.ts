@@ -5,8 +5,8 @@ import type { Logger } from '../../services/logger.ts';
 import type { StoredTool } from '../../services/tools/toolRegistry.ts';
 import { toolCard } from '../cards/toolCard.ts';
 import { describeFailure } from '../failures.ts';
+import type { DialogueThread } from '../posting/dialogueThread.ts';
 import { splitMessage } from '../posting/splitMessage.ts';
-import type { DialogueThread } from './dialogueThread.ts';
 
 /** A persona's words as shown: the tools it used above, its dissonance below. */
 export function turnText(event: TurnEvent): string {

@@ -2,7 +2,7 @@ import { type AttachmentBuilder, type Client, RESTJSONErrorCodes, type ThreadCha
 import type { AppStore } from '../../services/appStore.ts';
 import type { Clock } from '../../services/clock.ts';
 import type { Logger } from '../../services/logger.ts';
-import type { DialogueThread } from '../dialogue/dialogueThread.ts';
+import type { DialogueThread } from './dialogueThread.ts';
 import { dialogueThreadFor, type PersonaTurns, type TurnOptions } from './dialogueThread.ts';
 import { NO_MENTIONS } from './mentions.ts';
 import { isDiscordError, PersonaWebhooks, type WebhookPart } from './personaWebhooks.ts';

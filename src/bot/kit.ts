@@ -4,15 +4,15 @@
  * keeps them to this file, `src/shared/` and discord.js.
  */
 import type { SlashCommandStringOption } from 'discord.js';
-import { findAppError } from '../../services/errors.ts';
+import { findAppError } from '../services/errors.ts';
 
-export { dissonanceChartPng } from '../cards/dissonanceChart.ts';
-export { toolCard } from '../cards/toolCard.ts';
-export { threadNameFor } from '../dialogue/startDialogue.ts';
-export { jobEmbed as finetuneEmbed } from '../finetune/finetuneUi.ts';
-export { refusalText } from '../governance/proposalCard.ts';
-export { NO_MENTIONS } from '../posting/mentions.ts';
-export { finishSlowReply } from './slowReply.ts';
+export { dissonanceChartPng } from './cards/dissonanceChart.ts';
+export { toolCard } from './cards/toolCard.ts';
+export { threadNameFor } from './dialogue/startDialogue.ts';
+export { jobEmbed as finetuneEmbed } from './finetune/finetuneUi.ts';
+export { refusalText } from './governance/proposalCard.ts';
+export { finishSlowReply } from './interactions/slowReply.ts';
+export { NO_MENTIONS } from './posting/mentions.ts';
 
 /** A required `persona` option, completed from the personas in force (the command's `autocomplete`). */
 export function personaOption(option: SlashCommandStringOption): SlashCommandStringOption {
