@@ -1,50 +1,34 @@
-import {
-  EmbedBuilder,
-  InteractionContextType,
-  SlashCommandBuilder,
-  TimestampStyles,
-  time,
-  userMention,
-} from 'discord.js';
+import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { finetuneEmbed, finishSlowReply, personaOption, toolCard } from '../src/bot/kit.ts';
-import { truncate } from '../src/shared/text.ts';
+import { personaOption } from '../src/bot/kit.ts';
+import { finetuneChoices, finetuneStatus, rollbackFinetune, startFinetune } from './finetune.ts';
+import { forgeTool, specOption } from './tools.ts';
 
 const ARCHITECT_ONLY = new Set(['finetune', 'rollback']);
 
 /**
- * `/forge tool spec:<text>`: the tool forge on demand (the architect's unless
- * `FORGE_OPEN_TO_ALL=true`). `/forge finetune|rollback|status`: the UnslothForge — fine-tune a
- * persona now, flip it back to an earlier version, see the current or last job.
+ * `/forge tool|finetune|rollback|status`: the old name of `/tools forge` and `/finetune
+ * run|rollback|status`, kept so that members' habits and scripts keep working. It does exactly
+ * what the new commands do; `/help` lists only those.
  */
 const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> = {
   data: new SlashCommandBuilder()
     .setName('forge')
-    .setDescription('Make the personas a new tool, or fine-tune a persona')
+    .setDescription('Old name of /tools forge and /finetune')
     .setContexts(InteractionContextType.Guild)
     .addSubcommand((sub) =>
-      sub
-        .setName('tool')
-        .setDescription('Design, write, test in the sandbox and register a tool from a specification')
-        .addStringOption((o) =>
-          o
-            .setName('spec')
-            .setDescription('What the tool must do: its input and its output')
-            .setRequired(true)
-            .setMinLength(10)
-            .setMaxLength(1500),
-        ),
+      sub.setName('tool').setDescription('Same as /tools forge').addStringOption(specOption),
     )
     .addSubcommand((sub) =>
       sub
         .setName('finetune')
-        .setDescription('Fine-tune a persona on its golden set now (architect)')
+        .setDescription('Same as /finetune run (architect)')
         .addStringOption(personaOption),
     )
     .addSubcommand((sub) =>
       sub
         .setName('rollback')
-        .setDescription('Flip a persona back to an earlier model version, at once (architect)')
+        .setDescription('Same as /finetune rollback (architect)')
         .addStringOption(personaOption)
         .addIntegerOption((o) =>
           o
@@ -54,100 +38,21 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
             .setAutocomplete(true),
         ),
     )
-    .addSubcommand((sub) =>
-      sub
-        .setName('status')
-        .setDescription('The current or last fine-tune, and each persona’s model in force'),
-    )
+    .addSubcommand((sub) => sub.setName('status').setDescription('Same as /finetune status'))
     .toJSON(),
+  aliasOf: ['tools', 'finetune'],
   defer: 'public',
   architectOnly: (interaction, config) => {
     const sub = interaction.options.getSubcommand();
     return ARCHITECT_ONLY.has(sub) || (sub === 'tool' && !config.forgeOpenToAll);
   },
-  autocomplete(interaction, { fineTuner, personas }) {
-    const focused = interaction.options.getFocused(true);
-    if (focused.name === 'persona') {
-      return personas()
-        .list()
-        .map((p) => ({ name: `${p.displayName} (${fineTuner.activeModel(p.id) ?? p.model})`, value: p.id }));
-    }
-    // Versions of the persona named so far: the codex's own, then each fine-tuned one.
-    const persona = (interaction.options.getString('persona') ?? '').trim().toUpperCase();
-    if (!personas().has(persona)) return [];
-    return [
-      { name: `0 · ${personas().get(persona).model} (the codex's own)`, value: 0 },
-      ...fineTuner
-        .versions(persona)
-        .reverse()
-        .map((v) => ({
-          name: `${v.version} · ${v.model} · ${v.samples} samples${v.evaluation ? ` · won ${(v.evaluation.score * 100).toFixed(0)}%` : ''}`,
-          value: v.version,
-        })),
-    ];
-  },
-  async execute(interaction, { tools, toolForge, fineTuner, personas }) {
+  autocomplete: finetuneChoices,
+  async execute(interaction, ports) {
     const sub = interaction.options.getSubcommand();
-    if (sub === 'finetune') {
-      const persona = interaction.options.getString('persona', true).trim().toUpperCase();
-      const started = fineTuner.start(persona, { trigger: 'command', requestedBy: interaction.user.id });
-      await finishSlowReply(interaction, {
-        content: started.ok
-          ? `🧠 Fine-tune ${started.job.id} of ${persona} started; its progress is in the log channel.`
-          : `🧠 ${started.reason}`,
-      });
-      return;
-    }
-    if (sub === 'rollback') {
-      const persona = interaction.options.getString('persona', true).trim().toUpperCase();
-      const version = interaction.options.getInteger('version') ?? undefined;
-      const rolled = fineTuner.rollback(persona, interaction.user.id, version);
-      await finishSlowReply(interaction, {
-        content: rolled.ok
-          ? `↩️ ${persona} now speaks through \`${rolled.active.model}\` (version ${rolled.active.version}), from the next turn.`
-          : `↩️ ${rolled.reason}`,
-      });
-      return;
-    }
-    if (sub === 'status') {
-      const job = fineTuner.current();
-      const models = personas()
-        .list()
-        .map((p) => {
-          const active = fineTuner.active(p.id);
-          const versions = fineTuner.versions(p.id).length;
-          return active && active.version > 0
-            ? `**${p.displayName}**: \`${active.model}\` (v${active.version} of ${versions}) since ${time(new Date(active.since), TimestampStyles.ShortDateTime)}${active.by !== 'system' ? ` by ${userMention(active.by)}` : ''}`
-            : `**${p.displayName}**: \`${p.model}\` (the codex's own)${p.finetuneBase ? '' : ' · not fine-tuned: no finetune_base'}`;
-        });
-      const embeds = [
-        new EmbedBuilder().setTitle('🧠 Models in force').setDescription(models.join('\n').slice(0, 4096)),
-      ];
-      if (job) embeds.push(finetuneEmbed(job));
-      await finishSlowReply(interaction, {
-        embeds,
-        ...(job ? {} : { content: 'No fine-tune has run yet.' }),
-      });
-      return;
-    }
-    const spec = interaction.options.getString('spec', true);
-    const result = await toolForge.forge({
-      spec,
-      conversationId: interaction.channelId,
-      requestedBy: interaction.user.id,
-      task: spec,
-      guildId: interaction.guildId,
-      channelId: interaction.channelId,
-    });
-    const tool =
-      result.status === 'created' && result.tool
-        ? tools.registry.get(result.tool.name, result.tool.version)
-        : undefined;
-    if (tool) {
-      await finishSlowReply(interaction, toolCard(tool.manifest, tool.code));
-      return;
-    }
-    await finishSlowReply(interaction, { content: truncate(`🔧 ${result.message}`, 2000) });
+    if (sub === 'finetune') await startFinetune(interaction, ports);
+    else if (sub === 'rollback') await rollbackFinetune(interaction, ports);
+    else if (sub === 'status') await finetuneStatus(interaction, ports);
+    else await forgeTool(interaction, ports);
   },
 };
 

@@ -35,7 +35,8 @@ const help: Command<
   async execute(interaction, { commandList, architects, config }) {
     const architect = interaction.guildId ? (await architects.check(interaction)).ok : false;
     const lines: string[] = [];
-    for (const command of [...commandList()].sort((a, b) => a.data.name.localeCompare(b.data.name))) {
+    const current = commandList().filter((command) => !command.aliasOf);
+    for (const command of [...current].sort((a, b) => a.data.name.localeCompare(b.data.name))) {
       const subcommands = (command.data.options ?? []).filter((o) => o.type === 1);
       if (subcommands.length === 0) {
         if (!architect && architectsOnly(command, undefined, config)) continue;

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import {
+  type ChatInputCommandInteraction,
   EmbedBuilder,
   InteractionContextType,
   SlashCommandBuilder,
@@ -7,14 +8,53 @@ import {
   userMention,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { NO_MENTIONS, toolCard } from '../src/bot/kit.ts';
+import { finishSlowReply, NO_MENTIONS, toolCard } from '../src/bot/kit.ts';
 import { truncate } from '../src/shared/text.ts';
 
 const nameOption = (description: string) => (o: SlashCommandStringOption) =>
   o.setName('name').setDescription(description).setRequired(true).setMaxLength(48).setAutocomplete(true);
 
-/** `/tools list|show|remove`: the forged tools, their manifests and code; removal archives. */
-const tools: Command<PortsOf<'tools' | 'logger' | 'config' | 'client'>> = {
+/**
+ * Runs the tool forge on a specification: design, code, tests in the sandbox, registration. The
+ * card (code attached) is the reply; the log channel gets its own.
+ */
+export async function forgeTool(
+  interaction: ChatInputCommandInteraction,
+  { tools, toolForge }: PortsOf<'tools' | 'toolForge'>,
+): Promise<void> {
+  const spec = interaction.options.getString('spec', true);
+  const result = await toolForge.forge({
+    spec,
+    conversationId: interaction.channelId,
+    requestedBy: interaction.user.id,
+    task: spec,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId,
+  });
+  const tool =
+    result.status === 'created' && result.tool
+      ? tools.registry.get(result.tool.name, result.tool.version)
+      : undefined;
+  await finishSlowReply(
+    interaction,
+    tool ? toolCard(tool.manifest, tool.code) : { content: truncate(`🔧 ${result.message}`, 2000) },
+  );
+}
+
+/** The tool forge on demand: a specification's option. */
+export const specOption = (o: SlashCommandStringOption) =>
+  o
+    .setName('spec')
+    .setDescription('What the tool must do: its input and its output')
+    .setRequired(true)
+    .setMinLength(10)
+    .setMaxLength(1500);
+
+/**
+ * `/tools list|show|forge|remove`: the forged tools, their manifests and code; the forge on
+ * demand (the architect's unless `FORGE_OPEN_TO_ALL=true`); removal archives (the architect's).
+ */
+const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'client'>> = {
   data: new SlashCommandBuilder()
     .setName('tools')
     .setDescription('The tools the personas have forged')
@@ -28,30 +68,45 @@ const tools: Command<PortsOf<'tools' | 'logger' | 'config' | 'client'>> = {
     )
     .addSubcommand((sub) =>
       sub
+        .setName('forge')
+        .setDescription('Design, write, test in the sandbox and register a tool from a specification')
+        .addStringOption(specOption),
+    )
+    .addSubcommand((sub) =>
+      sub
         .setName('remove')
         .setDescription('Archive a tool so the personas no longer use it (architect only)')
         .addStringOption(nameOption('The tool’s name')),
     )
     .toJSON(),
-  defer: 'ephemeral',
-  architectOnly: (interaction) => interaction.options.getSubcommand() === 'remove',
+  // A forged tool's card is for the channel to see; the rest is for the asker.
+  defer: (interaction) => (interaction.options.getSubcommand() === 'forge' ? 'public' : 'ephemeral'),
+  architectOnly: (interaction, config) => {
+    const sub = interaction.options.getSubcommand();
+    return sub === 'remove' || (sub === 'forge' && !config.forgeOpenToAll);
+  },
   autocomplete(interaction, { tools: toolService }) {
     // This server's tools (and those forged outside any server), newest versions.
     return toolService
       .shelf({ guildId: interaction.guildId })
       .map(({ manifest }) => ({ name: `${manifest.name} (v${manifest.version})`, value: manifest.name }));
   },
-  async execute(interaction, { tools: toolService, logger, config, client }) {
+  async execute(interaction, ports) {
+    const { tools: toolService, logger, config, client } = ports;
     const { registry } = toolService;
     // Tools forged in another server are not shown here (their specs may quote its dialogues).
     const scope = { guildId: interaction.guildId };
     const sub = interaction.options.getSubcommand();
+    if (sub === 'forge') {
+      await forgeTool(interaction, ports);
+      return;
+    }
     if (sub === 'list') {
       const all = toolService.shelf(scope);
       if (all.length === 0) {
         await interaction.editReply({
           content:
-            'No tools yet. BRICK forges one when a dialogue needs it, or an architect runs `/forge tool`.',
+            'No tools yet. BRICK forges one when a dialogue needs it, or an architect runs `/tools forge`.',
         });
         return;
       }

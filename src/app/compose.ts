@@ -58,7 +58,7 @@ export interface Runtime {
   readonly limiter: Limiter;
   /** The forged tools: registry, retrieval, sandboxed calls. */
   readonly tools: ToolService;
-  /** The tactical loop: makes new tools (also behind `/forge tool`). */
+  /** The tactical loop: makes new tools (also behind `/tools forge`). */
   readonly toolForge: ToolForge;
   /** The philosophical loop: codex amendments, ratified only by the architect. */
   readonly amendments: Amendments;

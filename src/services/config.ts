@@ -203,7 +203,7 @@ export interface Config {
   readonly attachmentMaxBytes: number;
   /** Where forged tools live (default `./forge/tools`). */
   readonly forgeDir: string;
-  /** Whether everyone may run `/forge tool` (default false: the architect role only). */
+  /** Whether everyone may run `/tools forge` (default false: the architect role only). */
   readonly forgeOpenToAll: boolean;
   /** Channel that also gets every new-tool card; none when unset. */
   readonly logChannelId: string | undefined;

@@ -28,11 +28,11 @@ export interface BatEvents {
   tool_forged: {
     tool: ToolManifest;
     code: string;
-    /** The dialogue (or `/forge` interaction) that asked for it. */
+    /** The dialogue (or `/tools forge` interaction) that asked for it. */
     conversationId: string;
     /** The Discord channel or thread it was asked in; absent outside Discord (the terminal chat). */
     channelId?: string;
-    /** A persona id, or the Discord user id of whoever ran `/forge`. */
+    /** A persona id, or the Discord user id of whoever ran `/tools forge`. */
     requestedBy: string;
   };
   /** An amendment (or rollback) awaits the architect: post it with its buttons. */

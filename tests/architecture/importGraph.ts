@@ -35,6 +35,8 @@ export const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, Access>>>> = 
   // Slash commands: their ports come from the router; values only from the command kit.
   commands: {
     bot: { kit: ['src/bot/kit.ts'] },
+    // An older name delegates to the commands it stands for.
+    commands: 'value',
     graph: 'types',
     services: 'types',
     shared: 'value',

@@ -25,7 +25,7 @@ export interface FinetuneUi {
   readonly buttons: ButtonFamily;
   /** Follows the jobs; returns a function that stops it. */
   listen(): () => void;
-  /** The job as an embed (also for `/forge status`). */
+  /** The job as an embed (also for `/finetune status`). */
   embed(job: FinetuneJob): EmbedBuilder;
 }
 

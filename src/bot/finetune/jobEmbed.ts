@@ -1,7 +1,7 @@
 import { EmbedBuilder, userMention } from 'discord.js';
 import type { EvaluationReport, FinetuneJob } from '../../services/finetune/finetuneStore.ts';
 
-/** A fine-tune job as Discord shows it: its log message, its decision card, `/forge status`. */
+/** A fine-tune job as Discord shows it: its log message, its decision card, `/finetune status`. */
 
 const STATE_LINE: Record<FinetuneJob['state'], string> = {
   running: '⏳ Running',

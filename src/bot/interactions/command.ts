@@ -8,6 +8,9 @@ import type { AutocompleteCall, Choice, CommandCall } from './commandCall.ts';
 
 export type { AutocompleteCall, Choice, CommandCall, CommandInfo } from './commandCall.ts';
 
+/** How a command acknowledges before it runs: seen by the channel, or by the asker alone. */
+export type Deferral = 'public' | 'ephemeral';
+
 /** Some of the bot's ports, by name: what most commands declare they need. */
 export type PortsOf<K extends keyof BotPorts> = Pick<BotPorts, K>;
 
@@ -24,7 +27,9 @@ export interface Command<P extends object = BotPorts, I extends CommandCall = Ch
    * Acknowledge before `execute` runs, for anything that may take longer than Discord's 3 s:
    * `'public'` or `'ephemeral'`. Without it, `execute` must reply itself.
    */
-  defer?: 'public' | 'ephemeral';
+  defer?: Deferral | ((interaction: CommandCall) => Deferral);
+  /** The commands this one is an older name of: it works as they do, and `/help` lists only them. */
+  aliasOf?: readonly string[];
   /**
    * Only members with the architect role may run it; checked by the router, server side. A
    * function decides per interaction (one subcommand, or a setting such as `FORGE_OPEN_TO_ALL`).

@@ -46,4 +46,6 @@ export interface Choice {
 export interface CommandInfo {
   data: RESTPostAPIChatInputApplicationCommandsJSONBody;
   architectOnly?: boolean | ((interaction: CommandCall, config: Config) => boolean);
+  /** Set on an older name of other commands: `/help` lists those instead. */
+  aliasOf?: readonly string[];
 }

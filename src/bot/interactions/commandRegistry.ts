@@ -9,7 +9,13 @@ const commandShape = z.object({
     name: z.string().regex(/^[-_\p{Ll}\p{N}]{1,32}$/u, 'names are 1–32 lowercase letters, digits, - or _'),
     description: z.string().min(1).max(100),
   }),
-  defer: z.enum(['public', 'ephemeral']).optional(),
+  defer: z
+    .union([
+      z.enum(['public', 'ephemeral']),
+      z.custom<Exclude<Command['defer'], string | undefined>>((value) => typeof value === 'function'),
+    ])
+    .optional(),
+  aliasOf: z.array(z.string()).optional(),
   architectOnly: z
     .custom<Command['architectOnly']>(
       (value) => typeof value === 'boolean' || typeof value === 'function',

@@ -99,8 +99,9 @@ export function createInteractionRouter(deps: {
           return;
         }
       }
-      if (command.defer) {
-        await interaction.deferReply(command.defer === 'ephemeral' ? { flags: MessageFlags.Ephemeral } : {});
+      const deferral = typeof command.defer === 'function' ? command.defer(interaction) : command.defer;
+      if (deferral) {
+        await interaction.deferReply(deferral === 'ephemeral' ? { flags: MessageFlags.Ephemeral } : {});
       }
       await command.execute(interaction, ports);
     } catch (error) {
