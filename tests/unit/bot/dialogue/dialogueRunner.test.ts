@@ -3,10 +3,10 @@ import {
   type BotPost,
   createDialogueRunner,
   type DialogueThread,
-} from '../../../src/bot/dialogue/dialogueRunner.ts';
-import type { DialogueEvent, DialogueRequest } from '../../../src/graph/dialogue.ts';
-import { createSilentLogger } from '../../../src/services/logger.ts';
-import { ManualClock } from '../../support/clock.ts';
+} from '../../../../src/bot/dialogue/dialogueRunner.ts';
+import type { DialogueEvent, DialogueRequest } from '../../../../src/graph/dialogue.ts';
+import { createSilentLogger } from '../../../../src/services/logger.ts';
+import { ManualClock } from '../../../support/clock.ts';
 
 /** A thread that records what the runner says in it. */
 function recordingThread(id = 'thread-1') {
