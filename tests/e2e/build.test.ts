@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProblem } from '../../scripts/buildCheck.mjs';
 import { STREAM_CURSOR } from '../../src/bot/posting/turnStream.ts';
-import { DiscordEmulator } from '../support/discordEmulator.ts';
-import { EMBED_MODEL, emulatorEnv, REPO_ROOT, TEST_MODELS, tempDir } from '../support/fixtures.ts';
-import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+import { useEmulators } from '../support/emulators.ts';
+import { REPO_ROOT, tempDir } from '../support/fixtures.ts';
 import { scriptRound } from '../support/scripts.ts';
 
 // The other end-to-end suites run the entries from the sources through tsx, so that they test
@@ -33,30 +32,21 @@ beforeAll(() => {
 }, 180_000);
 
 describe('npm start (the compiled build)', () => {
-  let discord: DiscordEmulator;
-  let ollama: OllamaEmulator;
-  let dir: ReturnType<typeof tempDir>;
+  const emulators = useEmulators({ per: 'file' });
   let child: ChildProcess | undefined;
-
-  beforeAll(async () => {
-    discord = await DiscordEmulator.start();
-    ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
-    dir = tempDir();
-  });
-  afterAll(async () => {
+  // Hooks after a test run last-registered first: the bot is gone before its emulators close.
+  afterAll(() => {
     child?.kill('SIGKILL');
-    await discord.close();
-    await ollama.close();
-    dir.cleanup();
   });
 
   it('connects, answers a mention in a thread, and stops cleanly on SIGTERM', async () => {
+    const { discord, ollama } = emulators;
     const [file, args] = scriptCommand('start');
     child = spawn(file, args, {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
-        ...emulatorEnv(discord, ollama, dir.path),
+        ...emulators.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

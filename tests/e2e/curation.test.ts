@@ -1,32 +1,17 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import { describe, expect, it } from 'vitest';
+import type { BotHarness } from '../support/botHarness.ts';
+import { architect } from '../support/botSteps.ts';
 import { judgeWith, judgings, readGolden, verdict } from '../support/curation.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
+import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { ALFRED } = TEST_MODELS;
-let h: BotHarness | undefined;
-
-async function start(options: BotHarnessOptions = {}) {
-  h = await startBotHarness(options);
-  return h;
-}
-
-afterEach(async () => {
-  if (!h) return;
-  const unknown = h.discord.requests.filter((r) => r.status === 404 && !/webhooks/.test(r.path));
-  await h.close();
-  h = undefined;
-  expect(unknown, 'requests to routes the emulator does not know').toEqual([]);
-});
-
-/** A member with the architect role (it counts: the harness sets DISCORD_GUILD_ID). */
-const architect = (h: BotHarness) =>
-  h.discord.createUser('ada', { roles: [h.discord.createRole('architect')] });
+const bot = useBotHarness();
 
 /** One dialogue through a mention, recorded in the interaction log. */
-async function mentionAndWait(h: BotHarness, tag: string) {
+async function mentionAndRecord(h: BotHarness, tag: string) {
   h.scriptRound(tag);
   const message = h.discord.userSays(h.userId, h.discord.channelId, `task ${tag}`, { mentionBot: true });
   const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
@@ -39,8 +24,8 @@ const answerTo = (h: BotHarness, id: string) => h.discord.waitFor(() => h.discor
 
 describe('/curate', () => {
   it('runs the job now for the architect: what it judged, kept and rejected per persona, best and worst; one line in the log channel', async () => {
-    const h = await start({ channels: { LOG_CHANNEL_ID: 'bot-log' } });
-    const thread = await mentionAndWait(h, 'one');
+    const h = await bot.start({ channels: { LOG_CHANNEL_ID: 'bot-log' } });
+    const thread = await mentionAndRecord(h, 'one');
     // The judge is ALFRED, on his own model (the shipped [curation] table names no other).
     judgeWith(h.ollama, (persona) => verdict(persona === 'ROBIN' ? 2 : 5, `${persona} reason`));
 
@@ -79,9 +64,9 @@ describe('/curate', () => {
   });
 
   it('shows a persona’s set to the architect with its histogram, newest samples and the file attached', async () => {
-    const h = await start();
+    const h = await bot.start();
     const ada = architect(h);
-    const thread = await mentionAndWait(h, 'shown');
+    const thread = await mentionAndRecord(h, 'shown');
     judgeWith(h.ollama, () => verdict(4, 'solid and short'));
     const ran = await h.discord.runCommand(ada, h.discord.channelId, 'curate', {}, 'run');
     await answerTo(h, ran.id);
@@ -127,9 +112,9 @@ describe('/curate', () => {
   });
 
   it('/memory forget also removes the dialogue’s golden samples and says how many', async () => {
-    const h = await start();
+    const h = await bot.start();
     const ada = architect(h);
-    const thread = await mentionAndWait(h, 'private');
+    const thread = await mentionAndRecord(h, 'private');
     judgeWith(h.ollama, () => verdict(5));
     await answerTo(h, (await h.discord.runCommand(ada, h.discord.channelId, 'curate', {}, 'run')).id);
     const dataDir = h.runtime.config.dataDir;
@@ -151,9 +136,9 @@ describe('/curate', () => {
   });
 
   it('/status shows the golden set sizes and the curation job’s last and next run', async () => {
-    const h = await start();
+    const h = await bot.start();
     const ada = architect(h);
-    await mentionAndWait(h, 'status');
+    await mentionAndRecord(h, 'status');
     judgeWith(h.ollama, () => verdict(5));
     await answerTo(h, (await h.discord.runCommand(ada, h.discord.channelId, 'curate', {}, 'run')).id);
 

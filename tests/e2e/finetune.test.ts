@@ -1,33 +1,27 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import { describe, expect, it } from 'vitest';
+import type { BotHarness, BotHarnessOptions } from '../support/botHarness.ts';
+import { architect } from '../support/botSteps.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
+import { useBotHarness } from '../support/useBotHarness.ts';
 
-let h: BotHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
+const bot = useBotHarness({
+  env: {
+    FINETUNE_COMMAND: FAKE_TRAINER,
+    FINETUNE_HOLDOUT: '0.5',
+    FINETUNE_EVAL_PROMPTS: '4',
+    FINETUNE_PROMOTE_RULE: 'majority',
+  },
+  channels: { LOG_CHANNEL_ID: 'bot-log', GOVERNANCE_CHANNEL_ID: 'governance' },
 });
 
+/** A bot whose ROBIN has 20 golden samples to train on. */
 async function start(options: BotHarnessOptions = {}) {
-  h = await startBotHarness({
-    ...options,
-    env: {
-      FINETUNE_COMMAND: FAKE_TRAINER,
-      FINETUNE_HOLDOUT: '0.5',
-      FINETUNE_EVAL_PROMPTS: '4',
-      FINETUNE_PROMOTE_RULE: 'majority',
-      ...options.env,
-    },
-    channels: { LOG_CHANNEL_ID: 'bot-log', GOVERNANCE_CHANNEL_ID: 'governance', ...options.channels },
-  });
+  const h = await bot.start(options);
   writeGolden(h.runtime.config.dataDir, 'ROBIN', 20);
   return h;
 }
-
-const architect = (h: BotHarness) =>
-  h.discord.createUser('ada', { roles: [h.discord.createRole('architect')] });
 const jobMessage = (h: BotHarness) =>
   h.discord
     .messages(h.channels.LOG_CHANNEL_ID ?? '')

@@ -1,35 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type BotHarness,
-  type BotHarnessOptions,
-  SCALED_LIMITS,
-  startBotHarness,
-} from '../support/botHarness.ts';
+import { describe, expect, it } from 'vitest';
+import { type BotHarness, SCALED_LIMITS } from '../support/botHarness.ts';
+import { taskOf } from '../support/botSteps.ts';
 import { rawApi } from '../support/discordEmulatorHarness.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { leastSpan } from '../support/leastSpan.ts';
+import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
-let h: BotHarness | undefined;
-
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
 
 /** Discord's limits a tenth as long (5 per 200 ms per webhook, 30 per 6 s per channel), on both sides. */
 const { WEBHOOK, CHANNEL, SCALED } = SCALED_LIMITS;
 
-async function start(options: BotHarnessOptions = {}) {
-  h = await startBotHarness({
-    discord: { rateLimits: { webhook: WEBHOOK, channelWebhookMessages: CHANNEL } },
-    compose: { posting: SCALED },
-    ...options,
-  });
-  return h;
-}
-
-const taskOf = (content: string) => /The Architect's request:\n(.*)/.exec(content)?.[1] ?? '';
+const bot = useBotHarness({
+  discord: { rateLimits: { webhook: WEBHOOK, channelWebhookMessages: CHANNEL } },
+  compose: { posting: SCALED },
+});
 
 /** Every persona answers at once (after `before`, if given), naming the task it works on. */
 function instantModels(h: BotHarness, before?: () => Promise<void>) {
@@ -47,7 +32,7 @@ const EXECUTE = 'POST /webhooks/:webhook/:token';
 
 describe("persona posts are paced for Discord's limits", () => {
   it('posts 20 dialogues started at once without a 429, in order, taking turns, near the least time the limits allow', async () => {
-    const h = await start();
+    const h = await bot.start();
     instantModels(h);
     const tasks = Array.from({ length: 20 }, (_, i) => `task${i}`);
     const mentions = tasks.map((task) =>
@@ -109,7 +94,7 @@ describe("persona posts are paced for Discord's limits", () => {
 
   it('waits out the shared 429 when another webhook has filled the channel, and loses no post', async () => {
     const channel = { limit: 3, windowMs: 1_500 };
-    const h = await start({
+    const h = await bot.start({
       discord: { rateLimits: { webhook: WEBHOOK, channelWebhookMessages: channel } },
       compose: { posting: { ...SCALED, channel } },
     });
@@ -161,7 +146,7 @@ describe("persona posts are paced for Discord's limits", () => {
   });
 
   it('shows "typing…" only for a turn that takes a while', async () => {
-    const h = await start();
+    const h = await bot.start();
     h.ollama
       .script(ALFRED, ['plan', 'answer'])
       .script(BRICK, [{ content: 'slow thesis', delayMs: 2_500 }])

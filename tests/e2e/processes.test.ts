@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { composeRuntime } from '../../src/app/compose.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { DiscordEmulator } from '../support/discordEmulator.ts';
-import { EMBED_MODEL, emulatorEnv, REPO_ROOT, TEST_MODELS, tempDir } from '../support/fixtures.ts';
-import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+import { useEmulators } from '../support/emulators.ts';
+import { REPO_ROOT } from '../support/fixtures.ts';
 import { scriptRound } from '../support/scripts.ts';
 
 interface Running {
@@ -33,26 +32,13 @@ function launch(script: string, env: Record<string, string>): Running {
   return { child, output: () => output, exited };
 }
 
-let discord: DiscordEmulator;
-let ollama: OllamaEmulator;
-let dir: ReturnType<typeof tempDir>;
-let env: Record<string, string>;
-
-beforeEach(async () => {
-  discord = await DiscordEmulator.start();
-  ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
-  dir = tempDir();
-  env = { ...emulatorEnv(discord, ollama, dir.path), LOG_LEVEL: 'info' };
-});
-afterEach(async () => {
-  await discord.close();
-  await ollama.close();
-  dir.cleanup();
-});
+const emulators = useEmulators({ per: 'test' });
+/** The settings of this test's bot: the emulators', logging at info so that its lines can be read. */
+const botEnv = () => ({ ...emulators.env, LOG_LEVEL: 'info' });
 
 describe('npm start', () => {
   it('explains in one paragraph what to do when DISCORD_TOKEN is missing', async () => {
-    const run = launch('src/app/main.ts', { ...env, DISCORD_TOKEN: '' });
+    const run = launch('src/app/main.ts', { ...botEnv(), DISCORD_TOKEN: '' });
     expect(await run.exited).toBe(2);
     expect(run.output()).toMatch(
       /DISCORD_TOKEN is not set[\s\S]*developers\/applications[\s\S]*npm run chat/,
@@ -60,13 +46,14 @@ describe('npm start', () => {
   });
 
   it('says the token was refused when Discord rejects it', async () => {
-    const run = launch('src/app/main.ts', { ...env, DISCORD_TOKEN: 'not-the-token' });
+    const run = launch('src/app/main.ts', { ...botEnv(), DISCORD_TOKEN: 'not-the-token' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/Discord refused DISCORD_TOKEN/);
   });
 
   it('connects through DISCORD_API_URL, answers a mention, and stops cleanly on SIGTERM', async () => {
-    const run = launch('src/app/main.ts', env);
+    const { discord, ollama } = emulators;
+    const run = launch('src/app/main.ts', botEnv());
     await discord.waitFor(() => run.output().includes('connected to Discord') || undefined, 20_000);
     scriptRound(ollama, { answer: 'answer' });
     const user = discord.createUser('bob');
@@ -86,7 +73,8 @@ describe('npm start', () => {
 
 describe('npm run deploy-commands', () => {
   it('registers every command to DISCORD_GUILD_ID', async () => {
-    const run = launch('src/app/cli/deployCommands.ts', { ...env, DISCORD_GUILD_ID: discord.guildId });
+    const { discord } = emulators;
+    const run = launch('src/app/cli/deployCommands.ts', { ...botEnv(), DISCORD_GUILD_ID: discord.guildId });
     expect(await run.exited).toBe(0);
     expect(run.output()).toMatch(/Registered 9 slash commands to server/);
     expect(
@@ -100,7 +88,8 @@ describe('npm run deploy-commands', () => {
 
 describe('npm run memory:rebuild', () => {
   it('re-embeds every recorded dialogue after the embedding model changed', async () => {
-    const runtime = await composeRuntime(loadConfig(env), createSilentLogger());
+    const { ollama } = emulators;
+    const runtime = await composeRuntime(loadConfig(botEnv()), createSilentLogger());
     scriptRound(ollama, { answer: 'answer' });
     for await (const _ of runtime.dialogue.run({ conversationId: 'c', message: 'Remember me' })) {
       // drain
@@ -108,11 +97,11 @@ describe('npm run memory:rebuild', () => {
     await runtime.close();
     ollama.dimension = 48;
 
-    const run = launch('src/app/cli/rebuildMemory.ts', env);
+    const run = launch('src/app/cli/rebuildMemory.ts', botEnv());
 
     expect(await run.exited).toBe(0);
     expect(run.output()).toMatch(/Rebuilt the memory index: 1 dialogues/);
-    const after = await composeRuntime(loadConfig(env), createSilentLogger());
+    const after = await composeRuntime(loadConfig(botEnv()), createSilentLogger());
     expect(after.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
     expect(await after.memory.recall('Remember me', { floor: 0 })).toHaveLength(1);
     await after.close();

@@ -1,39 +1,27 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MESSAGE_LIMIT } from '../../src/bot/posting/splitMessage.ts';
 import { STREAM_CURSOR } from '../../src/bot/posting/turnStream.ts';
-import {
-  type BotHarness,
-  type BotHarnessOptions,
-  SCALED_LIMITS,
-  startBotHarness,
-} from '../support/botHarness.ts';
+import { type BotHarnessOptions, SCALED_LIMITS } from '../support/botHarness.ts';
+import { personaPosts } from '../support/botSteps.ts';
 import type { RateLimit } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
+import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
-let h: BotHarness | undefined;
-
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
 
 /** Discord's limits a tenth as long, on both sides; a round of edits every 50 ms per turn. */
 const { WEBHOOK, CHANNEL, SCALED } = SCALED_LIMITS;
 
-async function start(options: BotHarnessOptions & { webhook?: RateLimit } = {}) {
-  const webhook = options.webhook ?? WEBHOOK;
-  h = await startBotHarness({
+const bot = useBotHarness({ env: { STREAM_TURNS: 'true' } });
+
+/** A bot whose webhook limit (`webhook`, Discord's scaled one unless given) holds on both sides. */
+function start({ webhook = WEBHOOK, ...options }: BotHarnessOptions & { webhook?: RateLimit } = {}) {
+  return bot.start({
     discord: { rateLimits: { webhook, channelWebhookMessages: CHANNEL } },
     compose: { posting: { ...SCALED, webhook }, stream: { editIntervalMs: 50 } },
     ...options,
-    env: { STREAM_TURNS: 'true', ...options.env },
   });
-  return h;
 }
-
-const personaPosts = (h: BotHarness, threadId: string) =>
-  h.discord.messages(threadId).filter((m) => m.webhook_id);
 const EDIT = 'PATCH /webhooks/:webhook/:token/messages/:message';
 
 describe('streamed persona turns (STREAM_TURNS)', () => {
@@ -61,7 +49,7 @@ describe('streamed persona turns (STREAM_TURNS)', () => {
     // The first piece went out as soon as it came; the rest held so far shows by an edit.
     expect(early.content).toBe(`${thesis.slice(0, 12).trimEnd()}${STREAM_CURSOR}`);
     await h.discord.waitFor(() =>
-      h?.discord.message(early.id)?.content === `${thesis.slice(0, 36).trimEnd()}${STREAM_CURSOR}`
+      h.discord.message(early.id)?.content === `${thesis.slice(0, 36).trimEnd()}${STREAM_CURSOR}`
         ? true
         : undefined,
     );
@@ -74,9 +62,9 @@ describe('streamed persona turns (STREAM_TURNS)', () => {
     expect(posts.map((m) => m.author.username)).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
     // The final text is exactly the model's, the dissonance line added at the end.
     await h.discord.waitFor(() =>
-      posts.every((m) => !h?.discord.message(m.id)?.content.endsWith(STREAM_CURSOR)) ? true : undefined,
+      posts.every((m) => !h.discord.message(m.id)?.content.endsWith(STREAM_CURSOR)) ? true : undefined,
     );
-    expect(posts.map((m) => h?.discord.message(m.id)?.content)).toEqual([
+    expect(posts.map((m) => h.discord.message(m.id)?.content)).toEqual([
       'Plan: weigh cost and joy.',
       thesis,
       'Antithesis: and it is fun!\n-# dissonance: 0.10',
@@ -122,7 +110,7 @@ describe('streamed persona turns (STREAM_TURNS)', () => {
     );
     const brick = personaPosts(h, mention.id)
       .filter((m) => m.author.username === 'BRICK')
-      .map((m) => h?.discord.message(m.id)?.content ?? '');
+      .map((m) => h.discord.message(m.id)?.content ?? '');
     expect(brick.length).toBe(3);
     for (const part of brick) {
       expect(part.length).toBeLessThanOrEqual(MESSAGE_LIMIT);
@@ -156,14 +144,14 @@ describe('streamed persona turns (STREAM_TURNS)', () => {
         mentions.every(
           (m) =>
             personaPosts(h, m.id).length >= 4 &&
-            personaPosts(h, m.id).every((p) => !h?.discord.message(p.id)?.content.endsWith(STREAM_CURSOR)),
+            personaPosts(h, m.id).every((p) => !h.discord.message(p.id)?.content.endsWith(STREAM_CURSOR)),
         ) || undefined,
       60_000,
     );
     expect(h.discord.rateLimited).toEqual([]);
     mentions.forEach((mention, i) => {
       const task = ['one', 'two', 'three'][i] ?? '';
-      expect(personaPosts(h, mention.id).map((m) => h?.discord.message(m.id)?.content)).toEqual([
+      expect(personaPosts(h, mention.id).map((m) => h.discord.message(m.id)?.content)).toEqual([
         answer(task, 'plan'),
         answer(task, 'thesis'),
         `${answer(task, 'antithesis')}\n-# dissonance: 0.10`,
@@ -195,9 +183,9 @@ describe('streamed persona turns (STREAM_TURNS)', () => {
     await h.bot.client.destroy();
     try {
       await h.restartBot();
-      await h.discord.waitFor(() => (h?.discord.message(brick.id)?.content === partial ? true : undefined));
+      await h.discord.waitFor(() => (h.discord.message(brick.id)?.content === partial ? true : undefined));
       await h.discord.waitFor(() =>
-        h?.discord.messages(mention.id).find((m) => m.content.startsWith('⏹️ I stopped unexpectedly')),
+        h.discord.messages(mention.id).find((m) => m.content.startsWith('⏹️ I stopped unexpectedly')),
       );
       // Only the cut-short turn was touched.
       expect(personaPosts(h, mention.id).filter((m) => m.content.endsWith(STREAM_CURSOR))).toEqual([]);

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import { describe, expect, it } from 'vitest';
+import type { BotHarness } from '../support/botHarness.ts';
+import { architect } from '../support/botSteps.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import {
@@ -12,29 +13,20 @@ import {
   WORD_COUNT_DESIGN,
   WORD_COUNT_FIXED,
 } from '../support/scripts.ts';
+import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
-let h: BotHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(options: BotHarnessOptions = {}) {
-  h = await startBotHarness(options);
-  return h;
-}
+const bot = useBotHarness();
 
 const cardIn = (messages: EmulatedMessage[]) =>
   messages.find((m) => JSON.stringify(m.embeds).includes('New tool forged'));
 
 /** Forges word_count through /forge as the architect; returns the architect's id. */
 async function forgeAsArchitect(h: BotHarness) {
-  const role = h.discord.createRole('architect');
-  const architect = h.discord.createUser('ada', { roles: [role] });
+  const ada = architect(h);
   h.ollama.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
   const run = await h.discord.runCommand(
-    architect,
+    ada,
     h.discord.channelId,
     'forge',
     {
@@ -43,12 +35,12 @@ async function forgeAsArchitect(h: BotHarness) {
     'tool',
   );
   await h.discord.waitFor(() => h.discord.interaction(run.id).edits[0]);
-  return architect;
+  return ada;
 }
 
 describe('the tool forge in Discord', () => {
   it('posts a card with the code and test results in the thread and the log channel, then shows the tool call', async () => {
-    const h = await start({ channels: { LOG_CHANNEL_ID: 'bot-log' } });
+    const h = await bot.start({ channels: { LOG_CHANNEL_ID: 'bot-log' } });
     h.ollama
       .script(ALFRED, ['plan', 'There are 3 words.'])
       .script(BRICK, [
@@ -93,7 +85,7 @@ describe('the tool forge in Discord', () => {
   });
 
   it('/forge tool is the architect’s: refused to others, a card for the architect', async () => {
-    const h = await start();
+    const h = await bot.start();
     const refused = await h.discord.runCommand(
       h.userId,
       h.discord.channelId,
@@ -108,17 +100,17 @@ describe('the tool forge in Discord', () => {
     });
     expect(h.ollama.chats(BRICK)).toHaveLength(0);
 
-    const architect = await forgeAsArchitect(h);
+    const ada = await forgeAsArchitect(h);
     const original = h.discord
       .messages(h.discord.channelId)
       .find((m) => m.interaction_metadata && JSON.stringify(m.embeds).includes('New tool forged'));
     expect(original?.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
-    expect(JSON.stringify(original?.embeds)).toContain(`<@${architect}>`);
-    expect(h.runtime.tools.registry.get('word_count')?.manifest.requestedBy).toBe(architect);
+    expect(JSON.stringify(original?.embeds)).toContain(`<@${ada}>`);
+    expect(h.runtime.tools.registry.get('word_count')?.manifest.requestedBy).toBe(ada);
   });
 
   it('FORGE_OPEN_TO_ALL lets any member forge', async () => {
-    const h = await start({ env: { FORGE_OPEN_TO_ALL: 'true' } });
+    const h = await bot.start({ env: { FORGE_OPEN_TO_ALL: 'true' } });
     h.ollama.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
     const run = await h.discord.runCommand(
       h.userId,
@@ -132,7 +124,7 @@ describe('the tool forge in Discord', () => {
   });
 
   it('a /forge that outlives its interaction token posts its card in the channel instead', async () => {
-    const h = await start({
+    const h = await bot.start({
       env: { FORGE_OPEN_TO_ALL: 'true' },
       discord: { interactionTokenLifetimeMs: 400 },
     });
@@ -155,13 +147,13 @@ describe('the tool forge in Discord', () => {
   });
 
   it('/tools list and show; remove is refused to a member and archives for the architect', async () => {
-    const h = await start();
+    const h = await bot.start();
     const empty = await h.discord.runCommand(h.userId, h.discord.channelId, 'tools', {}, 'list');
     expect((await h.discord.waitFor(() => h.discord.interaction(empty.id).edits[0])).content).toMatch(
       /No tools yet/,
     );
 
-    const architect = await forgeAsArchitect(h);
+    const ada = await forgeAsArchitect(h);
 
     const list = await h.discord.runCommand(h.userId, h.discord.channelId, 'tools', {}, 'list');
     const listed = await h.discord.waitFor(() => h.discord.interaction(list.id).edits[0]);
@@ -208,7 +200,7 @@ describe('the tool forge in Discord', () => {
     expect(h.runtime.tools.registry.get('word_count')).toBeDefined();
 
     const removed = await h.discord.runCommand(
-      architect,
+      ada,
       h.discord.channelId,
       'tools',
       { name: 'word_count' },
@@ -225,7 +217,7 @@ describe('the tool forge in Discord', () => {
 
 describe('tools stay in the server they were forged in', () => {
   it('offers, lists and runs another server’s tool nowhere here; a forge here takes its own name', async () => {
-    const h = await start();
+    const h = await bot.start();
     registerTool(h.runtime.tools.registry, {
       name: 'secret_tool',
       spec: 'the other server’s private plan',
@@ -271,14 +263,13 @@ describe('tools stay in the server they were forged in', () => {
     expect(prompts).not.toContain('private plan');
 
     // Forging a tool named like the other server's makes a new one, not its version 2.
-    const role = h.discord.createRole('architect');
-    const architect = h.discord.createUser('ada', { roles: [role] });
+    const ada = architect(h);
     h.ollama.script(BRICK, [
       designAnswer({ ...WORD_COUNT_DESIGN, name: 'secret_tool' }),
       codeAnswer(WORD_COUNT_FIXED),
     ]);
     const run = await h.discord.runCommand(
-      architect,
+      ada,
       h.discord.channelId,
       'forge',
       { spec: 'count the words' },

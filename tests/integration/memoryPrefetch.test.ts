@@ -1,11 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type BotHarness, startBotHarness } from '../support/botHarness.ts';
+import { describe, expect, it } from 'vitest';
+import type { BotHarness } from '../support/botHarness.ts';
+import { useBotHarness } from '../support/useBotHarness.ts';
 
-let h: BotHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const bot = useBotHarness();
 
 const TASK = 'What is the capital city of France?';
 
@@ -33,7 +30,7 @@ async function mentionWithoutThread(harness: BotHarness) {
 
 describe("recall's embedding starts as the task arrives", () => {
   it('begins before the thread exists: a mention whose thread fails was already embedded', async () => {
-    h = await startBotHarness();
+    const h = await bot.start();
     await h.runtime.memory.record({
       conversationId: 'earlier',
       run: 1,
@@ -55,21 +52,21 @@ describe("recall's embedding starts as the task arrives", () => {
   });
 
   it('makes no call at all while the memory holds nothing', async () => {
-    h = await startBotHarness();
+    const h = await bot.start();
     await mentionWithoutThread(h);
     expect(embedded(h)).toEqual([]);
   });
 
   it('embeds the task once for the whole run: the vector begun on arrival serves recall', async () => {
-    h = await startBotHarness({ env: { MEMORY_SIMILARITY_FLOOR: '0.3' } });
+    const h = await bot.start({ env: { MEMORY_SIMILARITY_FLOOR: '0.3' } });
     h.scriptRound('first');
     const first = h.discord.userSays(h.userId, h.discord.channelId, 'Which city is the capital of France?', {
       mentionBot: true,
     });
-    await h.discord.waitFor(() => (h?.runtime.memory.stats().vectors === 1 ? true : undefined));
+    await h.discord.waitFor(() => (h.runtime.memory.stats().vectors === 1 ? true : undefined));
     h.scriptRound('second');
     const second = h.discord.userSays(h.userId, h.discord.channelId, TASK, { mentionBot: true });
-    await h.discord.waitFor(() => (h?.runtime.memory.stats().vectors === 2 ? true : undefined));
+    await h.discord.waitFor(() => (h.runtime.memory.stats().vectors === 2 ? true : undefined));
     expect(first.id).not.toBe(second.id);
     expect(embedded(h).filter((text) => text === TASK)).toHaveLength(1);
     expect(

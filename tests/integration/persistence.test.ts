@@ -6,7 +6,7 @@ import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { scriptRound } from '../support/scripts.ts';
 
-const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
+const { ALFRED, BRICK } = TEST_MODELS;
 let harness: Harness;
 afterEach(() => harness?.close());
 
@@ -96,21 +96,5 @@ describe('conversation persistence', () => {
     db.close();
     expect(count).toBeLessThanOrEqual(3);
     expect((await harness.runtime.dialogue.turns('long')).filter((t) => t.kind === 'task')).toHaveLength(12);
-  });
-
-  it('runs messages of one conversation one after another', async () => {
-    harness = await startHarness();
-    const order: string[] = [];
-    harness.emulator.respond(async (request) => {
-      const text = request.messages[1]?.content ?? '';
-      const tag = /request:\n(\w+)/.exec(text)?.[1] ?? '?';
-      order.push(`${request.model.split('-')[0]}:${tag}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return request.model === ROBIN ? 'ok\nDISSONANCE: 0' : `${tag} done`;
-    });
-    await Promise.all([harness.talk('same', 'first'), harness.talk('same', 'second')]);
-    const firstOfSecond = order.findIndex((entry) => entry.endsWith(':second'));
-    expect(order.slice(0, firstOfSecond).every((entry) => entry.endsWith(':first'))).toBe(true);
-    expect(order.filter((entry) => entry.endsWith(':first'))).toHaveLength(4);
   });
 });

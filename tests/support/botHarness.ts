@@ -7,9 +7,10 @@ import type { PostingLimits } from '../../src/bot/posting/postingScheduler.ts';
 import type { AppStore } from '../../src/services/appStore.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { DiscordEmulator, type RateLimit } from './discordEmulator.ts';
-import { EMBED_MODEL, emulatorEnv, FAST_RETRY, REPO_ROOT, TEST_MODELS, tempDir } from './fixtures.ts';
-import { OllamaEmulator } from './ollamaEmulator.ts';
+import type { DiscordEmulator, DiscordEmulatorOptions, RateLimit } from './discordEmulator.ts';
+import { startEmulators } from './emulators.ts';
+import { FAST_RETRY, REPO_ROOT } from './fixtures.ts';
+import type { OllamaEmulator } from './ollamaEmulator.ts';
 import { scriptRound } from './scripts.ts';
 
 /** Discord's posting limits a tenth as long (5 per 200 ms per webhook, 30 per 6 s per channel): for the emulator and the bot alike. */
@@ -53,7 +54,7 @@ export interface BotHarnessOptions {
   env?: Record<string, string>;
   /** Extra commands beside the shipped ones (e.g. to test the router). */
   extraCommands?: Command[];
-  discord?: Parameters<typeof DiscordEmulator.start>[0];
+  discord?: DiscordEmulatorOptions;
   /** Channels to create and set, by setting: `{ LOG_CHANNEL_ID: 'bot-log' }`. */
   channels?: Record<string, string>;
   /** Passed to the composition root (a clock, a retry policy). */
@@ -65,16 +66,15 @@ export interface BotHarnessOptions {
  * the Discord and Ollama emulators on 127.0.0.1.
  */
 export async function startBotHarness(options: BotHarnessOptions = {}): Promise<BotHarness> {
-  const ollama = await OllamaEmulator.start({ models: [...Object.values(TEST_MODELS), EMBED_MODEL] });
-  const discord = await DiscordEmulator.start(options.discord);
-  const dir = tempDir();
+  const emulators = await startEmulators(options.discord);
+  const { discord, ollama } = emulators;
   const channels = Object.fromEntries(
     Object.entries(options.channels ?? {}).map(([setting, name]) => [setting, discord.createChannel(name)]),
   );
   const env = {
     ...channels,
     // The architect role counts in the emulator's server only, as in a real deployment.
-    ...emulatorEnv(discord, ollama, dir.path),
+    ...emulators.env,
     LOG_LEVEL: 'silent',
     // Turns posted whole, unless a test is about streaming them (tests/e2e/streaming.test.ts).
     STREAM_TURNS: 'false',
@@ -135,9 +135,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     },
     async close() {
       await app.close();
-      await discord.close();
-      await ollama.close();
-      dir.cleanup();
+      await emulators.close();
     },
   };
 }

@@ -30,7 +30,8 @@ describe('the sandbox', () => {
 
   it('passes the input as a copy: the tool sees JSON only', async () => {
     const input = { list: [1, 2, 3] };
-    await run('function run(i) { i.list.push(4); return i.list; }', input);
+    const result = await run('function run(i) { i.list.push(4); return i.list; }', input);
+    expect(result).toMatchObject({ ok: true, value: [1, 2, 3, 4], json: '[1,2,3,4]' });
     expect(input.list).toEqual([1, 2, 3]);
   });
 

@@ -3,12 +3,12 @@ import {
   createMotivatorJob,
   type MotivatorPorts,
   reflectionTask,
-} from '../../../src/bot/dialogue/motivator.ts';
-import type { NewDialogue, StartOutcome } from '../../../src/bot/dialogue/startDialogue.ts';
-import { createInMemoryAppStore } from '../../../src/services/appStore.ts';
-import { loadConfig } from '../../../src/services/config.ts';
-import type { StoredRecord } from '../../../src/services/memory/interactionLog.ts';
-import { ManualClock } from '../../support/clock.ts';
+} from '../../../../src/bot/dialogue/motivator.ts';
+import type { NewDialogue, StartOutcome } from '../../../../src/bot/dialogue/startDialogue.ts';
+import { createInMemoryAppStore } from '../../../../src/services/appStore.ts';
+import { loadConfig } from '../../../../src/services/config.ts';
+import type { StoredRecord } from '../../../../src/services/memory/interactionLog.ts';
+import { ManualClock } from '../../../support/clock.ts';
 
 const MINUTE = 60_000;
 type StartedThread = Extract<StartOutcome, { ok: true }>['thread'];

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT, tempFolders } from '../../support/fixtures.ts';
+import { REPO_ROOT, tempFolders } from '../../../support/fixtures.ts';
 
 const TRAIN_PY = join(REPO_ROOT, 'forge/finetune/train.py');
 /** The package behind train.py, one module per concern. */

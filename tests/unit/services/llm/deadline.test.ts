@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { deadlineSignal } from '../../../src/services/llm/deadline.ts';
-import { REPO_ROOT } from '../../support/fixtures.ts';
+import { deadlineSignal } from '../../../../src/services/llm/deadline.ts';
+import { REPO_ROOT } from '../../../support/fixtures.ts';
 
 describe('deadlineSignal', () => {
   it('aborts with a TimeoutError at the deadline, or with the reason of a source signal', async () => {

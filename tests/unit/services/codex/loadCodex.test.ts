@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CodexError, loadCodex, parseCodex } from '../../../src/services/codex/loadCodex.ts';
-import { createPersonaRegistry } from '../../../src/services/personas.ts';
-import { REAL_CODEX_PATH, tempFolders, writeTestCodex } from '../../support/fixtures.ts';
+import { CodexError, loadCodex, parseCodex } from '../../../../src/services/codex/loadCodex.ts';
+import { createPersonaRegistry } from '../../../../src/services/personas.ts';
+import { REAL_CODEX_PATH, tempFolders, writeTestCodex } from '../../../support/fixtures.ts';
 
 const { folder, cleanup } = tempFolders();
 afterEach(cleanup);

@@ -2,7 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Attachment } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTextAttachments } from '../../../src/bot/dialogue/attachments.ts';
+import { readTextAttachments } from '../../../../src/bot/dialogue/attachments.ts';
 
 /** What the local server does for each path; `closed` resolves when the client hangs up. */
 const routes = new Map<string, (res: ServerResponse) => void>();

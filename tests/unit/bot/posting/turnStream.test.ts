@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MESSAGE_LIMIT } from '../../../src/bot/posting/splitMessage.ts';
+import { MESSAGE_LIMIT } from '../../../../src/bot/posting/splitMessage.ts';
 import {
   createTurnStream,
   STREAM_CURSOR,
   type TurnPart,
   type TurnStreamPort,
-} from '../../../src/bot/posting/turnStream.ts';
-import { streamingPreview } from '../../../src/graph/parsing.ts';
-import { flush, ManualClock } from '../../support/clock.ts';
+} from '../../../../src/bot/posting/turnStream.ts';
+import { streamingPreview } from '../../../../src/graph/parsing.ts';
+import { flush, ManualClock } from '../../../support/clock.ts';
 
 /** Messages as Discord would hold them, and every request in order. */
 class FakeThread implements TurnStreamPort<string> {

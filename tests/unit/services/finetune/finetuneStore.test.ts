@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FinetuneJob, FinetuneStore } from '../../../src/services/finetune/finetuneStore.ts';
-import { tempFolders } from '../../support/fixtures.ts';
+import { type FinetuneJob, FinetuneStore } from '../../../../src/services/finetune/finetuneStore.ts';
+import { tempFolders } from '../../../support/fixtures.ts';
 
 const folders = tempFolders();
 afterEach(() => folders.cleanup());

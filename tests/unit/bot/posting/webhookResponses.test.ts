@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { bucketFromHeaders, watchWebhookResponses } from '../../../src/bot/posting/webhookResponses.ts';
+import { bucketFromHeaders, watchWebhookResponses } from '../../../../src/bot/posting/webhookResponses.ts';
 
 /** What discord.js's REST manager emits for one response. */
 function respond(rest: EventEmitter, path: string, status: number, headers: Record<string, string>) {

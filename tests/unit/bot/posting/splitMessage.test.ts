@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planPosts, splitMessage } from '../../../src/bot/posting/splitMessage.ts';
-import { graphemes } from '../../../src/shared/graphemes.ts';
+import { planPosts, splitMessage } from '../../../../src/bot/posting/splitMessage.ts';
+import { graphemes } from '../../../../src/shared/graphemes.ts';
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => `word${i}`).join(' ');
 const strip = (parts: string[]) => parts.join('\n').replace(/\s+/g, ' ');

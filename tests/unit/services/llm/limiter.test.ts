@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter } from '../../../src/services/llm/limiter.ts';
+import { createLimiter } from '../../../../src/services/llm/limiter.ts';
 
 const deferred = () => {
   let resolve!: () => void;

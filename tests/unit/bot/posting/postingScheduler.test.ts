@@ -5,9 +5,9 @@ import {
   type PostingPort,
   type PostRequest,
   type SendReport,
-} from '../../../src/bot/posting/postingScheduler.ts';
-import { createSilentLogger } from '../../../src/services/logger.ts';
-import { flush, ManualClock } from '../../support/clock.ts';
+} from '../../../../src/bot/posting/postingScheduler.ts';
+import { createSilentLogger } from '../../../../src/services/logger.ts';
+import { flush, ManualClock } from '../../../support/clock.ts';
 
 interface Sent {
   threadId: string;

@@ -3,10 +3,10 @@ import {
   type BotPost,
   createDialogueRunner,
   type DialogueThread,
-} from '../../../src/bot/dialogue/dialogueRunner.ts';
-import type { DialogueEvent, DialogueRequest } from '../../../src/graph/dialogue.ts';
-import { createSilentLogger } from '../../../src/services/logger.ts';
-import { ManualClock } from '../../support/clock.ts';
+} from '../../../../src/bot/dialogue/dialogueRunner.ts';
+import type { DialogueEvent, DialogueRequest } from '../../../../src/graph/dialogue.ts';
+import { createSilentLogger } from '../../../../src/services/logger.ts';
+import { flush, ManualClock } from '../../../support/clock.ts';
 
 /** A thread that records what the runner says in it. */
 function recordingThread(id = 'thread-1') {
@@ -147,6 +147,39 @@ describe('the dialogue runner, built from two fakes', () => {
     await running;
     await clock.advance(60_000);
     expect(said).toEqual(['(typing)', '(typing)', '(typing)', 'Alfred: Done thinking.']);
+  });
+
+  it('runs the messages of one thread one after another, in order, and another thread beside them', async () => {
+    // The dialogue leaves a conversation's order to its caller: this queue is what keeps it.
+    const log: string[] = [];
+    const gates = new Map<string, () => void>();
+    const dialogue = {
+      async *run(request: DialogueRequest) {
+        log.push(`start ${request.message}`);
+        await new Promise<void>((resolve) => gates.set(request.message, resolve));
+        yield turn('ALFRED', `answer ${request.message}`);
+        log.push(`end ${request.message}`);
+      },
+    };
+    const runner = runnerWith(dialogue);
+    const here = recordingThread('here');
+    const there = recordingThread('there');
+    const runs = [
+      runner.run(here.thread, 'one'),
+      runner.run(here.thread, 'two'),
+      runner.run(there.thread, 'elsewhere'),
+    ];
+    await flush();
+    expect(log).toEqual(['start one', 'start elsewhere']);
+
+    gates.get('one')?.();
+    await flush();
+    expect(log).toEqual(['start one', 'start elsewhere', 'end one', 'start two']);
+    gates.get('two')?.();
+    gates.get('elsewhere')?.();
+    await Promise.all(runs);
+    expect(here.said).toEqual(['Alfred: answer one', 'Alfred: answer two']);
+    expect(there.said).toEqual(['Alfred: answer elsewhere']);
   });
 
   it('turns a failure into words in the thread and never rejects', async () => {

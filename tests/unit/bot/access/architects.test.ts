@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ArchitectFacts, decideArchitect } from '../../../src/bot/access/architects.ts';
+import { type ArchitectFacts, decideArchitect } from '../../../../src/bot/access/architects.ts';
 
 const facts = (over: Partial<ArchitectFacts> = {}): ArchitectFacts => ({
   policy: { role: 'architect', homeGuildId: 'home' },

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { splitMessage } from '../../../src/bot/posting/splitMessage.ts';
-import { graphemeBoundaries } from '../../../src/shared/graphemes.ts';
+import { splitMessage } from '../../../../src/bot/posting/splitMessage.ts';
+import { graphemeBoundaries } from '../../../../src/shared/graphemes.ts';
 
 /**
  * Property-based proof of splitMessage's contract over hostile text: ASCII, newlines, runs of

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { threadNameFor } from '../../../src/bot/dialogue/startDialogue.ts';
-import { createCommandRegistry, loadCommands } from '../../../src/bot/interactions/commandRegistry.ts';
-import { REPO_ROOT } from '../../support/fixtures.ts';
+import { createCommandRegistry, loadCommands } from '../../../../src/bot/interactions/commandRegistry.ts';
+import { REPO_ROOT } from '../../../support/fixtures.ts';
 
 const execute = async () => undefined;
 
@@ -26,19 +25,5 @@ describe('the command registry', () => {
         { source: 'd.ts', module: { data: { name: 'ok', description: 'again' }, execute } },
       ]),
     ).toThrowError(/b\.ts: data\.name[\s\S]*c\.ts: execute[\s\S]*d\.ts: a second command named \/ok/);
-  });
-});
-
-describe('threadNameFor', () => {
-  it('uses the first line of the task', () => {
-    expect(threadNameFor('\n  Plan   a trip\nto Rome', 'fallback')).toBe('Plan a trip');
-  });
-  it('keeps within 100 characters, cutting at a word', () => {
-    const name = threadNameFor('word '.repeat(50), 'fallback');
-    expect(name.length).toBeLessThanOrEqual(100);
-    expect(name.endsWith('…')).toBe(true);
-  });
-  it('falls back when the task has no text', () => {
-    expect(threadNameFor('', 'Task from alice')).toBe('Task from alice');
   });
 });

@@ -1,14 +1,14 @@
 import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { VectorIndex } from '../../../src/services/memory/vectorIndex.ts';
+import { VectorIndex } from '../../../../src/services/memory/vectorIndex.ts';
 import type {
   SnapshotMeta,
   StoredVector,
   VectorSource,
   VectorSummary,
-} from '../../../src/services/memory/vectorStore.ts';
-import { tempFolders } from '../../support/fixtures.ts';
+} from '../../../../src/services/memory/vectorStore.ts';
+import { tempFolders } from '../../../support/fixtures.ts';
 
 const { folder, cleanup } = tempFolders();
 afterEach(cleanup);
