@@ -34,7 +34,7 @@ const answer = async (h: BotHarness, id: string) =>
   });
 
 describe('fine-tuning in Discord', () => {
-  it('an architect’s /forge finetune: one log message followed to the swap, with the loss curve and the evaluation', async () => {
+  it('an architect’s /finetune run: one log message followed to the swap, with the loss curve and the evaluation', async () => {
     const h = await start();
     const ada = architect(h);
     scriptEvaluation(h.ollama, { prefers: 'candidate' });
@@ -42,19 +42,13 @@ describe('fine-tuning in Discord', () => {
     const refused = await h.discord.runCommand(
       h.userId,
       h.discord.channelId,
-      'forge',
-      { persona: 'ROBIN' },
       'finetune',
+      { persona: 'ROBIN' },
+      'run',
     );
     expect(await answer(h, refused.id)).toMatch(/Only members with the \*\*architect\*\* role/);
 
-    const run = await h.discord.runCommand(
-      ada,
-      h.discord.channelId,
-      'forge',
-      { persona: 'robin' },
-      'finetune',
-    );
+    const run = await h.discord.runCommand(ada, h.discord.channelId, 'finetune', { persona: 'robin' }, 'run');
     expect(await answer(h, run.id)).toMatch(/Fine-tune ft1 of ROBIN started/);
     await h.runtime.fineTuner.settled();
     const message = await h.discord.waitFor(() => {
@@ -74,11 +68,12 @@ describe('fine-tuning in Discord', () => {
     expect(embedText(message)).toMatch(/prompts +won +tied +lost/);
     expect(embedText(message)).toContain('batos-robin-v1');
 
-    // /personas and /forge status tell the lineage; /forge rollback flips back at once.
+    // /personas and /finetune status tell the lineage; /forge rollback (the older name of
+    // /finetune rollback) flips back at once.
     const personas = await h.discord.runCommand(h.userId, h.discord.channelId, 'personas');
     const listed = await h.discord.waitFor(() => h.discord.interaction(personas.id).responses[0]);
     expect(JSON.stringify(listed.data.embeds)).toMatch(/batos-robin-v1.*fine-tuned v1 of .*robin-test/);
-    const status = await h.discord.runCommand(h.userId, h.discord.channelId, 'forge', {}, 'status');
+    const status = await h.discord.runCommand(h.userId, h.discord.channelId, 'finetune', {}, 'status');
     await h.discord.waitFor(() => h.discord.interaction(status.id).edits[0]);
     expect(JSON.stringify(h.discord.interaction(status.id).edits[0]?.embeds)).toMatch(
       /ROBIN.*batos-robin-v1` \(v1 of 1\)/,

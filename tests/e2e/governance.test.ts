@@ -378,9 +378,9 @@ describe('governance fails closed', () => {
     const forge = await h.discord.runCommand(
       ada,
       h.discord.channelId,
-      'forge',
+      'tools',
       { spec: 'Count the words.' },
-      'tool',
+      'forge',
     );
     expect(await answerTo(h, forge.id)).toMatch(/Governance is off/);
     const remove = await h.discord.runCommand(

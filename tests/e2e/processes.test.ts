@@ -76,13 +76,24 @@ describe('npm run deploy-commands', () => {
     const { discord } = emulators;
     const run = launch('src/app/cli/deployCommands.ts', { ...botEnv(), DISCORD_GUILD_ID: discord.guildId });
     expect(await run.exited).toBe(0);
-    expect(run.output()).toMatch(/Registered 9 slash commands to server/);
+    expect(run.output()).toMatch(/Registered 10 slash commands to server/);
     expect(
       discord
         .commands(discord.guildId)
         .map((c) => c.name)
         .sort(),
-    ).toEqual(['ask', 'codex', 'curate', 'forge', 'help', 'memory', 'personas', 'status', 'tools']);
+    ).toEqual([
+      'ask',
+      'codex',
+      'curate',
+      'finetune',
+      'forge',
+      'help',
+      'memory',
+      'personas',
+      'status',
+      'tools',
+    ]);
   });
 });
 

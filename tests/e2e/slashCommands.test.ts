@@ -111,15 +111,18 @@ describe('/help and autocomplete', () => {
     );
     expect(memberHelp).toContain('Mention me with a task');
     expect(memberHelp).toContain('/memory search');
-    expect(memberHelp).toContain('/forge status');
-    expect(memberHelp).not.toContain('/forge finetune');
+    expect(memberHelp).toContain('/finetune status');
+    // The older name /forge works but is not listed.
+    expect(memberHelp).not.toContain('/forge');
+    expect(memberHelp).not.toContain('/finetune run');
     expect(memberHelp).not.toContain('/codex propose');
     const architect = h.discord.createUser('ada', { roles: [h.discord.createRole('architect')] });
     const asArchitect = await h.discord.runCommand(architect, h.discord.channelId, 'help');
     const architectHelp = JSON.stringify(
       (await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).responses[0])).data,
     );
-    expect(architectHelp).toMatch(/\/forge finetune\*\* — .*\(architect\)/);
+    expect(architectHelp).toMatch(/\/finetune run\*\* — .*\(architect\)/);
+    expect(architectHelp).toMatch(/\/tools forge\*\* — .*\(architect\)/);
     expect(architectHelp).toContain('/codex propose');
   });
 
@@ -143,7 +146,7 @@ describe('/help and autocomplete', () => {
       expect(response.type).toBe(8);
       return (response.data as { choices: Array<{ name: string; value: string | number }> }).choices;
     };
-    const personas = await choicesOf('forge', { persona: 'ro' }, 'persona', 'finetune');
+    const personas = await choicesOf('finetune', { persona: 'ro' }, 'persona', 'run');
     expect(personas[0]).toEqual({ name: `ROBIN (${ROBIN})`, value: 'ROBIN' });
     expect(personas.map((c) => c.value).sort()).toEqual(['ALFRED', 'BRICK', 'ROBIN']);
     expect(await choicesOf('forge', { persona: 'ROBIN', version: '' }, 'version', 'rollback')).toEqual([

@@ -21,18 +21,18 @@ const bot = useBotHarness();
 const cardIn = (messages: EmulatedMessage[]) =>
   messages.find((m) => JSON.stringify(m.embeds).includes('New tool forged'));
 
-/** Forges word_count through /forge as the architect; returns the architect's id. */
+/** Forges word_count through /tools forge as the architect; returns the architect's id. */
 async function forgeAsArchitect(h: BotHarness) {
   const ada = architect(h);
   h.ollama.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
   const run = await h.discord.runCommand(
     ada,
     h.discord.channelId,
-    'forge',
+    'tools',
     {
       spec: 'count the words in a text',
     },
-    'tool',
+    'forge',
   );
   await h.discord.waitFor(() => h.discord.interaction(run.id).edits[0]);
   return ada;
@@ -84,14 +84,14 @@ describe('the tool forge in Discord', () => {
     expect(logged.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
   });
 
-  it('/forge tool is the architect’s: refused to others, a card for the architect', async () => {
+  it('/tools forge is the architect’s: refused to others, a card for the architect', async () => {
     const h = await bot.start();
     const refused = await h.discord.runCommand(
       h.userId,
       h.discord.channelId,
-      'forge',
+      'tools',
       { spec: 'count the words in a text' },
-      'tool',
+      'forge',
     );
     const refusal = await h.discord.waitFor(() => h.discord.interaction(refused.id).responses[0]);
     expect(refusal).toMatchObject({
@@ -109,7 +109,7 @@ describe('the tool forge in Discord', () => {
     expect(h.runtime.tools.registry.get('word_count')?.manifest.requestedBy).toBe(ada);
   });
 
-  it('FORGE_OPEN_TO_ALL lets any member forge', async () => {
+  it('FORGE_OPEN_TO_ALL lets any member forge (also through /forge tool, the older name)', async () => {
     const h = await bot.start({ env: { FORGE_OPEN_TO_ALL: 'true' } });
     h.ollama.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
     const run = await h.discord.runCommand(
@@ -121,9 +121,10 @@ describe('the tool forge in Discord', () => {
     );
     const edit = await h.discord.waitFor(() => h.discord.interaction(run.id).edits[0]);
     expect(JSON.stringify(edit.embeds)).toContain('New tool forged');
+    // (Through /forge tool, the older name of /tools forge, which still works.)
   });
 
-  it('a /forge that outlives its interaction token posts its card in the channel instead', async () => {
+  it('a /tools forge that outlives its interaction token posts its card in the channel instead', async () => {
     const h = await bot.start({
       env: { FORGE_OPEN_TO_ALL: 'true' },
       discord: { interactionTokenLifetimeMs: 400 },
@@ -135,13 +136,13 @@ describe('the tool forge in Discord', () => {
     await h.discord.runCommand(
       h.userId,
       h.discord.channelId,
-      'forge',
+      'tools',
       { spec: 'count the words in a text' },
-      'tool',
+      'forge',
     );
     const posted = await h.discord.waitFor(() => cardIn(h.discord.messages(h.discord.channelId)), 10_000);
     expect(posted.content).toContain(
-      `<@${h.userId}> your /forge took longer than Discord keeps a reply open.`,
+      `<@${h.userId}> your /tools took longer than Discord keeps a reply open.`,
     );
     expect(posted.attachments.map((a) => a.filename)).toEqual(['word_count-v1.js']);
   });
@@ -271,9 +272,9 @@ describe('tools stay in the server they were forged in', () => {
     const run = await h.discord.runCommand(
       ada,
       h.discord.channelId,
-      'forge',
+      'tools',
       { spec: 'count the words' },
-      'tool',
+      'forge',
     );
     await h.discord.waitFor(() => h.discord.interaction(run.id).edits[0]);
     expect(h.runtime.tools.registry.versions('secret_tool')).toEqual([1]);

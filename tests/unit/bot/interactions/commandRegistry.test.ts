@@ -13,7 +13,18 @@ describe('the command registry', () => {
         .list()
         .map((c) => c.data.name)
         .sort(),
-    ).toEqual(['ask', 'codex', 'curate', 'forge', 'help', 'memory', 'personas', 'status', 'tools']);
+    ).toEqual([
+      'ask',
+      'codex',
+      'curate',
+      'finetune',
+      'forge',
+      'help',
+      'memory',
+      'personas',
+      'status',
+      'tools',
+    ]);
   });
 
   it('refuses a module without execute, a bad name and a duplicate, naming the files', () => {
