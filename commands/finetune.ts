@@ -3,12 +3,21 @@ import {
   EmbedBuilder,
   InteractionContextType,
   SlashCommandBuilder,
+  type SlashCommandIntegerOption,
   TimestampStyles,
   time,
   userMention,
 } from 'discord.js';
 import type { AutocompleteCall, Choice, Command, PortsOf } from '../src/bot/interactions/command.ts';
 import { finetuneEmbed, finishSlowReply, personaOption } from '../src/bot/kit.ts';
+
+/** The version to roll back to, completed from the persona's lineage. */
+export const versionOption = (o: SlashCommandIntegerOption) =>
+  o
+    .setName('version')
+    .setDescription('The version (0: the codex’s own model; default: the one before)')
+    .setMinValue(0)
+    .setAutocomplete(true);
 
 type FinetunePorts = PortsOf<'fineTuner' | 'personas'>;
 
@@ -108,13 +117,7 @@ const finetune: Command<FinetunePorts> = {
         .setName('rollback')
         .setDescription('Flip a persona back to an earlier model version, at once (architect)')
         .addStringOption(personaOption)
-        .addIntegerOption((o) =>
-          o
-            .setName('version')
-            .setDescription('The version (0: the codex’s own model; default: the one before)')
-            .setMinValue(0)
-            .setAutocomplete(true),
-        ),
+        .addIntegerOption(versionOption),
     )
     .addSubcommand((sub) =>
       sub

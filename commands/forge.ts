@@ -1,7 +1,13 @@
 import { InteractionContextType, SlashCommandBuilder } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
 import { personaOption } from '../src/bot/kit.ts';
-import { finetuneChoices, finetuneStatus, rollbackFinetune, startFinetune } from './finetune.ts';
+import {
+  finetuneChoices,
+  finetuneStatus,
+  rollbackFinetune,
+  startFinetune,
+  versionOption,
+} from './finetune.ts';
 import { forgeTool, specOption } from './tools.ts';
 
 const ARCHITECT_ONLY = new Set(['finetune', 'rollback']);
@@ -30,13 +36,7 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
         .setName('rollback')
         .setDescription('Same as /finetune rollback (architect)')
         .addStringOption(personaOption)
-        .addIntegerOption((o) =>
-          o
-            .setName('version')
-            .setDescription('The version (0: the codex’s own model; default: the one before)')
-            .setMinValue(0)
-            .setAutocomplete(true),
-        ),
+        .addIntegerOption(versionOption),
     )
     .addSubcommand((sub) => sub.setName('status').setDescription('Same as /finetune status'))
     .toJSON(),

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { type Bot, type BotDeps, createBot } from '../bot/createBot.ts';
 import type { CommandRegistry } from '../bot/interactions/commandRegistry.ts';
 import { loadCommands } from '../bot/interactions/commandRegistry.ts';

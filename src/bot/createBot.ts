@@ -28,10 +28,11 @@ import { createContinuity } from './dialogue/continuity.ts';
 import { createDialogueRunner } from './dialogue/dialogueRunner.ts';
 import { createDialogueStarter } from './dialogue/startDialogue.ts';
 import { createBotThreads } from './dialogue/threads.ts';
-import { watchClient } from './events/clientHealth.ts';
+import { logClientProblems } from './events/clientProblems.ts';
 import { announceCuration } from './events/curationFinished.ts';
 import { listenToInteractions } from './events/interactionCreate.ts';
 import { createMessageHandler, handledOnce, listenToMessages } from './events/messageCreate.ts';
+import { countRateLimits } from './events/rateLimited.ts';
 import { announceTools } from './events/toolForged.ts';
 import { createFinetuneUi } from './finetune/finetuneUi.ts';
 import { createGovernanceUi } from './governance/governanceUi.ts';
@@ -130,7 +131,8 @@ export function createBot(deps: BotDeps): Bot {
     logger,
   });
   listenToInteractions(client, { route, activity: ports.activity, isStopping, logger });
-  watchClient(client, { metrics: services.metrics, logger });
+  countRateLimits(client, services.metrics);
+  logClientProblems(client, logger);
 
   return {
     client,
@@ -175,7 +177,7 @@ function botPorts(
   const runner = createDialogueRunner({
     access,
     dialogue: services.dialogue,
-    speaker: (id) => services.personas().get(id),
+    personas: services.personas,
     tool: (name, version) => services.tools.registry.get(name, version),
     continuity,
     metrics: services.metrics,

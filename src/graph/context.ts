@@ -1,3 +1,4 @@
+import { clip } from '../shared/text.ts';
 import type { Turn } from './state.ts';
 
 /** Bounds on what each prompt may carry, so a long conversation never grows a prompt without limit. */
@@ -22,15 +23,6 @@ export const DEFAULT_CONTEXT_LIMITS: ContextLimits = {
   recallChars: 2000,
 };
 
-/** Cuts text to `max` characters at a word boundary, saying so. */
-export function clip(text: string, max: number): string {
-  const trimmed = text.trim();
-  if (trimmed.length <= max) return trimmed;
-  const cut = trimmed.slice(0, max);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max * 0.8 ? cut.slice(0, space) : cut).trimEnd()} … [${trimmed.length - max} more characters omitted]`;
-}
-
 /**
  * A compact summary of the conversation's earlier runs: each earlier task and ALFRED's answer
  * to it, newest kept first when the budget runs out.
@@ -48,7 +40,7 @@ export function summarizeEarlierRuns(turns: readonly Turn[], currentRun: number,
   let used = 0;
   let omitted = 0;
   for (const [run, { task, answer }] of [...runs.entries()].sort((a, b) => b[0] - a[0])) {
-    const line = `- Earlier request ${run}: ${clip(task ?? '(none)', 300)}\n  ALFRED's answer: ${clip(answer ?? '(unfinished)', 500)}`;
+    const line = `- Earlier request ${run}: ${clip(task ?? '(none)', 300, 'omitted')}\n  ALFRED's answer: ${clip(answer ?? '(unfinished)', 500, 'omitted')}`;
     if (used + line.length > maxChars) {
       omitted++;
       continue;
@@ -65,7 +57,7 @@ export function recentTurns(turns: readonly Turn[], currentRun: number, limits: 
   return turns
     .filter((turn) => turn.run === currentRun && turn.kind !== 'task')
     .slice(-limits.recentTurns)
-    .map((turn) => ({ ...turn, display: clip(turn.display, limits.turnChars) }));
+    .map((turn) => ({ ...turn, display: clip(turn.display, limits.turnChars, 'omitted') }));
 }
 
 /** The latest turn of one speaker in the current run. */

@@ -77,8 +77,10 @@ export function graphemes(text: string): string[] {
 export function truncateGraphemes(text: string, max: number): string {
   if (text.length <= max) return text;
   if (max < 1) return '';
-  // Only the first max − 1 units can be kept; a boundary inside them depends on nothing later.
-  const flags = graphemeBoundaries(text.slice(0, max));
+  // Only the first max − 1 units can be kept. Whether a place among them is a boundary depends on
+  // the code point after it, which may be two units long (the second half of a flag's pair of
+  // regional indicators, say): read one unit further, so it is whole.
+  const flags = graphemeBoundaries(text.slice(0, max + 1));
   let end = max - 1;
   while (end > 0 && !flags[end]) end--;
   return `${text.slice(0, end)}…`;

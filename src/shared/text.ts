@@ -10,6 +10,22 @@ import { truncateGraphemes } from './graphemes.ts';
  */
 export const truncate = truncateGraphemes;
 
+/**
+ * `text` trimmed and, past `max` characters, cut — never inside a grapheme. Marked `'ellipsis'`
+ * (a title, a field, a rationale), it ends in `…` and stays within `max`. Marked `'omitted'` (a
+ * prompt), it is cut at a word near the end and says how much was left out, so that a model
+ * knows it saw only a part.
+ */
+export function clip(text: string, max: number, mark: 'ellipsis' | 'omitted' = 'ellipsis'): string {
+  const trimmed = text.trim();
+  if (mark === 'ellipsis') return truncate(trimmed, max);
+  if (trimmed.length <= max) return trimmed;
+  // Whole graphemes within `max` units: `truncate` keeps up to one unit less than it is given.
+  const cut = truncate(trimmed, trimmed.length > max + 1 ? max + 1 : max).slice(0, -1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max * 0.8 ? cut.slice(0, space) : cut).trimEnd()} … [${trimmed.length - max} more characters omitted]`;
+}
+
 /** `count` and the noun, pluralised with an `s` when it is not one: `1 dialogue`, `3 dialogues`. */
 export function plural(count: number, noun: string, pluralForm = `${noun}s`): string {
   return `${count} ${count === 1 ? noun : pluralForm}`;

@@ -79,3 +79,17 @@ export function emulatorEnv(
     DISCORD_GUILD_ID: discord.guildId,
   };
 }
+
+/** The slash commands in `commands/`, by name, sorted. */
+export const SHIPPED_COMMANDS = [
+  'ask',
+  'codex',
+  'curate',
+  'finetune',
+  'forge',
+  'help',
+  'memory',
+  'personas',
+  'status',
+  'tools',
+] as const;

@@ -45,10 +45,16 @@ export interface DialogueRunner {
   shutdown(): Promise<void>;
 }
 
+/** How a persona appears in a thread. */
+export interface Speaker {
+  displayName: string;
+  avatarUrl: string;
+}
+
 export interface DialogueRunnerDeps {
   dialogue: Pick<Dialogue, 'run'>;
-  /** How a persona appears in Discord: its name and avatar (from the codex in force). */
-  speaker: (personaId: string) => { displayName: string; avatarUrl: string };
+  /** The personas in force: how each appears in Discord, its name and avatar (the codex may change). */
+  personas: () => { get(personaId: string): Speaker };
   /** Who can read which channel: a dialogue recalls only what all its thread's readers can read. */
   access?: Pick<ChannelAccess, 'sharedWith'>;
   /** Counts dialogues and turns. */
@@ -211,12 +217,14 @@ class TurnDisplay {
 
   constructor(
     private readonly thread: DialogueThread,
-    private readonly deps: Pick<DialogueRunnerDeps, 'speaker' | 'tool' | 'metrics' | 'logger'>,
+    private readonly deps: Pick<DialogueRunnerDeps, 'personas' | 'tool' | 'metrics' | 'logger'>,
   ) {}
 
   async partial(event: PartialEvent, indicators: RunIndicators): Promise<void> {
     if (!this.streaming || this.streaming.persona !== event.persona) {
-      const turn = event.text.trim() ? this.thread.stream?.(this.deps.speaker(event.persona)) : undefined;
+      const turn = event.text.trim()
+        ? this.thread.stream?.(this.deps.personas().get(event.persona))
+        : undefined;
       if (!turn) return;
       await indicators.turnArrives();
       this.streaming = { persona: event.persona, turn };
@@ -235,7 +243,7 @@ class TurnDisplay {
         { threadId: this.thread.id, persona: event.persona, ...streamed.stats },
         'streamed turn finished',
       );
-    } else await this.thread.speak(this.deps.speaker(event.persona), turnText(event));
+    } else await this.thread.speak(this.deps.personas().get(event.persona), turnText(event));
     this.deps.metrics?.turn(event.persona);
   }
 

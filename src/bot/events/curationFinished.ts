@@ -4,6 +4,7 @@ import type { CurationReport } from '../../services/curation/curation.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { Logger } from '../../services/logger.ts';
 import { plural } from '../../shared/text.ts';
+import { logChannel } from '../posting/channels.ts';
 import { NO_MENTIONS } from '../posting/mentions.ts';
 
 /** A run that kept samples, in one line: `curated 12 dialogues: BRICK +3, ROBIN +1`. */
@@ -22,13 +23,7 @@ export function announceCuration(deps: {
   logger: Logger;
 }): () => void {
   return deps.bus.subscribe('curated', async ({ report }) => {
-    const channelId = deps.config.logChannelId;
-    if (!channelId || !deps.client.isReady()) return;
-    const channel = await deps.client.channels.fetch(channelId).catch(() => null);
-    if (!channel?.isSendable()) {
-      deps.logger.warn({ channelId }, 'LOG_CHANNEL_ID is not a channel the bot can post in');
-      return;
-    }
-    await channel.send({ content: `🏅 ${curationLine(report)}`, allowedMentions: NO_MENTIONS });
+    const channel = await logChannel(deps.client, deps.config, deps.logger);
+    await channel?.send({ content: `🏅 ${curationLine(report)}`, allowedMentions: NO_MENTIONS });
   });
 }

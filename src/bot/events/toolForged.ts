@@ -3,6 +3,7 @@ import type { Config } from '../../services/config.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { Logger } from '../../services/logger.ts';
 import { toolCard } from '../cards/toolCard.ts';
+import { logChannel } from '../posting/channels.ts';
 import { NO_MENTIONS } from '../posting/mentions.ts';
 
 /**
@@ -17,13 +18,8 @@ export function announceTools(deps: {
   logger: Logger;
 }): () => void {
   return deps.bus.subscribe('tool_forged', async ({ tool, code, channelId: askedIn }) => {
-    const logChannelId = deps.config.logChannelId;
-    if (!logChannelId || !deps.client.isReady()) return;
-    const channel = await deps.client.channels.fetch(logChannelId).catch(() => null);
-    if (!channel?.isSendable()) {
-      deps.logger.warn({ channelId: logChannelId }, 'LOG_CHANNEL_ID is not a channel the bot can post in');
-      return;
-    }
+    const channel = await logChannel(deps.client, deps.config, deps.logger);
+    if (!channel) return;
     await channel.send({
       ...toolCard(tool, code),
       ...(askedIn ? { content: `-# asked for in ${channelMention(askedIn)}` } : {}),

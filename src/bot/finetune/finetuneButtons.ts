@@ -11,9 +11,9 @@ import type { FineTuner } from '../../services/finetune/fineTuner.ts';
 import type { FinetuneJob } from '../../services/finetune/finetuneStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { ArchitectGate } from '../access/architects.ts';
+import { sendableChannel } from '../posting/channels.ts';
 import { NO_MENTIONS } from '../posting/mentions.ts';
 import { jobEmbed } from './jobEmbed.ts';
-import { sendableChannel } from './jobLogMessages.ts';
 
 /**
  * With `FINETUNE_PROMOTION=architect`, a better candidate waits for a decision: a card with

@@ -4,6 +4,7 @@ import type { Config } from '../../services/config.ts';
 import type { FinetuneJob } from '../../services/finetune/finetuneStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import { createKeyedLock } from '../../shared/concurrency.ts';
+import { sendableChannel } from '../posting/channels.ts';
 import { NO_MENTIONS } from '../posting/mentions.ts';
 import { jobEmbed } from './jobEmbed.ts';
 import { lossChartPng } from './lossChart.ts';
@@ -12,11 +13,6 @@ import { lossChartPng } from './lossChart.ts';
 export const EDIT_EVERY_MS = 5_000;
 
 /** The channel `id` names, if it is set, can be fetched, and takes messages. */
-export async function sendableChannel(client: Client, id: string | undefined) {
-  if (!id) return undefined;
-  const channel = await client.channels.fetch(id).catch(() => null);
-  return channel?.isSendable() ? channel : undefined;
-}
 
 /** A job's message: its embed, and once the job is done, its loss curve. */
 export async function jobMessage(job: FinetuneJob) {

@@ -4,6 +4,7 @@ import type { EventBus } from '../../services/eventBus.ts';
 import type { Proposal } from '../../services/governance/proposalStore.ts';
 import type { Logger } from '../../services/logger.ts';
 import { truncate } from '../../shared/text.ts';
+import { sendableChannel } from '../posting/channels.ts';
 import { NO_MENTIONS } from '../posting/mentions.ts';
 import { proposalMessage } from './proposalCard.ts';
 
@@ -66,9 +67,7 @@ export function listenForGovernance(deps: NoticeDeps): () => void {
 
 /** A line in a channel, when it is set and the bot can post there. */
 async function sendNotice(deps: Pick<NoticeDeps, 'client'>, content: string, channelId: string | undefined) {
-  if (!channelId) return;
-  const channel = await deps.client.channels.fetch(channelId).catch(() => null);
-  if (channel?.isSendable()) await channel.send({ content, allowedMentions: NO_MENTIONS });
+  await (await sendableChannel(deps.client, channelId))?.send({ content, allowedMentions: NO_MENTIONS });
 }
 
 /** The stale proposal's card loses its buttons. */

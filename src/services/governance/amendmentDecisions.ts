@@ -23,16 +23,20 @@ import type { Proposal, ProposalStore } from './proposalStore.ts';
  * proposal first; a second press finds it decided.
  */
 
-export interface DecisionDeps {
-  readonly store: Pick<ProposalStore, 'get' | 'update' | 'versions' | 'completeApproval'>;
+/** What writes a codex and puts it in force: a ratified amendment, an edit on the host. */
+export interface CodexInForce {
   readonly codex: () => Codex;
   readonly codexPath: string;
   readonly dataDir: string;
-  /** Puts a ratified codex in force at once (the personas use it from the next turn). */
+  /** Puts a codex in force at once (the personas use it from the next turn). */
   readonly applyCodex: (codex: Codex) => void;
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly log: Logger;
+}
+
+export interface DecisionDeps extends CodexInForce {
+  readonly store: Pick<ProposalStore, 'get' | 'update' | 'versions' | 'completeApproval'>;
 }
 
 /** The proposal if it is pending, or why not. */

@@ -1,4 +1,4 @@
-import { truncate } from '../../shared/text.ts';
+import { clip } from '../../shared/text.ts';
 import type { Codex } from '../codex/loadCodex.ts';
 import type { HistoryEntry } from './proposalStore.ts';
 
@@ -6,8 +6,6 @@ import type { HistoryEntry } from './proposalStore.ts';
  * ALFRED's side of an amendment: the prompt that asks for a draft, in the exact form it is read
  * back, and the reading; and the prompts BRICK and ROBIN review a draft with.
  */
-
-const clip = (text: string, max: number) => truncate(text.trim(), max);
 
 export interface Draft {
   title: string;

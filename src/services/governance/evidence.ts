@@ -1,10 +1,8 @@
-import { truncate } from '../../shared/text.ts';
+import { clip } from '../../shared/text.ts';
 import type { StoredRecord } from '../memory/interactionLog.ts';
 import type { HistoryEntry } from './proposalStore.ts';
 
 /** The dissonant dialogues behind a proposal, as its history and ALFRED's prompt show them. */
-
-const clip = (text: string, max: number) => truncate(text.trim(), max);
 
 const lastOutput = (record: StoredRecord, speaker: string) =>
   [...record.turns].reverse().find((turn) => turn.speaker === speaker)?.output ?? '';

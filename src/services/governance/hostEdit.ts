@@ -1,8 +1,6 @@
 import { sha256 } from '../../shared/hash.ts';
-import type { Clock } from '../clock.ts';
 import { type Codex, CodexError, parseCodex } from '../codex/loadCodex.ts';
-import type { EventBus } from '../eventBus.ts';
-import type { Logger } from '../logger.ts';
+import type { CodexInForce } from './amendmentDecisions.ts';
 import { archiveCodex, withVersionLine, writeCodex } from './codexFile.ts';
 import { transition } from './proposalStateMachine.ts';
 import type { Proposal, ProposalStore } from './proposalStore.ts';
@@ -13,16 +11,8 @@ export type HostEdit =
   | { ok: false; code: 'INVALID'; problems: string[] }
   | { ok: false; code: 'UNCHANGED' };
 
-export interface HostEditDeps {
+export interface HostEditDeps extends CodexInForce {
   readonly store: Pick<ProposalStore, 'active' | 'addVersion' | 'update' | 'versions'>;
-  readonly codex: () => Codex;
-  readonly codexPath: string;
-  readonly dataDir: string;
-  /** Puts the edited codex in force at once. */
-  readonly applyCodex: (codex: Codex) => void;
-  readonly bus: EventBus;
-  readonly clock: Clock;
-  readonly log: Logger;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { clip, summarizeEarlierRuns } from '../../../src/graph/context.ts';
+import { summarizeEarlierRuns } from '../../../src/graph/context.ts';
 import { routeAfterRobin } from '../../../src/graph/routing.ts';
 import type { DialogueStateValue, Turn } from '../../../src/graph/state.ts';
+import { clip } from '../../../src/shared/text.ts';
 
 const settings = { convergenceThreshold: 0.3, maxTurns: 3, maxToolRequests: 2 };
 const state = (fields: Partial<DialogueStateValue>) =>
@@ -27,7 +28,7 @@ describe('routeAfterRobin', () => {
 
 describe('context bounds', () => {
   it('clips long text at a word and says how much was left out', () => {
-    const clipped = clip('alpha beta gamma delta', 12);
+    const clipped = clip('alpha beta gamma delta', 12, 'omitted');
     expect(clipped).toMatch(/^alpha beta … \[\d+ more characters omitted\]$/);
   });
 

@@ -52,9 +52,11 @@ const turn = (persona: string, text: string, extra: Partial<Extract<DialogueEven
 function runnerWith(dialogue: ReturnType<typeof scriptedDialogue>['dialogue'], clock = new ManualClock()) {
   return createDialogueRunner({
     dialogue,
-    speaker: (id) => ({
-      displayName: id.charAt(0) + id.slice(1).toLowerCase(),
-      avatarUrl: `https://example.test/${id}.png`,
+    personas: () => ({
+      get: (id: string) => ({
+        displayName: id.charAt(0) + id.slice(1).toLowerCase(),
+        avatarUrl: `https://example.test/${id}.png`,
+      }),
     }),
     tool: () => undefined,
     clock,

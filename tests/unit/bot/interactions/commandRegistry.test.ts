@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCommandRegistry, loadCommands } from '../../../../src/bot/interactions/commandRegistry.ts';
-import { REPO_ROOT } from '../../../support/fixtures.ts';
+import { REPO_ROOT, SHIPPED_COMMANDS } from '../../../support/fixtures.ts';
 
 const execute = async () => undefined;
 
@@ -13,18 +13,7 @@ describe('the command registry', () => {
         .list()
         .map((c) => c.data.name)
         .sort(),
-    ).toEqual([
-      'ask',
-      'codex',
-      'curate',
-      'finetune',
-      'forge',
-      'help',
-      'memory',
-      'personas',
-      'status',
-      'tools',
-    ]);
+    ).toEqual(SHIPPED_COMMANDS);
   });
 
   it('refuses a module without execute, a bad name and a duplicate, naming the files', () => {
