@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PermissionFlagsBits } from 'discord.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   amendedCodex,
   draftAnswer,
@@ -9,27 +9,16 @@ import {
   OLD_PRINCIPLE,
   scriptDissonantRound,
 } from '../support/amendmentScripts.ts';
-import { type BotHarness, type BotHarnessOptions, startBotHarness } from '../support/botHarness.ts';
+import type { BotHarness, BotHarnessOptions } from '../support/botHarness.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
+import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 const ENV = { MAX_TURNS: '1', HIGH_DISSONANCE: '0.8', AMENDMENT_MIN_EVENTS: '3', MEMORY_RECALL_K: '0' };
 
-let h: BotHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(options: BotHarnessOptions = {}) {
-  h = await startBotHarness({
-    ...options,
-    env: { ...ENV, ...options.env },
-    channels: { GOVERNANCE_CHANNEL_ID: 'governance', ...options.channels },
-  });
-  return h;
-}
+const bot = useBotHarness({ env: ENV, channels: { GOVERNANCE_CHANNEL_ID: 'governance' } });
+const start = (options: BotHarnessOptions = {}) => bot.start(options);
 
 const governance = (h: BotHarness) => h.channels.GOVERNANCE_CHANNEL_ID ?? '';
 interface Button {

@@ -3,8 +3,8 @@ import { type BotHarness, type BotHarnessOptions, startBotHarness } from './botH
 
 export interface UseBotHarnessOptions extends BotHarnessOptions {
   /**
-   * Fails a test whose bot called a Discord route the emulator does not know (a 404 outside the
-   * webhook routes, where a 404 is Discord's answer for a deleted webhook). Default true.
+   * Fails a test whose bot called a Discord route the emulator does not know (a route, not a
+   * resource: a deleted message's 404 is Discord's answer, not an unknown route). Default true.
    */
   knownRoutesOnly?: boolean;
 }
@@ -28,7 +28,7 @@ export function useBotHarness(fileOptions: UseBotHarnessOptions = {}): BotHarnes
     const h = current;
     current = undefined;
     if (!h) return;
-    const unknown = h.discord.requests.filter((r) => r.status === 404 && !/webhooks/.test(r.path));
+    const unknown = h.discord.unknownRoutes();
     await h.close();
     if (knownRoutesOnly) expect(unknown, 'requests to routes the emulator does not know').toEqual([]);
   });

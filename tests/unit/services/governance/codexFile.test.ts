@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCodex } from '../../../src/services/codex/loadCodex.ts';
-import { checkAmendedCodex } from '../../../src/services/governance/codexFile.ts';
-import { ProposalStore } from '../../../src/services/governance/proposalStore.ts';
-import { REAL_CODEX_PATH, tempFolders } from '../../support/fixtures.ts';
+import { parseCodex } from '../../../../src/services/codex/loadCodex.ts';
+import { checkAmendedCodex } from '../../../../src/services/governance/codexFile.ts';
+import { ProposalStore } from '../../../../src/services/governance/proposalStore.ts';
+import { REAL_CODEX_PATH, tempFolders } from '../../../support/fixtures.ts';
 
 const source = readFileSync(REAL_CODEX_PATH, 'utf8');
 const current = parseCodex(source, 'codex.toml');
