@@ -82,7 +82,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
   const entries = new Map<string, number>();
   const active = new Set<Promise<void>>();
   const shutdown = new AbortController();
-  const context: RunContext = { deps, log, shutdown: shutdown.signal };
+  const context: RunContext = { deps, log, shutdown: shutdown.signal, running: new Set() };
 
   function enqueue<T>(key: string, prepare: () => Promise<Prepared<T>>) {
     entries.set(key, (entries.get(key) ?? 0) + 1);
@@ -123,6 +123,7 @@ export function createDialogueRunner(deps: DialogueRunnerDeps): DialogueRunner {
     },
     async shutdown() {
       shutdown.abort(new Error('shutting down'));
+      for (const run of context.running) run.abort(shutdown.signal.reason);
       await Promise.allSettled([...active]);
     },
   };
@@ -133,6 +134,8 @@ interface RunContext {
   log: Logger;
   /** Aborted when the bot shuts down. */
   shutdown: AbortSignal;
+  /** The signals of the runs under way, aborted at shutdown. */
+  running: Set<AbortController>;
 }
 
 /** A dialogue, remembered as running until it ends, so a crash is noticed at the next start. */
@@ -149,7 +152,7 @@ async function runTracked(context: RunContext, entry: ThreadMessage): Promise<vo
 
 /** Runs one dialogue and shows it in the thread as it happens. Never rejects. */
 async function runOnce(
-  { deps, log, shutdown }: RunContext,
+  { deps, log, shutdown, running }: RunContext,
   thread: DialogueThread,
   message: string,
   meta: { userId?: string },
@@ -157,11 +160,12 @@ async function runOnce(
   const indicators = new RunIndicators(thread, deps.clock, log);
   const shown = new TurnDisplay(thread, deps);
   const started = deps.clock.now();
-  // Each run has its own signal, tied to the shutdown only while it runs: LangGraph keeps the
-  // signal it is given, so the shutdown's own would collect a listener per dialogue for good.
+  // Each run has its own signal, which the shutdown aborts while the run is under way: LangGraph
+  // keeps the signal it is given, so a shared one would collect a listener per dialogue for good
+  // (and one listener per running dialogue on the shutdown's signal, which a busy server of more
+  // than ten threads would report as a leak).
   const run = new AbortController();
-  const stopRun = () => run.abort(shutdown.reason);
-  shutdown.addEventListener('abort', stopRun, { once: true });
+  running.add(run);
   try {
     // Queued behind a run when the bot began to stop: it is told so, like the runs it stopped.
     if (shutdown.aborted) throw shutdown.reason;
@@ -203,7 +207,7 @@ async function runOnce(
     await reportStop(thread, error, { shuttingDown: shutdown.aborted, log });
   } finally {
     indicators.stop();
-    shutdown.removeEventListener('abort', stopRun);
+    running.delete(run);
   }
 }
 

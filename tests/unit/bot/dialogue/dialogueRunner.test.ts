@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type BotPost,
   createDialogueRunner,
@@ -208,5 +208,36 @@ describe('the dialogue runner, built from two fakes', () => {
     await running;
     expect(runner.activeThreads.size).toBe(0);
     expect(said.at(-1)).toMatch(/stopped mid-dialogue/);
+  });
+
+  it('runs twenty threads at once with no listener piling up on a shared signal, and stops them all', async () => {
+    const signals: AbortSignal[] = [];
+    const dialogue = {
+      async *run(_request: DialogueRequest, options?: { signal?: AbortSignal }) {
+        const signal = options?.signal as AbortSignal;
+        signals.push(signal);
+        await new Promise<void>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+        yield turn('ALFRED', 'never');
+      },
+    };
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const runner = runnerWith(dialogue);
+      const threads = Array.from({ length: 20 }, (_, i) => recordingThread(`t-${i}`));
+      const runs = threads.map(({ thread }) => runner.run(thread, 'x'));
+      await vi.waitFor(() => expect(signals).toHaveLength(20));
+      // Each run has a signal of its own.
+      expect(new Set(signals).size).toBe(20);
+      await runner.shutdown();
+      await Promise.all(runs);
+      expect(signals.every((signal) => signal.aborted)).toBe(true);
+      for (const { said } of threads) expect(said.at(-1)).toMatch(/stopped mid-dialogue/);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
