@@ -12,10 +12,14 @@ const TRAINER_MODULES = [
   'protocol',
   'config',
   'dataset',
+  'chat_format',
   'tokenizing',
   'model',
+  'safetensors_io',
+  'export',
   'training',
   'selftest',
+  'smoke',
   'cli',
 ];
 const FAKE_TRAINER = join(REPO_ROOT, 'tests/support/fakeTrainer.mjs');
