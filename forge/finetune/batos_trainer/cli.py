@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base", help="the base model: a Hugging Face id or a local folder")
     parser.add_argument(
         "--output",
-        help="the folder for adapter_model.safetensors + adapter_config.json (and merged/ for the merged model)",
+        help="the folder for adapter_model.safetensors + adapter_config.json "
+        "(and merged/ for the merged model)",
     )
     parser.add_argument("--config", help="hyper-parameters: a JSON file, or an inline JSON object")
     parser.add_argument("--seed", type=int, help="random seed (overrides the config's seed)")
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="on a GPU host: a few steps on --base with a built-in set, export both, print the serving commands",
+        help="on a GPU host: a few steps on --base with a built-in set, export both, "
+        "print the serving commands",
     )
     return parser
 
@@ -88,7 +90,9 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _dispatch(protocol: Protocol, args: argparse.Namespace) -> int:
     if args.check is not None:
-        extra = _given(args, "--dataset", "--base", "--output", "--config", "--export", "--self-test", "--smoke")
+        extra = _given(
+            args, "--dataset", "--base", "--output", "--config", "--export", "--self-test", "--smoke"
+        )
         if extra:
             raise UsageError(f"--check takes only a dataset path (also got {', '.join(extra)})")
         return run_check(protocol, args.check)
@@ -101,7 +105,9 @@ def _dispatch(protocol: Protocol, args: argparse.Namespace) -> int:
             raise UsageError(f"--self-test takes only --output and --seed (also got {', '.join(extra)})")
         return run_self_test(protocol, args.output, SELF_TEST_CONFIG.seed if args.seed is None else args.seed)
     if args.smoke:
-        extra = _given(args, "--dataset") + (["--export " + args.export] if args.export not in (None, "both") else [])
+        extra = _given(args, "--dataset") + (
+            ["--export " + args.export] if args.export not in (None, "both") else []
+        )
         if extra or not args.base:
             problem = f"also got {', '.join(extra)}" if extra else "missing --base"
             raise UsageError(

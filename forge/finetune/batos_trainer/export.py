@@ -84,7 +84,9 @@ def _normalize_adapter_config(path: str) -> None:
 
 def check_adapter(output_dir: str) -> None:
     """The two adapter files exist and the weights hold LoRA tensors."""
-    missing = [n for n in (ADAPTER_WEIGHTS, ADAPTER_CONFIG) if not os.path.isfile(os.path.join(output_dir, n))]
+    missing = [
+        n for n in (ADAPTER_WEIGHTS, ADAPTER_CONFIG) if not os.path.isfile(os.path.join(output_dir, n))
+    ]
     if missing:
         found = ", ".join(sorted(os.listdir(output_dir))) or "nothing"
         raise TrainerError(
@@ -155,13 +157,17 @@ def check_merged(merged_dir: str) -> list[str]:
             problems.append(f"{shard} holds adapter tensors, not merged weights")
     if problems:
         found = ", ".join(sorted(names)) or "nothing"
-        raise TrainerError(f"the merged model in {merged_dir} is incomplete: {'; '.join(problems)} (found: {found})")
+        raise TrainerError(
+            f"the merged model in {merged_dir} is incomplete: {'; '.join(problems)} (found: {found})"
+        )
     return shards
 
 
 def _check_float16(merged_dir: str, shards: list[str]) -> None:
     for shard in shards:
-        wrong = {d for d in tensor_dtypes(os.path.join(merged_dir, shard)).values() if d in FLOAT_DTYPES} - {"F16"}
+        wrong = {d for d in tensor_dtypes(os.path.join(merged_dir, shard)).values() if d in FLOAT_DTYPES} - {
+            "F16"
+        }
         if wrong:
             raise TrainerError(f"{shard} in {merged_dir} still holds {', '.join(sorted(wrong))} tensors")
 
@@ -198,4 +204,6 @@ def export(
     adapter_dir = save_adapter(model, output_dir)
     if mode == "adapter":
         return Exported(adapter_dir, None)
-    return Exported(adapter_dir, save_merged(libs, model, tokenizer, base, adapter_dir, output_dir, quantized))
+    return Exported(
+        adapter_dir, save_merged(libs, model, tokenizer, base, adapter_dir, output_dir, quantized)
+    )

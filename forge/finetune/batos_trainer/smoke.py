@@ -72,9 +72,7 @@ def serving_commands(adapter_dir: str, merged_dir: str, modelfile: str) -> list[
             continue
         digest = f"sha256:{_sha256(path)}"
         files[name] = digest
-        commands.append(
-            f"curl -sS -X POST --data-binary @{shlex.quote(path)} {ollama}/api/blobs/{digest}"
-        )
+        commands.append(f"curl -sS -X POST --data-binary @{shlex.quote(path)} {ollama}/api/blobs/{digest}")
     create = {"model": SMOKE_MODEL_NAME, "files": files, "quantize": "q4_K_M", "stream": False}
     commands.append(f"curl -sS {ollama}/api/create -d {shlex.quote(json.dumps(create))}")
     load = {"lora_name": SMOKE_MODEL_NAME, "lora_path": adapter_dir}

@@ -231,7 +231,9 @@ def fine_tune(
     log(f"backend: {libs.backend}; CUDA: {'yes' if _cuda_available(libs) else 'no'}; export: {export_mode}")
     model, tokenizer, quantized = _load(libs, base, cfg)
     text_tokenizer = chat_tokenizer(tokenizer)
-    examples, stats = build_examples(text_tokenizer, report.conversations, cfg.max_seq_length, cfg.prompt_format)
+    examples, stats = build_examples(
+        text_tokenizer, report.conversations, cfg.max_seq_length, cfg.prompt_format
+    )
     log(f"examples: {dataclasses.asdict(stats)}")
     stage = "training"
     try:

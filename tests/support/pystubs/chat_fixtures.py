@@ -37,13 +37,15 @@ def _hf_template(date: str) -> str:
         '    {%- set system_message = "" %}\n'
         "{%- endif %}\n"
         '{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}\n'
-        '{%- if builtin_tools is defined or tools is not none %}{{- "Environment: ipython\\n" }}{%- endif %}\n'
+        "{%- if builtin_tools is defined or tools is not none %}"
+        '{{- "Environment: ipython\\n" }}{%- endif %}\n'
         '{{- "Cutting Knowledge Date: December 2023\\n" }}\n'
         '{{- "Today Date: " + date_string + "\\n\\n" }}\n'
         "{{- system_message }}\n"
         '{{- "<|eot_id|>" }}\n'
         "{%- for message in messages %}\n"
-        "    {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim"
+        "    {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'"
+        " + message['content'] | trim"
         " + '<|eot_id|>' }}\n"
         "{%- endfor %}\n"
         "{%- if add_generation_prompt %}\n"
@@ -94,7 +96,8 @@ def ollama_llama31(messages: list[dict[str, Any]]) -> str:
 
 def ollama_llama32(messages: list[dict[str, Any]]) -> str:
     """Ollama's ``llama3.2`` template output for a request without tools."""
-    head = f"<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n\n{_system(messages)}{EOT}"
+    dates = "Cutting Knowledge Date: December 2023\n\n"
+    head = f"<|start_header_id|>system<|end_header_id|>\n\n{dates}{_system(messages)}{EOT}"
     return head + _ollama_turns(messages)
 
 
@@ -118,7 +121,9 @@ def write_base(folder: str, family: str = "llama3.1") -> str:
         "bos_token": BOS,
         "eos_token": EOT,
         "chat_template": HF_TEMPLATES[family],
-        "added_tokens_decoder": {str(128000 + i): {"content": t, "special": True} for i, t in enumerate(specials)},
+        "added_tokens_decoder": {
+            str(128000 + i): {"content": t, "special": True} for i, t in enumerate(specials)
+        },
     }
     for name, value in (("config.json", config), ("tokenizer_config.json", tokenizer)):
         with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:

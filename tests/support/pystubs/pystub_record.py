@@ -61,7 +61,7 @@ def record_import(module: str, file: str) -> None:
 def recorded(
     name: str, accepts: Iterable[str] = (), skip_self: bool = False, omit: Iterable[str] = ()
 ) -> Callable[[Callable], Callable]:
-    """Checks argument names against ``fn``'s signature (plus ``accepts`` for ``**kwargs``) and records the call.
+    """Checks argument names against ``fn``'s signature (plus ``accepts`` for ``**kwargs``); records the call.
 
     With ``skip_self`` a method's ``self`` is recorded as its label (``cls`` is left out);
     ``omit`` names arguments recorded only as present (large values).

@@ -116,7 +116,10 @@ class PeftModel:
     ) -> PeftModel:
         with open(os.path.join(model_id, "adapter_config.json"), encoding="utf-8") as handle:
             saved = json.load(handle)
-        return cls(model, LoraConfig(r=saved["r"], lora_alpha=saved["lora_alpha"], target_modules=saved["target_modules"]))
+        return cls(
+            model,
+            LoraConfig(r=saved["r"], lora_alpha=saved["lora_alpha"], target_modules=saved["target_modules"]),
+        )
 
 
 @recorded("peft.get_peft_model")
@@ -134,6 +137,9 @@ def get_peft_model(
 
 @recorded("peft.prepare_model_for_kbit_training")
 def prepare_model_for_kbit_training(
-    model: Any, use_gradient_checkpointing: bool = True, gradient_checkpointing_kwargs: Any = None, auto_clear_cache: bool = True
+    model: Any,
+    use_gradient_checkpointing: bool = True,
+    gradient_checkpointing_kwargs: Any = None,
+    auto_clear_cache: bool = True,
 ) -> Any:
     return model

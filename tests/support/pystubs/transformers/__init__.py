@@ -89,7 +89,9 @@ class PreTrainedModel:
         return f"model#{self.number}({state})"
 
     @recorded("transformers.PreTrainedModel.gradient_checkpointing_enable", skip_self=True)
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict[str, Any] | None = None) -> None:
+    def gradient_checkpointing_enable(
+        self, gradient_checkpointing_kwargs: dict[str, Any] | None = None
+    ) -> None:
         return None
 
     @recorded("transformers.PreTrainedModel.enable_input_require_grads", skip_self=True)
@@ -109,7 +111,10 @@ class PreTrainedModel:
         """The weights in this model's dtype (a merged model's differ: LoRA's update was added)."""
         dtype = self.dtype.safetensors if self.dtype is not None else "F32"
         shift = 0.25 if self.merged else 0.0
-        return {name: (dtype, shape, [v + shift for v in values]) for name, (shape, values) in BASE_TENSORS.items()}
+        return {
+            name: (dtype, shape, [v + shift for v in values])
+            for name, (shape, values) in BASE_TENSORS.items()
+        }
 
     @recorded("transformers.PreTrainedModel.save_pretrained", accepts=("safe_serialization",), skip_self=True)
     def save_pretrained(
@@ -132,14 +137,18 @@ class PreTrainedModel:
         config["dtype"] = self.dtype.name if self.dtype is not None else "float32"
         config["transformers_version"] = __version__
         write_json(os.path.join(save_directory, "config.json"), config)
-        write_json(os.path.join(save_directory, "generation_config.json"), {"bos_token_id": 1, "eos_token_id": 2})
+        write_json(
+            os.path.join(save_directory, "generation_config.json"), {"bos_token_id": 1, "eos_token_id": 2}
+        )
         write_safetensors(os.path.join(save_directory, "model.safetensors"), self.state_tensors())
 
 
 class AutoModelForCausalLM:
     @classmethod
     @recorded("transformers.AutoModelForCausalLM.from_pretrained", accepts=_LOAD_KWARGS, skip_self=True)
-    def from_pretrained(cls, pretrained_model_name_or_path: str, *model_args: Any, **kwargs: Any) -> PreTrainedModel:
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str, *model_args: Any, **kwargs: Any
+    ) -> PreTrainedModel:
         folder = _require_folder(pretrained_model_name_or_path, "config.json")
         quantization = kwargs.get("quantization_config")
         quantized = bool(getattr(quantization, "load_in_4bit", False))
@@ -153,8 +162,12 @@ class AutoTokenizer:
         accepts=("trust_remote_code", "revision", "token", "use_fast"),
         skip_self=True,
     )
-    def from_pretrained(cls, pretrained_model_name_or_path: str, *inputs: Any, **kwargs: Any) -> PreTrainedTokenizerFast:
-        return PreTrainedTokenizerFast(_require_folder(pretrained_model_name_or_path, "tokenizer_config.json"))
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str, *inputs: Any, **kwargs: Any
+    ) -> PreTrainedTokenizerFast:
+        return PreTrainedTokenizerFast(
+            _require_folder(pretrained_model_name_or_path, "tokenizer_config.json")
+        )
 
 
 class BitsAndBytesConfig:

@@ -28,7 +28,9 @@ def _render(template: str, **context: Any) -> str:
     def strftime_now(fmt: str) -> str:
         return datetime.datetime.now().strftime(fmt)
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
+    )
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent)
     env.globals.update(raise_exception=raise_exception, strftime_now=strftime_now)
     return env.from_string(template).render(**context)
@@ -70,7 +72,9 @@ class PreTrainedTokenizerFast:
     def pad_token_id(self) -> int | None:
         return self._id(self.pad_token)
 
-    @recorded("transformers.PreTrainedTokenizerBase.apply_chat_template", accepts=("date_string",), skip_self=True)
+    @recorded(
+        "transformers.PreTrainedTokenizerBase.apply_chat_template", accepts=("date_string",), skip_self=True
+    )
     def apply_chat_template(
         self,
         conversation: list[dict[str, str]],
@@ -95,7 +99,9 @@ class PreTrainedTokenizerFast:
         context = {"bos_token": self.bos_token, "eos_token": self.eos_token, "pad_token": self.pad_token}
         if tools is not None:
             context["tools"] = tools
-        text = _render(template, messages=conversation, add_generation_prompt=add_generation_prompt, **context, **kwargs)
+        text = _render(
+            template, messages=conversation, add_generation_prompt=add_generation_prompt, **context, **kwargs
+        )
         return text if not tokenize else self(text, add_special_tokens=False)["input_ids"]
 
     def __call__(
@@ -154,7 +160,9 @@ class PreTrainedTokenizerFast:
         os.makedirs(save_directory, exist_ok=True)
         config = {**self.config, "chat_template": self.chat_template}
         write_json(os.path.join(save_directory, "tokenizer_config.json"), config)
-        write_json(os.path.join(save_directory, "tokenizer.json"), {"version": "1.0", "model": {"type": "stand-in"}})
+        write_json(
+            os.path.join(save_directory, "tokenizer.json"), {"version": "1.0", "model": {"type": "stand-in"}}
+        )
         specials = {"bos_token": self.bos_token, "eos_token": self.eos_token}
         write_json(os.path.join(save_directory, "special_tokens_map.json"), specials)
         return ("tokenizer_config.json", "tokenizer.json", "special_tokens_map.json")

@@ -102,7 +102,9 @@ class Trainer:
                 "examples": [
                     {
                         "text": decode(e["input_ids"]),
-                        "trained": decode([i for i, label in zip(e["input_ids"], e["labels"]) if label != -100]),
+                        "trained": decode(
+                            [i for i, label in zip(e["input_ids"], e["labels"], strict=True) if label != -100]
+                        ),
                     }
                     for e in self.train_dataset
                 ]
@@ -110,7 +112,9 @@ class Trainer:
         )
 
     @recorded("transformers.Trainer.train", skip_self=True)
-    def train(self, resume_from_checkpoint: Any = None, trial: Any = None, ignore_keys_for_eval: Any = None) -> None:
+    def train(
+        self, resume_from_checkpoint: Any = None, trial: Any = None, ignore_keys_for_eval: Any = None
+    ) -> None:
         self._record_examples()
         self.state.max_steps = self._max_steps()
         control = TrainerControl()

@@ -12,10 +12,9 @@ import os
 from typing import Any
 
 import peft
+import torch
 import transformers
 from pystub_record import cuda_enabled, record_import, recorded, write_json, write_safetensors
-
-import torch
 
 if not cuda_enabled():
     raise NotImplementedError("Unsloth cannot find any torch accelerator? You need a GPU.")
