@@ -87,6 +87,8 @@ def load_base(libs: Libraries, base: str, cfg: TrainConfig) -> tuple[Any, Any, b
             max_seq_length=cfg.max_seq_length,
             dtype=None,  # Unsloth picks bfloat16 where supported, else float16
             load_in_4bit=cfg.load_in_4bit,
+            # Unsloth's own default is 4-bit; without QLoRA ask for LoRA on 16-bit weights outright.
+            load_in_16bit=not cfg.load_in_4bit,
         )
         return model, tokenizer, cfg.load_in_4bit
     transformers = libs.transformers

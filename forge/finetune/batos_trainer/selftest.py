@@ -12,10 +12,11 @@ from typing import Any
 
 from .config import TrainConfig
 from .dataset import _load_valid_dataset
-from .model import REQUIREMENTS_HINT, Libraries, _cuda_available, apply_lora, import_libraries
+from .export import save_merged
+from .model import REQUIREMENTS_HINT, Libraries, _cuda_available, _dtype_keyword, apply_lora, import_libraries
 from .protocol import EXIT_FAILED, EXIT_OK, Protocol, TrainerError, log
 from .tokenizing import IGNORE_INDEX, build_examples
-from .training import TrainOutcome, train_and_save
+from .training import TrainOutcome, emit_done, train_and_save
 
 #: What ``--self-test`` needs (import name -> pip package name).
 SELF_TEST_PACKAGES = {
@@ -57,6 +58,10 @@ SELF_TEST_CHAT_TEMPLATE = (
 )
 #: The loss must fall below this fraction of its first logged value.
 SELF_TEST_REQUIRED_DROP = 0.5
+#: The prompt whose logits the reloaded adapter and the merged model must reproduce.
+SELF_TEST_PROBE = "<|user|>Status report 1?<|end|>\n<|assistant|>"
+#: How far the merged float16 model's logits may stray from the trained model's (float32).
+SELF_TEST_MERGED_TOLERANCE = 0.05
 
 
 def build_self_test_tokenizer(transformers: Any) -> Any:
@@ -176,10 +181,13 @@ def _run_self_test(protocol: Protocol, output_dir: str | None, seed: int) -> int
         _check_self_test_masking(tokenizer, examples)
         model = apply_lora(libs, build_self_test_model(libs, tokenizer, seed), cfg, quantized=False)
         outcome = train_and_save(libs, protocol, model, tokenizer, examples, cfg, adapter_dir)
-        protocol.emit(
-            "done", adapter_dir=outcome.adapter_dir, final_loss=outcome.final_loss, steps=outcome.steps
-        )
         failures = _self_test_failures(libs, outcome, model, tokenizer, seed)
+        expected = _probe_logits(libs, model, tokenizer)
+        # The merge runs after the adapter checks: merge_and_unload folds the adapter into `model`.
+        merged_dir = save_merged(libs, model, tokenizer, "self-test", outcome.adapter_dir, adapter_dir, False)
+        outcome = dataclasses.replace(outcome, merged_dir=merged_dir)
+        emit_done(protocol, outcome)
+        failures += _merged_failures(libs, merged_dir, tokenizer, expected)
     summary = {
         "backend": libs.backend,
         "device": device,
@@ -193,8 +201,11 @@ def _run_self_test(protocol: Protocol, output_dir: str | None, seed: int) -> int
         log(f"self-test FAILED: {message}")
         protocol.emit("self_test", ok=False, message=message, **summary)
         return EXIT_FAILED
-    log("self-test passed: the loss fell and the saved adapter loads back with the same weights")
-    protocol.emit("self_test", ok=True, adapter_reloaded=True, **summary)
+    log(
+        "self-test passed: the loss fell, the saved adapter loads back with the same weights, "
+        "and the merged float16 model gives the trained model's logits"
+    )
+    protocol.emit("self_test", ok=True, adapter_reloaded=True, merged_reloaded=True, **summary)
     return EXIT_OK
 
 
@@ -239,16 +250,37 @@ def _self_test_failures(
             if not torch.allclose(tensor.detach().float().cpu(), reloaded_state[name].detach().float().cpu()):
                 failures.append(f"tensor {name} differs after reloading")
                 break
-    model.eval()
-    reloaded.eval()
-    device = next(model.parameters()).device
-    reloaded.to(device)
-    sample = tokenizer(
-        "<|user|>Status report 1?<|end|>\n<|assistant|>", add_special_tokens=False, return_tensors="pt"
-    )
-    with torch.no_grad():
-        expected = model(input_ids=sample["input_ids"].to(device)).logits.float()
-        actual = reloaded(input_ids=sample["input_ids"].to(device)).logits.float()
+    expected = _probe_logits(libs, model, tokenizer)
+    actual = _probe_logits(libs, reloaded, tokenizer, next(model.parameters()).device)
     if not torch.allclose(expected, actual, atol=1e-4, rtol=1e-3):
         failures.append("the reloaded adapter gives different logits from the trained model")
     return failures
+
+
+def _probe_logits(libs: Libraries, model: Any, tokenizer: Any, device: Any = None) -> Any:
+    """The model's float32 logits for SELF_TEST_PROBE, on the CPU."""
+    torch = libs.torch
+    model.eval()
+    if device is not None:
+        model.to(device)
+    device = next(model.parameters()).device
+    sample = tokenizer(SELF_TEST_PROBE, add_special_tokens=False, return_tensors="pt")
+    with torch.no_grad():
+        return model(input_ids=sample["input_ids"].to(device)).logits.float().cpu()
+
+
+def _merged_failures(libs: Libraries, merged_dir: str, tokenizer: Any, expected: Any) -> list[str]:
+    """The merged folder says float16 and, loaded back, gives the trained model's logits."""
+    with open(os.path.join(merged_dir, "config.json"), encoding="utf-8") as handle:
+        config = json.load(handle)
+    dtype = config.get("dtype", config.get("torch_dtype"))
+    if dtype != "float16":
+        return [f"the merged model's config.json says dtype {dtype!r}, not float16"]
+    merged = libs.transformers.AutoModelForCausalLM.from_pretrained(
+        merged_dir, **{_dtype_keyword(libs): libs.torch.float32}
+    )
+    actual = _probe_logits(libs, merged, tokenizer)
+    difference = float((expected - actual).abs().max())
+    if difference > SELF_TEST_MERGED_TOLERANCE:
+        return [f"the merged model's logits differ from the trained model's by up to {difference:.4f}"]
+    return []

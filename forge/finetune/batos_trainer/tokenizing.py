@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from .chat_format import align_to_serving, serving_rule
 from .dataset import ROLE_ASSISTANT, ROLE_SYSTEM, Message
 from .protocol import TrainerError
 
@@ -17,14 +18,25 @@ from .protocol import TrainerError
 IGNORE_INDEX = -100
 
 
-def render_chat(tokenizer: Any, messages: Sequence[Message], add_generation_prompt: bool) -> str:
-    """Renders messages with the model's own chat template, as text."""
+def render_chat(
+    tokenizer: Any, messages: Sequence[Message], add_generation_prompt: bool, rule: str | None = None
+) -> str:
+    """Renders messages with the model's own chat template, as text.
+
+    ``rule`` (from ``chat_format.serving_rule``) rewrites the text to what the serving template
+    renders; None leaves it as the Hugging Face template wrote it.
+    """
     text = tokenizer.apply_chat_template(
         list(messages), tokenize=False, add_generation_prompt=add_generation_prompt
     )
     if not isinstance(text, str):
         raise TrainerError("the tokenizer's apply_chat_template(tokenize=False) did not return text")
-    return text
+    return align_to_serving(text, rule, getattr(tokenizer, "bos_token", None))
+
+
+def prompt_rule(tokenizer: Any, prompt_format: str) -> str | None:
+    """The serving rule for this tokenizer's template under ``prompt_format`` (``ollama`` or ``hf``)."""
+    return serving_rule(getattr(tokenizer, "chat_template", None)) if prompt_format == "ollama" else None
 
 
 def merge_system_message(messages: Sequence[Message]) -> list[Message]:
@@ -39,7 +51,9 @@ def merge_system_message(messages: Sequence[Message]) -> list[Message]:
 Span = tuple[int, int]
 
 
-def plan_examples(tokenizer: Any, messages: Sequence[Message]) -> list[tuple[str, list[Span]]]:
+def plan_examples(
+    tokenizer: Any, messages: Sequence[Message], rule: str | None = None
+) -> list[tuple[str, list[Span]]]:
     """Renders a conversation and finds the character spans of its assistant turns.
 
     For assistant turn k, the text before it is the template's rendering of messages[:k] with
@@ -48,15 +62,16 @@ def plan_examples(tokenizer: Any, messages: Sequence[Message]) -> list[tuple[str
     prefix is a prefix of the whole conversation, this gives one example with all the spans.
     Some templates rewrite earlier turns (e.g. strip reasoning from past assistant turns); then
     each assistant turn becomes its own example, with the earlier turns as masked context.
+    Every rendering goes through the same serving ``rule`` (see ``render_chat``).
     """
-    full = render_chat(tokenizer, messages, False)
+    full = render_chat(tokenizer, messages, False, rule)
     assistant_indices = [k for k, m in enumerate(messages) if m["role"] == ROLE_ASSISTANT]
     spans: list[Span] = []
     cursor = 0
     prefix_stable = True
     for k in assistant_indices:
-        before = render_chat(tokenizer, messages[:k], True)
-        through = render_chat(tokenizer, messages[: k + 1], False)
+        before = render_chat(tokenizer, messages[:k], True, rule)
+        through = render_chat(tokenizer, messages[: k + 1], False, rule)
         if full.startswith(before) and full.startswith(through) and cursor <= len(before) < len(through):
             spans.append((len(before), len(through)))
             cursor = len(through)
@@ -67,8 +82,8 @@ def plan_examples(tokenizer: Any, messages: Sequence[Message]) -> list[tuple[str
         return [(full, spans)]
     examples = []
     for k in assistant_indices:
-        before = render_chat(tokenizer, messages[:k], True)
-        through = render_chat(tokenizer, messages[: k + 1], False)
+        before = render_chat(tokenizer, messages[:k], True, rule)
+        through = render_chat(tokenizer, messages[: k + 1], False, rule)
         if not through.startswith(before) or len(through) <= len(before):
             raise TrainerError(
                 "the chat template renders an assistant turn in a way that does not extend the "
@@ -127,24 +142,29 @@ class ExampleStats:
 
 
 def build_examples(
-    tokenizer: Any, conversations: Sequence[Sequence[Message]], max_seq_length: int
+    tokenizer: Any,
+    conversations: Sequence[Sequence[Message]],
+    max_seq_length: int,
+    prompt_format: str = "ollama",
 ) -> tuple[list[dict[str, list[int]]], ExampleStats]:
     """Turns conversations into ``{"input_ids", "labels"}`` examples (assistant tokens only in the loss).
 
     Examples longer than ``max_seq_length`` are cut at the end; one left with no assistant
-    token is dropped.
+    token is dropped. ``prompt_format`` ``ollama`` renders the prompts as Ollama serves them
+    (see ``chat_format``); ``hf`` as the Hugging Face template writes them.
     """
     if not getattr(tokenizer, "chat_template", None):
         raise TrainerError(
             "the base model's tokenizer has no chat template; fine-tune an instruct/chat model "
             "(the samples are chat messages, and Ollama serves the adapter with the base's template)"
         )
+    rule = prompt_rule(tokenizer, prompt_format)
     stats = ExampleStats()
     examples: list[dict[str, list[int]]] = []
     for messages in conversations:
         stats.conversations += 1
         try:
-            planned = plan_examples(tokenizer, messages)
+            planned = plan_examples(tokenizer, messages, rule)
         except TrainerError:
             raise
         except Exception as exc:
@@ -153,7 +173,7 @@ def build_examples(
                     f"the chat template rejected a sample: {type(exc).__name__}: {exc}"
                 ) from exc
             try:
-                planned = plan_examples(tokenizer, merge_system_message(messages))
+                planned = plan_examples(tokenizer, merge_system_message(messages), rule)
             except Exception as retry_exc:
                 raise TrainerError(
                     f"the chat template rejected a sample: {type(retry_exc).__name__}: {retry_exc}"

@@ -1,14 +1,12 @@
-"""Training: the collator, the progress callback, TrainingArguments, ``train_and_save``, ``run_training``.
+"""Training: the collator, the progress callback, TrainingArguments, ``fine_tune``, ``run_training``.
 
 The libraries come in through ``model.import_libraries``; nothing heavy is imported here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
-import os
 import tempfile
 import time
 import traceback
@@ -17,6 +15,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .dataset import _load_valid_dataset
+from .export import clear_stale_outputs, export, save_adapter
 from .model import (
     Libraries,
     _bf16_supported,
@@ -29,9 +28,6 @@ from .model import (
 )
 from .protocol import EXIT_OK, Protocol, TrainerError, log
 from .tokenizing import IGNORE_INDEX, build_examples
-
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-ADAPTER_CONFIG = "adapter_config.json"
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -109,11 +105,12 @@ def make_progress_callback(libs: Libraries, protocol: Protocol, backend: str, sa
 
 @dataclasses.dataclass(frozen=True)
 class TrainOutcome:
-    """What a finished run reports."""
+    """What a finished run reports; ``merged_dir`` is None when no merged model was written."""
 
     adapter_dir: str
     steps: int
     losses: list[float]
+    merged_dir: str | None = None
 
     @property
     def final_loss(self) -> float | None:
@@ -156,16 +153,15 @@ def _training_arguments(libs: Libraries, cfg: TrainConfig, scratch_dir: str) -> 
     return transformers.TrainingArguments(**{k: v for k, v in wanted.items() if k in known})
 
 
-def train_and_save(
+def train_model(
     libs: Libraries,
     protocol: Protocol,
     model: Any,
     tokenizer: Any,
     examples: list[dict[str, list[int]]],
     cfg: TrainConfig,
-    output_dir: str,
-) -> TrainOutcome:
-    """Trains with a transformers Trainer (the callback prints start/progress), then saves the adapter."""
+) -> tuple[int, list[float]]:
+    """Trains with a transformers Trainer (the callback prints start/progress); returns (steps, losses)."""
     transformers = libs.transformers
     pad_id = tokenizer.pad_token_id
     if pad_id is None:
@@ -187,32 +183,35 @@ def train_and_save(
         trainer = transformers.Trainer(**trainer_kwargs)
         trainer.train()
         steps = int(trainer.state.global_step)
-    os.makedirs(output_dir, exist_ok=True)
-    for stale in (ADAPTER_WEIGHTS, ADAPTER_CONFIG, "adapter_model.bin"):  # never report an old adapter
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(os.path.join(output_dir, stale))
-    model.save_pretrained(output_dir, safe_serialization=True)
-    missing = [
-        name
-        for name in (ADAPTER_WEIGHTS, ADAPTER_CONFIG)
-        if not os.path.isfile(os.path.join(output_dir, name))
-    ]
-    if missing:
-        found = ", ".join(sorted(os.listdir(output_dir))) or "nothing"
-        raise TrainerError(
-            f"the adapter was saved without {', '.join(missing)} in {output_dir} (found: {found})"
-        )
-    return TrainOutcome(os.path.abspath(output_dir), steps, list(callback.losses))
+    return steps, list(callback.losses)
 
 
-def run_training(protocol: Protocol, dataset: str, base: str, output_dir: str, cfg: TrainConfig) -> int:
-    """A real fine-tune: validate, load, mask, train, save; prints start/progress/done."""
-    report = _load_valid_dataset(dataset)
-    log(f"dataset {dataset}: {len(report.conversations)} samples, {report.assistant_turns} assistant turns")
-    libs = import_libraries(cfg.backend)
-    log(f"backend: {libs.backend}; CUDA: {'yes' if _cuda_available(libs) else 'no'}")
+def train_and_save(
+    libs: Libraries,
+    protocol: Protocol,
+    model: Any,
+    tokenizer: Any,
+    examples: list[dict[str, list[int]]],
+    cfg: TrainConfig,
+    output_dir: str,
+) -> TrainOutcome:
+    """Trains, then saves the adapter only (the self-test's path; runs go through ``fine_tune``)."""
+    steps, losses = train_model(libs, protocol, model, tokenizer, examples, cfg)
+    clear_stale_outputs(output_dir)
+    return TrainOutcome(save_adapter(model, output_dir), steps, losses)
+
+
+def emit_done(protocol: Protocol, outcome: TrainOutcome) -> None:
+    """The ``done`` event; ``merged_dir`` only when a merged model was written."""
+    fields: dict[str, Any] = {"adapter_dir": outcome.adapter_dir}
+    if outcome.merged_dir is not None:
+        fields["merged_dir"] = outcome.merged_dir
+    protocol.emit("done", **fields, final_loss=outcome.final_loss, steps=outcome.steps)
+
+
+def _load(libs: Libraries, base: str, cfg: TrainConfig) -> tuple[Any, Any, bool]:
     try:
-        model, tokenizer, quantized = load_base(libs, base, cfg)
+        return load_base(libs, base, cfg)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
@@ -220,18 +219,47 @@ def run_training(protocol: Protocol, dataset: str, base: str, output_dir: str, c
             raise TrainerError(_out_of_memory_message(f"loading base model {base!r}", cfg)) from exc
         log(traceback.format_exc())
         raise TrainerError(f"could not load base model {base!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def fine_tune(
+    protocol: Protocol, dataset: str, base: str, output_dir: str, cfg: TrainConfig, export_mode: str
+) -> TrainOutcome:
+    """Validate, load, mask, train, export (see ``export``); prints start/progress, not done."""
+    report = _load_valid_dataset(dataset)
+    log(f"dataset {dataset}: {len(report.conversations)} samples, {report.assistant_turns} assistant turns")
+    libs = import_libraries(cfg.backend)
+    log(f"backend: {libs.backend}; CUDA: {'yes' if _cuda_available(libs) else 'no'}; export: {export_mode}")
+    model, tokenizer, quantized = _load(libs, base, cfg)
     text_tokenizer = chat_tokenizer(tokenizer)
-    examples, stats = build_examples(text_tokenizer, report.conversations, cfg.max_seq_length)
+    examples, stats = build_examples(
+        text_tokenizer, report.conversations, cfg.max_seq_length, cfg.prompt_format
+    )
     log(f"examples: {dataclasses.asdict(stats)}")
+    stage = "training"
     try:
         model = apply_lora(libs, model, cfg, quantized)
-        outcome = train_and_save(libs, protocol, model, text_tokenizer, examples, cfg, output_dir)
+        steps, losses = train_model(libs, protocol, model, text_tokenizer, examples, cfg)
+        stage = "exporting"
+        exported = export(libs, model, tokenizer, base, output_dir, export_mode, quantized)
     except (KeyboardInterrupt, TrainerError):
         raise
     except Exception as exc:
+        if _is_out_of_memory(exc) and stage == "training":
+            raise TrainerError(_out_of_memory_message(stage, cfg)) from exc
         if _is_out_of_memory(exc):
-            raise TrainerError(_out_of_memory_message("training", cfg)) from exc
+            raise TrainerError(
+                "CUDA out of memory while merging the adapter into the base: free the GPU "
+                "(unload the served models) and run again, or use --export adapter"
+            ) from exc
         log(traceback.format_exc())
-        raise TrainerError(f"training failed: {type(exc).__name__}: {exc}") from exc
-    protocol.emit("done", adapter_dir=outcome.adapter_dir, final_loss=outcome.final_loss, steps=outcome.steps)
+        what = "training" if stage == "training" else "exporting the model"
+        raise TrainerError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+    return TrainOutcome(exported.adapter_dir, steps, losses, exported.merged_dir)
+
+
+def run_training(
+    protocol: Protocol, dataset: str, base: str, output_dir: str, cfg: TrainConfig, export_mode: str = "both"
+) -> int:
+    """A real fine-tune: ``fine_tune``, then the ``done`` event."""
+    emit_done(protocol, fine_tune(protocol, dataset, base, output_dir, cfg, export_mode))
     return EXIT_OK

@@ -12,10 +12,14 @@ const TRAINER_MODULES = [
   'protocol',
   'config',
   'dataset',
+  'chat_format',
   'tokenizing',
   'model',
+  'safetensors_io',
+  'export',
   'training',
   'selftest',
+  'smoke',
   'cli',
 ];
 const FAKE_TRAINER = join(REPO_ROOT, 'tests/support/fakeTrainer.mjs');
@@ -313,8 +317,15 @@ describe.skipIf(NO_PYTHON)(pythonSuite('forge/finetune/train.py'), () => {
       expect(verdict.message).toMatch(/pip install -r forge\/finetune\/requirements\.txt/);
       expect(result.stderr).toMatch(/self-test skipped/);
     } else {
-      expect(verdict).toMatchObject({ event: 'self_test', ok: true, adapter_reloaded: true });
-      expect(objects.map((o) => o.event)).toContain('done');
+      expect(verdict).toMatchObject({
+        event: 'self_test',
+        ok: true,
+        adapter_reloaded: true,
+        merged_reloaded: true,
+      });
+      expect(objects.find((o) => o.event === 'done')).toMatchObject({
+        merged_dir: expect.stringMatching(/merged$/),
+      });
       expect(result.code).toBe(0);
     }
   }, 600_000);
