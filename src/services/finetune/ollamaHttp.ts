@@ -87,8 +87,8 @@ export interface BlobUpload {
 /**
  * POSTs a file's bytes, read from disk as the socket takes them. Not with fetch: Node 20's fetch
  * reads a streamed body as fast as the disk gives it, whatever the socket takes, and holds the
- * difference in memory — a whole shard, measured (README, "Benchmarks"). `http.request` with a
- * pipeline waits for the socket to drain.
+ * difference in memory (a 512 MB file cost 560 MB; its test is in ollamaRegistrar.test.ts).
+ * `http.request` with a pipeline waits for the socket to drain.
  */
 async function postFile(
   endpoint: OllamaEndpoint,

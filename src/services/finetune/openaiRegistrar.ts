@@ -160,7 +160,8 @@ export function createOpenAIRegistrar(options: OpenAIRegistrarOptions): ModelReg
     register: (request) => register(options, request),
     retire: (model) => retire(options, model),
     // vLLM has no keep_alive: it holds its share of GPU memory (--gpu-memory-utilization) for as
-    // long as it runs. A trainer on the same GPU needs the rest, or another GPU (README, "vLLM").
+    // long as it runs. A trainer on the same GPU needs the rest, or another GPU
+    // (README, "Which server takes a fine-tuned model").
     unload: async () => {},
   };
 }
