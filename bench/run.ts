@@ -8,6 +8,7 @@ import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCuration } from './curation.bench.ts';
 import { benchOverhead, benchSoak, benchThreads } from './dialogue.bench.ts';
+import { benchRegister } from './register.bench.ts';
 import { benchSandbox } from './sandbox.bench.ts';
 import { benchStartup } from './startup.bench.ts';
 import { benchStreaming } from './streaming.bench.ts';
@@ -18,6 +19,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   memory: benchVectorIndex,
   remember: benchRemember,
   sandbox: benchSandbox,
+  register: benchRegister,
   streaming: benchStreaming,
   // Start-up and the dialogue against the floor client (they run the build: `npm run build` first).
   startup: () => benchStartup(),

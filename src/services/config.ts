@@ -77,6 +77,11 @@ export const envSchema = z.object({
   // setTimeout fires at once for delays over 2^31-1 ms (about 24.8 days).
   OLLAMA_TIMEOUT_MS: z.coerce.number().int().positive().max(2_147_483_647).default(300_000),
   OLLAMA_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  OLLAMA_VERSION: z
+    .string()
+    .trim()
+    .regex(/^v?\d+\.\d+(\.\d+)?([-+].*)?$/, 'expected a version such as 0.34.1')
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   CODEX_PATH: z.string().min(1).default('./codex.toml'),
   CONVERGENCE_THRESHOLD: fraction(0.3),
@@ -138,6 +143,8 @@ export const envSchema = z.object({
   FINETUNE_PROMOTION: z.enum(['auto', 'architect']).default('auto'),
   FINETUNE_EXCLUSIVE: flag(true),
   FINETUNE_EVAL_PROMPTS: z.coerce.number().int().min(1).max(500).default(20),
+  FINETUNE_QUANTIZE: z.enum(['q4_K_M', 'q4_K_S', 'q8_0', 'none']).default('q4_K_M'),
+  FINETUNE_SHARED_DIR: z.string().trim().min(1).optional(),
   AUTONOMY_MAX_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
   AUTONOMY_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
   CURATION_CRON: cronSetting('CURATION_CRON').default('0 * * * *'),
@@ -156,6 +163,8 @@ export interface Config {
   readonly ollamaTimeoutMs: number;
   /** Tries after the first when Ollama is busy, restarting or failing with a 5xx (default 3; waits 0.5 s, 1 s, 2 s…). */
   readonly ollamaRetries: number;
+  /** The Ollama version to believe instead of the server's answer (for a server that misreports). */
+  readonly ollamaVersion: string | undefined;
   /** Folder for all state (checkpoints, logs, datasets); default `./data`. */
   readonly dataDir: string;
   /** Path of the constitution; default `./codex.toml`. */
@@ -257,6 +266,10 @@ export interface Config {
   readonly finetuneExclusive: boolean;
   /** Most held-out prompts one evaluation answers (default 20). */
   readonly finetuneEvalPrompts: number;
+  /** How a merged model is quantized when Ollama imports it (default `q4_K_M`; `none`: fp16). */
+  readonly finetuneQuantize: 'q4_K_M' | 'q4_K_S' | 'q8_0' | 'none';
+  /** Where the model server sees `DATA_DIR/finetune` (vLLM's `lora_path`); unset: the same path. */
+  readonly finetuneSharedDir: string | undefined;
 }
 
 /**
@@ -295,6 +308,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ollamaHost: e.OLLAMA_HOST,
     ollamaTimeoutMs: e.OLLAMA_TIMEOUT_MS,
     ollamaRetries: e.OLLAMA_RETRIES,
+    ollamaVersion: e.OLLAMA_VERSION,
     dataDir: e.DATA_DIR,
     codexPath: e.CODEX_PATH,
     convergenceThreshold: e.CONVERGENCE_THRESHOLD,
@@ -346,6 +360,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     finetunePromotion: e.FINETUNE_PROMOTION,
     finetuneExclusive: e.FINETUNE_EXCLUSIVE,
     finetuneEvalPrompts: e.FINETUNE_EVAL_PROMPTS,
+    finetuneQuantize: e.FINETUNE_QUANTIZE,
+    finetuneSharedDir: e.FINETUNE_SHARED_DIR,
   });
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/bot/interactions/command.ts';
 import { personaPosts } from '../support/botSteps.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
+import { OLLAMA_EMULATOR_VERSION } from '../support/ollamaEmulator.ts';
 import { registerTool } from '../support/scripts.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
@@ -42,7 +43,7 @@ describe('slash commands', () => {
       data: { flags: 64 },
     });
     const text = JSON.stringify(edit.embeds);
-    expect(text).toContain('Ollama 0.12.6');
+    expect(text).toContain(`Ollama ${OLLAMA_EMULATOR_VERSION}`);
     expect(text).toContain(`not pulled: \`ollama pull ${ROBIN}\``);
     expect(text).toMatch(/0 running, 0 queued/);
     expect(text).toMatch(/Active threads: 0/);
@@ -55,7 +56,7 @@ describe('slash commands', () => {
     const details = JSON.stringify(
       (await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).edits[0])).embeds,
     );
-    expect(details).toContain(`Ollama 0.12.6 at ${h.runtime.config.ollamaHost}`);
+    expect(details).toContain(`Ollama ${OLLAMA_EMULATOR_VERSION} at ${h.runtime.config.ollamaHost}`);
     expect(details).toContain(h.runtime.config.dataDir);
   });
 

@@ -5,6 +5,7 @@ import { ManualClock, waitUntil } from '../support/clock.ts';
 import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { BASE_PROMPTING } from '../support/ollamaRegistry.ts';
 import { scriptRound } from '../support/scripts.ts';
 
 const { ROBIN } = TEST_MODELS;
@@ -52,29 +53,61 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
       prompts: Math.min(6, job?.holdout ?? 0),
     });
 
-    // The trainer got the snapshot (never the held-out samples) and the codex's base.
+    // The trainer got the snapshot (never the held-out samples) and the codex's base, and was
+    // asked for both exports: a current Ollama takes the merged model only.
     const given = JSON.parse(
       readFileSync(join(h.dataDir, 'finetune', 'ft1', 'adapter', 'fake-trainer.json'), 'utf8'),
     );
     expect(given.argv).toEqual(expect.arrayContaining(['--base', 'unsloth/Meta-Llama-3.1-8B-Instruct']));
+    expect(given.export).toBe('both');
     expect(given.dataset_lines).toBe(job?.samples);
-    // The GPU was freed first; the adapter uploaded as blobs, then created on ROBIN's model.
+    // The GPU was freed first; every file of the merged folder uploaded as a blob, then the
+    // model imported from them, quantized, prompted as ROBIN's model is.
     const unloads = h.emulator.requests.filter(
       (r) => r.path === '/api/generate' && (r.body as { keep_alive?: number }).keep_alive === 0,
     );
     expect(unloads.map((r) => (r.body as { model: string }).model)).toContain(ROBIN);
-    expect(h.emulator.blobs.size).toBe(2);
-    expect(h.emulator.created.get('batos-robin-v1:latest')).toMatchObject({
-      from: ROBIN,
-      adapters: {
-        'adapter_model.safetensors': expect.stringMatching(/^sha256:/),
-        'adapter_config.json': expect.any(String),
-      },
+    const created = h.emulator.created.get('batos-robin-v1:latest');
+    expect(Object.keys(created?.files ?? {}).sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+      'model.safetensors.index.json',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+    expect(h.emulator.blobs.size).toBe(8);
+    expect(created).toMatchObject({
+      adapters: {},
+      quantize: 'q4_K_M',
+      template: BASE_PROMPTING.template,
+      parameters: { stop: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'], num_ctx: 8192 },
     });
+    expect(created?.from).toBeUndefined();
+    // No adapter was offered to a server that refuses them.
+    expect(
+      h.emulator.requests.some((r) => r.path === '/api/create' && 'adapters' in (r.body as object)),
+    ).toBe(false);
+    expect(job?.registration).toMatchObject({
+      provider: 'ollama',
+      path: 'merged',
+      uploaded: 8,
+      reused: 0,
+      summary: expect.stringMatching(
+        /^merged model, q4_K_M, prompted as robin-test:latest \(Ollama 0\.34\.2 takes whole models only\): 8 files, .* uploaded$/,
+      ),
+    });
+    expect(job?.registration?.bytes).toBe(
+      [...h.emulator.blobs.values()].reduce((sum, blob) => sum + blob.size, 0),
+    );
     expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([
       expect.objectContaining({
         version: 1,
         model: 'batos-robin-v1',
+        provider: 'ollama',
+        path: 'merged',
         datasetHash: job?.datasetHash,
         evaluation: expect.objectContaining({ better: true }),
       }),
@@ -186,7 +219,7 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
       await h.runtime.fineTuner.settled();
       expect(h.runtime.fineTuner.get('ft3')).toMatchObject({
         state: 'failed',
-        error: expect.stringMatching(/Ollama could not register the adapter: .*unsupported architecture/),
+        error: expect.stringMatching(/Ollama could not register the candidate: .*unsupported architecture/),
       });
       // The one good job's version stays in force; the failed ones swapped nothing.
       expect(h.runtime.fineTuner.activeModel('ROBIN')).toBe('batos-robin-v1');
@@ -202,7 +235,8 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
     try {
       const h = await start({ FINETUNE_TIMEOUT: '2h' }, { overrides: { clock } });
       h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
-      await waitUntil(() => (h.runtime.fineTuner.get('ft1')?.step ?? 0) >= 1);
+      // The trainer is a process of its own: on a busy machine it takes many turns to start.
+      await waitUntil(() => (h.runtime.fineTuner.get('ft1')?.step ?? 0) >= 1, 2_000_000);
       // A dialogue asks for the model while the trainer has the GPU: it waits, told why.
       scriptRound(h.emulator, { answer: 'late answer' });
       const events: Array<{ type: string; reason?: string }> = [];

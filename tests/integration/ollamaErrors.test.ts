@@ -4,7 +4,7 @@ import { DEFAULT_RETRY_POLICY } from '../../src/services/llm/retry.ts';
 import { ManualClock, waitUntil } from '../support/clock.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { OllamaEmulator } from '../support/ollamaEmulator.ts';
+import { OLLAMA_EMULATOR_VERSION, OllamaEmulator } from '../support/ollamaEmulator.ts';
 import { closedPort } from '../support/scripts.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
@@ -109,7 +109,7 @@ describe('checkOllama', () => {
     const emulator = await OllamaEmulator.start({ models: ['llama3.1:8b', 'mistral:latest'] });
     try {
       await expect(checkOllama(emulator.url, ['llama3.1:8b', 'mistral'])).resolves.toMatchObject({
-        version: '0.12.6',
+        version: OLLAMA_EMULATOR_VERSION,
       });
     } finally {
       await emulator.close();

@@ -191,10 +191,10 @@ describe('one persona on another server (provider in the codex)', () => {
       ['openai', true],
     ]);
 
-    // Only Ollama can register a fine-tuned model: the persona on the other server is refused.
+    // The persona on the other server may be fine-tuned too (its adapter loaded at run time,
+    // tests/e2e/finetuneServers.test.ts): here it has no golden samples yet, which is all it lacks.
     const refused = harness.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
-    expect(refused).toMatchObject({ ok: false, code: 'NOT_OLLAMA' });
-    expect(refused.ok ? '' : refused.reason).toContain('Set provider = "ollama" under [personas.ROBIN]');
+    expect(refused).toMatchObject({ ok: false, code: 'NO_SAMPLES' });
   });
 
   it('a persona on openai without OPENAI_BASE_URL says what to set, in its turn', async () => {

@@ -3,12 +3,16 @@
  * A stand-in for forge/finetune/train.py that speaks the same contract, for the bot's tests.
  *
  *   node tests/support/fakeTrainer.mjs --dataset <train.jsonl> --base <id> --output <dir>
- *        [--config <json file | inline json>] [--seed N]
+ *        [--export adapter|merged|both] [--config <json file | inline json>] [--seed N]
  *
  * stdout: JSON events, one per line (start, progress, done | error); exit 0 after done, 1 after
- * an error event, 2 for a usage error. Behaviour comes from the environment:
+ * an error event, 2 for a usage error. `--export` (default both) says what it writes: the adapter
+ * in `<output>/` (`adapter_dir`), a small merged model in `<output>/merged/` (`merged_dir`:
+ * config.json, tokenizer files, two safetensors shards and their index). Behaviour comes from the
+ * environment:
  *
- * - `FAKE_TRAINER_MODE`: `ok` (default) | `fails` | `hangs` | `garbage` | `crash`
+ * - `FAKE_TRAINER_MODE`: `ok` (default) | `fails` | `hangs` | `garbage` | `crash` |
+ *   `merged-outside` | `adapter-outside` (reports that folder outside `--output`, against the contract)
  * - `FAKE_TRAINER_STEPS`: progress lines in a full run (default 5)
  * - `FAKE_TRAINER_DELAY_MS`: pause before each line (default 0)
  *
@@ -19,7 +23,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, writeSy
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const MODES = ['ok', 'fails', 'hangs', 'garbage', 'crash'];
+const MODES = ['ok', 'fails', 'hangs', 'garbage', 'crash', 'merged-outside', 'adapter-outside'];
+const EXPORTS = ['adapter', 'merged', 'both'];
 const CONFIG_KEYS = [
   'max_steps',
   'epochs',
@@ -38,7 +43,7 @@ const CONFIG_KEYS = [
   'seed',
   'backend',
 ];
-const VALUE_FLAGS = ['--dataset', '--base', '--output', '--config', '--seed'];
+const VALUE_FLAGS = ['--dataset', '--base', '--output', '--config', '--seed', '--export'];
 const DEFAULT_TARGET_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 class UsageError extends Error {}
@@ -66,6 +71,8 @@ function parseArgs(argv) {
   if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}`);
   if (args.seed !== undefined && !/^\d+$/.test(args.seed))
     throw new UsageError('--seed must be an integer >= 0');
+  args.export ??= 'both';
+  if (!EXPORTS.includes(args.export)) throw new UsageError(`--export must be one of ${EXPORTS.join(', ')}`);
   return args;
 }
 
@@ -107,15 +114,20 @@ function writeFileAtomic(path, data) {
 }
 
 /** A small valid safetensors file: u64 LE header length, JSON header (space-padded to 8 bytes), data. */
-function safetensors(tensors) {
+function safetensors(tensors, dtype = 'F32') {
   const header = { __metadata__: { format: 'pt' } };
   const chunks = [];
   let offset = 0;
+  const width = dtype === 'F16' ? 2 : 4;
   for (const [name, shape] of tensors) {
     const count = shape.reduce((a, b) => a * b, 1);
-    const data = Buffer.alloc(count * 4);
-    for (let i = 0; i < count; i += 1) data.writeFloatLE((i % 7) / 100, i * 4);
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.length] };
+    const data = Buffer.alloc(count * width);
+    for (let i = 0; i < count; i += 1) {
+      // F16 as raw half-precision bits of small values (0x2000–0x2e00: about 0.008 to 0.1).
+      if (width === 2) data.writeUInt16LE(0x2000 + (i % 7) * 0x200, i * 2);
+      else data.writeFloatLE((i % 7) / 100, i * 4);
+    }
+    header[name] = { dtype, shape, data_offsets: [offset, offset + data.length] };
     offset += data.length;
     chunks.push(data);
   }
@@ -149,6 +161,46 @@ function writeAdapter(output, base, config) {
   writeFileAtomic(join(output, 'adapter_config.json'), `${JSON.stringify(adapterConfig, null, 2)}\n`);
 }
 
+/**
+ * The adapter merged into the base, as `save_pretrained(safe_serialization=True)` writes it: a
+ * Hugging Face folder with config.json, the tokenizer, fp16 shards and their index.
+ */
+function writeMerged(dir, base) {
+  mkdirSync(dir, { recursive: true });
+  const json = (name, value) => writeFileAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+  json('config.json', {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: 8,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    vocab_size: 16,
+    torch_dtype: 'float16',
+    _name_or_path: base,
+  });
+  json('generation_config.json', { bos_token_id: 1, eos_token_id: [2, 3] });
+  json('tokenizer.json', { version: '1.0', model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: [] } });
+  json('tokenizer_config.json', { bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>' });
+  json('special_tokens_map.json', {
+    bos_token: '<|begin_of_text|>',
+    eos_token: '<|eot_id|>',
+    pad_token: '<|eot_id|>',
+  });
+  const shards = [
+    ['model-00001-of-00002.safetensors', 'model.layers.0.self_attn.q_proj.weight', [64, 8]],
+    ['model-00002-of-00002.safetensors', 'model.layers.1.self_attn.q_proj.weight', [96, 8]],
+  ];
+  const weightMap = {};
+  for (const [file, tensor, shape] of shards) {
+    writeFileAtomic(join(dir, file), safetensors([[tensor, shape]], 'F16'));
+    weightMap[tensor] = file;
+  }
+  json('model.safetensors.index.json', {
+    metadata: { total_size: (64 + 96) * 8 * 2 },
+    weight_map: weightMap,
+  });
+}
+
 async function main() {
   const startedAt = performance.now();
   const args = parseArgs(process.argv.slice(2));
@@ -176,6 +228,7 @@ async function main() {
         dataset_lines: samples,
         base: args.base,
         output: args.output,
+        export: args.export,
         config,
         seed: args.seed === undefined ? (config.seed ?? 3407) : Number(args.seed),
         mode,
@@ -236,11 +289,18 @@ async function main() {
     await say(() => JSON.stringify(progress(step)));
   }
   if (mode === 'garbage') await say('  0%|          | 0/5 [00:00<?, ?it/s]');
-  writeAdapter(output, args.base, config);
+  // The outside modes break the contract on purpose: the bot must refuse folders outside --output.
+  const adapterDir = mode === 'adapter-outside' ? resolve(output, '..', 'adapter-elsewhere') : output;
+  const mergedDir =
+    mode === 'merged-outside' ? resolve(output, '..', 'merged-elsewhere') : join(output, 'merged');
+  mkdirSync(adapterDir, { recursive: true });
+  if (args.export !== 'merged') writeAdapter(adapterDir, args.base, config);
+  if (args.export !== 'adapter') writeMerged(mergedDir, args.base);
   await say(
     JSON.stringify({
       event: 'done',
-      adapter_dir: output,
+      adapter_dir: adapterDir,
+      ...(args.export !== 'adapter' ? { merged_dir: mergedDir } : {}),
       final_loss: progress(steps).loss,
       steps,
     }),

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Answer, fullName, OllamaRegistry } from './ollamaRegistry.ts';
 import { waitUnlessClosed } from './socketWait.ts';
+
+export type { CreatedModel, StoredBlob } from './ollamaRegistry.ts';
+export { ADAPTERS_REFUSED, OLLAMA_EMULATOR_VERSION } from './ollamaRegistry.ts';
 
 /**
  * An Ollama server on 127.0.0.1 that speaks Ollama's HTTP API (docs/OLLAMA.md) with scripted
@@ -56,10 +60,8 @@ export interface OllamaEmulatorOptions {
   models?: string[];
   /** Dimension of `/api/embed` vectors. Default 64. */
   embeddingDimension?: number;
-}
-
-function fullName(model: string): string {
-  return model.includes(':') ? model : `${model}:latest`;
+  /** The version it reports (`/api/version`); from 0.34.1 it refuses `adapters`. Default: a current one. */
+  version?: string;
 }
 
 function digestOf(text: string): string {
@@ -78,27 +80,21 @@ export function fakeEmbedding(text: string, dimension: number): number[] {
   return vector.map((value) => value / norm);
 }
 
-/** A model made with `/api/create` from a base and adapter blobs. */
-export interface CreatedModel {
-  name: string;
-  from: string;
-  /** Adapter file name → `sha256:<hex>` digest. */
-  adapters: Record<string, string>;
-}
-
 export class OllamaEmulator {
   readonly requests: RequestRecord[] = [];
   /** When each streamed answer's first piece went out (`performance.now()`), in order. */
   readonly firstPieces: Array<{ model: string; at: number }> = [];
-  readonly models = new Set<string>();
-  /** Blobs uploaded with `POST /api/blobs/sha256:<hex>`, by digest. */
-  readonly blobs = new Map<string, Buffer>();
+  /** Pulled and created models, blobs, and how each model is prompted (`ollamaRegistry.ts`). */
+  readonly registry = new OllamaRegistry();
+  readonly models = this.registry.models;
+  /** Blobs uploaded with `POST /api/blobs/sha256:<hex>`, by digest (sizes; bytes up to 1 MiB). */
+  readonly blobs = this.registry.blobs;
   /** Models made with `/api/create`, by full name. */
-  readonly created = new Map<string, CreatedModel>();
+  readonly created = this.registry.created;
+  /** How a base model is prompted (its template, parameters, system), by full name; default Llama 3.1's. */
+  readonly prompting = this.registry.prompting;
   /** Models loaded now (a chat or generate loads one; `keep_alive: 0` unloads it), as `/api/ps` shows. */
   readonly loaded = new Set<string>();
-  /** Answer `/api/create` with this error once (a refusal), when set. */
-  failCreate: { status: number; error: string } | undefined;
   private readonly scripts = new Map<string, Reply[]>();
   private responder: Responder | undefined;
   /** Dimension of `/api/embed` vectors; change it to emulate a new embedding model. */
@@ -110,6 +106,7 @@ export class OllamaEmulator {
     options: OllamaEmulatorOptions,
   ) {
     for (const model of options.models ?? []) this.models.add(fullName(model));
+    if (options.version) this.registry.version = options.version;
     this.dimension = options.embeddingDimension ?? 64;
     server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -128,6 +125,22 @@ export class OllamaEmulator {
     emulator = new OllamaEmulator(server, options);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return emulator;
+  }
+
+  /** The version `/api/version` reports; set it to emulate an older (below 0.34.1: adapters taken) or newer server. */
+  get version(): string {
+    return this.registry.version;
+  }
+  set version(version: string) {
+    this.registry.version = version;
+  }
+
+  /** Answer `/api/create` with this error once (a refusal), when set. */
+  get failCreate(): { status: number; error: string } | undefined {
+    return this.registry.failCreate;
+  }
+  set failCreate(failure: { status: number; error: string } | undefined) {
+    this.registry.failCreate = failure;
   }
 
   /** `http://127.0.0.1:PORT`, for OLLAMA_HOST. */
@@ -183,6 +196,17 @@ export class OllamaEmulator {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  private answer(res: ServerResponse, answer: Answer): void {
+    if (answer.ndjson) {
+      res.writeHead(answer.status, { 'Content-Type': 'application/x-ndjson' });
+      res.end(`${answer.ndjson.map((line) => JSON.stringify(line)).join('\n')}\n`);
+    } else if (answer.body !== undefined) this.json(res, answer.status, answer.body);
+    else {
+      res.writeHead(answer.status);
+      res.end();
+    }
+  }
+
   private notFound(model: string) {
     return { error: `model "${model}" not found, try pulling it first` };
   }
@@ -191,7 +215,9 @@ export class OllamaEmulator {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
     if (url.pathname.startsWith('/api/blobs/')) {
-      await this.blob(method, url.pathname.slice('/api/blobs/'.length), req, res);
+      const digest = url.pathname.slice('/api/blobs/'.length);
+      this.requests.push({ method, path: `/api/blobs/${digest}`, body: null });
+      this.answer(res, await this.registry.blob(method, digest, req));
       return;
     }
     const raw = method === 'GET' || method === 'HEAD' ? '' : await this.readBody(req);
@@ -214,7 +240,7 @@ export class OllamaEmulator {
         res.end('Ollama is running');
         return;
       case 'GET /api/version':
-        this.json(res, 200, { version: '0.12.6' });
+        this.json(res, 200, { version: this.registry.version });
         return;
       case 'GET /api/tags':
         this.json(res, 200, {
@@ -239,7 +265,7 @@ export class OllamaEmulator {
         });
         return;
       case 'POST /api/create':
-        this.create(body, res);
+        this.answer(res, this.registry.create(body));
         return;
       case 'DELETE /api/delete': {
         const model = fullName(String(body.model ?? ''));
@@ -248,22 +274,9 @@ export class OllamaEmulator {
         this.json(res, 200, {});
         return;
       }
-      case 'POST /api/show': {
-        const model = String(body.model ?? body.name ?? '');
-        if (!this.models.has(fullName(model))) {
-          this.json(res, 404, { error: `model '${model}' not found` });
-          return;
-        }
-        this.json(res, 200, {
-          modelfile: `FROM ${model}`,
-          parameters: 'temperature 0.7',
-          template: '{{ .Prompt }}',
-          details: { format: 'gguf', family: 'llama', parameter_size: '8.0B', quantization_level: 'Q4_K_M' },
-          model_info: { 'general.architecture': 'llama', 'llama.embedding_length': this.dimension },
-          capabilities: model.includes('embed') ? ['embedding'] : ['completion', 'tools'],
-        });
+      case 'POST /api/show':
+        this.answer(res, this.registry.show(String(body.model ?? body.name ?? ''), this.dimension));
         return;
-      }
       case 'POST /api/embed': {
         const model = String(body.model ?? '');
         if (!model) return this.json(res, 400, { error: 'model is required' });
@@ -281,67 +294,6 @@ export class OllamaEmulator {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('404 page not found');
     }
-  }
-
-  /** `HEAD` (is it there?) and `POST` (store it; 400 when the bytes do not hash to the digest). */
-  private async blob(
-    method: string,
-    digest: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<void> {
-    this.requests.push({ method, path: `/api/blobs/${digest}`, body: null });
-    if (!/^sha256:[0-9a-f]{64}$/.test(digest)) return this.json(res, 400, { error: 'invalid digest format' });
-    if (method === 'HEAD') {
-      res.writeHead(this.blobs.has(digest) ? 200 : 404);
-      res.end();
-      return;
-    }
-    if (method !== 'POST') return this.json(res, 405, { error: 'method not allowed' });
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const bytes = Buffer.concat(chunks);
-    if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) {
-      return this.json(res, 400, { error: 'digest mismatch' });
-    }
-    this.blobs.set(digest, bytes);
-    res.writeHead(201);
-    res.end();
-  }
-
-  /** `/api/create` from a base and adapters: every blob must be there, the base pulled. */
-  private create(body: Record<string, unknown>, res: ServerResponse): void {
-    const name = fullName(String(body.model ?? ''));
-    const from = String(body.from ?? '');
-    const adapters = (body.adapters ?? {}) as Record<string, string>;
-    if (!body.model) {
-      this.json(res, 400, { error: 'model is required' });
-      return;
-    }
-    if (this.failCreate) {
-      const { status, error } = this.failCreate;
-      this.failCreate = undefined;
-      this.json(res, status, { error });
-      return;
-    }
-    if (!this.models.has(fullName(from))) {
-      this.json(res, 404, this.notFound(from));
-      return;
-    }
-    const missing = Object.values(adapters).find((digest) => !this.blobs.has(digest));
-    if (missing) {
-      this.json(res, 400, { error: `blob ${missing} not found` });
-      return;
-    }
-    this.models.add(name);
-    this.created.set(name, { name, from, adapters });
-    const steps = [{ status: 'using existing layer' }, { status: 'writing manifest' }, { status: 'success' }];
-    if (body.stream === false) {
-      this.json(res, 200, { status: 'success' });
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-    res.end(`${steps.map((step) => JSON.stringify(step)).join('\n')}\n`);
   }
 
   private async generate(

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join, posix } from 'node:path';
 import { fakeEmbedding, type Reply } from './ollamaEmulator.ts';
 import { waitUnlessClosed } from './socketWait.ts';
 
@@ -9,7 +11,34 @@ import { waitUnlessClosed } from './socketWait.ts';
  * or LiteLLM do (`/v1/chat/completions` with and without SSE streaming, `/v1/embeddings`,
  * `/v1/models`), with scripted answers and OpenAI's error shape, so the real `@langchain/openai`
  * client can be tested end to end.
+ *
+ * Like a vLLM started with `--enable-lora` and `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`, it loads
+ * LoRA adapters at run time (`POST /v1/load_lora_adapter {lora_name, lora_path}`, unloaded with
+ * `/v1/unload_lora_adapter`), reading `lora_path` from its own view of the disk (`mounts`), lists
+ * them in `/v1/models` and serves chat under their names, with vLLM's answers and errors.
+ * `runtimeLora: false` makes a plain OpenAI-compatible server (llama.cpp's, a hosted API): the
+ * routes are unknown there; `enableLora: false` a vLLM with the routes but without `--enable-lora`.
  */
+
+export interface OpenAIEmulatorOptions {
+  models?: string[];
+  apiKey?: string;
+  embeddingDimension?: number;
+  /** Whether it has vLLM's runtime LoRA routes (default true). */
+  runtimeLora?: boolean;
+  /** Whether vLLM was started with `--enable-lora` (default true). */
+  enableLora?: boolean;
+  /** How the server sees the disk: a path it is given → the folder it is on this host (default: the same paths). */
+  mounts?: Record<string, string>;
+}
+
+/** An adapter loaded at run time. */
+export interface LoadedAdapter {
+  name: string;
+  /** The path as the server was given it, and where that is on this host. */
+  path: string;
+  localPath: string;
+}
 
 export interface OpenAIChatRequest {
   model: string;
@@ -20,6 +49,10 @@ export interface OpenAIChatRequest {
 export class OpenAIEmulator {
   readonly requests: Array<{ method: string; path: string; body: unknown; authorization?: string }> = [];
   readonly models = new Set<string>();
+  /** Adapters loaded at run time, by name. */
+  readonly adapters = new Map<string, LoadedAdapter>();
+  /** How the server sees the disk: a path it is given → the folder it is on this host (add to it at will). */
+  readonly mounts: Record<string, string>;
   private readonly scripts = new Map<string, Reply[]>();
   private responder: ((request: OpenAIChatRequest) => Reply | Promise<Reply>) | undefined;
   private readonly sockets = new Set<import('node:net').Socket>();
@@ -29,7 +62,10 @@ export class OpenAIEmulator {
     private readonly apiKey: string | undefined,
     models: string[],
     readonly dimension: number,
+    private readonly lora: Required<Pick<OpenAIEmulatorOptions, 'runtimeLora' | 'enableLora'>>,
+    mounts: Record<string, string>,
   ) {
+    this.mounts = { ...mounts };
     for (const model of models) this.models.add(model);
     server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -37,9 +73,7 @@ export class OpenAIEmulator {
     });
   }
 
-  static async start(
-    options: { models?: string[]; apiKey?: string; embeddingDimension?: number } = {},
-  ): Promise<OpenAIEmulator> {
+  static async start(options: OpenAIEmulatorOptions = {}): Promise<OpenAIEmulator> {
     let emulator: OpenAIEmulator | undefined;
     const server = createServer((req, res) => {
       emulator?.handle(req, res).catch((error: unknown) => {
@@ -52,6 +86,8 @@ export class OpenAIEmulator {
       options.apiKey,
       options.models ?? [],
       options.embeddingDimension ?? 64,
+      { runtimeLora: options.runtimeLora ?? true, enableLora: options.enableLora ?? true },
+      options.mounts ?? {},
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return emulator;
@@ -126,11 +162,31 @@ export class OpenAIEmulator {
     }
     const route = `${req.method} ${url.pathname}`;
     if (route === 'GET /v1/models') {
+      const base = [...this.models][0] ?? null;
       return this.json(res, 200, {
         object: 'list',
-        data: [...this.models].map((id) => ({ id, object: 'model', owned_by: 'emulator' })),
+        data: [
+          ...[...this.models].map((id) => ({
+            id,
+            object: 'model',
+            owned_by: 'emulator',
+            root: id,
+            parent: null,
+          })),
+          // vLLM lists each loaded adapter as a model whose parent is the base.
+          ...[...this.adapters.values()].map((a) => ({
+            id: a.name,
+            object: 'model',
+            owned_by: 'vllm',
+            root: a.path,
+            parent: base,
+          })),
+        ],
       });
     }
+    if (this.lora.runtimeLora && route === 'POST /v1/load_lora_adapter') return this.loadAdapter(body, res);
+    if (this.lora.runtimeLora && route === 'POST /v1/unload_lora_adapter')
+      return this.unloadAdapter(body, res);
     if (route === 'POST /v1/embeddings') {
       const model = String(body.model ?? '');
       if (!this.models.has(model)) return this.modelMissing(res, model);
@@ -159,6 +215,77 @@ export class OpenAIEmulator {
     );
   }
 
+  /** vLLM's error body: `{error: {message, type, param, code}}`, the code the HTTP status. */
+  private vllmError(res: ServerResponse, status: number, message: string, type: string): void {
+    this.json(res, status, { error: { message, type, param: null, code: status } });
+  }
+
+  /** Where a path the server is given lies on this host (its mounts applied). */
+  private onHost(path: string): string {
+    for (const [mount, local] of Object.entries(this.mounts)) {
+      if (path === mount || path.startsWith(`${mount}/`))
+        return join(local, ...posix.relative(mount, path).split('/'));
+    }
+    return path;
+  }
+
+  /** vLLM's `/v1/load_lora_adapter`: checks as vLLM does, then the adapter serves under its name. */
+  private loadAdapter(body: Record<string, unknown>, res: ServerResponse) {
+    const name = typeof body.lora_name === 'string' ? body.lora_name : '';
+    const path = typeof body.lora_path === 'string' ? body.lora_path : '';
+    if (!name || !path)
+      return this.vllmError(
+        res,
+        400,
+        "Both 'lora_name' and 'lora_path' must be provided.",
+        'InvalidUserInput',
+      );
+    if (this.adapters.has(name))
+      return this.vllmError(
+        res,
+        400,
+        `The lora adapter '${name}' has already been loaded.`,
+        'InvalidUserInput',
+      );
+    if (!this.lora.enableLora)
+      return this.vllmError(
+        res,
+        400,
+        'LoRA is not enabled. Use --enable-lora to enable LoRA.',
+        'BadRequestError',
+      );
+    const localPath = this.onHost(path);
+    if (
+      !existsSync(join(localPath, 'adapter_config.json')) ||
+      !existsSync(join(localPath, 'adapter_model.safetensors'))
+    )
+      return this.vllmError(
+        res,
+        404,
+        `Loading lora ${name} failed: No adapter found for ${path}`,
+        'NotFoundError',
+      );
+    this.adapters.set(name, { name, path, localPath });
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`Success: LoRA adapter '${name}' added successfully.`);
+  }
+
+  /** vLLM's `/v1/unload_lora_adapter`. */
+  private unloadAdapter(body: Record<string, unknown>, res: ServerResponse) {
+    const name = typeof body.lora_name === 'string' ? body.lora_name : '';
+    if (!name)
+      return this.vllmError(
+        res,
+        400,
+        "either 'lora_name' and 'lora_int_id' needs to be provided.",
+        'InvalidUserInput',
+      );
+    if (!this.adapters.delete(name))
+      return this.vllmError(res, 404, `The lora adapter '${name}' cannot be found.`, 'NotFoundError');
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`Success: LoRA adapter '${name}' removed successfully.`);
+  }
+
   /** OpenAI's answer for a model it does not serve. */
   private modelMissing(res: ServerResponse, model: string): void {
     this.error(
@@ -176,7 +303,7 @@ export class OpenAIEmulator {
     res: ServerResponse,
   ): Promise<void> {
     const model = String(body.model ?? '');
-    if (!this.models.has(model)) return this.modelMissing(res, model);
+    if (!this.models.has(model) && !this.adapters.has(model)) return this.modelMissing(res, model);
     const request: OpenAIChatRequest = {
       model,
       messages: (body.messages as OpenAIChatRequest['messages']) ?? [],

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_KEYS } from '../../src/services/config.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
+import { OLLAMA_EMULATOR_VERSION } from '../support/ollamaEmulator.ts';
 
 /** A Dockerfile as instructions: continuation lines joined, comments dropped. */
 function instructions(text: string): Array<{ op: string; args: string }> {
@@ -70,7 +71,8 @@ describe('compose.yaml', () => {
 
   it('runs the bot beside Ollama, its data on a volume', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['bot', 'ollama']);
-    expect(compose.services.ollama?.image).toMatch(/^ollama\/ollama/);
+    // Pinned to a release, the one the tests' emulator behaves as: a new Ollama can change what it accepts.
+    expect(compose.services.ollama?.image).toBe(`ollama/ollama:${OLLAMA_EMULATOR_VERSION}`);
     const bot = compose.services.bot;
     expect(bot?.environment?.OLLAMA_HOST).toBe('http://ollama:11434');
     const dataVolume = bot?.volumes?.find((v) => v.endsWith(`:${bot.environment?.DATA_DIR}`));

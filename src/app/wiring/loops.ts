@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { keepsFormat } from '../../graph/formats.ts';
 import { systemPromptFor } from '../../graph/prompts.ts';
 import type { Clock } from '../../services/clock.ts';
@@ -9,7 +9,9 @@ import { createGoldenStore } from '../../services/curation/goldenStore.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
 import type { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
-import { createOllamaModelHost } from '../../services/finetune/ollamaAdapters.ts';
+import { createOllamaRegistrar } from '../../services/finetune/ollamaRegistrar.ts';
+import { createOpenAIRegistrar } from '../../services/finetune/openaiRegistrar.ts';
+import type { Registrars } from '../../services/finetune/registrar.ts';
 import { type Amendments, createAmendments } from '../../services/governance/amendments.ts';
 import type { ProposalStore } from '../../services/governance/proposalStore.ts';
 import type { Limiter } from '../../services/llm/limiter.ts';
@@ -74,6 +76,33 @@ export function composeCuration(parts: LoopParts): Curation {
   });
 }
 
+/**
+ * How each server takes a fine-tuned model: Ollama by its version (adapter or merged model),
+ * an OpenAI-compatible server by vLLM's runtime LoRA routes when OPENAI_BASE_URL is set.
+ */
+export function composeRegistrars(config: Config): Registrars {
+  return {
+    ollama: createOllamaRegistrar({
+      host: config.ollamaHost,
+      timeoutMs: config.ollamaTimeoutMs,
+      version: config.ollamaVersion,
+      quantize: config.finetuneQuantize,
+    }),
+    ...(config.openaiBaseUrl
+      ? {
+          openai: createOpenAIRegistrar({
+            baseUrl: config.openaiBaseUrl,
+            apiKey: config.openaiApiKey,
+            timeoutMs: config.ollamaTimeoutMs,
+            // Where runJob puts each job's folder (its trainer output inside).
+            localDir: resolve(config.dataDir, 'finetune'),
+            sharedDir: config.finetuneSharedDir,
+          }),
+        }
+      : {}),
+  };
+}
+
 /** The strategic loop: fine-tunes a persona on its golden set, evaluates, and swaps. */
 export function composeFineTuner(
   parts: LoopParts,
@@ -87,7 +116,7 @@ export function composeFineTuner(
     modelFor: providers.modelFor,
     providerOf: providers.of,
     goldenCount: (persona) => deps.curation.sizes().find((s) => s.persona === persona)?.samples ?? 0,
-    host: createOllamaModelHost({ host: config.ollamaHost, timeoutMs: config.ollamaTimeoutMs }),
+    registrars: composeRegistrars(config),
     limiter: deps.limiter,
     formatOk: keepsFormat,
     bus: parts.bus,

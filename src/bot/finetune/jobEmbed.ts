@@ -60,6 +60,8 @@ export function jobEmbed(job: FinetuneJob): EmbedBuilder {
       value: `\`${job.candidate}\` (version ${job.version})`,
       inline: true,
     });
+  if (job.registration)
+    embed.addFields({ name: 'Registered', value: job.registration.summary.slice(0, 1024) });
   if (job.evaluation)
     embed.addFields({
       name: 'Evaluation (pairwise, both orders)',

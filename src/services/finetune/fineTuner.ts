@@ -9,7 +9,8 @@ import type {
 } from './fineTunerDeps.ts';
 import type { ActiveModel, FinetuneJob, ModelVersion } from './finetuneStore.ts';
 import { decideJob, endInterruptedJob, JobSlot, scheduledJob, startJob } from './jobLifecycle.ts';
-import { rollback } from './modelSwap.ts';
+import { activeOf, rollback } from './modelSwap.ts';
+import { followPointer, restoreActive, retireVersion } from './serving.ts';
 
 export type {
   FineTunerDeps,
@@ -20,18 +21,19 @@ export type {
 
 /**
  * The UnslothForge (the strategic loop's second half): when a persona's golden set has grown
- * enough, or an architect asks, fine-tune its model on the host GPU, register the adapter with
- * Ollama under an immutable name, judge it against the model in force on held-out prompts, and
- * — only if it is better — flip the persona's model in one write. One job at a time; every
- * version kept with its lineage; a rollback flips back at once.
+ * enough, or an architect asks, fine-tune its model on the host GPU, register it with the
+ * persona's server (Ollama or vLLM, `registrar.ts`) under an immutable name, judge it against the
+ * model in force on held-out prompts, and — only if it is better — flip the persona's model in
+ * one write. One job at a time; every version kept with its lineage; a rollback flips back at once.
  *
  * The steps of a job are in `runJob.ts`, its life around them in `jobLifecycle.ts`, the swap and
- * the rollback in `modelSwap.ts`; this binds them to their dependencies.
+ * the rollback in `modelSwap.ts`, what the servers do when the pointer moves in `serving.ts`;
+ * this binds them to their dependencies.
  */
 export interface FineTuner {
   /** Starts a fine-tune of `persona` (the job runs on; its progress is published). */
   start(persona: string, trigger: { trigger: FinetuneJob['trigger']; requestedBy: string }): FinetuneDecision;
-  /** Waits for the running job, if any. */
+  /** Waits for the running job, if any, and for the servers to follow the last swap or rollback. */
   settled(): Promise<void>;
   /** The scheduled job: the next persona whose golden set grew by `triggerSize`, to the end. */
   job(cron: string): JobSpec;
@@ -65,13 +67,39 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
     countGolden: deps.goldenCount ?? ((persona) => goldenCount(deps.dataDir, persona)),
   };
   endInterruptedJob(runtime);
+  // A server that forgets on restart (vLLM's runtime adapters) gets the versions in force again.
+  slot.chore(
+    restoreActive(
+      runtime,
+      deps
+        .personas()
+        .list()
+        .map((p) => p.id),
+    ),
+  );
   return {
     start: (persona, trigger) => startJob(runtime, slot, persona, trigger),
     settled: () => slot.settled(),
     job: (cron) => scheduledJob(runtime, slot, cron),
     promote: (jobId, userId) => decideJob(runtime, jobId, userId, 'promote'),
-    discard: (jobId, userId) => decideJob(runtime, jobId, userId, 'discard'),
-    rollback: (persona, userId, version) => rollback(runtime, persona, userId, version),
+    discard(jobId, userId) {
+      const decision = decideJob(runtime, jobId, userId, 'discard');
+      const { job } = decision;
+      if (decision.ok && job?.version)
+        slot.chore(
+          retireVersion(
+            runtime,
+            store.versions(job.persona).find((v) => v.version === job.version),
+          ),
+        );
+      return decision;
+    },
+    rollback(persona, userId, version) {
+      const left = deps.personas().has(persona) ? activeOf(runtime, persona).version : 0;
+      const rolled = rollback(runtime, persona, userId, version);
+      if (rolled.ok) slot.chore(followPointer(runtime, persona, left, rolled.active.version));
+      return rolled;
+    },
     activeModel(persona) {
       const active = store.active(persona);
       return active && active.version > 0 ? active.model : undefined;

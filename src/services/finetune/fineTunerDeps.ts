@@ -6,7 +6,7 @@ import type { Limiter } from '../llm/limiter.ts';
 import type { Logger } from '../logger.ts';
 import type { PersonaRegistry } from '../personas.ts';
 import type { FinetuneJob, FinetuneStore } from './finetuneStore.ts';
-import type { ModelHost } from './ollamaAdapters.ts';
+import type { Registrars } from './registrar.ts';
 
 export interface FinetuneSettings {
   command: string;
@@ -35,9 +35,10 @@ export interface FineTunerDeps {
   modelFor: ModelFor;
   /** How many golden samples a persona has (default: counted in its file). */
   goldenCount?: (personaId: string) => number;
-  /** Who serves a persona's model: only Ollama can register a fine-tuned one (default: Ollama for all). */
+  /** Who serves a persona's model (default: Ollama for all): its registrar puts a fine-tuned one there. */
   providerOf?: (personaId: string) => LlmProvider;
-  host: ModelHost;
+  /** How each kind of server takes a fine-tuned model (Ollama, vLLM); absent: that server cannot. */
+  registrars: Registrars;
   limiter: Limiter;
   /** Whether an answer keeps a persona's output format (ROBIN's DISSONANCE line, BRICK's tool lines). */
   formatOk: (personaId: string, text: string) => boolean;
@@ -52,7 +53,7 @@ export interface FineTunerDeps {
 export type FinetuneRefusalCode =
   | 'UNKNOWN_PERSONA'
   | 'NO_BASE'
-  | 'NOT_OLLAMA'
+  | 'CANNOT_SERVE'
   | 'NO_SAMPLES'
   | 'BUSY'
   | 'NO_SUCH_JOB'

@@ -1,4 +1,6 @@
+import type { LlmProvider } from '../llm/chatModel.ts';
 import { SqliteStore } from '../sqliteStore.ts';
+import type { RegistrationPath, RegistrationRecord } from './registrar.ts';
 
 /**
  * The durable record of the fine-tuning loop (`DATA_DIR/finetune.sqlite`): every job with its
@@ -69,6 +71,8 @@ export interface FinetuneJob {
   /** The registered candidate and the version it would become. */
   candidate?: string;
   version?: number;
+  /** How the candidate was put on its server: the path taken, the bytes sent. */
+  registration?: RegistrationRecord;
   evaluation?: EvaluationReport;
   error?: string;
   /** The end of the trainer's log, for a failed job. */
@@ -81,8 +85,13 @@ export interface FinetuneJob {
 export interface ModelVersion {
   persona: string;
   version: number;
-  /** The Ollama model name (`batos-robin-v3`). */
+  /** The model's name on its server (`batos-robin-v3`). */
   model: string;
+  /** Who serves it and how it was put there (absent in records older than the choice: Ollama, adapter). */
+  provider?: LlmProvider;
+  path?: RegistrationPath;
+  /** The trainer's adapter folder, to load it again where a server forgets it (vLLM after a restart). */
+  adapterDir?: string;
   base: string;
   fromModel: string;
   jobId: string;

@@ -5,6 +5,7 @@ import { type FinetuneDecision, type FinetuneRuntime, refuse, updateJob } from '
 import type { FinetuneJob } from './finetuneStore.ts';
 import { swap } from './modelSwap.ts';
 import { runJob } from './runJob.ts';
+import { serverOf } from './serving.ts';
 
 /**
  * A fine-tune's life around its steps: started (one at a time, refused with a reason otherwise),
@@ -12,9 +13,16 @@ import { runJob } from './runJob.ts';
  * schedule, and ended as failed when a restart cut it short.
  */
 
-/** The job this process runs, if any, and the signal that stops it when the bot shuts down. */
+/** How long a shutdown waits for the servers' follow-ups (loading, unloading adapters). */
+const CHORES_PATIENCE_MS = 5_000;
+
+/**
+ * The job this process runs, if any, the servers' follow-ups of a swap or rollback (loading and
+ * unloading runtime adapters), and the signal that stops a job when the bot shuts down.
+ */
 export class JobSlot {
   private running: Promise<void> | undefined;
+  private readonly chores = new Set<Promise<void>>();
   private readonly closing = new AbortController();
 
   get signal(): AbortSignal {
@@ -28,15 +36,31 @@ export class JobSlot {
     });
   }
 
-  /** Waits for the running job, if any. */
-  async settled(): Promise<void> {
-    await this.running;
+  /** Follows a server's follow-up until it ends (it logs its own failures). */
+  chore(work: Promise<void>): void {
+    const followed = work.finally(() => this.chores.delete(followed));
+    this.chores.add(followed);
   }
 
-  /** Stops the running job and waits for it to end. */
+  /** Waits for the running job and the follow-ups, if any. */
+  async settled(): Promise<void> {
+    await this.running;
+    await Promise.all([...this.chores]);
+  }
+
+  /**
+   * Stops the running job and waits for it to end, and for the follow-ups a little: one waiting
+   * on a server that does not answer must not hold the shutdown for its whole deadline.
+   */
   async close(): Promise<void> {
     this.closing.abort(new Error('shutting down'));
     await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CHORES_PATIENCE_MS);
+    });
+    await Promise.race([Promise.all([...this.chores]), patience]);
+    clearTimeout(timer);
   }
 }
 
@@ -85,7 +109,7 @@ export function endInterruptedJob(deps: Pick<FinetuneRuntime, 'store' | 'dataDir
 
 /** Why a persona cannot be fine-tuned, if it cannot. */
 function unfit(
-  deps: Pick<FinetuneRuntime, 'personas' | 'providerOf' | 'countGolden'>,
+  deps: Pick<FinetuneRuntime, 'personas' | 'providerOf' | 'registrars' | 'countGolden'>,
   personaId: string,
 ): FinetuneDecision | undefined {
   const registry = deps.personas();
@@ -105,11 +129,10 @@ function unfit(
       `${persona.id} has no finetune_base in the codex: add finetune_base = "<the Hugging Face weights of ${persona.model}>" under [personas.${persona.id}] (for llama3.1:8b, "unsloth/Meta-Llama-3.1-8B-Instruct").`,
     );
   }
-  const provider = deps.providerOf?.(persona.id) ?? 'ollama';
-  if (provider !== 'ollama') {
+  if (!serverOf(deps, persona.id).registrar) {
     return refuse(
-      'NOT_OLLAMA',
-      `${persona.id} is served by an OpenAI-compatible server: a fine-tune registers its adapter in Ollama, which only Ollama can do. Set provider = "ollama" under [personas.${persona.id}] to fine-tune it.`,
+      'CANNOT_SERVE',
+      `${persona.id} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it, or set provider = "ollama" under [personas.${persona.id}].`,
     );
   }
   if (deps.countGolden(persona.id) === 0) {
@@ -193,7 +216,7 @@ export function scheduledJob(deps: FinetuneRuntime, slot: JobSlot, cron: string)
       const due = deps
         .personas()
         .list()
-        .filter((p) => p.finetuneBase && (deps.providerOf?.(p.id) ?? 'ollama') === 'ollama')
+        .filter((p) => p.finetuneBase && serverOf(deps, p.id).registrar)
         .map((p) => ({ id: p.id, grown: deps.countGolden(p.id) - lastGolden(deps, p.id) }))
         .filter((p) => p.grown >= deps.settings.triggerSize)
         .sort((a, b) => b.grown - a.grown)[0];

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ChatMessage } from '../llm/chatModel.ts';
+import type { ChatMessage, LlmProvider } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
 import type { Persona } from '../personas.ts';
 import { type DatasetSnapshot, snapshotDataset } from './datasetSnapshot.ts';
@@ -8,13 +8,15 @@ import { evaluate, PAIRWISE_SCHEMA, promptsOf } from './evaluation.ts';
 import { type FinetuneRuntime, updateJob } from './fineTunerDeps.ts';
 import type { EvaluationReport, FinetuneJob } from './finetuneStore.ts';
 import { activeOf, modelName, swap } from './modelSwap.ts';
+import type { ModelRegistrar, RegistrationRecord, TrainerExport } from './registrar.ts';
+import { retireVersion, SERVER_NAMES, serverOf } from './serving.ts';
 import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
 
 /**
- * One fine-tune, step by step: the dataset frozen, the GPU freed, the trainer run, the adapter
- * registered with Ollama, the candidate judged against the model in force, and the swap (or
- * not). Each step is a function of the few dependencies it uses; a step that fails ends the job
- * as failed, with nothing swapped.
+ * One fine-tune, step by step: the dataset frozen, the server asked what it takes, the GPU freed,
+ * the trainer run, the candidate registered with the persona's server (Ollama or vLLM), judged
+ * against the model in force, and the swap (or not). Each step is a function of the few
+ * dependencies it uses; a step that fails ends the job as failed, with nothing swapped.
  */
 
 /** A job's latest record as its steps change it: every change is stored, most also published. */
@@ -61,15 +63,53 @@ export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void
   try {
     const snapshot = freezeDataset(deps, progress, folder);
     if (snapshot.train === 0) return progress.fail('the dataset is empty');
+    const server = await askServer(deps, progress);
+    if (!server) return;
     const release = await freeGpu(deps, persona.displayName);
-    const outcome = await train(deps, progress, snapshot, folder).finally(release);
+    const outcome = await train(deps, progress, snapshot, folder, server.export).finally(release);
     if (!outcome.ok) return progress.fail(outcome.reason, outcome.tail);
-    if (!(await register(deps, progress, outcome, snapshot))) return;
+    if (!(await register(deps, progress, outcome, snapshot, server))) return;
     decide(deps, progress, await judge(deps, progress, persona, snapshot));
+    // A candidate that stays out holds no server memory (a runtime adapter is unloaded).
+    if (progress.job.state === 'kept')
+      await retireVersion(
+        deps,
+        deps.store.versions(progress.job.persona).find((v) => v.version === progress.job.version),
+      );
   } catch (error) {
     if (deps.signal.aborted) return progress.fail('the bot is shutting down; the job was stopped');
     deps.log.error({ err: error, job: jobId }, 'fine-tune failed');
     progress.fail((error as Error).message ?? String(error));
+  }
+}
+
+/** The persona's server, as a registration needs it: who it is, its registrar, what the trainer exports for it. */
+interface JobServer {
+  provider: LlmProvider;
+  registrar: ModelRegistrar;
+  export: TrainerExport;
+}
+
+/**
+ * 1½. The persona's server asked, before any training, whether it can take a fine-tuned model
+ * and what the trainer should export for it. Returns undefined when it cannot (the job has failed).
+ */
+export async function askServer(
+  deps: Pick<FinetuneRuntime, 'registrars' | 'providerOf' | 'log'>,
+  progress: JobProgress,
+): Promise<JobServer | undefined> {
+  const { provider, registrar } = serverOf(deps, progress.job.persona);
+  if (!registrar) {
+    progress.fail(`${SERVER_NAMES[provider]} is not configured: nothing could serve the fine-tuned model`);
+    return undefined;
+  }
+  try {
+    const plan = await registrar.prepare();
+    deps.log.info({ job: progress.job.id, provider, export: plan.export }, plan.note);
+    return { provider, registrar, export: plan.export };
+  } catch (error) {
+    progress.fail(`${SERVER_NAMES[provider]} cannot take a fine-tuned model: ${(error as Error).message}`);
+    return undefined;
   }
 }
 
@@ -101,19 +141,27 @@ export function freezeDataset(
  * models are unloaded (`keep_alive: 0`). Returns what gives the GPU back.
  */
 export async function freeGpu(
-  deps: Pick<FinetuneRuntime, 'settings' | 'limiter' | 'host' | 'personas' | 'store' | 'log'>,
+  deps: Pick<
+    FinetuneRuntime,
+    'settings' | 'limiter' | 'registrars' | 'providerOf' | 'personas' | 'store' | 'log'
+  >,
   displayName: string,
 ): Promise<() => void> {
   if (!deps.settings.exclusive) return () => {};
   const release = deps.limiter.hold(`fine-tuning ${displayName} (it can take a while)`);
   await deps.limiter.drained();
-  const loaded = deps
-    .personas()
-    .list()
-    .map((p) => activeOf(deps, p.id).model);
-  await deps.host
-    .unload(loaded)
-    .catch((error: unknown) => deps.log.warn({ err: error }, 'could not unload the models'));
+  // Each server frees what it can: Ollama unloads; vLLM keeps its share of the GPU
+  // (README, "Which server takes a fine-tuned model").
+  const loaded = new Map<ModelRegistrar, string[]>();
+  for (const persona of deps.personas().list()) {
+    const { registrar } = serverOf(deps, persona.id);
+    if (registrar)
+      loaded.set(registrar, [...(loaded.get(registrar) ?? []), activeOf(deps, persona.id).model]);
+  }
+  for (const [registrar, models] of loaded)
+    await registrar
+      .unload(models)
+      .catch((error: unknown) => deps.log.warn({ err: error }, 'could not unload the models'));
   return release;
 }
 
@@ -123,6 +171,7 @@ export async function train(
   progress: JobProgress,
   snapshot: DatasetSnapshot,
   folder: string,
+  exported: TrainerExport = 'both',
 ): Promise<TrainerOutcome> {
   const { settings } = deps;
   const outcome = await runTrainer({
@@ -130,6 +179,7 @@ export async function train(
     dataset: snapshot.trainPath,
     base: progress.job.base,
     output: join(folder, 'adapter'),
+    export: exported,
     ...(settings.config ? { config: settings.config } : {}),
     logPath: join(folder, 'trainer.log'),
     timeoutMs: settings.timeoutMs,
@@ -158,14 +208,16 @@ export async function train(
 }
 
 /**
- * 4. The adapter registered with Ollama under an immutable name, and the version recorded in the
- * lineage. Returns false when Ollama refused (the job has failed).
+ * 4. The candidate put on the persona's server under an immutable name (the path its server
+ * takes: adapter, merged model or runtime adapter), and the version recorded in the lineage.
+ * Returns false when the server refused (the job has failed).
  */
 export async function register(
-  deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'host'>,
+  deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log'>,
   progress: JobProgress,
   outcome: Extract<TrainerOutcome, { ok: true }>,
   snapshot: DatasetSnapshot,
+  server: Pick<JobServer, 'provider' | 'registrar'>,
 ): Promise<boolean> {
   const job = progress.update({
     stage: 'registering',
@@ -173,17 +225,34 @@ export async function register(
     ...(outcome.finalLoss !== null ? { finalLoss: outcome.finalLoss } : {}),
   });
   const version = deps.store.nextVersion(job.persona);
-  const candidate = modelName(job.persona, version);
+  let registered: Awaited<ReturnType<ModelRegistrar['register']>>;
   try {
-    await deps.host.createFromAdapter(candidate, job.fromModel, outcome.adapterDir);
+    registered = await server.registrar.register({
+      name: modelName(job.persona, version),
+      from: job.fromModel,
+      base: job.base,
+      adapterDir: outcome.adapterDir,
+      mergedDir: outcome.mergedDir,
+    });
   } catch (error) {
-    progress.fail(`Ollama could not register the adapter: ${(error as Error).message}`);
+    progress.fail(
+      `${SERVER_NAMES[server.provider]} could not register the candidate: ${(error as Error).message}`,
+    );
     return false;
   }
+  const { model, ...done } = registered;
+  const registration: RegistrationRecord = { ...done, provider: server.provider };
+  deps.log.info(
+    { job: job.id, model, path: done.path, bytes: done.bytes, uploaded: done.uploaded, reused: done.reused },
+    `registered the candidate: ${done.summary}`,
+  );
   deps.store.addVersion({
     persona: job.persona,
     version,
-    model: candidate,
+    model,
+    provider: server.provider,
+    path: done.path,
+    adapterDir: outcome.adapterDir,
     base: job.base,
     fromModel: job.fromModel,
     jobId: job.id,
@@ -191,7 +260,7 @@ export async function register(
     samples: snapshot.train,
     createdAt: deps.clock.now(),
   });
-  progress.update({ stage: 'evaluating', candidate, version });
+  progress.update({ stage: 'evaluating', candidate: model, version, registration });
   return true;
 }
 

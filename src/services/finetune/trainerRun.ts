@@ -1,18 +1,22 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, existsSync, readdirSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../clock.ts';
 import { writeFileDurably } from '../durableWrite.ts';
+import type { TrainerExport } from './registrar.ts';
 
 /**
  * Runs the trainer as a child process and follows its contract (README, "Fine-tuning"):
  *
- *     <FINETUNE_COMMAND> --dataset <train.jsonl> --base <hugging face id> --output <dir> [--config <file>]
+ *     <FINETUNE_COMMAND> --dataset <train.jsonl> --base <hugging face id> --output <dir>
+ *                        --export adapter|merged|both [--config <file>]
  *
  * stdout carries one JSON event per line — `start`, `progress`, `done` or `error` — and nothing
- * else; stderr is its log. Exit 0 only on success, with `<dir>/adapter_model.safetensors` and
- * `<dir>/adapter_config.json` written.
+ * else; stderr is its log. Exit 0 only on success, with `<adapter_dir>/adapter_model.safetensors`
+ * and `<adapter_dir>/adapter_config.json` written (unless only merged weights were asked for),
+ * and, when merged weights were written, `merged_dir` a Hugging Face safetensors folder. Both
+ * folders lie inside `--output`: the job's folder is all the bot reads, shares and cleans.
  */
 
 export type TrainerEvent =
@@ -25,11 +29,19 @@ export type TrainerEvent =
       learning_rate?: number;
       elapsed_s?: number;
     }
-  | { event: 'done'; adapter_dir: string; final_loss: number | null; steps: number }
+  | { event: 'done'; adapter_dir: string; merged_dir?: string; final_loss: number | null; steps: number }
   | { event: 'error'; message: string };
 
 export type TrainerOutcome =
-  | { ok: true; adapterDir: string; finalLoss: number | null; steps: number; malformed: number }
+  | {
+      ok: true;
+      adapterDir: string;
+      /** The merged weights' folder, when the trainer wrote them. */
+      mergedDir?: string;
+      finalLoss: number | null;
+      steps: number;
+      malformed: number;
+    }
   | { ok: false; reason: string; tail: string; malformed: number };
 
 /** The files an adapter must have (PEFT's layout), as Ollama's `ADAPTER` reads them. */
@@ -69,7 +81,10 @@ export function readEvent(line: string): TrainerEvent | undefined {
     case 'progress':
       return finite(event.step) && finite(event.total_steps) ? (event as TrainerEvent) : undefined;
     case 'done':
-      return typeof event.adapter_dir === 'string' ? (event as TrainerEvent) : undefined;
+      return typeof event.adapter_dir === 'string' &&
+        (event.merged_dir === undefined || typeof event.merged_dir === 'string')
+        ? (event as TrainerEvent)
+        : undefined;
     case 'error':
       return typeof event.message === 'string' ? (event as TrainerEvent) : undefined;
     default:
@@ -82,6 +97,8 @@ export interface TrainerRequest {
   dataset: string;
   base: string;
   output: string;
+  /** What to write: the adapter, the adapter merged into the base, or both (the default). */
+  export?: TrainerExport;
   /** Trainer settings, written to `<folder>/config.json` and passed as `--config`. */
   config?: Record<string, unknown>;
   /** Where the trainer's log goes (stderr and malformed stdout lines). */
@@ -99,7 +116,11 @@ export interface TrainerRequest {
 export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcome> {
   const [program, ...prefix] = commandWords(request.command);
   if (!program) return { ok: false, reason: 'FINETUNE_COMMAND is empty', tail: '', malformed: 0 };
-  const args = [...prefix, '--dataset', request.dataset, '--base', request.base, '--output', request.output];
+  const args = [
+    ...prefix,
+    ...['--dataset', request.dataset, '--base', request.base, '--output', request.output],
+    ...['--export', request.export ?? 'both'],
+  ];
   if (request.config && Object.keys(request.config).length > 0) {
     const configPath = join(request.output, '..', 'config.json');
     writeFileDurably(configPath, `${JSON.stringify(request.config, null, 2)}\n`);
@@ -186,7 +207,22 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
   stop.abort();
   const exit = await exited;
   await new Promise<void>((resolve) => log.end(() => resolve()));
-  const lastLines = tail.join('\n');
+  return outcomeOf({ stoppedFor, exit, failed, done, tail: tail.join('\n'), malformed }, request);
+}
+
+/** What the run came to, from how the trainer ended and the folders it named. */
+function outcomeOf(
+  run: {
+    stoppedFor: string | undefined;
+    exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error };
+    failed: string | undefined;
+    done: Extract<TrainerEvent, { event: 'done' }> | undefined;
+    tail: string;
+    malformed: number;
+  },
+  request: Pick<TrainerRequest, 'output' | 'export'>,
+): TrainerOutcome {
+  const { stoppedFor, exit, failed, done, tail: lastLines, malformed } = run;
   if (stoppedFor) return { ok: false, reason: stoppedFor, tail: lastLines, malformed };
   if (exit.error) {
     return {
@@ -207,9 +243,55 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
   }
   if (!done)
     return { ok: false, reason: 'the trainer exited without a done event', tail: lastLines, malformed };
-  const missing = ADAPTER_FILES.filter((file) => !existsSync(join(done?.adapter_dir ?? '', file)));
-  if (missing.length) {
-    return { ok: false, reason: `the adapter lacks ${missing.join(' and ')}`, tail: lastLines, malformed };
+  const wrong = checkOutput(done, request.output, request.export ?? 'both');
+  if (wrong) return { ok: false, reason: wrong, tail: lastLines, malformed };
+  return {
+    ok: true,
+    adapterDir: done.adapter_dir,
+    ...(done.merged_dir ? { mergedDir: done.merged_dir } : {}),
+    finalLoss: done.final_loss,
+    steps: done.steps,
+    malformed,
+  };
+}
+
+/** A path with its links followed, where it exists (a link inside `--output` may point out of it). */
+const real = (path: string) => {
+  const absolute = resolve(path);
+  return existsSync(absolute) ? realpathSync.native(absolute) : absolute;
+};
+
+/** Whether `path` is `root` or lies inside it. */
+export function isInside(path: string, root: string): boolean {
+  const inside = relative(real(root), real(path));
+  return inside === '' || (!inside.startsWith('..') && !isAbsolute(inside));
+}
+
+/** What is wrong with the folders a `done` event names, if anything. */
+function checkOutput(
+  done: Extract<TrainerEvent, { event: 'done' }>,
+  output: string,
+  wanted: TrainerExport,
+): string | undefined {
+  for (const [what, dir] of [
+    ['adapter_dir', done.adapter_dir],
+    ['merged_dir', done.merged_dir],
+  ] as const) {
+    if (dir !== undefined && !isInside(dir, output))
+      return `the trainer's ${what} (${dir}) lies outside its --output folder (${output})`;
   }
-  return { ok: true, adapterDir: done.adapter_dir, finalLoss: done.final_loss, steps: done.steps, malformed };
+  if (wanted !== 'merged') {
+    const missing = ADAPTER_FILES.filter((file) => !existsSync(join(done.adapter_dir, file)));
+    if (missing.length) return `the adapter lacks ${missing.join(' and ')}`;
+  }
+  if (done.merged_dir !== undefined) {
+    const files = existsSync(done.merged_dir) ? readdirSync(done.merged_dir) : [];
+    const lacks = [
+      ...(files.includes('config.json') ? [] : ['config.json']),
+      ...(files.some((file) => file.endsWith('.safetensors')) ? [] : ['*.safetensors weights']),
+    ];
+    if (lacks.length) return `the merged weights (${done.merged_dir}) lack ${lacks.join(' and ')}`;
+  } else if (wanted === 'merged')
+    return 'the trainer wrote no merged weights (no merged_dir in its done event)';
+  return undefined;
 }

@@ -63,6 +63,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the fine-tune server settings: OLLAMA_VERSION, FINETUNE_QUANTIZE, FINETUNE_SHARED_DIR', () => {
+    expect(loadConfig({})).toMatchObject({
+      ollamaVersion: undefined,
+      finetuneQuantize: 'q4_K_M',
+      finetuneSharedDir: undefined,
+    });
+    expect(
+      loadConfig({ OLLAMA_VERSION: 'v0.33.2', FINETUNE_QUANTIZE: 'none', FINETUNE_SHARED_DIR: '/mnt/ft' }),
+    ).toMatchObject({ ollamaVersion: 'v0.33.2', finetuneQuantize: 'none', finetuneSharedDir: '/mnt/ft' });
+    expect(() => loadConfig({ OLLAMA_VERSION: 'latest', FINETUNE_QUANTIZE: 'q3' })).toThrowError(
+      /OLLAMA_VERSION: expected a version such as 0\.34\.1[\s\S]*FINETUNE_QUANTIZE/,
+    );
+  });
+
   it("accepts OLLAMA_HOST in Ollama's own forms", () => {
     expect(loadConfig({ OLLAMA_HOST: '0.0.0.0' }).ollamaHost).toBe('http://0.0.0.0:11434');
     expect(loadConfig({ OLLAMA_HOST: 'gpu-box:8080' }).ollamaHost).toBe('http://gpu-box:8080');
