@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createOllamaRegistrar } from '../src/services/finetune/ollamaRegistrar.ts';
-import { formatBytes, type Registration } from '../src/services/finetune/registrar.ts';
+import type { Registration } from '../src/services/finetune/registrar.ts';
+import { formatBytes } from '../src/shared/text.ts';
 import { OllamaEmulator } from '../tests/support/ollamaEmulator.ts';
 
 const SHARDS = 4;

@@ -112,7 +112,7 @@ describe('a fine-tuned persona on the servers people run', () => {
 
     const message = await jobMessage(h, /Swapped in/);
     expect(embedText(message)).toMatch(
-      /Registered.*merged model, q4_K_M, prompted as brick-test:latest \(Ollama 0\.34\.2 takes whole models only\): 8 files, [\d.]+ kB uploaded/,
+      /Registered.*merged model, q4_K_M, prompted as brick-test:latest \(Ollama 0\.34\.2 takes whole models only\): 8 files, [\d.]+ KB uploaded/,
     );
     expect(trainerArgs(h)).toEqual(expect.arrayContaining(['--export', 'both']));
     const created = h.ollama.created.get('batos-brick-v1:latest');
@@ -146,7 +146,7 @@ describe('a fine-tuned persona on the servers people run', () => {
 
     const message = await jobMessage(h, /Swapped in/);
     expect(embedText(message)).toMatch(
-      /adapter on brick-test:latest \(Ollama 0\.33\.2 takes adapters\): 2 files, [\d.]+ kB uploaded/,
+      /adapter on brick-test:latest \(Ollama 0\.33\.2 takes adapters\): 2 files, [\d.]+ KB uploaded/,
     );
     expect(trainerArgs(h)).toEqual(expect.arrayContaining(['--export', 'adapter']));
     expect(h.ollama.created.get('batos-brick-v1:latest')).toMatchObject({

@@ -1,3 +1,4 @@
+import { formatBytes } from '../../shared/text.ts';
 import type { LlmProvider } from '../llm/chatModel.ts';
 
 /**
@@ -64,18 +65,6 @@ export interface ModelRegistrar {
 
 /** The registrar of each provider; absent where the provider is not configured. */
 export type Registrars = Partial<Record<LlmProvider, ModelRegistrar>>;
-
-/** `1.2 GB`, `350 kB`, `12 B`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
 
 /** `3 files, 1.2 GB uploaded (1 already there)`. */
 export function uploadSummary(registration: Pick<Registration, 'bytes' | 'uploaded' | 'reused'>): string {

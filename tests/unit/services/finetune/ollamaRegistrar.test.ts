@@ -100,7 +100,7 @@ describe('registering a fine-tune with Ollama, by what the server accepts', () =
       bytes: sizes.reduce((a, b) => a + b, 0),
     });
     expect(registered.summary).toMatch(
-      /^merged model, q8_0, prompted as llama3\.1:8b \(Ollama 0\.34\.2 takes whole models only\): 4 files, 8\.2 kB uploaded$/,
+      /^merged model, q8_0, prompted as llama3\.1:8b \(Ollama 0\.34\.2 takes whole models only\): 4 files, 8.2 KB uploaded$/,
     );
     const created = emulator?.created.get('batos-robin-v1:latest');
     expect(Object.keys(created?.files ?? {})).toEqual([
