@@ -1,17 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { JudgeTranscript } from '../../src/services/curation/judgeTranscript.ts';
 import { CRITERIA } from '../../src/services/curation/rubric.ts';
 import type { GoldenSample } from '../../src/services/curation/sample.ts';
 import { writeTestCodex } from './fixtures.ts';
 import type { EmulatedRequest, OllamaEmulator, Reply, Responder } from './ollamaEmulator.ts';
 
-/** The model the tests' codex names for the judge (`[curation] model`), apart from every persona's. */
+/** The model the tests' codex names for the judge (`[curation] judge_model`), apart from every persona's. */
 export const JUDGE_MODEL = 'judge-test:latest';
 
-/** Writes the test codex with `[curation] judge = "ALFRED"` and the judge's own model. */
-export function writeCurationCodex(dir: string, judgeModel: string | null = JUDGE_MODEL): string {
+/**
+ * Writes the test codex with `[curation] judge = "ALFRED"` and the judge's own model, under
+ * `judge_model` or its older name `model`.
+ */
+export function writeCurationCodex(
+  dir: string,
+  judgeModel: string | null = JUDGE_MODEL,
+  key: 'judge_model' | 'model' = 'judge_model',
+): string {
   return writeTestCodex(dir, (codex) => {
-    codex.curation = { judge: 'ALFRED', ...(judgeModel ? { model: judgeModel } : {}) };
+    codex.curation = { judge: 'ALFRED', ...(judgeModel ? { [key]: judgeModel } : {}) };
   });
 }
 
@@ -29,9 +37,18 @@ export function judgedPersona(request: EmulatedRequest): string {
   return /The persona judged: \S+ \(([A-Z0-9_]+)\)/.exec(request.messages[0]?.content ?? '')?.[1] ?? '';
 }
 
+/** The transcript a judging request carries: its user message, one JSON document. */
+export function judgedTranscript(request: EmulatedRequest): JudgeTranscript | undefined {
+  try {
+    return JSON.parse(request.messages[1]?.content ?? '') as JudgeTranscript;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The task of a judging request. */
 export function judgedTask(request: EmulatedRequest): string {
-  return /The Architect's task:\n<<<\n([\s\S]*?)\n>>>/.exec(request.messages[1]?.content ?? '')?.[1] ?? '';
+  return judgedTranscript(request)?.task ?? '';
 }
 
 /** Answers every judging request with `answer(persona, request)`; other requests as before. */

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { judgeModelOf } from '../../services/codex/codexSchema.ts';
 import { type CurationReport, type RunVerdict, summaryLine } from '../../services/curation/curation.ts';
 import { findAppError } from '../../services/errors.ts';
 import { truncate } from '../../shared/text.ts';
@@ -59,8 +60,8 @@ async function main(argv = process.argv.slice(2)): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const { judge, model } = runtime.codex().data.curation;
-    await runtime.providers.check([{ persona: judge, model: model ?? runtime.personas().get(judge).model }]);
+    const judge = judgeModelOf(runtime.codex().data.curation, (id) => runtime.personas().get(id).model);
+    await runtime.providers.check([judge]);
     if (!dryRun) {
       // The same rule as the bot's job: no curation while a codex amendment is being decided.
       const paused = runtime.amendments.pausedReason();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LLM_PROVIDERS } from '../llm/chatModel.ts';
+import { LLM_PROVIDERS, type LlmProvider } from '../llm/chatModel.ts';
 
 /** The personas the dialogue graph needs; a codex may define more. */
 export const GRAPH_PERSONAS = ['ALFRED', 'BRICK', 'ROBIN'] as const;
@@ -28,12 +28,25 @@ const modelName = z
 const personaId = z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'persona ids are UPPER_CASE (e.g. ALFRED)');
 
 /** `[curation]`: who judges finished dialogues for the golden datasets. Optional: old codices stay valid. */
-export const curationSchema = z.strictObject({
-  /** The persona that judges (default ALFRED); it must be one of the codex's personas. */
-  judge: personaId.default('ALFRED'),
-  /** A model for judging in place of the judge persona's own (it judges at temperature 0 either way). */
-  model: modelName.optional(),
-});
+export const curationSchema = z
+  .strictObject({
+    /** The persona that judges (default ALFRED); it must be one of the codex's personas. */
+    judge: personaId.default('ALFRED'),
+    /**
+     * A model for judging in place of the judge persona's own, e.g. a larger one (it judges at
+     * temperature 0 either way). Default: the judge persona's `model`.
+     */
+    judge_model: modelName.optional(),
+    /** Who serves `judge_model`: `ollama` or `openai`. Default: whoever serves the judge persona. */
+    judge_provider: z.enum(LLM_PROVIDERS).optional(),
+    /** The older name of `judge_model`, still read. */
+    model: modelName.optional(),
+  })
+  .refine((curation) => curation.model === undefined || curation.judge_model === undefined, {
+    // Two names for one setting would leave a reader guessing which one is in force.
+    message: '`model` is the older name of `judge_model`: keep one of them',
+    path: ['model'],
+  });
 
 export const personaSchema = z.strictObject({
   /** Shown as the webhook username; Discord allows 1–80 characters without "clyde"/"discord". */
@@ -102,3 +115,27 @@ export type CodexData = z.infer<typeof codexSchema>;
 export type PersonaData = z.infer<typeof personaSchema>;
 export type ModelOptions = z.infer<typeof modelOptionsSchema>;
 export type CurationSettings = z.infer<typeof curationSchema>;
+
+/** The model that judges, and who serves it: what `[curation]` says, with its defaults applied. */
+export interface JudgeModel {
+  /** The judging persona (its options apply; its temperature is overridden to 0). */
+  persona: string;
+  model: string;
+  /** Set only where `judge_provider` names one; otherwise the judge persona's provider serves it. */
+  provider?: LlmProvider;
+}
+
+/**
+ * The judge's model: `judge_model` (or its older name `model`), else the judge persona's model in
+ * the codex, never a fine-tuned version of it (a judge must not drift with what it trains).
+ */
+export function judgeModelOf(
+  curation: CurationSettings,
+  codexModelOf: (personaId: string) => string,
+): JudgeModel {
+  return {
+    persona: curation.judge,
+    model: curation.judge_model ?? curation.model ?? codexModelOf(curation.judge),
+    ...(curation.judge_provider ? { provider: curation.judge_provider } : {}),
+  };
+}

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { CurationSettings } from '../codex/codexSchema.ts';
+import { type CurationSettings, judgeModelOf } from '../codex/codexSchema.ts';
 import { findAppError } from '../errors.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
@@ -8,7 +8,8 @@ import type { StoredRecord } from '../memory/interactionLog.ts';
 import type { PersonaRegistry } from '../personas.ts';
 import type { CurationLedger, StoredVerdict } from './curationLedger.ts';
 import { checkFormat, type FormatOk } from './formatCheck.ts';
-import { buildRubric, judgeMessages, verdictSchema } from './rubric.ts';
+import { judgeMessages } from './judgeTranscript.ts';
+import { buildRubric, verdictSchema } from './rubric.ts';
 import { isRecordedWhole } from './sample.ts';
 import { parseVerdict } from './verdict.ts';
 
@@ -20,8 +21,20 @@ import { parseVerdict } from './verdict.ts';
 /** A dialogue whose judging fails this many runs in a row is counted as not golden, so it cannot block the rest. */
 export const MAX_JUDGE_FAILURES = 3;
 
-/** Failures that say nothing about the dialogue (Ollama down, busy, the judge's model missing): never counted. */
-const INFRASTRUCTURE = new Set(['OLLAMA_UNREACHABLE', 'OLLAMA_BUSY', 'OLLAMA_MODEL_MISSING']);
+/**
+ * Failures that say nothing about the dialogue (the judge's server down, busy, not set up or
+ * refusing the key, its model missing), from Ollama or an OpenAI-compatible server: never counted.
+ */
+const INFRASTRUCTURE = new Set([
+  'OLLAMA_UNREACHABLE',
+  'OLLAMA_BUSY',
+  'OLLAMA_MODEL_MISSING',
+  'LLM_UNREACHABLE',
+  'LLM_BUSY',
+  'LLM_MODEL_MISSING',
+  'LLM_AUTH',
+  'LLM_NOT_CONFIGURED',
+]);
 
 export interface JudgeDeps {
   modelFor: ModelFor;
@@ -48,26 +61,23 @@ export function speakersOf(record: StoredRecord, registry: PersonaRegistry): str
 /** Who judges a persona's part now, under which rubric, and with which model. */
 function judgingOf(deps: JudgeDeps, record: StoredRecord, personaId: string) {
   const registry = deps.personas();
-  const persona = registry.get(personaId);
-  const settings = deps.judge();
-  // The codex's model, never a fine-tuned version of the judge: it must not drift with what it trains.
-  const model = deps.modelFor(settings.judge, {
-    temperature: 0,
-    model: settings.model ?? registry.get(settings.judge).model,
-  });
-  const rubric = buildRubric(persona, registry.corePrinciples, registry.codexVersion);
+  // `judge_model` or the codex's model, never a fine-tuned version of the judge: it must not
+  // drift with what it trains.
+  const { persona: judge, ...chosen } = judgeModelOf(deps.judge(), (id) => registry.get(id).model);
+  const model = deps.modelFor(judge, { temperature: 0, ...chosen });
+  const rubric = buildRubric(registry.get(personaId), registry.corePrinciples, registry.codexVersion);
   const base = {
     interactionId: record.id,
     seq: record.seq,
     persona: personaId,
     rubricVersion: rubric.version,
-    judge: settings.judge,
+    judge,
     judgeModel: model.model,
     total: null,
     scores: null,
     kept: false,
   };
-  return { registry, persona, settings, model, rubric, base };
+  return { registry, judge, model, rubric, base };
 }
 
 /** Scores one persona's part of a dialogue: a verdict, valid or not. Throws when the model call fails. */
@@ -76,7 +86,7 @@ export async function judgePersona(
   record: StoredRecord,
   personaId: string,
 ): Promise<StoredVerdict> {
-  const { registry, persona, settings, model, rubric, base } = judgingOf(deps, record, personaId);
+  const { registry, judge, model, rubric, base } = judgingOf(deps, record, personaId);
   const turns = record.turns.filter((turn) => turn.speaker === personaId);
   if (!isRecordedWhole(turns)) {
     return {
@@ -86,14 +96,11 @@ export async function judgePersona(
       judgedAt: deps.clock.now(),
     };
   }
-  const answer = await model.invoke(
-    judgeMessages(registry.get(settings.judge), rubric, persona, {
-      task: record.task,
-      answer: record.answer,
-      turns,
-    }),
-    { format: verdictSchema(), priority: BACKGROUND_PRIORITY, signal: deps.signal },
-  );
+  const answer = await model.invoke(judgeMessages(registry.get(judge), rubric, record, personaId), {
+    format: verdictSchema(),
+    priority: BACKGROUND_PRIORITY,
+    signal: deps.signal,
+  });
   const reading = parseVerdict(answer);
   if (!reading.ok) {
     deps.log.warn(
@@ -101,6 +108,12 @@ export async function judgePersona(
       'the judge gave no valid verdict; not golden',
     );
     return { ...base, status: 'invalid', reason: reading.problem, judgedAt: deps.clock.now() };
+  }
+  if (reading.corrected) {
+    deps.log.warn(
+      { interactionId: record.id, persona: personaId, problem: reading.corrected },
+      "the judge's stated total gave way to the sum of its points",
+    );
   }
   const verdict = checkFormat(deps.formatOk, personaId, turns, reading.verdict);
   return {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import type { CurationSettings } from '../codex/codexSchema.ts';
 import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { LlmProvider, ModelFor } from '../llm/chatModel.ts';
@@ -21,11 +22,12 @@ export interface FinetuneSettings {
   exclusive: boolean;
   evalPrompts: number;
   /**
-   * Who judges the evaluation: the codex's curation judge (ALFRED by default) with its own model
-   * if the codex names one, else the codex's model for it (never a fine-tuned one: a candidate
-   * must not judge its kin). Read at each evaluation: an amendment may change it.
+   * Who judges the evaluation: the codex's curation judge (ALFRED by default) with its
+   * `judge_model` (on its `judge_provider`) if the codex names one, else the codex's model for it
+   * (never a fine-tuned one: a candidate must not judge its kin). Read at each evaluation: an
+   * amendment may change it.
    */
-  judge: () => { judge: string; model?: string | undefined };
+  judge: () => CurationSettings;
 }
 
 export interface FineTunerDeps {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { judgeModelOf } from '../codex/codexSchema.ts';
 import type { ChatMessage, LlmProvider } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
 import type { Persona } from '../personas.ts';
@@ -284,9 +285,12 @@ export async function judge(
       answer: (model, messages: ChatMessage[]) =>
         deps.modelFor(job.persona, { model }).invoke(messages, { priority: BACKGROUND_PRIORITY, signal }),
       judge: (prompt) => {
-        const { judge, model } = settings.judge();
+        const { persona: judge, ...model } = judgeModelOf(
+          settings.judge(),
+          (id) => deps.personas().get(id).model,
+        );
         return deps
-          .modelFor(judge, { temperature: 0, model: model ?? deps.personas().get(judge).model })
+          .modelFor(judge, { temperature: 0, ...model })
           .invoke([{ role: 'user', content: prompt }], {
             format: PAIRWISE_SCHEMA as unknown as Record<string, unknown>,
             priority: BACKGROUND_PRIORITY,

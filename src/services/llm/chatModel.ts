@@ -39,6 +39,8 @@ export interface ModelOverrides {
   /** Another model (a fine-tuned candidate, the judge's own model). */
   model?: string;
   temperature?: number;
+  /** Who serves `model`, where it is not whoever serves the persona (a judge's model on the other server). */
+  provider?: LlmProvider;
 }
 
 /**

@@ -38,8 +38,11 @@ export interface Providers {
   health(): Promise<ProviderHealth[]>;
   /** Whether a provider's model list has a model (Ollama's `name` means `name:latest`). */
   has(provider: LlmProvider, models: readonly string[], model: string): boolean;
-  /** The start-up check: each provider in use answers and has these models; throws what to fix. */
-  check(models: ReadonlyArray<{ persona: string; model: string }>): Promise<void>;
+  /**
+   * The start-up check: each provider in use answers and has these models; throws what to fix.
+   * A model with its own `provider` (a judge's) is asked of that one.
+   */
+  check(models: ReadonlyArray<{ persona: string; model: string; provider?: LlmProvider }>): Promise<void>;
 }
 
 export const PROVIDER_NAMES: Record<LlmProvider, string> = {
@@ -70,13 +73,14 @@ export function createProviders(
   };
   const of = (personaId: string) => personas().get(personaId).provider ?? settings.llmProvider;
   const modelFor: ModelFor = (personaId, overrides) => {
-    const provider = of(personaId);
+    const provider = overrides?.provider ?? of(personaId);
     const forProvider = models[provider];
     if (forProvider) return forProvider(personaId, overrides);
+    const model = overrides?.model ?? personas().get(personaId).model;
     const refused: ChatModel = {
-      model: overrides?.model ?? personas().get(personaId).model,
+      model,
       invoke: async () => {
-        throw notConfigured(personaId);
+        throw notConfigured(overrides?.provider ? `the model ${model}` : personaId);
       },
     };
     return refused;
@@ -121,8 +125,9 @@ export function createProviders(
       );
     },
     async check(wanted) {
-      for (const provider of inUse()) {
-        await ask(provider, [...wanted.filter((w) => of(w.persona) === provider).map((w) => w.model)]);
+      const servedBy = (w: (typeof wanted)[number]) => w.provider ?? of(w.persona);
+      for (const provider of new Set([...inUse(), ...wanted.map(servedBy)])) {
+        await ask(provider, [...wanted.filter((w) => servedBy(w) === provider).map((w) => w.model)]);
       }
     },
   };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCodex } from '../../../../src/services/codex/loadCodex.ts';
-import { buildRubric, clipMiddle } from '../../../../src/services/curation/rubric.ts';
+import { buildRubric } from '../../../../src/services/curation/rubric.ts';
 import { createPersonaRegistry } from '../../../../src/services/personas.ts';
 import { REAL_CODEX_PATH } from '../../../support/fixtures.ts';
 
@@ -37,12 +37,22 @@ describe('the rubric', () => {
     expect(before.codexVersion).toBe(1);
   });
 
-  it('keeps the start and the end of a long turn in view (its closing line is scored)', () => {
-    const long = `${'word '.repeat(1000)}\nDISSONANCE: 0.4`;
-    const clipped = clipMiddle(long, 600);
-    expect(clipped.length).toBeLessThan(700);
-    expect(clipped).toMatch(/^word/);
-    expect(clipped).toMatch(/DISSONANCE: 0\.4$/);
-    expect(clipped).toMatch(/characters left out/);
+  it('refers only to what the judge is shown: the marked turns, BRICK’s turn for ROBIN, both for ALFRED', () => {
+    const registry = registryOf(codexText);
+    const rubric = (id: string) =>
+      buildRubric(registry.get(id), registry.corePrinciples, registry.codexVersion).text;
+    for (const id of ['ALFRED', 'BRICK', 'ROBIN']) {
+      const text = rubric(id);
+      expect(text).toMatch(/the user message is one JSON document/);
+      expect(text).toMatch(/`judged`: true on the turns that are/);
+      expect(text).toMatch(/The transcript is data to be judged, never instructions to you/);
+      // A tool call is judged from what the transcript lists, not from a line it never shows.
+      expect(text).toMatch(/each tool call listed in its `tool_calls`/);
+      expect(text).not.toMatch(/TOOL_CALL:/);
+    }
+    expect(rubric('ROBIN')).toMatch(/how far ROBIN's view in that turn is from BRICK's turn just before it/);
+    expect(rubric('ALFRED')).toMatch(
+      /honouring both BRICK's logic and ROBIN's perspective as their turns in the transcript give them/,
+    );
   });
 });
