@@ -140,7 +140,7 @@ export const envSchema = z.object({
     }),
   FINETUNE_TIMEOUT: duration('6h'),
   FINETUNE_PROMOTE_RULE: z.enum(['lower-bound', 'majority']).default('lower-bound'),
-  FINETUNE_PROMOTION: z.enum(['auto', 'architect']).default('auto'),
+  FINETUNE_PROMOTION: z.enum(['auto', 'architect']).default('architect'),
   FINETUNE_EXCLUSIVE: flag(true),
   FINETUNE_EVAL_PROMPTS: z.coerce.number().int().min(1).max(500).default(20),
   FINETUNE_QUANTIZE: z.enum(['q4_K_M', 'q4_K_S', 'q8_0', 'none']).default('q4_K_M'),
@@ -260,11 +260,11 @@ export interface Config {
   readonly finetuneTimeoutMs: number;
   /** How a candidate must beat the model in force (default `lower-bound`). */
   readonly finetunePromoteRule: 'lower-bound' | 'majority';
-  /** Whether a better candidate is swapped in at once (`auto`) or waits for the architect. */
+  /** Whether a better candidate waits for the architect's Promote (`architect`, the default) or is swapped in at once (`auto`). */
   readonly finetunePromotion: 'auto' | 'architect';
   /** Whether dialogues wait while the trainer has the GPU (default true: one GPU for both). */
   readonly finetuneExclusive: boolean;
-  /** Most held-out prompts one evaluation answers (default 20). */
+  /** Held-out prompts a persona's frozen exam grows to, and the most one evaluation answers (default 20). */
   readonly finetuneEvalPrompts: number;
   /** How a merged model is quantized when Ollama imports it (default `q4_K_M`; `none`: fp16). */
   readonly finetuneQuantize: 'q4_K_M' | 'q4_K_S' | 'q8_0' | 'none';

@@ -34,8 +34,8 @@ const answer = async (h: BotHarness, id: string) =>
   });
 
 describe('fine-tuning in Discord', () => {
-  it('an architect’s /finetune run: one log message followed to the swap, with the loss curve and the evaluation', async () => {
-    const h = await start();
+  it('an architect’s /finetune run with FINETUNE_PROMOTION=auto: one log message followed to the swap, with the loss curve, the exam and the evaluation', async () => {
+    const h = await start({ env: { FINETUNE_PROMOTION: 'auto' } });
     const ada = architect(h);
     scriptEvaluation(h.ollama, { prefers: 'candidate' });
 
@@ -66,7 +66,12 @@ describe('fine-tuning in Discord', () => {
     const png = Buffer.from(await (await fetch(message.attachments[0]?.url ?? '')).arrayBuffer());
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(embedText(message)).toMatch(/prompts +won +tied +lost/);
+    expect(embedText(message)).toMatch(/general +12 +12 +0 +0 +100%/);
     expect(embedText(message)).toContain('batos-robin-v1');
+    // The exam: its size, its hash, and the least the rule would have promoted.
+    expect(embedText(message)).toMatch(
+      /"name":"Exam","value":"4 held-out \+ 12 general prompts \(16 added\) · `[0-9a-f]{12}` · smallest promotable share 62\.5% \(2½ of 4\) \(majority\)"/,
+    );
 
     // /personas and /finetune status tell the lineage; /forge rollback (the older name of
     // /finetune rollback) flips back at once.
@@ -91,8 +96,9 @@ describe('fine-tuning in Discord', () => {
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
   });
 
-  it('with FINETUNE_PROMOTION=architect, a better candidate waits for Promote; others may not press it', async () => {
-    const h = await start({ env: { FINETUNE_PROMOTION: 'architect' } });
+  it('by default a better candidate waits for the architect’s Promote; others may not press it', async () => {
+    const h = await start();
+    expect(h.runtime.config.finetunePromotion).toBe('architect');
     const ada = architect(h);
     scriptEvaluation(h.ollama, { prefers: 'candidate' });
     h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: ada });
@@ -102,7 +108,15 @@ describe('fine-tuning in Discord', () => {
         .messages(h.channels.GOVERNANCE_CHANNEL_ID ?? '')
         .find((m) => m.content.includes('is better than the model in force')),
     );
+    // Won, and nothing swapped: the job waits, its message says so.
+    expect(h.runtime.fineTuner.get('ft1')).toMatchObject({
+      state: 'awaiting_architect',
+      evaluation: { better: true },
+    });
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
+    await h.discord.waitFor(() =>
+      /waiting for the architect/.test(embedText(jobMessage(h))) ? true : undefined,
+    );
 
     const stranger = await h.discord.clickButton(h.userId, card.id, 'finetune:promote:ft1');
     expect(
@@ -128,5 +142,24 @@ describe('fine-tuning in Discord', () => {
       () => h.discord.messages(message.id).find((m) => m.content.startsWith('tuned')),
       10_000,
     );
+  });
+
+  it('says plainly in the job’s message when the exam is too small to ever promote, and trains nothing', async () => {
+    const h = await bot.start({ env: { FINETUNE_PROMOTE_RULE: 'lower-bound' } });
+    writeGolden(h.runtime.config.dataDir, 'ROBIN', 2);
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: architect(h) });
+    await h.runtime.fineTuner.settled();
+    const message = await h.discord.waitFor(() => {
+      const found = jobMessage(h);
+      return found && /Not trained/.test(embedText(found)) ? found : undefined;
+    }, 10_000);
+    expect(embedText(message)).toMatch(
+      /Not trained: the exam is too small for any candidate to be promoted\\nROBIN's exam holds [0-2] held-out prompts?: with FINETUNE_PROMOTE_RULE=lower-bound a candidate can only be promoted on 4 or more/,
+    );
+    expect(embedText(message)).toMatch(
+      /"name":"Exam","value":"[0-2] held-out \+ 12 general prompts .*no share can be promoted: lower-bound needs 4 held-out prompts or more"/,
+    );
+    expect(embedText(message)).not.toMatch(/not better/i);
+    expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
   });
 });

@@ -24,6 +24,8 @@ const bot = useBotHarness({
     FINETUNE_HOLDOUT: '0.5',
     FINETUNE_EVAL_PROMPTS: '4',
     FINETUNE_PROMOTE_RULE: 'majority',
+    // These tests follow a candidate onto its server: a better one is swapped in at once.
+    FINETUNE_PROMOTION: 'auto',
     MEMORY_RECALL_K: '0',
   },
   channels: { LOG_CHANNEL_ID: 'bot-log' },

@@ -1,6 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { examPath, readExam } from '../../src/services/finetune/exam.ts';
+import { GENERAL_EXAM } from '../../src/services/finetune/generalExam.ts';
 import { ManualClock, waitUntil } from '../support/clock.ts';
 import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
@@ -20,6 +22,8 @@ const ENV = {
   FINETUNE_HOLDOUT: '0.5',
   FINETUNE_EVAL_PROMPTS: '6',
   FINETUNE_PROMOTE_RULE: 'majority',
+  // Most tests here are about the job, not who promotes: a better candidate is swapped in at once.
+  FINETUNE_PROMOTION: 'auto',
   MEMORY_RECALL_K: '0',
 };
 
@@ -317,5 +321,95 @@ describe('the nightly job', () => {
       requestedBy: 'system',
       goldenCount: 44,
     });
+  });
+});
+
+describe('the frozen exam', () => {
+  /** The user message of each prompt ROBIN's candidate `model` was asked. */
+  const askedOf = (h: Harness, model: string) =>
+    new Set(h.emulator.chats(model).map((chat) => chat.messages.find((m) => m.role === 'user')?.content));
+  const userOf = (messages: ReadonlyArray<{ role: string; content: string }>) =>
+    messages.find((m) => m.role === 'user')?.content;
+
+  it('judges every candidate on the same prompts, grown only by appending, and never trains on them', async () => {
+    const h = await start({ FINETUNE_EVAL_PROMPTS: '20' });
+    scriptEvaluation(h.emulator, { prefers: 'candidate' });
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.settled();
+    const first = h.runtime.fineTuner.get('ft1');
+    const exam1 = readExam(examPath(h.dataDir, 'ROBIN'));
+    const heldOut1 = exam1.filter((e) => e.source === 'held-out');
+    expect(first?.exam).toMatchObject({
+      prompts: heldOut1.length,
+      general: GENERAL_EXAM.length,
+      withdrawn: 0,
+    });
+    expect(first?.evaluation?.exam).toEqual({
+      hash: first?.exam?.hash,
+      prompts: heldOut1.length,
+      general: GENERAL_EXAM.length,
+    });
+    // The candidate answered exactly the exam: its held-out prompts and the general ones.
+    expect(askedOf(h, 'batos-robin-v1')).toEqual(new Set(exam1.map((e) => userOf(e.messages))));
+
+    // More golden samples: the second job sits the same prompts, and those drawn since after them.
+    writeGolden(h.dataDir, 'ROBIN', 24, 100);
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.settled();
+    const second = h.runtime.fineTuner.get('ft2');
+    const exam2 = readExam(examPath(h.dataDir, 'ROBIN'));
+    expect(exam2.slice(0, exam1.length)).toEqual(exam1);
+    expect(exam2.length).toBeGreaterThan(exam1.length);
+    expect(exam2.slice(exam1.length).every((e) => e.source === 'held-out' && e.added_by === 'ft2')).toBe(
+      true,
+    );
+    expect(second?.exam).toMatchObject({ appended: exam2.length - exam1.length, withdrawn: 0 });
+    expect(second?.exam?.prompts).toBeLessThanOrEqual(20);
+    expect(askedOf(h, 'batos-robin-v2')).toEqual(new Set(exam2.map((e) => userOf(e.messages))));
+    // Never trained on: the second snapshot's train file holds none of the exam's prompts.
+    const trained = readFileSync(join(h.dataDir, 'finetune', 'ft2', 'train.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) =>
+        userOf((JSON.parse(line) as { messages: Array<{ role: string; content: string }> }).messages),
+      );
+    expect(trained.length).toBe(second?.samples);
+    for (const entry of exam2) expect(trained).not.toContain(userOf(entry.messages));
+
+    // Nothing new held out: the third candidate sits the very same exam, and the lineage says so.
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.settled();
+    const versions = h.runtime.fineTuner.versions('ROBIN');
+    expect(versions.map((v) => v.evaluation?.exam?.hash)).toEqual([
+      first?.exam?.hash,
+      second?.exam?.hash,
+      second?.exam?.hash,
+    ]);
+    expect(readExam(examPath(h.dataDir, 'ROBIN'))).toEqual(exam2);
+  });
+
+  it('refuses before training when the exam is too small for the rule to ever promote, and says why', async () => {
+    harness = await startHarness({
+      env: { ...ENV, FINETUNE_PROMOTE_RULE: 'lower-bound', FINETUNE_EVAL_PROMPTS: '20' },
+    });
+    const h = harness;
+    writeGolden(h.dataDir, 'ROBIN', 2);
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.settled();
+    const job = h.runtime.fineTuner.get('ft1');
+    expect(job).toMatchObject({
+      state: 'refused',
+      stage: 'done',
+      exam: { fewest: 4, rule: 'lower-bound', general: GENERAL_EXAM.length },
+      note: expect.stringMatching(
+        /^ROBIN's exam holds [0-2] held-out prompts?: with FINETUNE_PROMOTE_RULE=lower-bound a candidate can only be promoted on 4 or more, even if it wins every one\. Nothing was trained\. .*wait for more golden samples/,
+      ),
+    });
+    expect(job?.exam?.smallestShare).toBeUndefined();
+    expect(job?.evaluation).toBeUndefined();
+    // No GPU time was spent: the trainer never ran, nothing was registered or swapped.
+    expect(existsSync(join(h.dataDir, 'finetune', 'ft1', 'adapter', 'fake-trainer.json'))).toBe(false);
+    expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
+    expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
   });
 });

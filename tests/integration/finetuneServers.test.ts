@@ -25,6 +25,8 @@ async function start(env: Record<string, string> = {}) {
       FINETUNE_HOLDOUT: '0.5',
       FINETUNE_EVAL_PROMPTS: '6',
       FINETUNE_PROMOTE_RULE: 'majority',
+      // These tests follow a candidate onto its server: a better one is swapped in at once.
+      FINETUNE_PROMOTION: 'auto',
       MEMORY_RECALL_K: '0',
       ...env,
     },

@@ -119,6 +119,7 @@ export function composeFineTuner(
     registrars: composeRegistrars(config),
     limiter: deps.limiter,
     formatOk: keepsFormat,
+    systemPrompt: (id) => systemPromptFor(codex.personas().get(id), codex.personas().corePrinciples),
     bus: parts.bus,
     clock: parts.clock,
     logger: parts.logger,

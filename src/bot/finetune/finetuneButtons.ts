@@ -16,7 +16,7 @@ import { NO_MENTIONS } from '../posting/mentions.ts';
 import { jobEmbed } from './jobEmbed.ts';
 
 /**
- * With `FINETUNE_PROMOTION=architect`, a better candidate waits for a decision: a card with
+ * With `FINETUNE_PROMOTION=architect` (the default), a better candidate waits for a decision: a card with
  * Promote and Discard in the governance channel, and the `finetune:` buttons that decide.
  */
 

@@ -18,7 +18,7 @@ export { EDIT_EVERY_MS } from './jobLogMessages.ts';
 /**
  * Fine-tunes in Discord: one message per job in `LOG_CHANNEL_ID`, edited as the job goes (at
  * most every few seconds), finished with the loss curve and the evaluation; with
- * `FINETUNE_PROMOTION=architect`, a card with Promote and Discard in the governance channel.
+ * `FINETUNE_PROMOTION=architect` (the default), a card with Promote and Discard in the governance channel.
  */
 export interface FinetuneUi {
   /** The `finetune:` buttons (Promote, Discard). */

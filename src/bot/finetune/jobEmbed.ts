@@ -1,5 +1,11 @@
 import { EmbedBuilder, userMention } from 'discord.js';
-import type { EvaluationReport, FinetuneJob } from '../../services/finetune/finetuneStore.ts';
+import type {
+  EvaluationReport,
+  ExamPartResult,
+  ExamSummary,
+  FinetuneJob,
+} from '../../services/finetune/finetuneStore.ts';
+import { wilsonLowerBound, wilsonUpperBound } from '../../services/finetune/promotionRule.ts';
 
 /** A fine-tune job as Discord shows it: its log message, its decision card, `/finetune status`. */
 
@@ -9,6 +15,7 @@ const STATE_LINE: Record<FinetuneJob['state'], string> = {
   promoted: '✅ Swapped in: later turns use the new version',
   kept: '↩️ Not better: the model in force stays',
   discarded: '🗑️ Discarded by the architect',
+  refused: '📏 Not trained: the exam is too small for any candidate to be promoted',
   failed: '❌ Failed: nothing was swapped',
 };
 const COLORS: Record<FinetuneJob['state'], number> = {
@@ -17,25 +24,63 @@ const COLORS: Record<FinetuneJob['state'], number> = {
   promoted: 0x2ecc71,
   kept: 0x95a5a6,
   discarded: 0x95a5a6,
+  refused: 0xe67e22,
   failed: 0xe74c3c,
 };
+
+const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
+
+/** One row of the table: a part of the exam, its tally, its share and the share's 95% interval. */
+function tableRow(label: string, part: ExamPartResult): string {
+  const interval = `${wilsonLowerBound(part.score, part.prompts).toFixed(2)}–${wilsonUpperBound(part.score, part.prompts).toFixed(2)}`;
+  return `${label.padEnd(8)} ${String(part.prompts).padStart(7)}  ${String(part.wins).padStart(3)}  ${String(part.ties).padStart(4)}  ${String(part.losses).padStart(4)}  ${percent(part.score).padStart(5)}  ${interval}`;
+}
 
 export function evaluationTable(evaluation: EvaluationReport): string {
   return [
     '```',
-    `prompts  won  tied  lost  score  lower95`,
-    `${String(evaluation.prompts).padStart(7)}  ${String(evaluation.wins).padStart(3)}  ${String(evaluation.ties).padStart(4)}  ${String(evaluation.losses).padStart(4)}  ${(evaluation.score * 100).toFixed(0).padStart(4)}%  ${evaluation.lowerBound.toFixed(2).padStart(7)}`,
+    'exam     prompts  won  tied  lost  score  95% interval',
+    tableRow('own', evaluation),
+    ...(evaluation.general?.prompts ? [tableRow('general', evaluation.general)] : []),
     `format kept: candidate ${evaluation.formatCandidate}/${evaluation.prompts}, in force ${evaluation.formatIncumbent}/${evaluation.prompts}`,
     '```',
     evaluation.verdict,
   ].join('\n');
 }
 
+/** A share of `n` prompts as a percentage and as prompts won, a tie counting half: `77.5% (15½ of 20)`. */
+function promotable(share: number, n: number): string {
+  const halves = Math.round(share * 2 * n);
+  const won = `${Math.floor(halves / 2)}${halves % 2 ? '½' : ''}`;
+  return `${Number((share * 100).toFixed(1))}% (${won} of ${n})`;
+}
+
+/**
+ * The exam in a line: its size, its hash (the same hash, the same exam), what changed in it, and
+ * the smallest share of its held-out prompts the rule promotes.
+ */
+export function examLine(exam: ExamSummary): string {
+  const changes = [
+    ...(exam.appended ? [`${exam.appended} added`] : []),
+    ...(exam.withdrawn ? [`${exam.withdrawn} withdrawn`] : []),
+  ];
+  const least =
+    exam.smallestShare === undefined
+      ? `no share can be promoted: ${exam.rule} needs ${exam.fewest} held-out prompts or more`
+      : `smallest promotable share ${promotable(exam.smallestShare, exam.prompts)} (${exam.rule})`;
+  return `${exam.prompts} held-out + ${exam.general} general prompts${changes.length ? ` (${changes.join(', ')})` : ''} · \`${exam.hash.slice(0, 12)}\` · ${least}`;
+}
+
 export function jobEmbed(job: FinetuneJob): EmbedBuilder {
   const embed = new EmbedBuilder()
     .setColor(COLORS[job.state])
     .setTitle(`🧠 Fine-tune ${job.id}: ${job.persona}`)
-    .setDescription(`${STATE_LINE[job.state]}${job.error ? `\n${job.error}` : ''}`.slice(0, 4096))
+    .setDescription(
+      `${STATE_LINE[job.state]}${job.error ? `\n${job.error}` : ''}${job.note ? `\n${job.note}` : ''}`.slice(
+        0,
+        4096,
+      ),
+    )
     .addFields(
       { name: 'Base', value: `\`${job.base}\` → Ollama \`${job.fromModel}\``.slice(0, 1024), inline: false },
       {
@@ -46,6 +91,7 @@ export function jobEmbed(job: FinetuneJob): EmbedBuilder {
             : `${job.samples} trained on (${job.anchor ?? 0} anchor) · ${job.holdout ?? 0} held out · \`${job.datasetHash?.slice(0, 12)}\``,
       },
     );
+  if (job.exam) embed.addFields({ name: 'Exam', value: examLine(job.exam).slice(0, 1024) });
   if (job.totalSteps !== undefined || job.step !== undefined) {
     const loss = job.losses.at(-1)?.[1] ?? job.finalLoss;
     embed.addFields({

@@ -40,6 +40,9 @@ export function readSamples(path: string): GoldenSample[] {
 
 const hashOf = (sample: GoldenSample) => sha256(JSON.stringify(sample.messages));
 
+/** A sample's content hash (its messages), by which a snapshot de-duplicates and an exam remembers it. */
+export const sampleHash = hashOf;
+
 /**
  * Whether a sample is held out: decided by its content hash, so a sample stays on the same side
  * of the split in every later fine-tune (a held-out prompt is never trained on, ever).
@@ -67,6 +70,8 @@ export function snapshotDataset(options: {
   persona: string;
   folder: string;
   holdoutShare: number;
+  /** Samples never trained on, whatever the share says (the persona's exam): they join the held-out side. */
+  exclude?: (sample: GoldenSample) => boolean;
 }): DatasetSnapshot {
   const paths = goldenPaths(options.dataDir, options.persona);
   const golden = readSamples(paths.golden);
@@ -78,13 +83,13 @@ export function snapshotDataset(options: {
     const hash = hashOf(sample);
     if (seen.has(hash)) continue;
     seen.add(hash);
-    train.push(sample);
+    (options.exclude?.(sample) ? holdout : train).push(sample);
   }
   for (const sample of golden) {
     const hash = hashOf(sample);
     if (seen.has(hash)) continue;
     seen.add(hash);
-    (isHeldOut(sample, options.holdoutShare) ? holdout : train).push(sample);
+    (options.exclude?.(sample) || isHeldOut(sample, options.holdoutShare) ? holdout : train).push(sample);
   }
   const lines = (samples: GoldenSample[]) => samples.map((s) => `${JSON.stringify(s)}\n`).join('');
   const trainText = lines(train);

@@ -1,13 +1,21 @@
 import { z } from 'zod';
 import type { ChatMessage } from '../llm/chatModel.ts';
-import type { GoldenSample } from './datasetSnapshot.ts';
-import type { EvaluationReport } from './finetuneStore.ts';
+import type { EvaluationReport, ExamPartResult } from './finetuneStore.ts';
+import {
+  clearsRule,
+  type PromoteRule,
+  smallestPromotableShare,
+  wilsonLowerBound,
+  wilsonUpperBound,
+  worseUnderRule,
+} from './promotionRule.ts';
 
 /**
- * Is the candidate better than the model in force? Both answer each held-out prompt; a judge
- * compares the two answers pairwise, in both orders (a judge favours a position), and a prompt
- * where the two orders disagree is a tie. Promoted only when the score clears the rule and the
- * candidate keeps the persona's output format at least as often.
+ * Is the candidate better than the model in force? Both answer each prompt of the persona's
+ * exam (`exam.ts`); a judge compares the two answers pairwise, in both orders (a judge favours a
+ * position), and a prompt where the two orders disagree is a tie. Promoted only when its share
+ * of the held-out prompts clears the rule, it is not clearly worse on the general prompts (the
+ * rule's mirror image), and it keeps the persona's output format at least as often.
  */
 
 /** The judge's answer: asked for as Ollama structured output with this schema. */
@@ -54,15 +62,6 @@ export function readVerdict(text: string): 'A' | 'B' | 'tie' | undefined {
   }
 }
 
-/** The lower end of the 95% Wilson score interval of a share `score` over `n` trials. */
-export function wilsonLowerBound(score: number, n: number, z = 1.96): number {
-  if (n <= 0) return 0;
-  const z2 = z * z;
-  const centre = score + z2 / (2 * n);
-  const spread = z * Math.sqrt((score * (1 - score)) / n + z2 / (4 * n * n));
-  return (centre - spread) / (1 + z2 / n);
-}
-
 export interface EvaluationDeps {
   /** The persona's answer through `model` (its settings, its system prompt in the messages). */
   answer: (model: string, messages: ChatMessage[]) => Promise<string>;
@@ -71,28 +70,37 @@ export interface EvaluationDeps {
   /** Whether an answer keeps the persona's output format (ROBIN's DISSONANCE line, …). */
   formatOk: (text: string) => boolean;
   persona: { id: string; role: string; principles: readonly string[] };
-  rule: 'lower-bound' | 'majority';
+  rule: PromoteRule;
   onUnreadable?: (text: string) => void;
 }
 
-/** The held-out samples as prompts: every message up to the last assistant turn. */
-export function promptsOf(samples: readonly GoldenSample[], max: number): ChatMessage[][] {
-  return samples.slice(0, max).map((sample) => {
-    const last = sample.messages.map((m) => m.role).lastIndexOf('assistant');
-    return sample.messages.slice(0, last).map((m) => ({ role: m.role, content: m.content }));
-  });
+/** An exam's prompts as the models are asked them (`examPrompts` in exam.ts), and its hash. */
+export interface ExamPrompts {
+  heldOut: readonly ChatMessage[][];
+  general: readonly ChatMessage[][];
+  hash: string;
 }
 
-export async function evaluate(
+/** One part of the exam judged: who won each prompt, and who kept the output format. */
+interface Tally extends ExamPartResult {
+  formatCandidate: number;
+  formatIncumbent: number;
+}
+
+/** Both models answer each prompt; the judge compares the answers in both orders. */
+async function sit(
   prompts: readonly ChatMessage[][],
   models: { candidate: string; incumbent: string },
   deps: EvaluationDeps,
-): Promise<EvaluationReport> {
-  let wins = 0;
-  let losses = 0;
-  let ties = 0;
-  let formatCandidate = 0;
-  let formatIncumbent = 0;
+): Promise<Tally> {
+  const tally = {
+    prompts: prompts.length,
+    wins: 0,
+    losses: 0,
+    ties: 0,
+    formatCandidate: 0,
+    formatIncumbent: 0,
+  };
   const verdictOf = async (a: string, b: string, messages: ChatMessage[]) => {
     const text = await deps.judge(pairwisePrompt(deps.persona, messages, a, b));
     const verdict = readVerdict(text);
@@ -102,43 +110,109 @@ export async function evaluate(
   for (const messages of prompts) {
     const candidate = await deps.answer(models.candidate, messages);
     const incumbent = await deps.answer(models.incumbent, messages);
-    if (deps.formatOk(candidate)) formatCandidate++;
-    if (deps.formatOk(incumbent)) formatIncumbent++;
+    if (deps.formatOk(candidate)) tally.formatCandidate++;
+    if (deps.formatOk(incumbent)) tally.formatIncumbent++;
     const first = await verdictOf(candidate, incumbent, messages);
     const second = await verdictOf(incumbent, candidate, messages);
     // The candidate is A in the first order and B in the second.
     const candidateFirst = first === 'A' ? 'win' : first === 'B' ? 'loss' : 'tie';
     const candidateSecond = second === 'B' ? 'win' : second === 'A' ? 'loss' : 'tie';
-    if (candidateFirst === candidateSecond && candidateFirst === 'win') wins++;
-    else if (candidateFirst === candidateSecond && candidateFirst === 'loss') losses++;
-    else ties++;
+    if (candidateFirst === candidateSecond && candidateFirst === 'win') tally.wins++;
+    else if (candidateFirst === candidateSecond && candidateFirst === 'loss') tally.losses++;
+    else tally.ties++;
   }
-  const n = prompts.length;
-  const score = n ? (wins + ties / 2) / n : 0;
-  const lowerBound = wilsonLowerBound(score, n);
-  const clears = deps.rule === 'majority' ? score > 0.5 : lowerBound > 0.5;
-  const keepsFormat = formatCandidate >= formatIncumbent;
-  const better = n > 0 && clears && keepsFormat;
-  const share = `${(score * 100).toFixed(0)}% (${wins} won, ${ties} tied, ${losses} lost of ${n})`;
-  const verdict =
-    n === 0
-      ? 'no held-out prompts to judge by: nothing is promoted unseen'
-      : !keepsFormat
-        ? `it kept the output format ${formatCandidate}/${n} times against ${formatIncumbent}/${n}: a format regression`
-        : clears
-          ? `better: ${share}${deps.rule === 'lower-bound' ? `, lower 95% bound ${lowerBound.toFixed(2)} > 0.5` : ''}`
-          : `not better: ${share}${deps.rule === 'lower-bound' ? `, lower 95% bound ${lowerBound.toFixed(2)} ≤ 0.5` : ''}`;
+  const score = tally.prompts ? (tally.wins + tally.ties / 2) / tally.prompts : 0;
+  return { ...tally, score };
+}
+
+const percent = (share: number) => `${Number((share * 100).toFixed(1))}%`;
+const shareOf = (part: ExamPartResult) =>
+  `${percent(part.score)} (${part.wins} won, ${part.ties} tied, ${part.losses} lost of ${part.prompts})`;
+
+/** Whether the candidate is promoted, and in one line why or why not: the first reason that holds it back. */
+function verdictOf(
+  own: Tally,
+  general: ExamPartResult,
+  rule: PromoteRule,
+  smallestShare: number | undefined,
+): { better: boolean; verdict: string } {
+  const n = own.prompts;
+  const no = (verdict: string) => ({ better: false, verdict });
+  const bound = (value: number, side: 'lower' | 'upper', sign: string) =>
+    rule === 'lower-bound' ? `, ${side} 95% bound ${value.toFixed(2)} ${sign} 0.5` : '';
+  if (n === 0) return no('no held-out prompts to judge by: nothing is promoted unseen');
+  if (smallestShare === undefined)
+    return no(
+      `the exam is too small to promote anything: ${n} held-out prompts, and the ${rule} rule needs more even at a perfect score`,
+    );
+  if (own.formatCandidate < own.formatIncumbent)
+    return no(
+      `it kept the output format ${own.formatCandidate}/${n} times against ${own.formatIncumbent}/${n}: a format regression`,
+    );
+  const lowerBound = wilsonLowerBound(own.score, n);
+  if (!clearsRule(own.score, n, rule))
+    return no(
+      `not better: ${shareOf(own)}${bound(lowerBound, 'lower', '≤')}; ${percent(smallestShare)} would have been promoted`,
+    );
+  if (worseUnderRule(general.score, general.prompts, rule))
+    return no(
+      `better on its own prompts (${shareOf(own)}) but worse on the general ones: ${shareOf(general)}${bound(wilsonUpperBound(general.score, general.prompts), 'upper', '<')}`,
+    );
+  return {
+    better: true,
+    verdict: `better: ${shareOf(own)}${bound(lowerBound, 'lower', '>')}${general.prompts ? `; general prompts ${shareOf(general)}` : ''}`,
+  };
+}
+
+/** A part's result as the report keeps it (the format is counted on the held-out prompts only). */
+const partOf = ({ prompts, wins, losses, ties, score }: Tally): ExamPartResult => ({
+  prompts,
+  wins,
+  losses,
+  ties,
+  score,
+});
+
+/**
+ * The candidate judged on the exam: the rule is applied to the held-out prompts (the persona's
+ * own ground); on the general prompts it must not be clearly worse. The format is counted on the
+ * held-out prompts, the persona's own turns, which ask for it. An exam too small for the rule is
+ * not sat at all: no model is asked.
+ */
+export async function evaluate(
+  exam: ExamPrompts,
+  models: { candidate: string; incumbent: string },
+  deps: EvaluationDeps,
+): Promise<EvaluationReport> {
+  const n = exam.heldOut.length;
+  const smallestShare = smallestPromotableShare(n, deps.rule);
+  const unsat = (prompts: number): Tally => ({
+    prompts,
+    wins: 0,
+    losses: 0,
+    ties: 0,
+    score: 0,
+    formatCandidate: 0,
+    formatIncumbent: 0,
+  });
+  const sat = smallestShare !== undefined;
+  const own = sat ? await sit(exam.heldOut, models, deps) : unsat(n);
+  const general = partOf(sat ? await sit(exam.general, models, deps) : unsat(exam.general.length));
+  const { better, verdict } = verdictOf(own, general, deps.rule, smallestShare);
   return {
     prompts: n,
-    wins,
-    losses,
-    ties,
-    score,
-    lowerBound,
-    formatCandidate,
-    formatIncumbent,
+    wins: own.wins,
+    losses: own.losses,
+    ties: own.ties,
+    score: own.score,
+    lowerBound: wilsonLowerBound(own.score, n),
+    formatCandidate: own.formatCandidate,
+    formatIncumbent: own.formatIncumbent,
     rule: deps.rule,
     better,
     verdict,
+    general,
+    exam: { hash: exam.hash, prompts: n, general: exam.general.length },
+    ...(smallestShare !== undefined ? { smallestShare } : {}),
   };
 }

@@ -23,8 +23,9 @@ export type {
  * The UnslothForge (the strategic loop's second half): when a persona's golden set has grown
  * enough, or an architect asks, fine-tune its model on the host GPU, register it with the
  * persona's server (Ollama or vLLM, `registrar.ts`) under an immutable name, judge it against the
- * model in force on held-out prompts, and — only if it is better — flip the persona's model in
- * one write. One job at a time; every version kept with its lineage; a rollback flips back at once.
+ * model in force on the persona's frozen exam (`exam.ts`), and — only if it is better, and once
+ * the architect promotes it unless `FINETUNE_PROMOTION=auto` — flip the persona's model in one
+ * write. One job at a time; every version kept with its lineage; a rollback flips back at once.
  *
  * The steps of a job are in `runJob.ts`, its life around them in `jobLifecycle.ts`, the swap and
  * the rollback in `modelSwap.ts`, what the servers do when the pointer moves in `serving.ts`;

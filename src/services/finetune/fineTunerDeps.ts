@@ -44,6 +44,8 @@ export interface FineTunerDeps {
   limiter: Limiter;
   /** Whether an answer keeps a persona's output format (ROBIN's DISSONANCE line, BRICK's tool lines). */
   formatOk: (personaId: string, text: string) => boolean;
+  /** A persona's system prompt in force, put before the exam's general prompts (default: its codex prompt alone). */
+  systemPrompt?: (personaId: string) => string;
   bus: EventBus;
   clock: Clock;
   logger: Logger;

@@ -21,7 +21,39 @@ export type JobState =
   | 'kept'
   /** The architect discarded it. */
   | 'discarded'
+  /** Not trained: the exam was too small for any candidate to be promoted (`note` says why). */
+  | 'refused'
   | 'failed';
+
+/** How the candidate fared on the general prompts of the exam (prompts outside the persona's history). */
+export interface ExamPartResult {
+  prompts: number;
+  wins: number;
+  losses: number;
+  ties: number;
+  /** (wins + ties / 2) / prompts. */
+  score: number;
+}
+
+/**
+ * A persona's frozen exam as a job drew it (`exam.ts`): its held-out prompts (the rule is applied
+ * to these), its general prompts, and what a candidate would need on it.
+ */
+export interface ExamSummary {
+  /** Held-out prompts judged (at most `FINETUNE_EVAL_PROMPTS`), and general prompts. */
+  prompts: number;
+  general: number;
+  /** sha256 of the prompts judged: two evaluations with the same hash sat the same exam. */
+  hash: string;
+  /** Prompts this job added to the exam, and prompts withdrawn because their samples left the golden set. */
+  appended: number;
+  withdrawn: number;
+  /** The smallest share of the held-out prompts the rule would promote; absent: none, the exam is too small. */
+  smallestShare?: number;
+  /** The rule in force (`FINETUNE_PROMOTE_RULE`), and the fewest held-out prompts on which it can promote at all. */
+  rule: 'lower-bound' | 'majority';
+  fewest: number;
+}
 
 /** How the candidate fared against the model in force on the held-out prompts. */
 export interface EvaluationReport {
@@ -40,6 +72,12 @@ export interface EvaluationReport {
   better: boolean;
   /** One line: why it is or is not promoted. */
   verdict: string;
+  /** The general prompts, where the candidate must not be clearly worse (absent in older reports). */
+  general?: ExamPartResult;
+  /** The exam judged on (absent in older reports): its hash and sizes, to compare versions. */
+  exam?: { hash: string; prompts: number; general: number };
+  /** The smallest share of the held-out prompts the rule would have promoted; absent: none. */
+  smallestShare?: number;
 }
 
 export interface FinetuneJob {
@@ -73,8 +111,12 @@ export interface FinetuneJob {
   version?: number;
   /** How the candidate was put on its server: the path taken, the bytes sent. */
   registration?: RegistrationRecord;
+  /** The persona's frozen exam as this job drew it. */
+  exam?: ExamSummary;
   evaluation?: EvaluationReport;
   error?: string;
+  /** Why a job ended untrained without failing (a refused job). */
+  note?: string;
   /** The end of the trainer's log, for a failed job. */
   logTail?: string;
   /** The trainer's process (group) while it runs: stopped at the next start if the bot died first. */

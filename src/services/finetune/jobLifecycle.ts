@@ -225,7 +225,8 @@ export function scheduledJob(deps: FinetuneRuntime, slot: JobSlot, cron: string)
       if (!started.ok) return started.reason;
       await slot.settled();
       const job = deps.store.get(started.job.id);
-      return `fine-tuned ${due.id} (${started.job.id}): ${job?.state}${job?.error ? ` — ${job.error}` : ''}`;
+      const why = job?.error ?? job?.note;
+      return `fine-tuned ${due.id} (${started.job.id}): ${job?.state}${why ? ` — ${why}` : ''}`;
     },
   };
 }

@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { judgeModelOf } from '../codex/codexSchema.ts';
+import { writeFileDurably } from '../durableWrite.ts';
 import type { ChatMessage, LlmProvider } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
 import type { Persona } from '../personas.ts';
 import { type DatasetSnapshot, snapshotDataset } from './datasetSnapshot.ts';
-import { evaluate, PAIRWISE_SCHEMA, promptsOf } from './evaluation.ts';
+import { evaluate, PAIRWISE_SCHEMA } from './evaluation.ts';
+import { drawExam, type Exam, examPrompts, examText, tooSmall } from './exam.ts';
 import { type FinetuneRuntime, updateJob } from './fineTunerDeps.ts';
 import type { EvaluationReport, FinetuneJob } from './finetuneStore.ts';
 import { activeOf, modelName, swap } from './modelSwap.ts';
@@ -14,10 +16,12 @@ import { retireVersion, SERVER_NAMES, serverOf } from './serving.ts';
 import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
 
 /**
- * One fine-tune, step by step: the dataset frozen, the server asked what it takes, the GPU freed,
- * the trainer run, the candidate registered with the persona's server (Ollama or vLLM), judged
- * against the model in force, and the swap (or not). Each step is a function of the few
- * dependencies it uses; a step that fails ends the job as failed, with nothing swapped.
+ * One fine-tune, step by step: the persona's exam drawn and the dataset frozen without it (the job
+ * refused there if the exam is too small to ever promote), the server asked what it takes, the GPU
+ * freed, the trainer run, the candidate registered with the persona's server (Ollama or vLLM),
+ * judged against the model in force on the exam, and the swap, the wait for the architect, or
+ * neither. Each step is a function of the few dependencies it uses; a step that fails ends the
+ * job as failed, with nothing swapped.
  */
 
 /** A job's latest record as its steps change it: every change is stored, most also published. */
@@ -62,15 +66,16 @@ export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void
   const folder = resolve(deps.dataDir, 'finetune', jobId);
   mkdirSync(join(folder, 'adapter'), { recursive: true });
   try {
-    const snapshot = freezeDataset(deps, progress, folder);
+    const { snapshot, exam } = freezeDataset(deps, progress, folder);
     if (snapshot.train === 0) return progress.fail('the dataset is empty');
+    if (refuseSmallExam(deps, progress, exam)) return;
     const server = await askServer(deps, progress);
     if (!server) return;
     const release = await freeGpu(deps, persona.displayName);
     const outcome = await train(deps, progress, snapshot, folder, server.export).finally(release);
     if (!outcome.ok) return progress.fail(outcome.reason, outcome.tail);
     if (!(await register(deps, progress, outcome, snapshot, server))) return;
-    decide(deps, progress, await judge(deps, progress, persona, snapshot));
+    decide(deps, progress, await judge(deps, progress, persona, exam));
     // A candidate that stays out holds no server memory (a runtime adapter is unloaded).
     if (progress.job.state === 'kept')
       await retireVersion(
@@ -114,18 +119,38 @@ export async function askServer(
   }
 }
 
-/** 1. The dataset, frozen into the job's folder. */
+/**
+ * 1. The persona's exam drawn (`exam.ts`: fixed prompts, grown only by appending), and the
+ * dataset frozen into the job's folder without them; the folder keeps a copy of the exam judged by.
+ */
 export function freezeDataset(
-  deps: Pick<FinetuneRuntime, 'dataDir' | 'settings'>,
+  deps: Pick<FinetuneRuntime, 'dataDir' | 'settings' | 'clock' | 'log'>,
   progress: JobProgress,
   folder: string,
-): DatasetSnapshot {
+): { snapshot: DatasetSnapshot; exam: Exam } {
+  const { settings } = deps;
+  const exam = drawExam({
+    dataDir: deps.dataDir,
+    persona: progress.job.persona,
+    holdoutShare: settings.holdout,
+    size: settings.evalPrompts,
+    rule: settings.rule,
+    by: progress.job.id,
+    at: deps.clock.now(),
+  });
+  if (exam.summary.appended || exam.summary.withdrawn)
+    deps.log.info(
+      { job: progress.job.id, persona: progress.job.persona, ...exam.summary },
+      'the exam grew, or lost prompts whose samples left the golden set',
+    );
   const snapshot = snapshotDataset({
     dataDir: deps.dataDir,
     persona: progress.job.persona,
     folder,
-    holdoutShare: deps.settings.holdout,
+    holdoutShare: settings.holdout,
+    exclude: exam.excludes,
   });
+  writeFileDurably(join(folder, 'exam.jsonl'), examText([...exam.heldOut, ...exam.general]));
   progress.update({
     stage: 'training',
     datasetHash: snapshot.hash,
@@ -133,8 +158,26 @@ export function freezeDataset(
     holdout: snapshot.holdout.length,
     anchor: snapshot.anchor,
     goldenCount: snapshot.golden,
+    exam: exam.summary,
   });
-  return snapshot;
+  return { snapshot, exam };
+}
+
+/**
+ * 1¼. An exam on which no candidate could ever be promoted ends the job before any training,
+ * saying why and what to do, rather than a "not better" after hours of GPU time. Returns
+ * whether it did.
+ */
+export function refuseSmallExam(
+  deps: Pick<FinetuneRuntime, 'settings' | 'clock' | 'log'>,
+  progress: JobProgress,
+  exam: Exam,
+): boolean {
+  const note = tooSmall(progress.job.persona, exam.summary, deps.settings);
+  if (!note) return false;
+  progress.update({ state: 'refused', stage: 'done', note, finishedAt: deps.clock.now() });
+  deps.log.warn({ job: progress.job.id, persona: progress.job.persona, exam: exam.summary }, note);
+  return true;
 }
 
 /**
@@ -266,20 +309,24 @@ export async function register(
 }
 
 /**
- * 5. The candidate judged against the model in force on the held-out prompts; the lineage keeps
- * the evaluation beside the version, promoted or not.
+ * 5. The candidate judged against the model in force on the persona's exam; the lineage keeps
+ * the evaluation (and the exam's hash) beside the version, promoted or not.
  */
 export async function judge(
-  deps: Pick<FinetuneRuntime, 'store' | 'personas' | 'modelFor' | 'settings' | 'formatOk' | 'signal' | 'log'>,
+  deps: Pick<
+    FinetuneRuntime,
+    'store' | 'personas' | 'modelFor' | 'settings' | 'formatOk' | 'signal' | 'log' | 'systemPrompt'
+  >,
   progress: JobProgress,
   persona: Persona,
-  snapshot: DatasetSnapshot,
+  exam: Exam,
 ): Promise<EvaluationReport> {
   const { job } = progress;
   const { settings, signal } = deps;
   const candidate = job.candidate as string;
+  const systemPrompt = deps.systemPrompt?.(persona.id) ?? persona.systemPrompt;
   const evaluation = await evaluate(
-    promptsOf(snapshot.holdout, settings.evalPrompts),
+    { ...examPrompts(exam, systemPrompt), hash: exam.summary.hash },
     { candidate, incumbent: activeOf(deps, job.persona).model },
     {
       answer: (model, messages: ChatMessage[]) =>

@@ -17,6 +17,9 @@ const runtime = await composeRuntime(
     OLLAMA_HOST: ollama,
     FORGE_DIR: forgeDir,
     FINETUNE_COMMAND: FAKE_TRAINER,
+    // An exam the rule can promote on, from 12 golden samples: else the job is refused before training.
+    FINETUNE_HOLDOUT: '0.5',
+    FINETUNE_PROMOTE_RULE: 'majority',
     LOG_LEVEL: 'silent',
   }),
   createSilentLogger(),
