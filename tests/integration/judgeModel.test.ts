@@ -83,6 +83,7 @@ describe('a judge model on the other server (`judge_provider`)', () => {
       FINETUNE_HOLDOUT: '0.5',
       FINETUNE_EVAL_PROMPTS: '4',
       FINETUNE_PROMOTE_RULE: 'majority',
+      FINETUNE_PROMOTION: 'auto',
     });
     writeGolden(harness.dataDir, 'ROBIN', 24);
     const candidate = 'A fine answer, tuned.\nDISSONANCE: 0.2';
