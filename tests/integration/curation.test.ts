@@ -34,7 +34,14 @@ afterEach(async () => {
 /** A harness whose codex names a judge model of its own; recall off, so prompts repeat exactly. */
 async function start(env: Record<string, string> = {}, judgeModel: string | null = JUDGE_MODEL) {
   harness = await startHarness({
-    env: { CODEX_PATH: writeCurationCodex(folders.folder(), judgeModel), MEMORY_RECALL_K: '0', ...env },
+    env: {
+      CODEX_PATH: writeCurationCodex(folders.folder(), judgeModel),
+      MEMORY_RECALL_K: '0',
+      // The judging is under test here, not the scope (tests/integration/curationScope.test.ts):
+      // the harness's dialogues are recorded without a visibility, which only `all` curates.
+      CURATION_SCOPE: 'all',
+      ...env,
+    },
     models: [...Object.values(TEST_MODELS), EMBED_MODEL, JUDGE_MODEL],
   });
   return harness;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../../shared/hash.ts';
 import { writeFileDurably } from '../durableWrite.ts';
+import { admitSamples, type SnapshotPolicy } from './snapshotPolicy.ts';
 
 /**
  * A fine-tune's dataset, frozen: the persona's golden set and its anchor set copied into the
@@ -59,18 +60,29 @@ export interface DatasetSnapshot {
   anchor: number;
   /** Golden samples (anchor aside) at the time of the snapshot. */
   golden: number;
+  /** Samples of the sets left out of the dataset: outside `CURATION_SCOPE`, over `FINETUNE_MEMBER_SHARE`. */
+  leftOut: { scope: number; share: number };
 }
 
-/** Freezes a persona's dataset into `folder`. */
+/** By default a snapshot takes what the defaults of `CURATION_SCOPE` and `FINETUNE_MEMBER_SHARE` allow. */
+const DEFAULT_POLICY: SnapshotPolicy = { scope: 'public', memberShare: 0.25 };
+
+/** Freezes a persona's dataset into `folder`, with what the policy admits (see snapshotPolicy). */
 export function snapshotDataset(options: {
   dataDir: string;
   persona: string;
   folder: string;
   holdoutShare: number;
+  policy?: SnapshotPolicy;
 }): DatasetSnapshot {
   const paths = goldenPaths(options.dataDir, options.persona);
-  const golden = readSamples(paths.golden);
-  const anchor = readSamples(paths.anchor);
+  const goldenSet = readSamples(paths.golden);
+  const anchorSet = readSamples(paths.anchor);
+  // The anchor set first: within a member's share, their anchor samples are the ones kept.
+  const admitted = admitSamples([...anchorSet, ...goldenSet], options.policy ?? DEFAULT_POLICY);
+  const anchors = new Set(anchorSet);
+  const anchor = admitted.kept.filter((sample) => anchors.has(sample));
+  const golden = admitted.kept.filter((sample) => !anchors.has(sample));
   const seen = new Set<string>();
   const train: GoldenSample[] = [];
   const holdout: GoldenSample[] = [];
@@ -100,7 +112,8 @@ export function snapshotDataset(options: {
     train: train.length,
     holdout,
     anchor: anchor.length,
-    golden: golden.length,
+    golden: goldenSet.length,
+    leftOut: { scope: admitted.outOfScope, share: admitted.overShare },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import type { CurationScope } from '../curation/curationScope.ts';
 import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { LlmProvider, ModelFor } from '../llm/chatModel.ts';
@@ -20,6 +21,10 @@ export interface FinetuneSettings {
   /** Dialogues wait while the trainer has the GPU. */
   exclusive: boolean;
   evalPrompts: number;
+  /** Which samples a dataset may take (`CURATION_SCOPE`; default `public`). */
+  scope?: CurationScope;
+  /** Largest share of a dataset from one member (`FINETUNE_MEMBER_SHARE`; default 0.25). */
+  memberShare?: number;
   /**
    * Who judges the evaluation: the codex's curation judge (ALFRED by default) with its own model
    * if the codex names one, else the codex's model for it (never a fine-tuned one: a candidate

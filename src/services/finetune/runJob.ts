@@ -62,7 +62,7 @@ export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void
   mkdirSync(join(folder, 'adapter'), { recursive: true });
   try {
     const snapshot = freezeDataset(deps, progress, folder);
-    if (snapshot.train === 0) return progress.fail('the dataset is empty');
+    if (snapshot.train === 0) return progress.fail(`the dataset is empty${leftOutNote(snapshot)}`);
     const server = await askServer(deps, progress);
     if (!server) return;
     const release = await freeGpu(deps, persona.displayName);
@@ -113,9 +113,15 @@ export async function askServer(
   }
 }
 
-/** 1. The dataset, frozen into the job's folder. */
+/** What the dataset left out of the golden sets, said after why a job stopped; empty when nothing. */
+function leftOutNote({ leftOut }: DatasetSnapshot): string {
+  if (leftOut.scope + leftOut.share === 0) return '';
+  return ` (left out: ${leftOut.scope} outside CURATION_SCOPE, ${leftOut.share} over FINETUNE_MEMBER_SHARE)`;
+}
+
+/** 1. The dataset, frozen into the job's folder (only what the scope and the member share admit). */
 export function freezeDataset(
-  deps: Pick<FinetuneRuntime, 'dataDir' | 'settings'>,
+  deps: Pick<FinetuneRuntime, 'dataDir' | 'settings' | 'log'>,
   progress: JobProgress,
   folder: string,
 ): DatasetSnapshot {
@@ -124,7 +130,10 @@ export function freezeDataset(
     persona: progress.job.persona,
     folder,
     holdoutShare: deps.settings.holdout,
+    policy: { scope: deps.settings.scope ?? 'public', memberShare: deps.settings.memberShare ?? 0.25 },
   });
+  const note = leftOutNote(snapshot);
+  if (note) deps.log.info({ job: progress.job.id, ...snapshot.leftOut }, `dataset frozen${note}`);
   progress.update({
     stage: 'training',
     datasetHash: snapshot.hash,
