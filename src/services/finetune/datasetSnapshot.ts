@@ -67,6 +67,17 @@ export interface DatasetSnapshot {
 /** By default a snapshot takes what the defaults of `CURATION_SCOPE` and `FINETUNE_MEMBER_SHARE` allow. */
 const DEFAULT_POLICY: SnapshotPolicy = { scope: 'public', memberShare: 0.25 };
 
+/** The samples with each content once, the first of each kept. */
+function uniqueSamples(samples: readonly GoldenSample[]): GoldenSample[] {
+  const seen = new Set<string>();
+  return samples.filter((sample) => {
+    const hash = hashOf(sample);
+    if (seen.has(hash)) return false;
+    seen.add(hash);
+    return true;
+  });
+}
+
 /** Freezes a persona's dataset into `folder`, with what the policy admits (see snapshotPolicy). */
 export function snapshotDataset(options: {
   dataDir: string;
@@ -76,27 +87,15 @@ export function snapshotDataset(options: {
   policy?: SnapshotPolicy;
 }): DatasetSnapshot {
   const paths = goldenPaths(options.dataDir, options.persona);
-  const goldenSet = readSamples(paths.golden);
-  const anchorSet = readSamples(paths.anchor);
-  // The anchor set first: within a member's share, their anchor samples are the ones kept.
-  const admitted = admitSamples([...anchorSet, ...goldenSet], options.policy ?? DEFAULT_POLICY);
-  const anchors = new Set(anchorSet);
-  const anchor = admitted.kept.filter((sample) => anchors.has(sample));
-  const golden = admitted.kept.filter((sample) => !anchors.has(sample));
-  const seen = new Set<string>();
-  const train: GoldenSample[] = [];
+  const golden = readSamples(paths.golden);
+  const anchor = readSamples(paths.anchor);
+  // Each content once, the anchor set first: within a member's share, their anchor samples stay.
+  const admitted = admitSamples(uniqueSamples([...anchor, ...golden]), options.policy ?? DEFAULT_POLICY);
+  const kept = new Set(admitted.kept);
+  const train: GoldenSample[] = anchor.filter((sample) => kept.has(sample));
   const holdout: GoldenSample[] = [];
-  for (const sample of anchor) {
-    const hash = hashOf(sample);
-    if (seen.has(hash)) continue;
-    seen.add(hash);
-    train.push(sample);
-  }
   for (const sample of golden) {
-    const hash = hashOf(sample);
-    if (seen.has(hash)) continue;
-    seen.add(hash);
-    (isHeldOut(sample, options.holdoutShare) ? holdout : train).push(sample);
+    if (kept.has(sample)) (isHeldOut(sample, options.holdoutShare) ? holdout : train).push(sample);
   }
   const lines = (samples: GoldenSample[]) => samples.map((s) => `${JSON.stringify(s)}\n`).join('');
   const trainText = lines(train);
@@ -111,8 +110,8 @@ export function snapshotDataset(options: {
     hash: sha256(trainText + holdoutText),
     train: train.length,
     holdout,
-    anchor: anchor.length,
-    golden: goldenSet.length,
+    anchor: anchor.filter((sample) => kept.has(sample)).length,
+    golden: golden.length,
     leftOut: { scope: admitted.outOfScope, share: admitted.overShare },
   };
 }
