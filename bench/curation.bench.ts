@@ -119,7 +119,11 @@ async function throughput(
         })
       : () => instant;
     const curation = createCuration({
-      records: log,
+      records: {
+        since: (cursor, limit) => log.since(cursor, limit),
+        get: (id) => log.get(id),
+        records: (conversationId) => log.ofConversation(conversationId),
+      },
       modelFor,
       personas: () => personas,
       judge: () => codex.data.curation,
@@ -132,7 +136,8 @@ async function throughput(
       }),
       clock: systemClock,
       logger: createSilentLogger(),
-      options: { batch: BATCH, threshold: 4 },
+      // The records have no visibility (the terminal chat's): every one is curated, none capped.
+      options: { batch: BATCH, threshold: 4, scope: 'all', memberDaily: 0 },
     });
     const started = performance.now();
     let done = 0;

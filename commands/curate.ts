@@ -6,11 +6,13 @@ import {
   SlashCommandBuilder,
   TimestampStyles,
   time,
+  userMention,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { finishSlowReply, personaOption } from '../src/bot/kit.ts';
+import { finishSlowReply, NO_MENTIONS, personaOption } from '../src/bot/kit.ts';
 import type {
   CurationReport,
+  ForgetReport,
   GoldenSetView,
   PersonaTally,
   RunVerdict,
@@ -30,7 +32,7 @@ function tallyLine(tally: PersonaTally): string {
   const parts = [`judged ${tally.judged}`, `kept ${tally.kept}`, `rejected ${tally.rejected}`];
   if (tally.invalid) parts.push(`unusable verdicts ${tally.invalid}`);
   if (tally.incomplete) parts.push(`not recorded whole ${tally.incomplete}`);
-  const added = `**+${plural(tally.added, 'sample')}**${tally.duplicates ? ` (${tally.duplicates} already in the set)` : ''}`;
+  const added = `**+${plural(tally.added, 'sample')}**${tally.duplicates ? ` (${tally.duplicates} already in the set)` : ''}${tally.capped ? ` (${tally.capped} over a member’s daily cap)` : ''}`;
   return `${parts.join(' · ')} → ${added}`;
 }
 
@@ -45,6 +47,10 @@ function runEmbed(report: CurationReport, threshold: string): EmbedBuilder {
       ? 'Nothing new to curate: every finished dialogue has been judged.'
       : `Judged ${plural(report.dialogues, 'dialogue')}; a persona’s turns are kept at ${threshold} or more.`,
   ];
+  if (report.excluded)
+    lines.push(
+      `${plural(report.excluded, 'dialogue')} not judged: outside \`CURATION_SCOPE\`, or holding what was forgotten.`,
+    );
   if (report.more) lines.push('More dialogues are waiting: the next run (or `/curate run`) takes them.');
   if (report.stopped) lines.push(`⚠️ Stopped early: ${report.stopped}. The rest waits for the next run.`);
   if (report.best) lines.push(verdictLine('Best', report.best));
@@ -105,7 +111,21 @@ function showEmbed(view: GoldenSetView): EmbedBuilder {
     );
 }
 
-/** `/curate run|show`: the golden datasets ALFRED curates for fine-tuning. Architects only: they hold every server’s dialogues. */
+/** What `/curate forget member:` says it removed. */
+function memberForgotten(userId: string, report: ForgetReport): string {
+  const byPersona = Object.entries(report.removed)
+    .filter(([, r]) => r.samples > 0)
+    .map(([persona, r]) => `${persona} ${r.samples}`);
+  const removed = report.total
+    ? `Removed ${plural(report.total, 'golden sample')} holding ${userMention(userId)}’s words (${byPersona.join(', ')}).`
+    : `No golden sample holds ${userMention(userId)}’s words.`;
+  const pending = report.pendingOn
+    ? ` Another process (pid ${report.pendingOn}) is curating: their samples go as soon as its run ends.`
+    : '';
+  return `${removed}${pending} Their dialogues until now will not be curated again; later ones will, within \`CURATION_MEMBER_DAILY\`.`;
+}
+
+/** `/curate run|show|forget`: the golden datasets ALFRED curates for fine-tuning. Architects only: they hold every server’s dialogues. */
 const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'>> = {
   data: new SlashCommandBuilder()
     .setName('curate')
@@ -119,6 +139,14 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
         .setName('show')
         .setDescription('A persona’s golden set: size, scores, newest samples, the file (architect)')
         .addStringOption(personaOption),
+    )
+    .addSubcommand((sub) =>
+      sub
+        .setName('forget')
+        .setDescription('Remove every golden sample holding a member’s words (architect)')
+        .addUserOption((option) =>
+          option.setName('member').setDescription('Whose samples to remove').setRequired(true),
+        ),
     )
     .toJSON(),
   defer: 'ephemeral',
@@ -143,6 +171,15 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
         return;
       }
       await finishSlowReply(interaction, { embeds: [runEmbed(report, String(config.curationThreshold))] });
+      return;
+    }
+    if (interaction.options.getSubcommand() === 'forget') {
+      const member = interaction.options.getUser('member', true);
+      const report = await curation.forgetMember(member.id);
+      await interaction.editReply({
+        content: memberForgotten(member.id, report),
+        allowedMentions: NO_MENTIONS,
+      });
       return;
     }
     const persona = interaction.options.getString('persona', true).trim().toUpperCase();

@@ -173,7 +173,8 @@ function botPorts(
     ...(deps.posting ? { limits: deps.posting } : {}),
     ...(deps.stream ? { stream: deps.stream } : {}),
   });
-  const access = createChannelAccess(client);
+  const architects = createArchitectGate({ client, config });
+  const access = createChannelAccess(client, { homeGuildId: () => architects.policy().homeGuildId });
   const runner = createDialogueRunner({
     access,
     dialogue: services.dialogue,
@@ -186,7 +187,6 @@ function botPorts(
     logger,
   });
   const threads = createBotThreads({ store, clock });
-  const architects = createArchitectGate({ client, config });
   return {
     ...services,
     client,

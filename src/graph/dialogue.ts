@@ -181,6 +181,7 @@ async function recordRun(deps: DialogueGraphDeps, start: RunStart, final: Stored
       ...(t.model !== undefined ? { model: t.model } : {}),
       ...(t.dissonance !== undefined ? { dissonance: t.dissonance } : {}),
       ...(t.toolCalls?.length ? { toolCalls: t.toolCalls } : {}),
+      ...(t.recalled?.length ? { recalled: t.recalled } : {}),
     })),
     models: [...new Set(turns.flatMap((t) => (t.model ? [t.model] : [])))],
     trajectory: final.trajectory ?? [],
@@ -191,6 +192,7 @@ async function recordRun(deps: DialogueGraphDeps, start: RunStart, final: Stored
     ...(request.userId ? { userId: request.userId } : {}),
     ...(scope.guildId ? { guildId: scope.guildId } : {}),
     ...(scope.channelId ? { channelId: scope.channelId } : {}),
+    ...(scope.visibility ? { visibility: scope.visibility } : {}),
   };
   // A memory failure never costs the person their answer.
   const stored = await deps.memory.record(record).catch((error: unknown) => {

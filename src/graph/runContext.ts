@@ -1,5 +1,8 @@
 import { Annotation, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { DialogueVisibility } from '../services/memory/interactionLog.ts';
 import type { ProgressEvent } from './events.ts';
+
+export type { DialogueVisibility } from '../services/memory/interactionLog.ts';
 
 /** Where a dialogue is held, and whose past dialogues it may read. */
 export interface DialogueScope {
@@ -14,6 +17,11 @@ export interface DialogueScope {
   readableChannels?: readonly string[];
   /** The Discord thread the dialogue is held in, when it is held in one. */
   threadId?: string;
+  /**
+   * Who can see where it is held, as the bot found it (kept in the interaction log, for
+   * curation). Absent: unknown, which counts as not public (the terminal chat).
+   */
+  visibility?: DialogueVisibility;
 }
 
 /** A dialogue held nowhere in particular: no server, no channel (the terminal chat's). */

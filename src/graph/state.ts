@@ -45,6 +45,8 @@ export interface Turn {
   toolCalls?: ToolCallRecord[];
   /** On a forge turn: the tool created or reused. */
   forged?: { name: string; version: number; status: 'created' | 'reused' };
+  /** On ALFRED's plan: the interaction log records of the past dialogues recalled into its prompt. */
+  recalled?: string[];
 }
 
 /**

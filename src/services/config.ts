@@ -1,6 +1,7 @@
 import { config as loadDotEnvFile } from 'dotenv';
 import ms from 'ms';
 import { z } from 'zod';
+import { CURATION_SCOPES, type CurationScope } from './curation/curationScope.ts';
 import { AppError } from './errors.ts';
 import { LLM_PROVIDERS, type LlmProvider } from './llm/chatModel.ts';
 import { assertCron } from './scheduler.ts';
@@ -117,6 +118,7 @@ export const envSchema = z.object({
   GOVERNANCE_CHANNEL_ID: snowflake('channel'),
   AMENDMENT_MIN_EVENTS: z.coerce.number().int().min(1).max(100).default(3),
   AMENDMENT_WINDOW: duration('24h'),
+  AMENDMENT_MIN_MEMBERS: z.coerce.number().int().min(1).max(100).default(2),
   AUTONOMY_CRON: cronSetting('AUTONOMY_CRON').optional(),
   AUTONOMY_CHANNEL_ID: snowflake('channel'),
   FINETUNE_CRON: cronSetting('FINETUNE_CRON').default('0 3 * * *'),
@@ -151,6 +153,9 @@ export const envSchema = z.object({
   CURATION_BATCH: z.coerce.number().int().min(1).max(1000).default(20),
   CURATION_THRESHOLD: z.coerce.number().min(0).max(5).default(4),
   CURATION_ANCHOR_SIZE: z.coerce.number().int().min(0).max(100_000).default(50),
+  CURATION_SCOPE: z.enum(CURATION_SCOPES).default('public'),
+  CURATION_MEMBER_DAILY: z.coerce.number().int().min(0).max(100_000).default(20),
+  FINETUNE_MEMBER_SHARE: z.coerce.number().gt(0).max(1).default(0.25),
 });
 
 export type EnvKey = keyof typeof envSchema.shape;
@@ -230,6 +235,8 @@ export interface Config {
   readonly amendmentMinEvents: number;
   /** The window for persistent dissonance, in milliseconds (default 24 h). */
   readonly amendmentWindowMs: number;
+  /** Different members whose dialogues those must be (default 2): one member alone never triggers one. */
+  readonly amendmentMinMembers: number;
   /** When the motivator may start a reflective dialogue (cron); off when unset. */
   readonly autonomyCron: string | undefined;
   /** Where the motivator's reflective dialogues happen. */
@@ -246,6 +253,12 @@ export interface Config {
   readonly curationThreshold: number;
   /** How many of each persona's first golden samples are frozen as its anchor set (default 50; 0: none). */
   readonly curationAnchorSize: number;
+  /** Which dialogues may become golden samples: `public` (default), `home` or `all` (README, "What the personas learn from"). */
+  readonly curationScope: CurationScope;
+  /** Most golden samples one member's dialogues may add per UTC day (default 20; 0: no cap). */
+  readonly curationMemberDaily: number;
+  /** Largest share of a fine-tune's dataset from one member (default 0.25; 1: no cap). */
+  readonly finetuneMemberShare: number;
   /** When the fine-tune job looks for a persona whose golden set has grown (cron; default nightly `0 3 * * *`). */
   readonly finetuneCron: string;
   /** New golden samples since a persona's last fine-tune that start the next (default 200). */
@@ -342,6 +355,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     governanceChannelId: e.GOVERNANCE_CHANNEL_ID,
     amendmentMinEvents: e.AMENDMENT_MIN_EVENTS,
     amendmentWindowMs: e.AMENDMENT_WINDOW,
+    amendmentMinMembers: e.AMENDMENT_MIN_MEMBERS,
     autonomyCron: e.AUTONOMY_CRON,
     autonomyChannelId: e.AUTONOMY_CHANNEL_ID,
     autonomyMaxPerDay: e.AUTONOMY_MAX_PER_DAY,
@@ -350,6 +364,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     curationBatch: e.CURATION_BATCH,
     curationThreshold: e.CURATION_THRESHOLD,
     curationAnchorSize: e.CURATION_ANCHOR_SIZE,
+    curationScope: e.CURATION_SCOPE,
+    curationMemberDaily: e.CURATION_MEMBER_DAILY,
+    finetuneMemberShare: e.FINETUNE_MEMBER_SHARE,
     finetuneCron: e.FINETUNE_CRON,
     finetuneTriggerSize: e.FINETUNE_TRIGGER_SIZE,
     finetuneHoldout: e.FINETUNE_HOLDOUT,

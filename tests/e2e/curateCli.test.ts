@@ -30,6 +30,8 @@ beforeEach(async () => {
     FORGE_DIR: join(dir.path, 'tools'),
     CODEX_PATH: writeCurationCodex(dir.path),
     LOG_LEVEL: 'info',
+    // The dialogues are the terminal's (no server): only `all` curates them.
+    CURATION_SCOPE: 'all',
   };
 });
 afterEach(async () => {

@@ -4,11 +4,14 @@ import { describe, expect, it } from 'vitest';
 import type { BotHarness } from '../support/botHarness.ts';
 import { architect } from '../support/botSteps.ts';
 import { judgeWith, judgings, readGolden, verdict } from '../support/curation.ts';
+import { Permission } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { ALFRED } = TEST_MODELS;
-const bot = useBotHarness();
+// @everyone can read the server's channels, as in most servers: its dialogues are public, and
+// curated under the default CURATION_SCOPE.
+const bot = useBotHarness({ discord: { everyonePermissions: Permission.ViewChannel } });
 
 /** One dialogue through a mention, recorded in the interaction log. */
 async function mentionAndRecord(h: BotHarness, tag: string) {

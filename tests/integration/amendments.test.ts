@@ -19,7 +19,15 @@ let harness: Harness;
 afterEach(() => harness?.close());
 
 const HOUR = 3_600_000;
-const ENV = { MAX_TURNS: '1', HIGH_DISSONANCE: '0.8', AMENDMENT_MIN_EVENTS: '3', MEMORY_RECALL_K: '0' };
+// The dialogues here have no member (as the terminal chat's): one member is enough (the rule that
+// wants two is proven in tests/unit/services/governance/amendmentTriggers.test.ts).
+const ENV = {
+  MAX_TURNS: '1',
+  HIGH_DISSONANCE: '0.8',
+  AMENDMENT_MIN_EVENTS: '3',
+  AMENDMENT_MIN_MEMBERS: '1',
+  MEMORY_RECALL_K: '0',
+};
 
 /** Three dissonant dialogues; the third triggers a draft that ALFRED answers with `drafts`. */
 async function threeDissonantDialogues(

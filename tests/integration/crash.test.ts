@@ -169,6 +169,8 @@ describe('a kill -9 in the middle of a write', () => {
           models: Object.values(TEST_MODELS),
           trajectory: [0.2],
           finalDissonance: 0.2,
+          // Held where everyone may read it: curated under the default CURATION_SCOPE.
+          visibility: 'public',
           codexVersion: 1,
           startedAt: 1_700_000_000_000,
           finishedAt: 1_700_000_000_000 + n,

@@ -39,7 +39,14 @@ async function start(
   key: 'judge_model' | 'model' = 'judge_model',
 ) {
   harness = await startHarness({
-    env: { CODEX_PATH: writeCurationCodex(folders.folder(), judgeModel, key), MEMORY_RECALL_K: '0', ...env },
+    env: {
+      CODEX_PATH: writeCurationCodex(folders.folder(), judgeModel, key),
+      MEMORY_RECALL_K: '0',
+      // The judging is under test here, not the scope (tests/integration/curationScope.test.ts):
+      // the harness's dialogues are recorded without a visibility, which only `all` curates.
+      CURATION_SCOPE: 'all',
+      ...env,
+    },
     models: [...Object.values(TEST_MODELS), EMBED_MODEL, JUDGE_MODEL],
   });
   return harness;

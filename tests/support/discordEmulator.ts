@@ -258,6 +258,19 @@ export class DiscordEmulator {
     return driver.userSays(this.state, userId, channelId, content, options);
   }
 
+  /**
+   * A member starts a thread in a text channel: public, or private (`private: true`) with
+   * `members` added (the bot, to talk to it there). Resolves nothing: returns the thread's id.
+   */
+  userStartsThread(
+    userId: string,
+    channelId: string,
+    name: string,
+    options: { private?: boolean; members?: string[] } = {},
+  ): string {
+    return driver.userStartsThread(this.state, userId, channelId, name, options);
+  }
+
   /** A user writes to the bot in DMs (channel type 1; MESSAGE_CREATE without guild_id). */
   userDMs(userId: string, content: string): EmulatedMessage {
     return driver.userDMs(this.state, userId, content);

@@ -37,6 +37,11 @@ export function writeGolden(dataDir: string, persona: string, count: number, sta
       spoke_at: '2026-11-30T00:00:00.000Z',
       curated_at: '2026-11-30T00:00:00.000Z',
       guild_id: null,
+      channel_id: null,
+      // Held where everyone may read it, and of no member: every snapshot takes it.
+      visibility: 'public',
+      members: [],
+      recalled: [],
     };
     return JSON.stringify({ messages, meta });
   });

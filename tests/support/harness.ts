@@ -1,15 +1,17 @@
 import { type ComposeOptions, composeRuntime, type Runtime } from '../../src/app/compose.ts';
 import type { DialogueEvent, DialogueRequest } from '../../src/graph/dialogue.ts';
+import type { DialogueVisibility } from '../../src/graph/runContext.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { EMBED_MODEL, FAST_RETRY, TEST_MODELS, tempDir, writeTestCodex } from './fixtures.ts';
 import { OllamaEmulator } from './ollamaEmulator.ts';
 
-/** Who asks, and where (a Discord thread's server and parent channel), as the bot would say. */
+/** Who asks, and where (a Discord thread's server and parent channel, who can see it), as the bot would say. */
 export interface Asker {
   userId?: string;
   guildId?: string;
   channelId?: string;
+  visibility?: DialogueVisibility;
 }
 
 function requestFor(conversationId: string, message: string, asker?: Asker): DialogueRequest {
@@ -18,7 +20,11 @@ function requestFor(conversationId: string, message: string, asker?: Asker): Dia
     conversationId,
     message,
     ...(asker.userId ? { userId: asker.userId } : {}),
-    scope: { guildId: asker.guildId ?? null, channelId: asker.channelId ?? null },
+    scope: {
+      guildId: asker.guildId ?? null,
+      channelId: asker.channelId ?? null,
+      ...(asker.visibility ? { visibility: asker.visibility } : {}),
+    },
   };
 }
 

@@ -48,6 +48,7 @@ export function composeAmendments(parts: LoopParts, store: ProposalStore): Amend
     logger: parts.logger,
     settings: {
       minEvents: config.amendmentMinEvents,
+      minMembers: config.amendmentMinMembers,
       windowMs: config.amendmentWindowMs,
       highDissonance: config.highDissonance,
     },
@@ -72,7 +73,12 @@ export function composeCuration(parts: LoopParts): Curation {
     }),
     clock,
     logger,
-    options: { batch: config.curationBatch, threshold: config.curationThreshold },
+    options: {
+      batch: config.curationBatch,
+      threshold: config.curationThreshold,
+      scope: config.curationScope,
+      memberDaily: config.curationMemberDaily,
+    },
   });
 }
 
@@ -135,6 +141,8 @@ export function composeFineTuner(
       promotion: config.finetunePromotion,
       exclusive: config.finetuneExclusive,
       evalPrompts: config.finetuneEvalPrompts,
+      scope: config.curationScope,
+      memberShare: config.finetuneMemberShare,
       judge: () => codex.codex().data.curation,
     },
   });

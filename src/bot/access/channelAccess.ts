@@ -1,5 +1,7 @@
 import { type Client, type GuildBasedChannel, OverwriteType, PermissionFlagsBits } from 'discord.js';
+import type { DialogueVisibility } from '../../graph/runContext.ts';
 import type { Asker } from './architects.ts';
+import { visibilityOf } from './visibility.ts';
 
 /**
  * Who can read which channel, so that memory never carries a dialogue to someone who could not
@@ -15,6 +17,11 @@ export interface ChannelAccess {
    * itself, and every channel of the server that all its readers can read too.
    */
   sharedWith(channelId: string): string[];
+  /**
+   * Who can see a channel or thread, for curation's `CURATION_SCOPE`: public, restricted, a
+   * private thread, another server or a DM; undefined when the bot does not know the channel.
+   */
+  visibilityOf(channelId: string): DialogueVisibility | undefined;
 }
 
 const VIEW = PermissionFlagsBits.ViewChannel;
@@ -43,7 +50,13 @@ function readersCanRead(from: GuildBasedChannel, to: GuildBasedChannel): boolean
   return memberOverwrites(to, 'deny').length === 0;
 }
 
-export function createChannelAccess(client: Client): ChannelAccess {
+export function createChannelAccess(
+  client: Client,
+  options: {
+    /** The bot's home server, as the architect gate resolves it now. */
+    homeGuildId?: () => string | undefined;
+  } = {},
+): ChannelAccess {
   const channelsOf = (guildId: string) =>
     [...(client.guilds.cache.get(guildId)?.channels.cache.values() ?? [])].filter((c) => !c.isThread());
   return {
@@ -68,5 +81,6 @@ export function createChannelAccess(client: Client): ChannelAccess {
         .filter((other) => readersCanRead(home, other))
         .map((other) => other.id);
     },
+    visibilityOf: (channelId) => visibilityOf(client, channelId, options.homeGuildId?.()),
   };
 }

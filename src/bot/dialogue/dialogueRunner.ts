@@ -55,8 +55,11 @@ export interface DialogueRunnerDeps {
   dialogue: Pick<Dialogue, 'run'>;
   /** The personas in force: how each appears in Discord, its name and avatar (the codex may change). */
   personas: () => { get(personaId: string): Speaker };
-  /** Who can read which channel: a dialogue recalls only what all its thread's readers can read. */
-  access?: Pick<ChannelAccess, 'sharedWith'>;
+  /**
+   * Who can read which channel: a dialogue recalls only what all its thread's readers can read,
+   * and its record keeps who could see it (for curation).
+   */
+  access?: Pick<ChannelAccess, 'sharedWith'> & Partial<Pick<ChannelAccess, 'visibilityOf'>>;
   /** Counts dialogues and turns. */
   metrics?: Pick<Metrics, 'dialogue' | 'turn'>;
   /** A forged tool, for its card in the thread. */

@@ -75,7 +75,16 @@ export async function alfredPlan(
     tools,
     warnings: [...warnings, ...said.warnings],
     turns: [
-      spokenTurn(deps.clock, state, said, { speaker: 'ALFRED', kind: 'plan', display: said.text, round: 0 }),
+      {
+        ...spokenTurn(deps.clock, state, said, {
+          speaker: 'ALFRED',
+          kind: 'plan',
+          display: said.text,
+          round: 0,
+        }),
+        // Kept with the plan, so curation knows whose dialogues its prompt quoted.
+        ...(recollections.length ? { recalled: recollections.map((r) => r.id) } : {}),
+      },
     ],
   };
 }

@@ -5,18 +5,20 @@ import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { PersonaRegistry } from '../personas.ts';
-import { type ForgetReport, forgetDialogues, startCuration } from './curationForgets.ts';
+import { type ForgetReport, forgetDialogues, forgetMember, startCuration } from './curationForgets.ts';
 import { CurationLease } from './curationLease.ts';
 import type { CurationLedger } from './curationLedger.ts';
 import type { PassDeps } from './curationPass.ts';
 import type { CurationReport } from './curationReport.ts';
 import { CurationRuns } from './curationRuns.ts';
+import type { CurationScope } from './curationScope.ts';
 import { type GoldenSetView, goldenSetSizes, showGoldenSet } from './goldenSetView.ts';
 import type { GoldenStore } from './goldenStore.ts';
 
 export type { ForgetReport } from './curationForgets.ts';
 export { MAX_JUDGE_FAILURES } from './curationJudge.ts';
 export { type CurationReport, type PersonaTally, type RunVerdict, summaryLine } from './curationReport.ts';
+export type { CurationScope } from './curationScope.ts';
 export type { GoldenSetView } from './goldenSetView.ts';
 
 /**
@@ -35,11 +37,18 @@ export interface CurationOptions {
   batch: number;
   /** Least total (0–5) for a persona's turns to become samples (`CURATION_THRESHOLD`). */
   threshold: number;
+  /** Which dialogues may become samples (`CURATION_SCOPE`). */
+  scope: CurationScope;
+  /** Most samples one member's dialogues of a UTC day may add (`CURATION_MEMBER_DAILY`; 0: no cap). */
+  memberDaily: number;
 }
 
 export interface CurationDeps {
-  /** The interaction log: read from the cursor; `get` checks a dialogue is still there before its samples are written. */
-  records: Pick<Memory, 'since' | 'get'>;
+  /**
+   * The interaction log: read from the cursor; `get` checks a dialogue is still there before its
+   * samples are written; `records` gives a conversation's earlier runs.
+   */
+  records: Pick<Memory, 'since' | 'get' | 'records'>;
   modelFor: ModelFor;
   /** The personas in force now (a ratified amendment reloads them). */
   personas: () => PersonaRegistry;
@@ -62,8 +71,10 @@ export interface Curation {
   start(): { repaired: Record<string, number> } | { busy: number };
   /** Judges the next batch. `dryRun`: judges and reports, writes nothing (no verdict, no sample, no cursor). */
   run(options?: { dryRun?: boolean }): Promise<CurationReport>;
-  /** Removes the samples of these interaction log records from every set and anchor. */
+  /** Removes the samples of these interaction log records (and those that recalled them) from every set and anchor. */
   forget(interactionIds: readonly string[]): Promise<ForgetReport>;
+  /** Removes every sample that holds a member's words from every set and anchor (`/curate forget member:`). */
+  forgetMember(userId: string): Promise<ForgetReport>;
   /** A persona's set, or undefined when it has none: its last `newest` samples and at most `fileBytes` of its file. */
   show(persona: string, options?: { newest?: number; fileBytes?: number }): GoldenSetView | undefined;
   /** Every set's size. */
@@ -90,6 +101,7 @@ export function createCuration(deps: CurationDeps): Curation {
     start: () => startCuration(parts),
     run: (options) => runs.run(options),
     forget: (interactionIds) => forgetDialogues(parts, interactionIds),
+    forgetMember: (userId) => forgetMember(parts, userId),
     show: (persona, options) => showGoldenSet(deps, persona, options),
     sizes: () => goldenSetSizes(deps.golden),
     lastReport: () => runs.lastReport(),

@@ -22,24 +22,44 @@ export interface ForgetReport {
 }
 
 export interface ForgetDeps {
-  ledger: Pick<CurationLedger, 'forget' | 'unappliedForgets' | 'markForgetsApplied'>;
-  golden: Pick<GoldenStore, 'remove'>;
+  ledger: Pick<
+    CurationLedger,
+    | 'forget'
+    | 'unappliedForgets'
+    | 'markForgetsApplied'
+    | 'forgetMember'
+    | 'unappliedMemberForgets'
+    | 'markMemberForgetsApplied'
+  >;
+  golden: Pick<GoldenStore, 'remove' | 'removeMembers'>;
   log: Logger;
 }
 
-/** Removes the samples of every forgotten dialogue still in the files (the lease held). */
+/** Removes the samples of every forgotten dialogue and member still in the files (the lease held). */
 export function applyForgets(deps: ForgetDeps): ForgetReport['removed'] {
   const ids = deps.ledger.unappliedForgets();
-  if (ids.length === 0) return {};
-  const removed = deps.golden.remove(new Set(ids));
+  const members = deps.ledger.unappliedMemberForgets();
+  if (ids.length === 0 && members.length === 0) return {};
+  const removed = addRemoved(deps.golden.remove(new Set(ids)), deps.golden.removeMembers(new Set(members)));
   deps.ledger.markForgetsApplied(ids);
+  deps.ledger.markMemberForgetsApplied(members);
   const total = sampleCount(removed);
   if (total > 0)
     deps.log.info(
-      { dialogues: ids.length, samples: total },
-      'removed forgotten dialogues from the golden sets',
+      { dialogues: ids.length, members: members.length, samples: total },
+      'removed forgotten dialogues and members from the golden sets',
     );
   return removed;
+}
+
+/** Two removals' counts, by persona, added up. */
+function addRemoved(a: ForgetReport['removed'], b: ForgetReport['removed']): ForgetReport['removed'] {
+  const sum = { ...a };
+  for (const [persona, r] of Object.entries(b)) {
+    const before = sum[persona] ?? { samples: 0, anchor: 0 };
+    sum[persona] = { samples: before.samples + r.samples, anchor: before.anchor + r.anchor };
+  }
+  return sum;
 }
 
 const sampleCount = (removed: ForgetReport['removed']) =>
@@ -53,6 +73,26 @@ export async function forgetDialogues(
   if (interactionIds.length === 0) return { removed: {}, total: 0 };
   // Recorded first: a run that judged one of them meanwhile writes none of its samples.
   deps.ledger.forget(interactionIds, deps.clock.now());
+  return applyUnderLease(deps);
+}
+
+/**
+ * `/curate forget member:`: records the member as forgotten (their words from before now are not
+ * curated again) and removes every sample that holds them, unless another process holds the sets.
+ */
+export async function forgetMember(
+  deps: ForgetDeps & { clock: Clock; lease: CurationLease; lock: KeyedLock },
+  userId: string,
+): Promise<ForgetReport> {
+  // Recorded first: a run that judged one of their dialogues meanwhile writes none of its samples.
+  deps.ledger.forgetMember(userId, deps.clock.now());
+  return applyUnderLease(deps);
+}
+
+/** Applies what waits to be forgotten under the lease, or says which process holds it. */
+function applyUnderLease(
+  deps: ForgetDeps & { lease: CurationLease; lock: KeyedLock },
+): Promise<ForgetReport> {
   return deps.lock.run('golden', async () => {
     const lease = deps.lease.take();
     if (!lease.ok) return { removed: {}, total: 0, pendingOn: lease.pid };

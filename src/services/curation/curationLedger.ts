@@ -3,7 +3,8 @@ import type { Criterion } from './rubric.ts';
 
 /**
  * The curation job's own state (`DATA_DIR/curation.sqlite`): the cursor in the interaction log,
- * every verdict, the dialogues forgotten since, and who is curating now. A verdict is stored as
+ * every verdict, the dialogues and members forgotten since, the samples each member's dialogues
+ * added per day (`CURATION_MEMBER_DAILY`), and who is curating now. A verdict is stored as
  * soon as it comes, before any sample is written, so a dialogue is judged once even when a kill
  * lands between its verdict and its samples: the next run finds the verdict and writes them.
  */
@@ -102,6 +103,17 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS verdicts_persona ON verdicts (persona, status, total);
   CREATE TABLE IF NOT EXISTS forgotten (
     interaction_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    applied INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE IF NOT EXISTS member_days (
+    user_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    added INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, day)
+  );
+  CREATE TABLE IF NOT EXISTS forgotten_members (
+    user_id TEXT PRIMARY KEY,
     at INTEGER NOT NULL,
     applied INTEGER NOT NULL DEFAULT 0
   );
@@ -210,6 +222,57 @@ export class CurationLedger extends SqliteStore {
     this.transaction(() => {
       for (const id of interactionIds)
         this.run('UPDATE forgotten SET applied = 1 WHERE interaction_id = ?', id);
+    });
+  }
+
+  /** Golden samples a member's dialogues of this UTC day (`2026-11-30`) have added. */
+  memberAdded(userId: string, day: string): number {
+    return (
+      this.row<{ added: number }>('SELECT added FROM member_days WHERE user_id = ? AND day = ?', userId, day)
+        ?.added ?? 0
+    );
+  }
+
+  /** Counts samples a member's dialogue of that day added. */
+  countMemberSamples(userId: string, day: string, added: number): void {
+    if (added <= 0) return;
+    this.run(
+      `INSERT INTO member_days (user_id, day, added) VALUES (?, ?, ?)
+         ON CONFLICT DO UPDATE SET added = added + excluded.added`,
+      userId,
+      day,
+      added,
+    );
+  }
+
+  /**
+   * Records that a member's samples are to leave the golden sets (`/curate forget member:`): the
+   * samples of dialogues begun until `at`. Removed by whoever holds the lease.
+   */
+  forgetMember(userId: string, at: number): void {
+    this.run(
+      `INSERT INTO forgotten_members (user_id, at) VALUES (?, ?)
+         ON CONFLICT DO UPDATE SET at = excluded.at, applied = 0`,
+      userId,
+      at,
+    );
+  }
+
+  /** When the member was last forgotten, if ever: their words from before then are not curated. */
+  memberForgottenAt(userId: string): number | undefined {
+    return this.row<{ at: number }>('SELECT at FROM forgotten_members WHERE user_id = ?', userId)?.at;
+  }
+
+  /** Forgotten members whose samples are still to be removed from the files. */
+  unappliedMemberForgets(): string[] {
+    return this.rows<{ user_id: string }>('SELECT user_id FROM forgotten_members WHERE applied = 0').map(
+      (row) => row.user_id,
+    );
+  }
+
+  markMemberForgetsApplied(userIds: readonly string[]): void {
+    this.transaction(() => {
+      for (const id of userIds) this.run('UPDATE forgotten_members SET applied = 1 WHERE user_id = ?', id);
     });
   }
 

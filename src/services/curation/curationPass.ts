@@ -1,11 +1,13 @@
 import type { KeyedLock } from '../../shared/concurrency.ts';
 import type { StoredRecord } from '../memory/interactionLog.ts';
 import type { Memory } from '../memory/memory.ts';
+import { appendWithinCap } from './curationCaps.ts';
 import { applyForgets, type ForgetDeps } from './curationForgets.ts';
 import { type JudgeDeps, judgeOrStop, speakersOf } from './curationJudge.ts';
 import type { CurationLease } from './curationLease.ts';
 import type { CurationLedger, StoredVerdict } from './curationLedger.ts';
 import { type CurationReport, countVerdict, emptyReport, tallyOf } from './curationReport.ts';
+import { type CurationScope, exclusionOf, provenanceOf } from './curationScope.ts';
 import type { GoldenStore } from './goldenStore.ts';
 import { samplesOf } from './sample.ts';
 
@@ -16,8 +18,11 @@ import { samplesOf } from './sample.ts';
  */
 
 export interface PassDeps extends JudgeDeps, ForgetDeps {
-  /** The interaction log: read from the cursor; `get` checks a dialogue is still there before its samples are written. */
-  records: Pick<Memory, 'since' | 'get'>;
+  /**
+   * The interaction log: read from the cursor; `get` checks a dialogue is still there before its
+   * samples are written; `records` gives a conversation's earlier runs (whose words its prompts hold).
+   */
+  records: Pick<Memory, 'since' | 'get' | 'records'>;
   ledger: Pick<
     CurationLedger,
     | 'cursor'
@@ -29,9 +34,15 @@ export interface PassDeps extends JudgeDeps, ForgetDeps {
     | 'forget'
     | 'unappliedForgets'
     | 'markForgetsApplied'
+    | 'forgetMember'
+    | 'memberForgottenAt'
+    | 'unappliedMemberForgets'
+    | 'markMemberForgetsApplied'
+    | 'memberAdded'
+    | 'countMemberSamples'
   >;
-  golden: Pick<GoldenStore, 'append' | 'flush' | 'remove'>;
-  options: { batch: number; threshold: number };
+  golden: Pick<GoldenStore, 'append' | 'flush' | 'remove' | 'removeMembers' | 'has'>;
+  options: { batch: number; threshold: number; scope: CurationScope; memberDaily: number };
   lease: CurationLease;
   /** The golden sets' writes, one at a time (`golden`): a forget waits between two dialogues. */
   lock: KeyedLock;
@@ -71,21 +82,32 @@ function writeSamples(
   verdicts: readonly StoredVerdict[],
   report: CurationReport,
 ): void {
-  // A dialogue forgotten while it was judged leaves nothing behind.
-  const present = !deps.ledger.isForgotten(record.id) && deps.records.get(record.id) !== undefined;
+  // A dialogue forgotten while it was judged (or what it recalled, or its asker) leaves nothing behind.
+  const provenance = provenanceOf(deps, record);
+  const present =
+    !deps.ledger.isForgotten(record.id) &&
+    deps.records.get(record.id) !== undefined &&
+    exclusionOf(deps, provenance, deps.options.scope) === undefined;
   for (const verdict of verdicts) {
     if (!present || !verdict.kept || !verdict.scores || verdict.total === null) continue;
-    const samples = samplesOf(record, verdict.persona, {
+    const judgement = {
       verdict: { scores: verdict.scores, total: verdict.total, reason: verdict.reason },
       judge: verdict.judge,
       judgeModel: verdict.judgeModel,
       rubricVersion: verdict.rubricVersion,
       curatedAt: verdict.judgedAt,
-    });
-    const { added, duplicates } = deps.golden.append(verdict.persona, samples);
+    };
+    const samples = samplesOf(record, verdict.persona, judgement, provenance);
+    const { added, duplicates, capped } = appendWithinCap(
+      { ...deps, memberDaily: deps.options.memberDaily },
+      record,
+      verdict.persona,
+      samples,
+    );
     const tally = tallyOf(report, verdict.persona);
     tally.added += added;
     tally.duplicates += duplicates;
+    if (capped) tally.capped = (tally.capped ?? 0) + capped;
   }
   deps.ledger.advance(record.seq);
 }
@@ -103,6 +125,14 @@ async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void>
     }
     if (!dryRun && deps.ledger.isForgotten(record.id)) {
       deps.ledger.advance(record.seq);
+      continue;
+    }
+    // Outside the scope, or holding what was forgotten: never judged, so no verdict quotes it.
+    const excluded = exclusionOf(deps, provenanceOf(deps, record), deps.options.scope);
+    if (excluded) {
+      deps.log.debug({ interactionId: record.id, why: excluded }, 'dialogue not curated');
+      report.excluded = (report.excluded ?? 0) + 1;
+      if (!dryRun) deps.ledger.advance(record.seq);
       continue;
     }
     const outcome = await judgeDialogue(deps, record, report);

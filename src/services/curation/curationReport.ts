@@ -23,6 +23,8 @@ export interface PersonaTally {
   added: number;
   /** Samples the set already held (same content). */
   duplicates: number;
+  /** Samples left out by `CURATION_MEMBER_DAILY` (absent: none). */
+  capped?: number;
 }
 
 /** A verdict of the run, with the dialogue it was about. */
@@ -36,6 +38,11 @@ export interface CurationReport {
   dryRun: boolean;
   /** Dialogues this run got through (every persona judged, samples written). */
   dialogues: number;
+  /**
+   * Dialogues passed over unjudged (absent: none): outside `CURATION_SCOPE`, or holding a
+   * forgotten dialogue or member's words.
+   */
+  excluded?: number;
   /** By persona id, in the order they were met. */
   personas: Record<string, PersonaTally>;
   /** Every verdict of the run, in order (reused ones, after a crash, too). */
@@ -105,14 +112,19 @@ export function summaryLine(report: CurationReport): string {
   if (report.busy) return `another process (pid ${report.busy}) is curating; nothing done`;
   const more = report.more ? ' (more waiting)' : '';
   const stopped = report.stopped ? `; stopped: ${report.stopped}` : '';
-  if (report.dialogues === 0) return `nothing new to curate${stopped}`;
+  const excluded = report.excluded
+    ? `; ${plural(report.excluded, 'dialogue')} outside CURATION_SCOPE or forgotten`
+    : '';
+  const capped = Object.values(report.personas).reduce((n, t) => n + (t.capped ?? 0), 0);
+  const cappedNote = capped ? `; ${plural(capped, 'sample')} over CURATION_MEMBER_DAILY` : '';
+  if (report.dialogues === 0) return `nothing new to curate${excluded}${stopped}`;
   const tallies = Object.entries(report.personas);
   if (report.dryRun) {
     const kept = tallies.map(
       ([persona, t]) => `${persona} ${t.kept} of ${t.judged + t.invalid + t.incomplete}`,
     );
-    return `dry run: judged ${plural(report.dialogues, 'dialogue')}, would keep ${kept.join(', ')}; nothing written${more}${stopped}`;
+    return `dry run: judged ${plural(report.dialogues, 'dialogue')}, would keep ${kept.join(', ')}; nothing written${excluded}${more}${stopped}`;
   }
   const added = tallies.filter(([, t]) => t.added > 0).map(([persona, t]) => `${persona} +${t.added}`);
-  return `curated ${plural(report.dialogues, 'dialogue')}: ${added.length ? added.join(', ') : 'nothing kept'}${more}${stopped}`;
+  return `curated ${plural(report.dialogues, 'dialogue')}: ${added.length ? added.join(', ') : 'nothing kept'}${cappedNote}${excluded}${more}${stopped}`;
 }

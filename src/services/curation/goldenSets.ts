@@ -22,7 +22,7 @@ export interface NewestSample {
 /** What one persona's set holds in memory once read: de-duplication and the running file hash. */
 export interface SetState {
   hashes: Set<string>;
-  /** Samples per interaction id: a forget that touches none of them rewrites nothing. */
+  /** Samples per interaction id they come from or recalled: a forget that touches none of them rewrites nothing. */
   interactions: Map<string, number>;
   samples: number;
   bytes: number;
@@ -107,7 +107,8 @@ export function account(state: SetState, line: Buffer | string, sample: GoldenSa
   const { meta } = sample;
   state.samples++;
   state.hashes.add(meta.content_hash);
-  state.interactions.set(meta.interaction_id, (state.interactions.get(meta.interaction_id) ?? 0) + 1);
+  for (const id of new Set([meta.interaction_id, ...(meta.recalled ?? [])]))
+    state.interactions.set(id, (state.interactions.get(id) ?? 0) + 1);
   state.totals.set(meta.total, (state.totals.get(meta.total) ?? 0) + 1);
   state.newest = {
     interaction_id: meta.interaction_id,

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { appendSamples } from './goldenAppend.ts';
 import { currentManifest, type GoldenManifest, writeManifest } from './goldenManifest.ts';
-import { removeInteractions } from './goldenRemoval.ts';
+import { removeInteractions, removeMembers } from './goldenRemoval.ts';
 import { repairSets } from './goldenRepair.ts';
 import { anchorPath, type GoldenSets, loadSet, personasIn, readSample, setPath } from './goldenSets.ts';
 import { lastLines, tailOfWholeLines } from './lineFile.ts';
@@ -47,8 +47,10 @@ export interface GoldenStore {
   append(persona: string, samples: readonly GoldenSample[]): { added: number; duplicates: number };
   /** Whether the set already holds a sample with this content hash. */
   has(persona: string, contentHash: string): boolean;
-  /** Removes every sample of these interactions from every set and anchor (durable rewrites). */
+  /** Removes every sample of these interactions, or that recalled one, from every set and anchor (durable rewrites). */
   remove(interactionIds: ReadonlySet<string>): Record<string, { samples: number; anchor: number }>;
+  /** Removes every sample that holds one of these members' words from every set and anchor (durable rewrites). */
+  removeMembers(userIds: ReadonlySet<string>): Record<string, { samples: number; anchor: number }>;
   /** Writes the manifests (and fills the anchors) of the sets appended to since the last flush. */
   flush(): void;
   /** Personas that have a dataset file. */
@@ -96,6 +98,7 @@ export function createGoldenStore(options: GoldenStoreOptions): GoldenStore {
     has: (persona, contentHash) => loadSet(sets, persona).hashes.has(contentHash),
     append: (persona, samples) => appendSamples(sets, persona, samples),
     remove: (interactionIds) => removeInteractions(sets, interactionIds),
+    removeMembers: (userIds) => removeMembers(sets, userIds),
     flush: () => flushSets(sets),
     manifest: (persona) => currentManifest(sets, persona),
     contents: (persona, maxBytes) => tailOfWholeLines(setPath(sets, persona), maxBytes),

@@ -1,10 +1,13 @@
 import { sha256 } from '../../shared/hash.ts';
-import type { DialogueRecord, RecordedTurn } from '../memory/interactionLog.ts';
+import type { DialogueRecord, DialogueVisibility, RecordedTurn } from '../memory/interactionLog.ts';
 import type { Criterion } from './rubric.ts';
 import type { Verdict } from './verdict.ts';
 
-/** The value of `meta.format` in every sample this version writes. */
-export const SAMPLE_FORMAT = 'bat-os/golden-sample@1';
+/**
+ * The value of `meta.format` in every sample this version writes. `@2` added the provenance
+ * (`members`, `channel_id`, `visibility`, `recalled`); a `@1` sample has none of them.
+ */
+export const SAMPLE_FORMAT = 'bat-os/golden-sample@2';
 
 /** One chat message of a sample, in the trainer's roles. */
 export interface SampleMessage {
@@ -68,6 +71,30 @@ export interface SampleMeta {
   curated_at: string;
   /** The Discord server (guild) id, or null outside any server. */
   guild_id: string | null;
+  /**
+   * The channel the dialogue was held in (its thread's parent), or null outside any server; and
+   * who could see it then (null: unknown, which counts as not public). Absent before `@2`.
+   */
+  channel_id?: string | null;
+  visibility?: DialogueVisibility | null;
+  /**
+   * The members whose messages the sample holds (Discord user ids): the askers of the
+   * conversation's runs up to this one, and for a plan, the askers of the dialogues it recalled.
+   * `/curate forget member:` removes by it; a fine-tune counts its shares by it. Absent before `@2`.
+   */
+  members?: string[];
+  /** The interaction ids of the past dialogues recalled into the conversation: forgetting one removes the sample. Absent before `@2`. */
+  recalled?: string[];
+}
+
+/** Whose words a dialogue's samples hold, and which past dialogues reached them. */
+export interface SampleProvenance {
+  /** The askers of the conversation's runs up to this one. */
+  members: readonly string[];
+  /** The records recalled into the conversation's plans so far. */
+  recalled: readonly string[];
+  /** The asker of each recalled record, by its id: a plan that quoted it holds their words. */
+  recalledAskers: Readonly<Record<string, string>>;
 }
 
 /** The hash samples are de-duplicated by: of the training content alone, not of its provenance. */
@@ -111,11 +138,30 @@ export interface Judgement {
   curatedAt: number;
 }
 
+/** The provenance a record gives on its own: its asker, and what its turns recalled. */
+function ownProvenance(record: Pick<DialogueRecord, 'turns' | 'userId'>): SampleProvenance {
+  return {
+    members: record.userId ? [record.userId] : [],
+    recalled: [...new Set(record.turns.flatMap((turn) => turn.recalled ?? []))],
+    recalledAskers: {},
+  };
+}
+
+/** The members whose messages a turn's sample holds: the askers, and those of what it recalled. */
+function membersOf(turn: RecordedTurn, provenance: SampleProvenance): string[] {
+  const quoted = (turn.recalled ?? []).flatMap((id) => provenance.recalledAskers[id] ?? []);
+  return [...new Set([...provenance.members, ...quoted])];
+}
+
 /** One sample per turn the persona spoke in the record (turns not kept whole are left out). */
 export function samplesOf(
-  record: Pick<DialogueRecord, 'id' | 'conversationId' | 'turns' | 'codexVersion' | 'guildId'>,
+  record: Pick<
+    DialogueRecord,
+    'id' | 'conversationId' | 'turns' | 'codexVersion' | 'guildId' | 'channelId' | 'visibility' | 'userId'
+  >,
   persona: string,
   judgement: Judgement,
+  provenance: SampleProvenance = ownProvenance(record),
 ): GoldenSample[] {
   return record.turns.flatMap((turn, index) => {
     if (turn.speaker !== persona) return [];
@@ -143,6 +189,10 @@ export function samplesOf(
           spoke_at: new Date(turn.at).toISOString(),
           curated_at: new Date(judgement.curatedAt).toISOString(),
           guild_id: record.guildId ?? null,
+          channel_id: record.channelId ?? null,
+          visibility: record.visibility ?? null,
+          members: membersOf(turn, provenance),
+          recalled: [...provenance.recalled],
         },
       },
     ];

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../../shared/hash.ts';
 import { writeFileDurably } from '../durableWrite.ts';
+import { admitSamples, type SnapshotPolicy } from './snapshotPolicy.ts';
 
 /**
  * A fine-tune's dataset, frozen: the persona's golden set and its anchor set copied into the
@@ -62,9 +63,25 @@ export interface DatasetSnapshot {
   anchor: number;
   /** Golden samples (anchor aside) at the time of the snapshot. */
   golden: number;
+  /** Samples of the sets left out of the dataset: outside `CURATION_SCOPE`, over `FINETUNE_MEMBER_SHARE`. */
+  leftOut: { scope: number; share: number };
 }
 
-/** Freezes a persona's dataset into `folder`. */
+/** By default a snapshot takes what the defaults of `CURATION_SCOPE` and `FINETUNE_MEMBER_SHARE` allow. */
+const DEFAULT_POLICY: SnapshotPolicy = { scope: 'public', memberShare: 0.25 };
+
+/** The samples with each content once, the first of each kept. */
+function uniqueSamples(samples: readonly GoldenSample[]): GoldenSample[] {
+  const seen = new Set<string>();
+  return samples.filter((sample) => {
+    const hash = hashOf(sample);
+    if (seen.has(hash)) return false;
+    seen.add(hash);
+    return true;
+  });
+}
+
+/** Freezes a persona's dataset into `folder`, with what the policy admits (see snapshotPolicy). */
 export function snapshotDataset(options: {
   dataDir: string;
   persona: string;
@@ -72,23 +89,21 @@ export function snapshotDataset(options: {
   holdoutShare: number;
   /** Samples never trained on, whatever the share says (the persona's exam): they join the held-out side. */
   exclude?: (sample: GoldenSample) => boolean;
+  policy?: SnapshotPolicy;
 }): DatasetSnapshot {
   const paths = goldenPaths(options.dataDir, options.persona);
   const golden = readSamples(paths.golden);
   const anchor = readSamples(paths.anchor);
-  const seen = new Set<string>();
+  // Each content once, the anchor set first: within a member's share, their anchor samples stay.
+  const admitted = admitSamples(uniqueSamples([...anchor, ...golden]), options.policy ?? DEFAULT_POLICY);
+  const kept = new Set(admitted.kept);
   const train: GoldenSample[] = [];
   const holdout: GoldenSample[] = [];
   for (const sample of anchor) {
-    const hash = hashOf(sample);
-    if (seen.has(hash)) continue;
-    seen.add(hash);
-    (options.exclude?.(sample) ? holdout : train).push(sample);
+    if (kept.has(sample)) (options.exclude?.(sample) ? holdout : train).push(sample);
   }
   for (const sample of golden) {
-    const hash = hashOf(sample);
-    if (seen.has(hash)) continue;
-    seen.add(hash);
+    if (!kept.has(sample)) continue;
     (options.exclude?.(sample) || isHeldOut(sample, options.holdoutShare) ? holdout : train).push(sample);
   }
   const lines = (samples: GoldenSample[]) => samples.map((s) => `${JSON.stringify(s)}\n`).join('');
@@ -104,8 +119,9 @@ export function snapshotDataset(options: {
     hash: sha256(trainText + holdoutText),
     train: train.length,
     holdout,
-    anchor: anchor.length,
+    anchor: anchor.filter((sample) => kept.has(sample)).length,
     golden: golden.length,
+    leftOut: { scope: admitted.outOfScope, share: admitted.overShare },
   };
 }
 

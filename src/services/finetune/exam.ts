@@ -95,6 +95,8 @@ export interface DrawOptions {
   at: number;
   /** The project's general prompts (default: the shipped set). */
   general?: readonly GeneralPrompt[];
+  /** Which golden samples may become exam prompts (those the dataset's scope admits); default all. */
+  admits?: (sample: GoldenSample) => boolean;
 }
 
 /**
@@ -124,6 +126,8 @@ export function drawExam(options: DrawOptions): Exam {
     const messages = promptOf(sample);
     const prompt = promptHash(messages);
     if (anchored.has(hash) || !isHeldOut(sample, options.holdoutShare) || asked.has(prompt)) continue;
+    // A prompt from outside the scope is never copied into the exam (and so into the job's folder).
+    if (options.admits && !options.admits(sample)) continue;
     asked.add(prompt);
     heldOut++;
     appended.push({

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { CurationSettings } from '../codex/codexSchema.ts';
+import type { CurationScope } from '../curation/curationScope.ts';
 import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { LlmProvider, ModelFor } from '../llm/chatModel.ts';
@@ -21,6 +22,10 @@ export interface FinetuneSettings {
   /** Dialogues wait while the trainer has the GPU. */
   exclusive: boolean;
   evalPrompts: number;
+  /** Which samples a dataset may take (`CURATION_SCOPE`; default `public`). */
+  scope?: CurationScope;
+  /** Largest share of a dataset from one member (`FINETUNE_MEMBER_SHARE`; default 0.25). */
+  memberShare?: number;
   /**
    * Who judges the evaluation: the codex's curation judge (ALFRED by default) with its
    * `judge_model` (on its `judge_provider`) if the codex names one, else the codex's model for it

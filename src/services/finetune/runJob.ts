@@ -13,6 +13,7 @@ import type { EvaluationReport, FinetuneJob } from './finetuneStore.ts';
 import { activeOf, modelName, swap } from './modelSwap.ts';
 import type { ModelRegistrar, RegistrationRecord, TrainerExport } from './registrar.ts';
 import { retireVersion, SERVER_NAMES, serverOf } from './serving.ts';
+import { sampleInScope } from './snapshotPolicy.ts';
 import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
 
 /**
@@ -67,7 +68,7 @@ export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void
   mkdirSync(join(folder, 'adapter'), { recursive: true });
   try {
     const { snapshot, exam } = freezeDataset(deps, progress, folder);
-    if (snapshot.train === 0) return progress.fail('the dataset is empty');
+    if (snapshot.train === 0) return progress.fail(`the dataset is empty${leftOutNote(snapshot)}`);
     if (refuseSmallExam(deps, progress, exam)) return;
     const server = await askServer(deps, progress);
     if (!server) return;
@@ -119,9 +120,16 @@ export async function askServer(
   }
 }
 
+/** What the dataset left out of the golden sets, said after why a job stopped; empty when nothing. */
+function leftOutNote({ leftOut }: DatasetSnapshot): string {
+  if (leftOut.scope + leftOut.share === 0) return '';
+  return ` (left out: ${leftOut.scope} outside CURATION_SCOPE, ${leftOut.share} over FINETUNE_MEMBER_SHARE)`;
+}
+
 /**
  * 1. The persona's exam drawn (`exam.ts`: fixed prompts, grown only by appending), and the
- * dataset frozen into the job's folder without them; the folder keeps a copy of the exam judged by.
+ * dataset frozen into the job's folder without them (only what the scope and the member share
+ * admit); the folder keeps a copy of the exam judged by.
  */
 export function freezeDataset(
   deps: Pick<FinetuneRuntime, 'dataDir' | 'settings' | 'clock' | 'log'>,
@@ -129,6 +137,7 @@ export function freezeDataset(
   folder: string,
 ): { snapshot: DatasetSnapshot; exam: Exam } {
   const { settings } = deps;
+  const scope = settings.scope ?? 'public';
   const exam = drawExam({
     dataDir: deps.dataDir,
     persona: progress.job.persona,
@@ -137,6 +146,7 @@ export function freezeDataset(
     rule: settings.rule,
     by: progress.job.id,
     at: deps.clock.now(),
+    admits: (sample) => sampleInScope(sample, scope),
   });
   if (exam.summary.appended || exam.summary.withdrawn)
     deps.log.info(
@@ -149,8 +159,11 @@ export function freezeDataset(
     folder,
     holdoutShare: settings.holdout,
     exclude: exam.excludes,
+    policy: { scope, memberShare: settings.memberShare ?? 0.25 },
   });
   writeFileDurably(join(folder, 'exam.jsonl'), examText([...exam.heldOut, ...exam.general]));
+  const note = leftOutNote(snapshot);
+  if (note) deps.log.info({ job: progress.job.id, ...snapshot.leftOut }, `dataset frozen${note}`);
   progress.update({
     stage: 'training',
     datasetHash: snapshot.hash,

@@ -4,6 +4,12 @@ export interface AmendmentSettings {
   minEvents: number;
   /** The window, in milliseconds (default 24 h). */
   windowMs: number;
+  /**
+   * Different members those dialogues must come from (default 2), never more than `minEvents`: one
+   * member alone never starts an amendment. A dialogue with no member (the terminal chat, the
+   * motivator) counts as one more, the operator's.
+   */
+  minMembers: number;
   highDissonance: number;
   /** Drafts ALFRED may make before the attempt is abandoned (default 3). */
   maxAttempts: number;
@@ -11,6 +17,7 @@ export interface AmendmentSettings {
 
 export const DEFAULT_AMENDMENT_SETTINGS: AmendmentSettings = {
   minEvents: 3,
+  minMembers: 2,
   windowMs: 24 * 60 * 60 * 1000,
   highDissonance: 0.8,
   maxAttempts: 3,

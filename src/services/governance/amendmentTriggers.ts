@@ -30,7 +30,7 @@ export interface TriggerDeps {
   readonly codex: () => Codex;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly settings: Pick<AmendmentSettings, 'minEvents' | 'windowMs' | 'highDissonance'>;
+  readonly settings: Pick<AmendmentSettings, 'minEvents' | 'minMembers' | 'windowMs' | 'highDissonance'>;
   /** Drafts a proposal just created (ALFRED, the checks, the reviews); resolves when it is decided. */
   readonly draft: (proposal: Proposal, evidence: StoredRecord[], note?: string) => Promise<Proposal>;
 }
@@ -49,6 +49,23 @@ export function dissonantEvidence(
   deps: Pick<TriggerDeps, 'store' | 'records' | 'clock' | 'settings'>,
 ): StoredRecord[] {
   return unansweredDissonance(inWindow(deps), deps.store.answered(), deps.settings.highDissonance);
+}
+
+/** How many different members asked these dialogues; those with none count as one more (the operator). */
+export function membersBehind(records: readonly StoredRecord[]): number {
+  return new Set(records.map((r) => r.userId ?? '')).size;
+}
+
+/**
+ * Whether the evidence calls for a draft: enough dissonant dialogues, from enough different
+ * members that no one member can start an amendment alone.
+ */
+export function isPersistent(
+  evidence: readonly StoredRecord[],
+  settings: Pick<AmendmentSettings, 'minEvents' | 'minMembers'>,
+): boolean {
+  const members = Math.min(settings.minMembers, settings.minEvents);
+  return evidence.length >= settings.minEvents && membersBehind(evidence) >= members;
 }
 
 /** Stores a new proposal, `drafting`, against the codex in force. */
@@ -70,7 +87,7 @@ export function startProposal(
 export async function evaluateDissonance(deps: TriggerDeps): Promise<Proposal | undefined> {
   if (deps.store.active()) return undefined;
   const evidence = dissonantEvidence(deps);
-  if (evidence.length < deps.settings.minEvents) return undefined;
+  if (!isPersistent(evidence, deps.settings)) return undefined;
   // Created before any await: a second trigger sees it and stands down.
   const proposal = startProposal(deps, {
     kind: 'amendment',

@@ -19,6 +19,26 @@ export interface RecordedMessage {
   content: string;
 }
 
+/**
+ * Who could see where a dialogue happened, as the bot found it when the dialogue ran (curation
+ * reads it: only what everyone may see becomes weights, by default):
+ * - `public`: the bot's home server, in a channel its @everyone role can read, not a private thread;
+ * - `restricted`: the home server, in a channel @everyone cannot read (a public thread in it too);
+ * - `private-thread`: the home server, in a private thread;
+ * - `foreign`: another server the bot was added to (or any server, while no home server is known);
+ * - `dm`: a direct message.
+ * A record without one (the terminal chat, or one made before it was kept) counts as not public.
+ */
+export type DialogueVisibility = 'public' | 'restricted' | 'private-thread' | 'foreign' | 'dm';
+
+export const DIALOGUE_VISIBILITIES: readonly DialogueVisibility[] = [
+  'public',
+  'restricted',
+  'private-thread',
+  'foreign',
+  'dm',
+];
+
 /** One persona turn as recorded: what it was asked and what it said. */
 export interface RecordedTurn {
   speaker: string;
@@ -41,6 +61,11 @@ export interface RecordedTurn {
   dissonance?: number;
   /** Tools called during the turn: name, input, result or error. */
   toolCalls?: RecordedToolCall[];
+  /**
+   * The records of past dialogues recalled into the prompt (ALFRED's plan): curation checks they
+   * may be seen where the samples go, and forgetting one removes the samples it reached.
+   */
+  recalled?: string[];
   at: number;
 }
 
@@ -58,6 +83,8 @@ export interface DialogueRecord {
   userId?: string;
   guildId?: string;
   channelId?: string;
+  /** Who could see where it happened; absent: not public (see {@link DialogueVisibility}). */
+  visibility?: DialogueVisibility;
   codexVersion: number;
   startedAt: number;
   finishedAt: number;
@@ -84,6 +111,7 @@ interface Row {
   user_id: string | null;
   guild_id: string | null;
   channel_id: string | null;
+  visibility: string | null;
   codex_version: number;
   started_at: number;
   finished_at: number;
@@ -110,7 +138,16 @@ function fromRow(row: Row): StoredRecord {
   if (row.user_id) record.userId = row.user_id;
   if (row.guild_id) record.guildId = row.guild_id;
   if (row.channel_id) record.channelId = row.channel_id;
+  const visibility = DIALOGUE_VISIBILITIES.find((v) => v === row.visibility);
+  if (visibility) record.visibility = visibility;
   return record;
+}
+
+/** Adds the `visibility` column to a log made before it was kept (its records stay without one). */
+function addVisibilityColumn(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(dialogues)').all() as Array<{ name: string }>;
+  if (!columns.some((column) => column.name === 'visibility'))
+    db.exec('ALTER TABLE dialogues ADD COLUMN visibility TEXT');
 }
 
 /**
@@ -139,6 +176,7 @@ export class InteractionLog {
         user_id TEXT,
         guild_id TEXT,
         channel_id TEXT,
+        visibility TEXT,
         codex_version INTEGER NOT NULL,
         started_at INTEGER NOT NULL,
         finished_at INTEGER NOT NULL,
@@ -148,6 +186,7 @@ export class InteractionLog {
       CREATE INDEX IF NOT EXISTS dialogues_finished ON dialogues (finished_at);
       CREATE INDEX IF NOT EXISTS dialogues_pending ON dialogues (embedded) WHERE embedded = 0;
     `);
+    addVisibilityColumn(this.db);
     this.vectors = new VectorStore(this.db);
   }
 
@@ -155,9 +194,9 @@ export class InteractionLog {
     const row = this.db
       .prepare(
         `INSERT INTO dialogues (id, conversation_id, run, task, answer, turns, models, trajectory, final_dissonance,
-           user_id, guild_id, channel_id, codex_version, started_at, finished_at)
+           user_id, guild_id, channel_id, visibility, codex_version, started_at, finished_at)
          VALUES (@id, @conversationId, @run, @task, @answer, @turns, @models, @trajectory, @finalDissonance,
-           @userId, @guildId, @channelId, @codexVersion, @startedAt, @finishedAt)
+           @userId, @guildId, @channelId, @visibility, @codexVersion, @startedAt, @finishedAt)
          RETURNING *`,
       )
       .get({
@@ -168,6 +207,7 @@ export class InteractionLog {
         userId: record.userId ?? null,
         guildId: record.guildId ?? null,
         channelId: record.channelId ?? null,
+        visibility: record.visibility ?? null,
       }) as Row;
     return fromRow(row);
   }

@@ -4,6 +4,8 @@ import type { MemoryDeps } from './memoryContext.ts';
 
 /** A past dialogue brought back because it resembles the present one. */
 export interface Recollection {
+  /** Its record in the interaction log. */
+  id: string;
   conversationId: string;
   task: string;
   answer: string;
@@ -64,6 +66,7 @@ export async function recallDialogues(
     found.push({
       ...(record.guildId ? { guildId: record.guildId } : {}),
       ...(record.userId ? { userId: record.userId } : {}),
+      id: record.id,
       conversationId: record.conversationId,
       task: record.task,
       answer: record.answer,

@@ -4,15 +4,16 @@
  * (a thrown Error, not an HTTP error: it is the test that is wrong) and is dispatched to the bot.
  */
 
-import { InteractionType } from './constants.ts';
+import { ChannelType, Intent, InteractionType } from './constants.ts';
+import { dispatch } from './gateway.ts';
 import { commandOption, dispatchInteraction, newInteraction } from './interactions.ts';
 import { postMessage } from './messages.ts';
-import type { EmulatorState, JsonObject, OutgoingMessage, UploadedFile } from './model.ts';
-import { restMessage } from './payloads.ts';
+import type { ChannelState, EmulatorState, JsonObject, OutgoingMessage, UploadedFile } from './model.ts';
+import { channelPayload, restMessage } from './payloads.ts';
 import { Permission, requireMemberCan } from './permissions.ts';
 import { dmChannelFor, findMessage, requireChannel, requireUser, snowflake } from './state.ts';
 import type { EmulatedMessage, InteractionRecord, UserAttachment } from './types.ts';
-import { guessContentType, isObject } from './util.ts';
+import { guessContentType, isObject, nowIso } from './util.ts';
 
 /** How a member's post is made (`DiscordEmulator.userSays`). */
 export interface UserSaysOptions {
@@ -53,6 +54,60 @@ export function userSays(
   if (options.replyTo) outgoing.message_reference = { message_id: options.replyTo };
   const message = postMessage(state, { channel, author, outgoing, files, authorIsBot: false });
   return structuredClone(message);
+}
+
+/**
+ * A member starts a thread without a starter message in a guild text channel: public (type 11),
+ * or private (type 12, seen by its members and whoever may manage threads). `members` are added
+ * to it, as a member adds people (the bot among them, to talk to it there). THREAD_CREATE.
+ */
+export function userStartsThread(
+  state: EmulatorState,
+  userId: string,
+  channelId: string,
+  name: string,
+  options: { private?: boolean; members?: string[] } = {},
+): string {
+  requireUser(state, userId);
+  const parent = requireChannel(state, channelId);
+  if (parent.type !== ChannelType.GuildText)
+    throw new Error(`userStartsThread: #${parent.name} is not a text channel`);
+  const type = options.private ? ChannelType.PrivateThread : ChannelType.PublicThread;
+  const needed = options.private ? Permission.CreatePrivateThreads : Permission.CreatePublicThreads;
+  requireMemberCan(state, 'userStartsThread', userId, parent, needed);
+  const now = nowIso();
+  const thread: ChannelState = {
+    id: snowflake(state),
+    type,
+    name,
+    guildId: state.guildId,
+    parentId: parent.id,
+    ownerId: userId,
+    position: 0,
+    messageCount: 0,
+    totalMessageSent: 0,
+    thread: {
+      archived: false,
+      locked: false,
+      autoArchiveDuration: 1440,
+      archiveTimestamp: now,
+      createTimestamp: now,
+    },
+    overwrites: [],
+    members: new Map([userId, ...(options.members ?? [])].map((id) => [id, now])),
+  };
+  state.channels.set(thread.id, thread);
+  state.channelMessages.set(thread.id, []);
+  const joined = thread.members?.has(state.botUserId)
+    ? { member: { id: thread.id, user_id: state.botUserId, join_timestamp: now, flags: 0 } }
+    : {};
+  dispatch(
+    state,
+    'THREAD_CREATE',
+    { ...channelPayload(state, thread), newly_created: true, ...joined },
+    Intent.Guilds,
+  );
+  return thread.id;
 }
 
 /** A user writes to the bot in DMs (channel type 1; MESSAGE_CREATE without guild_id). */

@@ -48,6 +48,7 @@ export const DEFAULT_MEMBER_PERMISSIONS =
   Permission.SendMessages |
   Permission.SendMessagesInThreads |
   Permission.CreatePublicThreads |
+  Permission.CreatePrivateThreads |
   Permission.EmbedLinks |
   Permission.AttachFiles |
   Permission.ReadMessageHistory |

@@ -19,7 +19,7 @@ import { nowIso, randomToken } from './util.ts';
 
 /**
  * The state of a new emulator: the bot user (its id is also the application's), the guild with
- * @everyone (granting nothing, so the bot's permissions are exactly its managed role's), the
+ * @everyone (granting nothing unless `everyonePermissions` says, so the bot's permissions are exactly its managed role's), the
  * `member` role and the bot's role, and the bot as a member. `building` stays true until
  * `populateWorld` has added the owner and the default channel.
  */
@@ -38,7 +38,13 @@ export function createState(options: DiscordEmulatorOptions): EmulatorState {
   const guildId = snowflake(ids);
   const roles = new Map<string, RoleState>();
   // Discord's rule: the @everyone role's id is the guild id.
-  roles.set(guildId, { id: guildId, name: '@everyone', permissions: 0n, position: 0, managed: false });
+  roles.set(guildId, {
+    id: guildId,
+    name: '@everyone',
+    permissions: options.everyonePermissions ?? 0n,
+    position: 0,
+    managed: false,
+  });
   const memberRoleId = snowflake(ids);
   roles.set(memberRoleId, {
     id: memberRoleId,

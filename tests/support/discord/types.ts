@@ -262,6 +262,12 @@ export interface RateLimitRecord {
 export interface DiscordEmulatorOptions {
   /** Whether the application has the privileged Message Content intent enabled. Default true. */
   messageContentIntent?: boolean;
+  /**
+   * What the @everyone role grants in the guild. Default nothing, so the bot's permissions are
+   * exactly its managed role's; a test about channels everyone can read (curation's public scope)
+   * gives it View Channel, as most servers do.
+   */
+  everyonePermissions?: bigint;
   /** How long an interaction accepts its first callback (Discord: 3 s). */
   interactionAckTimeoutMs?: number;
   /** How long an interaction's token accepts edits and follow-ups (Discord: 15 min). */

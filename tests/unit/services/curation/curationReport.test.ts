@@ -52,3 +52,19 @@ describe('the curation report', () => {
     expect(summaryLine(run)).toBe('curated 2 dialogues: BRICK +3 (more waiting); stopped: shutting down');
   });
 });
+
+describe('the curation report of what was left out', () => {
+  it('says how many dialogues were outside the scope and how many samples were over a member’s daily cap', () => {
+    const nothing = { ...emptyReport(false, 0, 0), excluded: 2 };
+    expect(summaryLine(nothing)).toBe(
+      'nothing new to curate; 2 dialogues outside CURATION_SCOPE or forgotten',
+    );
+
+    const report = { ...emptyReport(false, 0, 0), dialogues: 1, excluded: 1 };
+    countVerdict(report, verdictOf('BRICK', 'judged', 5));
+    Object.assign(tallyOf(report, 'BRICK'), { added: 1, capped: 2 });
+    expect(summaryLine(report)).toBe(
+      'curated 1 dialogue: BRICK +1; 2 samples over CURATION_MEMBER_DAILY; 1 dialogue outside CURATION_SCOPE or forgotten',
+    );
+  });
+});

@@ -87,4 +87,32 @@ describe('the golden store', () => {
     expect(anchor.map((line) => (JSON.parse(line) as GoldenSample).meta.interaction_id)).toEqual(['i2']);
     expect(store.manifest('BRICK')).toMatchObject({ samples: 3, anchor: { samples: 1, frozen: true } });
   });
+
+  it('removes the samples that recalled a forgotten dialogue, and those holding a forgotten member’s words', () => {
+    const dir = folders.folder();
+    const store = open(dir, 10);
+    const withMeta = (sample: GoldenSample, meta: Partial<GoldenSample['meta']>): GoldenSample => ({
+      ...sample,
+      meta: { ...sample.meta, ...meta },
+    });
+    store.append('BRICK', [
+      withMeta(goldenSample('i1', 'one'), { members: ['alice'] }),
+      withMeta(goldenSample('i2', 'two'), { members: ['bob'], recalled: ['i1'] }),
+      withMeta(goldenSample('i3', 'three'), { members: ['bob', 'carol'] }),
+      withMeta(goldenSample('i4', 'four'), { members: ['dave'] }),
+    ]);
+    store.flush();
+    const left = () =>
+      readFileSync(store.path('BRICK'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as GoldenSample).meta.interaction_id);
+
+    expect(store.remove(new Set(['i1']))).toEqual({ BRICK: { samples: 2, anchor: 2 } });
+    expect(left()).toEqual(['i3', 'i4']);
+    expect(store.removeMembers(new Set(['carol']))).toEqual({ BRICK: { samples: 1, anchor: 1 } });
+    expect(left()).toEqual(['i4']);
+    expect(store.removeMembers(new Set(['nobody']))).toEqual({});
+    expect(store.manifest('BRICK')).toMatchObject({ samples: 1 });
+  });
 });

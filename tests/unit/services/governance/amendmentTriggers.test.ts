@@ -74,6 +74,39 @@ describe('persistent dissonance', () => {
   });
 });
 
+describe('persistent dissonance from one member', () => {
+  it('needs AMENDMENT_MIN_MEMBERS different members: one member’s dialogues alone start nothing', async () => {
+    const now = Date.UTC(2026, 10, 30, 12);
+    const records = ['a', 'b', 'c', 'd'].map((id, i) => dialogue(id, 0.9, now - (4 - i) * 60_000, 'mallory'));
+    const world = withDialogues(records);
+    await world.clock.set(now);
+    expect(DEFAULT_AMENDMENT_SETTINGS.minMembers).toBe(2);
+    expect(await evaluateDissonance(world)).toBeUndefined();
+    expect(pausedReason(world.store)).toBeNull();
+
+    // A second member's dissonant dialogue makes it persistent dissonance.
+    records.push(dialogue('e', 0.85, now, 'bob'));
+    expect((await evaluateDissonance(world))?.evidence).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('counts the dialogues with no member (the terminal chat) as one more, and never asks more members than events', async () => {
+    const now = Date.UTC(2026, 10, 30, 12);
+    const terminal = (id: string) => dialogue(id, 0.9, now, null);
+    const lone = withDialogues([terminal('a'), terminal('b'), terminal('c')]);
+    await lone.clock.set(now);
+    expect(await evaluateDissonance(lone)).toBeUndefined();
+
+    const mixed = withDialogues([terminal('a'), terminal('b'), dialogue('c', 0.9, now, 'bob')]);
+    await mixed.clock.set(now);
+    expect((await evaluateDissonance(mixed))?.evidence).toEqual(['a', 'b', 'c']);
+
+    const one = withDialogues([terminal('a')]);
+    await one.clock.set(now);
+    const proposal = await evaluateDissonance({ ...one, settings: { ...one.settings, minEvents: 1 } });
+    expect(proposal?.evidence).toEqual(['a']);
+  });
+});
+
 describe('/codex propose', () => {
   it('drafts from the most dissonant recent dialogues when none is high', async () => {
     const records: StoredRecord[] = [];

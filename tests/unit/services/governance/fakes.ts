@@ -114,9 +114,16 @@ export function recordingBus(): { bus: EventBus; events: Array<[keyof BatEvents,
 }
 
 /** A dialogue of the interaction log that ended at `dissonance`. */
-export function dialogue(id: string, dissonance: number | null, finishedAt: number): StoredRecord {
+export function dialogue(
+  id: string,
+  dissonance: number | null,
+  finishedAt: number,
+  /** Who asked (null: nobody, as in the terminal chat); by default a member of its own, so that dialogues come from different members. */
+  userId: string | null = `u-${id}`,
+): StoredRecord {
   return {
     id,
+    ...(userId ? { userId } : {}),
     seq: 0,
     embedded: false,
     conversationId: `c-${id}`,
