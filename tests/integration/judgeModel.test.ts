@@ -27,7 +27,8 @@ afterEach(async () => {
 async function start(env: Record<string, string> = {}) {
   openai = await OpenAIEmulator.start({ models: [BIG_JUDGE] });
   harness = await startHarness({
-    env: { OPENAI_BASE_URL: openai.url, MEMORY_RECALL_K: '0', ...env },
+    // The judge is under test, not the scope: the harness's dialogues are recorded without a visibility.
+    env: { OPENAI_BASE_URL: openai.url, MEMORY_RECALL_K: '0', CURATION_SCOPE: 'all', ...env },
     codex: (codex) => {
       codex.curation = { judge: 'ALFRED', judge_model: BIG_JUDGE, judge_provider: 'openai' };
     },
@@ -120,6 +121,7 @@ describe('a judge model on the other server (`judge_provider`)', () => {
       codex: (codex) => {
         codex.curation = { judge: 'ALFRED', judge_model: BIG_JUDGE, judge_provider: 'openai' };
       },
+      env: { CURATION_SCOPE: 'all' },
     });
     scriptRound(harness.emulator, {
       plan: 'plan',

@@ -142,6 +142,8 @@ describe('a persona’s frozen exam', () => {
       folder,
       holdoutShare: 0.001,
       exclude: draw(dataDir, { size: 6, holdoutShare: 0.001 }).excludes,
+      // The exam is under test, not the scope or the member share.
+      policy: { scope: 'all', memberShare: 1 },
     });
     const trained = readSamples(snapshot.trainPath).map((s) => JSON.stringify(promptOf(s)));
     for (const entry of exam.heldOut) expect(trained).not.toContain(JSON.stringify(entry.messages));
