@@ -27,12 +27,29 @@ const modelName = z
 
 const personaId = z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'persona ids are UPPER_CASE (e.g. ALFRED)');
 
+const reactionEmoji = z
+  .string()
+  .trim()
+  .min(1, 'an emoji cannot be empty')
+  .max(100)
+  .refine(
+    (emoji) => !/\s/.test(emoji),
+    'one emoji: a Unicode emoji, or a server emoji as <:name:id> or its name',
+  );
+
+/** `[curation] reactions`: the emoji members react with to vote a persona's post up or down. */
+export const reactionsSchema = z
+  .strictObject({ up: reactionEmoji, down: reactionEmoji })
+  .refine((emoji) => emoji.up !== emoji.down, 'the up and down emoji must differ');
+
 /** `[curation]`: who judges finished dialogues for the golden datasets. Optional: old codices stay valid. */
 export const curationSchema = z.strictObject({
   /** The persona that judges (default ALFRED); it must be one of the codex's personas. */
   judge: personaId.default('ALFRED'),
   /** A model for judging in place of the judge persona's own (it judges at temperature 0 either way). */
   model: modelName.optional(),
+  /** The emoji that vote on a persona's post (default 👍 and 👎). */
+  reactions: reactionsSchema.optional(),
 });
 
 export const personaSchema = z.strictObject({

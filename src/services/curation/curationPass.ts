@@ -5,6 +5,7 @@ import { applyForgets, type ForgetDeps } from './curationForgets.ts';
 import { type JudgeDeps, judgeOrStop, speakersOf } from './curationJudge.ts';
 import type { CurationLease } from './curationLease.ts';
 import type { CurationLedger, StoredVerdict } from './curationLedger.ts';
+import { applyVetoes, type PeopleDeps, peopleOn, withReactions } from './curationPeople.ts';
 import { type CurationReport, countVerdict, emptyReport, tallyOf } from './curationReport.ts';
 import type { GoldenStore } from './goldenStore.ts';
 import { samplesOf } from './sample.ts';
@@ -15,7 +16,7 @@ import { samplesOf } from './sample.ts';
  * run judges and reports, and writes nothing.
  */
 
-export interface PassDeps extends JudgeDeps, ForgetDeps {
+export interface PassDeps extends JudgeDeps, ForgetDeps, PeopleDeps {
   /** The interaction log: read from the cursor; `get` checks a dialogue is still there before its samples are written. */
   records: Pick<Memory, 'since' | 'get'>;
   ledger: Pick<
@@ -30,7 +31,7 @@ export interface PassDeps extends JudgeDeps, ForgetDeps {
     | 'unappliedForgets'
     | 'markForgetsApplied'
   >;
-  golden: Pick<GoldenStore, 'append' | 'flush' | 'remove'>;
+  golden: Pick<GoldenStore, 'append' | 'flush' | 'remove' | 'removeFromSet'>;
   options: { batch: number; threshold: number };
   lease: CurationLease;
   /** The golden sets' writes, one at a time (`golden`): a forget waits between two dialogues. */
@@ -75,6 +76,12 @@ function writeSamples(
   const present = !deps.ledger.isForgotten(record.id) && deps.records.get(record.id) !== undefined;
   for (const verdict of verdicts) {
     if (!present || !verdict.kept || !verdict.scores || verdict.total === null) continue;
+    // One member's 👎 keeps the persona's turns of this dialogue out, whatever the judge said.
+    const people = peopleOn(deps, record, verdict.persona);
+    if (people.down.length > 0) {
+      tallyOf(report, verdict.persona).withheld++;
+      continue;
+    }
     const samples = samplesOf(record, verdict.persona, {
       verdict: { scores: verdict.scores, total: verdict.total, reason: verdict.reason },
       judge: verdict.judge,
@@ -82,7 +89,7 @@ function writeSamples(
       rubricVersion: verdict.rubricVersion,
       curatedAt: verdict.judgedAt,
     });
-    const { added, duplicates } = deps.golden.append(verdict.persona, samples);
+    const { added, duplicates } = deps.golden.append(verdict.persona, withReactions(samples, people));
     const tally = tallyOf(report, verdict.persona);
     tally.added += added;
     tally.duplicates += duplicates;
@@ -93,7 +100,12 @@ function writeSamples(
 /** Works through the batch after the cursor, until its end, a shutdown or the judge failing. */
 async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void> {
   const { dryRun } = report;
-  if (!dryRun) await deps.lock.run('golden', async () => void applyForgets(deps));
+  if (!dryRun) {
+    await deps.lock.run('golden', async () => {
+      applyForgets(deps);
+      applyVetoes(deps);
+    });
+  }
   const fetched = deps.records.since(deps.ledger.cursor(), deps.options.batch + 1);
   report.more = fetched.length > deps.options.batch;
   for (const record of fetched.slice(0, deps.options.batch)) {
@@ -119,6 +131,7 @@ async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void>
     await deps.lock.run('golden', async () => {
       deps.golden.flush();
       applyForgets(deps);
+      applyVetoes(deps);
     });
   }
 }

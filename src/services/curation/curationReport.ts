@@ -23,6 +23,8 @@ export interface PersonaTally {
   added: number;
   /** Samples the set already held (same content). */
   duplicates: number;
+  /** Kept by the judge but left out: a member reacted 👎 to the persona's turns of the dialogue. */
+  withheld: number;
 }
 
 /** A verdict of the run, with the dialogue it was about. */
@@ -77,6 +79,7 @@ const emptyTally = (): PersonaTally => ({
   incomplete: 0,
   added: 0,
   duplicates: 0,
+  withheld: 0,
 });
 
 /** A persona's tally in a report, made on first use. */

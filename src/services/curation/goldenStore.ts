@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { appendSamples } from './goldenAppend.ts';
 import { currentManifest, type GoldenManifest, writeManifest } from './goldenManifest.ts';
-import { removeInteractions } from './goldenRemoval.ts';
+import { removeFromSet, removeInteractions } from './goldenRemoval.ts';
 import { repairSets } from './goldenRepair.ts';
 import { anchorPath, type GoldenSets, loadSet, personasIn, readSample, setPath } from './goldenSets.ts';
 import { lastLines, tailOfWholeLines } from './lineFile.ts';
@@ -49,6 +49,8 @@ export interface GoldenStore {
   has(persona: string, contentHash: string): boolean;
   /** Removes every sample of these interactions from every set and anchor (durable rewrites). */
   remove(interactionIds: ReadonlySet<string>): Record<string, { samples: number; anchor: number }>;
+  /** Removes one persona's samples of these interactions from its set and anchor (durable rewrites). */
+  removeFromSet(persona: string, interactionIds: ReadonlySet<string>): { samples: number; anchor: number };
   /** Writes the manifests (and fills the anchors) of the sets appended to since the last flush. */
   flush(): void;
   /** Personas that have a dataset file. */
@@ -96,6 +98,7 @@ export function createGoldenStore(options: GoldenStoreOptions): GoldenStore {
     has: (persona, contentHash) => loadSet(sets, persona).hashes.has(contentHash),
     append: (persona, samples) => appendSamples(sets, persona, samples),
     remove: (interactionIds) => removeInteractions(sets, interactionIds),
+    removeFromSet: (persona, interactionIds) => removeFromSet(sets, persona, interactionIds),
     flush: () => flushSets(sets),
     manifest: (persona) => currentManifest(sets, persona),
     contents: (persona, maxBytes) => tailOfWholeLines(setPath(sets, persona), maxBytes),

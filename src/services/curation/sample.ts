@@ -68,6 +68,8 @@ export interface SampleMeta {
   curated_at: string;
   /** The Discord server (guild) id, or null outside any server. */
   guild_id: string | null;
+  /** Members who reacted 👍 to the persona's posts of the dialogue (user ids); absent when none did. */
+  reactions?: { up: string[] };
 }
 
 /** The hash samples are de-duplicated by: of the training content alone, not of its provenance. */

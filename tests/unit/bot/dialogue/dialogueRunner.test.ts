@@ -20,6 +20,7 @@ function recordingThread(id = 'thread-1') {
     },
     async speak(persona, content) {
       said.push(`${persona.displayName}: ${content}`);
+      return [`m${said.length}`];
     },
     async typing() {
       said.push('(typing)');
@@ -47,7 +48,17 @@ function scriptedDialogue(events: DialogueEvent[], failWith?: Error) {
 }
 
 const turn = (persona: string, text: string, extra: Partial<Extract<DialogueEvent, { type: 'turn' }>> = {}) =>
-  ({ type: 'turn', persona, node: 'brick', kind: 'thesis', text, turn: 1, round: 1, ...extra }) as const;
+  ({
+    type: 'turn',
+    persona,
+    node: 'brick',
+    kind: 'thesis',
+    text,
+    run: 1,
+    turn: 1,
+    round: 1,
+    ...extra,
+  }) as const;
 
 function runnerWith(dialogue: ReturnType<typeof scriptedDialogue>['dialogue'], clock = new ManualClock()) {
   return createDialogueRunner({
