@@ -35,7 +35,7 @@ const stored = (h: BotHarness, threadId: string, persona: string, says: { up?: n
 async function curateRun(h: BotHarness, ada: string) {
   const ran = await h.discord.runCommand(ada, h.discord.channelId, 'curate', {}, 'run');
   const reply = await h.discord.waitFor(() => h.discord.interaction(ran.id).edits[0]);
-  const fields = (reply.embeds[0] as { fields: Array<{ name: string; value: string }> }).fields;
+  const fields = (reply.embeds[0] as { fields?: Array<{ name: string; value: string }> }).fields ?? [];
   return Object.fromEntries(fields.map((f) => [f.name, f.value]));
 }
 
@@ -95,6 +95,41 @@ describe('people’s reactions in curation', () => {
     });
     // Nothing was judged again.
     expect(judgings(h.ollama)).toHaveLength(3);
+
+    // Forgetting the thread forgets its posts and the reactions to them.
+    const forgot = await h.discord.runCommand(
+      ada,
+      h.discord.channelId,
+      'memory',
+      { thread: thread.id },
+      'forget',
+    );
+    await h.discord.waitFor(() => h.discord.interaction(forgot.id).edits[0]);
+    expect(h.runtime.reactions.postOf(postOf(h, thread.id, 'ROBIN').id)).toBeUndefined();
+    expect(h.runtime.reactions.reactedTurns()).toEqual([]);
+  });
+
+  it('removes at the next run the samples of an architect’s 👎 that no process could remove when it came', async () => {
+    const h = await bot.start();
+    const ada = architect(h);
+    const thread = await dialogueIn(h, 'later');
+    judgeWith(h.ollama, () => verdict(5));
+    await curateRun(h, ada);
+    const dataDir = h.runtime.config.dataDir;
+    expect(readGolden(dataDir, 'BRICK.jsonl')).toHaveLength(1);
+    // Stored as a bot does while `npm run curate` holds the sets: the veto waits for whoever curates next.
+    h.runtime.reactions.react({
+      messageId: postOf(h, thread.id, 'BRICK').id,
+      userId: ada,
+      vote: 'down',
+      architect: true,
+      at: Date.now(),
+    });
+    expect(readGolden(dataDir, 'BRICK.jsonl')).toHaveLength(1);
+    await curateRun(h, ada);
+    expect(readGolden(dataDir, 'BRICK.jsonl')).toEqual([]);
+    expect(readGolden(dataDir, 'ROBIN.jsonl')).toHaveLength(1);
+    expect(h.runtime.reactions.pendingVetoes()).toEqual([]);
   });
 
   it('counts every message of a streamed turn split in two as that turn', async () => {
