@@ -14,6 +14,7 @@ import type {
   CurationReport,
   ForgetReport,
   GoldenSetView,
+  PeopleAgreement,
   PersonaTally,
   RunVerdict,
 } from '../src/services/curation/curation.ts';
@@ -32,6 +33,7 @@ function tallyLine(tally: PersonaTally): string {
   const parts = [`judged ${tally.judged}`, `kept ${tally.kept}`, `rejected ${tally.rejected}`];
   if (tally.invalid) parts.push(`unusable verdicts ${tally.invalid}`);
   if (tally.incomplete) parts.push(`not recorded whole ${tally.incomplete}`);
+  if (tally.withheld) parts.push(`kept but 👎 by a member ${tally.withheld}`);
   const added = `**+${plural(tally.added, 'sample')}**${tally.duplicates ? ` (${tally.duplicates} already in the set)` : ''}${tally.capped ? ` (${tally.capped} over a member’s daily cap)` : ''}`;
   return `${parts.join(' · ')} → ${added}`;
 }
@@ -84,6 +86,37 @@ function sampleLine(sample: GoldenSample): string {
   return `**${meta.total}/5** ${meta.kind} in ${place(meta.conversation_id)} · ${time(new Date(meta.curated_at), TimestampStyles.ShortDate)} — ${truncate(meta.reason, 120)}\n> ${truncate(said.replace(/\s+/g, ' '), 160)}`;
 }
 
+/** The emoji members vote with: the codex's, or 👍 and 👎 by default. */
+type VoteEmoji = { up: string; down: string };
+
+/** How often the judge and people's reactions agree: the share, Cohen's kappa and the four counts. */
+function agreementText(label: string, people: PeopleAgreement, emoji: VoteEmoji): string {
+  const { agreement: a } = people;
+  const waiting = people.unjudged ? ` (${plural(people.unjudged, 'more reacted part')} not judged yet)` : '';
+  if (a.compared === 0) {
+    return people.reacted === 0 ? `${label}: no reactions yet` : `${label}: nothing to compare yet${waiting}`;
+  }
+  const kappa = a.kappa === null ? 'κ undefined' : `κ ${a.kappa.toFixed(2)}`;
+  const { table: t } = a;
+  return (
+    `${label}: **agree on ${a.agreed} of ${a.compared}** reacted parts (${Math.round((a.share ?? 0) * 100)}%), ${kappa}${waiting}\n` +
+    `-# kept & ${emoji.up} ${t.keptGood} · refused & ${emoji.down} ${t.refusedBad} · kept & ${emoji.down} ${t.keptBad} · refused & ${emoji.up} ${t.refusedGood}`
+  );
+}
+
+/** The judge against people, for one persona and for all, as an embed field's value. */
+function agreementField(persona: string, agreement: (persona?: string) => PeopleAgreement, emoji: VoteEmoji) {
+  return {
+    name: `The judge and people’s ${emoji.up} / ${emoji.down}`,
+    value: [
+      agreementText(persona, agreement(persona), emoji),
+      agreementText('All personas', agreement(), emoji),
+    ]
+      .join('\n')
+      .slice(0, 1024),
+  };
+}
+
 function showEmbed(view: GoldenSetView): EmbedBuilder {
   const { manifest } = view;
   const anchor = manifest.anchor.frozen
@@ -126,7 +159,7 @@ function memberForgotten(userId: string, report: ForgetReport): string {
 }
 
 /** `/curate run|show|forget`: the golden datasets ALFRED curates for fine-tuning. Architects only: they hold every server’s dialogues. */
-const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'>> = {
+const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas' | 'codex'>> = {
   data: new SlashCommandBuilder()
     .setName('curate')
     .setDescription('The golden datasets the personas are fine-tuned on (architect)')
@@ -137,7 +170,9 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
     .addSubcommand((sub) =>
       sub
         .setName('show')
-        .setDescription('A persona’s golden set: size, scores, newest samples, the file (architect)')
+        .setDescription(
+          'A persona’s golden set: scores, newest samples, the file, judge vs reactions (architect)',
+        )
         .addStringOption(personaOption),
     )
     .addSubcommand((sub) =>
@@ -157,7 +192,7 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
       .list()
       .map((p) => ({ name: `${p.displayName} (${plural(sizes.get(p.id) ?? 0, 'sample')})`, value: p.id }));
   },
-  async execute(interaction, { curation, curationJob, config }) {
+  async execute(interaction, { curation, curationJob, config, codex }) {
     if (interaction.options.getSubcommand() === 'run') {
       const { run, report } = await curationJob.runNow();
       if (!report) {
@@ -184,9 +219,12 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
     }
     const persona = interaction.options.getString('persona', true).trim().toUpperCase();
     const view = curation.show(persona, { newest: 3, fileBytes: ATTACHMENT_BYTES });
+    // The codex's emoji, or its default.
+    const emoji = codex().data.curation.reactions ?? { up: '👍', down: '👎' };
+    const people = agreementField(truncate(persona, 32), (p) => curation.agreement(p), emoji);
     if (!view) {
       await interaction.editReply({
-        content: `${truncate(persona, 32)} has no golden samples yet: the curation job keeps a persona’s turns once the judge scores them ${config.curationThreshold} or more.`,
+        content: `${truncate(persona, 32)} has no golden samples yet: the curation job keeps a persona’s turns once the judge scores them ${config.curationThreshold} or more.\n\n**${people.name}**\n${people.value}`,
       });
       return;
     }
@@ -197,7 +235,7 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
         : {
             content: `The set is ${formatBytes(view.manifest.bytes)}: attached are its newest samples that fit. The whole file is on the bot’s host.`,
           }),
-      embeds: [showEmbed(view)],
+      embeds: [showEmbed(view).addFields(people)],
       files: view.file.data.length ? [new AttachmentBuilder(view.file.data, { name })] : [],
     });
   },

@@ -12,6 +12,7 @@ import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
+import { ReactionStore } from '../services/curation/reactions.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -63,6 +64,8 @@ export interface Runtime {
   readonly amendments: Amendments;
   /** The curation loop: judges finished dialogues into each persona's golden dataset. */
   readonly curation: Curation;
+  /** Which posts are which persona turns, and people's 👍 and 👎 on them (curation reads them). */
+  readonly reactions: ReactionStore;
   /** Background jobs (the motivator, curation, fine-tuning). */
   readonly scheduler: Scheduler;
   /** The UnslothForge: fine-tunes, evaluates and swaps persona models. */
@@ -163,7 +166,8 @@ export async function composeRuntime(
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
   });
-  const curation = composeCuration(loops);
+  const reactions = new ReactionStore(config.dataDir);
+  const curation = composeCuration(loops, reactions);
   curationRef = curation;
   const fineTuner = composeFineTuner(loops, { store: finetunes, curation, limiter });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
@@ -182,20 +186,11 @@ export async function composeRuntime(
     toolForge,
     amendments,
     curation,
+    reactions,
     scheduler,
     fineTuner,
     metrics,
-    storesOpen() {
-      if (closed) return false;
-      try {
-        memory.stats();
-        amendments.active();
-        finetunes.running();
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    storesOpen: () => !closed && storesAnswer({ memory, amendments, finetunes, reactions }),
     reloadCodex: () => codex.reload(),
     codex: codex.codex,
     personas: codex.personas,
@@ -207,6 +202,7 @@ export async function composeRuntime(
       stopEvaluating();
       // A curation run stops between two model calls; the scheduler then has nothing to wait for.
       await curation.close();
+      reactions.close();
       await scheduler.stop();
       await fineTuner.close();
       finetunes.close();
@@ -217,6 +213,24 @@ export async function composeRuntime(
       await dialogue.close();
     },
   };
+}
+
+/** Whether each store answers a cheap read (a closed or broken database throws). */
+function storesAnswer(stores: {
+  memory: Pick<Memory, 'stats'>;
+  amendments: Pick<Amendments, 'active'>;
+  finetunes: Pick<FinetuneStore, 'running'>;
+  reactions: Pick<ReactionStore, 'postOf'>;
+}): boolean {
+  try {
+    stores.memory.stats();
+    stores.amendments.active();
+    stores.finetunes.running();
+    stores.reactions.postOf('');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Checks that the servers answer and have the model in force for each persona of the graph. */

@@ -11,15 +11,24 @@ import { NO_MENTIONS } from './posting/mentions.ts';
 
 /**
  * The gateway intents the bot needs, and no more: guilds (channels, roles, threads), guild
- * messages and their content (follow-ups in threads need no mention), direct messages (to
+ * messages and their content (follow-ups in threads need no mention), reactions in servers
+ * (members' 👍 and 👎 on persona posts count in curation; not privileged), direct messages (to
  * explain that the bot works in servers).
  */
 export const BOT_INTENTS = [
   GatewayIntentBits.Guilds,
   GatewayIntentBits.GuildMessages,
   GatewayIntentBits.MessageContent,
+  GatewayIntentBits.GuildMessageReactions,
   GatewayIntentBits.DirectMessages,
 ];
+
+/**
+ * What discord.js may hand over incomplete: DM channels, and, since no message is cached (see
+ * {@link BOT_CACHES}), the message, reaction and user of every reaction event, which it would
+ * drop otherwise.
+ */
+export const BOT_PARTIALS = [Partials.Channel, Partials.Message, Partials.Reaction, Partials.User];
 
 /**
  * What discord.js keeps of what it sees. The bot handles each message as it arrives and never
@@ -43,7 +52,7 @@ export const BOT_CACHES = {
 export function createClient(config: Pick<Config, 'discordApiUrl'>, sweepers?: SweeperOptions): Client {
   return new Client({
     intents: BOT_INTENTS,
-    partials: [Partials.Channel],
+    partials: BOT_PARTIALS,
     allowedMentions: NO_MENTIONS,
     rest: { api: config.discordApiUrl },
     makeCache: BOT_CACHES.makeCache,

@@ -6,6 +6,7 @@ import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationTrigger } from '../services/curation/curationJob.ts';
+import { DEFAULT_REACTIONS, type ReactionStore } from '../services/curation/reactions.ts';
 import { diskUsage } from '../services/diskUsage.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -32,6 +33,7 @@ import { logClientProblems } from './events/clientProblems.ts';
 import { announceCuration } from './events/curationFinished.ts';
 import { listenToInteractions } from './events/interactionCreate.ts';
 import { createMessageHandler, handledOnce, listenToMessages } from './events/messageCreate.ts';
+import { listenToReactions } from './events/messageReactions.ts';
 import { countRateLimits } from './events/rateLimited.ts';
 import { announceTools } from './events/toolForged.ts';
 import { createFinetuneUi } from './finetune/finetuneUi.ts';
@@ -66,6 +68,8 @@ export interface BotServices {
   readonly toolForge: ToolForge;
   readonly scheduler: Scheduler;
   readonly curation: Curation;
+  /** Which posts are which persona turns, and people's 👍 and 👎 on them. */
+  readonly reactions: ReactionStore;
   readonly limiter: Limiter;
   readonly bus: EventBus;
   readonly fineTuner: FineTuner;
@@ -131,6 +135,15 @@ export function createBot(deps: BotDeps): Bot {
     logger,
   });
   listenToInteractions(client, { route, activity: ports.activity, isStopping, logger });
+  listenToReactions(client, {
+    reactions: services.reactions,
+    architects: ports.architects,
+    curation: services.curation,
+    emoji: () => services.codex().data.curation.reactions ?? DEFAULT_REACTIONS,
+    clock,
+    isStopping,
+    logger,
+  });
   countRateLimits(client, services.metrics);
   logClientProblems(client, logger);
 
@@ -183,6 +196,7 @@ function botPorts(
     continuity,
     metrics: services.metrics,
     streamTurns: config.streamTurns,
+    turnPosts: services.reactions,
     clock,
     logger,
   });

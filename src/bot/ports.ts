@@ -6,6 +6,7 @@ import type { Codex } from '../services/codex/loadCodex.ts';
 import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import type { CurationRunNow } from '../services/curation/curationJob.ts';
+import type { ReactionStore } from '../services/curation/reactions.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
@@ -61,6 +62,8 @@ export interface BotPorts {
   readonly scheduler: Scheduler;
   /** The golden datasets: show, sizes, forget. */
   readonly curation: Curation;
+  /** Which posts are which persona turns, and people's 👍 and 👎 on them. */
+  readonly reactions: ReactionStore;
   /** Runs the curation job now, as a tick would (`/curate run`). */
   readonly curationJob: { runNow(): Promise<CurationRunNow> };
   readonly limiter: Limiter;

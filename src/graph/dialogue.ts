@@ -116,6 +116,7 @@ function turnEvents(node: NodeName, update: NodeUpdate | undefined, count: numbe
       node,
       kind: turn.kind,
       text: turn.display,
+      run: turn.run,
       turn: count + index + 1,
       round: turn.round,
     };

@@ -54,6 +54,8 @@ export interface TurnEvent {
   kind: TurnKind;
   /** The turn as it should be shown (control lines removed). */
   text: string;
+  /** The conversation's run the turn belongs to (1 for its first message, 2 for the next, …). */
+  run: number;
   /** 1 for ALFRED's plan, then counting every turn of this run. */
   turn: number;
   /** BRICK⇄ROBIN round (0 for the plan). */

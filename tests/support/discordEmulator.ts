@@ -40,7 +40,7 @@ export { DEFAULT_RATE_LIMITS } from './discord/types.ts';
  * (docs/DISCORD.md, "What a loopback emulator needs so the real discord.js client works").
  *
  * One guild, one default text channel ('general'), a bot user and a guild owner exist from the
- * start. Tests drive users through `userSays`, `userDMs`, `runCommand`, `clickButton`, inspect what
+ * start. Tests drive users through `userSays`, `userDMs`, `runCommand`, `clickButton`, `react`, inspect what
  * the bot did through `messages`, `edits`, `threads`, `webhooks`, `interaction`, `requests`,
  * `events` and `rateLimited`, and inject faults with `failNext`, `deleteWebhook`,
  * `setBotPermissions`, channel overwrites (`hideChannelFrom`), attachments whose download
@@ -307,6 +307,21 @@ export class DiscordEmulator {
   /** A member clicks a button on a message: INTERACTION_CREATE type 3 with the full message. */
   async clickButton(userId: string, messageId: string, customId: string): Promise<InteractionRecord> {
     return driver.clickButton(this.state, userId, messageId, customId);
+  }
+
+  /**
+   * A member reacts to a message with an emoji (`'👍'`, or a server's own as `'name:id'`):
+   * MESSAGE_REACTION_ADD to sessions with the GuildMessageReactions intent (DirectMessageReactions
+   * in a DM) that can see the channel, carrying the member and `message_author_id` (a webhook
+   * message's is the webhook's id). Reacting twice with one emoji changes nothing.
+   */
+  react(userId: string, messageId: string, emoji: string): void {
+    driver.react(this.state, userId, messageId, emoji);
+  }
+
+  /** A member takes a reaction back: MESSAGE_REACTION_REMOVE (nothing when they had none). */
+  unreact(userId: string, messageId: string, emoji: string): void {
+    driver.unreact(this.state, userId, messageId, emoji);
   }
 
   // ------------------------------------------------------------------------------------------

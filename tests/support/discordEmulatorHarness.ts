@@ -1,5 +1,6 @@
 import {
   Client,
+  type ClientOptions,
   DiscordAPIError,
   Events,
   GatewayIntentBits,
@@ -23,9 +24,14 @@ export interface EmulatorClientHarness {
   close(): Promise<void>;
 }
 
-/** Logs a fresh discord.js Client into `emulator`; resolves on `ready`. */
+/**
+ * Logs a fresh discord.js Client into `emulator`; resolves on `ready`. Its intents and partials
+ * are the bot's of old (guilds, messages and their content, DMs) unless `options` names others
+ * (and its caches discord.js's own unless `options.makeCache` is given).
+ */
 export async function loginClient(
   emulator: DiscordEmulator,
+  options: Partial<Pick<ClientOptions, 'intents' | 'partials' | 'makeCache'>> = {},
 ): Promise<{ client: Client; messages: Message[]; interactions: Interaction[] }> {
   const client = new Client({
     intents: [
@@ -35,6 +41,7 @@ export async function loginClient(
       GatewayIntentBits.DirectMessages,
     ],
     partials: [Partials.Channel],
+    ...options,
     rest: { api: emulator.apiUrl },
   });
   const messages: Message[] = [];

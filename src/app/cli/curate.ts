@@ -3,16 +3,20 @@ import { judgeModelOf } from '../../services/codex/codexSchema.ts';
 import { type CurationReport, type RunVerdict, summaryLine } from '../../services/curation/curation.ts';
 import { findAppError } from '../../services/errors.ts';
 import { truncate } from '../../shared/text.ts';
+import { calibrateWith, readLabelsFile } from './calibrate.ts';
 import { openCliRuntime } from './cliRuntime.ts';
 
-const USAGE = `Usage: npm run curate -- [--dry-run]
+const USAGE = `Usage: npm run curate -- [--dry-run] [--calibrate <labelled.jsonl>]
 
 One curation run, as the bot's hourly job does it: the judge (the codex's [curation] table) scores
 each persona's part of the dialogues finished since the last run, at most CURATION_BATCH of them,
 and the parts that reach CURATION_THRESHOLD become golden samples in DATA_DIR/golden/.
 
-  --dry-run    judge and print the verdicts; write nothing (no sample, no verdict, no cursor)
-  -h, --help   show this help
+  --dry-run            judge and print the verdicts; write nothing (no sample, no verdict, no cursor)
+  --calibrate <file>   compare the judge's stored verdicts with people's labels, one JSON object a
+                       line: {"interaction_id": "…", "persona": "ROBIN", "label": "good" | "bad"};
+                       prints the agreement and Cohen's kappa; judges nothing, writes nothing
+  -h, --help           show this help
 
 Settings come from the environment or .env (see .env.example). Logs go to DATA_DIR/logs/curate.log.`;
 
@@ -37,22 +41,56 @@ function printReport(report: CurationReport, write: (text: string) => void): voi
   write(`${summaryLine(report)}\n`);
 }
 
-async function main(argv = process.argv.slice(2)): Promise<number> {
-  let dryRun: boolean;
+/** The command line read: what to do, or the exit code when there is nothing more to do. */
+function readArgs(argv: string[]): { dryRun: boolean; calibrate?: string } | number {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'dry-run': { type: 'boolean' },
+        calibrate: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
     if (values.help) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    dryRun = values['dry-run'] ?? false;
+    if (values.calibrate !== undefined && values['dry-run'])
+      throw new Error('--calibrate judges nothing: it does not take --dry-run');
+    return {
+      dryRun: values['dry-run'] ?? false,
+      ...(values.calibrate !== undefined ? { calibrate: values.calibrate } : {}),
+    };
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
+}
+
+/** `--calibrate <file>`: the file read first (every malformed line said), then the stored verdicts. */
+async function calibrate(path: string): Promise<number> {
+  const read = readLabelsFile(path);
+  if ('problems' in read) {
+    process.stderr.write(
+      `${read.problems.join('\n')}\n\nNothing compared: fix the lines above. ${USAGE.split('\n')[0]}\n`,
+    );
+    return 2;
+  }
+  const runtime = await openCliRuntime('curate', process.stderr, describeError);
+  if (!runtime) return 2;
+  try {
+    return calibrateWith(runtime, read.labels, path, (text) => process.stdout.write(text));
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function main(argv = process.argv.slice(2)): Promise<number> {
+  const args = readArgs(argv);
+  if (typeof args === 'number') return args;
+  if (args.calibrate !== undefined) return calibrate(args.calibrate);
+  const { dryRun } = args;
 
   const runtime = await openCliRuntime('curate', process.stderr, describeError);
   if (!runtime) return 2;

@@ -6,6 +6,7 @@ import type { Config } from '../../services/config.ts';
 import { type Curation, createCuration } from '../../services/curation/curation.ts';
 import { CurationLedger } from '../../services/curation/curationLedger.ts';
 import { createGoldenStore } from '../../services/curation/goldenStore.ts';
+import type { ReactionStore } from '../../services/curation/reactions.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
 import type { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
@@ -56,10 +57,11 @@ export function composeAmendments(parts: LoopParts, store: ProposalStore): Amend
 }
 
 /** The curation loop: judges finished dialogues into each persona's golden dataset. */
-export function composeCuration(parts: LoopParts): Curation {
+export function composeCuration(parts: LoopParts, reactions: ReactionStore): Curation {
   const { config, clock, logger, codex } = parts;
   return createCuration({
     records: parts.memory,
+    people: { reactions, recordsOf: (conversationId) => parts.memory.records(conversationId) },
     modelFor: parts.providers.modelFor,
     personas: codex.personas,
     judge: () => codex.codex().data.curation,

@@ -1,5 +1,6 @@
 import type { Dialogue, DialogueEvent } from '../../graph/dialogue.ts';
 import type { Clock } from '../../services/clock.ts';
+import type { ReactionStore } from '../../services/curation/reactions.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { Metrics } from '../../services/metrics.ts';
 import type { StoredTool } from '../../services/tools/toolRegistry.ts';
@@ -68,6 +69,8 @@ export interface DialogueRunnerDeps {
   continuity?: Pick<Continuity, 'runStarted' | 'runEnded'>;
   /** Whether persona turns appear as they are written (`STREAM_TURNS`); default false. */
   streamTurns?: boolean;
+  /** Remembers which messages are which persona turn, so people's reactions to them count. */
+  turnPosts?: Pick<ReactionStore, 'recordTurn'>;
   clock: Clock;
   logger: Logger;
 }
@@ -224,7 +227,10 @@ class TurnDisplay {
 
   constructor(
     private readonly thread: DialogueThread,
-    private readonly deps: Pick<DialogueRunnerDeps, 'personas' | 'tool' | 'metrics' | 'logger'>,
+    private readonly deps: Pick<
+      DialogueRunnerDeps,
+      'personas' | 'tool' | 'metrics' | 'turnPosts' | 'clock' | 'logger'
+    >,
   ) {}
 
   async partial(event: PartialEvent, indicators: RunIndicators): Promise<void> {
@@ -245,13 +251,32 @@ class TurnDisplay {
     this.streaming = undefined;
     if (event.persona === 'TOOL_FORGE') await postForgeTurn(this.thread, event, this.deps.tool);
     else if (streamed) {
-      await streamed.finish(turnText(event));
+      this.posted(event, await streamed.finish(turnText(event)));
       this.deps.logger.debug(
         { threadId: this.thread.id, persona: event.persona, ...streamed.stats },
         'streamed turn finished',
       );
-    } else await this.thread.speak(this.deps.personas().get(event.persona), turnText(event));
+    } else
+      this.posted(event, await this.thread.speak(this.deps.personas().get(event.persona), turnText(event)));
     this.deps.metrics?.turn(event.persona);
+  }
+
+  /** Remembers which turn the messages are; a failure to is logged, never the dialogue's. */
+  private posted(event: TurnEvent, messageIds: string[]): void {
+    const { turnPosts, clock, logger } = this.deps;
+    if (!turnPosts || messageIds.length === 0) return;
+    try {
+      turnPosts.recordTurn({
+        conversationId: this.thread.id,
+        run: event.run,
+        persona: event.persona,
+        turn: event.turn,
+        messageIds,
+        at: clock.now(),
+      });
+    } catch (error) {
+      logger.warn({ err: error, threadId: this.thread.id }, 'could not remember which turn a post is');
+    }
   }
 
   /** The run broke off: a turn that was streaming keeps its words, marked as broken off. */

@@ -22,8 +22,11 @@ export interface DialogueThread {
   readonly parentId: string | null;
   /** Posts as the bot. */
   send(post: BotPost): Promise<void>;
-  /** A persona's turn, under its name and avatar (split as needed). */
-  speak(persona: { displayName: string; avatarUrl: string }, content: string): Promise<void>;
+  /**
+   * A persona's turn, under its name and avatar (split as needed); resolves with the ids of the
+   * messages it was posted as, in order (people react to them).
+   */
+  speak(persona: { displayName: string; avatarUrl: string }, content: string): Promise<string[]>;
   /**
    * Starts a persona's turn that appears as it is written; undefined where turns can only be
    * posted whole (no webhook).
@@ -39,8 +42,8 @@ export interface DialogueThread {
 export interface StreamedTurn {
   /** What may be shown so far. */
   update(text: string): void;
-  /** The finished turn, shown exactly (split as needed). */
-  finish(content: string): Promise<void>;
+  /** The finished turn, shown exactly (split as needed); resolves with the ids of its messages, in order. */
+  finish(content: string): Promise<string[]>;
   /** The turn broke off: its partial words stay, marked as such. */
   abandon(): Promise<void>;
   /** Messages posted and edits made; when the first words showed. */
@@ -57,11 +60,12 @@ export type TurnOptions = Pick<PostRequest<unknown>, 'opening' | 'onDelayed'>;
 
 /** What a dialogue thread needs of the persona poster. */
 export interface PersonaTurns {
+  /** Resolves with the ids of the messages the turn was posted as, in order. */
   post(
     thread: ThreadChannel,
     message: { displayName: string; avatarUrl: string; content: string },
     options?: TurnOptions,
-  ): Promise<void>;
+  ): Promise<string[]>;
   stream(
     thread: ThreadChannel,
     persona: { displayName: string; avatarUrl: string },

@@ -28,8 +28,11 @@ export interface PersonaMessage {
 }
 
 export interface PersonaPoster {
-  /** Posts a persona's turn into a thread under the persona's name and avatar (split as needed). */
-  post(thread: ThreadChannel, message: PersonaMessage): Promise<void>;
+  /**
+   * Posts a persona's turn into a thread under the persona's name and avatar (split as needed);
+   * resolves with the ids of its messages, in order.
+   */
+  post(thread: ThreadChannel, message: PersonaMessage): Promise<string[]>;
   /**
    * Starts a persona's streamed turn in a thread: its words appear as they come and grow by
    * edits of its webhook messages. Undefined where the bot cannot use a webhook (the turn is
@@ -106,20 +109,25 @@ export function createPersonaPoster(deps: {
   return { ...turns, threadFor: (thread) => dialogueThreadFor(thread, { turns, logger }) };
 }
 
-/** A persona's turn through the channel's webhook, or as the bot where no webhook may be used. */
+/**
+ * A persona's turn through the channel's webhook, or as the bot where no webhook may be used;
+ * resolves with the ids of its messages, in order.
+ */
 async function postTurn(
   deps: PosterDeps,
   thread: ThreadChannel,
   message: PersonaMessage,
   options: TurnOptions = {},
-): Promise<void> {
+): Promise<string[]> {
   if (!deps.webhooks.canManage(thread)) return postAsBot(deps, thread, message);
+  const ids: string[] = [];
   const parts: WebhookPart[] = turnMessages(message.content).map((part) => ({
     thread,
     displayName: message.displayName,
     avatarUrl: message.avatarUrl,
     ...part,
     sent: false,
+    onSent: (id) => ids.push(id),
   }));
   try {
     await deps.scheduler.post({
@@ -128,10 +136,11 @@ async function postTurn(
       parts,
       ...options,
     });
+    return ids;
   } catch (error) {
     if (!isDiscordError(error, RESTJSONErrorCodes.MissingPermissions)) throw error;
     const unsent = parts.filter((part) => !part.sent).map((part) => part.content);
-    return postAsBot(deps, thread, { ...message, content: unsent.join('\n') });
+    return [...ids, ...(await postAsBot(deps, thread, { ...message, content: unsent.join('\n') }))];
   }
 }
 
@@ -140,7 +149,7 @@ async function postAsBot(
   deps: Pick<PosterDeps, 'store'>,
   thread: ThreadChannel,
   message: PersonaMessage,
-): Promise<void> {
+): Promise<string[]> {
   const noticeKey = `webhook-notice:${thread.parentId ?? thread.id}`;
   if (!(await deps.store.get<boolean>(noticeKey))) {
     await deps.store.set(noticeKey, true);
@@ -151,9 +160,11 @@ async function postAsBot(
       allowedMentions: NO_MENTIONS,
     });
   }
+  const ids: string[] = [];
   for (const part of turnMessages(message.content, `**${message.displayName}:** `)) {
-    await thread.send({ ...part, allowedMentions: NO_MENTIONS });
+    ids.push((await thread.send({ ...part, allowedMentions: NO_MENTIONS })).id);
   }
+  return ids;
 }
 
 /** A streamed turn whose posts, edits and deletions take their place in the channel's lane. */

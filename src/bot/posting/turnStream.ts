@@ -24,15 +24,16 @@ export const DEFAULT_TURN_STREAM_SETTINGS: Readonly<TurnStreamSettings> = Object
   maxPosts: DEFAULT_MAX_POSTS,
 });
 
-/** A persona's turn that appears as it is written, growing by edits. */
-export interface TurnStream {
+/** A persona's turn that appears as it is written, growing by edits; `Id` is a message's id. */
+export interface TurnStream<Id = string> {
   /** The whole text that may be shown so far (it may also shrink: a tool call starts afresh). */
   update(text: string): void;
   /**
    * Shows the finished turn exactly: `parts` as {@link turnMessages} plans them. Existing
-   * messages are edited where they differ, missing ones posted, extra ones deleted.
+   * messages are edited where they differ, missing ones posted, extra ones deleted. Resolves with
+   * the ids of the turn's messages, in order.
    */
-  finish(parts: readonly TurnPart[]): Promise<void>;
+  finish(parts: readonly TurnPart[]): Promise<Id[]>;
   /** The turn will not finish (an error, a shutdown): the cursor goes, a mark says it broke off. */
   abandon(): Promise<void>;
   /** Messages posted and edits made so far. */
@@ -68,12 +69,12 @@ export interface TurnStreamDeps<Id> {
  * changed; past 2000 characters the turn goes on in a new message at a safe split point. The
  * finished turn replaces the preview exactly.
  */
-export function createTurnStream<Id>(deps: TurnStreamDeps<Id>): TurnStream {
+export function createTurnStream<Id>(deps: TurnStreamDeps<Id>): TurnStream<Id> {
   return new PacedTurnStream(deps);
 }
 
 /** A streamed turn in rounds: one round of posts and edits in flight, the next paced after it. */
-class PacedTurnStream<Id> implements TurnStream {
+class PacedTurnStream<Id> implements TurnStream<Id> {
   readonly stats: StreamStats;
   private readonly settings: TurnStreamSettings;
   private readonly messages: StreamedMessages<Id>;
@@ -99,7 +100,7 @@ class PacedTurnStream<Id> implements TurnStream {
     this.schedule();
   }
 
-  async finish(parts: readonly TurnPart[]): Promise<void> {
+  async finish(parts: readonly TurnPart[]): Promise<Id[]> {
     await this.settle();
     const { messages } = this;
     const work: Promise<unknown>[] = [];
@@ -112,6 +113,8 @@ class PacedTurnStream<Id> implements TurnStream {
     // Unlike the preview, the finished turn must arrive: the first failure is the caller's.
     const failed = (await Promise.allSettled(work)).find((result) => result.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
+    // The first messages are the turn's: those past its end were deleted.
+    return Promise.all(messages.shown.slice(0, parts.length).map((message) => message.id));
   }
 
   async abandon(): Promise<void> {

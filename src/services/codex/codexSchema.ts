@@ -27,6 +27,21 @@ const modelName = z
 
 const personaId = z.string().regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'persona ids are UPPER_CASE (e.g. ALFRED)');
 
+const reactionEmoji = z
+  .string()
+  .trim()
+  .min(1, 'an emoji cannot be empty')
+  .max(100)
+  .refine(
+    (emoji) => !/\s/.test(emoji),
+    'one emoji: a Unicode emoji, or a server emoji as <:name:id> or its name',
+  );
+
+/** `[curation] reactions`: the emoji members react with to vote a persona's post up or down. */
+export const reactionsSchema = z
+  .strictObject({ up: reactionEmoji, down: reactionEmoji })
+  .refine((emoji) => emoji.up !== emoji.down, 'the up and down emoji must differ');
+
 /** `[curation]`: who judges finished dialogues for the golden datasets. Optional: old codices stay valid. */
 export const curationSchema = z
   .strictObject({
@@ -41,6 +56,8 @@ export const curationSchema = z
     judge_provider: z.enum(LLM_PROVIDERS).optional(),
     /** The older name of `judge_model`, still read. */
     model: modelName.optional(),
+    /** The emoji that vote on a persona's post (default 👍 and 👎). */
+    reactions: reactionsSchema.optional(),
   })
   .refine((curation) => curation.model === undefined || curation.judge_model === undefined, {
     // Two names for one setting would leave a reader guessing which one is in force.

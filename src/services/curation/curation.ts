@@ -5,18 +5,29 @@ import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
 import type { Memory } from '../memory/memory.ts';
 import type { PersonaRegistry } from '../personas.ts';
+import { type Calibration, calibrate, type HumanLabel } from './calibration.ts';
 import { type ForgetReport, forgetDialogues, forgetMember, startCuration } from './curationForgets.ts';
 import { CurationLease } from './curationLease.ts';
 import type { CurationLedger } from './curationLedger.ts';
 import type { PassDeps } from './curationPass.ts';
+import {
+  forgetReactions,
+  type PeopleAgreement,
+  type PeoplePort,
+  peopleAgreement,
+  withdrawVetoed,
+} from './curationPeople.ts';
 import type { CurationReport } from './curationReport.ts';
 import { CurationRuns } from './curationRuns.ts';
 import type { CurationScope } from './curationScope.ts';
 import { type GoldenSetView, goldenSetSizes, showGoldenSet } from './goldenSetView.ts';
 import type { GoldenStore } from './goldenStore.ts';
 
+export type { Agreement } from './agreement.ts';
+export type { Calibration, HumanLabel } from './calibration.ts';
 export type { ForgetReport } from './curationForgets.ts';
 export { MAX_JUDGE_FAILURES } from './curationJudge.ts';
+export type { PeopleAgreement, PeoplePort } from './curationPeople.ts';
 export { type CurationReport, type PersonaTally, type RunVerdict, summaryLine } from './curationReport.ts';
 export type { CurationScope } from './curationScope.ts';
 export type { GoldenSetView } from './goldenSetView.ts';
@@ -56,6 +67,8 @@ export interface CurationDeps {
   judge: () => CurationSettings;
   ledger: CurationLedger;
   golden: GoldenStore;
+  /** People's reactions to the personas' posts (absent: nobody reacts, as in the terminal). */
+  people?: PeoplePort;
   /**
    * The dialogue's own reading of a persona's control lines (`DISSONANCE:`, `TOOL_REQUIRED:`,
    * `TOOL_CALL:`): where it finds one malformed, the format point is 0 whatever the judge said.
@@ -71,10 +84,19 @@ export interface Curation {
   start(): { repaired: Record<string, number> } | { busy: number };
   /** Judges the next batch. `dryRun`: judges and reports, writes nothing (no verdict, no sample, no cursor). */
   run(options?: { dryRun?: boolean }): Promise<CurationReport>;
-  /** Removes the samples of these interaction log records (and those that recalled them) from every set and anchor. */
+  /** Removes the samples of these interaction log records (and those that recalled them) from every set and anchor, and the reactions to them. */
   forget(interactionIds: readonly string[]): Promise<ForgetReport>;
   /** Removes every sample that holds a member's words from every set and anchor (`/curate forget member:`). */
   forgetMember(userId: string): Promise<ForgetReport>;
+  /**
+   * Removes the samples an architect's 👎 withdrew (that persona's, of that dialogue), or leaves
+   * them to the process that holds the sets (`pendingOn`), which removes them when it curates.
+   */
+  withdrawVetoed(): Promise<ForgetReport>;
+  /** The judge's verdicts against people's 👍 and 👎 (on one persona's turns, when named). */
+  agreement(persona?: string): PeopleAgreement;
+  /** The judge's verdicts against a file of people's labels. */
+  calibrate(labels: readonly HumanLabel[]): Calibration;
   /** A persona's set, or undefined when it has none: its last `newest` samples and at most `fileBytes` of its file. */
   show(persona: string, options?: { newest?: number; fileBytes?: number }): GoldenSetView | undefined;
   /** Every set's size. */
@@ -100,8 +122,14 @@ export function createCuration(deps: CurationDeps): Curation {
   return {
     start: () => startCuration(parts),
     run: (options) => runs.run(options),
-    forget: (interactionIds) => forgetDialogues(parts, interactionIds),
+    forget: (interactionIds) => {
+      forgetReactions(parts, interactionIds);
+      return forgetDialogues(parts, interactionIds);
+    },
     forgetMember: (userId) => forgetMember(parts, userId),
+    withdrawVetoed: () => withdrawVetoed(parts),
+    agreement: (persona) => peopleAgreement(parts, persona),
+    calibrate: (labels) => calibrate(deps.ledger, labels),
     show: (persona, options) => showGoldenSet(deps, persona, options),
     sizes: () => goldenSetSizes(deps.golden),
     lastReport: () => runs.lastReport(),

@@ -6,6 +6,7 @@ import { applyForgets, type ForgetDeps } from './curationForgets.ts';
 import { type JudgeDeps, judgeOrStop, speakersOf } from './curationJudge.ts';
 import type { CurationLease } from './curationLease.ts';
 import type { CurationLedger, StoredVerdict } from './curationLedger.ts';
+import { applyVetoes, type PeopleDeps, peopleOn, withReactions } from './curationPeople.ts';
 import { type CurationReport, countVerdict, emptyReport, tallyOf } from './curationReport.ts';
 import { type CurationScope, exclusionOf, provenanceOf } from './curationScope.ts';
 import type { GoldenStore } from './goldenStore.ts';
@@ -17,7 +18,7 @@ import { samplesOf } from './sample.ts';
  * run judges and reports, and writes nothing.
  */
 
-export interface PassDeps extends JudgeDeps, ForgetDeps {
+export interface PassDeps extends JudgeDeps, ForgetDeps, PeopleDeps {
   /**
    * The interaction log: read from the cursor; `get` checks a dialogue is still there before its
    * samples are written; `records` gives a conversation's earlier runs (whose words its prompts hold).
@@ -41,7 +42,7 @@ export interface PassDeps extends JudgeDeps, ForgetDeps {
     | 'memberAdded'
     | 'countMemberSamples'
   >;
-  golden: Pick<GoldenStore, 'append' | 'flush' | 'remove' | 'removeMembers' | 'has'>;
+  golden: Pick<GoldenStore, 'append' | 'flush' | 'remove' | 'removeMembers' | 'removeFromSet' | 'has'>;
   options: { batch: number; threshold: number; scope: CurationScope; memberDaily: number };
   lease: CurationLease;
   /** The golden sets' writes, one at a time (`golden`): a forget waits between two dialogues. */
@@ -90,6 +91,12 @@ function writeSamples(
     exclusionOf(deps, provenance, deps.options.scope) === undefined;
   for (const verdict of verdicts) {
     if (!present || !verdict.kept || !verdict.scores || verdict.total === null) continue;
+    // One member's 👎 keeps the persona's turns of this dialogue out, whatever the judge said.
+    const people = peopleOn(deps, record, verdict.persona);
+    if (people.down.length > 0) {
+      tallyOf(report, verdict.persona).withheld++;
+      continue;
+    }
     const judgement = {
       verdict: { scores: verdict.scores, total: verdict.total, reason: verdict.reason },
       judge: verdict.judge,
@@ -97,7 +104,7 @@ function writeSamples(
       rubricVersion: verdict.rubricVersion,
       curatedAt: verdict.judgedAt,
     };
-    const samples = samplesOf(record, verdict.persona, judgement, provenance);
+    const samples = withReactions(samplesOf(record, verdict.persona, judgement, provenance), people);
     const { added, duplicates, capped } = appendWithinCap(
       { ...deps, memberDaily: deps.options.memberDaily },
       record,
@@ -115,7 +122,12 @@ function writeSamples(
 /** Works through the batch after the cursor, until its end, a shutdown or the judge failing. */
 async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void> {
   const { dryRun } = report;
-  if (!dryRun) await deps.lock.run('golden', async () => void applyForgets(deps));
+  if (!dryRun) {
+    await deps.lock.run('golden', async () => {
+      applyForgets(deps);
+      applyVetoes(deps);
+    });
+  }
   const fetched = deps.records.since(deps.ledger.cursor(), deps.options.batch + 1);
   report.more = fetched.length > deps.options.batch;
   for (const record of fetched.slice(0, deps.options.batch)) {
@@ -149,6 +161,7 @@ async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void>
     await deps.lock.run('golden', async () => {
       deps.golden.flush();
       applyForgets(deps);
+      applyVetoes(deps);
     });
   }
 }

@@ -25,6 +25,8 @@ export interface PersonaTally {
   duplicates: number;
   /** Samples left out by `CURATION_MEMBER_DAILY` (absent: none). */
   capped?: number;
+  /** Kept by the judge but left out: a member reacted 👎 to the persona's turns of the dialogue. */
+  withheld: number;
 }
 
 /** A verdict of the run, with the dialogue it was about. */
@@ -84,6 +86,7 @@ const emptyTally = (): PersonaTally => ({
   incomplete: 0,
   added: 0,
   duplicates: 0,
+  withheld: 0,
 });
 
 /** A persona's tally in a report, made on first use. */

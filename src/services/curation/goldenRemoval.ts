@@ -84,3 +84,25 @@ function removeWhere(
   }
   return removed;
 }
+
+/**
+ * Removes one persona's samples of these interactions from its set and anchor (an architect's 👎
+ * withdraws that persona's part of a dialogue, not the others'); returns what went.
+ */
+export function removeFromSet(
+  sets: GoldenSets,
+  persona: string,
+  interactionIds: ReadonlySet<string>,
+): { samples: number; anchor: number } {
+  if (interactionIds.size === 0 || !personasIn(sets.dir).includes(persona)) return { samples: 0, anchor: 0 };
+  const drops = sampleOfAny(interactionIds, (meta) => interactionIds.has(meta.interaction_id));
+  forgetIfChanged(sets, persona);
+  const samples = rewriteWithout(setPath(sets, persona), drops);
+  const anchor = rewriteWithout(anchorPath(sets, persona), drops);
+  if (samples > 0 || anchor > 0) {
+    sets.states.delete(persona);
+    writeManifest(sets, persona);
+    sets.dirty.delete(persona);
+  }
+  return { samples, anchor };
+}

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { appendSamples } from './goldenAppend.ts';
 import { currentManifest, type GoldenManifest, writeManifest } from './goldenManifest.ts';
-import { removeInteractions, removeMembers } from './goldenRemoval.ts';
+import { removeFromSet, removeInteractions, removeMembers } from './goldenRemoval.ts';
 import { repairSets } from './goldenRepair.ts';
 import { anchorPath, type GoldenSets, loadSet, personasIn, readSample, setPath } from './goldenSets.ts';
 import { lastLines, tailOfWholeLines } from './lineFile.ts';
@@ -51,6 +51,8 @@ export interface GoldenStore {
   remove(interactionIds: ReadonlySet<string>): Record<string, { samples: number; anchor: number }>;
   /** Removes every sample that holds one of these members' words from every set and anchor (durable rewrites). */
   removeMembers(userIds: ReadonlySet<string>): Record<string, { samples: number; anchor: number }>;
+  /** Removes one persona's samples of these interactions from its set and anchor (durable rewrites). */
+  removeFromSet(persona: string, interactionIds: ReadonlySet<string>): { samples: number; anchor: number };
   /** Writes the manifests (and fills the anchors) of the sets appended to since the last flush. */
   flush(): void;
   /** Personas that have a dataset file. */
@@ -99,6 +101,7 @@ export function createGoldenStore(options: GoldenStoreOptions): GoldenStore {
     append: (persona, samples) => appendSamples(sets, persona, samples),
     remove: (interactionIds) => removeInteractions(sets, interactionIds),
     removeMembers: (userIds) => removeMembers(sets, userIds),
+    removeFromSet: (persona, interactionIds) => removeFromSet(sets, persona, interactionIds),
     flush: () => flushSets(sets),
     manifest: (persona) => currentManifest(sets, persona),
     contents: (persona, maxBytes) => tailOfWholeLines(setPath(sets, persona), maxBytes),

@@ -85,6 +85,8 @@ export interface SampleMeta {
   members?: string[];
   /** The interaction ids of the past dialogues recalled into the conversation: forgetting one removes the sample. Absent before `@2`. */
   recalled?: string[];
+  /** Members who reacted 👍 to the persona's posts of the dialogue (user ids); absent when none did. */
+  reactions?: { up: string[] };
 }
 
 /** Whose words a dialogue's samples hold, and which past dialogues reached them. */

@@ -6,7 +6,9 @@ export const Intent = {
   GuildMembers: 1 << 1,
   GuildWebhooks: 1 << 5,
   GuildMessages: 1 << 9,
+  GuildMessageReactions: 1 << 10,
   DirectMessages: 1 << 12,
+  DirectMessageReactions: 1 << 13,
   MessageContent: 1 << 15,
 } as const;
 

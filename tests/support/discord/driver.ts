@@ -1,6 +1,6 @@
 /**
  * The driver: what users do. Members post and send DMs, run slash commands (and type into
- * autocomplete options) and click buttons; each action checks the member may do it where they are
+ * autocomplete options), click buttons and react to messages; each action checks the member may do it where they are
  * (a thrown Error, not an HTTP error: it is the test that is wrong) and is dispatched to the bot.
  */
 
@@ -11,6 +11,7 @@ import { postMessage } from './messages.ts';
 import type { ChannelState, EmulatorState, JsonObject, OutgoingMessage, UploadedFile } from './model.ts';
 import { channelPayload, restMessage } from './payloads.ts';
 import { Permission, requireMemberCan } from './permissions.ts';
+import { addReaction, hasReaction, removeReaction } from './reactions.ts';
 import { dmChannelFor, findMessage, requireChannel, requireUser, snowflake } from './state.ts';
 import type { EmulatedMessage, InteractionRecord, UserAttachment } from './types.ts';
 import { guessContentType, isObject, nowIso } from './util.ts';
@@ -217,4 +218,31 @@ function findComponent(components: unknown[], customId: string): JsonObject | un
       return component.accessory;
   }
   return undefined;
+}
+
+/** The message a member acts on, and its channel; ephemeral messages take no reactions. */
+function reactable(state: EmulatorState, action: string, messageId: string) {
+  const message = state.ephemeralMessages.has(messageId) ? undefined : findMessage(state, messageId);
+  if (!message) throw new Error(`${action}: unknown message ${messageId}`);
+  return { message, channel: requireChannel(state, message.channel_id) };
+}
+
+/**
+ * A member reacts to a message (`👍`, or a server emoji as `name:id`): stored, then
+ * MESSAGE_REACTION_ADD. The first of an emoji needs Add Reactions, joining one Read Message
+ * History. Reacting twice with one emoji changes nothing, as on Discord.
+ */
+export function react(state: EmulatorState, userId: string, messageId: string, emoji: string): void {
+  requireUser(state, userId);
+  const { message, channel } = reactable(state, 'react', messageId);
+  const first = hasReaction(state, messageId, emoji) ? 0n : Permission.AddReactions;
+  requireMemberCan(state, 'react', userId, channel, Permission.ReadMessageHistory | first);
+  addReaction(state, channel, message, userId, emoji);
+}
+
+/** A member takes their reaction back: MESSAGE_REACTION_REMOVE (nothing when they had none). */
+export function unreact(state: EmulatorState, userId: string, messageId: string, emoji: string): void {
+  requireUser(state, userId);
+  const { message, channel } = reactable(state, 'unreact', messageId);
+  removeReaction(state, channel, message, userId, emoji);
 }

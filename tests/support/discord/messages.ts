@@ -209,6 +209,7 @@ export function editMessage(
 /** Deletes a message (ephemeral ones silently) and dispatches MESSAGE_DELETE. */
 export function removeMessage(state: EmulatorState, message: EmulatedMessage): void {
   if (state.ephemeralMessages.delete(message.id)) return;
+  state.reactions.delete(message.id);
   const list = state.channelMessages.get(message.channel_id);
   const index = list?.indexOf(message) ?? -1;
   if (list && index >= 0) list.splice(index, 1);

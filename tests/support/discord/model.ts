@@ -124,6 +124,16 @@ export interface InteractionState {
   messageIds: Set<string>;
 }
 
+/** An emoji as Discord names it in a reaction: a Unicode emoji (no id), or a server's own. */
+export interface EmojiState {
+  id: string | null;
+  name: string;
+  animated?: boolean;
+}
+
+/** Who reacted to one message, by emoji (its id, or its name for a Unicode emoji), in order. */
+export type MessageReactions = Map<string, { emoji: EmojiState; users: string[] }>;
+
 export interface CommandState {
   id: string;
   guildId?: string;
@@ -189,6 +199,8 @@ export interface EmulatorState {
   readonly ephemeralMessages: Map<string, EmulatedMessage>;
   readonly attachmentData: Map<string, StoredAttachment>;
   readonly messageEdits: Map<string, MessageEdit[]>;
+  /** Who reacted to which message with what, by message id. */
+  readonly reactions: Map<string, MessageReactions>;
   readonly dmChannelByUser: Map<string, string>;
   readonly webhookStates: Map<string, WebhookState>;
   readonly interactionStates: Map<string, InteractionState>;

@@ -88,6 +88,7 @@ export function createState(options: DiscordEmulatorOptions): EmulatorState {
     ephemeralMessages: new Map(),
     attachmentData: new Map(),
     messageEdits: new Map(),
+    reactions: new Map(),
     dmChannelByUser: new Map(),
     webhookStates: new Map(),
     interactionStates: new Map(),

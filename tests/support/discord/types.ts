@@ -50,7 +50,18 @@ export interface EmulatedMessage {
   message_reference?: unknown;
   referenced_message?: EmulatedMessage;
   interaction_metadata?: unknown;
-  reactions?: Array<{ emoji: string; count: number; me: boolean }>;
+  /** As Discord shows them: one entry per emoji, with its count and whether the bot is among them. */
+  reactions?: EmulatedReaction[];
+}
+
+/** A message's reactions with one emoji, as Discord's message object carries them. */
+export interface EmulatedReaction {
+  count: number;
+  count_details: { burst: number; normal: number };
+  me: boolean;
+  me_burst: boolean;
+  emoji: { id: string | null; name: string; animated?: boolean };
+  burst_colors: string[];
 }
 
 /**

@@ -6,6 +6,7 @@ import type { EmulatorState, Route, RouteContext, RouteResult } from '../model.t
 import { messageForRest, restMessage } from '../payloads.ts';
 import { botCan, Permission, requireBotPermission } from '../permissions.ts';
 import { BUCKET_PREFIX } from '../rateLimits.ts';
+import { addReaction, hasReaction, removeReaction } from '../reactions.ts';
 import { ApiError, noContent, ok } from '../results.ts';
 import { findChannelMessage, requireUser } from '../state.ts';
 import type { EmulatedMessage } from '../types.ts';
@@ -46,18 +47,16 @@ export const messageRoutes: Route[] = [
   }),
   route('PUT', '/channels/:channel/messages/:message/reactions/:emoji/@me', (state, c) => {
     const channel = channelFor(state, c);
-    requireBotPermission(state, channel, Permission.AddReactions);
     const message = findChannelMessage(state, channel.id, c.param('message'));
-    const reactions = message.reactions ?? [];
-    const existing = reactions.find((reaction) => reaction.emoji === c.param('emoji'));
-    if (!existing) reactions.push({ emoji: c.param('emoji'), count: 1, me: true });
-    else if (!existing.me) Object.assign(existing, { count: existing.count + 1, me: true });
-    message.reactions = reactions;
+    const first = hasReaction(state, message.id, c.param('emoji')) ? 0n : Permission.AddReactions;
+    requireBotPermission(state, channel, Permission.ReadMessageHistory | first);
+    addReaction(state, channel, message, state.botUserId, c.param('emoji'));
     return noContent();
   }),
   route('DELETE', '/channels/:channel/messages/:message/reactions/:emoji/@me', (state, c) => {
-    const message = findChannelMessage(state, channelFor(state, c).id, c.param('message'));
-    message.reactions = (message.reactions ?? []).filter((reaction) => reaction.emoji !== c.param('emoji'));
+    const channel = channelFor(state, c);
+    const message = findChannelMessage(state, channel.id, c.param('message'));
+    removeReaction(state, channel, message, state.botUserId, c.param('emoji'));
     return noContent();
   }),
   route('POST', '/channels/:channel/typing', (state, c) => {

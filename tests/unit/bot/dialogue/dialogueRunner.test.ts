@@ -20,6 +20,7 @@ function recordingThread(id = 'thread-1') {
     },
     async speak(persona, content) {
       said.push(`${persona.displayName}: ${content}`);
+      return [`m${said.length}`];
     },
     async typing() {
       said.push('(typing)');
@@ -47,10 +48,25 @@ function scriptedDialogue(events: DialogueEvent[], failWith?: Error) {
 }
 
 const turn = (persona: string, text: string, extra: Partial<Extract<DialogueEvent, { type: 'turn' }>> = {}) =>
-  ({ type: 'turn', persona, node: 'brick', kind: 'thesis', text, turn: 1, round: 1, ...extra }) as const;
+  ({
+    type: 'turn',
+    persona,
+    node: 'brick',
+    kind: 'thesis',
+    text,
+    run: 1,
+    turn: 1,
+    round: 1,
+    ...extra,
+  }) as const;
 
-function runnerWith(dialogue: ReturnType<typeof scriptedDialogue>['dialogue'], clock = new ManualClock()) {
+function runnerWith(
+  dialogue: ReturnType<typeof scriptedDialogue>['dialogue'],
+  clock = new ManualClock(),
+  extra: Pick<Parameters<typeof createDialogueRunner>[0], 'turnPosts'> = {},
+) {
   return createDialogueRunner({
+    ...extra,
     dialogue,
     personas: () => ({
       get: (id: string) => ({
@@ -182,6 +198,25 @@ describe('the dialogue runner, built from two fakes', () => {
     await Promise.all(runs);
     expect(here.said).toEqual(['Alfred: answer one', 'Alfred: answer two']);
     expect(there.said).toEqual(['Alfred: answer elsewhere']);
+  });
+
+  it('remembers which messages are which persona turn of which run, and the forge’s none', async () => {
+    const { dialogue } = scriptedDialogue([
+      turn('ALFRED', 'Plan.', { run: 2, turn: 1 }),
+      turn('TOOL_FORGE', 'No tool needed.', { run: 2, turn: 2 }),
+      turn('ROBIN', 'Gently.', { run: 2, turn: 3 }),
+    ]);
+    const { thread } = recordingThread('thread-7');
+    const recorded: unknown[] = [];
+    const clock = new ManualClock(5_000);
+    await runnerWith(dialogue, clock, { turnPosts: { recordTurn: (turn) => recorded.push(turn) } }).run(
+      thread,
+      'x',
+    );
+    expect(recorded).toEqual([
+      { conversationId: 'thread-7', run: 2, persona: 'ALFRED', turn: 1, messageIds: ['m1'], at: 5_000 },
+      { conversationId: 'thread-7', run: 2, persona: 'ROBIN', turn: 3, messageIds: ['m3'], at: 5_000 },
+    ]);
   });
 
   it('turns a failure into words in the thread and never rejects', async () => {

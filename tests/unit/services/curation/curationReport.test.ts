@@ -32,8 +32,26 @@ describe('the curation report', () => {
     countVerdict(report, verdictOf('ROBIN', 'invalid', null));
     countVerdict(report, verdictOf('ROBIN', 'incomplete', null));
     expect(report.personas).toEqual({
-      BRICK: { judged: 2, kept: 1, rejected: 1, invalid: 0, incomplete: 0, added: 0, duplicates: 0 },
-      ROBIN: { judged: 0, kept: 0, rejected: 0, invalid: 1, incomplete: 1, added: 0, duplicates: 0 },
+      BRICK: {
+        judged: 2,
+        kept: 1,
+        rejected: 1,
+        invalid: 0,
+        incomplete: 0,
+        added: 0,
+        duplicates: 0,
+        withheld: 0,
+      },
+      ROBIN: {
+        judged: 0,
+        kept: 0,
+        rejected: 0,
+        invalid: 1,
+        incomplete: 1,
+        added: 0,
+        duplicates: 0,
+        withheld: 0,
+      },
     });
     expect([report.best?.total, report.worst?.total]).toEqual([5, 2]);
     expect(report.verdicts).toHaveLength(4);
