@@ -23,6 +23,8 @@ beforeEach(async () => {
     FORGE_DIR: join(dir.path, 'tools'),
     CODEX_PATH: writeCurationCodex(dir.path),
     LOG_LEVEL: 'info',
+    // The calibration is under test, not the scope: these dialogues are recorded without a visibility.
+    CURATION_SCOPE: 'all',
   };
 });
 afterEach(async () => {

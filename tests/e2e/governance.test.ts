@@ -15,7 +15,14 @@ import { TEST_MODELS } from '../support/fixtures.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
-const ENV = { MAX_TURNS: '1', HIGH_DISSONANCE: '0.8', AMENDMENT_MIN_EVENTS: '3', MEMORY_RECALL_K: '0' };
+// One member holds every dialogue here: the trigger's member rule is proven in its unit test.
+const ENV = {
+  MAX_TURNS: '1',
+  HIGH_DISSONANCE: '0.8',
+  AMENDMENT_MIN_EVENTS: '3',
+  AMENDMENT_MIN_MEMBERS: '1',
+  MEMORY_RECALL_K: '0',
+};
 
 const bot = useBotHarness({ env: ENV, channels: { GOVERNANCE_CHANNEL_ID: 'governance' } });
 const start = (options: BotHarnessOptions = {}) => bot.start(options);

@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { BotHarness } from '../support/botHarness.ts';
 import { architect, personaPosts } from '../support/botSteps.ts';
 import { judgeWith, judgings, readGolden, verdict } from '../support/curation.ts';
-import type { EmulatedMessage } from '../support/discordEmulator.ts';
+import { type EmulatedMessage, Permission } from '../support/discordEmulator.ts';
 import { scriptRound } from '../support/scripts.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
-const bot = useBotHarness();
+// The channel is public (@everyone may read it), so its dialogues are curated under the default
+// CURATION_SCOPE.
+const bot = useBotHarness({ discord: { everyonePermissions: Permission.ViewChannel } });
 
 /** One dialogue through a mention, recorded in the interaction log; its thread. */
 async function dialogueIn(h: BotHarness, tag: string) {
