@@ -18,7 +18,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${MISSING_TOKEN}\n`);
     return 2;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let app: App;
   try {
     app = await composeApp(config, logger);

@@ -5,12 +5,16 @@ import { type Config, loadConfig, loadDotEnv } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { composeRuntime, type Runtime } from '../compose.ts';
 
-/** A terminal program's log: `DATA_DIR/logs/<name>.log`, written as it goes (the terminal is for people). */
+/**
+ * A terminal program's log: `DATA_DIR/logs/<name>.log`, written as it goes (the terminal is for
+ * people). A file is no terminal: JSON, unless LOG_FORMAT says pretty.
+ */
 export function cliLogger(config: Config, name: string) {
   const dir = join(config.dataDir, 'logs');
   mkdirSync(dir, { recursive: true });
   return createLogger({
     level: config.logLevel,
+    format: config.logFormat,
     destination: pino.destination({ dest: join(dir, `${name}.log`), sync: true }),
   });
 }
