@@ -10,7 +10,8 @@ One curation run, as the bot's hourly job does it: the judge (the codex's [curat
 each persona's part of the dialogues finished since the last run, at most CURATION_BATCH of them,
 and the parts that reach CURATION_THRESHOLD become golden samples in DATA_DIR/golden/.
 
-  --dry-run    judge and print the verdicts; write nothing (no sample, no verdict, no cursor)
+  --dry-run    judge and print the verdicts; write nothing (no sample, no verdict, no cursor, no
+               log: DATA_DIR stays as it was, byte for byte; warnings go to the terminal)
   -h, --help   show this help
 
 Settings come from the environment or .env (see .env.example). Logs go to DATA_DIR/logs/curate.log.`;
@@ -53,7 +54,7 @@ async function main(argv = process.argv.slice(2)): Promise<number> {
     return 2;
   }
 
-  const runtime = await openCliRuntime('curate', process.stderr, describeError);
+  const runtime = await openCliRuntime('curate', process.stderr, describeError, { readOnly: dryRun });
   if (!runtime) return 2;
   const stop = () => void runtime.curation.close();
   process.once('SIGINT', stop);
