@@ -3,6 +3,7 @@ import ms from 'ms';
 import { z } from 'zod';
 import { AppError } from './errors.ts';
 import { LLM_PROVIDERS, type LlmProvider } from './llm/chatModel.ts';
+import { LOG_FORMATS, type LogFormat } from './logger.ts';
 import { assertCron } from './scheduler.ts';
 
 /**
@@ -11,9 +12,6 @@ import { assertCron } from './scheduler.ts';
  */
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-/** How log records are written: one JSON object a line, or pino-pretty's lines for people. */
-export const LOG_FORMATS = ['json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Ollama's own CLI accepts `host`, `host:port` or a URL; so do we. */
 function normalizeOllamaHost(value: string): string {

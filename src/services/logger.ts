@@ -1,8 +1,11 @@
 import { createRequire } from 'node:module';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { LogFormat } from './config.ts';
 
 export type { Logger } from 'pino';
+
+/** How log records are written: one JSON object a line, or pino-pretty's lines for people. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Keys that may hold secrets, wherever they appear in a log record (two levels deep). */
 const SECRET_KEYS = [

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { LogFormat } from '../../../src/services/config.ts';
-import { createLogger, pickLogFormat } from '../../../src/services/logger.ts';
+import { createLogger, type LogFormat, pickLogFormat } from '../../../src/services/logger.ts';
 import { REPO_ROOT } from '../../support/fixtures.ts';
 
 function capture(format?: LogFormat) {
