@@ -40,20 +40,21 @@ const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} cores,
 const path = join(import.meta.dirname, 'RESULTS.md');
 const MARK = /^<!-- bench:(\w+) -->$/m;
 
-/** The sections of an earlier RESULTS.md, by bench name (each starts with its marker line). */
+/** The sections of an earlier RESULTS.md, by name (each starts with its marker line). */
 function readSections(): Map<string, string> {
   const sections = new Map<string, string>();
   if (!existsSync(path)) return sections;
   const parts = readFileSync(path, 'utf8').split(/(?=^<!-- bench:\w+ -->$)/m);
   for (const part of parts) {
     const name = MARK.exec(part)?.[1];
-    if (name && name in benches) sections.set(name, part.trimEnd());
+    if (name) sections.set(name, part.trimEnd());
   }
   return sections;
 }
 
-// A run of some benches replaces their sections and keeps the others', each dated.
-const sections = only.length ? readSections() : new Map<string, string>();
+// A run of some benches replaces their sections and keeps the others', each dated. A section no
+// bench writes (measured by hand: a fresh clone's install, say) is kept as it is, after the rest.
+const sections = new Map([...readSections()].filter(([name]) => only.length > 0 || !(name in benches)));
 for (const [name, bench] of Object.entries(benches)) {
   if (only.length && !only.includes(name)) continue;
   process.stdout.write(`— ${name}\n`);
@@ -69,7 +70,7 @@ const report = `# Benchmarks
 Written by \`npm run bench\` (\`npm run bench -- <name>\` measures one section again and keeps the rest). Each
 section says when and on what it was measured; ratios compare runs made side by side in the same section.
 
-${Object.keys(benches)
+${[...Object.keys(benches), ...[...sections.keys()].filter((name) => !(name in benches))]
   .flatMap((name) => sections.get(name) ?? [])
   .join('\n\n')}
 `;

@@ -18,7 +18,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${MISSING_TOKEN}\n`);
     return 2;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   let app: App;
   try {
     app = await composeApp(config, logger);
@@ -53,23 +53,37 @@ async function main(): Promise<number> {
   try {
     await app.bot.start(config.discordToken);
   } catch (error) {
-    process.stderr.write(`${describeLoginFailure(error, config.discordApiUrl)}\n`);
+    const failure = describeLoginFailure(error, config.discordApiUrl);
+    process.stderr.write(`${failure.message}\n`);
     await stop('login failed');
-    return 1;
+    return failure.exitCode;
   }
   return finished;
 }
 
-function describeLoginFailure(error: unknown, apiUrl: string): string {
+/**
+ * Why the login failed, in words, and the exit code: 2 for what only a change of configuration
+ * fixes (as a missing setting), so that a container is not restarted in a loop for it; 1 for a
+ * connection that may work on the next try.
+ */
+function describeLoginFailure(error: unknown, apiUrl: string): { message: string; exitCode: number } {
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'TokenInvalid' || /401|invalid token/i.test(message)) {
-    return 'Discord refused DISCORD_TOKEN: reset the token in the developer portal (Bot → Reset Token) and update .env.';
+    return {
+      message:
+        'Discord refused DISCORD_TOKEN: reset the token in the developer portal (Bot → Reset Token) and update .env.',
+      exitCode: 2,
+    };
   }
   if (/4014|disallowed intent/i.test(message)) {
-    return 'Discord refused the Message Content intent: enable "Message Content Intent" under Bot → Privileged Gateway Intents in the developer portal.';
+    return {
+      message:
+        'Discord refused the Message Content intent: enable "Message Content Intent" under Bot → Privileged Gateway Intents in the developer portal.',
+      exitCode: 2,
+    };
   }
-  return `Could not connect to Discord at ${apiUrl}: ${message}`;
+  return { message: `Could not connect to Discord at ${apiUrl}: ${message}`, exitCode: 1 };
 }
 
 process.exit(await main());

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CURATION_SCOPES, type CurationScope } from './curation/curationScope.ts';
 import { AppError } from './errors.ts';
 import { LLM_PROVIDERS, type LlmProvider } from './llm/chatModel.ts';
+import { LOG_FORMATS, type LogFormat } from './logger.ts';
 import { assertCron } from './scheduler.ts';
 
 /**
@@ -89,6 +90,7 @@ export const envSchema = z.object({
   MAX_TURNS: z.coerce.number().int().min(1).max(50).default(3),
   HIGH_DISSONANCE: fraction(0.8),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   EMBED_MODEL: z.string().trim().min(1).optional(),
@@ -181,6 +183,8 @@ export interface Config {
   /** A final dissonance above this publishes `high_cognitive_dissonance` (0–1, default 0.8). */
   readonly highDissonance: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** `json` or `pretty` when forced; unset, the logger picks by where it writes (`pickLogFormat`). */
+  readonly logFormat: LogFormat | undefined;
   /** Where Prometheus metrics (`/metrics`) and the health check (`/healthz`) are served; off when unset. */
   readonly metricsPort: number | undefined;
   /** The address they listen on (default 127.0.0.1; 0.0.0.0 in a container). */
@@ -328,6 +332,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxTurns: e.MAX_TURNS,
     highDissonance: e.HIGH_DISSONANCE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     embedModel: e.EMBED_MODEL ?? e.OLLAMA_EMBED_MODEL,

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'OLLAMA_TIMEOUT'
   | 'OLLAMA_BUSY'
   | 'OLLAMA_ERROR'
+  | 'OLLAMA_PULL_FAILED'
   /** The same, from an OpenAI-compatible server (`LLM_PROVIDER=openai`). */
   | 'LLM_UNREACHABLE'
   | 'LLM_MODEL_MISSING'

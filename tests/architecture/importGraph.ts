@@ -52,7 +52,7 @@ export const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, Access>>>> = 
 /** Packages a layer may import (beside Node's built-ins, which every layer but `graph` may use freely). */
 export const PACKAGES: Readonly<Record<Layer, (specifier: string) => boolean>> = {
   app: () => true,
-  bot: (p) => !/^(@langchain\/ollama|hnswlib-node|better-sqlite3|@keyv\/|keyv$)/.test(p),
+  bot: (p) => !/^(@langchain\/ollama|hnswlib-node|better-sqlite3)/.test(p),
   commands: (p) => p === 'discord.js',
   graph: (p) => /^@langchain\/(langgraph|langgraph-checkpoint|core)(\/|$)/.test(p),
   services: (p) => !/^(discord\.js|@discordjs\/)/.test(p),

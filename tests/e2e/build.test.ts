@@ -75,6 +75,30 @@ describe('npm start (the compiled build)', () => {
   });
 });
 
+describe('the container’s launch (the Dockerfile’s CMD)', () => {
+  /** `node scripts/launch.mjs [flag] dist/src/app/main.js` without a token: its exit code and words. */
+  const start = (flags: string[]) =>
+    new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['scripts/launch.mjs', ...flags, 'dist/src/app/main.js'],
+        { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', DISCORD_TOKEN: '' }, timeout: 20_000 },
+        (error, _stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      );
+    });
+
+  it('stays down on a configuration error: exit 0 after the message, where `npm start` exits 2', async () => {
+    const plain = await start([]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('DISCORD_TOKEN is not set');
+
+    const container = await start(['--config-error-exit-0']);
+    expect(container.code).toBe(0);
+    expect(container.stderr).toContain('DISCORD_TOKEN is not set');
+    expect(container.stderr).toContain('A configuration error: not restarting until it is fixed');
+  });
+});
+
 describe('npm run tool (the compiled build)', () => {
   it('finds the sandbox worker in dist/ and runs a tool in it', async () => {
     const dir = tempDir();

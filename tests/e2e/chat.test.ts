@@ -88,16 +88,18 @@ describe('npm run chat, driven through a pipe', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n').filter(Boolean);
     expect(lines).toEqual([
-      'ALFRED: plan for first answer',
+      'ALFRED (plan): plan for first answer',
       'BRICK: thesis for first answer',
       'ROBIN: feelings about first answer',
       '(dissonance: 0.12)',
-      'ALFRED: first answer',
-      'ALFRED: plan for second answer',
+      "── ALFRED's answer ──",
+      'first answer',
+      'ALFRED (plan): plan for second answer',
       'BRICK: thesis for second answer',
       'ROBIN: feelings about second answer',
       '(dissonance: 0.05)',
-      'ALFRED: second answer',
+      "── ALFRED's answer ──",
+      'second answer',
     ]);
     // The second message continued the same conversation.
     expect(emulator.chats(ALFRED)[2]?.messages[1]?.content).toContain('Help me plan a garden');
@@ -189,6 +191,38 @@ describe('npm run chat, driven through a pipe', () => {
     expect(plan).toContain('Paris');
   });
 
+  it('answers /help itself, without a model call, and hints at an unknown /command', async () => {
+    const result = await chat([], '/help\n/frobnicate now\n', env);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/\/help +this list/);
+    expect(result.stderr).toMatch(/\/new +a fresh conversation/);
+    expect(result.stderr).toMatch(/\/exit +leave/);
+    expect(result.stderr).toContain('Unknown command /frobnicate: /help lists the commands.');
+    expect(result.stdout).toBe('');
+    expect(emulator.chats()).toHaveLength(0);
+  });
+
+  it('sends a //line less its first slash, starts afresh on /new, and leaves on /exit', async () => {
+    scriptAnswer('about the path');
+    scriptAnswer('a fresh answer');
+
+    const result = await chat([], '//etc/hosts holds what?\n/new\nAnd now?\n/exit\nnever sent\n', env);
+
+    expect(result.code).toBe(0);
+    const plans = emulator.chats(ALFRED).filter((_, i) => i % 2 === 0);
+    expect(plans).toHaveLength(2);
+    expect(plans[0]?.messages[1]?.content).toContain('/etc/hosts holds what?');
+    expect(plans[0]?.messages[1]?.content).not.toContain('//etc');
+    // A fresh conversation: the first one is not in the second plan's prompt.
+    expect(plans[1]?.messages[1]?.content).toContain('And now?');
+    expect(plans[1]?.messages[1]?.content).not.toContain('/etc/hosts');
+    const ids = [...result.stderr.matchAll(/Conversation (cli-\w+)/g)].map((m) => m[1]);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(result.stdout).not.toContain('never sent');
+  });
+
   it('exits non-zero with a one-line reason when Ollama is unreachable', async () => {
     const port = await closedPort();
 
@@ -220,7 +254,7 @@ describe('npm run chat, driven through a pipe', () => {
     emulator.script(ALFRED, ['plan']).script(BRICK, [{ status: 500, error: 'CUDA error: out of memory' }]);
     const result = await chat([], 'hello\n', { ...env, OLLAMA_RETRIES: '0' });
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('ALFRED: plan');
+    expect(result.stdout).toContain('ALFRED (plan): plan');
     expect(result.stderr).toContain(
       'error: Ollama failed on model brick-test:latest: CUDA error: out of memory',
     );

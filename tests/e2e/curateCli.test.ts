@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { composeRuntime } from '../../src/app/compose.ts';
 import { loadConfig } from '../../src/services/config.ts';
@@ -57,6 +58,24 @@ function curate(args: string[]): Promise<{ code: number | null; stdout: string; 
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** Every file and folder under `root`, each file with the hash of its bytes: equal when nothing changed. */
+function folderState(root: string): Record<string, string> {
+  const state: Record<string, string> = {};
+  const visit = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        state[`${relative(root, path)}/`] = 'folder';
+        visit(path);
+      } else {
+        state[relative(root, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+      }
+    }
+  };
+  if (existsSync(root)) visit(root);
+  return state;
+}
+
 /** Two finished dialogues in the interaction log, as the bot would have recorded them. */
 async function recordDialogues() {
   const runtime = await composeRuntime(loadConfig(env), createSilentLogger());
@@ -81,6 +100,8 @@ describe('npm run curate', () => {
   it('--dry-run prints every verdict and writes nothing; a plain run writes the golden sets', async () => {
     await recordDialogues();
     judgeWith(ollama, (persona) => verdict(persona === 'ROBIN' ? 1 : 5, `${persona} judged`));
+    const before = folderState(env.DATA_DIR ?? '');
+    expect(Object.keys(before)).toContain('memory.sqlite');
 
     const dry = await curate(['--dry-run']);
     expect(dry.stderr).toBe('');
@@ -92,7 +113,8 @@ describe('npm run curate', () => {
     expect(lines[6]).toBe(
       'dry run: judged 2 dialogues, would keep ALFRED 2 of 2, BRICK 2 of 2, ROBIN 0 of 2; nothing written',
     );
-    expect(existsSync(join(env.DATA_DIR ?? '', 'golden', 'BRICK.jsonl'))).toBe(false);
+    // Nothing written means the data folder is as it was, byte for byte: no store, no log.
+    expect(folderState(env.DATA_DIR ?? '')).toEqual(before);
     expect(judgings(ollama)).toHaveLength(6);
 
     const real = await curate([]);
@@ -107,6 +129,14 @@ describe('npm run curate', () => {
     expect(judgings(ollama)).toHaveLength(12);
     // Three processes, each starting tsx: generous on a loaded machine.
   }, 120_000);
+
+  it('--dry-run on a data folder that does not exist yet leaves it so', async () => {
+    const dry = await curate(['--dry-run']);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.trim()).toBe('nothing new to curate');
+    expect(existsSync(env.DATA_DIR ?? '')).toBe(false);
+  });
 
   it('says what to pull when the judge’s model is missing, and exits 1', async () => {
     ollama.models.delete(JUDGE_MODEL);

@@ -45,9 +45,9 @@ describe('npm start', () => {
     );
   });
 
-  it('says the token was refused when Discord rejects it', async () => {
+  it('says the token was refused when Discord rejects it (a configuration error: exit 2)', async () => {
     const run = launch('src/app/main.ts', { ...botEnv(), DISCORD_TOKEN: 'not-the-token' });
-    expect(await run.exited).toBe(1);
+    expect(await run.exited).toBe(2);
     expect(run.output()).toMatch(/Discord refused DISCORD_TOKEN/);
   });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ToolRegistry } from '../../src/services/tools/toolRegistry.ts';
@@ -60,6 +60,27 @@ describe('npm run tool', () => {
     const usage = await tool([], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('npm run tool -- --name <tool>');
+  });
+
+  it('lists the registered tools, and says so when there are none (creating nothing)', async () => {
+    const { env } = setup();
+    const none = await tool(['list'], env);
+    expect(none).toMatchObject({ code: 0, stderr: '' });
+    expect(none.stdout).toBe(
+      `No tools registered in ${env.FORGE_DIR} yet: the personas forge them in a dialogue.\n`,
+    );
+    expect(existsSync(env.FORGE_DIR)).toBe(false);
+
+    const registry = new ToolRegistry(env.FORGE_DIR);
+    registerTool(registry);
+    registerTool(registry, { name: 'letter_count', description: 'Counts letters.', guildId: '42' });
+    const listed = await tool(['list'], env);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    expect(listed.stdout.split('\n').filter(Boolean)).toEqual([
+      'letter_count  v1  Counts letters. (server 42 only)',
+      expect.stringMatching(/^word_count {4}v1 {2}\S/),
+      `2 tools in ${env.FORGE_DIR}. Run one: npm run tool -- --name <tool> '<json input>'`,
+    ]);
   });
 
   it('runs a registered tool by name, with its input checked against its schema', async () => {

@@ -91,6 +91,8 @@ export class OllamaEmulator {
   readonly blobs = this.registry.blobs;
   /** Models made with `/api/create`, by full name. */
   readonly created = this.registry.created;
+  /** Names `/api/pull` cannot find in the library (every other name pulls). */
+  readonly unpullable = new Set<string>();
   /** How a base model is prompted (its template, parameters, system), by full name; default Llama 3.1's. */
   readonly prompting = this.registry.prompting;
   /** Models loaded now (a chat or generate loads one; `keep_alive: 0` unloads it), as `/api/ps` shows. */
@@ -272,6 +274,33 @@ export class OllamaEmulator {
         if (!this.models.delete(model)) return this.json(res, 404, this.notFound(model));
         this.created.delete(model);
         this.json(res, 200, {});
+        return;
+      }
+      case 'POST /api/pull': {
+        // As Ollama streams a pull: the manifest, a layer in halves, success; a name the library
+        // lacks ends the stream with an error line.
+        const model = fullName(String(body.model ?? body.name ?? ''));
+        const digest = `sha256:${digestOf(model)}`;
+        if (this.unpullable.has(model)) {
+          this.answer(res, {
+            status: 200,
+            ndjson: [{ status: 'pulling manifest' }, { error: 'pull model manifest: file does not exist' }],
+          });
+          return;
+        }
+        this.models.add(model);
+        const total = 4_920_000_000;
+        this.answer(res, {
+          status: 200,
+          ndjson: [
+            { status: 'pulling manifest' },
+            { status: `pulling ${digest.slice(7, 19)}`, digest, total, completed: total / 2 },
+            { status: `pulling ${digest.slice(7, 19)}`, digest, total, completed: total },
+            { status: 'verifying sha256 digest' },
+            { status: 'writing manifest' },
+            { status: 'success' },
+          ],
+        });
         return;
       }
       case 'POST /api/show':

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { DialogueEvent } from '../../graph/dialogue.ts';
+import type { NodeName } from '../../graph/state.ts';
 import { describeToolCall } from '../../graph/toolCalls.ts';
 import { findAppError } from '../../services/errors.ts';
 import type { Runtime } from '../compose.ts';
+import { CHAT_HELP, parseChatLine, unknownCommandHint } from './chatCommands.ts';
 import { openCliRuntime } from './cliRuntime.ts';
 
 const USAGE = `Usage: npm run chat -- [--conversation <id>]
@@ -33,6 +35,17 @@ function speakerName(persona: string): string {
   return persona === 'TOOL_FORGE' ? 'TOOL FORGE' : persona.toUpperCase();
 }
 
+/**
+ * What a turn starts with: the speaker's name, ALFRED's plan marked as such, and his synthesis
+ * under a heading of its own, on its own line: the answer is what a person looks for.
+ */
+function heading(output: Output, persona: string, node: NodeName): string {
+  const paintName = (text: string) => paint(output, `1;${COLORS[persona] ?? '37'}`, text);
+  if (node === 'alfred_synthesize') return `${paintName(`── ${speakerName(persona)}'s answer ──`)}\n`;
+  if (node === 'alfred_plan') return `${paintName(`${speakerName(persona)} (plan):`)} `;
+  return `${paintName(`${speakerName(persona)}:`)} `;
+}
+
 /** A streamed turn being written out: whose it is, and what of it is on the screen. */
 interface Streaming {
   persona: string;
@@ -52,15 +65,13 @@ function printEvent(
   status: { clear(): void; show(text: string): void },
   live: Live,
 ): void {
-  const header = (persona: string) =>
-    paint(output, `1;${COLORS[persona] ?? '37'}`, `${speakerName(persona)}:`);
   if (event.type === 'partial') {
     // Text only grows on a terminal: what would take words back waits for the finished turn.
     const current = live.current?.persona === event.persona ? live.current : undefined;
     const printed = current?.printed ?? '';
     if (!event.text.startsWith(printed) || event.text === printed) return;
     status.clear();
-    if (!current) output.out.write(`\n${header(event.persona)} `);
+    if (!current) output.out.write(`\n${heading(output, event.persona, event.node)}`);
     output.out.write(event.text.slice(printed.length));
     live.current = { persona: event.persona, printed: event.text };
     return;
@@ -105,7 +116,7 @@ function printEvent(
       output.out.write(`${event.text.slice(streamed.printed.length)}\n`);
     } else {
       if (streamed) output.out.write(`\n${paint(output, '2', '(revised)')}`);
-      output.out.write(`\n${header(event.persona)} ${event.text}\n`);
+      output.out.write(`\n${heading(output, event.persona, event.node)}${event.text}\n`);
     }
     if (event.dissonance !== undefined) {
       output.out.write(`${paint(output, '2', `(dissonance: ${event.dissonance.toFixed(2)})`)}\n`);
@@ -152,6 +163,80 @@ async function converse(
   }
 }
 
+/** A new conversation's id. */
+const newConversationId = () => `cli-${randomUUID().slice(0, 8)}`;
+
+/** Says which conversation the chat is in, and how to come back to it. */
+function announce(output: Output, conversationId: string): void {
+  output.err.write(
+    `${paint(output, '2', `Conversation ${conversationId} (continue it later with: npm run chat -- --conversation ${conversationId})`)}\n`,
+  );
+}
+
+/** The conversation the lines go to, and what the person has been told once. */
+interface Session {
+  conversationId: string;
+  interactive: boolean;
+  /** Whether "Ctrl-C stops the dialogue" was said (once, with the first dialogue). */
+  toldCtrlC: boolean;
+  /** The run under way, which Ctrl-C stops. */
+  running?: AbortController | undefined;
+}
+
+/**
+ * Handles one line: a command of the chat's own, or a message for a dialogue. Returns `exit` to
+ * leave, `failed` when a dialogue failed where nobody can answer (input from a pipe).
+ */
+async function handleLine(
+  line: string,
+  session: Session,
+  runtime: Runtime,
+  output: Output,
+  stop: AbortSignal,
+): Promise<'next' | 'exit' | 'failed'> {
+  const parsed = parseChatLine(line);
+  const note = (text: string) => output.err.write(`${paint(output, '2', text)}\n`);
+  if (parsed.kind === 'empty') return 'next';
+  if (parsed.kind === 'exit') return 'exit';
+  if (parsed.kind === 'help') {
+    note(CHAT_HELP);
+    return 'next';
+  }
+  if (parsed.kind === 'unknown') {
+    note(unknownCommandHint(parsed.command));
+    return 'next';
+  }
+  if (parsed.kind === 'new') {
+    session.conversationId = newConversationId();
+    note('A fresh conversation: the personas start from nothing.');
+    announce(output, session.conversationId);
+    return 'next';
+  }
+  if (session.interactive && !session.toldCtrlC) {
+    note('Ctrl-C stops the dialogue.');
+    session.toldCtrlC = true;
+  }
+  const running = new AbortController();
+  session.running = running;
+  const { conversationId } = session;
+  try {
+    await converse(runtime, conversationId, parsed.text, output, AbortSignal.any([stop, running.signal]));
+  } catch (error) {
+    if (running.signal.aborted && session.interactive) {
+      output.err.write('(stopped)\n');
+    } else if (stop.aborted) {
+      return 'exit';
+    } else {
+      output.err.write(`error: ${describeError(error)}\n`);
+      runtime.logger.error({ err: error, conversationId }, 'dialogue failed');
+      if (!session.interactive) return 'failed';
+    }
+  } finally {
+    session.running = undefined;
+  }
+  return 'next';
+}
+
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   const output: Output = { out: process.stdout, err: process.stderr, color: process.stdout.isTTY === true };
   let args: { conversation?: string | undefined; help?: boolean | undefined };
@@ -176,13 +261,15 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   let interrupted = false;
   try {
     await runtime.checkModels();
-    const conversationId = args.conversation?.trim() || `cli-${randomUUID().slice(0, 8)}`;
-    if (args.conversation && !(await runtime.dialogue.exists(conversationId))) {
-      output.err.write(`No stored conversation "${conversationId}": starting it now.\n`);
+    const session: Session = {
+      conversationId: args.conversation?.trim() || newConversationId(),
+      interactive: process.stdin.isTTY === true,
+      toldCtrlC: false,
+    };
+    if (args.conversation && !(await runtime.dialogue.exists(session.conversationId))) {
+      output.err.write(`No stored conversation "${session.conversationId}": starting it now.\n`);
     }
-    output.err.write(
-      `${paint(output, '2', `Conversation ${conversationId} (continue it later with: npm run chat -- --conversation ${conversationId})`)}\n`,
-    );
+    announce(output, session.conversationId);
 
     // The philosophical loop runs here too; its proposals are decided in Discord.
     runtime.bus.subscribe('proposal_ready', ({ proposal }) => {
@@ -191,16 +278,15 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       );
     });
 
-    const interactive = process.stdin.isTTY === true;
+    const { interactive } = session;
     const lines = createInterface({
       input: process.stdin,
       // On a terminal, readline echoes and prompts; from a pipe, it only splits lines.
       ...(interactive ? { output: process.stdout, terminal: true } : { terminal: false }),
       crlfDelay: Number.POSITIVE_INFINITY,
     });
-    let running: AbortController | undefined;
     lines.on('SIGINT', () => {
-      if (running) running.abort();
+      if (session.running) session.running.abort();
       else lines.close();
     });
     process.once('SIGTERM', () => {
@@ -210,38 +296,15 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     });
     if (interactive) {
       output.err.write(
-        `${paint(output, '2', 'Type a task for ALFRED, BRICK and ROBIN. /exit or Ctrl-D to leave.')}\n`,
+        `${paint(output, '2', 'Type a task for ALFRED, BRICK and ROBIN. /help lists the commands; /exit or Ctrl-D leaves.')}\n`,
       );
       lines.setPrompt(paint(output, '1', 'you › '));
       lines.prompt();
     }
     for await (const line of lines) {
-      const message = line.trim();
-      if (message === '/exit' || message === '/quit') break;
-      if (message) {
-        running = new AbortController();
-        try {
-          await converse(
-            runtime,
-            conversationId,
-            message,
-            output,
-            AbortSignal.any([controller.signal, running.signal]),
-          );
-        } catch (error) {
-          if (running.signal.aborted && interactive) {
-            output.err.write('(stopped)\n');
-          } else if (controller.signal.aborted) {
-            break;
-          } else {
-            output.err.write(`error: ${describeError(error)}\n`);
-            runtime.logger.error({ err: error, conversationId }, 'dialogue failed');
-            if (!interactive) return 1;
-          }
-        } finally {
-          running = undefined;
-        }
-      }
+      const next = await handleLine(line, session, runtime, output, controller.signal);
+      if (next === 'failed') return 1;
+      if (next === 'exit') break;
       if (interactive) {
         output.out.write('\n');
         lines.prompt();

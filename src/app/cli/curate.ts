@@ -12,7 +12,9 @@ One curation run, as the bot's hourly job does it: the judge (the codex's [curat
 each persona's part of the dialogues finished since the last run, at most CURATION_BATCH of them,
 and the parts that reach CURATION_THRESHOLD become golden samples in DATA_DIR/golden/.
 
-  --dry-run            judge and print the verdicts; write nothing (no sample, no verdict, no cursor)
+  --dry-run            judge and print the verdicts; write nothing (no sample, no verdict, no
+                       cursor, no log: DATA_DIR stays as it was, byte for byte; warnings go to the
+                       terminal)
   --calibrate <file>   compare the judge's stored verdicts with people's labels, one JSON object a
                        line: {"interaction_id": "…", "persona": "ROBIN", "label": "good" | "bad"};
                        prints the agreement and Cohen's kappa; judges nothing, writes nothing
@@ -77,7 +79,8 @@ async function calibrate(path: string): Promise<number> {
     );
     return 2;
   }
-  const runtime = await openCliRuntime('curate', process.stderr, describeError);
+  // It only reads: opened as the dry run is, so the data folder stays as it was.
+  const runtime = await openCliRuntime('curate', process.stderr, describeError, { readOnly: true });
   if (!runtime) return 2;
   try {
     return calibrateWith(runtime, read.labels, path, (text) => process.stdout.write(text));
@@ -92,7 +95,7 @@ async function main(argv = process.argv.slice(2)): Promise<number> {
   if (args.calibrate !== undefined) return calibrate(args.calibrate);
   const { dryRun } = args;
 
-  const runtime = await openCliRuntime('curate', process.stderr, describeError);
+  const runtime = await openCliRuntime('curate', process.stderr, describeError, { readOnly: dryRun });
   if (!runtime) return 2;
   const stop = () => void runtime.curation.close();
   process.once('SIGINT', stop);

@@ -10,7 +10,7 @@ import { composeRuntime } from '../compose.ts';
 async function main(): Promise<number> {
   loadDotEnv();
   const config = loadConfig();
-  const runtime = await composeRuntime(config, createLogger({ level: 'warn' }));
+  const runtime = await composeRuntime(config, createLogger({ level: 'warn', format: config.logFormat }));
   try {
     const before = runtime.memory.stats();
     process.stdout.write(`Re-embedding ${before.dialogues} dialogues with ${config.embedModel}…\n`);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, loadDotEnv } from '../../services/config.ts';
@@ -8,6 +8,7 @@ import { checkToolCode } from '../../services/tools/codeGate.ts';
 import { createSandbox, describeFailureKind } from '../../services/tools/sandbox.ts';
 import { ToolRegistry } from '../../services/tools/toolRegistry.ts';
 import { createToolService } from '../../services/tools/toolService.ts';
+import { truncate } from '../../shared/text.ts';
 
 const USAGE = `Runs a tool's run(input) in the sandbox (QuickJS, same deadline and memory limit as the bot)
 and prints its JSON result; on an error, prints it and exits with 1.
@@ -15,12 +16,33 @@ and prints its JSON result; on an error, prints it and exits with 1.
   npm run tool -- <file.js> '<json input>'       a file that defines function run(input)
   npm run tool -- --name <tool> '<json input>'   a registered tool (FORGE_DIR), input checked
                                                  against its schema
+  npm run tool -- list                           the registered tools (a file named list: ./list)
 
 The input defaults to {}. The code must pass the same static gate as forged tools.`;
 
 interface Output {
   out: (text: string) => void;
   err: (text: string) => void;
+}
+
+/** `list`: every registered tool's newest version, a line each, and how to run one. */
+function listTools(forgeDir: string, output: Output): number {
+  // Listing writes nothing: a forge folder that is not there yet holds no tool.
+  const tools = existsSync(forgeDir) ? new ToolRegistry(forgeDir).list() : [];
+  if (tools.length === 0) {
+    output.out(`No tools registered in ${forgeDir} yet: the personas forge them in a dialogue.\n`);
+    return 0;
+  }
+  const width = Math.max(...tools.map((tool) => tool.manifest.name.length));
+  for (const { manifest } of tools) {
+    const where = manifest.guildId ? ` (server ${manifest.guildId} only)` : '';
+    const description = truncate(manifest.description.replace(/\s+/g, ' '), 72);
+    output.out(`${manifest.name.padEnd(width)}  v${manifest.version}  ${description}${where}\n`);
+  }
+  output.out(
+    `${tools.length} ${tools.length === 1 ? 'tool' : 'tools'} in ${forgeDir}. Run one: npm run tool -- --name <tool> '<json input>'\n`,
+  );
+  return 0;
 }
 
 async function runToolCli(argv: string[], output: Output): Promise<number> {
@@ -38,6 +60,10 @@ async function runToolCli(argv: string[], output: Output): Promise<number> {
   const { values, positionals } = parsed;
   const name = typeof values.name === 'string' ? values.name : undefined;
   const [first, second] = positionals;
+  if (!name && first === 'list' && positionals.length === 1 && !values.help) {
+    loadDotEnv();
+    return listTools(resolve(loadConfig().forgeDir), output);
+  }
   const file = name ? undefined : first;
   const inputText = (name ? first : second) ?? '{}';
   if (values.help || (!name && !file) || positionals.length > (name ? 1 : 2)) {

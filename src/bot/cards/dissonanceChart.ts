@@ -1,3 +1,5 @@
+import { CHART_FONT_FAMILY, chartPng } from './chartPng.ts';
+
 /** One finished dialogue on the chart. */
 export interface DissonancePoint {
   at: number;
@@ -44,7 +46,7 @@ export function dissonanceSvg(points: readonly DissonancePoint[], threshold: num
     .join('');
   const first = points[0];
   const last = points.at(-1);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="DejaVu Sans, Arial, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="${CHART_FONT_FAMILY}, sans-serif">
 <rect width="100%" height="100%" fill="#2b2d31"/>
 <text x="${MARGIN.left}" y="24" font-size="15" fill="#f2f3f5">${xml(`Final dissonance of the last ${points.length} dialogues`)}</text>
 ${grid}
@@ -68,9 +70,5 @@ export async function dissonanceChartPng(
   threshold: number,
 ): Promise<Buffer | undefined> {
   if (points.length < 2) return undefined;
-  const svg = dissonanceSvg(points, threshold);
-  const { Resvg } = await import('@resvg/resvg-js');
-  return new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } })
-    .render()
-    .asPng();
+  return chartPng(dissonanceSvg(points, threshold));
 }

@@ -1,4 +1,5 @@
 /** The training loss of a fine-tune as a small chart for its log message (PNG: Discord shows no SVG). */
+import { CHART_FONT_FAMILY, chartPng } from '../cards/chartPng.ts';
 
 const WIDTH = 640;
 const HEIGHT = 260;
@@ -26,7 +27,7 @@ export function lossSvg(points: ReadonlyArray<readonly [number, number]>, title:
     )
     .join('');
   const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="DejaVu Sans, Arial, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="${CHART_FONT_FAMILY}, sans-serif">
 <rect width="100%" height="100%" fill="#2b2d31"/>
 <text x="${MARGIN.left}" y="22" font-size="14" fill="#f2f3f5">${escapeXml(title)}</text>
 ${ticks}
@@ -42,10 +43,5 @@ export async function lossChartPng(
   title: string,
 ): Promise<Buffer | undefined> {
   if (points.length < 2) return undefined;
-  const { Resvg } = await import('@resvg/resvg-js');
-  return new Resvg(lossSvg(points, title), {
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
-  })
-    .render()
-    .asPng();
+  return chartPng(lossSvg(points, title));
 }

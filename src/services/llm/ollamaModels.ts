@@ -1,6 +1,7 @@
 import type { ChatOllamaInput } from '@langchain/ollama';
 import { Ollama } from 'ollama';
 import { createLazy } from '../../shared/lazy.ts';
+import { AppError } from '../errors.ts';
 import type { Persona } from '../personas.ts';
 import { contentToText, type ModelFor } from './chatModel.ts';
 import { deadlineSignal } from './deadline.ts';
@@ -100,4 +101,44 @@ export async function checkOllama(
     throw error;
   }
   return health;
+}
+
+/** How far a pull is, as Ollama reports it: a status, and bytes for a layer being fetched. */
+export interface PullProgress {
+  status: string;
+  total?: number | undefined;
+  completed?: number | undefined;
+}
+
+/**
+ * Pulls a model into Ollama from its library, reporting the progress as it comes. No deadline: a
+ * first pull is gigabytes. Throws what to fix: Ollama unreachable, or the reason it gave (a name
+ * its library lacks, a full disk).
+ */
+export async function pullOllamaModel(
+  host: string,
+  model: string,
+  onProgress: (progress: PullProgress) => void,
+): Promise<void> {
+  const client = new Ollama({ host });
+  let stream: AsyncIterable<PullProgress>;
+  try {
+    stream = await client.pull({ model, stream: true });
+  } catch (error) {
+    throw pullError(host, model, error);
+  }
+  try {
+    for await (const progress of stream) onProgress(progress);
+  } catch (error) {
+    throw pullError(host, model, error);
+  }
+}
+
+function pullError(host: string, model: string, error: unknown): unknown {
+  const converted = toOllamaError(error, { host, model, timeoutMs: 0 });
+  if ((converted as { code?: string }).code === 'OLLAMA_UNREACHABLE') return converted;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new AppError('OLLAMA_PULL_FAILED', 'user', `Ollama could not pull ${model}: ${reason}`, {
+    cause: error,
+  });
 }

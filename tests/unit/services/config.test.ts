@@ -77,6 +77,13 @@ describe('loadConfig', () => {
     );
   });
 
+  it('leaves the log format to the logger unless LOG_FORMAT forces json or pretty', () => {
+    expect(loadConfig({}).logFormat).toBeUndefined();
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrowError(/LOG_FORMAT/);
+  });
+
   it("accepts OLLAMA_HOST in Ollama's own forms", () => {
     expect(loadConfig({ OLLAMA_HOST: '0.0.0.0' }).ollamaHost).toBe('http://0.0.0.0:11434');
     expect(loadConfig({ OLLAMA_HOST: 'gpu-box:8080' }).ollamaHost).toBe('http://gpu-box:8080');
