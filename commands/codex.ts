@@ -48,6 +48,8 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
     .toJSON(),
   defer: 'ephemeral',
   architectOnly: (interaction) => ARCHITECT_ONLY.has(interaction.options.getSubcommand()),
+  // ALFRED drafts and BRICK and ROBIN review: a proposal counts as a run of the architect's.
+  limited: (interaction) => interaction.options.getSubcommand() === 'propose',
   autocomplete(_interaction, { amendments, codex: current }) {
     const now = current().data.version;
     return amendments

@@ -186,6 +186,8 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
     .toJSON(),
   defer: 'ephemeral',
   architectOnly: true,
+  // A run judges dialogues with the model: it counts as a run of the architect's.
+  limited: (interaction) => interaction.options.getSubcommand() === 'run',
   autocomplete(_interaction, { curation, personas }) {
     const sizes = new Map(curation.sizes().map((s) => [s.persona, s.samples]));
     return personas()

@@ -2,6 +2,7 @@ import {
   type ChatInputCommandInteraction,
   EmbedBuilder,
   InteractionContextType,
+  MessageFlags,
   SlashCommandBuilder,
   type SlashCommandIntegerOption,
   TimestampStyles,
@@ -9,7 +10,14 @@ import {
   userMention,
 } from 'discord.js';
 import type { AutocompleteCall, Choice, Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { finetuneEmbed, finishSlowReply, personaOption } from '../src/bot/kit.ts';
+import {
+  finetuneDetail,
+  finetuneEmbed,
+  finishSlowReply,
+  NO_MENTIONS,
+  personaOption,
+} from '../src/bot/kit.ts';
+import { truncate } from '../src/shared/text.ts';
 
 /** The version to roll back to, completed from the persona's lineage. */
 export const versionOption = (o: SlashCommandIntegerOption) =>
@@ -19,7 +27,7 @@ export const versionOption = (o: SlashCommandIntegerOption) =>
     .setMinValue(0)
     .setAutocomplete(true);
 
-type FinetunePorts = PortsOf<'fineTuner' | 'personas'>;
+type FinetunePorts = PortsOf<'fineTuner' | 'personas' | 'architects'>;
 
 const ARCHITECT_ONLY = new Set(['run', 'rollback']);
 
@@ -49,10 +57,14 @@ export async function rollbackFinetune(
   });
 }
 
-/** Each persona's model in force, and the current or last job. */
+/**
+ * Each persona's model in force, and the current or last job, for the channel to see. What the
+ * job's message leaves out (a failure's paths, the trainer's command line) an architect who
+ * asks gets privately, below it.
+ */
 export async function finetuneStatus(
   interaction: ChatInputCommandInteraction,
-  { fineTuner, personas }: FinetunePorts,
+  { fineTuner, personas, architects }: FinetunePorts,
 ) {
   const job = fineTuner.current();
   const models = personas()
@@ -69,6 +81,17 @@ export async function finetuneStatus(
   ];
   if (job) embeds.push(finetuneEmbed(job));
   await finishSlowReply(interaction, { embeds, ...(job ? {} : { content: 'No fine-tune has run yet.' }) });
+  const detail = job ? finetuneDetail(job) : undefined;
+  if (detail && (await architects.check(interaction)).ok) {
+    await interaction.followUp({
+      content: truncate(
+        `-# Only you see this, as an architect: what the message leaves out.\n${detail}`,
+        2000,
+      ),
+      flags: MessageFlags.Ephemeral,
+      allowedMentions: NO_MENTIONS,
+    });
+  }
 }
 
 /** Persona names with the model each speaks through now; then the versions of the persona named. */
@@ -127,6 +150,8 @@ const finetune: Command<FinetunePorts> = {
     .toJSON(),
   defer: 'public',
   architectOnly: (interaction) => ARCHITECT_ONLY.has(interaction.options.getSubcommand()),
+  // A fine-tune trains and then runs the exam on the models: it counts as a run of the architect's.
+  limited: (interaction) => interaction.options.getSubcommand() === 'run',
   autocomplete: finetuneChoices,
   async execute(interaction, ports) {
     const sub = interaction.options.getSubcommand();

@@ -17,7 +17,7 @@ const ARCHITECT_ONLY = new Set(['finetune', 'rollback']);
  * run|rollback|status`, kept so that members' habits and scripts keep working. It does exactly
  * what the new commands do; `/help` lists only those.
  */
-const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> = {
+const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas' | 'architects'>> = {
   data: new SlashCommandBuilder()
     .setName('forge')
     .setDescription('Old name of /tools forge and /finetune')
@@ -46,6 +46,8 @@ const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas'>> 
     const sub = interaction.options.getSubcommand();
     return ARCHITECT_ONLY.has(sub) || (sub === 'tool' && !config.forgeOpenToAll);
   },
+  // As /tools forge and /finetune run count, so do their older names.
+  limited: (interaction) => ['tool', 'finetune'].includes(interaction.options.getSubcommand()),
   autocomplete: finetuneChoices,
   async execute(interaction, ports) {
     const sub = interaction.options.getSubcommand();

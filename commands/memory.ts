@@ -60,6 +60,8 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
     )
     .toJSON(),
   defer: 'ephemeral',
+  // A search embeds the query: it counts against the member's runs, as a dialogue does.
+  limited: (interaction) => interaction.options.getSubcommand() === 'search',
   async execute(interaction, { memory: store, curation, dialogue, architects, access }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);

@@ -8,10 +8,11 @@ import {
   time,
 } from 'discord.js';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
-import { dissonanceChartPng, errorText } from '../src/bot/kit.ts';
+import { dissonanceChartPng, errorText, operatorText } from '../src/bot/kit.ts';
 import type { Curation } from '../src/services/curation/curation.ts';
 import type { LlmProvider } from '../src/services/llm/chatModel.ts';
 import type { JobStatus } from '../src/services/scheduler.ts';
+import { withoutHostDetails } from '../src/shared/hostDetails.ts';
 import { formatBytes } from '../src/shared/text.ts';
 
 function duration(ms: number): string {
@@ -33,10 +34,18 @@ const CHART_POINTS = 60;
 
 const relative = (ms: number) => time(new Date(ms), TimestampStyles.RelativeTime);
 
-/** One line per scheduled job: its cron, last run and result, next run. */
-function jobLine(job: JobStatus): string {
+/**
+ * One line per scheduled job: its cron, last run and result, next run. A failed run's words may
+ * name the host's addresses and paths: only an architect reads them whole.
+ */
+function jobLine(job: JobStatus, hostDetails: boolean): string {
+  const said = job.lastRun
+    ? hostDetails
+      ? job.lastRun.message
+      : withoutHostDetails(job.lastRun.message)
+    : '';
   const last = job.lastRun
-    ? `last ${job.lastRun.outcome} ${relative(job.lastRun.finishedAt)}: ${job.lastRun.message.slice(0, 120)}`
+    ? `last ${job.lastRun.outcome} ${relative(job.lastRun.finishedAt)}: ${said.slice(0, 120)}`
     : 'not run yet';
   const next = job.nextRun ? `next ${relative(job.nextRun)}` : 'no next run';
   return `\`${job.name}\` (\`${job.cron}\`${job.running ? ', running' : ''}) · ${last} · ${next}`;
@@ -90,8 +99,7 @@ const status: Command<
       if (server.ok) {
         return `✅ ${name}${server.version ? ` ${server.version}` : ''}${where} · ${server.models.length} models`;
       }
-      const text = errorText(server.error);
-      return `❌ ${hostDetails ? text : text.replaceAll(server.address, 'its address')}`;
+      return `❌ ${hostDetails ? operatorText(server.error) : errorText(server.error)}`;
     });
     const listed = (provider: LlmProvider) => {
       const server = servers.find((s) => s.provider === provider);
@@ -151,7 +159,7 @@ const status: Command<
         name: 'Autonomy',
         value: [
           paused ? `⏸️ Paused: ${paused}.` : '▶️ Running.',
-          ...(jobs.length ? jobs.map(jobLine) : ['No scheduled jobs.']),
+          ...(jobs.length ? jobs.map((job) => jobLine(job, hostDetails)) : ['No scheduled jobs.']),
         ]
           .join('\n')
           .slice(0, 1024),

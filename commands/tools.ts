@@ -85,6 +85,8 @@ const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'clie
     const sub = interaction.options.getSubcommand();
     return sub === 'remove' || (sub === 'forge' && !config.forgeOpenToAll);
   },
+  // A forge runs the models for rounds: it counts against the member's runs, as a dialogue does.
+  limited: (interaction) => interaction.options.getSubcommand() === 'forge',
   autocomplete(interaction, { tools: toolService }) {
     // This server's tools (and those forged outside any server), newest versions.
     return toolService

@@ -18,7 +18,7 @@ import type { Memory } from '../services/memory/memory.ts';
 import type { Metrics } from '../services/metrics.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { Scheduler } from '../services/scheduler.ts';
-import { createSlidingWindow } from '../services/slidingWindow.ts';
+import { createSlidingWindow, type SlidingWindow } from '../services/slidingWindow.ts';
 import type { ToolForge } from '../services/tools/toolPorts.ts';
 import type { ToolService } from '../services/tools/toolService.ts';
 import { createArchitectGate } from './access/architects.ts';
@@ -107,7 +107,9 @@ export function createBot(deps: BotDeps): Bot {
   const logger = deps.logger.child({ module: 'bot' });
   const client = createClient(config, deps.sweepers);
   const continuity = createContinuity({ client, store: deps.store, clock, logger });
-  const ports = botPorts(deps, client, logger, continuity);
+  // One window per member for everything that uses the models: dialogues and costly commands.
+  const memberRuns = createSlidingWindow({ limit: config.memberRunsPerHour, windowMs: 3_600_000, clock });
+  const ports = botPorts(deps, client, logger, continuity, memberRuns);
   const finetuneUi = createFinetuneUi({
     client,
     config,
@@ -132,6 +134,7 @@ export function createBot(deps: BotDeps): Bot {
     commands: deps.commands,
     buttons: createButtonRegistry([ports.governance.buttons, finetuneUi.buttons, ...(deps.buttons ?? [])]),
     ports,
+    memberRuns,
     logger,
   });
   listenToInteractions(client, { route, activity: ports.activity, isStopping, logger });
@@ -176,6 +179,7 @@ function botPorts(
   client: Client,
   logger: Logger,
   continuity: ReturnType<typeof createContinuity>,
+  memberRuns: SlidingWindow,
 ): BotPorts {
   const { config, clock, store, services } = deps;
   const poster = createPersonaPoster({
@@ -213,7 +217,7 @@ function botPorts(
     threads,
     dialogues: createDialogueStarter({
       client,
-      memberRuns: createSlidingWindow({ limit: config.memberRunsPerHour, windowMs: 3_600_000, clock }),
+      memberRuns,
       threads,
       runner,
       poster,

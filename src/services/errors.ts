@@ -1,3 +1,5 @@
+import { withoutHostDetails } from '../shared/hostDetails.ts';
+
 /**
  * Errors that cross a layer carry a stable `code` and a `kind`, so the edges (terminal chat,
  * dialogue runner, interaction router) can decide what to show without parsing messages.
@@ -47,23 +49,32 @@ export interface Refusal<Code extends string = string> {
   reason: string;
 }
 
+/**
+ * `message` is the operator's: the log, the terminal and an architect read it whole, server
+ * address and paths included. `publicMessage` is what anyone reading a Discord reply is told:
+ * given where the message names the host (an address, a path, a command line), else the message
+ * with those taken out (`withoutHostDetails`, a safety net).
+ */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
   /** An operational failure that may pass if tried again shortly (a busy or restarting server). */
   readonly retryable: boolean;
+  /** The words for a public reply: what went wrong, without where the host keeps things. */
+  readonly publicMessage: string;
 
   constructor(
     code: ErrorCode,
     kind: ErrorKind,
     message: string,
-    options?: { cause?: unknown; retryable?: boolean },
+    options?: { cause?: unknown; retryable?: boolean; publicMessage?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.kind = kind;
     this.retryable = options?.retryable ?? false;
+    this.publicMessage = options?.publicMessage ?? withoutHostDetails(message);
   }
 }
 

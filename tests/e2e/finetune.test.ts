@@ -1,9 +1,10 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BotHarness, BotHarnessOptions } from '../support/botHarness.ts';
 import { architect } from '../support/botSteps.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
 import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
-import { TEST_MODELS } from '../support/fixtures.ts';
+import { REPO_ROOT, TEST_MODELS } from '../support/fixtures.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
 const bot = useBotHarness({
@@ -142,6 +143,41 @@ describe('fine-tuning in Discord', () => {
       () => h.discord.messages(message.id).find((m) => m.content.startsWith('tuned')),
       10_000,
     );
+  });
+
+  it('says in the job’s message why the trainer failed, without absolute paths or its command line; an architect gets them privately', async () => {
+    // A trainer that fails as a Python one does: a traceback on stderr, an error naming its dataset.
+    const script = join(REPO_ROOT, 'tests', 'support', 'failingTrainer.mjs');
+    const h = await start({ env: { FINETUNE_COMMAND: `node ${script}` } });
+    const ada = architect(h);
+    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: ada });
+    await h.runtime.fineTuner.settled();
+    const message = await h.discord.waitFor(() => {
+      const found = jobMessage(h);
+      return found && /Failed/.test(embedText(found)) ? found : undefined;
+    }, 10_000);
+    const dataDir = h.runtime.config.dataDir;
+    const shown = embedText(message);
+    expect(shown).toContain('the trainer failed: cannot read …/train.jsonl');
+    expect(shown).toContain('OSError: …/train.jsonl: permission denied');
+    for (const hostDetail of [dataDir, REPO_ROOT, '/opt/venv', '--dataset', '--output', 'failingTrainer'])
+      expect(shown).not.toContain(hostDetail);
+
+    // /finetune status shows the channel the same; the architect who asks gets the rest privately.
+    const asMember = await h.discord.runCommand(h.userId, h.discord.channelId, 'finetune', {}, 'status');
+    await h.discord.waitFor(() => h.discord.interaction(asMember.id).edits[0]);
+    const memberStatus = JSON.stringify(h.discord.interaction(asMember.id).edits[0]?.embeds);
+    expect(memberStatus).toContain('the trainer failed: cannot read …/train.jsonl');
+    expect(memberStatus).not.toContain(dataDir);
+    expect(h.discord.interaction(asMember.id).followups).toEqual([]);
+    const asArchitect = await h.discord.runCommand(ada, h.discord.channelId, 'forge', {}, 'status');
+    const detail = await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).followups[0]);
+    expect(detail.flags).toBe(64);
+    expect(detail.content).toContain(
+      `the trainer failed: cannot read ${join(dataDir, 'finetune', 'ft1', 'train.jsonl')}`,
+    );
+    expect(detail.content).toContain(`$ node ${script} --dataset`);
+    expect(JSON.stringify(h.discord.interaction(asArchitect.id).edits[0]?.embeds)).not.toContain(dataDir);
   });
 
   it('says plainly in the job’s message when the exam is too small to ever promote, and trains nothing', async () => {

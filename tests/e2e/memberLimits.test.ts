@@ -36,7 +36,7 @@ describe('limits per member', () => {
     expect(refusal.message_reference).toMatchObject({ message_id: third.id });
     const retryAt = Math.ceil(Date.parse('2026-11-30T11:00:00Z') / 1000);
     expect(refusal.content).toBe(
-      `⏳ You have started 2 dialogues within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can start the next one <t:${retryAt}:R>.`,
+      `⏳ You have started 2 dialogues or commands that use the models within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can start the next one <t:${retryAt}:R>.`,
     );
     expect(h.discord.threads().some((t) => t.id === third.id)).toBe(false);
     expect(h.ollama.chats()).toHaveLength(chats);
@@ -50,5 +50,62 @@ describe('limits per member', () => {
     await clock.advance(50 * 60_000);
     h.scriptRound('again');
     await mentionAndWait(h, 'fourth task');
+  });
+
+  it('counts the slash commands that use the models in the same window: past it a polite refusal with when to retry, while /help still answers', async () => {
+    const clock = new ManualClock('2026-11-30T10:00:00Z');
+    const h = await bot.start({
+      env: { MEMBER_RUNS_PER_HOUR: '2' },
+      compose: {
+        clock,
+        posting: { webhook: { limit: 1000, windowMs: 2000 }, channel: { limit: 1000, windowMs: 60_000 } },
+      },
+      discord: { rateLimits: { webhook: false, channelWebhookMessages: false } },
+    });
+    const search = () =>
+      h.discord.runCommand(h.userId, h.discord.channelId, 'memory', { query: 'offsite' }, 'search');
+    // A search answers in its deferred reply's edit; a refusal comes at once, in place of the deferral.
+    const answered = (id: string) => h.discord.waitFor(() => h.discord.interaction(id).edits[0]);
+    h.scriptRound('one');
+    await mentionAndWait(h, 'first task');
+    await clock.advance(5 * 60_000);
+    // The dialogue and one search fill the window of two.
+    const first = await search();
+    await answered(first.id);
+
+    const second = await search();
+    const refusal = await h.discord.waitFor(() => h.discord.interaction(second.id).responses[0]);
+    const retryAt = Math.ceil(Date.parse('2026-11-30T11:00:00Z') / 1000);
+    expect(refusal).toMatchObject({
+      type: 4,
+      data: {
+        flags: 64,
+        content: `⏳ You have started 2 dialogues or commands that use the models within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can use /memory search again <t:${retryAt}:R>.`,
+      },
+    });
+    expect(h.discord.interaction(second.id).responses).toHaveLength(1);
+
+    // What uses no model is not counted: /help and /status still answer.
+    const help = await h.discord.runCommand(h.userId, h.discord.channelId, 'help');
+    const helped = await h.discord.waitFor(() => h.discord.interaction(help.id).responses[0]);
+    expect(JSON.stringify(helped.data)).toContain('Mention me with a task');
+    const status = await h.discord.runCommand(h.userId, h.discord.channelId, 'status');
+    expect(JSON.stringify((await answered(status.id)).embeds)).toContain('BAT OS status');
+
+    // The window is shared: a mention is refused too, and another member is not affected.
+    h.discord.userSays(h.userId, h.discord.channelId, 'another task', { mentionBot: true });
+    await h.discord.waitFor(() =>
+      h.discord
+        .messages(h.discord.channelId)
+        .find((m) => m.author.id === h.discord.botUserId && m.content.includes('MEMBER_RUNS_PER_HOUR')),
+    );
+    const bob = h.discord.createUser('bob');
+    const bobs = await h.discord.runCommand(bob, h.discord.channelId, 'memory', { query: 'x' }, 'search');
+    await answered(bobs.id);
+
+    // An hour after the dialogue, the member may search again.
+    await clock.advance(55 * 60_000);
+    const later = await search();
+    await answered(later.id);
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/bot/interactions/command.ts';
-import { personaPosts } from '../support/botSteps.ts';
+import { UNREACHABLE_IN_PUBLIC, unreachableError } from '../../src/services/llm/ollamaErrors.ts';
+import { architect, personaPosts } from '../support/botSteps.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { OLLAMA_EMULATOR_VERSION } from '../support/ollamaEmulator.ts';
-import { registerTool } from '../support/scripts.ts';
+import { closedPort, registerTool } from '../support/scripts.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
 const { BRICK, ROBIN } = TEST_MODELS;
@@ -100,6 +101,44 @@ describe('slash commands', () => {
     expect(reply.content).toMatch(/Something went wrong on my side \(incident `[0-9a-f]{8}`\)/);
     expect(reply.content).not.toContain('kaboom');
     expect(reply.flags).toBe(64);
+  });
+
+  it("tells a member what failed without the server's address; an architect sees it, privately", async () => {
+    const unreachable: Command = {
+      data: { name: 'unreachable', description: 'Fails as when Ollama is down' },
+      defer: 'public',
+      async execute() {
+        throw unreachableError('http://10.9.8.7:11434');
+      },
+    };
+    const h = await bot.start({ extraCommands: [unreachable] });
+    const asMember = await h.discord.runCommand(h.userId, h.discord.channelId, 'unreachable');
+    const member = await h.discord.waitFor(() => h.discord.interaction(asMember.id).followups[0]);
+    expect(member.content).toBe(`⚠️ ${UNREACHABLE_IN_PUBLIC} (I tried again a few times first.)`);
+    expect(member.content).not.toMatch(/10\.9\.8\.7|11434/);
+
+    const asArchitect = await h.discord.runCommand(architect(h), h.discord.channelId, 'unreachable');
+    const detail = await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).followups[0]);
+    expect(detail.flags).toBe(64);
+    expect(detail.content).toContain('cannot reach Ollama at http://10.9.8.7:11434');
+  });
+
+  it('/status shows a member that Ollama is down without its address; an architect sees where', async () => {
+    const port = await closedPort();
+    const h = await bot.start({ env: { OLLAMA_HOST: `http://127.0.0.1:${port}` } });
+    const asMember = await h.discord.runCommand(h.userId, h.discord.channelId, 'status');
+    const member = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(asMember.id).edits[0])).embeds,
+    );
+    expect(member).toContain('❌ cannot reach Ollama');
+    expect(member).not.toContain(`127.0.0.1:${port}`);
+    expect(member).not.toContain(h.runtime.config.dataDir);
+
+    const asArchitect = await h.discord.runCommand(architect(h), h.discord.channelId, 'status');
+    const details = JSON.stringify(
+      (await h.discord.waitFor(() => h.discord.interaction(asArchitect.id).edits[0])).embeds,
+    );
+    expect(details).toContain(`cannot reach Ollama at http://127.0.0.1:${port}`);
   });
 });
 

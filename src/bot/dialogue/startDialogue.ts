@@ -7,12 +7,12 @@ import {
   type TextChannel,
   ThreadAutoArchiveDuration,
   type ThreadChannel,
-  TimestampStyles,
-  time,
 } from 'discord.js';
 import type { Logger } from '../../services/logger.ts';
 import type { SlidingWindow } from '../../services/slidingWindow.ts';
+import { withoutHostDetails } from '../../shared/hostDetails.ts';
 import { truncate } from '../../shared/text.ts';
+import { admitMember } from '../access/memberRuns.ts';
 import type { PersonaPoster } from '../posting/personaPoster.ts';
 import type { DialogueRunner, Prepared } from './dialogueRunner.ts';
 import type { BotThreads } from './threads.ts';
@@ -91,7 +91,7 @@ export function threadFailure(error: unknown): string {
     case RESTJSONErrorCodes.MissingAccess:
       return 'I need the **Create Public Threads** and **Send Messages in Threads** permissions here to start a dialogue.';
     default:
-      return `I could not start a thread here (${error instanceof Error ? error.message : String(error)}).`;
+      return `I could not start a thread here (${withoutHostDetails(error instanceof Error ? error.message : String(error))}).`;
   }
 }
 
@@ -112,7 +112,10 @@ export function threadNameFor(task: string, fallback: string): string {
 
 export interface DialogueStarterDeps {
   client: Client;
-  /** Dialogues per member within the hour; the bot's own (the motivator) are not counted. */
+  /**
+   * Dialogues per member within the hour, in the window the slash commands that use the models
+   * share; the bot's own (the motivator) are not counted.
+   */
   memberRuns: SlidingWindow;
   threads: BotThreads;
   runner: Pick<DialogueRunner, 'enqueue'>;
@@ -171,15 +174,7 @@ export function createDialogueStarter(deps: DialogueStarterDeps): DialogueStarte
 /** Counts a member's dialogue, or says politely when the next one may start. */
 function admit(memberRuns: SlidingWindow, log: Logger, userId: string | undefined): RateLimited | undefined {
   if (!userId) return undefined;
-  const verdict = memberRuns.take(userId);
-  if (verdict.ok) return undefined;
-  log.info({ userId, limit: verdict.limit }, 'member rate limit reached');
-  return {
-    ok: false,
-    code: 'RATE_LIMITED',
-    retryAt: verdict.retryAt,
-    reason: `You have started ${verdict.limit} dialogues within the hour, the most this server allows (MEMBER_RUNS_PER_HOUR). You can start the next one ${time(Math.ceil(verdict.retryAt / 1000), TimestampStyles.RelativeTime)}.`,
-  };
+  return admitMember(memberRuns, log, userId, 'start the next one');
 }
 
 type Opened = Exclude<StartOutcome, { ok: true }> | { ok: true; thread: ThreadChannel };

@@ -12,7 +12,7 @@ import { jobEmbed } from './jobEmbed.ts';
 import { JobLogMessages } from './jobLogMessages.ts';
 
 export { FINETUNE_BUTTONS } from './finetuneButtons.ts';
-export { evaluationTable, jobEmbed } from './jobEmbed.ts';
+export { evaluationTable, jobDetail, jobEmbed } from './jobEmbed.ts';
 export { EDIT_EVERY_MS } from './jobLogMessages.ts';
 
 /**

@@ -6,8 +6,14 @@ import type {
   FinetuneJob,
 } from '../../services/finetune/finetuneStore.ts';
 import { wilsonLowerBound, wilsonUpperBound } from '../../services/finetune/promotionRule.ts';
+import { withoutHostDetails } from '../../shared/hostDetails.ts';
 
-/** A fine-tune job as Discord shows it: its log message, its decision card, `/finetune status`. */
+/**
+ * A fine-tune job as Discord shows it: its log message, its decision card, `/finetune status`.
+ * Whoever reads those channels sees what happened in words, never where the host keeps things:
+ * the trainer's words, its log and the registration's summary go without addresses, absolute
+ * paths and command lines (an architect gets them whole, privately: {@link jobDetail}).
+ */
 
 const STATE_LINE: Record<FinetuneJob['state'], string> = {
   running: '⏳ Running',
@@ -76,13 +82,16 @@ export function jobEmbed(job: FinetuneJob): EmbedBuilder {
     .setColor(COLORS[job.state])
     .setTitle(`🧠 Fine-tune ${job.id}: ${job.persona}`)
     .setDescription(
-      `${STATE_LINE[job.state]}${job.error ? `\n${job.error}` : ''}${job.note ? `\n${job.note}` : ''}`.slice(
-        0,
-        4096,
-      ),
+      withoutHostDetails(
+        `${STATE_LINE[job.state]}${job.error ? `\n${job.error}` : ''}${job.note ? `\n${job.note}` : ''}`,
+      ).slice(0, 4096),
     )
     .addFields(
-      { name: 'Base', value: `\`${job.base}\` → Ollama \`${job.fromModel}\``.slice(0, 1024), inline: false },
+      {
+        name: 'Base',
+        value: `\`${withoutHostDetails(job.base)}\` → Ollama \`${job.fromModel}\``.slice(0, 1024),
+        inline: false,
+      },
       {
         name: 'Dataset',
         value:
@@ -107,7 +116,10 @@ export function jobEmbed(job: FinetuneJob): EmbedBuilder {
       inline: true,
     });
   if (job.registration)
-    embed.addFields({ name: 'Registered', value: job.registration.summary.slice(0, 1024) });
+    embed.addFields({
+      name: 'Registered',
+      value: withoutHostDetails(job.registration.summary).slice(0, 1024),
+    });
   if (job.evaluation)
     embed.addFields({
       name: 'Evaluation (pairwise, both orders)',
@@ -116,11 +128,31 @@ export function jobEmbed(job: FinetuneJob): EmbedBuilder {
   if (job.logTail)
     embed.addFields({
       name: 'The trainer’s last words',
-      value: `\`\`\`\n${job.logTail.slice(-900)}\n\`\`\``,
+      value: `\`\`\`\n${withoutHostDetails(job.logTail).slice(-900)}\n\`\`\``,
     });
   if (job.decidedBy && job.decidedBy !== 'system')
     embed.addFields({ name: 'Decided by', value: userMention(job.decidedBy), inline: true });
   return embed.setFooter({
     text: `asked by ${job.requestedBy === 'system' ? 'the schedule' : 'an architect'} · stage ${job.stage}`,
   });
+}
+
+/**
+ * What the job's public message leaves out, for an architect privately: the failure's whole
+ * reason and the trainer's last lines as written (paths, the command line). Undefined when the
+ * public message left nothing out.
+ */
+export function jobDetail(job: FinetuneJob): string | undefined {
+  const leftOut = (text: string | undefined) =>
+    text !== undefined && withoutHostDetails(text) !== text ? text : undefined;
+  // A job stored before errors had public words keeps its whole reason in `error`.
+  const reason = job.errorDetail ?? leftOut(job.error);
+  const registration = leftOut(job.registration?.summary);
+  const tail = leftOut(job.logTail);
+  if (!reason && !registration && !tail) return undefined;
+  return [
+    ...(reason ? [reason] : []),
+    ...(registration ? [`Registered: ${registration}`] : []),
+    ...(tail ? [`The trainer's last words:\n\`\`\`\n${tail.slice(-1500)}\n\`\`\``] : []),
+  ].join('\n');
 }

@@ -3,6 +3,7 @@ import type { Config } from '../../services/config.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { Proposal } from '../../services/governance/proposalStore.ts';
 import type { Logger } from '../../services/logger.ts';
+import { withoutHostDetails } from '../../shared/hostDetails.ts';
 import { truncate } from '../../shared/text.ts';
 import { sendableChannel } from '../posting/channels.ts';
 import { NO_MENTIONS } from '../posting/mentions.ts';
@@ -47,7 +48,7 @@ export function listenForGovernance(deps: NoticeDeps): () => void {
     bus.subscribe('codex_refused', ({ problems }) =>
       notice(
         truncate(
-          `⚠️ An edit of the codex on the host was refused; the codex in force is unchanged.\n${problems.map((p) => `- ${p}`).join('\n')}`,
+          `⚠️ An edit of the codex on the host was refused; the codex in force is unchanged.\n${problems.map((p) => `- ${withoutHostDetails(p)}`).join('\n')}`,
           1900,
         ),
         config.logChannelId,

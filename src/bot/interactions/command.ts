@@ -35,6 +35,14 @@ export interface Command<P extends object = BotPorts, I extends CommandCall = Ch
    * function decides per interaction (one subcommand, or a setting such as `FORGE_OPEN_TO_ALL`).
    */
   architectOnly?: boolean | ((interaction: CommandCall, config: Config) => boolean);
+  /**
+   * It uses the models (a model call, an embedding, a forge): each run counts against the
+   * member's `MEMBER_RUNS_PER_HOUR`, in the window the dialogues they start share, and past it
+   * the router refuses politely, saying when to try again. Checked after `architectOnly`, before
+   * the deferral. A function decides per interaction (one subcommand). Commands that start a
+   * dialogue (`/ask`) are counted by the dialogue starter instead, once.
+   */
+  limited?: boolean | ((interaction: CommandCall) => boolean);
   execute(interaction: I, ports: P): Promise<void>;
   /** Choices for an option declared with `setAutocomplete(true)`, as the member types (≤ 25). */
   autocomplete?(interaction: AutocompleteCall, ports: P): Choice[] | Promise<Choice[]>;

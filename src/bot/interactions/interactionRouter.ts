@@ -1,8 +1,18 @@
-import { type Interaction, MessageFlags, type RepliableInteraction } from 'discord.js';
+import {
+  type ChatInputCommandInteraction,
+  type Interaction,
+  MessageFlags,
+  type RepliableInteraction,
+} from 'discord.js';
 import type { Logger } from '../../services/logger.ts';
-import { describeFailure } from '../failures.ts';
+import type { SlidingWindow } from '../../services/slidingWindow.ts';
+import { truncate } from '../../shared/text.ts';
+import type { ArchitectGate, Asker } from '../access/architects.ts';
+import { admitMember } from '../access/memberRuns.ts';
+import { describeFailure, failureDetail } from '../failures.ts';
 import type { BotPorts } from '../ports.ts';
 import type { ButtonRegistry } from './buttons.ts';
+import type { Command } from './command.ts';
 import type { CommandRegistry } from './commandRegistry.ts';
 
 /** Replies ephemerally whatever state the interaction is in (fresh, deferred or answered). */
@@ -22,21 +32,49 @@ export async function replyPrivately(interaction: RepliableInteraction, content:
 }
 
 /**
+ * A failure's words for whoever ran the command or pressed the button (always ephemeral): the
+ * public words, and for an architect what they leave out (the server's address, the paths), so
+ * the one who can fix it need not go to the log.
+ */
+export async function failureReply(
+  error: unknown,
+  asker: Asker,
+  deps: { architects: Pick<ArchitectGate, 'check'>; log: Logger; context: Record<string, unknown> },
+): Promise<string> {
+  const text = describeFailure(error, deps.log, deps.context);
+  const detail = failureDetail(error);
+  if (!detail) return text;
+  const architect = await deps.architects.check(asker).then(
+    (verdict) => verdict.ok,
+    () => false,
+  );
+  return architect ? `${text}\n-# Only you see this, as an architect: ${truncate(detail, 1500)}` : text;
+}
+
+/** Whether this run of the command counts against the member's `MEMBER_RUNS_PER_HOUR`. */
+function isLimited(command: Command, interaction: ChatInputCommandInteraction): boolean {
+  return typeof command.limited === 'function' ? command.limited(interaction) : command.limited === true;
+}
+
+/**
  * The one entry for interactions: finds the command (by name) or the button family (by custom-id
- * prefix), checks the architect role where a command asks, defers what may be slow, and turns
- * every error into an ephemeral reply.
+ * prefix), checks the architect role where a command asks, counts the commands that use the
+ * models in the member's window (the one their dialogues share), defers what may be slow, and
+ * turns every error into an ephemeral reply.
  */
 export function createInteractionRouter(deps: {
   commands: CommandRegistry;
   buttons: ButtonRegistry;
   ports: BotPorts;
+  /** Runs per member within the hour: the dialogue starter's window, shared. */
+  memberRuns: SlidingWindow;
   logger: Logger;
 }) {
   const log = deps.logger.child({ module: 'interactions' });
   const { ports } = deps;
 
   async function report(interaction: RepliableInteraction, error: unknown, context: Record<string, unknown>) {
-    const text = describeFailure(error, log, context);
+    const text = await failureReply(error, interaction, { architects: ports.architects, log, context });
     await replyPrivately(interaction, text).catch((replyError: unknown) =>
       log.error({ ...context, err: replyError }, 'could not report a failure'),
     );
@@ -96,6 +134,15 @@ export function createInteractionRouter(deps: {
         if (!verdict.ok) {
           log.info({ ...context, code: verdict.code }, 'architect-only command refused');
           await replyPrivately(interaction, verdict.reason);
+          return;
+        }
+      }
+      if (isLimited(command, interaction)) {
+        const sub = interaction.options.getSubcommand(false);
+        const named = `/${interaction.commandName}${sub ? ` ${sub}` : ''}`;
+        const refused = admitMember(deps.memberRuns, log, interaction.user.id, `use ${named} again`);
+        if (refused) {
+          await replyPrivately(interaction, `⏳ ${refused.reason}`);
           return;
         }
       }

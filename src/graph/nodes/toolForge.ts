@@ -1,5 +1,6 @@
 import { isGraphBubbleUp } from '@langchain/langgraph';
 import type { ToolForgeResult } from '../../services/tools/toolPorts.ts';
+import { publicMessageOf } from '../../shared/hostDetails.ts';
 import type { NodeDeps } from '../deps.ts';
 import { conversationOf, type DialogueNodeConfig, scopeOf } from '../runContext.ts';
 import type { DialogueStateValue, NodeUpdate } from '../state.ts';
@@ -31,7 +32,8 @@ async function forge(
     deps.log.error({ err: error, conversationId: conversationOf(config) }, 'tool forge failed');
     return {
       status: 'failed',
-      message: `The tool forge failed: ${(error as Error).message ?? String(error)}`,
+      // Posted in the thread: the failure in words, its details (a server's address) in the log.
+      message: `The tool forge failed: ${publicMessageOf(error)}`,
     };
   }
 }

@@ -114,10 +114,13 @@ export interface FinetuneJob {
   /** The persona's frozen exam as this job drew it. */
   exam?: ExamSummary;
   evaluation?: EvaluationReport;
+  /** Why the job failed, in words anyone may read: no server address, path or command line. */
   error?: string;
+  /** The same with what `error` leaves out (addresses, paths), for the log and an architect; absent when nothing was. */
+  errorDetail?: string;
   /** Why a job ended untrained without failing (a refused job). */
   note?: string;
-  /** The end of the trainer's log, for a failed job. */
+  /** The end of the trainer's log, for a failed job, as written (shown in public without the host's details). */
   logTail?: string;
   /** The trainer's process (group) while it runs: stopped at the next start if the bot died first. */
   trainerPid?: number;

@@ -2,10 +2,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { sha256File } from '../../shared/hash.ts';
+import { withoutHostDetails } from '../../shared/hostDetails.ts';
 import { AppError } from '../errors.ts';
 import { deadlineSignal } from '../llm/deadline.ts';
+import { UNREACHABLE_IN_PUBLIC } from '../llm/ollamaErrors.ts';
 
 /**
  * Ollama's HTTP API as the fine-tuning loop uses it (`docs/OLLAMA.md`): one request with a
@@ -41,7 +44,7 @@ export async function call(
       'OLLAMA_UNREACHABLE',
       'operational',
       `cannot reach Ollama at ${endpoint.host}: ${(error as Error).message}`,
-      { cause: error, retryable: true },
+      { cause: error, retryable: true, publicMessage: UNREACHABLE_IN_PUBLIC },
     );
   } finally {
     deadline.clear();
@@ -127,7 +130,11 @@ async function postFile(
       'OLLAMA_UNREACHABLE',
       'operational',
       `cannot send ${path} to Ollama at ${endpoint.host}: ${(error as Error).message}`,
-      { cause: error, retryable: true },
+      {
+        cause: error,
+        retryable: true,
+        publicMessage: `cannot send ${basename(path)} to Ollama: ${withoutHostDetails((error as Error).message)}`,
+      },
     );
   } finally {
     deadline.clear();

@@ -1,4 +1,5 @@
 import { isAbsolute, posix, relative, sep } from 'node:path';
+import { withoutHostDetails } from '../../shared/hostDetails.ts';
 import { AppError } from '../errors.ts';
 import { deadlineSignal } from '../llm/deadline.ts';
 import type { ModelRegistrar, Registration, RegistrationRequest } from './registrar.ts';
@@ -74,7 +75,11 @@ async function post(options: OpenAIRegistrarOptions, route: string, body: unknow
       'LLM_UNREACHABLE',
       'operational',
       `cannot reach the OpenAI-compatible server at ${options.baseUrl}: ${(error as Error).message}`,
-      { cause: error, retryable: true },
+      {
+        cause: error,
+        retryable: true,
+        publicMessage: `cannot reach the OpenAI-compatible server (the address tried is in the bot's log)`,
+      },
     );
   } finally {
     deadline.clear();
@@ -87,6 +92,9 @@ function cannotLoad(options: OpenAIRegistrarOptions, reason: string): AppError {
     'LLM_ERROR',
     'user',
     `the server at ${options.baseUrl} cannot load a LoRA adapter at run time (${reason}): ${RUNTIME_LORA_HELP}`,
+    {
+      publicMessage: `the OpenAI-compatible server cannot load a LoRA adapter at run time (${withoutHostDetails(reason)}): ${RUNTIME_LORA_HELP}`,
+    },
   );
 }
 
@@ -101,9 +109,12 @@ async function prepare(options: OpenAIRegistrarOptions) {
       'LLM_AUTH',
       'user',
       `the server at ${options.baseUrl} refused OPENAI_API_KEY: ${reason}`,
+      { publicMessage: `the OpenAI-compatible server refused OPENAI_API_KEY: ${withoutHostDetails(reason)}` },
     );
   if (response.status >= 500)
-    throw new AppError('LLM_ERROR', 'operational', `the server at ${options.baseUrl} failed: ${reason}`);
+    throw new AppError('LLM_ERROR', 'operational', `the server at ${options.baseUrl} failed: ${reason}`, {
+      publicMessage: `the OpenAI-compatible server failed: ${withoutHostDetails(reason)}`,
+    });
   return {
     export: 'adapter' as const,
     note: `the server at ${options.baseUrl} loads adapters at run time: the trainer writes the adapter`,
@@ -129,6 +140,10 @@ async function register(
         'LLM_ERROR',
         'user',
         `the server at ${options.baseUrl} cannot read the adapter at ${loraPath} (${reason}): set FINETUNE_SHARED_DIR to where the model server sees ${options.localDir}`,
+        {
+          publicMessage:
+            "the OpenAI-compatible server cannot read the adapter where it was told to look: set FINETUNE_SHARED_DIR to where the model server sees the bot's fine-tune folder (the paths are in the bot's log)",
+        },
       );
     if (response.status === 404 || response.status === 405)
       throw cannotLoad(options, `POST /v1/load_lora_adapter answered ${response.status}`);

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { publicMessageOf, withoutHostDetails } from '../../shared/hostDetails.ts';
 import { judgeModelOf } from '../codex/codexSchema.ts';
 import { writeFileDurably } from '../durableWrite.ts';
 import type { ChatMessage, LlmProvider } from '../llm/chatModel.ts';
@@ -43,12 +44,17 @@ export class JobProgress {
     this.job = this.deps.store.update(this.job.id, () => change, this.deps.clock.now());
   }
 
-  /** Ends the job as failed. */
-  fail(error: string, logTail?: string): void {
+  /**
+   * Ends the job as failed. `error` may name paths and addresses (a trainer's reason): the job
+   * keeps it whole as `errorDetail`, and in public words as `error`. `publicError` gives those
+   * words where the caller has them (an AppError's public message).
+   */
+  fail(error: string, logTail?: string, publicError = withoutHostDetails(error)): void {
     const job = this.update({
       state: 'failed',
       stage: 'done',
-      error,
+      error: publicError,
+      ...(publicError !== error ? { errorDetail: error } : {}),
       ...(logTail ? { logTail } : {}),
       finishedAt: this.deps.clock.now(),
     });
@@ -86,7 +92,7 @@ export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void
   } catch (error) {
     if (deps.signal.aborted) return progress.fail('the bot is shutting down; the job was stopped');
     deps.log.error({ err: error, job: jobId }, 'fine-tune failed');
-    progress.fail((error as Error).message ?? String(error));
+    progress.fail((error as Error).message ?? String(error), undefined, publicMessageOf(error));
   }
 }
 
@@ -115,7 +121,8 @@ export async function askServer(
     deps.log.info({ job: progress.job.id, provider, export: plan.export }, plan.note);
     return { provider, registrar, export: plan.export };
   } catch (error) {
-    progress.fail(`${SERVER_NAMES[provider]} cannot take a fine-tuned model: ${(error as Error).message}`);
+    const why = `${SERVER_NAMES[provider]} cannot take a fine-tuned model`;
+    progress.fail(`${why}: ${(error as Error).message}`, undefined, `${why}: ${publicMessageOf(error)}`);
     return undefined;
   }
 }
@@ -292,9 +299,8 @@ export async function register(
       mergedDir: outcome.mergedDir,
     });
   } catch (error) {
-    progress.fail(
-      `${SERVER_NAMES[server.provider]} could not register the candidate: ${(error as Error).message}`,
-    );
+    const why = `${SERVER_NAMES[server.provider]} could not register the candidate`;
+    progress.fail(`${why}: ${(error as Error).message}`, undefined, `${why}: ${publicMessageOf(error)}`);
     return false;
   }
   const { model, ...done } = registered;

@@ -1,3 +1,4 @@
+import { publicMessageOf } from '../../shared/hostDetails.ts';
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
 import type { EventBus } from '../eventBus.ts';
@@ -110,12 +111,7 @@ export async function draftAmendment(
     );
   } catch (error) {
     deps.log.error({ err: error, proposal: proposal.id }, 'amendment drafting failed');
-    return abandonDraft(
-      deps,
-      proposal.id,
-      `drafting failed: ${(error as Error).message ?? String(error)}`,
-      history,
-    );
+    return abandonDraft(deps, proposal.id, `drafting failed: ${publicMessageOf(error)}`, history);
   }
 }
 
@@ -148,7 +144,7 @@ export async function reviewDraft(
       entries.push({
         kind: 'note',
         title: `${persona} could not review it`,
-        text: (error as Error).message ?? String(error),
+        text: publicMessageOf(error),
         at: deps.clock.now(),
       });
     }

@@ -30,12 +30,16 @@ function networkCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** What a public reply says when Ollama does not answer: where the bot looked is the log's. */
+export const UNREACHABLE_IN_PUBLIC =
+  "cannot reach Ollama: start it with `ollama serve` (or set OLLAMA_HOST); the address tried is in the bot's log";
+
 export function unreachableError(host: string, cause?: unknown): AppError {
   return new AppError(
     'OLLAMA_UNREACHABLE',
     'operational',
     `cannot reach Ollama at ${host}: start it with \`ollama serve\` (or set OLLAMA_HOST)`,
-    { cause, retryable: true },
+    { cause, retryable: true, publicMessage: UNREACHABLE_IN_PUBLIC },
   );
 }
 

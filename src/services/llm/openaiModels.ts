@@ -1,3 +1,4 @@
+import { withoutHostDetails } from '../../shared/hostDetails.ts';
 import { createLazy } from '../../shared/lazy.ts';
 import { AppError } from '../errors.ts';
 import type { Persona } from '../personas.ts';
@@ -39,6 +40,8 @@ export function toOpenAIError(
   const message = error instanceof Error ? error.message : String(error);
   const status = (error as { status?: unknown })?.status;
   const cause = { cause: error };
+  // A public reply names "the model server", not where it is (the message keeps that for the log).
+  const server = 'the OpenAI-compatible server';
   if (name === 'TimeoutError' || /timed? ?out/i.test(message)) {
     return new AppError(
       'LLM_TIMEOUT',
@@ -53,7 +56,7 @@ export function toOpenAIError(
       'LLM_AUTH',
       'user',
       `the server at ${context.baseUrl} refused OPENAI_API_KEY (${status}): set a key it accepts`,
-      cause,
+      { ...cause, publicMessage: `${server} refused OPENAI_API_KEY (${status}): set a key it accepts` },
     );
   }
   if (status === 404 || /model.*(does not exist|not found)/i.test(message)) {
@@ -61,7 +64,10 @@ export function toOpenAIError(
       'LLM_MODEL_MISSING',
       'user',
       `the server at ${context.baseUrl} has no model ${context.model}: check ${context.setting ?? "the persona's model in codex.toml"} against its /v1/models`,
-      cause,
+      {
+        ...cause,
+        publicMessage: `${server} has no model ${context.model}: check ${context.setting ?? "the persona's model in codex.toml"} against its /v1/models`,
+      },
     );
   }
   if (status === 429) {
@@ -69,7 +75,7 @@ export function toOpenAIError(
       'LLM_BUSY',
       'operational',
       `the server at ${context.baseUrl} is busy (429): try again shortly`,
-      { ...cause, retryable: true },
+      { ...cause, retryable: true, publicMessage: `${server} is busy (429): try again shortly` },
     );
   }
   if (
@@ -80,7 +86,11 @@ export function toOpenAIError(
       'LLM_UNREACHABLE',
       'operational',
       `cannot reach the OpenAI-compatible server at ${context.baseUrl}: start it, or set OPENAI_BASE_URL`,
-      { ...cause, retryable: true },
+      {
+        ...cause,
+        retryable: true,
+        publicMessage: `cannot reach ${server}: start it, or set OPENAI_BASE_URL (the address tried is in the bot's log)`,
+      },
     );
   }
   return new AppError(
@@ -90,6 +100,7 @@ export function toOpenAIError(
     {
       ...cause,
       retryable: typeof status === 'number' ? status >= 500 : true,
+      publicMessage: `${server} failed on model ${context.model}: ${withoutHostDetails(message)}`,
     },
   );
 }
@@ -175,6 +186,9 @@ export async function checkOpenAI(
       'LLM_MODEL_MISSING',
       'user',
       `the server at ${server.baseUrl} has no model ${missing.join(', ')}: check the personas' models in codex.toml against its /v1/models`,
+      {
+        publicMessage: `the OpenAI-compatible server has no model ${missing.join(', ')}: check the personas' models in codex.toml against its /v1/models`,
+      },
     );
   }
   return { models: listed };

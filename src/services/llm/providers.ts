@@ -51,11 +51,9 @@ export const PROVIDER_NAMES: Record<LlmProvider, string> = {
 };
 
 function notConfigured(what: string): AppError {
-  return new AppError(
-    'LLM_NOT_CONFIGURED',
-    'user',
-    `${what} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it (e.g. http://127.0.0.1:8000/v1), or set provider = "ollama"`,
-  );
+  const message = `${what} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it (e.g. http://127.0.0.1:8000/v1), or set provider = "ollama"`;
+  // The address in it is an example, not this host's: anyone may read the advice as it is.
+  return new AppError('LLM_NOT_CONFIGURED', 'user', message, { publicMessage: message });
 }
 
 export function createProviders(
