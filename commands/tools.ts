@@ -27,6 +27,7 @@ export async function forgeTool(
     spec,
     conversationId: interaction.channelId,
     requestedBy: interaction.user.id,
+    forgedFor: interaction.user.id,
     task: spec,
     guildId: interaction.guildId,
     channelId: interaction.channelId,

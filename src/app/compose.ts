@@ -351,5 +351,7 @@ function startBotJobs(runtime: Runtime, options: ComposeAppOptions): { close(): 
         logger.error({ err: error }, 'could not adopt an edit of the codex');
       }
     },
+    // Told like a codex that does not parse: the operator hears why their edit is not in force.
+    onRefused: (problems) => runtime.bus.publish('codex_refused', { problems }),
   });
 }

@@ -24,6 +24,19 @@ export const DEFAULT_CONTEXT_LIMITS: ContextLimits = {
 };
 
 /**
+ * The earlier runs' words that the prompts show as "Earlier in this conversation": each earlier
+ * task and ALFRED's answer to it, whole. A persona of this run did not write them, so a control
+ * line copied from them counts no more than one copied from the task.
+ */
+export function earlierRunsText(turns: readonly Turn[], currentRun: number): string[] {
+  return turns.flatMap((turn) => {
+    if (turn.run >= currentRun) return [];
+    if (turn.kind === 'task') return [turn.content];
+    return turn.kind === 'answer' ? [...new Set([turn.content, turn.display])] : [];
+  });
+}
+
+/**
  * A compact summary of the conversation's earlier runs: each earlier task and ALFRED's answer
  * to it, newest kept first when the budget runs out.
  */

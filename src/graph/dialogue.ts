@@ -137,7 +137,11 @@ async function* streamRun(
   const { request } = start;
   const stream = await graph.stream(runInput(start, deps.clock.now()), {
     ...configFor(request.conversationId),
-    context: { scope: request.scope ?? NO_SCOPE, streamTurns: options.streamTurns === true },
+    context: {
+      scope: request.scope ?? NO_SCOPE,
+      streamTurns: options.streamTurns === true,
+      userId: request.userId,
+    },
     streamMode: ['updates', 'custom'],
     recursionLimit: recursionLimitFor(settings),
     ...(options.signal ? { signal: options.signal } : {}),

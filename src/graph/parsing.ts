@@ -2,7 +2,8 @@
  * Reading the control lines the personas end their turns with. Only a persona's own output is
  * ever parsed, only near its end, and never inside code, block quotes or quotation marks; and a
  * line the persona copied from text that is not its own (`foreign`: the user's message and its
- * attachments, a tool's result, a recalled memory) never counts — so a `TOOL_CALL:`,
+ * attachments, an earlier run's request or answer shown as "Earlier in this conversation", a
+ * tool's result, a recalled memory) never counts — so a `TOOL_CALL:`,
  * `TOOL_REQUIRED:` or `DISSONANCE:` planted in data never triggers anything.
  */
 

@@ -37,6 +37,11 @@ export const DialogueContext = Annotation.Root({
   scope: Annotation<DialogueScope>(),
   /** Whether each persona's words are streamed as they come (`partial` events). */
   streamTurns: Annotation<boolean>(),
+  /**
+   * Who sent the message the run answers (a Discord user id); undefined outside Discord. A tool
+   * the run forges is forged for them: only their own tools may gain a version from it.
+   */
+  userId: Annotation<string | undefined>(),
 });
 
 export type DialogueRunContext = typeof DialogueContext.State;
@@ -56,6 +61,11 @@ export type DialogueNodeConfig = Omit<LangGraphRunnableConfig, 'context' | 'writ
 /** The conversation the run belongs to (LangGraph's `thread_id`). */
 export function conversationOf(config: DialogueNodeConfig): string {
   return String(config.configurable?.thread_id ?? '');
+}
+
+/** Who sent the message the run answers; undefined outside Discord. */
+export function requesterOf(config: DialogueNodeConfig): string | undefined {
+  return config.context?.userId;
 }
 
 /** The run's scope; a run given none is held nowhere in particular. */

@@ -1,5 +1,11 @@
 import type { ChatMessage, ChatModel } from '../services/llm/chatModel.ts';
 import type { ToolCallOutcome, ToolInfo } from '../services/tools/toolPorts.ts';
+import {
+  type ContextLimits,
+  DEFAULT_CONTEXT_LIMITS,
+  earlierRunsText,
+  summarizeEarlierRuns,
+} from './context.ts';
 import type { NodeDeps } from './deps.ts';
 import type { ThinkingEvent } from './events.ts';
 import { parseToolCall, streamingPreview } from './parsing.ts';
@@ -22,7 +28,10 @@ export interface Spoken {
   exchange: ChatMessage[];
   toolCalls: ToolCallRecord[];
   warnings: string[];
-  /** Text it was shown that is not its own (the task, tool results, memories): control lines copied from it never count. */
+  /**
+   * Text it was shown that is not its own (the task, earlier runs, tool results, memories): control
+   * lines copied from it never count.
+   */
   foreign: string[];
 }
 
@@ -54,10 +63,20 @@ export function resultText(call: ToolCallRecord): string[] {
   return [call.output, ...strings];
 }
 
-/** The text of this run that no persona wrote: the task (with its attachments) and every tool result so far. */
-export function foreignText(state: DialogueStateValue): string[] {
+/**
+ * The text a persona is shown that no persona wrote in this run: the task (with its attachments),
+ * the earlier runs (whole, and as summarized within `limits`: a clipped line reads differently)
+ * and every tool result so far.
+ */
+export function foreignText(
+  state: DialogueStateValue,
+  limits: Pick<ContextLimits, 'summaryChars'> = DEFAULT_CONTEXT_LIMITS,
+): string[] {
+  const earlier = earlierRunsText(state.turns, state.run);
   return [
     state.task,
+    ...earlier,
+    ...(earlier.length ? [summarizeEarlierRuns(state.turns, state.run, limits.summaryChars)] : []),
     ...state.turns.filter((t) => t.run === state.run).flatMap((t) => (t.toolCalls ?? []).flatMap(resultText)),
   ];
 }
@@ -170,7 +189,7 @@ export async function speak(
   let text = await ask();
   const toolCalls: ToolCallRecord[] = [];
   const warnings: string[] = [];
-  const foreign = [...foreignText(state), ...(speech.alsoForeign ?? [])];
+  const foreign = [...foreignText(state, deps.settings.context), ...(speech.alsoForeign ?? [])];
   const { maxToolCallsPerTurn, toolResultChars } = deps.settings;
   for (;;) {
     const reading = parseToolCall(text, { foreign });

@@ -28,14 +28,19 @@ type Step =
   | { op: 'write'; path: string; content: Content<unknown> }
   | { op: 'fsync'; path: string; flags: 'r' | 'r+' }
   | { op: 'rename'; path: string; to: string }
-  | { op: 'remove'; path: string };
+  | { op: 'remove'; path: string }
+  | { op: 'check'; run: () => void };
 
 /** A sequence of steps; a step that fails is thrown back into it, where it may be handled. */
 type Steps = Generator<Step, void, void>;
 
-/** Replaces `path` with `content` durably, blocking until it is on disk. */
-export function writeFileDurably(path: string, content: Content<void>): void {
-  runSync(durableWriteSteps(path, content));
+/**
+ * Replaces `path` with `content` durably, blocking until it is on disk. `beforeRename`, when
+ * given, runs once the new content is flushed and just before it replaces the old: throwing from
+ * it leaves the old file as it is (the codex is never written over an edit it did not read).
+ */
+export function writeFileDurably(path: string, content: Content<void>, beforeRename?: () => void): void {
+  runSync(durableWriteSteps(path, content, beforeRename));
 }
 
 /** Replaces `path` with `content` durably, off the event loop; resolves once it is on disk. */
@@ -48,13 +53,14 @@ export function syncFolder(folder: string): void {
   runSync(folderSyncSteps(folder));
 }
 
-function* durableWriteSteps(path: string, content: Content<unknown>): Steps {
+function* durableWriteSteps(path: string, content: Content<unknown>, beforeRename?: () => void): Steps {
   const folder = dirname(path);
   yield { op: 'mkdir', path: folder };
   const temporary = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     yield { op: 'write', path: temporary, content };
     yield { op: 'fsync', path: temporary, flags: 'r+' };
+    if (beforeRename) yield { op: 'check', run: beforeRename };
     yield { op: 'rename', path: temporary, to: path };
   } catch (error) {
     yield { op: 'remove', path: temporary };
@@ -120,6 +126,9 @@ function performSync(step: Step): void {
       return;
     case 'remove':
       rmSync(step.path, { force: true });
+      return;
+    case 'check':
+      step.run();
   }
 }
 
@@ -146,5 +155,8 @@ async function performAsync(step: Step): Promise<void> {
       return;
     case 'remove':
       await rm(step.path, { force: true });
+      return;
+    case 'check':
+      step.run();
   }
 }

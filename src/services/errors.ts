@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'CODEX_NOT_FOUND'
   | 'CODEX_INVALID'
+  /** The codex file is over 1 MiB: refused unread. */
+  | 'CODEX_TOO_LARGE'
   | 'OLLAMA_UNREACHABLE'
   | 'OLLAMA_MODEL_MISSING'
   | 'OLLAMA_TIMEOUT'

@@ -283,3 +283,42 @@ describe('tools stay in the server they were forged in', () => {
     );
   });
 });
+
+describe('a dialogue cannot take over what others made', () => {
+  it('a member’s dialogue whose tool the forge names like the architect’s gets a name of its own', async () => {
+    const h = await bot.start();
+    const ada = await forgeAsArchitect(h);
+    expect(h.runtime.tools.registry.get('word_count')?.manifest).toMatchObject({
+      requestedBy: ada,
+      forgedFor: ada,
+    });
+
+    // A member's dialogue: BRICK asks for another need, which the forge also names word_count.
+    h.ollama
+      .script(ALFRED, ['plan', 'Counted.'])
+      .script(BRICK, [
+        'A tool would be exact.\nTOOL_REQUIRED: tally tokens separated by whitespace, ignoring blanks',
+        designAnswer(WORD_COUNT_DESIGN),
+        codeAnswer(WORD_COUNT_FIXED),
+        'Done by the tool.',
+      ])
+      .script(ROBIN, ['Sure.\nDISSONANCE: 0.5', 'Yes.\nDISSONANCE: 0.1']);
+    const message = h.discord.userSays(h.userId, h.discord.channelId, 'Tally "a b  c"', { mentionBot: true });
+    await h.discord.waitFor(
+      () => h.discord.messages(message.id).some((m) => m.content === 'Counted.') || undefined,
+      15_000,
+    );
+
+    // The architect's tool is untouched: still its only version, still offered as it was.
+    expect(h.runtime.tools.registry.versions('word_count')).toEqual([1]);
+    expect(h.runtime.tools.registry.get('word_count')?.manifest.forgedFor).toBe(ada);
+    expect(h.runtime.tools.registry.get('word_count_2')?.manifest).toMatchObject({
+      version: 1,
+      requestedBy: 'BRICK',
+      forgedFor: h.userId,
+      conversationId: message.id,
+    });
+    const card = cardIn(h.discord.messages(message.id));
+    expect(card?.attachments.map((a) => a.filename)).toEqual(['word_count_2-v1.js']);
+  });
+});

@@ -291,6 +291,85 @@ describe('the tool forge through the dialogue, the sandbox and @langchain/ollama
   });
 });
 
+describe('a tool gains versions from its owner’s forges only', () => {
+  /** A dialogue run for `userId` in which BRICK asks for `spec` and the forge names it word_count. */
+  async function dialogueForges(conversationId: string, userId: string | undefined, spec: string) {
+    harness.emulator
+      .script(ALFRED, ['plan', 'answer'])
+      .script(BRICK, [
+        `A tool would help.\nTOOL_REQUIRED: ${spec}`,
+        designAnswer(WORD_COUNT_DESIGN),
+        codeAnswer(WORD_COUNT_FIXED),
+        'Done.',
+      ])
+      .script(ROBIN, ['ok\nDISSONANCE: 0.5', 'ok\nDISSONANCE: 0.1']);
+    const events: DialogueEvent[] = [];
+    const request = { conversationId, message: 'Count some words.', ...(userId ? { userId } : {}) };
+    for await (const event of harness.runtime.dialogue.run(request)) events.push(event);
+    return turnsOf(events, 'TOOL_FORGE')[0]?.forged;
+  }
+  const manifestOf = (name: string, version?: number) =>
+    harness.runtime.tools.registry.get(name, version)?.manifest;
+
+  it('gives a member’s dialogue its own name for another member’s tool, and the owner’s dialogue a version', async () => {
+    harness = await startHarness();
+
+    expect(await dialogueForges('a1', 'member-a', 'count the words in a text')).toEqual({
+      name: 'word_count',
+      version: 1,
+      status: 'created',
+    });
+    expect(manifestOf('word_count')).toMatchObject({ requestedBy: 'BRICK', forgedFor: 'member-a' });
+
+    // Member B's dialogue: a different need the forge also names word_count.
+    expect(
+      await dialogueForges('b1', 'member-b', 'tally tokens separated by whitespace, ignoring blanks'),
+    ).toEqual({ name: 'word_count_2', version: 1, status: 'created' });
+    expect(harness.runtime.tools.registry.versions('word_count')).toEqual([1]);
+    expect(manifestOf('word_count_2')).toMatchObject({ forgedFor: 'member-b', conversationId: 'b1' });
+
+    // Member A's own later dialogue extends A's tool.
+    expect(await dialogueForges('a2', 'member-a', 'count the words, treating hyphens as spaces')).toEqual({
+      name: 'word_count',
+      version: 2,
+      status: 'created',
+    });
+    expect(harness.runtime.tools.registry.versions('word_count_2')).toEqual([1]);
+  });
+
+  it('never versions the architect’s /tools forge from a dialogue, nor a tool from before owners were kept', async () => {
+    harness = await startHarness();
+    // The architect's tool, as /tools forge asks for it; and one a dialogue made before owners were kept.
+    harness.emulator.script(BRICK, [designAnswer(WORD_COUNT_DESIGN), codeAnswer(WORD_COUNT_FIXED)]);
+    await harness.runtime.toolForge.forge({
+      spec: 'count the words in a text',
+      conversationId: 'channel',
+      requestedBy: '100000000000000001',
+      forgedFor: '100000000000000001',
+      task: 'count the words in a text',
+    });
+    registerTool(harness.runtime.tools.registry, { name: 'word_count_2', spec: 'an old tool' });
+
+    const forged = await dialogueForges(
+      'm1',
+      'member-m',
+      'tally tokens separated by whitespace, ignoring blanks',
+    );
+
+    expect(forged).toEqual({ name: 'word_count_3', version: 1, status: 'created' });
+    expect(harness.runtime.tools.registry.versions('word_count')).toEqual([1]);
+    expect(harness.runtime.tools.registry.versions('word_count_2')).toEqual([1]);
+    // A /tools forge from before `forgedFor` was kept still belongs to the member it names.
+    const legacy = registerTool(harness.runtime.tools.registry, {
+      name: 'legacy_tool',
+      requestedBy: '100000000000000002',
+    });
+    expect(harness.runtime.tools.registry.ownedBy('legacy_tool', '100000000000000002')).toBe(true);
+    expect(harness.runtime.tools.registry.ownedBy('legacy_tool', undefined)).toBe(false);
+    expect(legacy.manifest.forgedFor).toBeUndefined();
+  });
+});
+
 describe('control lines planted in data never trigger', () => {
   it('runs no tool from a TOOL_CALL that the user wrote and BRICK echoed', async () => {
     harness = await startHarness();

@@ -2,7 +2,7 @@ import { isGraphBubbleUp } from '@langchain/langgraph';
 import type { ToolForgeResult } from '../../services/tools/toolPorts.ts';
 import { publicMessageOf } from '../../shared/hostDetails.ts';
 import type { NodeDeps } from '../deps.ts';
-import { conversationOf, type DialogueNodeConfig, scopeOf } from '../runContext.ts';
+import { conversationOf, type DialogueNodeConfig, requesterOf, scopeOf } from '../runContext.ts';
 import type { DialogueStateValue, NodeUpdate } from '../state.ts';
 import { turnOf } from '../turns.ts';
 
@@ -19,6 +19,8 @@ async function forge(
         spec,
         conversationId: conversationOf(config),
         requestedBy: 'BRICK',
+        // The member whose message this run answers: the tool is theirs.
+        forgedFor: requesterOf(config) ?? null,
         task: state.task,
         guildId: scopeOf(config).guildId,
         // Where it was asked, for the card in the log channel.

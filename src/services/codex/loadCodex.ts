@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parse, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { sha256 } from '../../shared/hash.ts';
+import { formatBytes } from '../../shared/text.ts';
 import { AppError } from '../errors.ts';
 import { type CodexData, codexSchema } from './codexSchema.ts';
 
@@ -73,10 +74,24 @@ export function parseCodex(source: string, path: string): Codex {
   });
 }
 
-/** Reads, parses and validates the codex file. */
+/**
+ * The largest codex file read (1 MiB): the shipped one is a few kilobytes, and a file much larger
+ * is a mistake (a log written to the wrong path, a copy gone wrong), never a codex to parse.
+ */
+export const MAX_CODEX_FILE_BYTES = 1024 * 1024;
+
+/** Why a codex file of `bytes` was not read: the file, its size and the limit. */
+export function codexTooLargeMessage(path: string, bytes: number, limit = MAX_CODEX_FILE_BYTES): string {
+  return `The codex ${path} is ${formatBytes(bytes)} (${bytes} bytes), over the limit of ${formatBytes(limit)} (${limit} bytes): it was not read.`;
+}
+
+/** Reads, parses and validates the codex file; one over {@link MAX_CODEX_FILE_BYTES} is refused unread. */
 export async function loadCodex(path: string): Promise<Codex> {
   let source: string;
   try {
+    const { size } = await stat(path);
+    if (size > MAX_CODEX_FILE_BYTES)
+      throw new AppError('CODEX_TOO_LARGE', 'user', codexTooLargeMessage(path, size));
     source = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { sha256 } from '../../shared/hash.ts';
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { Logger } from '../logger.ts';
-import { archiveCodex, writeCodex } from './codexFile.ts';
+import { archiveCodex, writeCodexUnlessChanged } from './codexFile.ts';
 import {
   checkHistoryOpened,
   checkPending,
@@ -116,7 +117,9 @@ function markStale(
 /**
  * Ratifies a pending proposal for someone who opened its history: the codex it was drafted
  * against must still be the one on disk, and the amended codex must still pass the checks (else it
- * is stale). The previous codex is archived, the new one written durably and put in force.
+ * is stale). The previous codex is archived, the new one written durably and put in force — unless
+ * the file changed after it was read here (an edit on the host): that edit is kept, and the
+ * proposal is stale.
  */
 export function approveProposal(deps: DecisionDeps, id: string, userId: string): Decision {
   const verdict = inspectProposal(deps, id);
@@ -141,7 +144,11 @@ export function approveProposal(deps: DecisionDeps, id: string, userId: string):
   const archivedPrevious = archiveCodex(deps.dataDir, current.data.version, onDisk);
   const intent = { version, hash, by: userId, at, archivedPrevious };
   deps.store.update(id, (p) => transition(p, { type: 'approval_started', intent }), at);
-  writeCodex(deps.codexPath, text);
+  if (!writeCodexUnlessChanged(deps.codexPath, text, sha256(onDisk))) {
+    // The operator saved the codex after it was read here: their edit stays, this draft is stale.
+    deps.store.update(id, (p) => transition(p, { type: 'approval_undone' }), deps.clock.now());
+    return markStale(deps, id, 'the codex was edited on the host while it was being approved');
+  }
   const approved = deps.store.completeApproval(id, versionRecord(id, intent));
   deps.applyCodex(codex);
   deps.log.info(

@@ -99,6 +99,8 @@ export async function draftAmendment(
         (p) => transition(p, { type: 'drafted', draft, diff, history }),
         now(),
       );
+      // It went stale while ALFRED drafted (the codex edited on the host): nothing to offer.
+      if (ready.state !== 'pending') return ready;
       deps.log.info({ proposal: ready.id, evidence: evidence.length }, 'amendment proposed');
       deps.bus.publish('proposal_ready', { proposal: ready });
       return ready;
@@ -164,6 +166,7 @@ function abandonDraft(
     (p) => transition(p, { type: 'abandoned', reason, history }),
     deps.clock.now(),
   );
+  if (abandoned.state !== 'abandoned') return abandoned;
   deps.log.warn({ proposal: id, reason }, 'amendment abandoned; autonomy resumes');
   deps.bus.publish('proposal_abandoned', { proposal: abandoned });
   return abandoned;

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { createTwoFilesPatch } from 'diff';
+import { sha256 } from '../../shared/hash.ts';
 import { type Codex, CodexError, parseCodex } from '../codex/loadCodex.ts';
 import { writeFileDurably } from '../durableWrite.ts';
 
@@ -91,6 +92,43 @@ export function codexDiff(before: string, after: string, beforeLabel: string, af
 /** Replaces the codex file durably: the old text or the new survives a crash, never half. */
 export function writeCodex(path: string, text: string): void {
   writeFileDurably(path, text);
+}
+
+/** Thrown inside a codex write that found the file changed since it was read. */
+class CodexMoved extends Error {}
+
+/**
+ * Replaces the codex durably unless the file changed since it was read (its text no longer hashes
+ * to `readHash`, or it is gone): an operator's edit is never written over. The text on disk is
+ * compared once the new one is flushed, just before it takes the file's place, so nothing but a
+ * save in that last instant can slip between. A codex that is a symbolic link (a mounted config's
+ * `..data` link, say) keeps its link: the file it points to is replaced. Returns whether it wrote.
+ */
+export function writeCodexUnlessChanged(path: string, text: string, readHash: string): boolean {
+  const unchanged = (target: string) => {
+    try {
+      return sha256(readFileSync(target, 'utf8')) === readHash;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  };
+  let target: string;
+  try {
+    target = realpathSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    writeFileDurably(target, text, () => {
+      if (!unchanged(target)) throw new CodexMoved();
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof CodexMoved) return false;
+    throw error;
+  }
 }
 
 /** Keeps a codex version under `DATA_DIR/codex-history/`; returns its path. */

@@ -1,7 +1,7 @@
 import { sha256 } from '../../shared/hash.ts';
 import { type Codex, CodexError, parseCodex } from '../codex/loadCodex.ts';
 import type { CodexInForce } from './amendmentDecisions.ts';
-import { archiveCodex, withVersionLine, writeCodex } from './codexFile.ts';
+import { archiveCodex, withVersionLine, writeCodexUnlessChanged } from './codexFile.ts';
 import { transition } from './proposalStateMachine.ts';
 import type { Proposal, ProposalStore } from './proposalStore.ts';
 
@@ -9,7 +9,9 @@ import type { Proposal, ProposalStore } from './proposalStore.ts';
 export type HostEdit =
   | { ok: true; version: number; stale?: Proposal }
   | { ok: false; code: 'INVALID'; problems: string[] }
-  | { ok: false; code: 'UNCHANGED' };
+  | { ok: false; code: 'UNCHANGED' }
+  /** The file changed again before its version line could be written back: the newer edit comes next. */
+  | { ok: false; code: 'CHANGED' };
 
 export interface HostEditDeps extends CodexInForce {
   readonly store: Pick<ProposalStore, 'active' | 'addVersion' | 'update' | 'versions'>;
@@ -64,10 +66,11 @@ function parseHostEdit(
 
 /**
  * Every text in force has its own version: an edit that kept the number gets the next one,
- * written back to the file.
+ * written back to the file — unless the operator saved again since `text` was read: their newer
+ * edit is never written over, and it is the one adopted next (the watcher brings it).
  */
 function versionedHostEdit(
-  deps: Pick<HostEditDeps, 'store' | 'codexPath'>,
+  deps: Pick<HostEditDeps, 'store' | 'codexPath' | 'log'>,
   current: Codex,
   text: string,
   parsed: Codex,
@@ -84,7 +87,12 @@ function versionedHostEdit(
       ],
     };
   }
-  writeCodex(deps.codexPath, adopted.source);
+  if (!writeCodexUnlessChanged(deps.codexPath, adopted.source, sha256(text))) {
+    deps.log.info(
+      'the codex changed again on the host before its version was written back; the newer edit is read next',
+    );
+    return { ok: false, code: 'CHANGED' };
+  }
   return { ok: true, codex: adopted };
 }
 

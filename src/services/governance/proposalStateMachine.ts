@@ -156,8 +156,13 @@ export type ProposalEvent =
 /**
  * The change an event makes to a proposal. The approval itself (→ approved, with the new version
  * recorded in the same transaction) is the store's `completeApproval`, given `versionRecord`.
+ * A draft finishes only a proposal still drafting, and only an undecided one is abandoned: a
+ * proposal that went stale while ALFRED drafted (the codex edited on the host) stays stale.
  */
 export function transition(proposal: Proposal, event: ProposalEvent): Partial<Proposal> {
+  const drafting = proposal.state === 'drafting';
+  if ((event.type === 'drafted' || event.type === 'restorable') && !drafting) return {};
+  if (event.type === 'abandoned' && !drafting && proposal.state !== 'pending') return {};
   switch (event.type) {
     case 'drafted':
       return {

@@ -185,9 +185,9 @@ async function implementTool(
 }
 
 /**
- * Registers the forged tool, indexes it for retrieval and announces it. A name collision in scope
- * makes a new version; a name another server holds is not theirs to extend, so the new tool takes
- * a free one.
+ * Registers the forged tool, indexes it for retrieval and announces it. A name its owner already
+ * holds makes a new version; a name held by another server or another owner is not theirs to
+ * extend, so the new tool takes a free one.
  */
 async function registerTool(
   forge: Forge,
@@ -197,9 +197,18 @@ async function registerTool(
   attempts: ForgeAttempt[],
 ): Promise<StoredTool> {
   const { deps } = forge;
+  const forgedFor = request.forgedFor ?? undefined;
+  const name = freeName(deps.tools, designed.name, request.guildId ?? null, forgedFor);
+  if (name !== designed.name) {
+    forge.logger.info(
+      { tool: name, designed: designed.name },
+      'the designed name is another’s tool; forged under its own',
+    );
+  }
+  // Named and written in one synchronous stretch: no other forge can take the name in between.
   const tool = deps.tools.registry.register(
     {
-      name: freeName(deps.tools, designed.name, request.guildId ?? null),
+      name,
       description: designed.description,
       spec: designed.spec,
       entry: 'run',
@@ -211,6 +220,7 @@ async function registerTool(
       codexVersion: deps.codexVersion(),
       createdAt: new Date(deps.clock.now()).toISOString(),
       requestedBy: request.requestedBy,
+      ...(forgedFor ? { forgedFor } : {}),
       conversationId: request.conversationId,
       ...(request.guildId ? { guildId: request.guildId } : {}),
     },
@@ -248,12 +258,23 @@ function refusal(
   };
 }
 
-/** `name`, or `name_2`, `name_3`, … when a tool of that name belongs to another server. */
-function freeName(tools: ToolService, name: string, guildId: string | null): string {
-  const owner = (candidate: string) => tools.registry.get(candidate)?.manifest;
+/**
+ * `name`, or `name_2`, `name_3`, … when a tool of that name is not `owner`'s to extend: it belongs
+ * to another server, or another member (or the architect) forged it (`ownerOf`).
+ */
+function freeName(
+  tools: ToolService,
+  name: string,
+  guildId: string | null,
+  owner: string | undefined,
+): string {
+  const { registry } = tools;
+  const taken = (candidate: string) => {
+    if (registry.versions(candidate).length === 0) return false;
+    const newest = registry.get(candidate)?.manifest;
+    return !newest || !visibleIn(newest, guildId) || !registry.ownedBy(candidate, owner);
+  };
   let candidate = name;
-  for (let n = 2; owner(candidate) && !visibleIn(owner(candidate) ?? {}, guildId); n++) {
-    candidate = `${name.slice(0, 44)}_${n}`;
-  }
+  for (let n = 2; taken(candidate); n++) candidate = `${name.slice(0, 44)}_${n}`;
   return candidate;
 }

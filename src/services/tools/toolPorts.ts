@@ -3,8 +3,14 @@ export interface ToolForgeRequest {
   /** BRICK's specification, as he wrote it after `TOOL_REQUIRED:`. */
   spec: string;
   conversationId: string;
-  /** The persona that asked. */
+  /** The persona that asked (a dialogue's forge), or the member who ran `/tools forge`. */
   requestedBy: string;
+  /**
+   * The member the tool is forged for: whoever sent the message the dialogue answers, or ran
+   * `/tools forge`. A tool gains versions from its owner's forges only (see `ownerOf`). None: the
+   * operator (the terminal chat, scripts).
+   */
+  forgedFor?: string | null;
   /** The task of the run that asked, for context. */
   task: string;
   /** The server it was asked in (the tool stays there); none outside servers. */

@@ -12,7 +12,8 @@ import type { Logger } from '../logger.ts';
  *     <FORGE_DIR>/<name>/v<N>/manifest.json  spec, schema, tests and results, attempts, provenance
  *
  * Readable and reviewable by a person. A version is never overwritten: the same name makes a
- * new version. Removing a tool moves its folder under `<FORGE_DIR>/.archive/`.
+ * new version (the forge only lets a tool's owner do that: see `ownerOf`). Removing a tool moves
+ * its folder under `<FORGE_DIR>/.archive/`.
  */
 
 export const TOOL_NAME_PATTERN = /^[a-z][a-z0-9_]{1,47}$/;
@@ -46,7 +47,10 @@ export const manifestSchema = z.object({
   model: z.string(),
   codexVersion: z.number(),
   createdAt: z.string(),
+  /** The persona that asked (a dialogue's forge), or the member who ran `/tools forge`. */
   requestedBy: z.string(),
+  /** The member it was forged for (see {@link ownerOf}); none: the operator's. */
+  forgedFor: z.string().optional(),
   conversationId: z.string().optional(),
   /** The server it was forged in: offered and listed there only. None: forged outside a server, offered everywhere. */
   guildId: z.string().optional(),
@@ -67,6 +71,26 @@ export function visibleIn(
   if (guildId === undefined) return true;
   return manifest.guildId === undefined || manifest.guildId === guildId;
 }
+
+/** A Discord user id, as `/tools forge` recorded its requester before `forgedFor` was kept. */
+const DISCORD_ID = /^\d{15,21}$/;
+
+/**
+ * Whose a tool version is: the member it was forged for (who sent the message the dialogue
+ * answered, or ran `/tools forge`). A version from before that was recorded belongs to the member
+ * in `requestedBy` when it names one; otherwise (the operator's, or a dialogue's whose member was
+ * not recorded) to nobody in particular: undefined, like the operator's own forges.
+ *
+ * The rule it serves: a tool gains a new version only from its owner's forge. Anyone else's forge
+ * of the same name gets a name of its own (`word_count_2`), so that a member's dialogue never
+ * changes what another member, or the architect, made (the architect removes a tool with
+ * `/tools remove` instead).
+ */
+export function ownerOf(manifest: Pick<ToolManifest, 'forgedFor' | 'requestedBy'>): string | undefined {
+  if (manifest.forgedFor !== undefined) return manifest.forgedFor;
+  return DISCORD_ID.test(manifest.requestedBy) ? manifest.requestedBy : undefined;
+}
+
 export type ToolTestRecord = z.infer<typeof testSchema>;
 export type ForgeAttempt = z.infer<typeof attemptSchema>;
 
@@ -134,6 +158,17 @@ export class ToolRegistry {
       .filter((version): version is string => version !== undefined)
       .map(Number)
       .sort((a, b) => a - b);
+  }
+
+  /**
+   * Whether `owner` may add a version to the tool `name`: every version on disk is theirs (see
+   * {@link ownerOf}). A version that cannot be read is nobody's, so it keeps the name from others.
+   */
+  ownedBy(name: string, owner: string | undefined): boolean {
+    return this.versions(name).every((version) => {
+      const tool = this.read(name, version);
+      return tool !== undefined && ownerOf(tool.manifest) === owner;
+    });
   }
 
   /** Writes a new tool, or a new version of one with the same name; returns what was stored. */

@@ -134,7 +134,14 @@ describe("the dialogue's scope, given to the graph as LangGraph's run context", 
     expect(seen.toolGuilds.length).toBeGreaterThan(2);
     expect(new Set(seen.toolGuilds)).toEqual(new Set(['g1']));
     expect(seen.forged).toMatchObject([
-      { conversationId: 'thread-1', guildId: 'g1', channelId: 'thread-1', spec: 'a timer' },
+      {
+        conversationId: 'thread-1',
+        guildId: 'g1',
+        channelId: 'thread-1',
+        spec: 'a timer',
+        requestedBy: 'BRICK',
+        forgedFor: 'u1',
+      },
     ]);
     expect(seen.records).toMatchObject([
       { conversationId: 'thread-1', userId: 'u1', guildId: 'g1', channelId: 'c1' },
@@ -156,7 +163,7 @@ describe("the dialogue's scope, given to the graph as LangGraph's run context", 
     const events = await talk(dialogue, { conversationId: 'terminal', message: 'Add one and one.' }, true);
     expect(seen.recalls).toEqual([{ excludeConversation: 'terminal', guildId: null }]);
     expect(new Set(seen.toolGuilds)).toEqual(new Set([null]));
-    expect(seen.forged).toMatchObject([{ guildId: null }]);
+    expect(seen.forged).toMatchObject([{ guildId: null, forgedFor: null }]);
     const [record] = seen.records;
     expect(record).toBeDefined();
     expect(record && ['userId', 'guildId', 'channelId'].filter((key) => key in record)).toEqual([]);

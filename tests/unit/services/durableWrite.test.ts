@@ -23,6 +23,25 @@ describe('a durable write', () => {
     expect(readdirSync(dir)).toEqual(['codex.toml']);
   });
 
+  it('keeps the old content when the check just before the rename refuses, and leaves no temporary file', () => {
+    const dir = folders.folder();
+    const path = join(dir, 'codex.toml');
+    writeFileDurably(path, 'version = 1\n');
+    let checked = '';
+    expect(() =>
+      writeFileDurably(path, 'version = 2\n', () => {
+        // The new content is flushed, the old still in place.
+        checked = readFileSync(path, 'utf8');
+        throw new Error('changed since it was read');
+      }),
+    ).toThrow('changed since it was read');
+    expect(checked).toBe('version = 1\n');
+    expect(readFileSync(path, 'utf8')).toBe('version = 1\n');
+    expect(readdirSync(dir)).toEqual(['codex.toml']);
+    writeFileDurably(path, 'version = 2\n', () => undefined);
+    expect(readFileSync(path, 'utf8')).toBe('version = 2\n');
+  });
+
   it('keeps the old content and removes the temporary file when writing fails, in both forms', async () => {
     const dir = folders.folder();
     const path = join(dir, 'index.hnsw');

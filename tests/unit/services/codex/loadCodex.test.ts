@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodexError, loadCodex, parseCodex } from '../../../../src/services/codex/loadCodex.ts';
@@ -36,6 +36,17 @@ describe('the shipped codex', () => {
 });
 
 describe('loadCodex', () => {
+  it('refuses a codex over 1 MiB unread, naming the file, its size and the limit', async () => {
+    const path = join(folder(), 'codex.toml');
+    writeFileSync(path, '');
+    truncateSync(path, 50 * 1024 * 1024);
+    await expect(loadCodex(path)).rejects.toMatchObject({
+      code: 'CODEX_TOO_LARGE',
+      kind: 'user',
+      message: `The codex ${path} is 52 MB (52428800 bytes), over the limit of 1.0 MB (1048576 bytes): it was not read.`,
+    });
+  });
+
   it('names the file, line and column of a TOML syntax error', async () => {
     const path = join(folder(), 'codex.toml');
     writeFileSync(path, 'version = 1\n[core]\nprinciples = ["a",\n  oops\n');

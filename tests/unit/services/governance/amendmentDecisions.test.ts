@@ -72,6 +72,34 @@ describe('approving a proposal', () => {
     });
   });
 
+  it('writes nothing over a host edit saved between its read and its write, and marks it stale', () => {
+    const world = withPending();
+    openHistory(world, 'p1', 'arch');
+    const hostEdit = `${readFileSync(world.codexPath, 'utf8')}\n# the operator's edit\n`;
+    // The operator saves just as the approval's intent is recorded: after the codex was read.
+    const update = world.store.update.bind(world.store);
+    const racing: typeof world.store.update = (id, change, at) => {
+      const next = update(id, change, at);
+      if (next.approving) writeFileSync(world.codexPath, hostEdit);
+      return next;
+    };
+    world.store.update = racing;
+
+    const decision = approveProposal(world, 'p1', 'arch');
+
+    expect(decision).toMatchObject({
+      ok: false,
+      code: 'STALE',
+      reason: 'Proposal p1 is stale: the codex was edited on the host while it was being approved.',
+    });
+    expect(readFileSync(world.codexPath, 'utf8')).toBe(hostEdit);
+    expect(world.store.get('p1')).toMatchObject({ state: 'stale' });
+    expect(world.store.get('p1')?.approving).toBeUndefined();
+    expect(world.store.versions().map((v) => v.version)).toEqual([1]);
+    expect(world.codex().data.version).toBe(1);
+    expect(world.events).toEqual([]);
+  });
+
   it('marks it stale, and writes nothing, when the codex on disk changed after the draft', () => {
     const world = withPending();
     const edited = `${readFileSync(world.codexPath, 'utf8')}\n# edited by hand\n`;

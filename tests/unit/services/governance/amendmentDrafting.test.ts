@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { draftAmendment } from '../../../../src/services/governance/amendmentDrafting.ts';
+import { adoptHostEdit } from '../../../../src/services/governance/hostEdit.ts';
 import { newProposalRecord } from '../../../../src/services/governance/proposalStateMachine.ts';
 import type { StoredRecord } from '../../../../src/services/memory/interactionLog.ts';
 import { REAL_CODEX_PATH, tempFolders } from '../../../support/fixtures.ts';
@@ -113,6 +114,40 @@ describe('drafting an amendment', () => {
       { kind: 'note', title: 'BRICK could not review it', text: 'model down' },
       { kind: 'review', title: "ROBIN's review", text: 'Gentle.' },
     ]);
+  });
+
+  it('keeps the proposal stale when the codex is edited on the host while ALFRED drafts', async () => {
+    const { deps, world, proposal, evidence } = drafting({
+      ALFRED: [answer(amended)],
+      BRICK: ['Sound.'],
+      ROBIN: ['Gentle.'],
+    });
+    const edited = world.codex().source.replace('Disagree kindly', 'Disagree gently');
+    // The operator saves an edit while BRICK reviews the draft.
+    const modelFor: typeof deps.modelFor = (persona) => {
+      const model = deps.modelFor(persona);
+      return {
+        model: model.model,
+        invoke: async (messages, options) => {
+          if (persona === 'BRICK') {
+            writeFileSync(world.codexPath, edited);
+            expect(adoptHostEdit(world, edited)).toMatchObject({ ok: true, version: 2 });
+          }
+          return model.invoke(messages, options);
+        },
+      };
+    };
+
+    const after = await draftAmendment({ ...deps, modelFor }, proposal, evidence);
+
+    expect(after).toMatchObject({
+      state: 'stale',
+      reason: 'the codex was edited on the host after it was drafted',
+    });
+    expect(world.store.get('p1')?.state).toBe('stale');
+    expect(world.store.active()).toBeUndefined();
+    // Nothing is offered to the architect: only the edit on the host was told.
+    expect(world.events.map(([type]) => type)).toEqual(['codex_edited']);
   });
 
   it('abandons the draft when it is stopped (shutting down)', async () => {

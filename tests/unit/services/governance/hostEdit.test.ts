@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adoptHostEdit } from '../../../../src/services/governance/hostEdit.ts';
@@ -20,6 +20,8 @@ describe('an edit of the codex on the host', () => {
     const world = withCodexInForce();
     const before = world.codex().source;
     const edited = before.replace('Disagree kindly', 'Disagree gently');
+    // As the watcher hands it over: the text it read from the file.
+    writeFileSync(world.codexPath, edited);
     await world.clock.advance(1_000);
 
     expect(adoptHostEdit(world, edited)).toEqual({ ok: true, version: 2 });
@@ -37,6 +39,41 @@ describe('an edit of the codex on the host', () => {
       archivedPrevious: archived,
     });
     expect(world.events).toEqual([['codex_edited', { version: 2 }]]);
+  });
+
+  it('writes nothing back over a newer save, and adopts nothing until the watcher brings it', () => {
+    const world = withCodexInForce();
+    const before = world.codex().source;
+    // The watcher read this edit (the version kept: it would be written back as version 2)…
+    const read = before.replace('Disagree kindly', 'Disagree gently');
+    // …and the operator saved again before it was adopted.
+    const newer = before.replace('Disagree kindly', 'Disagree very gently');
+    writeFileSync(world.codexPath, newer);
+
+    expect(adoptHostEdit(world, read)).toEqual({ ok: false, code: 'CHANGED' });
+
+    expect(readFileSync(world.codexPath, 'utf8')).toBe(newer);
+    expect(world.codex().source).toBe(before);
+    expect(world.store.versions().map((v) => v.version)).toEqual([1]);
+    expect(world.events).toEqual([]);
+    // The newer save, as the watcher hands it over next, is adopted and written back.
+    expect(adoptHostEdit(world, newer)).toEqual({ ok: true, version: 2 });
+    expect(readFileSync(world.codexPath, 'utf8')).toContain('Disagree very gently');
+  });
+
+  it('writes the version back through a codex link, keeping the link', () => {
+    const world = withCodexInForce();
+    const real = join(world.dataDir, 'mounted', 'codex.toml');
+    mkdirSync(join(world.dataDir, 'mounted'));
+    renameSync(world.codexPath, real);
+    symlinkSync(real, world.codexPath);
+    const edited = world.codex().source.replace('Disagree kindly', 'Disagree gently');
+    writeFileSync(real, edited);
+
+    expect(adoptHostEdit(world, edited)).toEqual({ ok: true, version: 2 });
+
+    expect(lstatSync(world.codexPath).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toMatch(/^version = 2$/m);
   });
 
   it('keeps a version the operator raised, and makes the pending proposal stale', () => {

@@ -178,6 +178,26 @@ describe('the transitions', () => {
   });
 });
 
+describe('a proposal that went stale while it was drafted', () => {
+  it('stays stale when the draft, a rollback’s text or a failure comes in after', () => {
+    const clock = new ManualClock();
+    const stale = replay(drafting(clock), {
+      type: 'went_stale',
+      reason: 'the codex was edited on the host after it was drafted',
+      at: clock.now(),
+    });
+    expect(transition(stale, { type: 'drafted', draft, diff: '--- diff', history: [] })).toEqual({});
+    expect(
+      transition(stale, { type: 'restorable', version: 1, current: codex, text: amended, at: clock.now() }),
+    ).toEqual({});
+    expect(transition(stale, { type: 'abandoned', reason: 'drafting failed' })).toEqual({});
+    // Nor is a decided proposal abandoned or drafted again.
+    const rejected = replay(pending(clock), { type: 'rejected', userId: 'arch', at: clock.now() });
+    expect(transition(rejected, { type: 'abandoned', reason: 'unreachable' })).toEqual({});
+    expect(transition(rejected, { type: 'drafted', draft, diff: '', history: [] })).toEqual({});
+  });
+});
+
 describe('the transitions around an approval and the card', () => {
   it('records an approval’s intent, and clears it when a restart undoes the approval', () => {
     const clock = new ManualClock();
