@@ -116,6 +116,7 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
       decision = await amendments.propose(
         interaction.user.id,
         interaction.options.getString('note') ?? undefined,
+        interaction.channelId,
       );
     }
     if (!decision.ok) {

@@ -4,6 +4,7 @@ import type { ChannelAccess } from '../src/bot/access/channelAccess.ts';
 import type { Command, CommandCall } from '../src/bot/interactions/command.ts';
 import type { Dialogue } from '../src/graph/dialogue.ts';
 import type { Curation, ForgetReport } from '../src/services/curation/curation.ts';
+import type { Amendments } from '../src/services/governance/amendments.ts';
 import type { Memory } from '../src/services/memory/memory.ts';
 import { plural, truncate } from '../src/shared/text.ts';
 
@@ -34,6 +35,8 @@ export interface MemoryCommandPorts {
   memory: Pick<Memory, 'recall' | 'records' | 'forget'>;
   curation: Pick<Curation, 'forget'>;
   dialogue: Pick<Dialogue, 'forget'>;
+  /** Proposals keep their evidence's words: forgetting removes them there too. */
+  amendments: Pick<Amendments, 'forgetEvidence'>;
   architects: Pick<ArchitectGate, 'check'>;
   access: Pick<ChannelAccess, 'visibleTo'>;
 }
@@ -62,7 +65,7 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
   defer: 'ephemeral',
   // A search embeds the query: it counts against the member's runs, as a dialogue does.
   limited: (interaction) => interaction.options.getSubcommand() === 'search',
-  async execute(interaction, { memory: store, curation, dialogue, architects, access }) {
+  async execute(interaction, { memory: store, curation, dialogue, amendments, architects, access }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);
       // Only dialogues from channels the asker can read: the answer quotes them word for word.
@@ -112,6 +115,7 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
     }
     // The golden samples first: their ids come from the records, which go next.
     const golden = await curation.forget(records.map((r) => r.id));
+    amendments.forgetEvidence(records.map((r) => r.id));
     const removed = await store.forget(threadId);
     await dialogue.forget(threadId);
     await interaction.editReply({

@@ -414,38 +414,154 @@ describe('governance fails closed', () => {
 });
 
 describe('a proposal’s evidence respects channel permissions', () => {
-  it('shows in the history only the dialogues its readers could read; the others by their dissonance alone', async () => {
-    const h = await start();
-    const { ada, bob } = architects(h);
-    const council = h.discord.createChannel('council');
-    h.discord.hideChannelFrom(council, h.discord.memberRoleId);
-    h.discord.setChannelOverwrite(council, bob, { allow: PermissionFlagsBits.ViewChannel });
-    scriptDissonantRound(h.ollama, 'a');
-    const hidden = h.discord.userSays(bob, council, 'task a: the secret merger', { mentionBot: true });
+  const SECRET = 'the secret merger with Acme closes at the lake house in March';
+
+  /** A dialogue by `who` in `channelId` that ends dissonant; waits for its answer. */
+  async function dialogueIn(
+    h: BotHarness,
+    who: string,
+    channelId: string,
+    tag: string,
+    task = `task ${tag}`,
+  ) {
+    scriptDissonantRound(h.ollama, tag);
+    const message = h.discord.userSays(who, channelId, task, { mentionBot: true });
     await h.discord.waitFor(
-      () => h.discord.messages(hidden.id).some((m) => m.content === 'answer a') || undefined,
+      () => h.discord.messages(message.id).some((m) => m.content === `answer ${tag}`) || undefined,
       10_000,
     );
+    return message;
+  }
+
+  /** #council, which only bob (of the members) may read. */
+  function council(h: BotHarness, bob: string) {
+    const id = h.discord.createChannel('council');
+    h.discord.hideChannelFrom(id, h.discord.memberRoleId);
+    h.discord.setChannelOverwrite(id, bob, { allow: PermissionFlagsBits.ViewChannel });
+    return id;
+  }
+
+  /** Opens the history as `who` and waits until it is all posted; returns its text. */
+  async function openHistory(h: BotHarness, who: string, cardId: string) {
+    await h.discord.clickButton(who, cardId, 'codex:history:p1');
+    const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === cardId));
+    await h.discord.waitFor(
+      () => h.discord.messages(thread.id).some((m) => m.content.includes('## The change')) || undefined,
+    );
+    return h.discord
+      .messages(thread.id)
+      .map((m) => m.content)
+      .join('\n');
+  }
+
+  it('never quotes what its readers may not read: not to ALFRED, not on the card, not in the history or the reviews', async () => {
+    const h = await start();
+    const { ada, bob } = architects(h);
+    await dialogueIn(h, bob, council(h, bob), 'a', `task a: ${SECRET}`);
     await dialogue(h, 'b');
+    scriptDissonantRound(h.ollama, 'c');
+    // ALFRED's first draft repeats the secret (as if he had guessed it); BRICK's review does too.
+    const good = draftAnswer(amendedCodex(h.runtime.config.codexPath));
+    h.ollama.script(ALFRED, [good.replace('RATIONALE: ', `RATIONALE: Remember “${SECRET}”. `), good]);
+    h.ollama.script(BRICK, [`Review: ${SECRET}, so be careful.`]).script(ROBIN, ['Review.']);
+    h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
+    const card = await h.discord.waitFor(() => proposalCard(h), 10_000);
+
+    // ALFRED drafted from #council's dialogue by its date and dissonance alone.
+    const drafting = h.ollama
+      .chats(ALFRED)
+      .map((c) => c.messages[1]?.content ?? '')
+      .filter((content) => content.includes('You are drafting an amendment'));
+    expect(drafting).toHaveLength(2);
+    for (const prompt of drafting) {
+      expect(prompt).not.toContain('lake house');
+      expect(prompt).toContain('Task: task b');
+      expect(prompt).toMatch(/Dialogue 1 of 3 — [^\n]* — dissonance 0\.90\n\(Held where the readers/);
+    }
+    const reviews = [...h.ollama.chats(BRICK), ...h.ollama.chats(ROBIN)]
+      .map((c) => JSON.stringify(c.messages))
+      .filter((r) => r.includes('Review this amendment'));
+    expect(reviews).toHaveLength(2);
+    for (const review of reviews) expect(review).not.toContain('lake house');
+
+    // The card, its diff, the history: nothing of #council's words.
+    const diff = await (await fetch(card.attachments[0]?.url ?? '')).text();
+    expect(`${JSON.stringify(card.embeds)}${diff}`).not.toContain('lake house');
+    const history = await openHistory(h, ada, card.id);
+    expect(history).not.toContain('lake house');
+    expect(history).toContain('Held in a channel that not everyone here can read');
+    expect(history).toContain('Task: task b');
+    expect(history).toContain("ALFRED's draft 1 was refused");
+    expect(history).toContain("BRICK's review is withheld");
+    expect(JSON.stringify(h.runtime.amendments.get('p1'))).not.toContain('lake house');
+  });
+
+  it('decides what may be shown when it drafts: a channel opened since stays withheld, one closed since is hidden', async () => {
+    const h = await start();
+    const { ada, bob } = architects(h);
+    const board = council(h, bob);
+    const side = h.discord.createChannel('side');
+    await dialogueIn(h, bob, board, 'a', `task a: ${SECRET}`);
+    await dialogueIn(h, h.userId, side, 'b');
     scriptDissonantRound(h.ollama, 'c');
     h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
     h.ollama.script(BRICK, ['Review.']).script(ROBIN, ['Review.']);
     h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
     const card = await h.discord.waitFor(() => proposalCard(h), 10_000);
-    await h.discord.clickButton(ada, card.id, 'codex:history:p1');
-    const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === card.id));
-    await h.discord.waitFor(
-      () => h.discord.messages(thread.id).some((m) => m.content.includes('## The change')) || undefined,
+    const evidence = h.runtime.amendments.get('p1')?.history.filter((e) => e.kind === 'evidence');
+    expect(evidence?.map((e) => e.shown)).toEqual([false, true, true]);
+
+    // Afterwards #council is opened to every member, and #side closed to them.
+    h.discord.setChannelOverwrite(board, h.discord.memberRoleId, { allow: PermissionFlagsBits.ViewChannel });
+    h.discord.hideChannelFrom(side, h.discord.memberRoleId);
+    const access = h.bot.ports.access;
+    await h.discord.waitFor(() =>
+      access.sharedWith(governance(h)).includes(board) && !access.sharedWith(governance(h)).includes(side)
+        ? true
+        : undefined,
     );
-    const history = h.discord
-      .messages(thread.id)
-      .map((m) => m.content)
-      .join('\n');
-    expect(history).not.toContain('secret merger');
-    expect(history).toContain('Held in a channel that not everyone here can read');
+
+    const history = await openHistory(h, ada, card.id);
+    expect(history).not.toContain('lake house');
+    expect(history).not.toContain('task b');
+    expect(history).toContain('Task: task c');
+    expect(history.match(/Held in a channel that not everyone here can read/g)).toHaveLength(2);
+  });
+
+  it('forgets: a dialogue forgotten before the history is opened is posted as forgotten, never in full', async () => {
+    const h = await start();
+    const { ada } = architects(h);
+    const first = await dialogueIn(h, h.userId, h.discord.channelId, 'a', `task a: ${SECRET}`);
+    const card = await threeDissonantAfter(h);
+    expect(JSON.stringify(h.runtime.amendments.get('p1'))).toContain('lake house');
+
+    const forget = await h.discord.runCommand(
+      h.userId,
+      h.discord.channelId,
+      'memory',
+      { thread: first.id },
+      'forget',
+    );
+    expect(await answerTo(h, forget.id)).toMatch(/^Forgotten: 1 dialogue/);
+    expect(JSON.stringify(h.runtime.amendments.get('p1'))).not.toContain('lake house');
+
+    const history = await openHistory(h, ada, card.id);
+    expect(history).not.toContain('lake house');
+    expect(history).not.toContain('task a');
+    expect(history).toContain('This dialogue was forgotten');
     expect(history).toContain('Task: task b');
   });
 });
+
+/** After one dialogue already had: two more dissonant ones, the last answered by a draft; waits for the card. */
+async function threeDissonantAfter(h: BotHarness) {
+  await dialogue(h, 'b');
+  scriptDissonantRound(h.ollama, 'c');
+  h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
+  h.ollama.script(BRICK, ['Review.']).script(ROBIN, ['Review.']);
+  h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
+  return h.discord.waitFor(() => proposalCard(h), 10_000);
+}
 
 describe('the codex edited by hand on the host', () => {
   it('applies a good edit at once, refuses a bad one with file and line, and marks a pending proposal stale', async () => {

@@ -29,6 +29,19 @@ const ENV = {
   MEMORY_RECALL_K: '0',
 };
 
+/**
+ * What the bot tells the loop about the governance channel's readers: here, that they may read
+ * every dialogue (even those of this terminal-like runtime, held in no channel), or only those
+ * held in `readable`.
+ */
+function tellReaders(readable?: readonly string[]) {
+  harness.runtime.amendments.useReaders({
+    channelFor: () => 'governance',
+    readable: () => (channelId) =>
+      readable === undefined || (channelId !== undefined && readable.includes(channelId)),
+  });
+}
+
 /** Three dissonant dialogues; the third triggers a draft that ALFRED answers with `drafts`. */
 async function threeDissonantDialogues(
   drafts: string[],
@@ -53,6 +66,7 @@ async function threeDissonantDialogues(
 describe('the philosophical loop', () => {
   it('drafts an amendment after persistent dissonance, and pauses autonomy until it is decided', async () => {
     harness = await startHarness({ env: ENV });
+    tellReaders();
     const ticks: string[] = [];
     harness.runtime.scheduler.add({
       name: 'curation',
@@ -126,6 +140,7 @@ describe('the philosophical loop', () => {
   it('counts only the dissonant dialogues inside the window, on the injected clock', async () => {
     const clock = new ManualClock('2026-11-30T08:00:00Z');
     harness = await startHarness({ env: ENV, overrides: { clock } });
+    tellReaders();
     for (const tag of ['a', 'b']) {
       scriptDissonantRound(harness.emulator, tag);
       await harness.talk(`c-${tag}`, `task ${tag}`);
@@ -299,5 +314,105 @@ describe('the philosophical loop', () => {
     expect(restarted.amendments.pausedReason()).toMatch(/p1/);
     restarted.amendments.openHistory('p1', 'arch');
     await expect(restarted.amendments.approve('p1', 'arch')).resolves.toMatchObject({ ok: true });
+  });
+});
+
+describe('a proposal’s evidence, judged for its readers when it is drafted', () => {
+  const SECRET = 'the board meets at the lake house to plan the merger with Acme';
+  const inBoard = { guildId: 'g', channelId: 'board', visibility: 'restricted' as const };
+  const inPublic = { guildId: 'g', channelId: 'public', visibility: 'public' as const };
+
+  /** Dialogue a in #board (with the secret in its task), b and c in #public; c triggers the draft. */
+  async function boardAndPublic(drafts: string[], reviews: [string, string]) {
+    scriptDissonantRound(harness.emulator, 'a');
+    await harness.talk('c-a', `task a: ${SECRET}`, inBoard);
+    scriptDissonantRound(harness.emulator, 'b');
+    await harness.talk('c-b', 'task b', inPublic);
+    scriptDissonantRound(harness.emulator, 'c');
+    harness.emulator.script(ALFRED, drafts);
+    harness.emulator.script(BRICK, [reviews[0]]).script(ROBIN, [reviews[1]]);
+    const ready = nextEvent(harness.runtime, 'proposal_ready');
+    await harness.talk('c-c', 'task c', inPublic);
+    return (await ready).proposal;
+  }
+
+  it('gives ALFRED only what its readers may read; a draft or review repeating the rest never gets out', async () => {
+    harness = await startHarness({ env: ENV });
+    tellReaders(['public']);
+    const good = draftAnswer(amendedCodex(harness.codexPath));
+    const quoting = good.replace('RATIONALE: ', `RATIONALE: As was said, “${SECRET}”. `);
+
+    const proposal = await boardAndPublic([quoting, good], [`Careful: ${SECRET}.`, 'Review: gentle.']);
+
+    // The draft prompts: #public's dialogues word for word, #board's by its date and dissonance.
+    const prompts = harness.emulator.chats(ALFRED).slice(-2);
+    for (const chat of prompts) {
+      const prompt = chat.messages[1]?.content ?? '';
+      expect(prompt).not.toContain('lake house');
+      expect(prompt).toContain('Task: task b');
+      expect(prompt).toMatch(/Dialogue 1 of 3 — .* — dissonance 0\.90\n\(Held where the readers/);
+    }
+    expect(proposal).toMatchObject({ state: 'pending', draftedFor: 'governance' });
+    expect(proposal.history.filter((h) => h.kind === 'evidence')).toMatchObject([
+      { shown: false, text: '' },
+      { shown: true, text: expect.stringContaining('Task: task b') },
+      { shown: true, text: expect.stringContaining('Task: task c') },
+    ]);
+    // The quoting draft was refused, BRICK's quoting review withheld: nothing stored holds the secret.
+    expect(proposal.history.map((h) => h.title)).toEqual(
+      expect.arrayContaining(["ALFRED's draft 1 was refused", "BRICK's review is withheld"]),
+    );
+    expect(JSON.stringify(proposal).toLowerCase()).not.toContain('lake house');
+    expect(JSON.stringify(harness.runtime.amendments.get('p1'))).not.toContain('lake house');
+  });
+
+  it('withholds every dialogue’s words while nobody has said who the readers are', async () => {
+    harness = await startHarness({ env: ENV });
+    const proposal = await boardAndPublic(
+      [draftAnswer(amendedCodex(harness.codexPath))],
+      ['Sound.', 'Kind.'],
+    );
+    const prompt = harness.emulator.chats(ALFRED).at(-1)?.messages[1]?.content ?? '';
+    expect(prompt).not.toContain('task b');
+    expect(prompt).not.toContain('lake house');
+    expect(proposal.draftedFor).toBeUndefined();
+    expect(proposal.history.filter((h) => h.kind === 'evidence').map((h) => [h.shown, h.text])).toEqual([
+      [false, ''],
+      [false, ''],
+      [false, ''],
+    ]);
+  });
+
+  it('forgets a dialogue’s words in every proposal that cites it, keeping that it was there', async () => {
+    harness = await startHarness({ env: ENV });
+    tellReaders();
+    // ALFRED quotes the #board dialogue, which its readers may read here.
+    const quoting = draftAnswer(amendedCodex(harness.codexPath)).replace(
+      'RATIONALE: ',
+      `RATIONALE: As was said, “${SECRET}”. `,
+    );
+    const proposal = await boardAndPublic([quoting], ['Sound.', 'Kind.']);
+    expect(proposal.rationale).toContain('lake house');
+    const forgotten = proposal.history.find((h) => h.kind === 'evidence')?.recordId ?? '';
+
+    expect(harness.runtime.amendments.forgetEvidence([forgotten])).toEqual(['p1']);
+
+    const after = harness.runtime.amendments.get('p1');
+    expect(after?.history.filter((h) => h.kind === 'evidence')).toMatchObject([
+      {
+        recordId: forgotten,
+        shown: false,
+        forgotten: true,
+        text: '',
+        title: expect.stringMatching(/^Dialogue 1 of 3/),
+      },
+      { shown: true, text: expect.stringContaining('Task: task b') },
+      { shown: true, text: expect.stringContaining('Task: task c') },
+    ]);
+    expect(after?.rationale).toMatch(/^As was said, “\[…\]/);
+    expect(after?.evidence).toContain(forgotten);
+    expect(JSON.stringify(after)).not.toContain('lake house');
+    // Forgetting again, or a dialogue no proposal cites, changes nothing.
+    expect(harness.runtime.amendments.forgetEvidence([forgotten, 'nothing'])).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import type { ChannelAccess } from '../access/channelAccess.ts';
 import type { ButtonFamily } from '../interactions/buttons.ts';
 import { handleCodexButton } from './codexButtons.ts';
 import { listenForGovernance } from './governanceNotices.ts';
+import { governanceReaders } from './governanceReaders.ts';
 import { historyThread } from './historyThread.ts';
 import { CODEX_BUTTONS } from './proposalCard.ts';
 import { postProposal, repostPending } from './proposalPosting.ts';
@@ -42,7 +43,7 @@ export interface GovernancePorts {
   readonly amendments: Amendments;
   readonly architects: Pick<ArchitectGate, 'check'>;
   readonly bus: EventBus;
-  /** To show evidence only from channels the proposal's readers can read. */
+  /** To draft from and show evidence only from channels the proposal's readers can read. */
   readonly access: Pick<ChannelAccess, 'sharedWith'>;
   readonly memory: Pick<Memory, 'get'>;
 }
@@ -50,9 +51,11 @@ export interface GovernancePorts {
 /**
  * Binds the governance UI's parts to `ports`: the card's posting (`proposalPosting.ts`), the
  * history thread (`historyThread.ts`), the buttons (`codexButtons.ts`) and the notices
- * (`governanceNotices.ts`).
+ * (`governanceNotices.ts`). Tells the loop who reads the governance channel, so that each
+ * proposal is drafted from (and stores) only what they may read.
  */
 export function createGovernanceUi(ports: GovernancePorts): GovernanceUi {
+  ports.amendments.useReaders(governanceReaders(ports.access, ports.config));
   const log = ports.logger.child({ module: 'governance' });
   const posting = { ...ports, log, posting: createSingleFlight<void>() };
   const history = { ...ports, opening: createSingleFlight<ThreadChannel>() };

@@ -6,7 +6,7 @@ import {
   type ThreadChannel,
 } from 'discord.js';
 import type { Amendments } from '../../services/governance/amendments.ts';
-import type { Proposal } from '../../services/governance/proposalStore.ts';
+import type { HistoryEntry, Proposal } from '../../services/governance/proposalStore.ts';
 import type { Memory } from '../../services/memory/memory.ts';
 import type { SingleFlight } from '../../shared/concurrency.ts';
 import { truncate } from '../../shared/text.ts';
@@ -18,7 +18,7 @@ import { historyMessages } from './proposalCard.ts';
 
 export interface HistoryThreadDeps {
   readonly amendments: Pick<Amendments, 'get' | 'placed'>;
-  /** To show evidence only from channels the proposal's readers can read. */
+  /** To show evidence only from channels the proposal's readers can read (now, as when it was drafted). */
   readonly access: Pick<ChannelAccess, 'sharedWith'>;
   readonly memory: Pick<Memory, 'get'>;
   /** One opening per proposal, however many architects press at the same time. */
@@ -82,17 +82,31 @@ async function startThread(interaction: ButtonInteraction, proposal: Proposal): 
   }
 }
 
+/**
+ * Whether a piece of evidence may be posted here: its words were kept because its readers could
+ * read it when the proposal was drafted (absent in proposals drafted before that was kept), and
+ * they still can (its dialogue is still remembered, in a channel they all read). Safe both ways:
+ * a channel closed since hides it, one opened since does not show what was never kept.
+ */
+export function evidenceShown(
+  deps: Pick<HistoryThreadDeps, 'access' | 'memory'>,
+  placeId: string,
+): (entry: HistoryEntry) => boolean {
+  let readable: Set<string> | undefined;
+  return (entry) => {
+    if (entry.shown === false || entry.forgotten || entry.recordId === undefined) return false;
+    const channelId = deps.memory.get(entry.recordId)?.channelId;
+    readable ??= new Set(deps.access.sharedWith(placeId));
+    return channelId !== undefined && readable.has(channelId);
+  };
+}
+
 async function postHistory(
   deps: Pick<HistoryThreadDeps, 'access' | 'memory'>,
   thread: ThreadChannel,
   proposal: Proposal,
 ): Promise<void> {
-  // Evidence from a channel the governance channel's readers may not all read is summarised.
-  const readable = deps.access.sharedWith(proposal.channelId ?? thread.parentId ?? thread.id);
-  const withheld = (recordId: string) => {
-    const channelId = deps.memory.get(recordId)?.channelId;
-    return channelId !== undefined && !readable.includes(channelId);
-  };
-  for (const part of historyMessages(proposal, { withheld }))
+  const shown = evidenceShown(deps, proposal.channelId ?? thread.parentId ?? thread.id);
+  for (const part of historyMessages(proposal, { shown }))
     await thread.send({ content: part, allowedMentions: NO_MENTIONS });
 }

@@ -9,7 +9,7 @@ import {
   userMention,
 } from 'discord.js';
 import type { Decision } from '../../services/governance/amendments.ts';
-import type { Proposal } from '../../services/governance/proposalStore.ts';
+import type { HistoryEntry, Proposal } from '../../services/governance/proposalStore.ts';
 import { plural, truncate } from '../../shared/text.ts';
 import { NO_MENTIONS } from '../posting/mentions.ts';
 import { splitMessage } from '../posting/splitMessage.ts';
@@ -124,15 +124,21 @@ export function proposalMessage(proposal: Proposal, options: { withDiff?: boolea
   };
 }
 
+/** What the history says in the place of a dialogue's words it does not show. */
+export const WITHHELD_EVIDENCE =
+  '-# Held in a channel that not everyone here can read: its words are not shown.';
+export const FORGOTTEN_EVIDENCE = '-# This dialogue was forgotten: its words are gone.';
+
 /**
- * The legislative history as readable messages: evidence, deliberation, the diff. Evidence whose
- * dialogue is `withheld` (its channel is not one the readers here can read) shows only its
- * dissonance, not its words.
+ * The legislative history as readable messages: evidence, deliberation, the diff. Evidence is
+ * shown in words only where `shown` says so (by default: where its readers could read it when it
+ * was drafted); the rest by its date and dissonance alone.
  */
 export function historyMessages(
   proposal: Proposal,
-  options: { withheld?: (recordId: string) => boolean } = {},
+  options: { shown?: (entry: HistoryEntry) => boolean } = {},
 ): string[] {
+  const shown = options.shown ?? ((entry: HistoryEntry) => entry.shown === true && !entry.forgotten);
   const parts = [
     `# Legislative history of proposal ${proposal.id}\n**${proposal.title}** — asked by ${askedBy(proposal)} ${at(
       proposal.createdAt,
@@ -141,10 +147,8 @@ export function historyMessages(
   const evidence = proposal.history.filter((h) => h.kind === 'evidence');
   if (evidence.length) parts.push(`## The evidence: ${plural(evidence.length, 'dissonant dialogue')}`);
   for (const entry of evidence) {
-    const hidden = entry.recordId !== undefined && options.withheld?.(entry.recordId);
-    parts.push(
-      `**${entry.title}**\n${hidden ? '-# Held in a channel that not everyone here can read: its words are not shown.' : entry.text}`,
-    );
+    const words = shown(entry) ? entry.text : entry.forgotten ? FORGOTTEN_EVIDENCE : WITHHELD_EVIDENCE;
+    parts.push(`**${entry.title}**\n${words}`);
   }
   const deliberation = proposal.history.filter((h) => h.kind !== 'evidence');
   if (deliberation.length) parts.push('## The deliberation');

@@ -1,4 +1,4 @@
-import { type Client, DiscordAPIError } from 'discord.js';
+import { type Client, channelMention, DiscordAPIError } from 'discord.js';
 import type { Config } from '../../services/config.ts';
 import { channelUnusable } from '../../services/errors.ts';
 import type { Amendments } from '../../services/governance/amendments.ts';
@@ -42,6 +42,13 @@ export function postProposal(
     };
     if (!channelId) {
       withdraw('GOVERNANCE_CHANNEL_ID is not set');
+      return;
+    }
+    // Its evidence was judged for another channel's readers: these may not read all it says.
+    if (proposal.draftedFor !== undefined && proposal.draftedFor !== channelId) {
+      withdraw(
+        `it was drafted for the readers of ${channelMention(proposal.draftedFor)}, not those of ${channelMention(channelId)}`,
+      );
       return;
     }
     const channel = await deps.client.channels.fetch(channelId).catch((error: unknown) => {

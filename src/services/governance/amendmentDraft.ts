@@ -1,5 +1,6 @@
 import { clip } from '../../shared/text.ts';
 import type { Codex } from '../codex/loadCodex.ts';
+import { promptEvidence } from './evidence.ts';
 import type { HistoryEntry } from './proposalStore.ts';
 
 /**
@@ -75,7 +76,7 @@ export function draftPrompt(
     `The current codex (codex.toml, version ${codex.data.version}):\n\`\`\`toml\n${codex.source.trim()}\n\`\`\``,
     evidence.length
       ? `The evidence, ${evidence.length} dissonant dialogue${evidence.length === 1 ? '' : 's'}:\n${evidence
-          .map((e) => `${e.title}\n${e.text}`)
+          .map(promptEvidence)
           .join('\n\n')}`
       : 'There are no dissonant dialogues on record; rely on the Architect’s note.',
     note ? `The Architect's note: ${note}` : '',
@@ -84,7 +85,7 @@ export function draftPrompt(
       '(it is set when the Architect ratifies).',
     feedback ? `Your previous draft was refused: ${feedback}\nDraft again.` : '',
     'Answer in exactly this form:\nTITLE: <a short title>\nPRINCIPLES:\n- <each principle that changes: old → new>\n' +
-      'RATIONALE: <why, from the evidence>\nCONSEQUENCES: <how the personas will behave differently; the risks>\n' +
+      'RATIONALE: <why, from the evidence, in your own words>\nCONSEQUENCES: <how the personas will behave differently; the risks>\n' +
       '```toml\n<the whole amended codex>\n```',
   ]
     .filter(Boolean)

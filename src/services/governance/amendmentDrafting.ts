@@ -8,7 +8,7 @@ import type { StoredRecord } from '../memory/interactionLog.ts';
 import { type Draft, draftPrompt, parseDraft, REVIEWERS, reviewPrompt } from './amendmentDraft.ts';
 import type { AmendmentSettings } from './amendmentSettings.ts';
 import { checkAmendedCodex, codexDiff } from './codexFile.ts';
-import { evidenceEntry } from './evidence.ts';
+import { type EvidenceReaders, evidenceEntry, repeatsWithheld, showable } from './evidence.ts';
 import { transition } from './proposalStateMachine.ts';
 import type { HistoryEntry, Proposal, ProposalStore } from './proposalStore.ts';
 
@@ -17,6 +17,11 @@ import type { HistoryEntry, Proposal, ProposalStore } from './proposalStore.ts';
  * is checked (parses, schema, core untouched, size) and a refused one is fed back to him, up to
  * `maxAttempts` times; BRICK and ROBIN review the draft that passes; everything said is kept as
  * the proposal's legislative history.
+ *
+ * ALFRED is given the words of only the dialogues the proposal's readers may read (decided here,
+ * and stored with each piece of evidence); the others by their date and dissonance. What is
+ * posted is checked the same way: a draft that repeats words of a withheld dialogue is refused
+ * (and fed back to him without them), a review that does is withheld with a note in its place.
  */
 
 export interface DraftingDeps {
@@ -29,6 +34,8 @@ export interface DraftingDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: Pick<AmendmentSettings, 'maxAttempts'>;
+  /** Who may read what, for the readers of `proposal.draftedFor`. */
+  readonly readers: () => EvidenceReaders;
   /** Aborts a draft in progress (shutting down). */
   readonly signal: AbortSignal;
 }
@@ -36,14 +43,42 @@ export interface DraftingDeps {
 /** One of ALFRED's answers, checked: the draft, or what is wrong with it (fed back to him). */
 type CheckedDraft = { ok: true; draft: Draft } | { ok: false; title?: string; feedback: string };
 
-/** Reads ALFRED's answer and checks the codex in it as it would be written at the next version. */
-function checkDraft(codex: Codex, answer: string, proposalId: string): CheckedDraft {
+/** What ALFRED is told when his draft repeats words its readers may not read (the words themselves are not repeated). */
+export const REPEATS_WITHHELD =
+  "it repeats words from a dialogue this proposal's readers may not read; draw only on the evidence shown, in your own words";
+
+/**
+ * Reads ALFRED's answer and checks the codex in it as it would be written at the next version,
+ * and that nothing in it repeats a withheld dialogue (its title is then not kept either).
+ */
+function checkDraft(
+  codex: Codex,
+  answer: string,
+  proposalId: string,
+  repeats: (text: string) => boolean,
+): CheckedDraft {
   const parsed = parseDraft(answer);
   if ('error' in parsed) return { ok: false, feedback: parsed.error };
+  const { title, principles, rationale, consequences } = parsed;
+  if (repeats([title, ...principles, rationale, consequences, parsed.codex].join('\n')))
+    return { ok: false, feedback: REPEATS_WITHHELD };
   const checked = checkAmendedCodex(codex, parsed.codex, `proposal ${proposalId}`, codex.data.version + 1);
   if (!checked.ok) return { ok: false, title: parsed.title, feedback: checked.problems.join('; ') };
   return { ok: true, draft: parsed };
 }
+
+/** A review that repeats a withheld dialogue's words gives way to a note saying so. */
+const guardReview =
+  (repeats: (text: string) => boolean) =>
+  (entry: HistoryEntry): HistoryEntry =>
+    entry.kind === 'review' && repeats(entry.text)
+      ? {
+          kind: 'note',
+          title: `${entry.title} is withheld`,
+          text: "It repeated words from a dialogue this proposal's readers may not read.",
+          at: entry.at,
+        }
+      : entry;
 
 const draftText = (draft: Draft) =>
   `Principles:\n${draft.principles.map((p) => `- ${p}`).join('\n')}\n\nRationale: ${draft.rationale}\n\nConsequences: ${draft.consequences}`;
@@ -60,7 +95,13 @@ export async function draftAmendment(
 ): Promise<Proposal> {
   const now = () => deps.clock.now();
   const codex = deps.codex();
-  const excerpts = evidence.map((record, i) => evidenceEntry(record, i, evidence.length));
+  // Decided now and stored with the evidence: what these readers may read.
+  const shown = showable(deps.readers(), proposal.draftedFor);
+  const excerpts = evidence.map((record, i) => evidenceEntry(record, i, evidence.length, shown(record)));
+  const repeats = repeatsWithheld(
+    evidence.filter((record) => !shown(record)),
+    [codex.source, note ?? '', ...excerpts.map((e) => e.text)],
+  );
   const history: HistoryEntry[] = [...excerpts];
   if (note) history.push({ kind: 'note', title: 'The Architect’s note', text: note, at: now() });
   let feedback: string | undefined;
@@ -73,7 +114,7 @@ export async function draftAmendment(
         ],
         { signal: deps.signal },
       );
-      const checked = checkDraft(codex, answer, proposal.id);
+      const checked = checkDraft(codex, answer, proposal.id, repeats);
       if (!checked.ok) {
         feedback = checked.feedback;
         history.push({
@@ -93,7 +134,7 @@ export async function draftAmendment(
         at: now(),
       });
       const diff = codexDiff(codex.source, draft.codex, `v${codex.data.version}`, `proposal ${proposal.id}`);
-      history.push(...(await reviewDraft(deps, draft, diff)));
+      history.push(...(await reviewDraft(deps, draft, diff)).map(guardReview(repeats)));
       const ready = deps.store.update(
         proposal.id,
         (p) => transition(p, { type: 'drafted', draft, diff, history }),

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { StoredRecord } from '../memory/interactionLog.ts';
 import type { AmendmentSettings } from './amendmentSettings.ts';
 import { archivedCodex } from './codexFile.ts';
-import { mostDissonant, unansweredDissonance } from './evidence.ts';
+import { type EvidenceReaders, mostDissonant, unansweredDissonance } from './evidence.ts';
 import {
   activeReason,
   checkNotBusy,
@@ -31,6 +31,8 @@ export interface TriggerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly settings: Pick<AmendmentSettings, 'minEvents' | 'minMembers' | 'windowMs' | 'highDissonance'>;
+  /** Where a proposal will be posted: its evidence is judged for that channel's readers. */
+  readonly readers: () => Pick<EvidenceReaders, 'channelFor'>;
   /** Drafts a proposal just created (ALFRED, the checks, the reviews); resolves when it is decided. */
   readonly draft: (proposal: Proposal, evidence: StoredRecord[], note?: string) => Promise<Proposal>;
 }
@@ -83,6 +85,12 @@ export function startProposal(
   );
 }
 
+/** The readers a new proposal is drafted for: those of the channel it will be posted in, if any. */
+function draftedFor(deps: Pick<TriggerDeps, 'readers'>, askedIn?: string): Pick<Proposal, 'draftedFor'> {
+  const channelId = deps.readers().channelFor(askedIn);
+  return channelId === undefined ? {} : { draftedFor: channelId };
+}
+
 /** Starts a draft when persistent dissonance calls for one; resolves with the proposal, if any. */
 export async function evaluateDissonance(deps: TriggerDeps): Promise<Proposal | undefined> {
   if (deps.store.active()) return undefined;
@@ -93,6 +101,7 @@ export async function evaluateDissonance(deps: TriggerDeps): Promise<Proposal | 
     kind: 'amendment',
     requestedBy: 'system',
     evidence: evidence.map((r) => r.id),
+    ...draftedFor(deps),
   });
   deps.log.info(
     { proposal: proposal.id, evidence: evidence.length },
@@ -101,11 +110,15 @@ export async function evaluateDissonance(deps: TriggerDeps): Promise<Proposal | 
   return deps.draft(proposal, evidence);
 }
 
-/** `/codex propose`: drafts now from the most dissonant recent dialogues. */
+/**
+ * `/codex propose`: drafts now from the most dissonant recent dialogues, for the readers of the
+ * governance channel (or of `askedIn`, where it was asked, when there is none).
+ */
 export async function proposeAmendment(
   deps: TriggerDeps,
   requestedBy: string,
   note?: string,
+  askedIn?: string,
 ): Promise<Decision> {
   const refused = checkNotBusy(deps.store.active());
   if (refused) return refused;
@@ -118,6 +131,7 @@ export async function proposeAmendment(
     kind: 'amendment',
     requestedBy,
     evidence: evidence.map((r) => r.id),
+    ...draftedFor(deps, askedIn),
   });
   return { ok: true, proposal: await deps.draft(proposal, evidence, note) };
 }

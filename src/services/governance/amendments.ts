@@ -15,12 +15,14 @@ import {
 import { type DraftingDeps, draftAmendment } from './amendmentDrafting.ts';
 import { type AmendmentSettings, DEFAULT_AMENDMENT_SETTINGS } from './amendmentSettings.ts';
 import { evaluateDissonance, pausedReason, proposeAmendment, proposeRollback } from './amendmentTriggers.ts';
+import { type EvidenceReaders, forgetEvidenceIn, NO_READERS } from './evidence.ts';
 import { adoptHostEdit, type HostEdit } from './hostEdit.ts';
 import type { Decision } from './proposalStateMachine.ts';
 import type { CodexVersion, Proposal, ProposalStore } from './proposalStore.ts';
 import { repairAfterRestart } from './repairAfterRestart.ts';
 
 export { type AmendmentSettings, DEFAULT_AMENDMENT_SETTINGS } from './amendmentSettings.ts';
+export type { EvidenceReaders } from './evidence.ts';
 export type { HostEdit } from './hostEdit.ts';
 export type { Decision, GovernanceRefusalCode } from './proposalStateMachine.ts';
 
@@ -54,13 +56,21 @@ export interface AmendmentDeps {
   clock: Clock;
   logger: Logger;
   settings?: Partial<AmendmentSettings>;
+  /**
+   * Who may read what, for the channel a proposal is posted in (the bot knows; it may also tell
+   * later, with `useReaders`). Until it is known, every dialogue's words are withheld.
+   */
+  readers?: EvidenceReaders;
 }
 
 export interface Amendments {
   /** Starts a draft when persistent dissonance calls for one; resolves with the proposal, if any. */
   evaluate(): Promise<Proposal | undefined>;
-  /** `/codex propose`: drafts now from the most dissonant recent dialogues. */
-  propose(requestedBy: string, note?: string): Promise<Decision>;
+  /**
+   * `/codex propose`: drafts now from the most dissonant recent dialogues, for the readers of the
+   * governance channel (of `askedIn`, where it was asked, when there is none).
+   */
+  propose(requestedBy: string, note?: string, askedIn?: string): Promise<Decision>;
   /** `/codex rollback`: a proposal to restore an earlier version, through the same gate. */
   rollback(version: number, requestedBy: string): Decision;
   /** An architect opened the history: they may approve from now on. */
@@ -95,6 +105,17 @@ export interface Amendments {
   list(limit?: number): Proposal[];
   /** Every codex version and who ratified it, oldest first. */
   versions(): CodexVersion[];
+  /**
+   * Who may read what, from now on: the bot tells once it knows its channels. Each proposal
+   * stores what its readers could read when it was drafted.
+   */
+  useReaders(readers: EvidenceReaders): void;
+  /**
+   * Forgetting dialogues (`/memory forget`): their words leave every proposal's evidence (which
+   * keeps that they existed, marked forgotten) and any run of them is cut from what the
+   * proposal says. Returns the ids of the proposals changed.
+   */
+  forgetEvidence(recordIds: readonly string[]): string[];
   /** Stops a draft in progress (it is abandoned) and waits for it. */
   close(): Promise<void>;
 }
@@ -103,7 +124,13 @@ export interface Amendments {
 export function createAmendments(deps: AmendmentDeps): Amendments {
   const settings = { ...DEFAULT_AMENDMENT_SETTINGS, ...deps.settings };
   const { store } = deps;
-  const parts = { ...deps, settings, log: deps.logger.child({ module: 'amendments' }) };
+  let readers = deps.readers ?? NO_READERS;
+  const parts = {
+    ...deps,
+    settings,
+    log: deps.logger.child({ module: 'amendments' }),
+    readers: () => readers,
+  };
 
   repairAfterRestart(parts);
 
@@ -130,7 +157,7 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     versions: () => store.versions(),
     pausedReason: () => pausedReason(store),
     evaluate: async () => evaluateDissonance(triggers),
-    propose: async (requestedBy, note) => proposeAmendment(triggers, requestedBy, note),
+    propose: async (requestedBy, note, askedIn) => proposeAmendment(triggers, requestedBy, note, askedIn),
     rollback: (version, requestedBy) => proposeRollback(parts, version, requestedBy),
     openHistory: (id, userId) => openHistory(parts, id, userId),
     // Async like the interface says: a failure to read the codex rejects rather than throws.
@@ -139,9 +166,32 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     withdraw: (id, reason) => withdrawProposal(parts, id, reason),
     placed: (id, where) => placeProposal(parts, id, where),
     adoptHostEdit: (text) => adoptHostEdit(parts, text),
+    useReaders: (next) => {
+      readers = next;
+    },
+    forgetEvidence: (recordIds) => forgetEvidence(parts, recordIds),
     async close() {
       closing.abort(new Error('shutting down'));
       await Promise.allSettled([...drafts]);
     },
   };
+}
+
+/** Removes forgotten dialogues' words from every proposal that cites them; the ids of those changed. */
+function forgetEvidence(
+  deps: Pick<AmendmentDeps, 'store' | 'clock'> & { log: Logger },
+  recordIds: readonly string[],
+): string[] {
+  const ids = new Set(recordIds);
+  if (ids.size === 0) return [];
+  const changed: string[] = [];
+  for (const proposal of deps.store.citing(ids)) {
+    const forgotten = forgetEvidenceIn(proposal, ids);
+    if (!forgotten) continue;
+    deps.store.update(proposal.id, () => forgotten, deps.clock.now());
+    changed.push(proposal.id);
+  }
+  if (changed.length)
+    deps.log.info({ proposals: changed }, 'forgotten dialogues removed from proposal evidence');
+  return changed;
 }

@@ -18,6 +18,14 @@ export interface HistoryEntry {
   at: number;
   /** For evidence: the dialogue's id in the interaction log. */
   recordId?: string;
+  /**
+   * For evidence: whether the readers the proposal was drafted for may read the dialogue, decided
+   * when it was drafted. Its words are kept only when they may. Absent in proposals drafted
+   * before this was kept: those show a dialogue's words only where it is readable now.
+   */
+  shown?: boolean;
+  /** For evidence: the dialogue was forgotten, and its words removed. */
+  forgotten?: boolean;
 }
 
 export interface Proposal {
@@ -39,6 +47,12 @@ export interface Proposal {
   history: HistoryEntry[];
   /** Interaction-log ids of the dissonant dialogues it answers. */
   evidence: string[];
+  /**
+   * The channel whose readers it was drafted for (where it is to be posted): its evidence was
+   * judged readable or not for them. Absent when there was none (then nothing was shown) and in
+   * proposals drafted before this was kept.
+   */
+  draftedFor?: string;
   /** Who asked: `system` (persistent dissonance) or a Discord user id. */
   requestedBy: string;
   createdAt: number;
@@ -152,6 +166,13 @@ export class ProposalStore extends SqliteStore {
   /** Proposals, newest first. */
   list(limit = 25): Proposal[] {
     return this.documents<Proposal>('SELECT id, data FROM proposals ORDER BY seq DESC LIMIT ?', limit);
+  }
+
+  /** Proposals whose evidence includes any of these interaction-log ids, oldest first. */
+  citing(recordIds: ReadonlySet<string>): Proposal[] {
+    return this.documents<Proposal>('SELECT data FROM proposals ORDER BY seq').filter((proposal) =>
+      proposal.evidence.some((id) => recordIds.has(id)),
+    );
   }
 
   /**

@@ -70,6 +70,12 @@ function ports(records: StoredRecord[], verdict: Check) {
         forgotten.push(`conversation:${id}`);
       },
     },
+    amendments: {
+      forgetEvidence: (ids) => {
+        forgotten.push(`evidence:${ids.join(',')}`);
+        return [];
+      },
+    },
     architects: { check: async () => verdict },
     access: { visibleTo: async () => ['c1'] },
   };
@@ -81,7 +87,12 @@ describe('/memory forget, built from narrow fakes', () => {
     const { fakes, forgotten } = ports([record('alice')], { ok: false, code: 'NOT_ARCHITECT', reason: 'no' });
     const { call, replies } = forgetCall('alice');
     await memoryCommand.execute(call, fakes);
-    expect(forgotten).toEqual(['golden:r-alice', `memory:${THREAD}`, `conversation:${THREAD}`]);
+    expect(forgotten).toEqual([
+      'golden:r-alice',
+      'evidence:r-alice',
+      `memory:${THREAD}`,
+      `conversation:${THREAD}`,
+    ]);
     expect(replies).toEqual([
       `Forgotten: 1 dialogue from <#${THREAD}> — the records, their vectors, the conversation state and 1 golden sample (BRICK 1).`,
     ]);
@@ -106,7 +117,7 @@ describe('/memory forget, built from narrow fakes', () => {
     const { fakes, forgotten } = ports([record('alice'), record('bob')], { ok: true });
     const { call } = forgetCall('carol');
     await memoryCommand.execute(call, fakes);
-    expect(forgotten).toHaveLength(3);
+    expect(forgotten).toHaveLength(4);
   });
 
   it('reads a thread from an id, a mention or a link', () => {

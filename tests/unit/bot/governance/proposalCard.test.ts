@@ -1,7 +1,13 @@
 import { embedLength } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { proposalMessage } from '../../../../src/bot/governance/proposalCard.ts';
+import {
+  FORGOTTEN_EVIDENCE,
+  historyMessages,
+  proposalMessage,
+  WITHHELD_EVIDENCE,
+} from '../../../../src/bot/governance/proposalCard.ts';
 import type { Proposal } from '../../../../src/services/governance/proposalStore.ts';
+import { evidence, pendingProposal } from './fakes.ts';
 
 const long = (n: number) => 'word '.repeat(n / 5);
 
@@ -30,5 +36,20 @@ describe('the proposal card', () => {
     const data = embed?.toJSON() ?? {};
     expect(embedLength(data)).toBeLessThanOrEqual(6000);
     for (const field of data.fields ?? []) expect(field.value.length).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('the legislative history', () => {
+  it('says which evidence is withheld and which forgotten', () => {
+    const messages = historyMessages(
+      pendingProposal([evidence('a', true), evidence('b', false), evidence('c', false, { forgotten: true })]),
+    ).join('\n');
+    expect(messages).toContain('**Dialogue a**\nTask: words of a');
+    expect(messages).toContain(`**Dialogue b**\n${WITHHELD_EVIDENCE}`);
+    expect(messages).toContain(`**Dialogue c**\n${FORGOTTEN_EVIDENCE}`);
+    // Without a word on what may be shown, only what was marked shown at draft time is.
+    expect(historyMessages(pendingProposal([evidence('a', undefined)])).join('\n')).toContain(
+      WITHHELD_EVIDENCE,
+    );
   });
 });

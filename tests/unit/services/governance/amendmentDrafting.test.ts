@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { draftAmendment } from '../../../../src/services/governance/amendmentDrafting.ts';
+import { draftAmendment, REPEATS_WITHHELD } from '../../../../src/services/governance/amendmentDrafting.ts';
+import { type EvidenceReaders, NO_READERS } from '../../../../src/services/governance/evidence.ts';
 import { adoptHostEdit } from '../../../../src/services/governance/hostEdit.ts';
 import { newProposalRecord } from '../../../../src/services/governance/proposalStateMachine.ts';
 import type { StoredRecord } from '../../../../src/services/memory/interactionLog.ts';
 import { REAL_CODEX_PATH, tempFolders } from '../../../support/fixtures.ts';
-import { dialogue, governanceWorld, scriptedModels } from './fakes.ts';
+import { dialogue, governanceReaders, governanceWorld, scriptedModels } from './fakes.ts';
 
 const OLD_PRINCIPLE = 'Disagree kindly, and say how much you disagree.';
 const NEW_PRINCIPLE = 'Disagree kindly, and weigh the cost.';
@@ -27,8 +28,15 @@ const answer = (codex: string, title = 'ROBIN weighs costs too') =>
     '```',
   ].join('\n');
 
-/** A world with p1 drafting from three dissonant dialogues, and models that answer from `script`. */
-function drafting(script: Record<string, Array<string | Error>>) {
+/**
+ * A world with p1 drafting, for the governance channel's readers (`readers`; `nobody`: for no
+ * channel's), from three dissonant dialogues (or `records`, given each its time), and models
+ * that answer from `script`.
+ */
+function drafting(
+  script: Record<string, Array<string | Error>>,
+  options: { records?: StoredRecord[]; readers?: EvidenceReaders; nobody?: boolean } = {},
+) {
   const world = governanceWorld(folder());
   const { modelFor, asked } = scriptedModels(script);
   const closing = new AbortController();
@@ -38,12 +46,19 @@ function drafting(script: Record<string, Array<string | Error>>) {
     systemPrompt: (persona: string) => `You are ${persona}.`,
     settings: { maxAttempts: 3 },
     signal: closing.signal,
+    ...(options.readers ? { readers: () => options.readers as EvidenceReaders } : {}),
   };
   const now = world.clock.now();
-  const evidence: StoredRecord[] = ['a', 'b', 'c'].map((id, i) => dialogue(id, 0.9, now - (3 - i) * 60_000));
+  const records = options.records ?? ['a', 'b', 'c'].map((id) => dialogue(id, 0.9, 0));
+  const evidence = records.map((r, i) => ({ ...r, finishedAt: now - (records.length - i) * 60_000 }));
   const proposal = world.store.create(
     newProposalRecord(
-      { kind: 'amendment', requestedBy: 'system', evidence: evidence.map((r) => r.id) },
+      {
+        kind: 'amendment',
+        requestedBy: 'system',
+        evidence: evidence.map((r) => r.id),
+        ...(options.nobody ? {} : { draftedFor: 'governance' }),
+      },
       { id: 'p1', codex: world.codex(), at: now },
     ),
   );
@@ -156,5 +171,96 @@ describe('drafting an amendment', () => {
     const abandoned = await draftAmendment(deps, proposal, evidence);
     expect(abandoned).toMatchObject({ state: 'abandoned', reason: 'drafting failed: shutting down' });
     expect(world.store.active()).toBeUndefined();
+  });
+});
+
+describe('drafting for the governance channel’s readers', () => {
+  const SECRET = 'the board meets at the lake house to plan the merger with Acme';
+  /** Two dialogues: one in #board (its readers may not read it), one in #public. */
+  const records = (): StoredRecord[] => [
+    { ...dialogue('a', 0.95, 0), channelId: 'board', task: `Should we tell them? ${SECRET}.` },
+    { ...dialogue('b', 0.9, 0), channelId: 'public' },
+  ];
+  const readers = governanceReaders(['public']);
+
+  it('gives ALFRED the words of readable evidence only, and stores what may be shown with each', async () => {
+    const { deps, asked, proposal, evidence } = drafting(
+      { ALFRED: [answer(amended)], BRICK: ['Sound.'], ROBIN: ['Gentle.'] },
+      { records: records(), readers },
+    );
+    const ready = await draftAmendment(deps, proposal, evidence);
+
+    const prompt = asked.find((a) => a.persona === 'ALFRED')?.messages[1]?.content ?? '';
+    expect(prompt).not.toContain('lake house');
+    expect(prompt).not.toContain('thesis a');
+    expect(prompt).toMatch(/Dialogue 1 of 2 — .* UTC — dissonance 0\.95\n\(Held where the readers/);
+    expect(prompt).toContain('Task: task b');
+    expect(prompt).toContain('antithesis b');
+    const stored = ready.history.filter((h) => h.kind === 'evidence');
+    expect(stored).toMatchObject([
+      { recordId: 'a', shown: false, text: '' },
+      { recordId: 'b', shown: true, text: expect.stringContaining('Task: task b') },
+    ]);
+    expect(JSON.stringify(ready)).not.toContain('lake house');
+  });
+
+  it('withholds every word when nobody says who the readers are (no bot)', async () => {
+    const { deps, asked, proposal, evidence } = drafting(
+      { ALFRED: [answer(amended)], BRICK: ['Sound.'], ROBIN: ['Gentle.'] },
+      { records: records(), readers: NO_READERS, nobody: true },
+    );
+    const ready = await draftAmendment(deps, proposal, evidence);
+    const prompt = asked.find((a) => a.persona === 'ALFRED')?.messages[1]?.content ?? '';
+    expect(prompt).not.toContain('task b');
+    expect(ready.history.filter((h) => h.kind === 'evidence').map((h) => [h.shown, h.text])).toEqual([
+      [false, ''],
+      [false, ''],
+    ]);
+  });
+
+  it('refuses a draft that repeats a withheld dialogue, and withholds a review that does', async () => {
+    const quoting = answer(amended).replace(
+      'RATIONALE: ROBIN never weighed the cost.',
+      `RATIONALE: As someone said, ${SECRET.toUpperCase()}.`,
+    );
+    const { deps, asked, proposal, evidence } = drafting(
+      {
+        ALFRED: [quoting, answer(amended)],
+        BRICK: [`Careful: ${SECRET}, they said.`],
+        ROBIN: ['Gentle.'],
+      },
+      { records: records(), readers },
+    );
+    const ready = await draftAmendment(deps, proposal, evidence);
+
+    expect(ready.state).toBe('pending');
+    expect(ready.rationale).toBe('ROBIN never weighed the cost.');
+    expect(ready.history.map((h) => [h.kind, h.title, h.text])).toEqual([
+      ['evidence', expect.any(String), ''],
+      ['evidence', expect.any(String), expect.stringContaining('task b')],
+      ['refusal', "ALFRED's draft 1 was refused", `Problems: ${REPEATS_WITHHELD}`],
+      ['draft', "ALFRED's draft 2: ROBIN weighs costs too", expect.any(String)],
+      ['note', "BRICK's review is withheld", expect.stringMatching(/may not read/)],
+      ['review', "ROBIN's review", 'Gentle.'],
+    ]);
+    // Fed back to ALFRED without the words it repeated.
+    const second = asked.filter((a) => a.persona === 'ALFRED')[1]?.messages[1]?.content ?? '';
+    expect(second).toContain(`previous draft was refused: ${REPEATS_WITHHELD}`);
+    expect(JSON.stringify(ready).toLowerCase()).not.toContain('lake house');
+  });
+
+  it('counts words the readers may read anyway (the codex, a readable dialogue) as no quote', async () => {
+    const inCodex = `${OLD_PRINCIPLE} And so on, and so forth, as the codex says.`;
+    const { deps, proposal, evidence } = drafting(
+      {
+        ALFRED: [answer(amended).replace('RATIONALE: ', `RATIONALE: "${OLD_PRINCIPLE}" `)],
+        BRICK: ['Sound.'],
+        ROBIN: ['Gentle.'],
+      },
+      { records: [{ ...records()[0]!, task: inCodex }, records()[1]!], readers },
+    );
+    const ready = await draftAmendment(deps, proposal, evidence);
+    expect(ready.state).toBe('pending');
+    expect(ready.history.filter((h) => h.kind === 'refusal')).toEqual([]);
   });
 });

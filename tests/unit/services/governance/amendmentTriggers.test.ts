@@ -180,3 +180,35 @@ describe('/codex rollback', () => {
     expect(world.store.list()).toEqual([]);
   });
 });
+
+describe('whose readers a proposal is drafted for', () => {
+  it('is the governance channel’s, or, without one, the channel /codex propose was asked in', async () => {
+    const now = Date.UTC(2026, 10, 30, 12);
+    const records = ['a', 'b', 'c'].map((id, i) => dialogue(id, 0.9, now - (3 - i) * 60_000));
+    const world = withDialogues(records);
+    await world.clock.set(now);
+    expect(await evaluateDissonance(world)).toMatchObject({ draftedFor: 'governance' });
+
+    const asked: Array<string | undefined> = [];
+    const noGovernance = withDialogues(records);
+    const readers = {
+      channelFor: (askedIn?: string) => {
+        asked.push(askedIn);
+        return askedIn;
+      },
+    };
+    await noGovernance.clock.set(now);
+    const decision = await proposeAmendment(
+      { ...noGovernance, readers: () => readers },
+      'arch',
+      'a note',
+      'here',
+    );
+    expect(decision).toMatchObject({ ok: true, proposal: { draftedFor: 'here' } });
+    expect(asked).toEqual(['here']);
+    // Nobody to post to (no channel at all): no audience is stored, and nothing will be shown.
+    noGovernance.store.update('p1', () => ({ state: 'rejected' }), now);
+    const nowhere = await proposeAmendment({ ...noGovernance, readers: () => readers }, 'arch', 'a note');
+    expect(nowhere.ok ? Object.hasOwn(nowhere.proposal, 'draftedFor') : 'refused').toBe(false);
+  });
+});

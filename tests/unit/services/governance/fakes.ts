@@ -2,6 +2,7 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Codex, parseCodex } from '../../../../src/services/codex/loadCodex.ts';
 import { type BatEvents, createEventBus, type EventBus } from '../../../../src/services/eventBus.ts';
+import type { EvidenceReaders } from '../../../../src/services/governance/evidence.ts';
 import type {
   CodexVersion,
   Proposal,
@@ -98,6 +99,18 @@ export class InMemoryProposalStore implements Pick<ProposalStore, StoreMethods> 
   }
 }
 
+/**
+ * The readers of the governance channel (`governance`) as the bot would report them: they may
+ * read the dialogues held in `readable` (by default every dialogue, even one held in no channel).
+ */
+export function governanceReaders(readable?: readonly string[]): EvidenceReaders {
+  return {
+    channelFor: () => 'governance',
+    readable: () => (channelId) =>
+      readable === undefined || (channelId !== undefined && readable.includes(channelId)),
+  };
+}
+
 /** The event bus, with every event it carried. */
 export function recordingBus(): { bus: EventBus; events: Array<[keyof BatEvents, unknown]> } {
   const bus = createEventBus();
@@ -190,5 +203,6 @@ export function governanceWorld(folder: string) {
     applyCodex: (next: Codex) => {
       inForce = next;
     },
+    readers: () => governanceReaders(),
   };
 }
