@@ -35,7 +35,7 @@ export interface MemoryCommandPorts {
   curation: Pick<Curation, 'forget'>;
   dialogue: Pick<Dialogue, 'forget'>;
   architects: Pick<ArchitectGate, 'check'>;
-  access: Pick<ChannelAccess, 'visibleTo'>;
+  access: Pick<ChannelAccess, 'reader'>;
 }
 
 /** `/memory search` and `/memory forget`: what the personas remember, and forgetting it. */
@@ -63,9 +63,10 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
   async execute(interaction, { memory: store, curation, dialogue, architects, access }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);
-      // Only dialogues from channels the asker can read: the answer quotes them word for word.
-      const channelIds = await access.visibleTo(interaction);
-      const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId, channelIds });
+      // Only dialogues from places the asker can read (a private thread: its members): the answer
+      // quotes them word for word.
+      const readable = access.reader(interaction);
+      const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId, readable });
       if (found.length === 0) {
         await interaction.editReply({ content: 'I remember nothing close to that yet.' });
         return;

@@ -50,6 +50,11 @@ export const manifestSchema = z.object({
   conversationId: z.string().optional(),
   /** The server it was forged in: offered and listed there only. None: forged outside a server, offered everywhere. */
   guildId: z.string().optional(),
+  /**
+   * The place it was forged in (a channel, or a private thread): shown and offered only where all
+   * readers may read that place. None: forged outside Discord, or before places were kept.
+   */
+  channelId: z.string().optional(),
   codeSha256: z.string(),
 });
 
@@ -67,6 +72,15 @@ export function visibleIn(
   if (guildId === undefined) return true;
   return manifest.guildId === undefined || manifest.guildId === guildId;
 }
+
+/** Whether a tool was forged in one of `channelIds` (absent: anywhere); a tool of no known place passes. */
+export function forgedIn(
+  manifest: Pick<ToolManifest, 'channelId'>,
+  channelIds: readonly string[] | undefined,
+): boolean {
+  return !channelIds || manifest.channelId === undefined || channelIds.includes(manifest.channelId);
+}
+
 export type ToolTestRecord = z.infer<typeof testSchema>;
 export type ForgeAttempt = z.infer<typeof attemptSchema>;
 
