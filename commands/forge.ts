@@ -17,7 +17,7 @@ const ARCHITECT_ONLY = new Set(['finetune', 'rollback']);
  * run|rollback|status`, kept so that members' habits and scripts keep working. It does exactly
  * what the new commands do; `/help` lists only those.
  */
-const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas' | 'architects'>> = {
+const forge: Command<PortsOf<'tools' | 'toolForge' | 'fineTuner' | 'personas' | 'architects' | 'access'>> = {
   data: new SlashCommandBuilder()
     .setName('forge')
     .setDescription('Old name of /tools forge and /finetune')

@@ -38,7 +38,7 @@ export interface MemoryCommandPorts {
   /** Proposals keep their evidence's words: forgetting removes them there too. */
   amendments: Pick<Amendments, 'forgetEvidence'>;
   architects: Pick<ArchitectGate, 'check'>;
-  access: Pick<ChannelAccess, 'visibleTo'>;
+  access: Pick<ChannelAccess, 'reader'>;
 }
 
 /** `/memory search` and `/memory forget`: what the personas remember, and forgetting it. */
@@ -68,9 +68,10 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
   async execute(interaction, { memory: store, curation, dialogue, amendments, architects, access }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);
-      // Only dialogues from channels the asker can read: the answer quotes them word for word.
-      const channelIds = await access.visibleTo(interaction);
-      const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId, channelIds });
+      // Only dialogues from places the asker can read (a private thread: its members): the answer
+      // quotes them word for word.
+      const readable = access.reader(interaction);
+      const found = await store.recall(query, { k: 5, floor: 0, guildId: interaction.guildId, readable });
       if (found.length === 0) {
         await interaction.editReply({ content: 'I remember nothing close to that yet.' });
         return;

@@ -7,8 +7,10 @@ import {
   type SlashCommandStringOption,
   userMention,
 } from 'discord.js';
+import type { Asker } from '../src/bot/access/architects.ts';
 import type { Command, PortsOf } from '../src/bot/interactions/command.ts';
 import { finishSlowReply, NO_MENTIONS, toolCard } from '../src/bot/kit.ts';
+import type { StoredTool } from '../src/services/tools/toolRegistry.ts';
 import { truncate } from '../src/shared/text.ts';
 
 const nameOption = (description: string) => (o: SlashCommandStringOption) =>
@@ -20,7 +22,7 @@ const nameOption = (description: string) => (o: SlashCommandStringOption) =>
  */
 export async function forgeTool(
   interaction: ChatInputCommandInteraction,
-  { tools, toolForge }: PortsOf<'tools' | 'toolForge'>,
+  { tools, toolForge, access }: PortsOf<'tools' | 'toolForge' | 'access'>,
 ): Promise<void> {
   const spec = interaction.options.getString('spec', true);
   const result = await toolForge.forge({
@@ -31,6 +33,9 @@ export async function forgeTool(
     task: spec,
     guildId: interaction.guildId,
     channelId: interaction.channelId,
+    // Shown to this channel's readers: a tool from where they may not read is not reused here.
+    placeId: access.placeOf(interaction.channelId),
+    readableChannels: access.sharedWith(interaction.channelId),
   });
   const tool =
     result.status === 'created' && result.tool
@@ -52,10 +57,26 @@ export const specOption = (o: SlashCommandStringOption) =>
     .setMaxLength(1500);
 
 /**
+ * This server's tools (and those forged outside any server), newest versions, of those only the
+ * ones the asker may read where they were forged (their specs may quote a private dialogue).
+ */
+async function readableTools(
+  asker: Asker,
+  { tools, access }: PortsOf<'tools' | 'access'>,
+): Promise<StoredTool[]> {
+  const canRead = access.reader(asker);
+  const shelf = tools.shelf({ guildId: asker.guildId });
+  const readable = await Promise.all(
+    shelf.map(({ manifest }) => manifest.channelId === undefined || canRead(manifest.channelId)),
+  );
+  return shelf.filter((_, i) => readable[i]);
+}
+
+/**
  * `/tools list|show|forge|remove`: the forged tools, their manifests and code; the forge on
  * demand (the architect's unless `FORGE_OPEN_TO_ALL=true`); removal archives (the architect's).
  */
-const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'client'>> = {
+const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'client' | 'access'>> = {
   data: new SlashCommandBuilder()
     .setName('tools')
     .setDescription('The tools the personas have forged')
@@ -88,14 +109,14 @@ const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'clie
   },
   // A forge runs the models for rounds: it counts against the member's runs, as a dialogue does.
   limited: (interaction) => interaction.options.getSubcommand() === 'forge',
-  autocomplete(interaction, { tools: toolService }) {
-    // This server's tools (and those forged outside any server), newest versions.
-    return toolService
-      .shelf({ guildId: interaction.guildId })
-      .map(({ manifest }) => ({ name: `${manifest.name} (v${manifest.version})`, value: manifest.name }));
+  async autocomplete(interaction, ports) {
+    return (await readableTools(interaction, ports)).map(({ manifest }) => ({
+      name: `${manifest.name} (v${manifest.version})`,
+      value: manifest.name,
+    }));
   },
   async execute(interaction, ports) {
-    const { tools: toolService, logger, config, client } = ports;
+    const { tools: toolService, logger, config, client, access } = ports;
     const { registry } = toolService;
     // Tools forged in another server are not shown here (their specs may quote its dialogues).
     const scope = { guildId: interaction.guildId };
@@ -105,7 +126,7 @@ const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'clie
       return;
     }
     if (sub === 'list') {
-      const all = toolService.shelf(scope);
+      const all = await readableTools(interaction, ports);
       if (all.length === 0) {
         await interaction.editReply({
           content:
@@ -133,7 +154,14 @@ const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'clie
     }
 
     const name = interaction.options.getString('name', true).trim().toLowerCase();
-    const tool = toolService.find(name, scope);
+    const found = toolService.find(name, scope);
+    // A tool from a place the asker may not read is, to them, no tool (an architect may still remove it).
+    const tool =
+      sub === 'show' &&
+      found?.manifest.channelId &&
+      !(await access.reader(interaction)(found.manifest.channelId))
+        ? undefined
+        : found;
     if (!tool) {
       await interaction.editReply({
         content: `There is no tool named \`${truncate(name, 48)}\`. \`/tools list\` shows them.`,

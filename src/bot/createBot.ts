@@ -120,7 +120,7 @@ export function createBot(deps: BotDeps): Bot {
     logger,
   });
   const stopListening = [
-    announceTools({ bus: services.bus, client, config, logger }),
+    announceTools({ bus: services.bus, client, config, logger, access: ports.access }),
     announceCuration({ bus: services.bus, client, config, logger }),
     ports.governance.listen(),
     finetuneUi.listen(),

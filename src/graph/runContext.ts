@@ -1,5 +1,6 @@
 import { Annotation, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import type { DialogueVisibility } from '../services/memory/interactionLog.ts';
+import type { ToolScope } from '../services/tools/toolPorts.ts';
 import type { ProgressEvent } from './events.ts';
 
 export type { DialogueVisibility } from '../services/memory/interactionLog.ts';
@@ -8,11 +9,14 @@ export type { DialogueVisibility } from '../services/memory/interactionLog.ts';
 export interface DialogueScope {
   /** The server (null outside servers, such as the terminal chat): recall and tools stay within it. */
   guildId: string | null;
-  /** The channel the dialogue is held in (a thread's parent channel); null outside servers. */
+  /**
+   * The place the dialogue is filed under: a thread's parent channel, or a private thread itself
+   * (only its members may read it); null outside servers.
+   */
   channelId: string | null;
   /**
-   * The channels whose past dialogues every reader of this one may read. Absent: every dialogue
-   * of the same server.
+   * The places (channels, and a private thread itself) whose past dialogues and tools every
+   * reader of this one may read. Absent: all of the same server's.
    */
   readableChannels?: readonly string[];
   /** The Discord thread the dialogue is held in, when it is held in one. */
@@ -71,4 +75,10 @@ export function requesterOf(config: DialogueNodeConfig): string | undefined {
 /** The run's scope; a run given none is held nowhere in particular. */
 export function scopeOf(config: DialogueNodeConfig): DialogueScope {
   return config.context?.scope ?? NO_SCOPE;
+}
+
+/** The tools the run may see: its server's, of those only the ones forged where all its readers may read. */
+export function toolScopeOf(config: DialogueNodeConfig): ToolScope {
+  const { guildId, readableChannels } = scopeOf(config);
+  return { guildId, ...(readableChannels ? { channelIds: readableChannels } : {}) };
 }

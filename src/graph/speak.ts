@@ -10,7 +10,7 @@ import type { NodeDeps } from './deps.ts';
 import type { ThinkingEvent } from './events.ts';
 import { parseToolCall, streamingPreview } from './parsing.ts';
 import { systemPromptFor, toolResultPrompt, toolsSection } from './prompts.ts';
-import { conversationOf, type DialogueNodeConfig, scopeOf } from './runContext.ts';
+import { conversationOf, type DialogueNodeConfig, toolScopeOf } from './runContext.ts';
 import type { DialogueStateValue, NodeName, ToolCallRecord } from './state.ts';
 
 // A persona's turn, as LangGraph keeps its ToolNode apart from the nodes that call tools: the
@@ -84,7 +84,7 @@ export function foreignText(
 /** The tools offered in this run, as the tool box knows them now. */
 function offeredTools(deps: NodeDeps, state: DialogueStateValue, config: DialogueNodeConfig): ToolInfo[] {
   if (!deps.tools) return [];
-  const scope = { guildId: scopeOf(config).guildId };
+  const scope = toolScopeOf(config);
   return (state.tools ?? []).flatMap((name) => deps.tools?.info(name, scope) ?? []);
 }
 
@@ -101,7 +101,7 @@ async function callTool(
   else if (!deps.tools) outcome = { ok: false, error: 'no tools are available in this deployment', ms: 0 };
   else
     outcome = await deps.tools.call(name, reading.input, {
-      guildId: scopeOf(config).guildId,
+      ...toolScopeOf(config),
       ...(config.signal ? { signal: config.signal } : {}),
     });
   const record: ToolCallRecord = {

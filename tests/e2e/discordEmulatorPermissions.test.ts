@@ -124,4 +124,31 @@ describe('DiscordEmulator channel permissions', () => {
     await channel.permissionOverwrites.delete(member);
     expect(emulator.channelPermissions(alice, channel.id)).toBe(DEFAULT_MEMBER_PERMISSIONS);
   });
+  it('shows a private thread to its members and to those who manage threads, and answers who is in it', async () => {
+    harness = await startEmulatorClient();
+    const { emulator, client } = harness;
+    const moderators = emulator.createRole('moderators', { permissions: Permission.ManageThreads });
+    const alice = emulator.createUser('alice');
+    const bob = emulator.createUser('bob');
+    const mod = emulator.createUser('mod', { roles: [moderators] });
+    const whisper = emulator.userStartsThread(alice, emulator.channelId, 'just us', {
+      private: true,
+      members: [emulator.botUserId],
+    });
+    const view = (userId: string) => emulator.channelPermissions(userId, whisper) & Permission.ViewChannel;
+    expect([view(alice), view(bob), view(mod)]).toEqual([Permission.ViewChannel, 0n, Permission.ViewChannel]);
+    expect(() => emulator.userSays(bob, whisper, 'let me in')).toThrow(/bob lacks ViewChannel/);
+
+    // The bot asks Discord whether someone is in it: 404 Unknown Member until they are added.
+    const thread = await emulator.waitFor(() => client.channels.cache.get(whisper));
+    if (!thread?.isThread()) throw new Error('not a thread');
+    expect((await thread.members.fetch({ member: alice, force: true })).id).toBe(alice);
+    const outside = await apiError(thread.members.fetch({ member: bob, force: true }));
+    expect([outside.status, outside.code]).toEqual([404, 10007]);
+    emulator.setThreadMember(whisper, bob);
+    expect(view(bob)).toBe(Permission.ViewChannel);
+    expect((await thread.members.fetch({ member: bob, force: true })).id).toBe(bob);
+    emulator.setThreadMember(whisper, bob, false);
+    expect(view(bob)).toBe(0n);
+  });
 });

@@ -271,6 +271,11 @@ export class DiscordEmulator {
     return driver.userStartsThread(this.state, userId, channelId, name, options);
   }
 
+  /** Someone is added to a thread (a private thread: now they see it), or leaves it (`joined: false`). */
+  setThreadMember(threadId: string, userId: string, joined = true): void {
+    driver.setThreadMember(this.state, threadId, userId, joined);
+  }
+
   /** A user writes to the bot in DMs (channel type 1; MESSAGE_CREATE without guild_id). */
   userDMs(userId: string, content: string): EmulatedMessage {
     return driver.userDMs(this.state, userId, content);

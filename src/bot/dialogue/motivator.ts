@@ -3,6 +3,7 @@ import type { Clock } from '../../services/clock.ts';
 import { utcDay } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
 import { channelUnusable } from '../../services/errors.ts';
+import { placeOf } from '../../services/memory/dialoguePlace.ts';
 import type { StoredRecord } from '../../services/memory/interactionLog.ts';
 import type { Memory } from '../../services/memory/memory.ts';
 import type { JobSpec } from '../../services/scheduler.ts';
@@ -66,13 +67,16 @@ export function createMotivatorJob(ports: MotivatorPorts, cron: string, channelI
       const readable = ports.access.sharedWith(channelId);
       const candidate = memory
         .between(now - LOOKBACK_MS, now + 1)
-        .filter(
-          (r) =>
+        .filter((r) => {
+          // Where it may be read: a private thread only by its members, so never here.
+          const place = placeOf(r);
+          return (
             r.finalDissonance !== null &&
-            r.channelId !== channelId &&
-            r.channelId !== undefined &&
-            readable.includes(r.channelId),
-        )
+            place !== channelId &&
+            place !== undefined &&
+            readable.includes(place)
+          );
+        })
         .sort((a, b) => (b.finalDissonance ?? 0) - (a.finalDissonance ?? 0))[0];
       if (!candidate) return 'nothing to reflect on: no dialogues in the last 7 days';
       await ports.store.set(dayKey, today + 1);

@@ -1,4 +1,4 @@
-import type { AttachmentBuilder, EmbedBuilder, ThreadChannel } from 'discord.js';
+import { type AttachmentBuilder, ChannelType, type EmbedBuilder, type ThreadChannel } from 'discord.js';
 import type { Logger } from '../../services/logger.ts';
 import { NO_MENTIONS } from './mentions.ts';
 import type { PostRequest } from './postingPort.ts';
@@ -20,6 +20,8 @@ export interface DialogueThread {
   readonly id: string;
   readonly guildId: string | null;
   readonly parentId: string | null;
+  /** A private thread: only its members (and those who manage threads) can open it. Absent: public. */
+  readonly private?: boolean;
   /** Posts as the bot. */
   send(post: BotPost): Promise<void>;
   /**
@@ -97,6 +99,7 @@ export function dialogueThreadFor(
     id: thread.id,
     guildId: thread.guildId,
     parentId: thread.parentId,
+    private: thread.type === ChannelType.PrivateThread,
     async send(content) {
       await thread.send({ ...content, allowedMentions: NO_MENTIONS });
     },

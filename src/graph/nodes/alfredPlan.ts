@@ -2,7 +2,7 @@ import { isGraphBubbleUp } from '@langchain/langgraph';
 import type { Recollection } from '../../services/memory/memory.ts';
 import type { NodeDeps } from '../deps.ts';
 import { alfredPlanPrompt } from '../prompts.ts';
-import { conversationOf, type DialogueNodeConfig, scopeOf } from '../runContext.ts';
+import { conversationOf, type DialogueNodeConfig, scopeOf, toolScopeOf } from '../runContext.ts';
 import { speak } from '../speak.ts';
 import type { DialogueStateValue, NodeUpdate } from '../state.ts';
 import { spokenTurn } from '../turns.ts';
@@ -41,9 +41,7 @@ async function relevantTools(
 ): Promise<string[]> {
   if (!deps.tools) return [];
   try {
-    return (await deps.tools.relevant(state.task, { guildId: scopeOf(config).guildId })).map(
-      (tool) => tool.name,
-    );
+    return (await deps.tools.relevant(state.task, toolScopeOf(config))).map((tool) => tool.name);
   } catch (error) {
     if (isGraphBubbleUp(error)) throw error;
     warnings.push(`tool retrieval failed: ${(error as Error).message}`);

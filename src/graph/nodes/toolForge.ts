@@ -13,6 +13,7 @@ async function forge(
   config: DialogueNodeConfig,
   spec: string,
 ): Promise<ToolForgeResult> {
+  const scope = scopeOf(config);
   try {
     return await deps.toolForge.forge(
       {
@@ -22,9 +23,12 @@ async function forge(
         // The member whose message this run answers: the tool is theirs.
         forgedFor: requesterOf(config) ?? null,
         task: state.task,
-        guildId: scopeOf(config).guildId,
+        guildId: scope.guildId,
         // Where it was asked, for the card in the log channel.
-        channelId: scopeOf(config).threadId ?? scopeOf(config).channelId,
+        channelId: scope.threadId ?? scope.channelId,
+        // Whose readers may see it, and which tools may be reused for it.
+        placeId: scope.channelId,
+        ...(scope.readableChannels ? { readableChannels: scope.readableChannels } : {}),
       },
       config.signal ? { signal: config.signal } : {},
     );

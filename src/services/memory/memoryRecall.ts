@@ -1,3 +1,4 @@
+import { placeOf } from './dialoguePlace.ts';
 import type { MemoryDeps } from './memoryContext.ts';
 
 /** Bringing back past dialogues that resemble the present one. */
@@ -25,10 +26,12 @@ export interface RecallOptions {
   /** Only dialogues from this server (null: those from no server, such as the terminal chat). */
   guildId?: string | null;
   /**
-   * Only dialogues held in these channels (a thread's parent): what the asker, or everyone who
-   * can read where the answer goes, may see. Absent: no channel filter.
+   * Only dialogues held in these places (a channel, a private thread; see `placeOf`): what
+   * everyone who can read where the answer goes may see. Absent: no such filter.
    */
   channelIds?: readonly string[];
+  /** Only dialogues held in places this accepts (one member's reading rights). Absent: no such filter. */
+  readable?: (place: string) => boolean | Promise<boolean>;
 }
 
 type RecallDeps = Pick<MemoryDeps, 'log' | 'index' | 'embedder' | 'recallK' | 'recallFloor'>;
@@ -62,7 +65,9 @@ export async function recallDialogues(
     const record = deps.log.get(hit.id);
     if (!record || record.conversationId === options.excludeConversation) continue;
     if (options.guildId !== undefined && (record.guildId ?? null) !== options.guildId) continue;
-    if (options.channelIds && !(record.channelId && options.channelIds.includes(record.channelId))) continue;
+    const place = placeOf(record);
+    if (options.channelIds && !(place && options.channelIds.includes(place))) continue;
+    if (options.readable && !(place && (await options.readable(place)))) continue;
     found.push({
       ...(record.guildId ? { guildId: record.guildId } : {}),
       ...(record.userId ? { userId: record.userId } : {}),

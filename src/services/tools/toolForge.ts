@@ -13,7 +13,7 @@ import {
   implementPrompt,
   showJson,
 } from './toolForgePrompts.ts';
-import type { ToolForge, ToolForgeRequest, ToolForgeResult } from './toolPorts.ts';
+import type { ToolForge, ToolForgeRequest, ToolForgeResult, ToolScope } from './toolPorts.ts';
 import { type ForgeAttempt, type StoredTool, type ToolTestRecord, visibleIn } from './toolRegistry.ts';
 import { type ToolService, toolInfo } from './toolService.ts';
 
@@ -85,7 +85,10 @@ async function forgeTool(
   if (!spec) return { status: 'failed', message: 'No tool was forged: the specification is empty.' };
 
   // 1. Look before making.
-  const reused = await reuseStoredTool(forge, spec, request.guildId ?? null);
+  const reused = await reuseStoredTool(forge, spec, {
+    guildId: request.guildId ?? null,
+    ...(request.readableChannels ? { channelIds: request.readableChannels } : {}),
+  });
   if (reused) return reused;
 
   // 2. Design: name, description, schema, tests (one held out).
@@ -121,15 +124,15 @@ async function forgeTool(
 
 /**
  * The stored tool that already does what `spec` asks, if one is similar enough. Only what this
- * server may see: another server's tool (its spec may quote a private dialogue) is never offered
- * here, nor extended with a new version from here.
+ * place may see: another server's tool, or one forged where its readers may not read (its spec
+ * may quote a private dialogue), is never offered here, nor extended with a new version from here.
  */
 async function reuseStoredTool(
   forge: Forge,
   spec: string,
-  guildId: string | null,
+  scope: ToolScope,
 ): Promise<ToolForgeResult | undefined> {
-  const match = await forge.deps.tools.closest(spec, { guildId });
+  const match = await forge.deps.tools.closest(spec, scope);
   if (!match || match.similarity < forge.settings.reuseSimilarity) return undefined;
   const info = toolInfo(match.tool);
   forge.logger.info({ tool: info.name, similarity: match.similarity }, 'reusing a stored tool');
@@ -223,6 +226,7 @@ async function registerTool(
       ...(forgedFor ? { forgedFor } : {}),
       conversationId: request.conversationId,
       ...(request.guildId ? { guildId: request.guildId } : {}),
+      ...(request.placeId ? { channelId: request.placeId } : {}),
     },
     implemented.code,
   );

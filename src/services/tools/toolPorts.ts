@@ -17,6 +17,13 @@ export interface ToolForgeRequest {
   guildId?: string | null;
   /** The Discord channel or thread it was asked in, for the log channel's card; none outside Discord. */
   channelId?: string | null;
+  /**
+   * The place whose readers may see the tool (its spec may quote their dialogue): the channel it
+   * was asked in, or a private thread (a public thread's parent); kept in its manifest.
+   */
+  placeId?: string | null;
+  /** The places whose tools may be reused for it (`ToolScope.channelIds`). Absent: any of its server's. */
+  readableChannels?: readonly string[];
 }
 
 export type ToolForgeStatus = 'created' | 'reused' | 'failed' | 'unavailable';
@@ -50,6 +57,11 @@ export type ToolCallOutcome =
  */
 export interface ToolScope {
   guildId?: string | null;
+  /**
+   * Only tools forged in these places (channels, private threads) and those whose place is not
+   * known (forged outside Discord, or before places were kept). Absent: no such filter.
+   */
+  channelIds?: readonly string[];
 }
 
 /** What the dialogue needs of the registered tools. */

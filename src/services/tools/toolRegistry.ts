@@ -54,6 +54,11 @@ export const manifestSchema = z.object({
   conversationId: z.string().optional(),
   /** The server it was forged in: offered and listed there only. None: forged outside a server, offered everywhere. */
   guildId: z.string().optional(),
+  /**
+   * The place it was forged in (a channel, or a private thread): shown and offered only where all
+   * readers may read that place. None: forged outside Discord, or before places were kept.
+   */
+  channelId: z.string().optional(),
   codeSha256: z.string(),
 });
 
@@ -89,6 +94,14 @@ const DISCORD_ID = /^\d{15,21}$/;
 export function ownerOf(manifest: Pick<ToolManifest, 'forgedFor' | 'requestedBy'>): string | undefined {
   if (manifest.forgedFor !== undefined) return manifest.forgedFor;
   return DISCORD_ID.test(manifest.requestedBy) ? manifest.requestedBy : undefined;
+}
+
+/** Whether a tool was forged in one of `channelIds` (absent: anywhere); a tool of no known place passes. */
+export function forgedIn(
+  manifest: Pick<ToolManifest, 'channelId'>,
+  channelIds: readonly string[] | undefined,
+): boolean {
+  return !channelIds || manifest.channelId === undefined || channelIds.includes(manifest.channelId);
 }
 
 export type ToolTestRecord = z.infer<typeof testSchema>;

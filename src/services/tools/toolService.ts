@@ -4,7 +4,7 @@ import { callTool } from './callTool.ts';
 import type { Sandbox } from './sandbox.ts';
 import { ToolEmbeddings } from './toolEmbeddings.ts';
 import type { ToolBox, ToolInfo, ToolScope } from './toolPorts.ts';
-import { type StoredTool, type ToolRegistry, visibleIn } from './toolRegistry.ts';
+import { forgedIn, type StoredTool, type ToolRegistry, visibleIn } from './toolRegistry.ts';
 import { rankTools, type ToolMatch } from './toolRelevance.ts';
 import { ToolInputValidator } from './toolSchema.ts';
 
@@ -55,15 +55,20 @@ export const toolInfo = (tool: StoredTool): ToolInfo => ({
   inputSchema: tool.manifest.inputSchema,
 });
 
+/** Whether the scope may see a tool: of its server, forged where the scope's readers may read. */
+function inScope(tool: StoredTool, scope: ToolScope): boolean {
+  return visibleIn(tool.manifest, scope.guildId) && forgedIn(tool.manifest, scope.channelIds);
+}
+
 /** The newest version of every tool the scope may see. */
 function toolsInScope(registry: ToolRegistry, scope: ToolScope = {}): StoredTool[] {
-  return registry.list().filter((t) => visibleIn(t.manifest, scope.guildId));
+  return registry.list().filter((t) => inScope(t, scope));
 }
 
 /** A tool by name, if the scope may see it. */
 function findInScope(registry: ToolRegistry, name: string, scope: ToolScope = {}): StoredTool | undefined {
   const tool = registry.get(name);
-  return tool && visibleIn(tool.manifest, scope.guildId) ? tool : undefined;
+  return tool && inScope(tool, scope) ? tool : undefined;
 }
 
 /** The tools in scope most relevant to a task: at most `k`, none below `floor`; a small shelf whole. */

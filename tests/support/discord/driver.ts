@@ -111,6 +111,34 @@ export function userStartsThread(
   return thread.id;
 }
 
+/**
+ * Someone joins a thread, or leaves it (`joined: false`): in a private thread, being a member is
+ * what lets them see it. THREAD_MEMBERS_UPDATE, which Discord sends to a bot without the members
+ * intent only when the bot itself joined or left.
+ */
+export function setThreadMember(
+  state: EmulatorState,
+  threadId: string,
+  userId: string,
+  joined: boolean,
+): void {
+  requireUser(state, userId);
+  const thread = requireChannel(state, threadId);
+  if (!thread.thread || !thread.members) throw new Error(`setThreadMember: ${threadId} is not a thread`);
+  const now = nowIso();
+  if (joined) thread.members.set(userId, now);
+  else thread.members.delete(userId);
+  const change = joined
+    ? { added_members: [{ id: thread.id, user_id: userId, join_timestamp: now, flags: 0 }] }
+    : { removed_member_ids: [userId] };
+  dispatch(
+    state,
+    'THREAD_MEMBERS_UPDATE',
+    { id: thread.id, guild_id: state.guildId, member_count: thread.members.size, ...change },
+    userId === state.botUserId ? undefined : Intent.GuildMembers,
+  );
+}
+
 /** A user writes to the bot in DMs (channel type 1; MESSAGE_CREATE without guild_id). */
 export function userDMs(state: EmulatorState, userId: string, content: string): EmulatedMessage {
   const author = requireUser(state, userId);

@@ -75,11 +75,22 @@ export function permissionsOf(state: EmulatorState, userId: string): bigint {
 
 /**
  * Discord's channel permissions: the guild-level ones, then the @everyone overwrite, then the
- * member's role overwrites together, then the member's own; deny before allow at each step.
- * Implicit denials (nothing without View Channel) are left to the callers, as discord.js's
- * `permissionsFor` leaves them.
+ * member's role overwrites together, then the member's own; deny before allow at each step. A
+ * thread has its parent's, except that a private thread is seen only by its members and by those
+ * who may manage threads there (no View Channel for anyone else). Other implicit denials (nothing
+ * without View Channel) are left to the callers, as discord.js's `permissionsFor` leaves them.
  */
 export function permissionsIn(state: EmulatorState, userId: string, channel: ChannelState): bigint {
+  const permissions = overwritten(state, userId, channel);
+  const outsider =
+    channel.type === ChannelType.PrivateThread &&
+    !channel.members?.has(userId) &&
+    !hasPermission(permissions, Permission.ManageThreads);
+  return outsider ? permissions & ~Permission.ViewChannel : permissions;
+}
+
+/** The guild-level permissions with the overwrites of the channel (a thread: of its parent) applied. */
+function overwritten(state: EmulatorState, userId: string, channel: ChannelState): bigint {
   if (channel.type === ChannelType.DM) return ALL_PERMISSIONS;
   const source = channel.thread && channel.parentId ? state.channels.get(channel.parentId) : channel;
   let permissions = permissionsOf(state, userId);

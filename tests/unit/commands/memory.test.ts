@@ -77,7 +77,7 @@ function ports(records: StoredRecord[], verdict: Check) {
       },
     },
     architects: { check: async () => verdict },
-    access: { visibleTo: async () => ['c1'] },
+    access: { reader: () => async (place) => place === 'c1' },
   };
   return { fakes, forgotten };
 }

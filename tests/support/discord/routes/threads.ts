@@ -4,7 +4,7 @@ import { AUTO_ARCHIVE_DURATIONS, ChannelType, Intent, MessageType } from '../con
 import { dispatch } from '../gateway.ts';
 import { postMessage } from '../messages.ts';
 import type { ChannelState, EmulatorState, Route, RouteContext, RouteResult } from '../model.ts';
-import { botThreadMembers, channelPayload } from '../payloads.ts';
+import { botThreadMembers, channelPayload, memberPayload } from '../payloads.ts';
 import { Permission, requireBotPermission } from '../permissions.ts';
 import { ApiError, noContent, ok, wrongChannelType } from '../results.ts';
 import { findChannelMessage, requireUser, snowflake } from '../state.ts';
@@ -25,6 +25,23 @@ export const threadRoutes: Route[] = [
   route('DELETE', '/channels/:channel/thread-members/@me', (state, c) => {
     threadFor(state, c).members?.delete(state.botUserId);
     return noContent();
+  }),
+  // Not restricted by the members intent (listing them all is): 404 for someone not in the thread.
+  route('GET', '/channels/:channel/thread-members/:user', (state, c) => {
+    const thread = threadFor(state, c);
+    requireBotPermission(state, thread, Permission.ViewChannel);
+    const userId = c.param('user');
+    const joined = thread.members?.get(userId);
+    if (!joined) throw new ApiError(404, 10007, 'Unknown Member');
+    return ok({
+      id: thread.id,
+      user_id: userId,
+      join_timestamp: joined,
+      flags: 0,
+      ...(c.query.with_member === 'true' && state.members.has(userId)
+        ? { member: memberPayload(state, userId) }
+        : {}),
+    });
   }),
   route('GET', '/channels/:channel/threads/archived/public', (state, c) =>
     listArchivedThreads(state, c, ChannelType.PublicThread),

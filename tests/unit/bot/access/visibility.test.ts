@@ -37,7 +37,7 @@ describe('dialogueScope', () => {
       sharedWith: (channelId) => [channelId],
       visibilityOf: (channelId) => {
         asked.push(channelId);
-        return 'private-thread';
+        return 'restricted';
       },
     });
     expect(scope).toEqual({
@@ -45,9 +45,22 @@ describe('dialogueScope', () => {
       channelId: 'c1',
       threadId: 't1',
       readableChannels: ['c1'],
-      visibility: 'private-thread',
+      visibility: 'restricted',
     });
     expect(asked).toEqual(['t1']);
+  });
+
+  it('files a public thread’s dialogue under its channel, a private thread’s under the thread itself', () => {
+    // What the bot says the thread's readers may read: its channel's places, and a private thread itself.
+    const access = {
+      sharedWith: (id: string) => (id === 'p1' ? ['c1', 'c2', 'p1'] : ['c1', 'c2']),
+    };
+    expect(dialogueScope(thread, access)).toMatchObject({ channelId: 'c1', readableChannels: ['c1', 'c2'] });
+    expect(dialogueScope({ ...thread, id: 'p1', private: true }, access)).toMatchObject({
+      channelId: 'p1',
+      threadId: 'p1',
+      readableChannels: ['c1', 'c2', 'p1'],
+    });
   });
 
   it('has no visibility when the bot cannot tell (it then counts as not public)', () => {

@@ -105,6 +105,22 @@ describe('the motivator', () => {
     await expect(createMotivatorJob(hidden.ports, '* * * * *', 'chan').run()).resolves.toMatch(
       /nothing to reflect on/,
     );
+    // From a private thread of the public channel (filed under the thread, or under the channel
+    // before threads were their own place): only its members may read it.
+    for (const filed of ['t-private', 'public']) {
+      const whisper = fakes({
+        records: (now) => [
+          record(now - MINUTE, {
+            conversationId: 't-private',
+            channelId: filed,
+            visibility: 'private-thread',
+          }),
+        ],
+      });
+      await expect(createMotivatorJob(whisper.ports, '* * * * *', 'chan').run()).resolves.toMatch(
+        /nothing to reflect on/,
+      );
+    }
     // Older than the 7-day window: forgotten by the motivator.
     const old = fakes({ records: (now) => [record(now - 8 * 24 * 60 * MINUTE)] });
     await expect(createMotivatorJob(old.ports, '* * * * *', 'chan').run()).resolves.toMatch(
