@@ -171,7 +171,10 @@ export async function composeRuntime(
   curationRef = curation;
   const fineTuner = composeFineTuner(loops, { store: finetunes, curation, limiter });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
-  const stopRetrying = clock.every(EMBED_RETRY_MS, () => void memory.embedPending().catch(() => undefined));
+  // Not while a fine-tune holds the model queue: the pass would only be refused.
+  const stopRetrying = clock.every(EMBED_RETRY_MS, () => {
+    if (!limiter.heldFor) void memory.embedPending().catch(() => undefined);
+  });
   let closed = false;
   logger.info({ codexVersion: codex.codex().data.version, dataDir: config.dataDir }, 'runtime ready');
   return {

@@ -3,6 +3,7 @@ import ms from 'ms';
 import { z } from 'zod';
 import { CURATION_SCOPES, type CurationScope } from './curation/curationScope.ts';
 import { AppError } from './errors.ts';
+import { envNamesSetting } from './finetune/trainerEnv.ts';
 import { LLM_PROVIDERS, type LlmProvider } from './llm/chatModel.ts';
 import { LOG_FORMATS, type LogFormat } from './logger.ts';
 import { assertCron } from './scheduler.ts';
@@ -149,6 +150,7 @@ export const envSchema = z.object({
   FINETUNE_EVAL_PROMPTS: z.coerce.number().int().min(1).max(500).default(20),
   FINETUNE_QUANTIZE: z.enum(['q4_K_M', 'q4_K_S', 'q8_0', 'none']).default('q4_K_M'),
   FINETUNE_SHARED_DIR: z.string().trim().min(1).optional(),
+  FINETUNE_ENV: envNamesSetting(),
   AUTONOMY_MAX_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
   AUTONOMY_IDLE_MINUTES: z.coerce.number().min(0).max(10_080).default(30),
   CURATION_CRON: cronSetting('CURATION_CRON').default('0 * * * *'),
@@ -287,6 +289,8 @@ export interface Config {
   readonly finetuneQuantize: 'q4_K_M' | 'q4_K_S' | 'q8_0' | 'none';
   /** Where the model server sees `DATA_DIR/finetune` (vLLM's `lora_path`); unset: the same path. */
   readonly finetuneSharedDir: string | undefined;
+  /** Names the trainer's environment gets besides what training needs (`NAME`, or `PREFIX_*`). */
+  readonly finetuneEnv: readonly string[];
 }
 
 /**
@@ -384,8 +388,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     finetuneEvalPrompts: e.FINETUNE_EVAL_PROMPTS,
     finetuneQuantize: e.FINETUNE_QUANTIZE,
     finetuneSharedDir: e.FINETUNE_SHARED_DIR,
+    finetuneEnv: e.FINETUNE_ENV,
   });
 }
+
+/** The environment as it is now: the trainer takes what it needs of it when it starts (`trainerEnv.ts`). */
+export const processEnvironment = (): Readonly<Record<string, string | undefined>> => process.env;
 
 /** Reads `.env` (if present) into the environment without overriding what is already set. */
 export function loadDotEnv(path = '.env'): void {

@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'LLM_NOT_CONFIGURED'
   /** Something only Ollama can do (fine-tuning's model registration, `keep_alive`). */
   | 'NOT_OLLAMA'
+  /** Model calls are held (the GPU lent to a fine-tune) and this one was made not to wait. */
+  | 'MODEL_QUEUE_HELD'
   | 'CONVERSATION_NOT_FOUND'
   | 'MEMORY_INDEX_MISMATCH'
   /** A channel named by a setting does not exist, or the bot cannot post there. */

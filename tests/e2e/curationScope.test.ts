@@ -103,7 +103,7 @@ describe('CURATION_SCOPE=public', () => {
     for (const words of ['closed', 'whisper', closed, whisper]) expect(text).not.toContain(words);
 
     for (const persona of PERSONAS) {
-      const snapshot = snapshotDataset({
+      const snapshot = await snapshotDataset({
         dataDir: h.runtime.config.dataDir,
         persona,
         folder: folders.folder(),

@@ -19,6 +19,8 @@ afterEach(async () => {
 
 const ENV = {
   FINETUNE_COMMAND: FAKE_TRAINER,
+  // The fake trainer takes its mode from the environment; the trainer gets only what FINETUNE_ENV adds.
+  FINETUNE_ENV: 'FAKE_TRAINER_*',
   FINETUNE_HOLDOUT: '0.5',
   FINETUNE_EVAL_PROMPTS: '6',
   FINETUNE_PROMOTE_RULE: 'majority',

@@ -22,6 +22,8 @@ async function start(env: Record<string, string> = {}) {
   harness = await startHarness({
     env: {
       FINETUNE_COMMAND: FAKE_TRAINER,
+      // The fake trainer takes its mode from the environment; the trainer gets only what FINETUNE_ENV adds.
+      FINETUNE_ENV: 'FAKE_TRAINER_*',
       FINETUNE_HOLDOUT: '0.5',
       FINETUNE_EVAL_PROMPTS: '6',
       FINETUNE_PROMOTE_RULE: 'majority',

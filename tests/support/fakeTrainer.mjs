@@ -12,18 +12,47 @@
  * environment:
  *
  * - `FAKE_TRAINER_MODE`: `ok` (default) | `fails` | `hangs` | `garbage` | `crash` |
- *   `merged-outside` | `adapter-outside` (reports that folder outside `--output`, against the contract)
+ *   `merged-outside` | `adapter-outside` (reports that folder outside `--output`, against the contract) |
+ *   `adapter-link` (adapter_dir is a symbolic link inside `--output` to a folder outside it) |
+ *   `adapter-file-link` (adapter_model.safetensors is a link to a file outside `--output`) |
+ *   `merged-file-link` (a merged shard is a link to a file outside `--output`) |
+ *   `flood` (first prints one line of `FAKE_TRAINER_FLOOD_MB` megabytes, default 100, in 1 MB
+ *   writes, then runs as `ok`) |
+ *   `waits` (after its first progress line, waits until `<output>/release` exists, then runs as `ok`)
  * - `FAKE_TRAINER_STEPS`: progress lines in a full run (default 5)
  * - `FAKE_TRAINER_DELAY_MS`: pause before each line (default 0)
  *
  * It records what it was given in `<output>/fake-trainer.json` (argv, dataset line count, the
- * parsed config) before it prints anything, so a test can assert on the call.
+ * parsed config, the names in its environment) before it prints anything, so a test can assert
+ * on the call.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const MODES = ['ok', 'fails', 'hangs', 'garbage', 'crash', 'merged-outside', 'adapter-outside'];
+const MODES = [
+  'ok',
+  'fails',
+  'hangs',
+  'garbage',
+  'crash',
+  'merged-outside',
+  'adapter-outside',
+  'adapter-link',
+  'adapter-file-link',
+  'merged-file-link',
+  'flood',
+  'waits',
+];
 const EXPORTS = ['adapter', 'merged', 'both'];
 const CONFIG_KEYS = [
   'max_steps',
@@ -48,9 +77,24 @@ const DEFAULT_TARGET_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_pr
 
 class UsageError extends Error {}
 
-/** Writes synchronously so no line is lost when the process exits right after. */
+/**
+ * Writes all of `data` to stdout synchronously, so no line is lost when the process exits right
+ * after; a pipe the reader has not emptied yet (EAGAIN) is waited for.
+ */
+function writeAll(data) {
+  const bytes = Buffer.from(data);
+  for (let offset = 0; offset < bytes.length; ) {
+    try {
+      offset += writeSync(1, bytes, offset);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
 function line(text) {
-  writeSync(1, `${text}\n`);
+  writeAll(`${text}\n`);
 }
 
 function emit(event, fields = {}) {
@@ -201,6 +245,55 @@ function writeMerged(dir, base) {
   });
 }
 
+/** One line of `megabytes` MB, written a megabyte at a time, as a runaway print would. */
+function flood(megabytes) {
+  const chunk = Buffer.alloc(1024 * 1024, 'x');
+  for (let i = 0; i < megabytes; i += 1) writeAll(chunk);
+  writeAll('\n');
+}
+
+/** Resolves once `path` exists: the test lets the training go on. */
+async function released(path) {
+  while (!existsSync(path)) await sleep(20);
+}
+
+/**
+ * The link modes break the contract on purpose: a link inside `--output` that leads out of it.
+ * Returns the adapter folder to report instead of the real one, if the mode says so.
+ */
+function plantLinks(mode, output, adapterDir, mergedDir) {
+  if (!mode.endsWith('-link')) return undefined;
+  const elsewhere = resolve(output, '..', 'elsewhere');
+  mkdirSync(elsewhere, { recursive: true });
+  const relink = (target, path) => {
+    rmSync(path, { force: true });
+    symlinkSync(target, path);
+  };
+  if (mode === 'adapter-link') {
+    writeFileAtomic(
+      join(elsewhere, 'adapter_model.safetensors'),
+      readFileSync(join(adapterDir, 'adapter_model.safetensors')),
+    );
+    writeFileAtomic(
+      join(elsewhere, 'adapter_config.json'),
+      readFileSync(join(adapterDir, 'adapter_config.json')),
+    );
+    relink(elsewhere, join(output, 'linked'));
+    return join(output, 'linked');
+  }
+  if (mode === 'adapter-file-link') {
+    const outside = join(elsewhere, 'adapter_model.safetensors');
+    writeFileAtomic(outside, readFileSync(join(adapterDir, 'adapter_model.safetensors')));
+    relink(outside, join(adapterDir, 'adapter_model.safetensors'));
+  }
+  if (mode === 'merged-file-link') {
+    const shard = 'model-00002-of-00002.safetensors';
+    writeFileAtomic(join(elsewhere, shard), readFileSync(join(mergedDir, shard)));
+    relink(join(elsewhere, shard), join(mergedDir, shard));
+  }
+  return undefined;
+}
+
 async function main() {
   const startedAt = performance.now();
   const args = parseArgs(process.argv.slice(2));
@@ -233,6 +326,7 @@ async function main() {
         seed: args.seed === undefined ? (config.seed ?? 3407) : Number(args.seed),
         mode,
         steps,
+        env: Object.keys(process.env).sort(),
       },
       null,
       2,
@@ -254,6 +348,7 @@ async function main() {
     elapsed_s: Number(((performance.now() - startedAt) / 1000).toFixed(3)),
   });
 
+  if (mode === 'flood') flood(envInteger('FAKE_TRAINER_FLOOD_MB', 100, 1));
   await say(JSON.stringify({ event: 'start', total_steps: steps, backend: 'unsloth', samples }));
   if (mode === 'hangs') {
     await say(() => JSON.stringify(progress(1)));
@@ -287,6 +382,7 @@ async function main() {
   for (let step = 1; step <= steps; step += 1) {
     if (mode === 'garbage') await say(noise[(step - 1) % noise.length]);
     await say(() => JSON.stringify(progress(step)));
+    if (mode === 'waits' && step === 1) await released(join(output, 'release'));
   }
   if (mode === 'garbage') await say('  0%|          | 0/5 [00:00<?, ?it/s]');
   // The outside modes break the contract on purpose: the bot must refuse folders outside --output.
@@ -296,10 +392,11 @@ async function main() {
   mkdirSync(adapterDir, { recursive: true });
   if (args.export !== 'merged') writeAdapter(adapterDir, args.base, config);
   if (args.export !== 'adapter') writeMerged(mergedDir, args.base);
+  const linked = plantLinks(mode, output, adapterDir, mergedDir);
   await say(
     JSON.stringify({
       event: 'done',
-      adapter_dir: adapterDir,
+      adapter_dir: linked ?? adapterDir,
       ...(args.export !== 'adapter' ? { merged_dir: mergedDir } : {}),
       final_loss: progress(steps).loss,
       steps,

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { keepsFormat } from '../../graph/formats.ts';
 import { systemPromptFor } from '../../graph/prompts.ts';
 import type { Clock } from '../../services/clock.ts';
-import type { Config } from '../../services/config.ts';
+import { type Config, processEnvironment } from '../../services/config.ts';
 import { type Curation, createCuration } from '../../services/curation/curation.ts';
 import { CurationLedger } from '../../services/curation/curationLedger.ts';
 import { createGoldenStore } from '../../services/curation/goldenStore.ts';
@@ -145,7 +145,9 @@ export function composeFineTuner(
       evalPrompts: config.finetuneEvalPrompts,
       scope: config.curationScope,
       memberShare: config.finetuneMemberShare,
+      env: config.finetuneEnv,
       judge: () => codex.codex().data.curation,
     },
+    environment: processEnvironment,
   });
 }

@@ -1,14 +1,30 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256 } from '../../shared/hash.ts';
-import { writeFileDurably } from '../durableWrite.ts';
+import { createInterface } from 'node:readline';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createRunningSha256, type RunningSha256, sha256 } from '../../shared/hash.ts';
+import { writeFileDurablyAsync } from '../durableWrite.ts';
 import { admitSamples, type SnapshotPolicy } from './snapshotPolicy.ts';
 
 /**
  * A fine-tune's dataset, frozen: the persona's golden set and its anchor set copied into the
  * job's folder with their hash, a share of the golden set held out for the evaluation (never
  * trained on), the anchor set always trained on.
+ *
+ * A golden set may hold tens of thousands of samples, and the bot goes on serving dialogues
+ * while a job starts: the sets are read as streams, and hashed, sorted and written a slice at a
+ * time, the event loop turning between slices (20,000 samples frozen in one go held it for
+ * seconds).
  */
+
+/** Samples handled between two turns of the event loop while a set is hashed, sorted or written. */
+const SLICE = 500;
+
+/** Lets the event loop turn once every slice: `handled` is how many items were handled so far. */
+export async function turnEachSlice(handled: number): Promise<void> {
+  if (handled % SLICE === 0) await nextTurn();
+}
 
 /** One golden sample as curation writes it (`DATA_DIR/golden/<persona>.jsonl`). */
 export interface GoldenSample {
@@ -22,19 +38,36 @@ export const goldenPaths = (dataDir: string, persona: string) => ({
   anchor: join(dataDir, 'golden', `${persona}.anchor.jsonl`),
 });
 
+/** The sample a JSONL line holds; undefined for a torn or foreign line (curation repairs the file). */
+function sampleOf(line: string): GoldenSample | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const sample = JSON.parse(line) as GoldenSample;
+    if (Array.isArray(sample.messages) && sample.messages.some((m) => m.role === 'assistant')) return sample;
+  } catch {
+    // A torn last line after a crash: not a sample.
+  }
+  return undefined;
+}
+
 /** The samples of a JSONL file; a torn or foreign line is skipped (curation repairs the file). */
 export function readSamples(path: string): GoldenSample[] {
   if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .flatMap((line) => sampleOf(line) ?? []);
+}
+
+/** The samples of a JSONL file, as `readSamples`, read as a stream: the event loop turns between chunks. */
+export async function streamSamples(path: string): Promise<GoldenSample[]> {
   const samples: GoldenSample[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const sample = JSON.parse(line) as GoldenSample;
-      if (Array.isArray(sample.messages) && sample.messages.some((m) => m.role === 'assistant'))
-        samples.push(sample);
-    } catch {
-      // A torn last line after a crash: not a sample.
+  try {
+    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+      const sample = sampleOf(line);
+      if (sample) samples.push(sample);
     }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   return samples;
 }
@@ -49,8 +82,12 @@ export const sampleHash = hashOf;
  * of the split in every later fine-tune (a held-out prompt is never trained on, ever).
  */
 export function isHeldOut(sample: GoldenSample, share: number): boolean {
-  return Number.parseInt(hashOf(sample).slice(0, 8), 16) / 0x1_0000_0000 < share;
+  return heldOutBy(hashOf(sample), share);
 }
+
+/** Whether a sample of this content hash is held out. */
+const heldOutBy = (hash: string, share: number) =>
+  Number.parseInt(hash.slice(0, 8), 16) / 0x1_0000_0000 < share;
 
 export interface DatasetSnapshot {
   /** `train.jsonl` and `holdout.jsonl` in the job's folder. */
@@ -70,19 +107,51 @@ export interface DatasetSnapshot {
 /** By default a snapshot takes what the defaults of `CURATION_SCOPE` and `FINETUNE_MEMBER_SHARE` allow. */
 const DEFAULT_POLICY: SnapshotPolicy = { scope: 'public', memberShare: 0.25 };
 
-/** The samples with each content once, the first of each kept. */
-function uniqueSamples(samples: readonly GoldenSample[]): GoldenSample[] {
+/** The samples with each content once, the first of each kept (`hashes`: each sample's content hash). */
+function uniqueSamples(samples: readonly GoldenSample[], hashes: Map<GoldenSample, string>): GoldenSample[] {
   const seen = new Set<string>();
   return samples.filter((sample) => {
-    const hash = hashOf(sample);
+    const hash = hashes.get(sample) as string;
     if (seen.has(hash)) return false;
     seen.add(hash);
     return true;
   });
 }
 
+/** Each sample's content hash, a slice at a time. */
+async function hashesOf(samples: readonly GoldenSample[]): Promise<Map<GoldenSample, string>> {
+  const hashes = new Map<GoldenSample, string>();
+  for (const sample of samples) {
+    hashes.set(sample, hashOf(sample));
+    await turnEachSlice(hashes.size);
+  }
+  return hashes;
+}
+
+/**
+ * Writes samples as JSON lines durably (`writeFileDurablyAsync`), a slice at a time, feeding
+ * the running hash with exactly the bytes written.
+ */
+function writeSamples(path: string, samples: readonly GoldenSample[], hash: RunningSha256): Promise<void> {
+  return writeFileDurablyAsync(path, async (temporary) => {
+    const file = await open(temporary, 'w');
+    try {
+      for (let start = 0; start < samples.length; start += SLICE) {
+        const text = samples
+          .slice(start, start + SLICE)
+          .map((sample) => `${JSON.stringify(sample)}\n`)
+          .join('');
+        hash.update(text);
+        await file.writeFile(text);
+      }
+    } finally {
+      await file.close();
+    }
+  });
+}
+
 /** Freezes a persona's dataset into `folder`, with what the policy admits (see snapshotPolicy). */
-export function snapshotDataset(options: {
+export async function snapshotDataset(options: {
   dataDir: string;
   persona: string;
   folder: string;
@@ -90,33 +159,41 @@ export function snapshotDataset(options: {
   /** Samples never trained on, whatever the share says (the persona's exam): they join the held-out side. */
   exclude?: (sample: GoldenSample) => boolean;
   policy?: SnapshotPolicy;
-}): DatasetSnapshot {
+}): Promise<DatasetSnapshot> {
   const paths = goldenPaths(options.dataDir, options.persona);
-  const golden = readSamples(paths.golden);
-  const anchor = readSamples(paths.anchor);
+  const golden = await streamSamples(paths.golden);
+  const anchor = await streamSamples(paths.anchor);
+  const hashes = await hashesOf([...anchor, ...golden]);
   // Each content once, the anchor set first: within a member's share, their anchor samples stay.
-  const admitted = admitSamples(uniqueSamples([...anchor, ...golden]), options.policy ?? DEFAULT_POLICY);
+  const admitted = admitSamples(
+    uniqueSamples([...anchor, ...golden], hashes),
+    options.policy ?? DEFAULT_POLICY,
+  );
   const kept = new Set(admitted.kept);
   const train: GoldenSample[] = [];
   const holdout: GoldenSample[] = [];
+  let handled = 0;
   for (const sample of anchor) {
     if (kept.has(sample)) (options.exclude?.(sample) ? holdout : train).push(sample);
+    await turnEachSlice(++handled);
   }
   for (const sample of golden) {
-    if (!kept.has(sample)) continue;
-    (options.exclude?.(sample) || isHeldOut(sample, options.holdoutShare) ? holdout : train).push(sample);
+    if (kept.has(sample)) {
+      const out = options.exclude?.(sample) || heldOutBy(hashes.get(sample) as string, options.holdoutShare);
+      (out ? holdout : train).push(sample);
+    }
+    await turnEachSlice(++handled);
   }
-  const lines = (samples: GoldenSample[]) => samples.map((s) => `${JSON.stringify(s)}\n`).join('');
-  const trainText = lines(train);
-  const holdoutText = lines(holdout);
   const trainPath = join(options.folder, 'train.jsonl');
   const holdoutPath = join(options.folder, 'holdout.jsonl');
-  writeFileDurably(trainPath, trainText);
-  writeFileDurably(holdoutPath, holdoutText);
+  // The dataset's hash: of the two files' bytes, the training set's first.
+  const hash = createRunningSha256();
+  await writeSamples(trainPath, train, hash);
+  await writeSamples(holdoutPath, holdout, hash);
   return {
     trainPath,
     holdoutPath,
-    hash: sha256(trainText + holdoutText),
+    hash: hash.digest(),
     train: train.length,
     holdout,
     anchor: anchor.filter((sample) => kept.has(sample)).length,

@@ -1,9 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../../shared/hash.ts';
-import { writeFileDurably } from '../durableWrite.ts';
+import { writeFileDurablyAsync } from '../durableWrite.ts';
 import type { ChatMessage } from '../llm/chatModel.ts';
-import { type GoldenSample, goldenPaths, isHeldOut, readSamples, sampleHash } from './datasetSnapshot.ts';
+import {
+  type GoldenSample,
+  goldenPaths,
+  isHeldOut,
+  sampleHash,
+  streamSamples,
+  turnEachSlice,
+} from './datasetSnapshot.ts';
 import type { ExamSummary } from './finetuneStore.ts';
 import { GENERAL_EXAM, type GeneralPrompt } from './generalExam.ts';
 import { fewestPromotablePrompts, type PromoteRule, smallestPromotableShare } from './promotionRule.ts';
@@ -99,17 +106,29 @@ export interface DrawOptions {
   admits?: (sample: GoldenSample) => boolean;
 }
 
+/** The content hashes of samples, a slice at a time (the event loop turns between slices). */
+async function hashesOf(samples: readonly GoldenSample[], into = new Set<string>()): Promise<Set<string>> {
+  let handled = 0;
+  for (const sample of samples) {
+    into.add(sampleHash(sample));
+    await turnEachSlice(++handled);
+  }
+  return into;
+}
+
 /**
  * The persona's exam for a job: the stored one, less the prompts whose samples left the golden
  * set, grown by appending (held-out golden samples not in the anchor set, in the golden set's
  * order, until it holds `size`; general prompts it lacks), written back durably when it changed.
+ * The golden set is read as a stream and hashed a slice at a time: the bot serves dialogues
+ * meanwhile.
  */
-export function drawExam(options: DrawOptions): Exam {
+export async function drawExam(options: DrawOptions): Promise<Exam> {
   const path = examPath(options.dataDir, options.persona);
   const paths = goldenPaths(options.dataDir, options.persona);
-  const golden = readSamples(paths.golden);
-  const anchored = new Set(readSamples(paths.anchor).map(sampleHash));
-  const present = new Set([...anchored, ...golden.map(sampleHash)]);
+  const golden = await streamSamples(paths.golden);
+  const anchored = await hashesOf(await streamSamples(paths.anchor));
+  const present = await hashesOf(golden, new Set(anchored));
   const stored = readExam(path);
   const entries = stored.filter(
     (entry) =>
@@ -120,8 +139,10 @@ export function drawExam(options: DrawOptions): Exam {
   const added = { added_at: new Date(options.at).toISOString(), added_by: options.by };
   let heldOut = entries.filter((entry) => entry.source === 'held-out').length;
   const appended: ExamEntry[] = [];
+  let scanned = 0;
   for (const sample of golden) {
     if (heldOut >= options.size) break;
+    await turnEachSlice(++scanned);
     const hash = sampleHash(sample);
     const messages = promptOf(sample);
     const prompt = promptHash(messages);
@@ -148,7 +169,7 @@ export function drawExam(options: DrawOptions): Exam {
     appended.push({ format: EXAM_FORMAT, source: 'general', prompt_hash: prompt, messages, ...added });
   }
   const all = [...entries, ...appended];
-  if (appended.length > 0 || withdrawn > 0) writeFileDurably(path, examText(all));
+  if (appended.length > 0 || withdrawn > 0) await writeFileDurablyAsync(path, examText(all));
   return examOf(all, { ...options, appended: appended.length, withdrawn });
 }
 

@@ -14,6 +14,8 @@ export interface FinetuneSettings {
   command: string;
   /** Trainer settings passed as `--config`. */
   config?: Record<string, unknown>;
+  /** Names the trainer's environment gets besides what training needs (`FINETUNE_ENV`; `X_*`: a prefix). */
+  env?: readonly string[];
   timeoutMs: number;
   holdout: number;
   triggerSize: number;
@@ -57,6 +59,8 @@ export interface FineTunerDeps {
   settings: FinetuneSettings;
   /** The trainer's working directory (default: the current one). */
   cwd?: string;
+  /** The bot's environment when a trainer starts: the trainer gets only what training needs of it (`trainerEnv.ts`). */
+  environment: () => Readonly<Record<string, string | undefined>>;
 }
 
 export type FinetuneRefusalCode =

@@ -1,17 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { publicMessageOf, withoutHostDetails } from '../../shared/hostDetails.ts';
+import { publicMessageOf } from '../../shared/hostDetails.ts';
 import { judgeModelOf } from '../codex/codexSchema.ts';
-import { writeFileDurably } from '../durableWrite.ts';
+import { writeFileDurablyAsync } from '../durableWrite.ts';
 import type { ChatMessage, LlmProvider } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
 import type { Persona } from '../personas.ts';
 import { type DatasetSnapshot, snapshotDataset } from './datasetSnapshot.ts';
 import { evaluate, PAIRWISE_SCHEMA } from './evaluation.ts';
 import { drawExam, type Exam, examPrompts, examText, tooSmall } from './exam.ts';
-import { type FinetuneRuntime, updateJob } from './fineTunerDeps.ts';
+import type { FinetuneRuntime } from './fineTunerDeps.ts';
 import type { EvaluationReport, FinetuneJob } from './finetuneStore.ts';
+import { JobProgress } from './jobProgress.ts';
 import { activeOf, modelName, swap } from './modelSwap.ts';
+import { ProgressThrottle } from './progressThrottle.ts';
 import type { ModelRegistrar, RegistrationRecord, TrainerExport } from './registrar.ts';
 import { retireVersion, SERVER_NAMES, serverOf } from './serving.ts';
 import { sampleInScope } from './snapshotPolicy.ts';
@@ -26,42 +28,6 @@ import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
  * job as failed, with nothing swapped.
  */
 
-/** A job's latest record as its steps change it: every change is stored, most also published. */
-export class JobProgress {
-  constructor(
-    private readonly deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log'>,
-    public job: FinetuneJob,
-  ) {}
-
-  /** Stores and publishes a change. */
-  update(change: Partial<FinetuneJob>): FinetuneJob {
-    this.job = updateJob(this.deps, this.job.id, change);
-    return this.job;
-  }
-
-  /** Stores a change without publishing it: it matters to a restart, not to whoever follows the job. */
-  record(change: Partial<FinetuneJob>): void {
-    this.job = this.deps.store.update(this.job.id, () => change, this.deps.clock.now());
-  }
-
-  /**
-   * Ends the job as failed. `error` may name paths and addresses (a trainer's reason): the job
-   * keeps it whole as `errorDetail`, and in public words as `error`. `publicError` gives those
-   * words where the caller has them (an AppError's public message).
-   */
-  fail(error: string, logTail?: string, publicError = withoutHostDetails(error)): void {
-    const job = this.update({
-      state: 'failed',
-      stage: 'done',
-      error: publicError,
-      ...(publicError !== error ? { errorDetail: error } : {}),
-      ...(logTail ? { logTail } : {}),
-      finishedAt: this.deps.clock.now(),
-    });
-    this.deps.log.warn({ job: job.id, persona: job.persona, error }, 'fine-tune failed; nothing was swapped');
-  }
-}
-
 /**
  * Runs the job `jobId` (begun in the store) to its end: a step that fails, or throws, ends it as
  * failed. The evaluation judges the candidate against the persona (role, principles) as it was
@@ -73,7 +39,7 @@ export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void
   const folder = resolve(deps.dataDir, 'finetune', jobId);
   mkdirSync(join(folder, 'adapter'), { recursive: true });
   try {
-    const { snapshot, exam } = freezeDataset(deps, progress, folder);
+    const { snapshot, exam } = await freezeDataset(deps, progress, folder);
     if (snapshot.train === 0) return progress.fail(`the dataset is empty${leftOutNote(snapshot)}`);
     if (refuseSmallExam(deps, progress, exam)) return;
     const server = await askServer(deps, progress);
@@ -138,14 +104,14 @@ function leftOutNote({ leftOut }: DatasetSnapshot): string {
  * dataset frozen into the job's folder without them (only what the scope and the member share
  * admit); the folder keeps a copy of the exam judged by.
  */
-export function freezeDataset(
+export async function freezeDataset(
   deps: Pick<FinetuneRuntime, 'dataDir' | 'settings' | 'clock' | 'log'>,
   progress: JobProgress,
   folder: string,
-): { snapshot: DatasetSnapshot; exam: Exam } {
+): Promise<{ snapshot: DatasetSnapshot; exam: Exam }> {
   const { settings } = deps;
   const scope = settings.scope ?? 'public';
-  const exam = drawExam({
+  const exam = await drawExam({
     dataDir: deps.dataDir,
     persona: progress.job.persona,
     holdoutShare: settings.holdout,
@@ -160,7 +126,7 @@ export function freezeDataset(
       { job: progress.job.id, persona: progress.job.persona, ...exam.summary },
       'the exam grew, or lost prompts whose samples left the golden set',
     );
-  const snapshot = snapshotDataset({
+  const snapshot = await snapshotDataset({
     dataDir: deps.dataDir,
     persona: progress.job.persona,
     folder,
@@ -168,7 +134,7 @@ export function freezeDataset(
     exclude: exam.excludes,
     policy: { scope, memberShare: settings.memberShare ?? 0.25 },
   });
-  writeFileDurably(join(folder, 'exam.jsonl'), examText([...exam.heldOut, ...exam.general]));
+  await writeFileDurablyAsync(join(folder, 'exam.jsonl'), examText([...exam.heldOut, ...exam.general]));
   const note = leftOutNote(snapshot);
   if (note) deps.log.info({ job: progress.job.id, ...snapshot.leftOut }, `dataset frozen${note}`);
   progress.update({
@@ -229,15 +195,26 @@ export async function freeGpu(
   return release;
 }
 
-/** 3. The trainer run on the frozen dataset; its progress (steps, losses) follows the job. */
+/**
+ * 3. The trainer run on the frozen dataset; its progress (steps, losses) follows the job, stored
+ * at most once a second (the last always), whatever the trainer's pace.
+ */
 export async function train(
-  deps: Pick<FinetuneRuntime, 'settings' | 'clock' | 'signal' | 'cwd' | 'log'>,
+  deps: Pick<FinetuneRuntime, 'settings' | 'clock' | 'signal' | 'cwd' | 'log' | 'environment'>,
   progress: JobProgress,
   snapshot: DatasetSnapshot,
   folder: string,
   exported: TrainerExport = 'both',
 ): Promise<TrainerOutcome> {
   const { settings } = deps;
+  const job = { job: progress.job.id, persona: progress.job.persona };
+  const throttle = new ProgressThrottle<Partial<FinetuneJob>>({
+    clock: deps.clock,
+    // The losses so far, copied when stored: the list goes on growing.
+    store: (change) => progress.update(change.losses ? { ...change, losses: [...change.losses] } : change),
+    onError: (error) => deps.log.warn({ ...job, err: error }, 'could not store the training progress'),
+  });
+  const losses = [...progress.job.losses];
   const outcome = await runTrainer({
     command: settings.command,
     dataset: snapshot.trainPath,
@@ -245,6 +222,8 @@ export async function train(
     output: join(folder, 'adapter'),
     export: exported,
     ...(settings.config ? { config: settings.config } : {}),
+    environment: deps.environment(),
+    ...(settings.env ? { passEnv: settings.env } : {}),
     logPath: join(folder, 'trainer.log'),
     timeoutMs: settings.timeoutMs,
     clock: deps.clock,
@@ -252,20 +231,22 @@ export async function train(
     ...(deps.cwd ? { cwd: deps.cwd } : {}),
     onSpawn: (pid) => progress.record({ trainerPid: pid }),
     onEvent: (event) => {
+      // The start is stored at once, outside the throttle: the first progress then is too.
       if (event.event === 'start') progress.update({ totalSteps: event.total_steps });
       else if (event.event === 'progress') {
-        const { losses } = progress.job;
-        progress.update({
-          step: event.step,
-          totalSteps: event.total_steps,
-          losses: typeof event.loss === 'number' ? [...losses, [event.step, event.loss]] : losses,
-        });
+        if (typeof event.loss === 'number') losses.push([event.step, event.loss]);
+        throttle.push({ step: event.step, totalSteps: event.total_steps, losses });
       }
     },
-  });
+    onOverlong: (stream, bytes) =>
+      deps.log.warn(
+        { ...job, stream, bytes },
+        'the trainer printed a line longer than 64 KB; it was cut (see trainer.log)',
+      ),
+  }).finally(() => throttle.flush());
   if (outcome.malformed)
     deps.log.warn(
-      { job: progress.job.id, lines: outcome.malformed },
+      { job: job.job, lines: outcome.malformed },
       'the trainer printed lines that are not events',
     );
   return outcome;

@@ -1,10 +1,15 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Clock } from '../clock.ts';
 import { writeFileDurably } from '../durableWrite.ts';
+import { CappedLines, MAX_LINE_BYTES } from './cappedLines.ts';
 import type { TrainerExport } from './registrar.ts';
+import { trainerEnvironment } from './trainerEnv.ts';
+import { checkOutput } from './trainerOutput.ts';
+
+export { ADAPTER_FILES, isInside } from './trainerOutput.ts';
 
 /**
  * Runs the trainer as a child process and follows its contract (README, "Fine-tuning"):
@@ -16,7 +21,11 @@ import type { TrainerExport } from './registrar.ts';
  * else; stderr is its log. Exit 0 only on success, with `<adapter_dir>/adapter_model.safetensors`
  * and `<adapter_dir>/adapter_config.json` written (unless only merged weights were asked for),
  * and, when merged weights were written, `merged_dir` a Hugging Face safetensors folder. Both
- * folders lie inside `--output`: the job's folder is all the bot reads, shares and cleans.
+ * folders lie inside `--output`: the job's folder is all the bot reads, shares and cleans
+ * (`trainerOutput.ts` checks them, links refused).
+ *
+ * The trainer is a guest: it gets only the environment training needs (`trainerEnv.ts`), and a
+ * line it prints is never held whole past 64 KB (`cappedLines.ts`).
  */
 
 export type TrainerEvent =
@@ -44,13 +53,11 @@ export type TrainerOutcome =
     }
   | { ok: false; reason: string; tail: string; malformed: number };
 
-/** The files an adapter must have (PEFT's layout), as Ollama's `ADAPTER` reads them. */
-export const ADAPTER_FILES = ['adapter_model.safetensors', 'adapter_config.json'] as const;
-
 /** How long a trainer has to stop after SIGTERM before SIGKILL. */
 const KILL_GRACE_MS = 10_000;
-/** Lines of the trainer's log kept for a failed job's report. */
+/** Lines of the trainer's log kept for a failed job's report, and how much of each (the log file keeps them whole). */
 const TAIL_LINES = 30;
+const TAIL_LINE_CHARS = 1000;
 
 /**
  * Splits a command line into words, honouring single and double quotes; no shell is involved
@@ -107,8 +114,13 @@ export interface TrainerRequest {
   clock: Clock;
   signal?: AbortSignal;
   cwd?: string;
-  env?: NodeJS.ProcessEnv;
+  /** The environment the trainer's is taken from (the bot's): it gets only what training needs of it. */
+  environment: Readonly<Record<string, string | undefined>>;
+  /** Names passed besides those training needs (`FINETUNE_ENV`: a name, or a prefix ending in `*`). */
+  passEnv?: readonly string[];
   onEvent: (event: TrainerEvent) => void;
+  /** Told of each line (stdout or stderr) over the 64 KB cap, once, with its length, after it was cut. */
+  onOverlong?: (stream: 'stdout' | 'stderr', bytes: number) => void;
   /** Told the trainer's process id once it runs (its process group, to stop it after a crash). */
   onSpawn?: (pid: number) => void;
 }
@@ -130,7 +142,7 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
   const tail: string[] = [];
   const note = (line: string) => {
     log.write(`${line}\n`);
-    tail.push(line);
+    tail.push(line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line);
     if (tail.length > TAIL_LINES) tail.shift();
   };
   note(`$ ${[program, ...args].join(' ')}`);
@@ -138,8 +150,7 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
   // Its own process group, so a timeout stops the trainer and whatever it started.
   const child = spawn(program, args, {
     cwd: request.cwd,
-    // The trainer inherits the bot's environment (HF_TOKEN, CUDA_VISIBLE_DEVICES…) unless told otherwise.
-    ...(request.env ? { env: request.env } : {}),
+    env: trainerEnvironment(request.environment, request.passEnv),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: process.platform !== 'win32',
   });
@@ -155,23 +166,30 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
   let malformed = 0;
   let done: Extract<TrainerEvent, { event: 'done' }> | undefined;
   let failed: string | undefined;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const event = readEvent(line);
-    if (!event) {
-      if (line.trim()) {
-        malformed++;
-        note(`(not a trainer event) ${line.slice(0, 500)}`);
+  const overlong = (stream: 'stdout' | 'stderr') => (bytes: number, head: string) => {
+    note(`(a line of ${bytes} bytes on ${stream}, longer than ${MAX_LINE_BYTES} bytes, was cut) ${head}`);
+    request.onOverlong?.(stream, bytes);
+  };
+  readLines(child.stdout, {
+    onLine: (line) => {
+      const event = readEvent(line);
+      if (!event) {
+        if (line.trim()) {
+          malformed++;
+          note(`(not a trainer event) ${line.slice(0, 500)}`);
+        }
+        return;
       }
-      return;
-    }
-    if (event.event === 'done') done = event;
-    if (event.event === 'error') {
-      failed = event.message;
-      note(`error: ${event.message}`);
-    }
-    request.onEvent(event);
+      if (event.event === 'done') done = event;
+      if (event.event === 'error') {
+        failed = event.message;
+        note(`error: ${event.message}`);
+      }
+      request.onEvent(event);
+    },
+    onOverlong: overlong('stdout'),
   });
-  createInterface({ input: child.stderr }).on('line', (line) => note(line));
+  readLines(child.stderr, { onLine: note, onOverlong: overlong('stderr') });
 
   const stop = new AbortController();
   let stoppedFor: string | undefined;
@@ -210,8 +228,18 @@ export async function runTrainer(request: TrainerRequest): Promise<TrainerOutcom
   return outcomeOf({ stoppedFor, exit, failed, done, tail: tail.join('\n'), malformed }, request);
 }
 
+/** Reads a child's output line by line, each line capped at 64 KB (`cappedLines.ts`). */
+function readLines(
+  stream: Readable,
+  handlers: { onLine: (line: string) => void; onOverlong: (bytes: number, head: string) => void },
+): void {
+  const lines = new CappedLines(handlers);
+  stream.on('data', (chunk: Buffer) => lines.push(chunk));
+  stream.on('end', () => lines.end());
+}
+
 /** What the run came to, from how the trainer ended and the folders it named. */
-function outcomeOf(
+async function outcomeOf(
   run: {
     stoppedFor: string | undefined;
     exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error };
@@ -221,7 +249,7 @@ function outcomeOf(
     malformed: number;
   },
   request: Pick<TrainerRequest, 'output' | 'export'>,
-): TrainerOutcome {
+): Promise<TrainerOutcome> {
   const { stoppedFor, exit, failed, done, tail: lastLines, malformed } = run;
   if (stoppedFor) return { ok: false, reason: stoppedFor, tail: lastLines, malformed };
   if (exit.error) {
@@ -243,7 +271,7 @@ function outcomeOf(
   }
   if (!done)
     return { ok: false, reason: 'the trainer exited without a done event', tail: lastLines, malformed };
-  const wrong = checkOutput(done, request.output, request.export ?? 'both');
+  const wrong = await checkOutput(done, request.output, request.export ?? 'both');
   if (wrong) return { ok: false, reason: wrong, tail: lastLines, malformed };
   return {
     ok: true,
@@ -253,45 +281,4 @@ function outcomeOf(
     steps: done.steps,
     malformed,
   };
-}
-
-/** A path with its links followed, where it exists (a link inside `--output` may point out of it). */
-const real = (path: string) => {
-  const absolute = resolve(path);
-  return existsSync(absolute) ? realpathSync.native(absolute) : absolute;
-};
-
-/** Whether `path` is `root` or lies inside it. */
-export function isInside(path: string, root: string): boolean {
-  const inside = relative(real(root), real(path));
-  return inside === '' || (!inside.startsWith('..') && !isAbsolute(inside));
-}
-
-/** What is wrong with the folders a `done` event names, if anything. */
-function checkOutput(
-  done: Extract<TrainerEvent, { event: 'done' }>,
-  output: string,
-  wanted: TrainerExport,
-): string | undefined {
-  for (const [what, dir] of [
-    ['adapter_dir', done.adapter_dir],
-    ['merged_dir', done.merged_dir],
-  ] as const) {
-    if (dir !== undefined && !isInside(dir, output))
-      return `the trainer's ${what} (${dir}) lies outside its --output folder (${output})`;
-  }
-  if (wanted !== 'merged') {
-    const missing = ADAPTER_FILES.filter((file) => !existsSync(join(done.adapter_dir, file)));
-    if (missing.length) return `the adapter lacks ${missing.join(' and ')}`;
-  }
-  if (done.merged_dir !== undefined) {
-    const files = existsSync(done.merged_dir) ? readdirSync(done.merged_dir) : [];
-    const lacks = [
-      ...(files.includes('config.json') ? [] : ['config.json']),
-      ...(files.some((file) => file.endsWith('.safetensors')) ? [] : ['*.safetensors weights']),
-    ];
-    if (lacks.length) return `the merged weights (${done.merged_dir}) lack ${lacks.join(' and ')}`;
-  } else if (wanted === 'merged')
-    return 'the trainer wrote no merged weights (no merged_dir in its done event)';
-  return undefined;
 }

@@ -1,22 +1,41 @@
 import { createLazy } from '../../shared/lazy.ts';
 import { deadlineSignal } from './deadline.ts';
+import type { Limiter } from './limiter.ts';
 import { toOllamaError } from './ollamaErrors.ts';
+
+/** How an embedding is asked for. */
+export interface EmbedOptions {
+  /**
+   * A query asked for again within a run (recall and tool retrieval both embed the task) may get
+   * the vector of a recent identical text instead of another call.
+   */
+  reuse?: boolean;
+  /** Its place in the model queue (default 0, as a person's dialogue; see `BACKGROUND_PRIORITY`). */
+  priority?: number;
+  /**
+   * An embedding that may as well be made later (a recorded dialogue's: the record stays queued
+   * for the next pass) does not wait while the model queue is held for a fine-tune: it fails
+   * at once with MODEL_QUEUE_HELD.
+   */
+  leaveWhenHeld?: boolean;
+}
 
 /** Text in, vector out. */
 export interface Embedder {
   readonly model: string;
-  /**
-   * `reuse`: a query asked for again within a run (recall and tool retrieval both embed the task)
-   * may get the vector of a recent identical text instead of another call.
-   */
-  embed(text: string, options?: { reuse?: boolean }): Promise<number[]>;
+  embed(text: string, options?: EmbedOptions): Promise<number[]>;
 }
 
 /** How many recent texts keep their vectors. */
 const RECENT_TEXTS = 64;
 
 /** Ollama's `/api/embed` through `@langchain/ollama`. */
-export function createOllamaEmbedder(options: { host: string; model: string; timeoutMs: number }): Embedder {
+export function createOllamaEmbedder(options: {
+  host: string;
+  model: string;
+  timeoutMs: number;
+  limiter?: Limiter;
+}): Embedder {
   // Retries are ours to make (queued records are embedded later), not LangChain's backoff.
   // LangChain's client loads with the first embedding (an idle bot embeds nothing).
   const embeddings = createLazy(async () => {
@@ -26,6 +45,7 @@ export function createOllamaEmbedder(options: { host: string; model: string; tim
   return createEmbedder({
     model: options.model,
     timeoutMs: options.timeoutMs,
+    ...(options.limiter ? { limiter: options.limiter } : {}),
     embedQuery: async (text) => (await embeddings.get()).embedQuery(text),
     toError: (error) =>
       toOllamaError(error, { host: options.host, model: options.model, timeoutMs: options.timeoutMs }),
@@ -33,12 +53,18 @@ export function createOllamaEmbedder(options: { host: string; model: string; tim
 }
 
 /**
- * An embedder over any provider's one-text call: a deadline per call, errors in words that say
- * what to do, and the vectors of recent queries reused.
+ * An embedder over any provider's one-text call: a place in the model queue, a deadline per
+ * call, errors in words that say what to do, and the vectors of recent queries reused.
+ *
+ * Embeddings wait in the same queue as the chats (`limiter`): while a fine-tune has the GPU
+ * (`FINETUNE_EXCLUSIVE`), an embedding would load the embedding model beside the trainer, so it
+ * waits like a dialogue's turn does. The deadline runs from when the call leaves the queue.
  */
 export function createEmbedder(options: {
   model: string;
   timeoutMs: number;
+  /** The shared model queue; none: calls go straight to the server. */
+  limiter?: Limiter;
   embedQuery: (text: string) => Promise<number[]>;
   toError: (error: unknown) => unknown;
 }): Embedder {
@@ -56,9 +82,17 @@ export function createEmbedder(options: {
     async embed(text, embedOptions = {}) {
       const cached = embedOptions.reuse ? recent.get(text) : undefined;
       // A copy each time: callers may keep or change their vector.
-      return [...(await (cached ?? remember(text, embedOnce(text))))];
+      return [...(await (cached ?? remember(text, queued(text, embedOptions))))];
     },
   };
+
+  function queued(text: string, embedOptions: EmbedOptions): Promise<number[]> {
+    if (!options.limiter) return embedOnce(text);
+    return options.limiter.run(() => embedOnce(text), {
+      ...(embedOptions.priority !== undefined ? { priority: embedOptions.priority } : {}),
+      ...(embedOptions.leaveWhenHeld ? { leaveWhenHeld: true } : {}),
+    });
+  }
 
   async function embedOnce(text: string): Promise<number[]> {
     const deadline = deadlineSignal(options.timeoutMs);

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import { AppError } from '../errors.ts';
 
 /**
  * A global cap on simultaneous model calls (p-queue). Ollama serves one request per model at a
@@ -10,6 +11,9 @@ export interface Limiter {
    * Runs `task` when a slot is free. `onQueued` is called once, with the 1-based position among
    * the calls of the same or higher priority, when the task has to wait. Background work (curation,
    * evaluation) passes a lower `priority` (default 0, people's dialogues) so it goes after people.
+   * `leaveWhenHeld`: a call that may as well be made later (a recorded dialogue's embedding: the
+   * record stays queued for the next pass) is refused while calls are held, and taken out of
+   * the queue when a hold begins, with MODEL_QUEUE_HELD, rather than wait for hours.
    */
   run<T>(
     task: () => Promise<T>,
@@ -17,6 +21,7 @@ export interface Limiter {
       onQueued?: (position: number, reason?: string) => void;
       signal?: AbortSignal;
       priority?: number;
+      leaveWhenHeld?: boolean;
     },
   ): Promise<T>;
   /** Calls running now. */
@@ -37,6 +42,28 @@ export interface Limiter {
 /** The priority of background model calls: they wait behind every person's dialogue. */
 export const BACKGROUND_PRIORITY = -10;
 
+const heldError = (reason: string) =>
+  new AppError('MODEL_QUEUE_HELD', 'operational', `model calls are held: ${reason}`);
+
+/**
+ * A waiting call's way out of the queue when a hold begins: its own signal, which also follows
+ * the caller's (a plain listener: `AbortSignal.any` may be collected before it fires on Node 20).
+ */
+function leaveOnHold(leaving: Set<AbortController>, source: AbortSignal | undefined) {
+  const controller = new AbortController();
+  leaving.add(controller);
+  const follow = () => controller.abort(source?.reason);
+  source?.addEventListener('abort', follow, { once: true });
+  return {
+    controller,
+    signal: controller.signal,
+    done: () => {
+      leaving.delete(controller);
+      source?.removeEventListener('abort', follow);
+    },
+  };
+}
+
 export function createLimiter(
   concurrency: number,
   /** Told how long each call waited for its slot, in milliseconds (metrics). */
@@ -44,6 +71,8 @@ export function createLimiter(
 ): Limiter {
   const queue = new PQueue({ concurrency });
   let heldFor: string | undefined;
+  /** The waiting calls that leave the queue when a hold begins. */
+  const leaving = new Set<AbortController>();
   return {
     get heldFor() {
       return heldFor;
@@ -51,6 +80,8 @@ export function createLimiter(
     hold(reason) {
       heldFor = reason;
       queue.pause();
+      for (const leave of leaving) leave.abort(heldError(reason));
+      leaving.clear();
       let released = false;
       return () => {
         if (released) return;
@@ -68,20 +99,23 @@ export function createLimiter(
     },
     run(task, options = {}) {
       options.signal?.throwIfAborted();
+      if (options.leaveWhenHeld && heldFor !== undefined) return Promise.reject(heldError(heldFor));
       const priority = options.priority ?? 0;
       const mustWait = queue.isPaused || queue.pending >= concurrency || queue.size > 0;
+      const leave = options.leaveWhenHeld ? leaveOnHold(leaving, options.signal) : undefined;
+      const signal = leave?.signal ?? options.signal;
       // A measurement only, never a decision: the monotonic clock is right for it.
       const queuedAt = performance.now();
       const result = queue.add(
         () => {
+          // Running now: a hold that begins lets it finish, like any call under way.
+          if (leave) leaving.delete(leave.controller);
           onWaited?.(performance.now() - queuedAt);
           return task();
         },
-        {
-          priority,
-          ...(options.signal ? { signal: options.signal } : {}),
-        },
+        { priority, ...(signal ? { signal } : {}) },
       );
+      if (leave) result.then(leave.done, leave.done);
       if (mustWait) {
         // p-queue counts by exact priority: a person's call waits behind people's calls only; a
         // background call behind everything.

@@ -1,5 +1,6 @@
 import { createLazy } from '../../shared/lazy.ts';
 import { createEmbedder, type Embedder } from './embedder.ts';
+import type { Limiter } from './limiter.ts';
 import { toOpenAIError } from './openaiModels.ts';
 
 /** `/v1/embeddings` of an OpenAI-compatible server (`EMBED_PROVIDER=openai`), through `@langchain/openai`. */
@@ -8,6 +9,7 @@ export function createOpenAIEmbedder(options: {
   apiKey: string | undefined;
   model: string;
   timeoutMs: number;
+  limiter?: Limiter;
 }): Embedder {
   // LangChain's OpenAI client loads with the first embedding (an idle bot embeds nothing).
   const embeddings = createLazy(async () => {
@@ -25,6 +27,7 @@ export function createOpenAIEmbedder(options: {
   return createEmbedder({
     model: options.model,
     timeoutMs: options.timeoutMs,
+    ...(options.limiter ? { limiter: options.limiter } : {}),
     embedQuery: async (text) => (await embeddings.get()).embedQuery(text),
     toError: (error) =>
       toOpenAIError(error, {

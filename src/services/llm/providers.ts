@@ -83,14 +83,16 @@ export function createProviders(
     };
     return refused;
   };
+  // Embeddings wait in the chats' queue: while a fine-tune has the GPU, they wait too.
+  const embedding = {
+    model: settings.embedModel,
+    timeoutMs: settings.timeoutMs,
+    ...(call.limiter ? { limiter: call.limiter } : {}),
+  };
   const embedder =
     settings.embedProvider === 'openai' && server
-      ? createOpenAIEmbedder({ ...server, model: settings.embedModel, timeoutMs: settings.timeoutMs })
-      : createOllamaEmbedder({
-          host: settings.ollamaHost,
-          model: settings.embedModel,
-          timeoutMs: settings.timeoutMs,
-        });
+      ? createOpenAIEmbedder({ ...server, ...embedding })
+      : createOllamaEmbedder({ host: settings.ollamaHost, ...embedding });
   const inUse = (): LlmProvider[] => [
     ...new Set<LlmProvider>([
       settings.embedProvider,

@@ -52,7 +52,8 @@ async function embedRecords(ctx: MemoryContext, records: StoredRecord[]): Promis
   const { embedder, index, log } = ctx.deps;
   let done = 0;
   for (const record of records) {
-    const vector = await embedder.embed(memoryText(record));
+    // Never held for a fine-tune's hours: the record stays queued for a later pass.
+    const vector = await embedder.embed(memoryText(record), { leaveWhenHeld: true });
     // Closed meanwhile: the record stays without a vector and is embedded at the next start.
     if (ctx.closed) break;
     index.checkDimension(vector.length, embedder.model);

@@ -17,6 +17,8 @@ const runtime = await composeRuntime(
     OLLAMA_HOST: ollama,
     FORGE_DIR: forgeDir,
     FINETUNE_COMMAND: FAKE_TRAINER,
+    // The fake trainer takes its mode from the environment; the trainer gets only what FINETUNE_ENV adds.
+    FINETUNE_ENV: 'FAKE_TRAINER_*',
     // An exam the rule can promote on, from 12 golden samples: else the job is refused before training.
     FINETUNE_HOLDOUT: '0.5',
     FINETUNE_PROMOTE_RULE: 'majority',

@@ -53,9 +53,9 @@ const userOf = (messages: ReadonlyArray<{ role: string; content: string }>) =>
 const golden = (dataDir: string) => readSamples(goldenPaths(dataDir, 'ROBIN').golden);
 
 describe('a persona’s frozen exam', () => {
-  it('fixes the held-out prompts the first time they are drawn, with the general set, and keeps them', () => {
+  it('fixes the held-out prompts the first time they are drawn, with the general set, and keeps them', async () => {
     const dataDir = dataWith(24);
-    const first = draw(dataDir);
+    const first = await draw(dataDir);
     const heldOut = golden(dataDir).filter((s) => isHeldOut(s, 0.5));
     expect(first.heldOut.map((e) => userOf(e.messages))).toEqual(
       heldOut.slice(0, 4).map((s) => userOf(s.messages)),
@@ -73,16 +73,16 @@ describe('a persona’s frozen exam', () => {
     expect(first.summary.smallestShare).toBe(1);
 
     const text = readFileSync(examPath(dataDir, 'ROBIN'), 'utf8');
-    const again = draw(dataDir, { by: 'ft2' });
+    const again = await draw(dataDir, { by: 'ft2' });
     expect(again.summary).toMatchObject({ hash: first.summary.hash, appended: 0, withdrawn: 0 });
     expect(readFileSync(examPath(dataDir, 'ROBIN'), 'utf8')).toBe(text);
   });
 
-  it('grows only by appending: up to FINETUNE_EVAL_PROMPTS, and with general prompts the project adds', () => {
+  it('grows only by appending: up to FINETUNE_EVAL_PROMPTS, and with general prompts the project adds', async () => {
     const dataDir = dataWith(24);
-    const first = draw(dataDir, { size: 2 });
+    const first = await draw(dataDir, { size: 2 });
     writeGolden(dataDir, 'ROBIN', 24, 100);
-    const grown = draw(dataDir, {
+    const grown = await draw(dataDir, {
       size: 30,
       by: 'ft2',
       general: [...GENERAL, { messages: [{ role: 'user', content: 'Name three rivers.' }] }],
@@ -107,15 +107,15 @@ describe('a persona’s frozen exam', () => {
     expect(grown.summary.hash).not.toBe(first.summary.hash);
 
     // A general prompt the project later drops stays in the exam: it is frozen.
-    const kept = draw(dataDir, { size: 30, by: 'ft3', general: [] });
+    const kept = await draw(dataDir, { size: 30, by: 'ft3', general: [] });
     expect(kept.general).toHaveLength(3);
     expect(kept.summary.hash).toBe(grown.summary.hash);
   });
 
-  it('judges the first FINETUNE_EVAL_PROMPTS when lowered, and still never trains on the others', () => {
+  it('judges the first FINETUNE_EVAL_PROMPTS when lowered, and still never trains on the others', async () => {
     const dataDir = dataWith(24);
-    const wide = draw(dataDir, { size: 6 });
-    const narrow = draw(dataDir, { size: 4 });
+    const wide = await draw(dataDir, { size: 6 });
+    const narrow = await draw(dataDir, { size: 4 });
     expect(narrow.heldOut).toEqual(wide.heldOut.slice(0, 4));
     expect(readExam(examPath(dataDir, 'ROBIN')).filter((e) => e.source === 'held-out')).toHaveLength(6);
     for (const entry of wide.heldOut)
@@ -124,9 +124,9 @@ describe('a persona’s frozen exam', () => {
       );
   });
 
-  it('keeps its prompts out of every later training set, whatever FINETUNE_HOLDOUT says then', () => {
+  it('keeps its prompts out of every later training set, whatever FINETUNE_HOLDOUT says then', async () => {
     const dataDir = dataWith(24);
-    const exam = draw(dataDir, { size: 6 });
+    const exam = await draw(dataDir, { size: 6 });
     // A sample asking an exam prompt with another answer is out too: its prompt is the exam's.
     const asked = exam.heldOut[0]?.messages ?? [];
     writeFileSync(
@@ -136,12 +136,12 @@ describe('a persona’s frozen exam', () => {
     );
     const folder = folders.folder();
     // Almost nothing is held out by hash any more: the exam's samples still are.
-    const snapshot = snapshotDataset({
+    const snapshot = await snapshotDataset({
       dataDir,
       persona: 'ROBIN',
       folder,
       holdoutShare: 0.001,
-      exclude: draw(dataDir, { size: 6, holdoutShare: 0.001 }).excludes,
+      exclude: (await draw(dataDir, { size: 6, holdoutShare: 0.001 })).excludes,
       // The exam is under test, not the scope or the member share.
       policy: { scope: 'all', memberShare: 1 },
     });
@@ -151,7 +151,7 @@ describe('a persona’s frozen exam', () => {
     expect(snapshot.train + snapshot.holdout.length).toBe(25);
   });
 
-  it('never draws from the anchor set, which is always trained on', () => {
+  it('never draws from the anchor set, which is always trained on', async () => {
     const dataDir = dataWith(24);
     const paths = goldenPaths(dataDir, 'ROBIN');
     const lines = readFileSync(paths.golden, 'utf8').split('\n').filter(Boolean);
@@ -159,14 +159,14 @@ describe('a persona’s frozen exam', () => {
     const anchored = new Set(
       lines.slice(0, 12).map((line) => userOf((JSON.parse(line) as GoldenSample).messages)),
     );
-    const exam = draw(dataDir, { size: 20 });
+    const exam = await draw(dataDir, { size: 20 });
     expect(exam.heldOut.length).toBeGreaterThan(0);
     expect(exam.heldOut.some((e) => anchored.has(userOf(e.messages)))).toBe(false);
   });
 
-  it('withdraws a prompt whose sample left the golden set (forgotten), and grows back from the held-out samples', () => {
+  it('withdraws a prompt whose sample left the golden set (forgotten), and grows back from the held-out samples', async () => {
     const dataDir = dataWith(24);
-    const first = draw(dataDir, { size: 3 });
+    const first = await draw(dataDir, { size: 3 });
     const gone = userOf(first.heldOut[1]?.messages ?? []);
     const path = goldenPaths(dataDir, 'ROBIN').golden;
     const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
@@ -175,14 +175,14 @@ describe('a persona’s frozen exam', () => {
       `${lines.filter((line) => !line.includes(JSON.stringify(gone).slice(1, -1))).join('\n')}\n`,
     );
 
-    const after = draw(dataDir, { size: 3, by: 'ft2' });
+    const after = await draw(dataDir, { size: 3, by: 'ft2' });
     expect(after.summary).toMatchObject({ withdrawn: 1, appended: 1, prompts: 3 });
     expect(after.heldOut.slice(0, 2)).toEqual([first.heldOut[0], first.heldOut[2]]);
     expect(readFileSync(examPath(dataDir, 'ROBIN'), 'utf8')).not.toContain(gone);
   });
 
-  it('puts the persona’s system prompt in force before each general prompt', () => {
-    const exam = draw(dataWith(24));
+  it('puts the persona’s system prompt in force before each general prompt', async () => {
+    const exam = await draw(dataWith(24));
     const prompts = examPrompts(exam, 'You are ROBIN, today.');
     expect(prompts.general[0]).toEqual([
       { role: 'system', content: 'You are ROBIN, today.' },
@@ -196,18 +196,18 @@ describe('a persona’s frozen exam', () => {
     expect(new Set(GENERAL_EXAM.map((p) => p.messages[0]?.content)).size).toBe(GENERAL_EXAM.length);
   });
 
-  it('says plainly when the exam is too small for the rule, and what to do', () => {
+  it('says plainly when the exam is too small for the rule, and what to do', async () => {
     const settings = { rule: 'lower-bound' as const, holdout: 0.1, evalPrompts: 20 };
-    const small = draw(dataWith(2));
+    const small = await draw(dataWith(2));
     expect(small.summary.prompts).toBeLessThan(4);
     expect(small.summary.smallestShare).toBeUndefined();
     expect(tooSmall('ROBIN', small.summary, settings)).toMatch(
       /^ROBIN's exam holds \d held-out prompts?: with FINETUNE_PROMOTE_RULE=lower-bound a candidate can only be promoted on 4 or more, even if it wins every one\. Nothing was trained\. It grows as the golden set does .*wait for more golden samples, raise FINETUNE_HOLDOUT, or set FINETUNE_PROMOTE_RULE=majority\.$/,
     );
-    const capped = draw(dataWith(24), { size: 3 });
+    const capped = await draw(dataWith(24), { size: 3 });
     expect(tooSmall('ROBIN', capped.summary, { ...settings, evalPrompts: 3 })).toMatch(
       /holds 3 held-out prompts: .* FINETUNE_EVAL_PROMPTS=3 keeps the exam below that: raise it to 4 or more\.$/,
     );
-    expect(tooSmall('ROBIN', draw(dataWith(24)).summary, settings)).toBeUndefined();
+    expect(tooSmall('ROBIN', (await draw(dataWith(24))).summary, settings)).toBeUndefined();
   });
 });

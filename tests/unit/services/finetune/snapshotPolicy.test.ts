@@ -91,7 +91,7 @@ describe('a fine-tune dataset’s member share (FINETUNE_MEMBER_SHARE)', () => {
 });
 
 describe('snapshotDataset', () => {
-  it('freezes only what the policy admits, the anchor set first within a member’s share, and says what it left out', () => {
+  it('freezes only what the policy admits, the anchor set first within a member’s share, and says what it left out', async () => {
     const dataDir = folder();
     mkdirSync(join(dataDir, 'golden'));
     const lines = (samples: GoldenSample[]) => samples.map((s) => `${JSON.stringify(s)}\n`).join('');
@@ -109,7 +109,7 @@ describe('snapshotDataset', () => {
     writeFileSync(join(dataDir, 'golden', 'ROBIN.anchor.jsonl'), lines(anchor));
     const out = folder();
 
-    const snapshot = snapshotDataset({
+    const snapshot = await snapshotDataset({
       dataDir,
       persona: 'ROBIN',
       folder: out,

@@ -48,4 +48,44 @@ describe('createLimiter', () => {
     gate.resolve();
     await running;
   });
+
+  it('refuses a call that would rather not wait while calls are held, and lets the others wait', async () => {
+    const limiter = createLimiter(1);
+    const release = limiter.hold('fine-tuning ROBIN');
+    await expect(limiter.run(async () => 'now', { leaveWhenHeld: true })).rejects.toMatchObject({
+      code: 'MODEL_QUEUE_HELD',
+      message: 'model calls are held: fine-tuning ROBIN',
+    });
+    const waiting = limiter.run(async () => 'later');
+    expect(limiter.waiting).toBe(1);
+    release();
+    await expect(waiting).resolves.toBe('later');
+  });
+
+  it('takes a waiting call that would rather not wait out of the queue when a hold begins; one under way finishes', async () => {
+    const limiter = createLimiter(1);
+    const gate = deferred();
+    const running = limiter.run(() => gate.promise.then(() => 'ran'), { leaveWhenHeld: true });
+    const leaving = limiter.run(async () => 'never', { leaveWhenHeld: true });
+    const staying = limiter.run(async () => 'stayed');
+    const release = limiter.hold('fine-tuning ROBIN');
+    await expect(leaving).rejects.toMatchObject({ code: 'MODEL_QUEUE_HELD' });
+    expect(limiter.waiting).toBe(1);
+    gate.resolve();
+    await expect(running).resolves.toBe('ran');
+    release();
+    await expect(staying).resolves.toBe('stayed');
+  });
+
+  it('still drops a call that would rather not wait when its own signal aborts', async () => {
+    const limiter = createLimiter(1);
+    const gate = deferred();
+    const running = limiter.run(() => gate.promise);
+    const controller = new AbortController();
+    const waiting = limiter.run(async () => 'never', { leaveWhenHeld: true, signal: controller.signal });
+    controller.abort(new Error('cancelled'));
+    await expect(waiting).rejects.toThrow('cancelled');
+    gate.resolve();
+    await running;
+  });
 });
