@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import type { Clock } from '../../services/clock.ts';
+import type { Config } from '../../services/config.ts';
+import type { FineTuner } from '../../services/finetune/fineTuner.ts';
+import { createForgetting, type Forgetting } from '../../services/forgetting/forgetting.ts';
+import type { Forgotten } from '../../services/forgetting/forgotten.ts';
+import { forgetProposalEvidence } from '../../services/forgetting/proposalEvidence.ts';
+import type { ProposalStore } from '../../services/governance/proposalStore.ts';
+import type { Logger } from '../../services/logger.ts';
+import type { Memory } from '../../services/memory/memory.ts';
+
+/** `/memory forget` beyond the memory, curation and the conversation's own state: every other place its words are kept. */
+export function composeForgetting(parts: {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  memory: Memory;
+  fineTuner: FineTuner;
+  proposals: ProposalStore;
+  /** The dialogue built on first use (`lazyDialogue`): it cuts a quote from the other conversations' checkpoints. */
+  dialogue: { forgetQuotes(forgotten: Forgotten): Promise<number> };
+}): Forgetting {
+  return createForgetting({
+    memory: parts.memory,
+    checkpoints: parts.dialogue,
+    fineTuner: parts.fineTuner,
+    evidence: (forgotten) => forgetProposalEvidence(parts.proposals, forgotten, parts.clock.now()),
+    logsDir: join(parts.config.dataDir, 'logs'),
+    logger: parts.logger,
+  });
+}
