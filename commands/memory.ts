@@ -4,7 +4,7 @@ import type { ChannelAccess } from '../src/bot/access/channelAccess.ts';
 import type { Command, CommandCall } from '../src/bot/interactions/command.ts';
 import type { Dialogue } from '../src/graph/dialogue.ts';
 import type { Curation, ForgetReport } from '../src/services/curation/curation.ts';
-import type { Amendments } from '../src/services/governance/amendments.ts';
+import type { ForgetTracesReport, Forgetting } from '../src/services/forgetting/forgetting.ts';
 import type { Memory } from '../src/services/memory/memory.ts';
 import { plural, truncate } from '../src/shared/text.ts';
 
@@ -30,13 +30,52 @@ export function goldenRemoved(report: ForgetReport): string {
     : count;
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+const listed = (items: readonly string[]) =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+
+/**
+ * What forgetting did beyond the records, vectors, state and golden sets, for people: the dialogues
+ * that recalled it, the proposals, the fine-tunes trained on it and a model in force that learned
+ * from it (with the architect's way back), the logs, and what could not be done. Empty when nothing.
+ */
+export function tracesRemoved(report: ForgetTracesReport): string {
+  const said: string[] = [];
+  const recalled = Math.max(report.recalling, report.checkpoints);
+  if (recalled > 0) said.push(`Its quotes are cut from ${plural(recalled, 'dialogue')} that recalled it.`);
+  if (report.proposals.length > 0)
+    said.push(
+      `It is gone from the evidence of ${plural(report.proposals.length, 'proposal')} (${listed(report.proposals)}).`,
+    );
+  const { tainted, examPrompts, inForce } = report.finetune;
+  if (tainted.length > 0) {
+    const jobs = tainted.map(
+      (job) =>
+        `${job.id} (${job.persona}${job.state === 'awaiting_architect' ? ', waiting for an architect' : ''})`,
+    );
+    said.push(
+      tainted.length === 1
+        ? `Fine-tune ${jobs[0]} was trained on it: its dataset no longer holds it, and the job is marked tainted.`
+        : `Fine-tunes ${listed(jobs)} were trained on it: their datasets no longer hold it, and the jobs are marked tainted.`,
+    );
+  } else if (examPrompts > 0) said.push(`${plural(examPrompts, 'prompt')} left the fine-tune exams.`);
+  for (const model of inForce)
+    said.push(
+      `⚠️ \`${model.model}\`, ${model.persona}'s model in force, learned from it: an architect can roll it back with \`/finetune rollback persona:${model.persona} version:${model.rollbackTo}\`.`,
+    );
+  if (report.logLines > 0) said.push(`${plural(report.logLines, 'line')} left the log files.`);
+  if (report.failed.length > 0)
+    said.push(`❗ Not done: ${listed(report.failed)}; its words may remain there (the log says why).`);
+  return said.join(' ');
+}
+
 /** What `/memory` uses: recall and forgetting, the conversations, the golden sets, the architect gate. */
 export interface MemoryCommandPorts {
   memory: Pick<Memory, 'recall' | 'records' | 'forget'>;
   curation: Pick<Curation, 'forget'>;
   dialogue: Pick<Dialogue, 'forget'>;
-  /** Proposals keep their evidence's words: forgetting removes them there too. */
-  amendments: Pick<Amendments, 'forgetEvidence'>;
+  /** Everywhere else its words are kept: the dialogues that recalled it, datasets, evidence, logs. */
+  forgetting: Pick<Forgetting, 'traces'>;
   architects: Pick<ArchitectGate, 'check'>;
   access: Pick<ChannelAccess, 'reader'>;
 }
@@ -58,14 +97,16 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
     .addSubcommand((sub) =>
       sub
         .setName('forget')
-        .setDescription('Forget a dialogue thread: its record, its vectors and its conversation state')
+        .setDescription(
+          'Forget a dialogue thread: its words everywhere they are kept (records, vectors, state, datasets)',
+        )
         .addStringOption((o) => o.setName('thread').setDescription('Thread id or link').setRequired(true)),
     )
     .toJSON(),
   defer: 'ephemeral',
   // A search embeds the query: it counts against the member's runs, as a dialogue does.
   limited: (interaction) => interaction.options.getSubcommand() === 'search',
-  async execute(interaction, { memory: store, curation, dialogue, amendments, architects, access }) {
+  async execute(interaction, { memory: store, curation, dialogue, forgetting, architects, access }) {
     if (interaction.options.getSubcommand() === 'search') {
       const query = interaction.options.getString('query', true);
       // Only dialogues from places the asker can read (a private thread: its members): the answer
@@ -116,12 +157,12 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
     }
     // The golden samples first: their ids come from the records, which go next.
     const golden = await curation.forget(records.map((r) => r.id));
-    amendments.forgetEvidence(records.map((r) => r.id));
     const removed = await store.forget(threadId);
     await dialogue.forget(threadId);
-    await interaction.editReply({
-      content: `Forgotten: ${plural(removed.length, 'dialogue')} from ${channelMention(threadId)} — the records, their vectors, the conversation state and ${goldenRemoved(golden)}.`,
-    });
+    // Last: what quoted or copied it is found by the records' words, read before they went.
+    const traces = tracesRemoved(await forgetting.traces(threadId, records));
+    const content = `Forgotten: ${plural(removed.length, 'dialogue')} from ${channelMention(threadId)} — the records, their vectors, the conversation state and ${goldenRemoved(golden)}.${traces ? ` ${traces}` : ''}`;
+    await interaction.editReply({ content: truncate(content, 2000) });
   },
 };
 

@@ -17,6 +17,7 @@ import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
 import { FinetuneStore } from '../services/finetune/finetuneStore.ts';
+import type { Forgetting } from '../services/forgetting/forgetting.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
@@ -33,6 +34,7 @@ import { serveMetrics } from './metricsServer.ts';
 import { COMMANDS_DIR } from './paths.ts';
 import { CodexState } from './wiring/codexState.ts';
 import { lazyDialogue } from './wiring/dialogue.ts';
+import { composeForgetting } from './wiring/forgetting.ts';
 import { composeAmendments, composeCuration, composeFineTuner, type LoopParts } from './wiring/loops.ts';
 import { composeMetrics, composeModels, type RuntimeMetrics } from './wiring/models.ts';
 import { composeTools } from './wiring/tools.ts';
@@ -70,6 +72,8 @@ export interface Runtime {
   readonly scheduler: Scheduler;
   /** The UnslothForge: fine-tunes, evaluates and swaps persona models. */
   readonly fineTuner: FineTuner;
+  /** `/memory forget` everywhere else a dialogue's words are kept (recalls, datasets, evidence, logs). */
+  readonly forgetting: Forgetting;
   /** What is counted and timed; its registry exists only with `METRICS_PORT`. */
   readonly metrics: RuntimeMetrics;
   /** Whether the stores answer (for `/healthz`). */
@@ -170,6 +174,7 @@ export async function composeRuntime(
   const curation = composeCuration(loops, reactions);
   curationRef = curation;
   const fineTuner = composeFineTuner(loops, { store: finetunes, curation, limiter });
+  const forgetting = composeForgetting({ ...base, memory, fineTuner, proposals, amendments, dialogue });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
   // Not while a fine-tune holds the model queue: the pass would only be refused.
   const stopRetrying = clock.every(EMBED_RETRY_MS, () => {
@@ -192,6 +197,7 @@ export async function composeRuntime(
     reactions,
     scheduler,
     fineTuner,
+    forgetting,
     metrics,
     storesOpen: () => !closed && storesAnswer({ memory, amendments, finetunes, reactions }),
     reloadCodex: () => codex.reload(),

@@ -10,6 +10,7 @@ import { DEFAULT_REACTIONS, type ReactionStore } from '../services/curation/reac
 import { diskUsage } from '../services/diskUsage.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
+import type { Forgetting } from '../services/forgetting/forgetting.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
 import type { Providers } from '../services/llm/providers.ts';
@@ -73,6 +74,8 @@ export interface BotServices {
   readonly limiter: Limiter;
   readonly bus: EventBus;
   readonly fineTuner: FineTuner;
+  /** `/memory forget` everywhere else a dialogue's words are kept. */
+  readonly forgetting: Forgetting;
   /** Who serves the models and the embeddings, and whether they answer. */
   readonly providers: Pick<Providers, 'health' | 'of' | 'has'>;
   readonly metrics: Pick<Metrics, 'dialogue' | 'turn' | 'discordRateLimited'>;

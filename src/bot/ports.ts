@@ -9,6 +9,7 @@ import type { CurationRunNow } from '../services/curation/curationJob.ts';
 import type { ReactionStore } from '../services/curation/reactions.ts';
 import type { EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
+import type { Forgetting } from '../services/forgetting/forgetting.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import type { LlmProvider } from '../services/llm/chatModel.ts';
 import type { Limiter } from '../services/llm/limiter.ts';
@@ -68,6 +69,8 @@ export interface BotPorts {
   readonly curationJob: { runNow(): Promise<CurationRunNow> };
   readonly limiter: Limiter;
   readonly fineTuner: FineTuner;
+  /** `/memory forget` everywhere else a dialogue's words are kept. */
+  readonly forgetting: Forgetting;
   readonly health: HealthProbe;
   /** The slash commands, for `/help`. */
   readonly commandList: () => readonly CommandInfo[];

@@ -1,6 +1,7 @@
 import type { Recollection } from '../services/memory/memory.ts';
 import type { Persona } from '../services/personas.ts';
 import type { ToolCallOutcome, ToolInfo } from '../services/tools/toolPorts.ts';
+import { recollectionLine } from '../shared/recollection.ts';
 import { clip } from '../shared/text.ts';
 import { type ContextLimits, recentTurns, summarizeEarlierRuns } from './context.ts';
 import type { DialogueStateValue, Turn } from './state.ts';
@@ -42,9 +43,8 @@ export function recollectionsSection(recollections: readonly Recollection[], max
   const lines: string[] = [];
   let used = 0;
   for (const r of recollections) {
-    const date = new Date(r.at).toISOString().slice(0, 10);
-    const dissonance = r.finalDissonance === null ? '' : `, final dissonance ${r.finalDissonance.toFixed(2)}`;
-    const line = `- ${date} (similarity ${r.similarity.toFixed(2)}${dissonance}): asked ${clip(r.task, 300, 'omitted')}\n  ALFRED concluded: ${clip(r.answer, 600, 'omitted')}`;
+    // The quote's form is shared: `/memory forget` finds it again to cut it.
+    const line = recollectionLine(r);
     if (used + line.length > maxChars) break;
     lines.push(line);
     used += line.length;

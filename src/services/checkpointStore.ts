@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import type { RunnableConfig } from '@langchain/core/runnables';
 import type { Checkpoint, CheckpointMetadata } from '@langchain/langgraph-checkpoint';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
-import { openDatabase } from './sqlite.ts';
+import { cutFromCheckpoints } from './checkpointCuts.ts';
+import type { Forgotten } from './forgetting/forgotten.ts';
+import { openDatabase, truncateWal } from './sqlite.ts';
 
 /** Checkpoints kept per conversation: the latest and its recent parents. */
 const KEEP_CHECKPOINTS = 3;
@@ -19,6 +21,12 @@ class PruningSqliteSaver extends SqliteSaver {
     const ns = (saved.configurable?.checkpoint_ns as string | undefined) ?? '';
     if (threadId) this.prune(threadId, ns);
     return saved;
+  }
+
+  /** Deletes a conversation's state (`/memory forget`), and empties the write-ahead log that still holds it. */
+  override async deleteThread(threadId: string): Promise<void> {
+    await super.deleteThread(threadId);
+    truncateWal(this.db);
   }
 
   private prune(threadId: string, ns: string): void {
@@ -43,6 +51,12 @@ export interface CheckpointStore {
   readonly saver: SqliteSaver;
   /** The database file. */
   readonly path: string;
+  /**
+   * Cuts forgotten dialogues from every other conversation's stored state (a plan's prompt quoted
+   * them when it recalled them), then empties the write-ahead log; returns how many conversations
+   * changed (`checkpointCuts.ts`).
+   */
+  forgetQuotes(forgotten: Forgotten): number;
   close(): void;
 }
 
@@ -55,6 +69,7 @@ export function openCheckpointStore(dataDir: string): CheckpointStore {
   return {
     saver,
     path,
+    forgetQuotes: (forgotten) => cutFromCheckpoints(db, forgotten),
     close: () => {
       if (db.open) db.close();
     },

@@ -1,12 +1,11 @@
 import { config as loadDotEnvFile } from 'dotenv';
-import ms from 'ms';
 import { z } from 'zod';
+import { cronSetting, duration, flag, fraction, normalizeOllamaHost, snowflake } from './configFields.ts';
 import { CURATION_SCOPES, type CurationScope } from './curation/curationScope.ts';
 import { AppError } from './errors.ts';
 import { envNamesSetting } from './finetune/trainerEnv.ts';
 import { LLM_PROVIDERS, type LlmProvider } from './llm/chatModel.ts';
 import { LOG_FORMATS, type LogFormat } from './logger.ts';
-import { assertCron } from './scheduler.ts';
 
 /**
  * The one reader of `process.env`. Everything else receives a {@link Config}.
@@ -14,56 +13,6 @@ import { assertCron } from './scheduler.ts';
  */
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** Ollama's own CLI accepts `host`, `host:port` or a URL; so do we. */
-function normalizeOllamaHost(value: string): string {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
-  const url = new URL(withScheme);
-  // Ollama's default port, unless a port (or https, with its own default) was given.
-  if (url.protocol === 'http:' && !/^[a-z]+:\/\/[^/]*:\d+/i.test(withScheme)) url.port = '11434';
-  return url.toString().replace(/\/+$/, '');
-}
-
-const fraction = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
-
-const flag = (fallback: boolean) =>
-  z
-    .string()
-    .toLowerCase()
-    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], 'expected true or false'))
-    .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
-    .default(fallback);
-
-/** A duration such as `24h`, `90m`, `2d` or `45s` (the `ms` package's forms), in milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx) => {
-      // A bare number would be read as milliseconds; a unit is required, as the README says.
-      const parsed = /[a-z]\s*$/i.test(value.trim()) ? ms(value.trim() as ms.StringValue) : Number.NaN;
-      if (!Number.isFinite(parsed) || parsed <= 0) {
-        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 24h, 90m, 2d or 45s' });
-        return z.NEVER;
-      }
-      return parsed;
-    });
-
-/** A cron expression, checked now (naming the setting and the field), e.g. `0 3 * * *`. */
-const cronSetting = (setting: string) =>
-  z.string().superRefine((value, ctx) => {
-    try {
-      assertCron(value, setting);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(`${setting}: `, '') });
-    }
-  });
-
-const snowflake = (what: string) =>
-  z
-    .string()
-    .regex(/^\d{15,21}$/, `expected a ${what} id (a number)`)
-    .optional();
 
 export const envSchema = z.object({
   OLLAMA_HOST: z

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openDatabase } from './sqlite.ts';
+import { openDatabase, truncateWal } from './sqlite.ts';
 
 /**
  * What the stores over one SQLite file of their own share (the curation ledger, the fine-tune
@@ -88,6 +88,11 @@ export abstract class SqliteStore {
   protected transaction<T>(work: () => T, mode: 'deferred' | 'immediate' = 'deferred'): T {
     const transaction = this.db.transaction(work);
     return mode === 'immediate' ? transaction.immediate() : transaction();
+  }
+
+  /** Empties the write-ahead log into the file (after a forget: see {@link truncateWal}). */
+  truncateWal(): boolean {
+    return truncateWal(this.db);
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import type { CheckpointStore } from '../../services/checkpointStore.ts';
 import type { Clock } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
 import type { EventBus } from '../../services/eventBus.ts';
+import type { Forgotten } from '../../services/forgetting/forgotten.ts';
 import type { ModelFor } from '../../services/llm/chatModel.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { Memory } from '../../services/memory/memory.ts';
@@ -28,7 +29,12 @@ export interface DialogueParts {
  * then, so that the bot reaches Discord sooner and idles lighter. `close` closes the checkpoint
  * database once a build under way has settled; a build after it refuses.
  */
-export function lazyDialogue(parts: DialogueParts): { dialogue: Dialogue; close(): Promise<void> } {
+export function lazyDialogue(parts: DialogueParts): {
+  dialogue: Dialogue;
+  /** Cuts forgotten dialogues from the other conversations' checkpoints (`/memory forget`). */
+  forgetQuotes(forgotten: Forgotten): Promise<number>;
+  close(): Promise<void>;
+} {
   const { config } = parts;
   let store: CheckpointStore | undefined;
   let closed = false;
@@ -71,6 +77,10 @@ export function lazyDialogue(parts: DialogueParts): { dialogue: Dialogue; close(
   };
   return {
     dialogue,
+    async forgetQuotes(forgotten) {
+      await built.get();
+      return store?.forgetQuotes(forgotten) ?? 0;
+    },
     async close() {
       closed = true;
       await built.started()?.catch(() => undefined);

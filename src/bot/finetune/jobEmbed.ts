@@ -77,6 +77,16 @@ export function examLine(exam: ExamSummary): string {
   return `${exam.prompts} held-out + ${exam.general} general prompts${changes.length ? ` (${changes.join(', ')})` : ''} · \`${exam.hash.slice(0, 12)}\` · ${least}`;
 }
 
+/** What a forget did to a job, and what is left to do about it. */
+function taintLine(job: FinetuneJob, lines: number): string {
+  const what = `${lines} line${lines === 1 ? '' : 's'} of its dataset, hold-out and exam came from dialogues forgotten since: they are gone from its files, but the model it trained learned from them.`;
+  if (job.state === 'promoted')
+    return `${what} An architect can roll ${job.persona} back: \`/finetune rollback persona:${job.persona}\`.`;
+  if (job.state === 'running' || job.state === 'awaiting_architect')
+    return `${what} It is not promoted without an architect.`;
+  return what;
+}
+
 export function jobEmbed(job: FinetuneJob): EmbedBuilder {
   const embed = new EmbedBuilder()
     .setColor(COLORS[job.state])
@@ -130,6 +140,7 @@ export function jobEmbed(job: FinetuneJob): EmbedBuilder {
       name: 'The trainer’s last words',
       value: `\`\`\`\n${withoutHostDetails(job.logTail).slice(-900)}\n\`\`\``,
     });
+  if (job.tainted) embed.addFields({ name: '⚠️ Tainted', value: taintLine(job, job.tainted.lines) });
   if (job.decidedBy && job.decidedBy !== 'system')
     embed.addFields({ name: 'Decided by', value: userMention(job.decidedBy), inline: true });
   return embed.setFooter({

@@ -48,6 +48,8 @@ export class JobLogMessages {
   private readonly lastEdit = new Map<string, number>();
   /** The latest state of a job whose edit waits for its turn. */
   private readonly pending = new Map<string, FinetuneJob>();
+  /** The state each job's message last showed: the decision card goes once, as a job comes to await it. */
+  private readonly shown = new Map<string, FinetuneJob['state']>();
 
   constructor(private readonly deps: JobLogDeps) {}
 
@@ -87,7 +89,10 @@ export class JobLogMessages {
         );
         if (posted) this.messages.set(job.id, posted);
       }
-      if (job.state === 'awaiting_architect') await this.deps.onAwaiting(job);
+      const was = this.shown.get(job.id);
+      this.shown.set(job.id, job.state);
+      // A later change of a waiting job (a forget marking it tainted) edits its message, not a second card.
+      if (job.state === 'awaiting_architect' && was !== 'awaiting_architect') await this.deps.onAwaiting(job);
     });
   }
 }

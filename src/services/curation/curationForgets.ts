@@ -67,13 +67,21 @@ const sampleCount = (removed: ForgetReport['removed']) =>
 
 /** Records these dialogues as forgotten and removes their samples, unless another process holds the sets. */
 export async function forgetDialogues(
-  deps: ForgetDeps & { clock: Clock; lease: CurationLease; lock: KeyedLock },
+  deps: ForgetDeps & {
+    ledger: Pick<CurationLedger, 'truncateWal'>;
+    clock: Clock;
+    lease: CurationLease;
+    lock: KeyedLock;
+  },
   interactionIds: readonly string[],
 ): Promise<ForgetReport> {
   if (interactionIds.length === 0) return { removed: {}, total: 0 };
   // Recorded first: a run that judged one of them meanwhile writes none of its samples.
   deps.ledger.forget(interactionIds, deps.clock.now());
-  return applyUnderLease(deps);
+  const report = await applyUnderLease(deps);
+  // The verdicts dropped (a judge's reason may quote the dialogue) leave the write-ahead log too.
+  deps.ledger.truncateWal();
+  return report;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Refusal } from '../errors.ts';
+import type { Forgotten } from '../forgetting/forgotten.ts';
 import type { JobSpec } from '../scheduler.ts';
 import { goldenCount } from './datasetSnapshot.ts';
 import type {
@@ -8,6 +9,7 @@ import type {
   FinetuneRuntime,
 } from './fineTunerDeps.ts';
 import type { ActiveModel, FinetuneJob, ModelVersion } from './finetuneStore.ts';
+import { type FinetuneForgetReport, forgetInDatasets } from './forgottenDatasets.ts';
 import { decideJob, endInterruptedJob, JobSlot, scheduledJob, startJob } from './jobLifecycle.ts';
 import { activeOf, rollback } from './modelSwap.ts';
 import { followPointer, restoreActive, retireVersion } from './serving.ts';
@@ -54,6 +56,11 @@ export interface FineTuner {
   current(): FinetuneJob | undefined;
   jobs(limit?: number): FinetuneJob[];
   get(id: string): FinetuneJob | undefined;
+  /**
+   * Removes forgotten dialogues from the frozen datasets and exams, marks the jobs that held them
+   * tainted, and names the models in force they made (`forgottenDatasets.ts`).
+   */
+  forgetDialogues(forgotten: Forgotten): FinetuneForgetReport;
   close(): Promise<void>;
 }
 
@@ -110,6 +117,7 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
     current: () => store.running() ?? store.list(1)[0],
     jobs: (limit) => store.list(limit),
     get: (id) => store.get(id),
+    forgetDialogues: (forgotten) => forgetInDatasets(runtime, forgotten),
     close: () => slot.close(),
   };
 }

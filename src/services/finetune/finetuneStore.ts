@@ -124,7 +124,20 @@ export interface FinetuneJob {
   logTail?: string;
   /** The trainer's process (group) while it runs: stopped at the next start if the bot died first. */
   trainerPid?: number;
+  /**
+   * Its frozen dataset (or exam) held dialogues forgotten since (`/memory forget`): the lines went
+   * from its files, but a model it trained learned from them. Never promoted without an architect.
+   */
+  tainted?: JobTaint;
   decidedBy?: string;
+}
+
+/** What a forget took from a job's frozen files. */
+export interface JobTaint {
+  /** When it was last found, ms since the epoch. */
+  at: number;
+  /** Lines removed from its dataset, hold-out and exam, over every forget. */
+  lines: number;
 }
 
 export interface ModelVersion {

@@ -369,7 +369,8 @@ export function decide(
     );
     return;
   }
-  if (deps.settings.promotion === 'architect') {
+  // A forget during the job took lines it trained on: an architect decides, whatever the setting.
+  if (deps.settings.promotion === 'architect' || deps.store.get(progress.job.id)?.tainted) {
     progress.update({ state: 'awaiting_architect', stage: 'done', evaluation, finishedAt: deps.clock.now() });
     return;
   }

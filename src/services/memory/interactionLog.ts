@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { openDatabase } from '../sqlite.ts';
+import { openDatabase, truncateWal } from '../sqlite.ts';
 import { VectorStore } from './vectorStore.ts';
 
 /** A tool a persona called during its turn, and what came back. */
@@ -264,6 +264,31 @@ export class InteractionLog {
       this.db.prepare('DELETE FROM dialogues WHERE conversation_id = ?').run(conversationId);
       return removed;
     })();
+  }
+
+  /** Records whose plan recalled one of these records (their ids are kept with the plan's turn), oldest first. */
+  recalling(recordIds: readonly string[]): StoredRecord[] {
+    const found = new Map<string, StoredRecord>();
+    const select = this.db.prepare('SELECT * FROM dialogues WHERE instr(turns, ?) > 0 ORDER BY seq');
+    for (const id of recordIds) {
+      for (const row of select.all(JSON.stringify(id)) as Row[]) {
+        const record = fromRow(row);
+        if (record.turns.some((turn) => turn.recalled?.includes(id))) found.set(record.id, record);
+      }
+    }
+    return [...found.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Replaces a record's words (its task, answer and turns), the rest kept: a forgotten quote cut from them. */
+  rewrite(record: Pick<DialogueRecord, 'id' | 'task' | 'answer' | 'turns'>): void {
+    this.db
+      .prepare('UPDATE dialogues SET task = ?, answer = ?, turns = ? WHERE id = ?')
+      .run(record.task, record.answer, JSON.stringify(record.turns), record.id);
+  }
+
+  /** Empties the write-ahead log into the file, so that what a forget deleted is in neither. */
+  truncateWal(): boolean {
+    return truncateWal(this.db);
   }
 
   count(): { total: number; pending: number } {

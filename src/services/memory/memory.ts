@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { Forgotten } from '../forgetting/forgotten.ts';
 import type { DialogueRecord, StoredRecord } from './interactionLog.ts';
 import { DEFAULT_SNAPSHOT_POLICY, type MemoryContext, type MemoryDeps } from './memoryContext.ts';
 import { embedPending } from './memoryEmbedding.ts';
+import { forgetConversation, forgetQuotes } from './memoryForget.ts';
 import { closeMemory, openMemoryIndex, rebuildMemory, snapshotMemory } from './memoryLifecycle.ts';
 import { prefetchRecall, type RecallOptions, type Recollection, recallDialogues } from './memoryRecall.ts';
 import type { RestoreOutcome } from './vectorIndex.ts';
@@ -52,8 +54,13 @@ export interface Memory {
   prefetch(text: string): void;
   /** The most similar past dialogues above the floor, best first. */
   recall(query: string, options?: RecallOptions): Promise<Recollection[]>;
-  /** Removes a conversation's records and vectors; returns the removed records. */
+  /**
+   * Removes a conversation's records and vectors, and writes the index's snapshot again without
+   * them (`memoryForget.ts`); returns the removed records.
+   */
   forget(conversationId: string): Promise<StoredRecord[]>;
+  /** Cuts forgotten dialogues' quotes from the records of the dialogues that recalled them; returns how many changed. */
+  forgetQuotes(forgotten: Forgotten): Promise<number>;
   /** Re-embeds the whole log into a fresh index (a changed embedding model). */
   rebuild(): Promise<number>;
   /** Writes the index to disk now, off the event loop (it is also written on a schedule). */
@@ -92,6 +99,7 @@ export function createMemory(deps: MemoryDeps): Memory {
       return recallDialogues(deps, query, options);
     },
     forget: (conversationId) => forgetConversation(ctx, conversationId),
+    forgetQuotes: (forgotten) => forgetQuotes(ctx, forgotten),
     rebuild: () => rebuildMemory(ctx),
     snapshot: () => snapshotMemory(ctx),
     records: (conversationId) => deps.log.ofConversation(conversationId),
@@ -107,14 +115,6 @@ async function recordDialogue(ctx: MemoryContext, record: Omit<DialogueRecord, '
   const stored = ctx.deps.log.append({ ...record, id: randomUUID() });
   await embedPending(ctx).catch(() => undefined);
   return stored;
-}
-
-async function forgetConversation(ctx: MemoryContext, conversationId: string): Promise<StoredRecord[]> {
-  await ctx.ready();
-  const removed = ctx.deps.log.deleteConversation(conversationId);
-  for (const record of removed) ctx.deps.index.remove(record.id);
-  ctx.logger.info({ conversationId, records: removed.length }, 'conversation forgotten');
-  return removed;
 }
 
 function memoryStats(deps: MemoryDeps): MemoryStats {

@@ -11,6 +11,7 @@ import {
   snapshotFileBytes,
   snapshotFileName,
 } from './snapshotFiles.ts';
+import { zeroDeletedVectors } from './snapshotScrub.ts';
 import type { SnapshotMeta, VectorSource } from './vectorStore.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -213,6 +214,14 @@ export class VectorIndex {
     this.removeFiles();
   }
 
+  /** Removes the snapshot files (the next start rebuilds from the store; `close` writes a new one). */
+  async dropSnapshots(): Promise<void> {
+    await this.idle();
+    this.meta = undefined;
+    this.changes = Math.max(this.changes, 1);
+    this.removeFiles();
+  }
+
   /** Bytes of the snapshot's hnswlib file. */
   fileBytes(): number {
     return this.meta ? snapshotFileBytes(this.options.dir, this.meta.file) : 0;
@@ -304,6 +313,8 @@ export class VectorIndex {
         } finally {
           this.thaw();
         }
+        // hnswlib keeps a deleted vector's data: a forgotten dialogue's must not reach the disk.
+        if (meta.live < meta.elements) await zeroDeletedVectors(temporary);
       });
     } finally {
       // Also when the write failed before hnswlib began (the folder could not be made).

@@ -1,8 +1,13 @@
 import type { InteractionEditReplyOptions } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import memoryCommand, { type MemoryCommandPorts, threadIdFrom } from '../../../commands/memory.ts';
+import memoryCommand, {
+  type MemoryCommandPorts,
+  threadIdFrom,
+  tracesRemoved,
+} from '../../../commands/memory.ts';
 import type { Check } from '../../../src/bot/access/architects.ts';
 import type { CommandCall } from '../../../src/bot/interactions/command.ts';
+import type { ForgetTracesReport } from '../../../src/services/forgetting/forgetting.ts';
 import type { StoredRecord } from '../../../src/services/memory/interactionLog.ts';
 
 const THREAD = '123456789012345678';
@@ -47,8 +52,19 @@ function forgetCall(userId: string) {
   return { call, replies };
 }
 
+/** Forgetting that found nothing beyond the thread itself, with `change` over it. */
+const traces = (change: Partial<ForgetTracesReport> = {}): ForgetTracesReport => ({
+  recalling: 0,
+  checkpoints: 0,
+  proposals: [],
+  finetune: { tainted: [], examPrompts: 0, inForce: [] },
+  logLines: 0,
+  failed: [],
+  ...change,
+});
+
 /** The ports /memory uses, as fakes that record what was forgotten. */
-function ports(records: StoredRecord[], verdict: Check) {
+function ports(records: StoredRecord[], verdict: Check, found: ForgetTracesReport = traces()) {
   const forgotten: string[] = [];
   const fakes: MemoryCommandPorts = {
     memory: {
@@ -70,10 +86,10 @@ function ports(records: StoredRecord[], verdict: Check) {
         forgotten.push(`conversation:${id}`);
       },
     },
-    amendments: {
-      forgetEvidence: (ids) => {
-        forgotten.push(`evidence:${ids.join(',')}`);
-        return [];
+    forgetting: {
+      traces: async (id, of) => {
+        forgotten.push(`traces:${id}:${of.map((r) => r.id).join(',')}`);
+        return found;
       },
     },
     architects: { check: async () => verdict },
@@ -89,9 +105,9 @@ describe('/memory forget, built from narrow fakes', () => {
     await memoryCommand.execute(call, fakes);
     expect(forgotten).toEqual([
       'golden:r-alice',
-      'evidence:r-alice',
       `memory:${THREAD}`,
       `conversation:${THREAD}`,
+      `traces:${THREAD}:r-alice`,
     ]);
     expect(replies).toEqual([
       `Forgotten: 1 dialogue from <#${THREAD}> — the records, their vectors, the conversation state and 1 golden sample (BRICK 1).`,
@@ -118,6 +134,38 @@ describe('/memory forget, built from narrow fakes', () => {
     const { call } = forgetCall('carol');
     await memoryCommand.execute(call, fakes);
     expect(forgotten).toHaveLength(4);
+  });
+
+  it('says where else it went: recalls, evidence, tainted fine-tunes, the model in force and its rollback, logs, failures', async () => {
+    const found = traces({
+      recalling: 2,
+      checkpoints: 1,
+      proposals: ['p1'],
+      finetune: {
+        tainted: [
+          { id: 'ft1', persona: 'ROBIN', state: 'promoted', version: 1, lines: 2 },
+          { id: 'ft2', persona: 'ROBIN', state: 'awaiting_architect', version: 2, lines: 1 },
+        ],
+        examPrompts: 1,
+        inForce: [{ persona: 'ROBIN', version: 1, model: 'batos-robin-v1', jobId: 'ft1', rollbackTo: 0 }],
+      },
+      logLines: 3,
+      failed: ['the log files'],
+    });
+    const { fakes } = ports([record('alice')], { ok: true }, found);
+    const { call, replies } = forgetCall('alice');
+    await memoryCommand.execute(call, fakes);
+    expect(replies[0]).toBe(
+      `Forgotten: 1 dialogue from <#${THREAD}> — the records, their vectors, the conversation state and 1 golden sample (BRICK 1). ` +
+        'Its quotes are cut from 2 dialogues that recalled it. It is gone from the evidence of 1 proposal (p1). ' +
+        'Fine-tunes ft1 (ROBIN) and ft2 (ROBIN, waiting for an architect) were trained on it: their datasets no longer hold it, and the jobs are marked tainted. ' +
+        "⚠️ `batos-robin-v1`, ROBIN's model in force, learned from it: an architect can roll it back with `/finetune rollback persona:ROBIN version:0`. " +
+        '3 lines left the log files. ❗ Not done: the log files; its words may remain there (the log says why).',
+    );
+    expect(tracesRemoved(traces())).toBe('');
+    expect(tracesRemoved(traces({ finetune: { tainted: [], examPrompts: 2, inForce: [] } }))).toBe(
+      '2 prompts left the fine-tune exams.',
+    );
   });
 
   it('reads a thread from an id, a mention or a link', () => {

@@ -1,6 +1,9 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/services/sqlite.ts';
 import { SqliteStore } from '../../../src/services/sqliteStore.ts';
-import { tempFolders } from '../../support/fixtures.ts';
+import { REPO_ROOT, tempFolders } from '../../support/fixtures.ts';
 
 const folders = tempFolders();
 afterEach(() => folders.cleanup());
@@ -45,6 +48,9 @@ class NoteStore extends SqliteStore {
   byState(state: string): Note[] {
     return this.documents<Note>('SELECT data FROM notes WHERE state = ? ORDER BY seq', state);
   }
+  remove(id: string): void {
+    this.run('DELETE FROM notes WHERE id = ?', id);
+  }
   /** Adds every text, or none when one is empty. */
   addAll(texts: string[]): void {
     this.transaction(() => {
@@ -86,5 +92,39 @@ describe('a store over its own SQLite file', () => {
     const store = new NoteStore(folders.folder());
     store.close();
     expect(() => store.close()).not.toThrow();
+  });
+});
+
+describe('what a store deletes', () => {
+  it('every database opens through one door, which turns secure_delete on', () => {
+    const db = openDatabase(folders.folder(), 'any.sqlite');
+    expect(db.pragma('secure_delete', { simple: true })).toBe(1);
+    db.close();
+    const sources = readdirSync(join(REPO_ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .filter((file) => /new Database\(/.test(readFileSync(join(REPO_ROOT, 'src', file), 'utf8')));
+    expect(sources).toEqual([join('services', 'sqlite.ts')]);
+  });
+
+  /** Whether the database file or its write-ahead log holds `text`. */
+  const onDisk = (dir: string, text: string) =>
+    ['notes.sqlite', 'notes.sqlite-wal'].filter((file) => {
+      const path = join(dir, file);
+      return existsSync(path) && readFileSync(path).includes(Buffer.from(text));
+    });
+
+  it('is overwritten in the file (secure_delete), and gone from the write-ahead log once it is emptied', () => {
+    const dir = folders.folder();
+    const store = new NoteStore(dir);
+    const kept = store.add('an ordinary note');
+    const secret = store.add('Quokka7Marmalade lives here');
+    expect(onDisk(dir, 'Quokka7Marmalade')).not.toEqual([]);
+    store.remove(secret.id);
+    // The log still holds the page as it was before the delete.
+    expect(onDisk(dir, 'Quokka7Marmalade')).toEqual(['notes.sqlite-wal']);
+    expect(store.truncateWal()).toBe(true);
+    expect(onDisk(dir, 'Quokka7Marmalade')).toEqual([]);
+    expect(store.get(kept.id)?.text).toBe('an ordinary note');
+    store.close();
   });
 });

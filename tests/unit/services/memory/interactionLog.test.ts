@@ -63,3 +63,33 @@ describe('the interaction log’s visibility', () => {
     again.close();
   });
 });
+
+describe('the interaction log, forgetting', () => {
+  it('finds the records whose plan recalled a record (not those that merely mention its id), and rewrites their words', () => {
+    const log = new InteractionLog(folder());
+    log.append(
+      record('a', { turns: [{ speaker: 'ALFRED', kind: 'plan', output: 'p', at: 1, recalled: ['r-x'] }] }),
+    );
+    const mention = { tool: 'lookup', input: { ref: 'r-x' }, ok: true, ms: 1 };
+    log.append(
+      record('b', {
+        turns: [{ speaker: 'BRICK', kind: 'thesis', output: 't', at: 1, toolCalls: [mention] }],
+      }),
+    );
+    log.append(
+      record('c', { turns: [{ speaker: 'ALFRED', kind: 'plan', output: 'p', at: 1, recalled: ['r-y'] }] }),
+    );
+    expect(log.recalling(['r-x']).map((r) => r.id)).toEqual(['a']);
+    expect(log.recalling(['r-x', 'r-y']).map((r) => r.id)).toEqual(['a', 'c']);
+
+    log.rewrite({ id: 'a', task: 'task cut', answer: 'answer cut', turns: [] });
+    expect(log.get('a')).toMatchObject({
+      task: 'task cut',
+      answer: 'answer cut',
+      turns: [],
+      conversationId: 'c-a',
+    });
+    expect(log.truncateWal()).toBe(true);
+    log.close();
+  });
+});

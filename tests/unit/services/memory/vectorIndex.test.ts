@@ -1,4 +1,4 @@
-import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VectorIndex } from '../../../../src/services/memory/vectorIndex.ts';
@@ -128,6 +128,37 @@ describe('VectorIndex', () => {
     expect(restarted.search(unit(16, 11), 1, 'm')[0]?.id).toBe('new1');
     expect(restarted.search(unit(16, 1), 6, 'm').map((h) => h.id)).not.toContain('old1');
     expect(restarted.dirty).toBe(3);
+  });
+
+  it('writes no data of a removed vector into the next snapshot, which replaces the older ones; a start loads it', async () => {
+    const dir = folder();
+    const source = new InMemoryVectorSource();
+    const index = new VectorIndex({ dir, source });
+    // Of length one already, in numbers float32 holds exactly: hnswlib stores it as it is.
+    const forgotten = Array.from({ length: 16 }, (_, i) => (i % 4 === 1 ? 0.5 : 0));
+    for (let i = 0; i < 4; i++) remember(source, index, `v${i}`, unit(16, i));
+    remember(source, index, 'forgotten', forgotten);
+    await index.snapshot(now);
+    const files = () => readdirSync(dir).filter((name) => name.endsWith('.hnsw'));
+    const [first] = files();
+    const bytes = Buffer.from(Float32Array.from(forgotten).buffer);
+    expect(readFileSync(join(dir, first ?? '')).includes(bytes)).toBe(true);
+
+    source.delete('forgotten');
+    index.remove('forgotten');
+    await index.snapshot(now + 1);
+    expect(files()).toHaveLength(1);
+    expect(files()).not.toContain(first);
+    expect(readFileSync(join(dir, files()[0] ?? '')).includes(bytes)).toBe(false);
+    const restarted = new VectorIndex({ dir, source });
+    expect(await restarted.restore()).toEqual({ from: 'snapshot', replayed: 0, dropped: 0 });
+    expect(restarted.search(unit(16, 2), 1, 'm')[0]?.id).toBe('v2');
+
+    // Where no snapshot can be written, the files go: the next start rebuilds from the store.
+    await restarted.dropSnapshots();
+    expect(files()).toEqual([]);
+    expect(source.recorded).toBeUndefined();
+    expect(restarted.dirty).toBeGreaterThan(0);
   });
 
   it('keeps serving searches while a snapshot is written, and stores what came meanwhile at the next', async () => {
