@@ -191,9 +191,11 @@ describe('a start after a crash', () => {
 
     const before = embeds(emulator);
     const { memory } = await openAt(dataDir);
-    expect(await memory.open()).toEqual({ from: 'snapshot', replayed: 2, dropped: 1 });
+    // The forget wrote a fresh snapshot at once (a forgotten vector leaves the files on disk with
+    // it): the two dialogues after it are replayed, none is left to drop.
+    expect(await memory.open()).toEqual({ from: 'snapshot', replayed: 2, dropped: 0 });
     expect(embeds(emulator)).toBe(before);
-    expect(memory.stats()).toMatchObject({ dialogues: 5, pending: 0, vectors: 5, unsnapshotted: 3 });
+    expect(memory.stats()).toMatchObject({ dialogues: 5, pending: 0, vectors: 5, unsnapshotted: 2 });
     await expectRecalled(
       memory,
       TASKS.filter((_, n) => n !== 1),
