@@ -586,10 +586,10 @@ describe('the golden files', () => {
   });
 });
 
-describe('the README', () => {
+describe('the curation page (docs/curation.md)', () => {
   it('documents the sample format with an example line shaped like a real sample', async () => {
-    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Golden datasets'));
+    const page = readFileSync(join(REPO_ROOT, 'docs', 'curation.md'), 'utf8');
+    const section = page.slice(page.indexOf('## The sample format'));
     const line = /```json\n(.*)\n```/.exec(section)?.[1] ?? '';
     const example = JSON.parse(line) as GoldenSample;
 

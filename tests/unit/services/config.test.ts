@@ -98,6 +98,14 @@ describe('loadConfig', () => {
     expect(new Set(documented)).toEqual(new Set(ENV_KEYS));
   });
 
+  it("keeps the README's configuration table listing every setting the schema reads", () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Discord setup'));
+    const listed = [...table.matchAll(/^\| `([A-Z][A-Z0-9_]+)`/gm)].map((m) => m[1]);
+    expect(ENV_KEYS.filter((key) => !listed.includes(key))).toEqual([]);
+    expect(listed.filter((key) => !(ENV_KEYS as string[]).includes(key ?? ''))).toEqual([]);
+  });
+
   it('is the only module that reads process.env', async () => {
     const { existsSync, readdirSync, statSync } = await import('node:fs');
     const walk = (dir: string): string[] =>
