@@ -35,6 +35,9 @@ export const envSchema = z.object({
     .regex(/^v?\d+\.\d+(\.\d+)?([-+].*)?$/, 'expected a version such as 0.34.1')
     .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'expected postgres://user:password@host:5432/database' })
+    .optional(),
   CODEX_PATH: z.string().min(1).default('./codex.toml'),
   CONVERGENCE_THRESHOLD: fraction(0.3),
   MAX_TURNS: z.coerce.number().int().min(1).max(50).default(3),
@@ -125,6 +128,8 @@ export interface Config {
   readonly ollamaVersion: string | undefined;
   /** Folder for all state (checkpoints, logs, datasets); default `./data`. */
   readonly dataDir: string;
+  /** PostgreSQL for every store (`postgres://…`), shared by several processes; unset: SQLite files under `dataDir`. */
+  readonly databaseUrl: string | undefined;
   /** Path of the constitution; default `./codex.toml`. */
   readonly codexPath: string;
   /** The Socratic loop stops once ROBIN's dissonance is at or below this (0–1, default 0.3). */
@@ -280,6 +285,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ollamaRetries: e.OLLAMA_RETRIES,
     ollamaVersion: e.OLLAMA_VERSION,
     dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
     codexPath: e.CODEX_PATH,
     convergenceThreshold: e.CONVERGENCE_THRESHOLD,
     maxTurns: e.MAX_TURNS,

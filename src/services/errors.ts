@@ -40,6 +40,10 @@ export type ErrorCode =
   | 'MEMORY_INDEX_MISMATCH'
   /** A channel named by a setting does not exist, or the bot cannot post there. */
   | 'CHANNEL_UNUSABLE'
+  /** `DATABASE_URL`'s server does not answer or refuses the login. */
+  | 'DATABASE_UNREACHABLE'
+  /** A store was written by a newer BAT OS (its schema version is one this one does not know). */
+  | 'STORE_TOO_NEW'
   | 'INTERNAL';
 
 /**

@@ -1,0 +1,83 @@
+import pg from 'pg';
+import { lockKey } from './postgresDatabase.ts';
+
+/**
+ * Which process runs a job that must run once across all of them (curation, fine-tuning, the
+ * motivator, memory snapshots). With PostgreSQL, the process that holds the job's advisory lock:
+ * a session lock, on one connection kept for it, so it lasts while the process lives and dies
+ * with its connection (a killed process frees its jobs for the others at their next tick).
+ * Without PostgreSQL there is one process, and it runs everything.
+ */
+export interface Leadership {
+  /** Whether this process runs `job`: true if it holds the job's lock or takes it now. */
+  leads(job: string): Promise<boolean>;
+  /** Lets go of every lock (a clean shutdown hands the jobs over at once). */
+  close(): Promise<void>;
+}
+
+/** One process: it runs every job. */
+export const soleLeadership: Leadership = {
+  leads: async () => true,
+  close: async () => {},
+};
+
+export function createPostgresLeadership(
+  url: string,
+  options: { onError?: (error: Error) => void } = {},
+): Leadership {
+  let client: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  const held = new Set<string>();
+  let closed = false;
+
+  const lost = (error: Error) => {
+    // The connection is gone, and the locks with it: another process may take them now.
+    held.clear();
+    client = undefined;
+    connecting = undefined;
+    options.onError?.(error);
+  };
+
+  const connection = (): Promise<pg.Client> => {
+    if (client) return Promise.resolve(client);
+    connecting ??= (async () => {
+      const next = new pg.Client({ connectionString: url });
+      next.on('error', lost);
+      try {
+        await next.connect();
+      } catch (error) {
+        connecting = undefined;
+        throw error;
+      }
+      client = next;
+      return next;
+    })();
+    return connecting;
+  };
+
+  return {
+    async leads(job) {
+      if (closed) return false;
+      if (held.has(job) && client) return true;
+      try {
+        const db = await connection();
+        const row = await db.query<{ taken: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS taken', [
+          lockKey(`bat-os:job:${job}`),
+        ]);
+        if (row.rows[0]?.taken) held.add(job);
+        return held.has(job);
+      } catch (error) {
+        // No database, no certainty that nobody else runs it: this process does not.
+        lost(error as Error);
+        return false;
+      }
+    },
+    async close() {
+      closed = true;
+      held.clear();
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => {});
+    },
+  };
+}
