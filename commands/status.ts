@@ -139,7 +139,7 @@ const status: Command<
       {
         name: 'Load',
         value: [
-          `Model calls: ${ports.limiter.active} running, ${ports.limiter.waiting} queued (limit ${config.llmConcurrency})`,
+          `Model calls: ${ports.limiter.active} running, ${ports.limiter.waiting} queued (limit ${config.llmConcurrency}${servers.length > 1 ? ` on each of ${servers.length} model servers` : ''})`,
           `Active threads: ${ports.runner.activeThreads.size}`,
         ].join('\n'),
       },

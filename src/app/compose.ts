@@ -56,7 +56,7 @@ export interface Runtime {
   readonly dialogue: Dialogue;
   /** Every finished dialogue, recorded and embedded for recall. */
   readonly memory: Memory;
-  /** The shared cap on model calls (`LLM_CONCURRENCY`). */
+  /** The cap on model calls: a queue per model server, `LLM_CONCURRENCY` slots each. */
   readonly limiter: Limiter;
   /** The forged tools: registry, retrieval, sandboxed calls. */
   readonly tools: ToolService;

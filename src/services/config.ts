@@ -118,7 +118,7 @@ export type EnvKey = keyof typeof envSchema.shape;
 export const ENV_KEYS = Object.keys(envSchema.shape) as EnvKey[];
 
 export interface Config {
-  /** Base URL of the Ollama server, e.g. `http://127.0.0.1:11434`. */
+  /** Base URL of the Ollama server, e.g. `http://127.0.0.1:11434` (a persona's `hosts` in the codex replace it for that persona). */
   readonly ollamaHost: string;
   /** Deadline for one model call, in milliseconds (default 300000). */
   readonly ollamaTimeoutMs: number;
@@ -161,7 +161,10 @@ export interface Config {
   readonly memoryRecallK: number;
   /** Least cosine similarity for a past dialogue to be recalled (0–1, default 0.5). */
   readonly memorySimilarityFloor: number;
-  /** Most model calls in flight at once, across all dialogues (default 1, as Ollama serves). */
+  /**
+   * Most model calls in flight at once on each model server (default 1, as Ollama serves), across
+   * all dialogues: a persona with several `hosts` in the codex may have this many on each.
+   */
   readonly llmConcurrency: number;
   /** The bot's token; only `npm start` needs it. */
   readonly discordToken: string | undefined;

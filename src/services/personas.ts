@@ -12,6 +12,8 @@ export interface Persona {
   readonly model: string;
   /** Who serves the model when the codex names one; otherwise the `LLM_PROVIDER` setting. */
   readonly provider?: LlmProvider;
+  /** The model servers that share its calls (base URLs), when the codex lists them; otherwise the provider's one. */
+  readonly hosts?: readonly string[];
   /** The Hugging Face weights matching `model`, for fine-tuning; none: the persona is not fine-tuned. */
   readonly finetuneBase?: string;
   readonly temperature: number;
@@ -42,6 +44,7 @@ export function createPersonaRegistry(codex: Codex): PersonaRegistry {
         role: p.role,
         model: p.model,
         ...(p.provider ? { provider: p.provider } : {}),
+        ...(p.hosts ? { hosts: p.hosts } : {}),
         ...(p.finetune_base ? { finetuneBase: p.finetune_base } : {}),
         temperature: p.temperature,
         options: p.options,

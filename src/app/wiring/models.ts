@@ -26,7 +26,10 @@ export async function composeMetrics(
   return (await import('../../services/prometheus.ts')).createMetrics(sources);
 }
 
-/** The model servers: the shared call limit, and who serves each persona and the embeddings. */
+/**
+ * The model servers: the call limit (`LLM_CONCURRENCY` slots on each server), and who serves each
+ * persona (its `hosts`, least busy first) and the embeddings.
+ */
 export function composeModels(deps: {
   config: Config;
   logger: Logger;
@@ -37,6 +40,7 @@ export function composeModels(deps: {
   retry?: RetryPolicy;
 }): { limiter: Limiter; providers: Providers; activeModel: (persona: string) => string | undefined } {
   const { config, metrics } = deps;
+  // The metrics see the sum over the servers: one wait histogram, the calls running and waiting.
   const limiter = createLimiter(config.llmConcurrency, (ms) => metrics.queueWait(ms / 1000));
   // A fine-tuned version in force replaces the codex's model, from the next call on.
   const activeModel = (persona: string) => {

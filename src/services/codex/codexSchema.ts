@@ -65,6 +65,23 @@ export const curationSchema = z
     path: ['model'],
   });
 
+/** One of a persona's `hosts`: a model server's base URL. */
+const hostUrl = z.url({
+  protocol: /^https?$/,
+  error:
+    'each of `hosts` is a model server\'s http(s) URL, such as "http://gpu1:11434" (Ollama) or "http://gpu1:8000/v1"',
+});
+
+/** `hosts`: the model servers that share a persona's calls, each named once. */
+const hostsSchema = z
+  .array(hostUrl)
+  .min(1, '`hosts` lists at least one model server (leave it out for OLLAMA_HOST or OPENAI_BASE_URL)')
+  .max(32, '`hosts` lists at most 32 model servers')
+  .refine(
+    (hosts) => new Set(hosts.map((host) => host.replace(/\/+$/, ''))).size === hosts.length,
+    '`hosts` names a model server twice',
+  );
+
 export const personaSchema = z.strictObject({
   /** Shown as the webhook username; Discord allows 1–80 characters without "clyde"/"discord". */
   display_name: z
@@ -78,6 +95,13 @@ export const personaSchema = z.strictObject({
   model: modelName,
   /** Who serves `model` when it is not the `LLM_PROVIDER` setting: `ollama` or `openai`. */
   provider: z.enum(LLM_PROVIDERS).optional(),
+  /**
+   * The model servers that share the persona's calls, base URLs of its provider's kind (Ollama's
+   * `http://gpu1:11434`; an OpenAI-compatible server's, with its `/v1`): each call goes to the one
+   * with the least work in flight, and on to the next when one cannot be reached. Default: the
+   * provider's one server (`OLLAMA_HOST`, `OPENAI_BASE_URL`).
+   */
+  hosts: hostsSchema.optional(),
   /**
    * The Hugging Face weights that match `model` (what a fine-tune trains on and Ollama applies
    * the adapter to). Without it the persona is not fine-tuned.

@@ -45,7 +45,7 @@ export function createOllamaEmbedder(options: {
   return createEmbedder({
     model: options.model,
     timeoutMs: options.timeoutMs,
-    ...(options.limiter ? { limiter: options.limiter } : {}),
+    ...(options.limiter ? { limiter: options.limiter, server: options.host } : {}),
     embedQuery: async (text) => (await embeddings.get()).embedQuery(text),
     toError: (error) =>
       toOllamaError(error, { host: options.host, model: options.model, timeoutMs: options.timeoutMs }),
@@ -56,15 +56,18 @@ export function createOllamaEmbedder(options: {
  * An embedder over any provider's one-text call: a place in the model queue, a deadline per
  * call, errors in words that say what to do, and the vectors of recent queries reused.
  *
- * Embeddings wait in the same queue as the chats (`limiter`): while a fine-tune has the GPU
- * (`FINETUNE_EXCLUSIVE`), an embedding would load the embedding model beside the trainer, so it
- * waits like a dialogue's turn does. The deadline runs from when the call leaves the queue.
+ * Embeddings wait in the same queue as the chats (`limiter`, their server's queue): while a
+ * fine-tune has the GPU (`FINETUNE_EXCLUSIVE`), an embedding would load the embedding model beside
+ * the trainer, so it waits like a dialogue's turn does. The deadline runs from when the call leaves
+ * the queue.
  */
 export function createEmbedder(options: {
   model: string;
   timeoutMs: number;
-  /** The shared model queue; none: calls go straight to the server. */
+  /** The model queues; none: calls go straight to the server. */
   limiter?: Limiter;
+  /** The server's base URL, whose queue the embeddings wait in with its chats. */
+  server?: string;
   embedQuery: (text: string) => Promise<number[]>;
   toError: (error: unknown) => unknown;
 }): Embedder {
@@ -89,6 +92,7 @@ export function createEmbedder(options: {
   function queued(text: string, embedOptions: EmbedOptions): Promise<number[]> {
     if (!options.limiter) return embedOnce(text);
     return options.limiter.run(() => embedOnce(text), {
+      ...(options.server !== undefined ? { servers: [options.server] } : {}),
       ...(embedOptions.priority !== undefined ? { priority: embedOptions.priority } : {}),
       ...(embedOptions.leaveWhenHeld ? { leaveWhenHeld: true } : {}),
     });

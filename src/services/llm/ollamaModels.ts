@@ -8,7 +8,12 @@ import { deadlineSignal } from './deadline.ts';
 import { collectStream, createModelFor, type ModelCallOptions } from './modelCall.ts';
 import { modelMissingError, toOllamaError, unreachableError } from './ollamaErrors.ts';
 
-export type OllamaModelsOptions = Omit<ModelCallOptions, 'label' | 'call' | 'toError'> & { host: string };
+export type OllamaModelsOptions = Omit<ModelCallOptions, 'label' | 'call' | 'toError' | 'serversOf'> & {
+  /** `OLLAMA_HOST`: the server of a persona that lists no `hosts`. */
+  host: string;
+  /** The servers of a persona (its `hosts`); default: `host` alone. */
+  serversOf?: ModelCallOptions['serversOf'];
+};
 
 /**
  * A fetch whose every request also ends at the deadline or when the caller cancels. Each
@@ -41,13 +46,14 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
   const langchain = createLazy(() => import('@langchain/ollama'));
   return createModelFor({
     ...options,
+    serversOf: options.serversOf ?? (() => [options.host]),
     label: 'Ollama',
     async call(persona, messages, call) {
       const { ChatOllama } = await langchain.get();
       // A client per call: a deadline ends this request only, never another dialogue's.
       const chat = new ChatOllama({
         ...chatOllamaFields(persona),
-        baseUrl: options.host,
+        baseUrl: call.server,
         fetch: (input, init) => fetch(input, { ...init, signal: call.signal }),
       });
       const input = messages.map((m) => ({ role: m.role, content: m.content }));
@@ -55,8 +61,7 @@ export function createOllamaModelFor(options: OllamaModelsOptions): ModelFor {
       if (!call.onToken) return contentToText((await chat.invoke(input, settings)).content);
       return collectStream(await chat.stream(input, settings), call.onToken);
     },
-    toError: (error, model) =>
-      toOllamaError(error, { host: options.host, model, timeoutMs: options.timeoutMs }),
+    toError: (error, model, host) => toOllamaError(error, { host, model, timeoutMs: options.timeoutMs }),
   });
 }
 

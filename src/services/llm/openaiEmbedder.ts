@@ -27,7 +27,7 @@ export function createOpenAIEmbedder(options: {
   return createEmbedder({
     model: options.model,
     timeoutMs: options.timeoutMs,
-    ...(options.limiter ? { limiter: options.limiter } : {}),
+    ...(options.limiter ? { limiter: options.limiter, server: options.baseUrl } : {}),
     embedQuery: async (text) => (await embeddings.get()).embedQuery(text),
     toError: (error) =>
       toOpenAIError(error, {

@@ -20,7 +20,13 @@ export interface OpenAIServer {
   apiKey: string | undefined;
 }
 
-export type OpenAIModelsOptions = Omit<ModelCallOptions, 'label' | 'call' | 'toError'> & OpenAIServer;
+export type OpenAIModelsOptions = Omit<ModelCallOptions, 'label' | 'call' | 'toError' | 'serversOf'> & {
+  /** `OPENAI_BASE_URL`: the server of a persona that lists no `hosts` (unset: it has none). */
+  baseUrl: string | undefined;
+  apiKey: OpenAIServer['apiKey'];
+  /** The servers of a persona (its `hosts`, each with its `/v1`); default: `baseUrl` alone. */
+  serversOf?: ModelCallOptions['serversOf'];
+};
 
 const NETWORK = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|EAI_AGAIN|fetch failed|Connection error/i;
 
@@ -105,6 +111,13 @@ export function toOpenAIError(
   );
 }
 
+/** What a persona (or a model) served by an OpenAI-compatible server says when none is set. */
+export function notConfigured(what: string): AppError {
+  const message = `${what} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it (e.g. http://127.0.0.1:8000/v1), or set provider = "ollama"`;
+  // The address in it is an example, not this host's: anyone may read the advice as it is.
+  return new AppError('LLM_NOT_CONFIGURED', 'user', message, { publicMessage: message });
+}
+
 function chatOpenAIFields(persona: Persona) {
   const o = persona.options;
   return {
@@ -122,8 +135,11 @@ export function createOpenAIModelFor(options: OpenAIModelsOptions): ModelFor {
   const langchain = createLazy(() => import('@langchain/openai'));
   return createModelFor({
     ...options,
+    serversOf: options.serversOf ?? (() => (options.baseUrl === undefined ? [] : [options.baseUrl])),
     label: 'The OpenAI-compatible server',
     async call(persona, messages, call) {
+      // No server at all (the codex lost the persona's `hosts` since): never the client's default, OpenAI's own API.
+      if (!call.server) throw notConfigured(persona.id);
       const { ChatOpenAI } = await langchain.get();
       // A client per call, its own fetch: a deadline ends this request only. Retries are ours.
       const chat = new ChatOpenAI({
@@ -132,7 +148,7 @@ export function createOpenAIModelFor(options: OpenAIModelsOptions): ModelFor {
         maxRetries: 0,
         ...(persona.options.seed !== undefined ? { modelKwargs: { seed: persona.options.seed } } : {}),
         configuration: {
-          baseURL: options.baseUrl,
+          baseURL: call.server,
           fetch: (input: string | URL | Request, init?: RequestInit) =>
             fetch(input, { ...init, signal: call.signal }),
         },
@@ -155,8 +171,8 @@ export function createOpenAIModelFor(options: OpenAIModelsOptions): ModelFor {
       if (!call.onToken) return contentToText((await chat.invoke(input, settings)).content);
       return collectStream(await chat.stream(input, settings), call.onToken);
     },
-    toError: (error, model) =>
-      toOpenAIError(error, { baseUrl: options.baseUrl, model, timeoutMs: options.timeoutMs }),
+    toError: (error, model, baseUrl) =>
+      toOpenAIError(error, { baseUrl, model, timeoutMs: options.timeoutMs }),
   });
 }
 

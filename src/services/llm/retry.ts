@@ -25,8 +25,8 @@ export async function withRetry<T>(
     clock: Clock;
     policy?: RetryPolicy;
     signal?: AbortSignal | undefined;
-    /** A further condition for trying again (e.g. nothing was streamed yet). */
-    retryIf?: () => boolean;
+    /** A further condition for trying again (e.g. nothing was streamed yet), given what failed. */
+    retryIf?: (error: unknown) => boolean;
     onRetry?: (error: unknown, attempt: number, waitMs: number) => void;
   },
 ): Promise<T> {
@@ -35,7 +35,7 @@ export async function withRetry<T>(
     try {
       return await work();
     } catch (error) {
-      const again = findAppError(error)?.retryable && (options.retryIf?.() ?? true);
+      const again = findAppError(error)?.retryable && (options.retryIf?.(error) ?? true);
       if (attempt > policy.retries || options.signal?.aborted || !again) throw error;
       const waitMs = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
       options.onRetry?.(error, attempt, waitMs);

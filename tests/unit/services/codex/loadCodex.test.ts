@@ -86,6 +86,30 @@ describe('loadCodex', () => {
     return expect(loadCodex(source)).rejects.toThrow(/clyde|discord/i);
   });
 
+  it("takes a persona's model servers (`hosts`) in the order listed", () => {
+    const hosts = ['http://gpu1:11434', 'http://gpu2:11434'];
+    const path = writeTestCodex(folder(), (codex) => {
+      codex.personas.ROBIN.hosts = hosts;
+    });
+    const registry = createPersonaRegistry(parseCodex(readFileSync(path, 'utf8'), path));
+    expect(registry.get('ROBIN').hosts).toEqual(hosts);
+    expect(registry.get('BRICK').hosts).toBeUndefined();
+  });
+
+  it('refuses a host that is not an http(s) URL, or one named twice, naming the field', async () => {
+    const path = writeTestCodex(folder(), (codex) => {
+      codex.personas.ROBIN.hosts = ['http://gpu1:11434', 'gpu2:11434'];
+      codex.personas.BRICK.hosts = ['http://gpu1:11434', 'http://gpu1:11434/'];
+    });
+    const error = await problemsOf(path);
+    expect(error.problems.find((p) => p.key === 'personas.ROBIN.hosts.1')?.message).toBe(
+      'each of `hosts` is a model server\'s http(s) URL, such as "http://gpu1:11434" (Ollama) or "http://gpu1:8000/v1"',
+    );
+    expect(error.problems.find((p) => p.key === 'personas.BRICK.hosts')?.message).toBe(
+      '`hosts` names a model server twice',
+    );
+  });
+
   it('says where to point CODEX_PATH when the file is missing', async () => {
     await expect(loadCodex(join(folder(), 'nope.toml'))).rejects.toThrow(/CODEX_PATH/);
   });
