@@ -50,10 +50,9 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
   architectOnly: (interaction) => ARCHITECT_ONLY.has(interaction.options.getSubcommand()),
   // ALFRED drafts and BRICK and ROBIN review: a proposal counts as a run of the architect's.
   limited: (interaction) => interaction.options.getSubcommand() === 'propose',
-  autocomplete(_interaction, { amendments, codex: current }) {
+  async autocomplete(_interaction, { amendments, codex: current }) {
     const now = current().data.version;
-    return amendments
-      .versions()
+    return (await amendments.versions())
       .filter((v) => v.version !== now)
       .reverse()
       .map((v) => ({
@@ -65,7 +64,7 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
     const sub = interaction.options.getSubcommand();
     if (sub === 'show') {
       const { data, hash, source } = current();
-      const paused = amendments.pausedReason();
+      const paused = await amendments.pausedReason();
       const embed = new EmbedBuilder()
         .setTitle(`📜 ${data.name} codex, version ${data.version}`)
         .setDescription(
@@ -83,9 +82,8 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
       await governance
         .repostPending()
         .catch((error: unknown) => logger.warn({ err: error }, 'could not repost the pending proposal'));
-      const proposals = new Map(amendments.list().map((p) => [p.id, p]));
-      const lines = amendments
-        .versions()
+      const proposals = new Map((await amendments.list()).map((p) => [p.id, p]));
+      const lines = (await amendments.versions())
         .map((v) => {
           const proposal = v.proposalId ? proposals.get(v.proposalId) : undefined;
           const how = proposal
@@ -110,7 +108,10 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
 
     let decision: Decision;
     if (sub === 'rollback') {
-      decision = amendments.rollback(interaction.options.getInteger('version', true), interaction.user.id);
+      decision = await amendments.rollback(
+        interaction.options.getInteger('version', true),
+        interaction.user.id,
+      );
     } else {
       await interaction.editReply({ content: '✍️ ALFRED is drafting an amendment…' });
       decision = await amendments.propose(
@@ -123,14 +124,14 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
       await finishSlowReply(interaction, { content: refusalText(decision) });
       return;
     }
-    let proposal = amendments.get(decision.proposal.id) ?? decision.proposal;
+    let proposal = (await amendments.get(decision.proposal.id)) ?? decision.proposal;
     if (proposal.state === 'abandoned') {
       await finishSlowReply(interaction, { content: `🛑 No proposal: ${proposal.reason}` });
       return;
     }
     // Posted in the governance channel as it became ready; here when there is none.
     await governance.post(proposal, interaction.channelId);
-    proposal = amendments.get(proposal.id) ?? proposal;
+    proposal = (await amendments.get(proposal.id)) ?? proposal;
     await finishSlowReply(interaction, {
       content: `📜 Proposal ${proposal.id} awaits a decision in ${channelMention(proposal.channelId ?? interaction.channelId)}: open its history, then approve or reject it there.`,
     });

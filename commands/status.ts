@@ -152,7 +152,7 @@ const status: Command<
       { name: 'Codex', value: `v${ports.codex().data.version}`, inline: true },
       { name: 'Memory', value: memoryLine },
     );
-    const paused = ports.amendments.pausedReason();
+    const paused = await ports.amendments.pausedReason();
     const jobs = ports.scheduler.status();
     embed.addFields(
       {

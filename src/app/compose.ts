@@ -13,6 +13,7 @@ import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
 import { ReactionStore } from '../services/curation/reactions.ts';
+import { storeLocation } from '../services/db/openStoreDatabase.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -159,8 +160,10 @@ export async function composeRuntime(
     toolForge,
   });
   const loops: LoopParts = { ...base, codex, memory, providers };
-  const proposals = new ProposalStore(config.dataDir);
-  const amendments = composeAmendments(loops, proposals);
+  const proposals = await ProposalStore.open(
+    storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
+  );
+  const amendments = await composeAmendments(loops, proposals);
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
@@ -199,7 +202,7 @@ export async function composeRuntime(
     fineTuner,
     forgetting,
     metrics,
-    storesOpen: () => !closed && storesAnswer({ memory, amendments, finetunes, reactions }),
+    storesOpen: () => !closed && storesAnswer({ memory, proposals, finetunes, reactions }),
     reloadCodex: () => codex.reload(),
     codex: codex.codex,
     personas: codex.personas,
@@ -216,7 +219,7 @@ export async function composeRuntime(
       await fineTuner.close();
       finetunes.close();
       await amendments.close();
-      proposals.close();
+      await proposals.close();
       await sandbox.close();
       await memory.close();
       await dialogue.close();
@@ -227,13 +230,13 @@ export async function composeRuntime(
 /** Whether each store answers a cheap read (a closed or broken database throws). */
 function storesAnswer(stores: {
   memory: Pick<Memory, 'stats'>;
-  amendments: Pick<Amendments, 'active'>;
+  proposals: Pick<ProposalStore, 'open'>;
   finetunes: Pick<FinetuneStore, 'running'>;
   reactions: Pick<ReactionStore, 'postOf'>;
 }): boolean {
   try {
     stores.memory.stats();
-    stores.amendments.active();
+    if (!stores.proposals.open) return false;
     stores.finetunes.running();
     stores.reactions.postOf('');
     return true;
@@ -354,11 +357,9 @@ function startBotJobs(runtime: Runtime, options: ComposeAppOptions): { close(): 
     logger,
     ...(options.codexDebounceMs !== undefined ? { debounceMs: options.codexDebounceMs } : {}),
     onEdit: (text) => {
-      try {
-        runtime.amendments.adoptHostEdit(text);
-      } catch (error) {
-        logger.error({ err: error }, 'could not adopt an edit of the codex');
-      }
+      runtime.amendments
+        .adoptHostEdit(text)
+        .catch((error: unknown) => logger.error({ err: error }, 'could not adopt an edit of the codex'));
     },
     // Told like a codex that does not parse: the operator hears why their edit is not in force.
     onRefused: (problems) => runtime.bus.publish('codex_refused', { problems }),

@@ -81,7 +81,7 @@ function cronLogger(log: Logger): CronLogger {
 export function createScheduler(deps: {
   logger: Logger;
   /** Why autonomy is paused, or null when it is not. */
-  autonomyPaused?: () => string | null;
+  autonomyPaused?: () => string | null | Promise<string | null>;
   /** Times the runs; node-cron itself fires on the system's timers. */
   clock: Clock;
   /** Counts runs by outcome. */
@@ -106,7 +106,15 @@ export function createScheduler(deps: {
       return run;
     };
     if (job.running) return skip('the previous run is still going');
-    const paused = job.spec.autonomous ? deps.autonomyPaused?.() : null;
+    let paused: string | null | undefined = null;
+    try {
+      paused = job.spec.autonomous ? await deps.autonomyPaused?.() : null;
+    } catch (error) {
+      // The proposals' store did not answer (a database away): nobody can say it may run.
+      return skip(`autonomy could not be checked: ${(error as Error).message ?? String(error)}`);
+    }
+    // A tick that came while this one asked is the second: it stands down.
+    if (job.running) return skip('the previous run is still going');
     if (paused) return skip(`autonomy is paused: ${paused}`);
     const running = (async (): Promise<JobRun> => {
       try {

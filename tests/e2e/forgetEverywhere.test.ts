@@ -111,7 +111,7 @@ describe('/memory forget means gone', () => {
     );
     expect(JSON.stringify(card.embeds)).toContain('1 dissonant dialogue');
     const [record] = h.runtime.memory.records(forgotten.id);
-    expect(h.runtime.amendments.active()?.evidence).toEqual([record?.id]);
+    expect((await h.runtime.amendments.active())?.evidence).toEqual([record?.id]);
 
     // 2. A later dialogue recalls it: its plan's prompt quotes it.
     h.scriptRound('later');

@@ -11,6 +11,7 @@ import {
 } from '../support/amendmentScripts.ts';
 import type { BotHarness, BotHarnessOptions } from '../support/botHarness.ts';
 import type { EmulatedMessage } from '../support/discordEmulator.ts';
+import { eventually } from '../support/eventually.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
@@ -200,7 +201,7 @@ describe('codex amendments in Discord', () => {
         .messages(rollbackCard.id)
         .filter((m) => m.content.includes('Legislative history of proposal p2')),
     ).toHaveLength(1);
-    expect(h.runtime.amendments.get('p2')?.openedBy.sort()).toEqual([ada, bob].sort());
+    expect((await h.runtime.amendments.get('p2'))?.openedBy.sort()).toEqual([ada, bob].sort());
     await h.discord.waitFor(() =>
       buttons(h.discord.message(rollbackCard.id))[1]?.disabled ? undefined : true,
     );
@@ -226,7 +227,7 @@ describe('codex amendments in Discord', () => {
     expect(await answerTo(h, reject.id)).toMatch(/Rejected\. Autonomy resumes/);
     expect(JSON.stringify(h.discord.message(card.id)?.embeds)).toContain(`Rejected by <@${ada}>`);
     expect(buttons(h.discord.message(card.id))).toEqual([]);
-    expect(h.runtime.amendments.pausedReason()).toBeNull();
+    expect(await h.runtime.amendments.pausedReason()).toBeNull();
     expect(readFileSync(h.runtime.config.codexPath, 'utf8')).toContain(OLD_PRINCIPLE);
   });
 
@@ -266,7 +267,7 @@ describe('codex amendments in Discord', () => {
     ]);
     expect(notice.content).toMatch(/amendment \(p1\) was abandoned: ALFRED's drafts were refused 3 times/);
     expect(notice.embeds).toEqual([]);
-    expect(h.runtime.amendments.pausedReason()).toBeNull();
+    expect(await h.runtime.amendments.pausedReason()).toBeNull();
   });
 
   it('/codex show attaches the codex; /codex propose is the architect’s', async () => {
@@ -399,17 +400,17 @@ describe('governance fails closed', () => {
     h.ollama.script(ALFRED, [draftAnswer(amendedCodex(h.runtime.config.codexPath))]);
     h.ollama.script(BRICK, ['Review.']).script(ROBIN, ['Review.']);
     h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
-    await h.discord.waitFor(
-      () => (h.runtime.amendments.get('p1')?.state === 'abandoned' ? true : undefined),
+    await eventually(
+      async () => ((await h.runtime.amendments.get('p1'))?.state === 'abandoned' ? true : undefined),
       10_000,
     );
-    expect(h.runtime.amendments.get('p1')?.reason).toMatch(
+    expect((await h.runtime.amendments.get('p1'))?.reason).toMatch(
       /could not be posted: GOVERNANCE_CHANNEL_ID is not set/,
     );
-    expect(h.runtime.amendments.pausedReason()).toBeNull();
+    expect(await h.runtime.amendments.pausedReason()).toBeNull();
     // Its evidence counts as answered: the next dissonant dialogue does not draft again at once.
     await dialogue(h, 'd');
-    expect(h.runtime.amendments.active()).toBeUndefined();
+    expect(await h.runtime.amendments.active()).toBeUndefined();
   });
 });
 
@@ -493,7 +494,7 @@ describe('a proposal’s evidence respects channel permissions', () => {
     expect(history).toContain('Task: task b');
     expect(history).toContain("ALFRED's draft 1 was refused");
     expect(history).toContain("BRICK's review is withheld");
-    expect(JSON.stringify(h.runtime.amendments.get('p1'))).not.toContain('lake house');
+    expect(JSON.stringify(await h.runtime.amendments.get('p1'))).not.toContain('lake house');
   });
 
   it('decides what may be shown when it drafts: a channel opened since stays withheld, one closed since is hidden', async () => {
@@ -508,7 +509,7 @@ describe('a proposal’s evidence respects channel permissions', () => {
     h.ollama.script(BRICK, ['Review.']).script(ROBIN, ['Review.']);
     h.discord.userSays(h.userId, h.discord.channelId, 'task c', { mentionBot: true });
     const card = await h.discord.waitFor(() => proposalCard(h), 10_000);
-    const evidence = h.runtime.amendments.get('p1')?.history.filter((e) => e.kind === 'evidence');
+    const evidence = (await h.runtime.amendments.get('p1'))?.history.filter((e) => e.kind === 'evidence');
     expect(evidence?.map((e) => e.shown)).toEqual([false, true, true]);
 
     // Afterwards #council is opened to every member, and #side closed to them.
@@ -533,7 +534,7 @@ describe('a proposal’s evidence respects channel permissions', () => {
     const { ada } = architects(h);
     const first = await dialogueIn(h, h.userId, h.discord.channelId, 'a', `task a: ${SECRET}`);
     const card = await threeDissonantAfter(h);
-    expect(JSON.stringify(h.runtime.amendments.get('p1'))).toContain('lake house');
+    expect(JSON.stringify(await h.runtime.amendments.get('p1'))).toContain('lake house');
 
     const forget = await h.discord.runCommand(
       h.userId,
@@ -543,7 +544,7 @@ describe('a proposal’s evidence respects channel permissions', () => {
       'forget',
     );
     expect(await answerTo(h, forget.id)).toMatch(/^Forgotten: 1 dialogue/);
-    expect(JSON.stringify(h.runtime.amendments.get('p1'))).not.toContain('lake house');
+    expect(JSON.stringify(await h.runtime.amendments.get('p1'))).not.toContain('lake house');
 
     const history = await openHistory(h, ada, card.id);
     expect(history).not.toContain('lake house');
@@ -583,17 +584,17 @@ describe('the codex edited by hand on the host', () => {
     // the operator edits by hand.
     writeFileSync(path, good);
     await threeDissonant(h, [draftAnswer(amendedCodex(path))]);
-    expect(h.runtime.amendments.get('p1')?.state).toBe('pending');
+    expect((await h.runtime.amendments.get('p1'))?.state).toBe('pending');
     writeFileSync(path, good.replace(OLD_PRINCIPLE, 'Disagree kindly, edited by hand.'));
     await h.discord.waitFor(() => log().find((m) => m.includes('edited on the host: version 2')));
     expect(h.runtime.codex().data.version).toBe(2);
     expect(readFileSync(path, 'utf8')).toMatch(/^version = 2$/m);
     expect(h.runtime.personas().get('ROBIN').principles).toContain('Disagree kindly, edited by hand.');
-    expect(h.runtime.amendments.get('p1')).toMatchObject({
+    expect(await h.runtime.amendments.get('p1')).toMatchObject({
       state: 'stale',
       reason: expect.stringMatching(/edited on the host/),
     });
-    expect(h.runtime.amendments.pausedReason()).toBeNull();
+    expect(await h.runtime.amendments.pausedReason()).toBeNull();
     await h.discord.waitFor(() => (buttons(proposalCard(h)).length === 0 ? true : undefined));
     // The history says so.
     const history = await h.discord.runCommand(h.userId, h.discord.channelId, 'codex', {}, 'history');

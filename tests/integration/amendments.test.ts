@@ -13,6 +13,7 @@ import {
 import { ManualClock } from '../support/clock.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { useStoreBackends } from '../support/postgres.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let harness: Harness;
@@ -51,7 +52,7 @@ async function threeDissonantDialogues(
     scriptDissonantRound(harness.emulator, tag);
     await harness.talk(`c-${tag}`, `task ${tag}`);
   }
-  expect(harness.runtime.amendments.pausedReason()).toBeNull();
+  expect(await harness.runtime.amendments.pausedReason()).toBeNull();
   scriptDissonantRound(harness.emulator, 'c');
   harness.emulator.script(ALFRED, drafts);
   // BRICK and ROBIN review a draft that passes.
@@ -111,7 +112,7 @@ describe('the philosophical loop', () => {
     expect(prompt).toContain(OLD_PRINCIPLE);
 
     // Autonomy is paused: an autonomous job's tick does nothing.
-    expect(harness.runtime.amendments.pausedReason()).toMatch(/p1 .* awaits the architect/);
+    expect(await harness.runtime.amendments.pausedReason()).toMatch(/p1 .* awaits the architect/);
     await expect(harness.runtime.scheduler.runNow('curation')).resolves.toMatchObject({
       outcome: 'skipped',
       message: expect.stringMatching(/autonomy is paused/),
@@ -121,15 +122,15 @@ describe('the philosophical loop', () => {
     // A fourth dissonant dialogue does not start a second proposal.
     scriptDissonantRound(harness.emulator, 'd');
     await harness.talk('c-d', 'task d');
-    expect(harness.runtime.amendments.get('p2')).toBeUndefined();
+    expect(await harness.runtime.amendments.get('p2')).toBeUndefined();
 
     // Rejected: recorded, autonomy resumes, the next tick runs.
-    const rejected = harness.runtime.amendments.reject('p1', 'arch');
+    const rejected = await harness.runtime.amendments.reject('p1', 'arch');
     expect(rejected).toMatchObject({ ok: true, proposal: { state: 'rejected', decidedBy: 'arch' } });
-    expect(harness.runtime.amendments.pausedReason()).toBeNull();
+    expect(await harness.runtime.amendments.pausedReason()).toBeNull();
     await expect(harness.runtime.scheduler.runNow('curation')).resolves.toMatchObject({ outcome: 'ok' });
     // Services say no with a stable code and plain words; the bot adds who and when.
-    expect(harness.runtime.amendments.reject('p1', 'arch')).toMatchObject({
+    expect(await harness.runtime.amendments.reject('p1', 'arch')).toMatchObject({
       ok: false,
       code: 'ALREADY_DECIDED',
       reason: 'Proposal p1 is already rejected.',
@@ -149,7 +150,7 @@ describe('the philosophical loop', () => {
     await clock.advance(24 * HOUR + 60_000);
     scriptDissonantRound(harness.emulator, 'c');
     await harness.talk('c-c', 'task c');
-    expect(harness.runtime.amendments.active()).toBeUndefined();
+    expect(await harness.runtime.amendments.active()).toBeUndefined();
     // Two more within the window make three: ALFRED drafts from exactly those.
     await clock.advance(HOUR);
     scriptDissonantRound(harness.emulator, 'd');
@@ -178,7 +179,7 @@ describe('the philosophical loop', () => {
       code: 'HISTORY_NOT_OPENED',
       reason: expect.stringMatching(/Open the history first/),
     });
-    expect(amendments.openHistory('p1', 'arch')).toMatchObject({
+    expect(await amendments.openHistory('p1', 'arch')).toMatchObject({
       ok: true,
       proposal: { openedBy: ['arch'] },
     });
@@ -193,7 +194,7 @@ describe('the philosophical loop', () => {
     expect(readFileSync(join(harness.dataDir, 'codex-history', 'codex-v1.toml'), 'utf8')).toBe(before);
     expect(harness.runtime.codex().data.version).toBe(2);
     expect(harness.runtime.personas().get('ROBIN').principles).toContain(NEW_PRINCIPLE);
-    expect(amendments.pausedReason()).toBeNull();
+    expect(await amendments.pausedReason()).toBeNull();
 
     // The next dialogue speaks under the new principle.
     scriptDissonantRound(harness.emulator, 'next', 0.1);
@@ -208,10 +209,10 @@ describe('the philosophical loop', () => {
     });
 
     // Rollback goes through the same gate and becomes version 3 with version 1's words.
-    const rollback = amendments.rollback(1, 'arch');
+    const rollback = await amendments.rollback(1, 'arch');
     expect(rollback).toMatchObject({ ok: true, proposal: { id: 'p2', kind: 'rollback', state: 'pending' } });
     expect(rollback.proposal?.diff).toMatch(/^-.*weigh the cost in money/m);
-    amendments.openHistory('p2', 'arch');
+    await amendments.openHistory('p2', 'arch');
     await amendments.approve('p2', 'arch');
     expect(harness.runtime.codex().data.version).toBe(3);
     expect(harness.runtime.personas().get('ROBIN').principles).toContain(OLD_PRINCIPLE);
@@ -254,12 +255,12 @@ describe('the philosophical loop', () => {
       'proposal_abandoned',
     );
     expect(proposal).toMatchObject({ state: 'abandoned', reason: expect.stringMatching(/refused 3 times/) });
-    expect(harness.runtime.amendments.pausedReason()).toBeNull();
+    expect(await harness.runtime.amendments.pausedReason()).toBeNull();
     expect(readFileSync(harness.codexPath, 'utf8')).toContain(OLD_PRINCIPLE);
     // The abandoned attempt answered its evidence: one more dissonant dialogue does not redraft.
     scriptDissonantRound(harness.emulator, 'd');
     await harness.talk('c-d', 'task d');
-    expect(harness.runtime.amendments.get('p2')).toBeUndefined();
+    expect(await harness.runtime.amendments.get('p2')).toBeUndefined();
   });
 
   it('refuses to roll back to a version that no longer passes today’s checks', async () => {
@@ -267,24 +268,24 @@ describe('the philosophical loop', () => {
     const tampered = readFileSync(harness.codexPath, 'utf8').replace('Cause no harm', 'Cause some harm');
     mkdirSync(join(harness.dataDir, 'codex-history'), { recursive: true });
     writeFileSync(join(harness.dataDir, 'codex-history', 'codex-v7.toml'), tampered);
-    expect(harness.runtime.amendments.rollback(7, 'arch')).toMatchObject({
+    expect(await harness.runtime.amendments.rollback(7, 'arch')).toMatchObject({
       ok: false,
       code: 'CANNOT_RESTORE',
       reason: expect.stringMatching(/Version 7 cannot be restored: .*\[core\] principles are immutable/),
     });
-    expect(harness.runtime.amendments.rollback(1, 'arch')).toMatchObject({
+    expect(await harness.runtime.amendments.rollback(1, 'arch')).toMatchObject({
       ok: false,
       code: 'CURRENT_VERSION',
       reason: 'Version 1 is the current codex.',
     });
-    expect(harness.runtime.amendments.pausedReason()).toBeNull();
+    expect(await harness.runtime.amendments.pausedReason()).toBeNull();
   });
 
   it('marks a proposal stale when the codex changed after it was drafted', async () => {
     harness = await startHarness({ env: ENV });
     await threeDissonantDialogues([draftAnswer(amendedCodex(harness.codexPath))]);
     writeFileSync(harness.codexPath, `${readFileSync(harness.codexPath, 'utf8')}\n# edited by hand\n`);
-    harness.runtime.amendments.openHistory('p1', 'arch');
+    await harness.runtime.amendments.openHistory('p1', 'arch');
 
     await expect(harness.runtime.amendments.approve('p1', 'arch')).resolves.toMatchObject({
       ok: false,
@@ -293,27 +294,37 @@ describe('the philosophical loop', () => {
       proposal: { state: 'stale' },
     });
     expect(readFileSync(harness.codexPath, 'utf8')).toContain('# edited by hand');
-    expect(harness.runtime.amendments.pausedReason()).toBeNull();
+    expect(await harness.runtime.amendments.pausedReason()).toBeNull();
   });
+});
 
+describe.each(useStoreBackends())('a restart, with the proposals on $name', (backend) => {
   it('keeps a pending proposal across a restart; a draft cut short by one is abandoned', async () => {
-    harness = await startHarness({ env: ENV });
+    // The same database for both runs: a restarted process (or another host) reads it.
+    const { databaseUrl } = await backend.location('unused');
+    harness = await startHarness({ env: { ...ENV, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) } });
     await threeDissonantDialogues([draftAnswer(amendedCodex(harness.codexPath))]);
     await harness.runtime.close();
     // As if the bot had died while drafting a second one.
-    const store = new ProposalStore(harness.dataDir);
-    store.create({ ...(store.get('p1') as Proposal), id: 'p2', state: 'drafting', evidence: [] });
-    store.close();
+    const store = await ProposalStore.open({ dataDir: harness.dataDir, databaseUrl });
+    await store.create({
+      ...((await store.get('p1')) as Proposal),
+      id: 'p2',
+      state: 'drafting',
+      evidence: [],
+    });
+    await store.close();
 
     const restarted = await harness.restart();
-    expect(restarted.amendments.get('p2')).toMatchObject({
+    expect(await restarted.amendments.get('p2')).toMatchObject({
       state: 'abandoned',
       reason: expect.stringMatching(/restarted/),
     });
-    expect(restarted.amendments.get('p1')?.state).toBe('pending');
-    expect(restarted.amendments.pausedReason()).toMatch(/p1/);
-    restarted.amendments.openHistory('p1', 'arch');
+    expect((await restarted.amendments.get('p1'))?.state).toBe('pending');
+    expect(await restarted.amendments.pausedReason()).toMatch(/p1/);
+    await restarted.amendments.openHistory('p1', 'arch');
     await expect(restarted.amendments.approve('p1', 'arch')).resolves.toMatchObject({ ok: true });
+    expect((await restarted.amendments.versions()).map((v) => v.version)).toEqual([1, 2]);
   });
 });
 
@@ -363,7 +374,7 @@ describe('a proposal’s evidence, judged for its readers when it is drafted', (
       expect.arrayContaining(["ALFRED's draft 1 was refused", "BRICK's review is withheld"]),
     );
     expect(JSON.stringify(proposal).toLowerCase()).not.toContain('lake house');
-    expect(JSON.stringify(harness.runtime.amendments.get('p1'))).not.toContain('lake house');
+    expect(JSON.stringify(await harness.runtime.amendments.get('p1'))).not.toContain('lake house');
   });
 
   it('withholds every dialogue’s words while nobody has said who the readers are', async () => {
@@ -395,9 +406,9 @@ describe('a proposal’s evidence, judged for its readers when it is drafted', (
     expect(proposal.rationale).toContain('lake house');
     const forgotten = proposal.history.find((h) => h.kind === 'evidence')?.recordId ?? '';
 
-    expect(harness.runtime.amendments.forgetEvidence([forgotten])).toEqual(['p1']);
+    expect(await harness.runtime.amendments.forgetEvidence([forgotten])).toEqual(['p1']);
 
-    const after = harness.runtime.amendments.get('p1');
+    const after = await harness.runtime.amendments.get('p1');
     expect(after?.history.filter((h) => h.kind === 'evidence')).toMatchObject([
       {
         recordId: forgotten,
@@ -413,6 +424,6 @@ describe('a proposal’s evidence, judged for its readers when it is drafted', (
     expect(after?.evidence).toContain(forgotten);
     expect(JSON.stringify(after)).not.toContain('lake house');
     // Forgetting again, or a dialogue no proposal cites, changes nothing.
-    expect(harness.runtime.amendments.forgetEvidence([forgotten, 'nothing'])).toEqual([]);
+    expect(await harness.runtime.amendments.forgetEvidence([forgotten, 'nothing'])).toEqual([]);
   });
 });

@@ -81,12 +81,12 @@ describe('a kill -9 in the middle of a write', () => {
         const harness = await startHarness({ env: { DATA_DIR: dataDir, CODEX_PATH: codexPath } });
         try {
           const onDisk = parseCodex(readFileSync(codexPath, 'utf8'), codexPath);
-          const versions = harness.runtime.amendments.versions();
+          const versions = await harness.runtime.amendments.versions();
           const latest = versions.at(-1);
           expect(latest?.version).toBe(onDisk.data.version);
           expect(latest?.hash).toBe(sha256(onDisk.source));
           // Every version but the first came from an approved proposal, with its approver.
-          const proposals = harness.runtime.amendments.list(1000);
+          const proposals = await harness.runtime.amendments.list(1000);
           for (const version of versions.slice(1)) {
             expect(proposals.find((p) => p.id === version.proposalId)).toMatchObject({
               state: 'approved',
@@ -103,10 +103,10 @@ describe('a kill -9 in the middle of a write', () => {
           await harness.close();
         }
         // Leftovers the writer would trip over: pending proposals the kill interrupted are withdrawn.
-        const store = new ProposalStore(dataDir);
-        for (const p of store.list(1000).filter((p) => p.state === 'pending'))
-          store.update(p.id, () => ({ state: 'rejected' }), Date.now());
-        store.close();
+        const store = await ProposalStore.open({ dataDir });
+        for (const p of (await store.list(1000)).filter((p) => p.state === 'pending'))
+          await store.update(p.id, () => ({ state: 'rejected' }), Date.now());
+        await store.close();
       },
     });
     expect(approvedBefore).toBeGreaterThan(3);

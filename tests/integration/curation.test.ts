@@ -638,7 +638,7 @@ describe('the curation job', () => {
       .script(ROBIN, ['Review: kind.']);
     const proposed = await h.runtime.amendments.propose('architect-1', 'look at ROBIN');
     expect(proposed).toMatchObject({ ok: true });
-    expect(h.runtime.amendments.pausedReason()).not.toBeNull();
+    expect(await h.runtime.amendments.pausedReason()).not.toBeNull();
 
     await expect(h.runtime.scheduler.runNow('curation')).resolves.toMatchObject({
       outcome: 'skipped',
@@ -646,7 +646,7 @@ describe('the curation job', () => {
     });
     expect(judgings(h.emulator)).toEqual([]);
 
-    h.runtime.amendments.reject(h.runtime.amendments.active()!.id, 'architect-1');
+    await h.runtime.amendments.reject((await h.runtime.amendments.active())!.id, 'architect-1');
     await expect(h.runtime.scheduler.runNow('curation')).resolves.toMatchObject({
       outcome: 'ok',
       message: 'curated 1 dialogue: ALFRED +2, BRICK +1, ROBIN +1',

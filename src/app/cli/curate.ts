@@ -105,7 +105,7 @@ async function main(argv = process.argv.slice(2)): Promise<number> {
     await runtime.providers.check([judge]);
     if (!dryRun) {
       // The same rule as the bot's job: no curation while a codex amendment is being decided.
-      const paused = runtime.amendments.pausedReason();
+      const paused = await runtime.amendments.pausedReason();
       if (paused) {
         process.stderr.write(`Not run: autonomy is paused: ${paused}. Curation waits until it is decided.\n`);
         return 1;

@@ -28,10 +28,10 @@ export function composeForgetting(parts: {
     checkpoints: parts.dialogue,
     fineTuner: parts.fineTuner,
     // The loop marks the evidence forgotten; then every copy of its words in the proposals is cut.
-    evidence: (forgotten) => [
+    evidence: async (forgotten) => [
       ...new Set([
-        ...parts.amendments.forgetEvidence(forgotten.ids),
-        ...forgetProposalEvidence(parts.proposals, forgotten, parts.clock.now()),
+        ...(await parts.amendments.forgetEvidence(forgotten.ids)),
+        ...(await forgetProposalEvidence(parts.proposals, forgotten, parts.clock.now())),
       ]),
     ],
     logsDir: join(parts.config.dataDir, 'logs'),

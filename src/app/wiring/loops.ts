@@ -33,7 +33,7 @@ export interface LoopParts {
 }
 
 /** The philosophical loop: codex amendments, drafted by ALFRED and ratified only by the architect. */
-export function composeAmendments(parts: LoopParts, store: ProposalStore): Amendments {
+export function composeAmendments(parts: LoopParts, store: ProposalStore): Promise<Amendments> {
   const { config, codex } = parts;
   return createAmendments({
     store,

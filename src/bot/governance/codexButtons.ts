@@ -65,7 +65,7 @@ export async function handleCodexButton(
 /** Open history: the thread first, then the opening is recorded (Approve is enabled for them). */
 async function openHistoryPressed(deps: CodexButtonDeps, interaction: ButtonInteraction, id: string) {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const pending = deps.amendments.inspect(id);
+  const pending = await deps.amendments.inspect(id);
   if (!pending.ok) {
     if (pending.proposal) await refreshCard(deps, interaction, pending.proposal);
     await interaction.editReply({ content: refusalText(pending), allowedMentions: NO_MENTIONS });
@@ -73,7 +73,7 @@ async function openHistoryPressed(deps: CodexButtonDeps, interaction: ButtonInte
   }
   const thread = await deps.historyThread(interaction, id);
   // Recorded only once the history is there to read.
-  const opened = deps.amendments.openHistory(id, interaction.user.id);
+  const opened = await deps.amendments.openHistory(id, interaction.user.id);
   if (!opened.ok) {
     await interaction.editReply({ content: refusalText(opened), allowedMentions: NO_MENTIONS });
     return;
@@ -97,7 +97,7 @@ async function decisionPressed(
   const decision: Decision =
     action === 'approve'
       ? await deps.amendments.approve(id, interaction.user.id)
-      : deps.amendments.reject(id, interaction.user.id);
+      : await deps.amendments.reject(id, interaction.user.id);
   if (decision.proposal) await interaction.editReply(proposalMessage(decision.proposal));
   if (!decision.ok) {
     await privately(interaction, refusalText(decision));

@@ -35,16 +35,16 @@ export function historyThread(
   id: string,
 ): Promise<ThreadChannel> {
   return deps.opening.do(id, async () => {
-    let proposal = deps.amendments.get(id);
+    let proposal = await deps.amendments.get(id);
     if (!proposal) throw new Error(`no proposal ${id}`);
     let thread = await existingThread(interaction, proposal);
     if (!thread) {
       thread = await startThread(interaction, proposal);
-      proposal = deps.amendments.placed(id, { threadId: thread.id });
+      proposal = await deps.amendments.placed(id, { threadId: thread.id });
     }
     if (!proposal.historyPosted) {
       await postHistory(deps, thread, proposal);
-      deps.amendments.placed(id, { historyPosted: true });
+      await deps.amendments.placed(id, { historyPosted: true });
     }
     return thread;
   });

@@ -30,23 +30,23 @@ export function postProposal(
 ): Promise<void> {
   const { amendments, config, log } = deps;
   return deps.posting.do(proposal.id, async () => {
-    if (amendments.get(proposal.id)?.messageId) return;
+    if ((await amendments.get(proposal.id))?.messageId) return;
     const channelId = config.governanceChannelId ?? fallbackChannelId;
     // A proposal nobody can see would pause autonomy for good: it is withdrawn instead.
-    const withdraw = (why: string) => {
-      amendments.withdraw(proposal.id, `it could not be posted: ${why}`);
+    const withdraw = async (why: string) => {
+      await amendments.withdraw(proposal.id, `it could not be posted: ${why}`);
       log.error(
         { proposal: proposal.id, reason: why },
         'a proposal was withdrawn: it could not reach the architect',
       );
     };
     if (!channelId) {
-      withdraw('GOVERNANCE_CHANNEL_ID is not set');
+      await withdraw('GOVERNANCE_CHANNEL_ID is not set');
       return;
     }
     // Its evidence was judged for another channel's readers: these may not read all it says.
     if (proposal.draftedFor !== undefined && proposal.draftedFor !== channelId) {
-      withdraw(
+      await withdraw(
         `it was drafted for the readers of ${channelMention(proposal.draftedFor)}, not those of ${channelMention(channelId)}`,
       );
       return;
@@ -58,20 +58,20 @@ export function postProposal(
     });
     if (!channel?.isSendable()) {
       const setting = config.governanceChannelId ? 'GOVERNANCE_CHANNEL_ID' : 'the channel';
-      withdraw(`${setting} ${channelId} is not a channel the bot can post in`);
+      await withdraw(`${setting} ${channelId} is not a channel the bot can post in`);
       throw channelUnusable(setting, channelId, 'it is not a channel the bot can post in');
     }
     const message = await channel.send(
-      proposalMessage(amendments.get(proposal.id) ?? proposal, { withDiff: true }),
+      proposalMessage((await amendments.get(proposal.id)) ?? proposal, { withDiff: true }),
     );
-    amendments.placed(proposal.id, { channelId, messageId: message.id });
+    await amendments.placed(proposal.id, { channelId, messageId: message.id });
     log.info({ proposal: proposal.id, messageId: message.id }, 'proposal posted');
   });
 }
 
 /** After a restart: posts a pending proposal that never reached Discord, or whose card is gone. */
 export async function repostPending(deps: PostingDeps): Promise<void> {
-  const active = deps.amendments.active();
+  const active = await deps.amendments.active();
   if (active?.state !== 'pending') return;
   if (active.messageId && active.channelId) {
     // A card deleted by someone would leave the proposal undecidable: post it again.
@@ -82,7 +82,7 @@ export async function repostPending(deps: PostingDeps): Promise<void> {
         : null;
     if (message) return;
     deps.log.warn({ proposal: active.id }, 'the proposal card is gone; posting it again');
-    deps.amendments.placed(active.id, { messageId: '' });
+    await deps.amendments.placed(active.id, { messageId: '' });
   }
   await postProposal(deps, active, active.channelId);
 }

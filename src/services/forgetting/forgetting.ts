@@ -40,7 +40,7 @@ export interface ForgettingDeps {
   checkpoints: { forgetQuotes(forgotten: Forgotten): Promise<number> };
   fineTuner: Pick<FineTuner, 'forgetDialogues'>;
   /** Cuts it from the proposals' evidence; returns the proposals changed. */
-  evidence: (forgotten: Forgotten) => string[];
+  evidence: (forgotten: Forgotten) => Promise<string[]>;
   /** The terminal programs' log files (`DATA_DIR/logs`). */
   logsDir: string;
   logger: Logger;

@@ -15,23 +15,23 @@ export const FORGOTTEN_EVIDENCE =
   'This dialogue has since been forgotten (`/memory forget`): its words are no longer kept.';
 
 /** Cuts the forgotten dialogues from every proposal that holds them; returns the proposals changed. */
-export function forgetProposalEvidence(
-  store: Pick<ProposalStore, 'list' | 'update' | 'truncateWal'>,
+export async function forgetProposalEvidence(
+  store: Pick<ProposalStore, 'list' | 'update' | 'scrub'>,
   forgotten: Forgotten,
   at: number,
-): string[] {
+): Promise<string[]> {
   const ids = new Set(forgotten.ids);
   const changed: string[] = [];
-  // Every proposal, newest first: a negative limit is no limit to SQLite.
-  for (const proposal of store.list(-1)) {
+  // Every proposal, newest first (a negative limit is no limit).
+  for (const proposal of await store.list(-1)) {
     // Only a proposal that cites it was drafted from its words.
     if (!proposal.evidence.some((id) => ids.has(id))) continue;
-    const cut = cutProposal(proposal, ids, forgotten);
-    if (!cut) continue;
-    store.update(proposal.id, () => cut, at);
+    if (!cutProposal(proposal, ids, forgotten)) continue;
+    // Cut from the proposal as stored now: a change made meanwhile elsewhere is kept.
+    await store.update(proposal.id, (current) => cutProposal(current, ids, forgotten) ?? {}, at);
     changed.push(proposal.id);
   }
-  if (changed.length > 0) store.truncateWal();
+  if (changed.length > 0) await store.scrub(['proposals']);
   return changed;
 }
 

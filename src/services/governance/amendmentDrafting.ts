@@ -135,7 +135,7 @@ export async function draftAmendment(
       });
       const diff = codexDiff(codex.source, draft.codex, `v${codex.data.version}`, `proposal ${proposal.id}`);
       history.push(...(await reviewDraft(deps, draft, diff)).map(guardReview(repeats)));
-      const ready = deps.store.update(
+      const ready = await deps.store.update(
         proposal.id,
         (p) => transition(p, { type: 'drafted', draft, diff, history }),
         now(),
@@ -146,7 +146,7 @@ export async function draftAmendment(
       deps.bus.publish('proposal_ready', { proposal: ready });
       return ready;
     }
-    return abandonDraft(
+    return await abandonDraft(
       deps,
       proposal.id,
       `ALFRED's drafts were refused ${deps.settings.maxAttempts} times: ${feedback}`,
@@ -196,13 +196,13 @@ export async function reviewDraft(
 }
 
 /** Gives a draft up: autonomy resumes, and the bot says why. */
-function abandonDraft(
+async function abandonDraft(
   deps: Pick<DraftingDeps, 'store' | 'bus' | 'clock' | 'log'>,
   id: string,
   reason: string,
   history: HistoryEntry[],
-): Proposal {
-  const abandoned = deps.store.update(
+): Promise<Proposal> {
+  const abandoned = await deps.store.update(
     id,
     (p) => transition(p, { type: 'abandoned', reason, history }),
     deps.clock.now(),

@@ -8,6 +8,7 @@ import { archivedCodex } from './codexFile.ts';
 import { type EvidenceReaders, mostDissonant, unansweredDissonance } from './evidence.ts';
 import {
   activeReason,
+  busyRefusal,
   checkNotBusy,
   checkSomethingToDraft,
   type Decision,
@@ -15,18 +16,19 @@ import {
   planRollback,
   transition,
 } from './proposalStateMachine.ts';
-import type { Proposal, ProposalStore } from './proposalStore.ts';
+import type { Proposal, ProposalStore, Started } from './proposalStore.ts';
 
 /**
  * What starts a proposal: persistent dissonance (the trigger), `/codex propose` and
  * `/codex rollback`; and the pause of autonomy while one is drafted or pending. There is at most
- * one such proposal: it is created before any await, so a second trigger sees it and stands down.
+ * one such proposal: the store creates one only where none is active, under its lock, so a second
+ * trigger (here or in another process) sees the first and stands down.
  */
 
 export interface TriggerDeps {
-  readonly store: Pick<ProposalStore, 'active' | 'answered' | 'create' | 'nextId'>;
+  readonly store: Pick<ProposalStore, 'active' | 'answered' | 'createUnlessActive'>;
   /** The interaction log, read for the evidence. */
-  readonly records: { between(from: number, to: number): StoredRecord[] };
+  readonly records: { between(from: number, to: number): StoredRecord[] | Promise<StoredRecord[]> };
   readonly codex: () => Codex;
   readonly clock: Clock;
   readonly log: Logger;
@@ -38,19 +40,23 @@ export interface TriggerDeps {
 }
 
 /** Why autonomy is paused (a proposal is drafted or pending), or null. */
-export function pausedReason(store: Pick<ProposalStore, 'active'>): string | null {
-  const active = store.active();
+export async function pausedReason(store: Pick<ProposalStore, 'active'>): Promise<string | null> {
+  const active = await store.active();
   return active ? activeReason(active) : null;
 }
 
-const inWindow = (deps: Pick<TriggerDeps, 'records' | 'clock' | 'settings'>) =>
+const inWindow = async (deps: Pick<TriggerDeps, 'records' | 'clock' | 'settings'>) =>
   deps.records.between(deps.clock.now() - deps.settings.windowMs, deps.clock.now() + 1);
 
 /** Dissonant dialogues in the window that no proposal has answered, oldest first. */
-export function dissonantEvidence(
+export async function dissonantEvidence(
   deps: Pick<TriggerDeps, 'store' | 'records' | 'clock' | 'settings'>,
-): StoredRecord[] {
-  return unansweredDissonance(inWindow(deps), deps.store.answered(), deps.settings.highDissonance);
+): Promise<StoredRecord[]> {
+  return unansweredDissonance(
+    await inWindow(deps),
+    await deps.store.answered(),
+    deps.settings.highDissonance,
+  );
 }
 
 /** How many different members asked these dialogues; those with none count as one more (the operator). */
@@ -70,19 +76,21 @@ export function isPersistent(
   return evidence.length >= settings.minEvents && membersBehind(evidence) >= members;
 }
 
-/** Stores a new proposal, `drafting`, against the codex in force. */
+/**
+ * Stores a new proposal, `drafting`, against the codex in force — unless one is drafted or
+ * pending already (then that one is returned as `active`).
+ */
 export function startProposal(
   deps: {
-    readonly store: Pick<ProposalStore, 'create' | 'nextId'>;
+    readonly store: Pick<ProposalStore, 'createUnlessActive'>;
     readonly codex: () => Codex;
     readonly clock: Clock;
   },
   fields: Partial<Proposal> & Pick<Proposal, 'kind' | 'requestedBy'>,
-): Proposal {
+): Promise<Started> {
   const codex = deps.codex();
-  return deps.store.create(
-    newProposalRecord(fields, { id: deps.store.nextId(), codex, at: deps.clock.now() }),
-  );
+  const at = deps.clock.now();
+  return deps.store.createUnlessActive((id) => newProposalRecord(fields, { id, codex, at }));
 }
 
 /** The readers a new proposal is drafted for: those of the channel it will be posted in, if any. */
@@ -93,16 +101,18 @@ function draftedFor(deps: Pick<TriggerDeps, 'readers'>, askedIn?: string): Pick<
 
 /** Starts a draft when persistent dissonance calls for one; resolves with the proposal, if any. */
 export async function evaluateDissonance(deps: TriggerDeps): Promise<Proposal | undefined> {
-  if (deps.store.active()) return undefined;
-  const evidence = dissonantEvidence(deps);
+  if (await deps.store.active()) return undefined;
+  const evidence = await dissonantEvidence(deps);
   if (!isPersistent(evidence, deps.settings)) return undefined;
-  // Created before any await: a second trigger sees it and stands down.
-  const proposal = startProposal(deps, {
+  // Created only where none is active: a second trigger sees it and stands down.
+  const started = await startProposal(deps, {
     kind: 'amendment',
     requestedBy: 'system',
     evidence: evidence.map((r) => r.id),
     ...draftedFor(deps),
   });
+  if (!started.ok) return undefined;
+  const { proposal } = started;
   deps.log.info(
     { proposal: proposal.id, evidence: evidence.length },
     'persistent dissonance: drafting an amendment',
@@ -120,24 +130,25 @@ export async function proposeAmendment(
   note?: string,
   askedIn?: string,
 ): Promise<Decision> {
-  const refused = checkNotBusy(deps.store.active());
+  const refused = checkNotBusy(await deps.store.active());
   if (refused) return refused;
-  let evidence = dissonantEvidence(deps);
+  let evidence = await dissonantEvidence(deps);
   // Nothing above the high level: the most dissonant recent dialogues still inform the draft.
-  if (evidence.length === 0) evidence = mostDissonant(inWindow(deps), 5);
+  if (evidence.length === 0) evidence = mostDissonant(await inWindow(deps), 5);
   const nothing = checkSomethingToDraft(evidence.length, note);
   if (nothing) return nothing;
-  const proposal = startProposal(deps, {
+  const started = await startProposal(deps, {
     kind: 'amendment',
     requestedBy,
     evidence: evidence.map((r) => r.id),
     ...draftedFor(deps, askedIn),
   });
-  return { ok: true, proposal: await deps.draft(proposal, evidence, note) };
+  if (!started.ok) return busyRefusal(started.active);
+  return { ok: true, proposal: await deps.draft(started.proposal, evidence, note) };
 }
 
 export interface RollbackDeps {
-  readonly store: Pick<ProposalStore, 'active' | 'create' | 'nextId' | 'update' | 'versions'>;
+  readonly store: Pick<ProposalStore, 'active' | 'createUnlessActive' | 'update' | 'versions'>;
   readonly codex: () => Codex;
   readonly dataDir: string;
   readonly bus: EventBus;
@@ -145,21 +156,27 @@ export interface RollbackDeps {
 }
 
 /** `/codex rollback`: a proposal to restore an earlier version, through the same gate. */
-export function proposeRollback(deps: RollbackDeps, version: number, requestedBy: string): Decision {
-  const refused = checkNotBusy(deps.store.active());
+export async function proposeRollback(
+  deps: RollbackDeps,
+  version: number,
+  requestedBy: string,
+): Promise<Decision> {
+  const refused = checkNotBusy(await deps.store.active());
   if (refused) return refused;
   const current = deps.codex();
+  const known = (await deps.store.versions()).map((v) => v.version);
   // An old version must still pass today's checks (schema, core) before it is offered.
   const plan = planRollback(version, {
     current,
     archived: (v) => archivedCodex(deps.dataDir, v),
-    known: () => deps.store.versions().map((v) => v.version),
+    known: () => known,
   });
   if (!plan.ok) return plan;
-  const proposal = startProposal(deps, { kind: 'rollback', requestedBy, rollbackTo: version });
+  const started = await startProposal(deps, { kind: 'rollback', requestedBy, rollbackTo: version });
+  if (!started.ok) return busyRefusal(started.active);
   const at = deps.clock.now();
-  const ready = deps.store.update(
-    proposal.id,
+  const ready = await deps.store.update(
+    started.proposal.id,
     (p) => transition(p, { type: 'restorable', version, current, text: plan.text, at }),
     at,
   );

@@ -1,3 +1,4 @@
+import { createKeyedLock } from '../../shared/concurrency.ts';
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
 import type { EventBus } from '../eventBus.ts';
@@ -43,7 +44,7 @@ export type { Decision, GovernanceRefusalCode } from './proposalStateMachine.ts'
 export interface AmendmentDeps {
   store: ProposalStore;
   /** The interaction log, read for the evidence. */
-  records: { between(from: number, to: number): StoredRecord[] };
+  records: { between(from: number, to: number): StoredRecord[] | Promise<StoredRecord[]> };
   modelFor: ModelFor;
   /** A persona's system prompt (ALFRED drafts; BRICK and ROBIN review). */
   systemPrompt: (personaId: string) => string;
@@ -72,39 +73,39 @@ export interface Amendments {
    */
   propose(requestedBy: string, note?: string, askedIn?: string): Promise<Decision>;
   /** `/codex rollback`: a proposal to restore an earlier version, through the same gate. */
-  rollback(version: number, requestedBy: string): Decision;
+  rollback(version: number, requestedBy: string): Promise<Decision>;
   /** An architect opened the history: they may approve from now on. */
-  openHistory(id: string, userId: string): Decision;
+  openHistory(id: string, userId: string): Promise<Decision>;
   approve(id: string, userId: string): Promise<Decision>;
-  reject(id: string, userId: string): Decision;
+  reject(id: string, userId: string): Promise<Decision>;
   /**
    * Withdraws a pending proposal that can reach nobody (no governance channel): it is abandoned
    * with `reason`, its evidence counts as answered (no redraft loop), and autonomy resumes.
    */
-  withdraw(id: string, reason: string): Decision;
+  withdraw(id: string, reason: string): Promise<Decision>;
   /**
    * The operator edited `codex.toml` on the host: the new text is checked like any codex (file,
    * line and key on a problem — the old codex then stays in force), recorded in the history as
    * "edited on the host" under the next version (the version line is set when the operator did
    * not raise it), and put in force. A proposal drafted against the old text goes stale.
    */
-  adoptHostEdit(text: string): HostEdit;
+  adoptHostEdit(text: string): Promise<HostEdit>;
   /** Remembers where the proposal's message and history thread are. */
   placed(
     id: string,
     where: { channelId?: string; messageId?: string; threadId?: string; historyPosted?: boolean },
-  ): Proposal;
+  ): Promise<Proposal>;
   /** The proposal if it is pending, or why not. */
-  inspect(id: string): Decision;
+  inspect(id: string): Promise<Decision>;
   /** Why autonomy is paused, or null. */
-  pausedReason(): string | null;
-  get(id: string): Proposal | undefined;
+  pausedReason(): Promise<string | null>;
+  get(id: string): Promise<Proposal | undefined>;
   /** The proposal being drafted or awaiting a decision, if any. */
-  active(): Proposal | undefined;
+  active(): Promise<Proposal | undefined>;
   /** Proposals, newest first. */
-  list(limit?: number): Proposal[];
+  list(limit?: number): Promise<Proposal[]>;
   /** Every codex version and who ratified it, oldest first. */
-  versions(): CodexVersion[];
+  versions(): Promise<CodexVersion[]>;
   /**
    * Who may read what, from now on: the bot tells once it knows its channels. Each proposal
    * stores what its readers could read when it was drafted.
@@ -115,13 +116,13 @@ export interface Amendments {
    * keeps that they existed, marked forgotten) and any run of them is cut from what the
    * proposal says. Returns the ids of the proposals changed.
    */
-  forgetEvidence(recordIds: readonly string[]): string[];
+  forgetEvidence(recordIds: readonly string[]): Promise<string[]>;
   /** Stops a draft in progress (it is abandoned) and waits for it. */
   close(): Promise<void>;
 }
 
 /** Binds the loop's parts to `deps`; repairs what a restart cut short before anything else. */
-export function createAmendments(deps: AmendmentDeps): Amendments {
+export async function createAmendments(deps: AmendmentDeps): Promise<Amendments> {
   const settings = { ...DEFAULT_AMENDMENT_SETTINGS, ...deps.settings };
   const { store } = deps;
   let readers = deps.readers ?? NO_READERS;
@@ -132,7 +133,12 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     readers: () => readers,
   };
 
-  repairAfterRestart(parts);
+  await repairAfterRestart(parts);
+  // One change of the codex at a time in this process (an approval, an edit on the host): each
+  // reads the file, checks, then writes it. Another process's meets the store's lock and the
+  // file's hash.
+  const codexChanges = createKeyedLock();
+  const oneAtATime = <T>(work: () => Promise<T>) => codexChanges.run('codex', work);
 
   // Drafts in progress, so `close` can stop them and wait until each is abandoned.
   const closing = new AbortController();
@@ -160,12 +166,11 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
     propose: async (requestedBy, note, askedIn) => proposeAmendment(triggers, requestedBy, note, askedIn),
     rollback: (version, requestedBy) => proposeRollback(parts, version, requestedBy),
     openHistory: (id, userId) => openHistory(parts, id, userId),
-    // Async like the interface says: a failure to read the codex rejects rather than throws.
-    approve: async (id, userId) => approveProposal(parts, id, userId),
+    approve: (id, userId) => oneAtATime(() => approveProposal(parts, id, userId)),
     reject: (id, userId) => rejectProposal(parts, id, userId),
     withdraw: (id, reason) => withdrawProposal(parts, id, reason),
     placed: (id, where) => placeProposal(parts, id, where),
-    adoptHostEdit: (text) => adoptHostEdit(parts, text),
+    adoptHostEdit: (text) => oneAtATime(() => adoptHostEdit(parts, text)),
     useReaders: (next) => {
       readers = next;
     },
@@ -178,18 +183,18 @@ export function createAmendments(deps: AmendmentDeps): Amendments {
 }
 
 /** Removes forgotten dialogues' words from every proposal that cites them; the ids of those changed. */
-function forgetEvidence(
+async function forgetEvidence(
   deps: Pick<AmendmentDeps, 'store' | 'clock'> & { log: Logger },
   recordIds: readonly string[],
-): string[] {
+): Promise<string[]> {
   const ids = new Set(recordIds);
   if (ids.size === 0) return [];
   const changed: string[] = [];
-  for (const proposal of deps.store.citing(ids)) {
-    const forgotten = forgetEvidenceIn(proposal, ids);
-    if (!forgotten) continue;
-    deps.store.update(proposal.id, () => forgotten, deps.clock.now());
-    changed.push(proposal.id);
+  for (const cited of await deps.store.citing(ids)) {
+    if (!forgetEvidenceIn(cited, ids)) continue;
+    // Cut from the proposal as stored now: a change made meanwhile elsewhere is kept.
+    await deps.store.update(cited.id, (proposal) => forgetEvidenceIn(proposal, ids) ?? {}, deps.clock.now());
+    changed.push(cited.id);
   }
   if (changed.length)
     deps.log.info({ proposals: changed }, 'forgotten dialogues removed from proposal evidence');

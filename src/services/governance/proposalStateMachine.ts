@@ -105,9 +105,24 @@ export function checkPending(id: string, proposal: Proposal | undefined): Decisi
   return { ok: true, proposal };
 }
 
+/**
+ * The proposal if a decision may be applied to it now: it awaits one, and no approval of it is
+ * under way (a second press, here or in another process, finds the first one's).
+ */
+export function checkDecidable(id: string, proposal: Proposal | undefined): Decision {
+  const verdict = checkPending(id, proposal);
+  if (verdict.ok && verdict.proposal.approving)
+    return refuse('ALREADY_DECIDED', `Proposal ${id} is already being approved.`, verdict.proposal);
+  return verdict;
+}
+
+/** Why a new proposal is refused while `active` is drafted or pending. */
+export const busyRefusal = (active: Proposal): GovernanceRefusal =>
+  refuse('BUSY', `Not now: ${activeReason(active)}.`, active);
+
 /** One proposal at a time: a new one is refused while `active` is drafted or pending. */
 export function checkNotBusy(active: Proposal | undefined): GovernanceRefusal | undefined {
-  return active ? refuse('BUSY', `Not now: ${activeReason(active)}.`, active) : undefined;
+  return active ? busyRefusal(active) : undefined;
 }
 
 /** `/codex propose` needs dialogues to draft from, or the architect's note. */
@@ -157,12 +172,18 @@ export type ProposalEvent =
  * The change an event makes to a proposal. The approval itself (→ approved, with the new version
  * recorded in the same transaction) is the store's `completeApproval`, given `versionRecord`.
  * A draft finishes only a proposal still drafting, and only an undecided one is abandoned: a
- * proposal that went stale while ALFRED drafted (the codex edited on the host) stays stale.
+ * proposal that went stale while ALFRED drafted (the codex edited on the host) stays stale. Once
+ * an approval is under way nothing else decides it (it is finished or undone first); each event
+ * applies to the proposal as stored now, so a decision made meanwhile elsewhere is kept.
  */
 export function transition(proposal: Proposal, event: ProposalEvent): Partial<Proposal> {
   const drafting = proposal.state === 'drafting';
-  if ((event.type === 'drafted' || event.type === 'restorable') && !drafting) return {};
+  const undecided = (drafting || proposal.state === 'pending') && !proposal.approving;
+  if ((event.type === 'drafted' || event.type === 'restorable' || event.type === 'interrupted') && !drafting)
+    return {};
   if (event.type === 'abandoned' && !drafting && proposal.state !== 'pending') return {};
+  if (event.type === 'went_stale' && !undecided) return {};
+  if ((event.type === 'rejected' || event.type === 'approval_started') && (drafting || !undecided)) return {};
   switch (event.type) {
     case 'drafted':
       return {

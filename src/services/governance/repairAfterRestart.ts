@@ -22,22 +22,32 @@ export interface RepairDeps {
  * codex reached the disk, else undone: the proposal is pending again). The codex as first found
  * becomes version history's first entry.
  */
-export function repairAfterRestart(deps: RepairDeps): void {
+export async function repairAfterRestart(deps: RepairDeps): Promise<void> {
   const { store, log } = deps;
-  for (const stuck of store.list(100).filter((p) => p.state === 'drafting')) {
-    store.update(stuck.id, (p) => transition(p, { type: 'interrupted' }), deps.clock.now());
-    log.warn({ proposal: stuck.id }, 'abandoned a draft interrupted by a restart');
+  for (const stuck of (await store.list(100)).filter((p) => p.state === 'drafting')) {
+    const abandoned = await store.update(
+      stuck.id,
+      (p) => transition(p, { type: 'interrupted' }),
+      deps.clock.now(),
+    );
+    if (abandoned.state === 'abandoned')
+      log.warn({ proposal: stuck.id }, 'abandoned a draft interrupted by a restart');
   }
-  repairApproval(deps);
+  await repairApproval(deps);
   const current = deps.codex();
-  if (!store.versions().some((v) => v.version === current.data.version)) {
-    store.addVersion({ version: current.data.version, hash: current.hash, at: deps.clock.now() });
+  const recorded = async () => (await store.versions()).some((v) => v.version === current.data.version);
+  if (await recorded()) return;
+  try {
+    await store.addVersion({ version: current.data.version, hash: current.hash, at: deps.clock.now() });
+  } catch (error) {
+    // Another process starting beside this one recorded it first.
+    if (!(await recorded())) throw error;
   }
 }
 
-function repairApproval(deps: RepairDeps): void {
+async function repairApproval(deps: RepairDeps): Promise<void> {
   const { store, log } = deps;
-  const approving = store.active();
+  const approving = await store.active();
   const intent = approving?.approving;
   if (!approving || !intent) return;
   let onDisk = '';
@@ -47,13 +57,13 @@ function repairApproval(deps: RepairDeps): void {
     // No codex on disk: the write did not happen.
   }
   if (resumeApproval(intent, onDisk) === 'complete') {
-    store.completeApproval(approving.id, versionRecord(approving.id, intent));
+    await store.completeApproval(approving.id, versionRecord(approving.id, intent));
     log.warn(
       { proposal: approving.id, version: intent.version },
       'completed an approval interrupted by a restart (the codex had been written)',
     );
   } else {
-    store.update(approving.id, (p) => transition(p, { type: 'approval_undone' }), deps.clock.now());
+    await store.update(approving.id, (p) => transition(p, { type: 'approval_undone' }), deps.clock.now());
     log.warn(
       { proposal: approving.id },
       'an approval was interrupted before the codex was written; the proposal is pending again',

@@ -13,8 +13,8 @@ import { createSilentLogger } from '../../../src/services/logger.ts';
 
 const [dataDir = '.', codexPath = ''] = process.argv.slice(2);
 let codex = parseCodex(readFileSync(codexPath, 'utf8'), codexPath);
-const store = new ProposalStore(dataDir);
-const amendments = createAmendments({
+const store = await ProposalStore.open({ dataDir });
+const amendments = await createAmendments({
   store,
   records: { between: () => [] },
   modelFor: () => {
@@ -33,8 +33,8 @@ const amendments = createAmendments({
 });
 for (;;) {
   const version = codex.data.version;
-  const id = store.nextId();
-  store.create({
+  const id = await store.nextId();
+  await store.create({
     id,
     kind: 'amendment',
     state: 'pending',

@@ -88,6 +88,27 @@ describe('the scheduler', () => {
     expect(status[0]?.nextRun).toBeGreaterThan(Date.now());
   });
 
+  it('asks a store that answers later, runs once for two ticks that asked together, and skips when it cannot ask', async () => {
+    let answer: Promise<string | null> = Promise.resolve(null);
+    scheduler = createScheduler({ logger: createSilentLogger(), clock, autonomyPaused: () => answer });
+    let runs = 0;
+    scheduler.add({
+      name: 'curation',
+      cron: '0 0 1 1 *',
+      autonomous: true,
+      run: async () => `run ${++runs}`,
+    });
+    const [one, two] = await Promise.all([scheduler.runNow('curation'), scheduler.runNow('curation')]);
+    expect([one.outcome, two.outcome].sort()).toEqual(['ok', 'skipped']);
+    expect(runs).toBe(1);
+    answer = Promise.reject(new Error('the database is away'));
+    await expect(scheduler.runNow('curation')).resolves.toMatchObject({
+      outcome: 'skipped',
+      message: 'autonomy could not be checked: the database is away',
+    });
+    expect(runs).toBe(1);
+  });
+
   it('runs a job when its time comes, with no wall-clock wait', async () => {
     // node-cron fires on the system's timers: vitest's fake timers move them (and Date) at will.
     vi.useFakeTimers({ now: Date.UTC(2026, 10, 30, 23, 58, 30) });

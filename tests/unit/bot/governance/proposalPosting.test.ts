@@ -15,13 +15,13 @@ describe('posting a proposal card', () => {
         client: {} as Client,
         config: { governanceChannelId: 'new-governance' },
         amendments: {
-          get: () => drafted,
-          withdraw: (id, reason) => {
+          get: async () => drafted,
+          withdraw: async (id, reason) => {
             withdrawn.push(`${id}: ${reason}`);
             return { ok: true, proposal: drafted };
           },
-          placed: () => drafted,
-          active: () => drafted,
+          placed: async () => drafted,
+          active: async () => drafted,
         },
         log: createSilentLogger(),
         posting: createSingleFlight<void>(),

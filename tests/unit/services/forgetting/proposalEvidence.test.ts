@@ -63,9 +63,9 @@ const proposal = (id: string, records: StoredRecord[], draft: string, rationale:
 });
 
 describe('forgetting in the proposals’ evidence', () => {
-  it('empties the forgotten dialogue’s evidence, cuts verbatim copies of it, and keeps the rest and its id', () => {
-    const store = new ProposalStore(folders.folder());
-    store.create(
+  it('empties the forgotten dialogue’s evidence, cuts verbatim copies of it, and keeps the rest and its id', async () => {
+    const store = await ProposalStore.open({ dataDir: folders.folder() });
+    await store.create(
       proposal(
         'p1',
         [secret, other],
@@ -73,12 +73,12 @@ describe('forgetting in the proposals’ evidence', () => {
         `One dialogue said: ${secret.turns[1]?.output}`,
       ),
     );
-    store.create(proposal('p2', [other], 'Nothing of the crates.', 'The lemurs eat well.'));
-    const before = store.get('p2');
+    await store.create(proposal('p2', [other], 'Nothing of the crates.', 'The lemurs eat well.'));
+    const before = await store.get('p2');
 
-    expect(forgetProposalEvidence(store, forgottenOf('c-r1', [secret]), 9)).toEqual(['p1']);
+    expect(await forgetProposalEvidence(store, forgottenOf('c-r1', [secret]), 9)).toEqual(['p1']);
 
-    const p1 = store.get('p1') as Proposal;
+    const p1 = (await store.get('p1')) as Proposal;
     expect(JSON.stringify(p1)).not.toContain('Quokka7Marmalade');
     expect(p1.history[0]).toMatchObject({ kind: 'evidence', recordId: 'r1', text: FORGOTTEN_EVIDENCE });
     expect(p1.history[0]?.title).toMatch(/^Dialogue 1 of 2 — /);
@@ -87,9 +87,9 @@ describe('forgetting in the proposals’ evidence', () => {
     expect(p1.rationale).toBe('One dialogue said: [forgotten]');
     expect(p1.evidence).toEqual(['r1', 'r2']);
     expect(p1.updatedAt).toBe(9);
-    expect(store.get('p2')).toEqual(before);
+    expect(await store.get('p2')).toEqual(before);
     // Done once: a second forget finds nothing.
-    expect(forgetProposalEvidence(store, forgottenOf('c-r1', [secret]), 10)).toEqual([]);
-    store.close();
+    expect(await forgetProposalEvidence(store, forgottenOf('c-r1', [secret]), 10)).toEqual([]);
+    await store.close();
   });
 });

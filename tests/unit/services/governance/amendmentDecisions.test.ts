@@ -19,11 +19,11 @@ const { folder, cleanup } = tempFolders();
 afterEach(cleanup);
 
 /** A world with proposal p1 pending: the ROBIN principle amended, drafted against the codex in force. */
-function withPending() {
+async function withPending() {
   const world = governanceWorld(folder());
   const codex = world.codex();
-  world.store.addVersion({ version: 1, hash: codex.hash, at: world.clock.now() });
-  world.store.create({
+  await world.store.addVersion({ version: 1, hash: codex.hash, at: world.clock.now() });
+  await world.store.create({
     ...newProposalRecord(
       { kind: 'amendment', requestedBy: 'system', evidence: ['r1'] },
       { id: 'p1', codex, at: world.clock.now() },
@@ -37,13 +37,19 @@ function withPending() {
 
 describe('approving a proposal', () => {
   it('writes, archives and records the new codex, and puts it in force, for an architect who read the history', async () => {
-    const world = withPending();
+    const world = await withPending();
     const before = readFileSync(world.codexPath, 'utf8');
-    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({ ok: false, code: 'HISTORY_NOT_OPENED' });
-    expect(openHistory(world, 'p1', 'arch')).toMatchObject({ ok: true, proposal: { openedBy: ['arch'] } });
+    expect(await approveProposal(world, 'p1', 'arch')).toMatchObject({
+      ok: false,
+      code: 'HISTORY_NOT_OPENED',
+    });
+    expect(await openHistory(world, 'p1', 'arch')).toMatchObject({
+      ok: true,
+      proposal: { openedBy: ['arch'] },
+    });
     await world.clock.advance(5_000);
 
-    const decision = approveProposal(world, 'p1', 'arch');
+    const decision = await approveProposal(world, 'p1', 'arch');
 
     expect(decision).toMatchObject({
       ok: true,
@@ -55,7 +61,7 @@ describe('approving a proposal', () => {
     expect(written).toContain(NEW_PRINCIPLE);
     const archived = join(world.dataDir, 'codex-history', 'codex-v1.toml');
     expect(readFileSync(archived, 'utf8')).toBe(before);
-    expect(world.store.versions().at(-1)).toMatchObject({
+    expect((await world.store.versions()).at(-1)).toMatchObject({
       version: 2,
       proposalId: 'p1',
       approvedBy: 'arch',
@@ -65,27 +71,27 @@ describe('approving a proposal', () => {
     expect(world.codex().data.version).toBe(2);
     expect(world.events).toEqual([['codex_amended', { proposal: decision.proposal, version: 2 }]]);
     // A second press finds it decided.
-    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({
+    expect(await approveProposal(world, 'p1', 'arch')).toMatchObject({
       ok: false,
       code: 'ALREADY_DECIDED',
       reason: 'Proposal p1 is already approved.',
     });
   });
 
-  it('writes nothing over a host edit saved between its read and its write, and marks it stale', () => {
-    const world = withPending();
-    openHistory(world, 'p1', 'arch');
+  it('writes nothing over a host edit saved between its read and its write, and marks it stale', async () => {
+    const world = await withPending();
+    await openHistory(world, 'p1', 'arch');
     const hostEdit = `${readFileSync(world.codexPath, 'utf8')}\n# the operator's edit\n`;
     // The operator saves just as the approval's intent is recorded: after the codex was read.
     const update = world.store.update.bind(world.store);
-    const racing: typeof world.store.update = (id, change, at) => {
-      const next = update(id, change, at);
+    const racing: typeof world.store.update = async (id, change, at) => {
+      const next = await update(id, change, at);
       if (next.approving) writeFileSync(world.codexPath, hostEdit);
       return next;
     };
     world.store.update = racing;
 
-    const decision = approveProposal(world, 'p1', 'arch');
+    const decision = await approveProposal(world, 'p1', 'arch');
 
     expect(decision).toMatchObject({
       ok: false,
@@ -93,20 +99,20 @@ describe('approving a proposal', () => {
       reason: 'Proposal p1 is stale: the codex was edited on the host while it was being approved.',
     });
     expect(readFileSync(world.codexPath, 'utf8')).toBe(hostEdit);
-    expect(world.store.get('p1')).toMatchObject({ state: 'stale' });
-    expect(world.store.get('p1')?.approving).toBeUndefined();
-    expect(world.store.versions().map((v) => v.version)).toEqual([1]);
+    expect(await world.store.get('p1')).toMatchObject({ state: 'stale' });
+    expect((await world.store.get('p1'))?.approving).toBeUndefined();
+    expect((await world.store.versions()).map((v) => v.version)).toEqual([1]);
     expect(world.codex().data.version).toBe(1);
     expect(world.events).toEqual([]);
   });
 
-  it('marks it stale, and writes nothing, when the codex on disk changed after the draft', () => {
-    const world = withPending();
+  it('marks it stale, and writes nothing, when the codex on disk changed after the draft', async () => {
+    const world = await withPending();
     const edited = `${readFileSync(world.codexPath, 'utf8')}\n# edited by hand\n`;
     writeFileSync(world.codexPath, edited);
-    openHistory(world, 'p1', 'arch');
+    await openHistory(world, 'p1', 'arch');
 
-    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({
+    expect(await approveProposal(world, 'p1', 'arch')).toMatchObject({
       ok: false,
       code: 'STALE',
       reason: expect.stringMatching(/^Proposal p1 is stale: the codex changed after this was drafted/),
@@ -117,11 +123,11 @@ describe('approving a proposal', () => {
     expect(world.events).toEqual([]);
   });
 
-  it('marks it stale when its version is already recorded', () => {
-    const world = withPending();
-    world.store.addVersion({ version: 2, hash: 'elsewhere', at: 0 });
-    openHistory(world, 'p1', 'arch');
-    expect(approveProposal(world, 'p1', 'arch')).toMatchObject({
+  it('marks it stale when its version is already recorded', async () => {
+    const world = await withPending();
+    await world.store.addVersion({ version: 2, hash: 'elsewhere', at: 0 });
+    await openHistory(world, 'p1', 'arch');
+    expect(await approveProposal(world, 'p1', 'arch')).toMatchObject({
       code: 'STALE',
       reason:
         'Proposal p1 is stale: version 2 is already recorded; the codex history must not be overwritten.',
@@ -129,50 +135,88 @@ describe('approving a proposal', () => {
   });
 });
 
+describe('two decisions at once', () => {
+  it('ratifies once when Approve is pressed twice together: the other press is refused', async () => {
+    const world = await withPending();
+    await openHistory(world, 'p1', 'arch');
+    const decisions = await Promise.all([
+      approveProposal(world, 'p1', 'arch'),
+      approveProposal(world, 'p1', 'arch'),
+    ]);
+    expect(decisions.filter((d) => d.ok)).toHaveLength(1);
+    expect(decisions.find((d) => !d.ok)).toMatchObject({
+      code: 'ALREADY_DECIDED',
+      reason: expect.stringMatching(/^Proposal p1 is already (being )?approved\.$/),
+    });
+    expect((await world.store.versions()).map((v) => v.version)).toEqual([1, 2]);
+    expect(world.events.filter(([type]) => type === 'codex_amended')).toHaveLength(1);
+  });
+
+  it('refuses a rejection pressed while an approval is under way; the approval completes', async () => {
+    const world = await withPending();
+    await openHistory(world, 'p1', 'arch');
+    const update = world.store.update.bind(world.store);
+    let rejection: Promise<unknown> | undefined;
+    world.store.update = async (id, change, at) => {
+      const next = await update(id, change, at);
+      if (next.approving && !rejection) rejection = rejectProposal(world, 'p1', 'other');
+      return next;
+    };
+
+    expect(await approveProposal(world, 'p1', 'arch')).toMatchObject({ ok: true });
+    expect(await rejection).toMatchObject({
+      ok: false,
+      code: 'ALREADY_DECIDED',
+      reason: expect.stringMatching(/^Proposal p1 is already (being )?approved\.$/),
+    });
+    expect(await world.store.get('p1')).toMatchObject({ state: 'approved', decidedBy: 'arch' });
+  });
+});
+
 describe('the other decisions', () => {
   it('rejects once, with who and when; a second rejection is refused', async () => {
-    const world = withPending();
+    const world = await withPending();
     await world.clock.advance(60_000);
-    expect(rejectProposal(world, 'p1', 'arch')).toMatchObject({
+    expect(await rejectProposal(world, 'p1', 'arch')).toMatchObject({
       ok: true,
       proposal: { state: 'rejected', decidedBy: 'arch', decidedAt: world.clock.now() },
     });
-    expect(world.store.active()).toBeUndefined();
-    expect(rejectProposal(world, 'p1', 'other')).toMatchObject({
+    expect(await world.store.active()).toBeUndefined();
+    expect(await rejectProposal(world, 'p1', 'other')).toMatchObject({
       ok: false,
       code: 'ALREADY_DECIDED',
       proposal: { decidedBy: 'arch' },
     });
-    expect(inspectProposal(world, 'p1')).toMatchObject({ ok: false, code: 'ALREADY_DECIDED' });
+    expect(await inspectProposal(world, 'p1')).toMatchObject({ ok: false, code: 'ALREADY_DECIDED' });
   });
 
-  it('refuses every decision on a proposal that does not exist', () => {
-    const world = withPending();
+  it('refuses every decision on a proposal that does not exist', async () => {
+    const world = await withPending();
     for (const decision of [
-      inspectProposal(world, 'p7'),
-      openHistory(world, 'p7', 'arch'),
-      rejectProposal(world, 'p7', 'arch'),
-      withdrawProposal(world, 'p7', 'why'),
-      approveProposal(world, 'p7', 'arch'),
+      await inspectProposal(world, 'p7'),
+      await openHistory(world, 'p7', 'arch'),
+      await rejectProposal(world, 'p7', 'arch'),
+      await withdrawProposal(world, 'p7', 'why'),
+      await approveProposal(world, 'p7', 'arch'),
     ]) {
       expect(decision).toEqual({ ok: false, code: 'NO_SUCH_PROPOSAL', reason: 'There is no proposal p7.' });
     }
   });
 
-  it('withdraws a proposal nobody can reach: abandoned, its evidence still answered', () => {
-    const world = withPending();
-    expect(withdrawProposal(world, 'p1', 'it could not be posted: no channel')).toMatchObject({
+  it('withdraws a proposal nobody can reach: abandoned, its evidence still answered', async () => {
+    const world = await withPending();
+    expect(await withdrawProposal(world, 'p1', 'it could not be posted: no channel')).toMatchObject({
       ok: true,
       proposal: { state: 'abandoned', reason: 'it could not be posted: no channel' },
     });
-    expect(world.store.active()).toBeUndefined();
-    expect(world.store.answered()).toEqual(new Set(['r1']));
+    expect(await world.store.active()).toBeUndefined();
+    expect(await world.store.answered()).toEqual(new Set(['r1']));
   });
 
   it('remembers where the card is, at the time it was placed', async () => {
-    const world = withPending();
+    const world = await withPending();
     await world.clock.advance(1_000);
-    expect(placeProposal(world, 'p1', { channelId: 'c', messageId: 'm' })).toMatchObject({
+    expect(await placeProposal(world, 'p1', { channelId: 'c', messageId: 'm' })).toMatchObject({
       state: 'pending',
       channelId: 'c',
       messageId: 'm',

@@ -33,7 +33,7 @@ const answer = (codex: string, title = 'ROBIN weighs costs too') =>
  * channel's), from three dissonant dialogues (or `records`, given each its time), and models
  * that answer from `script`.
  */
-function drafting(
+async function drafting(
   script: Record<string, Array<string | Error>>,
   options: { records?: StoredRecord[]; readers?: EvidenceReaders; nobody?: boolean } = {},
 ) {
@@ -51,7 +51,7 @@ function drafting(
   const now = world.clock.now();
   const records = options.records ?? ['a', 'b', 'c'].map((id) => dialogue(id, 0.9, 0));
   const evidence = records.map((r, i) => ({ ...r, finishedAt: now - (records.length - i) * 60_000 }));
-  const proposal = world.store.create(
+  const proposal = await world.store.create(
     newProposalRecord(
       {
         kind: 'amendment',
@@ -68,7 +68,7 @@ function drafting(
 describe('drafting an amendment', () => {
   it('feeds refused drafts back to ALFRED, then makes the one that passes pending with both reviews', async () => {
     const touchesCore = amended.replace('Cause no harm', 'Cause little harm');
-    const { deps, world, asked, proposal, evidence } = drafting({
+    const { deps, world, asked, proposal, evidence } = await drafting({
       ALFRED: ['no codex at all', answer(touchesCore), answer(amended)],
       BRICK: ['Sound.'],
       ROBIN: ['Gentle.'],
@@ -102,11 +102,11 @@ describe('drafting an amendment', () => {
     expect(prompts[1]).toContain('previous draft was refused: there is no ```toml block');
     expect(prompts[2]).toMatch(/previous draft was refused: .*\[core\] principles are immutable/);
     expect(world.events).toEqual([['proposal_ready', { proposal: ready }]]);
-    expect(world.store.get('p1')).toEqual(ready);
+    expect(await world.store.get('p1')).toEqual(ready);
   });
 
   it('abandons the attempt after every draft was refused, and says why', async () => {
-    const { deps, world, proposal, evidence } = drafting({ ALFRED: ['one', 'two', 'three'] });
+    const { deps, world, proposal, evidence } = await drafting({ ALFRED: ['one', 'two', 'three'] });
     const abandoned = await draftAmendment(deps, proposal, evidence, 'be briefer');
     expect(abandoned).toMatchObject({
       state: 'abandoned',
@@ -118,7 +118,7 @@ describe('drafting an amendment', () => {
   });
 
   it('keeps a note where a review failed, and still makes the proposal pending', async () => {
-    const { deps, proposal, evidence } = drafting({
+    const { deps, proposal, evidence } = await drafting({
       ALFRED: [answer(amended)],
       BRICK: [new Error('model down')],
       ROBIN: ['Gentle.'],
@@ -132,7 +132,7 @@ describe('drafting an amendment', () => {
   });
 
   it('keeps the proposal stale when the codex is edited on the host while ALFRED drafts', async () => {
-    const { deps, world, proposal, evidence } = drafting({
+    const { deps, world, proposal, evidence } = await drafting({
       ALFRED: [answer(amended)],
       BRICK: ['Sound.'],
       ROBIN: ['Gentle.'],
@@ -146,7 +146,7 @@ describe('drafting an amendment', () => {
         invoke: async (messages, options) => {
           if (persona === 'BRICK') {
             writeFileSync(world.codexPath, edited);
-            expect(adoptHostEdit(world, edited)).toMatchObject({ ok: true, version: 2 });
+            expect(await adoptHostEdit(world, edited)).toMatchObject({ ok: true, version: 2 });
           }
           return model.invoke(messages, options);
         },
@@ -159,18 +159,18 @@ describe('drafting an amendment', () => {
       state: 'stale',
       reason: 'the codex was edited on the host after it was drafted',
     });
-    expect(world.store.get('p1')?.state).toBe('stale');
-    expect(world.store.active()).toBeUndefined();
+    expect((await world.store.get('p1'))?.state).toBe('stale');
+    expect(await world.store.active()).toBeUndefined();
     // Nothing is offered to the architect: only the edit on the host was told.
     expect(world.events.map(([type]) => type)).toEqual(['codex_edited']);
   });
 
   it('abandons the draft when it is stopped (shutting down)', async () => {
-    const { deps, world, closing, proposal, evidence } = drafting({ ALFRED: ['never read'] });
+    const { deps, world, closing, proposal, evidence } = await drafting({ ALFRED: ['never read'] });
     closing.abort(new Error('shutting down'));
     const abandoned = await draftAmendment(deps, proposal, evidence);
     expect(abandoned).toMatchObject({ state: 'abandoned', reason: 'drafting failed: shutting down' });
-    expect(world.store.active()).toBeUndefined();
+    expect(await world.store.active()).toBeUndefined();
   });
 });
 
@@ -184,7 +184,7 @@ describe('drafting for the governance channel’s readers', () => {
   const readers = governanceReaders(['public']);
 
   it('gives ALFRED the words of readable evidence only, and stores what may be shown with each', async () => {
-    const { deps, asked, proposal, evidence } = drafting(
+    const { deps, asked, proposal, evidence } = await drafting(
       { ALFRED: [answer(amended)], BRICK: ['Sound.'], ROBIN: ['Gentle.'] },
       { records: records(), readers },
     );
@@ -205,7 +205,7 @@ describe('drafting for the governance channel’s readers', () => {
   });
 
   it('withholds every word when nobody says who the readers are (no bot)', async () => {
-    const { deps, asked, proposal, evidence } = drafting(
+    const { deps, asked, proposal, evidence } = await drafting(
       { ALFRED: [answer(amended)], BRICK: ['Sound.'], ROBIN: ['Gentle.'] },
       { records: records(), readers: NO_READERS, nobody: true },
     );
@@ -223,7 +223,7 @@ describe('drafting for the governance channel’s readers', () => {
       'RATIONALE: ROBIN never weighed the cost.',
       `RATIONALE: As someone said, ${SECRET.toUpperCase()}.`,
     );
-    const { deps, asked, proposal, evidence } = drafting(
+    const { deps, asked, proposal, evidence } = await drafting(
       {
         ALFRED: [quoting, answer(amended)],
         BRICK: [`Careful: ${SECRET}, they said.`],
@@ -251,7 +251,7 @@ describe('drafting for the governance channel’s readers', () => {
 
   it('counts words the readers may read anyway (the codex, a readable dialogue) as no quote', async () => {
     const inCodex = `${OLD_PRINCIPLE} And so on, and so forth, as the codex says.`;
-    const { deps, proposal, evidence } = drafting(
+    const { deps, proposal, evidence } = await drafting(
       {
         ALFRED: [answer(amended).replace('RATIONALE: ', `RATIONALE: "${OLD_PRINCIPLE}" `)],
         BRICK: ['Sound.'],

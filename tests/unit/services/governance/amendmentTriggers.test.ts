@@ -40,7 +40,7 @@ describe('persistent dissonance', () => {
     const world = withDialogues(records);
     await world.clock.set(now);
     expect(await evaluateDissonance(world)).toBeUndefined();
-    expect(pausedReason(world.store)).toBeNull();
+    expect(await pausedReason(world.store)).toBeNull();
 
     records.push(dialogue('c', 0.85, now - 60_000), dialogue('d', 0.95, now));
     const proposal = await evaluateDissonance(world);
@@ -53,7 +53,7 @@ describe('persistent dissonance', () => {
       createdAt: now,
     });
     expect(world.drafts.map((d) => d.evidence)).toEqual([['a', 'c', 'd']]);
-    expect(pausedReason(world.store)).toBe('proposal p1 is being drafted');
+    expect(await pausedReason(world.store)).toBe('proposal p1 is being drafted');
     // A second trigger while it is drafted stands down.
     expect(await evaluateDissonance(world)).toBeUndefined();
     expect(world.drafts).toHaveLength(1);
@@ -67,10 +67,27 @@ describe('persistent dissonance', () => {
     records.push(dialogue('c', 0.9, world.clock.now()), dialogue('d', 0.9, world.clock.now()));
     // "a" has left the 24 h window: b, c and d make three.
     expect((await evaluateDissonance(world))?.evidence).toEqual(['b', 'c', 'd']);
-    world.store.update('p1', () => ({ state: 'rejected' }), world.clock.now());
+    await world.store.update('p1', () => ({ state: 'rejected' }), world.clock.now());
     // Answered by p1 (rejected or not), they start nothing again.
     records.push(dialogue('e', 0.9, world.clock.now()));
     expect(await evaluateDissonance(world)).toBeUndefined();
+  });
+});
+
+describe('two triggers at once', () => {
+  it('start one proposal: the second stands down, or is refused BUSY', async () => {
+    const now = Date.UTC(2026, 10, 30, 12);
+    const records = ['a', 'b', 'c'].map((id, i) => dialogue(id, 0.9, now - (3 - i) * 60_000));
+    const world = withDialogues(records);
+    await world.clock.set(now);
+    const [first, second, asked] = await Promise.all([
+      evaluateDissonance(world),
+      evaluateDissonance(world),
+      proposeAmendment(world, 'arch', 'a note'),
+    ]);
+    expect([first, second, asked.ok ? asked.proposal : undefined].filter(Boolean)).toHaveLength(1);
+    expect(world.drafts).toHaveLength(1);
+    expect(await world.store.list()).toHaveLength(1);
   });
 });
 
@@ -82,7 +99,7 @@ describe('persistent dissonance from one member', () => {
     await world.clock.set(now);
     expect(DEFAULT_AMENDMENT_SETTINGS.minMembers).toBe(2);
     expect(await evaluateDissonance(world)).toBeUndefined();
-    expect(pausedReason(world.store)).toBeNull();
+    expect(await pausedReason(world.store)).toBeNull();
 
     // A second member's dissonant dialogue makes it persistent dissonance.
     records.push(dialogue('e', 0.85, now, 'bob'));
@@ -127,7 +144,7 @@ describe('/codex propose', () => {
   it('drafts from a note alone; without dialogues or a note, NOTHING_TO_DRAFT', async () => {
     const world = withDialogues([]);
     expect(await proposeAmendment(world, 'arch')).toMatchObject({ ok: false, code: 'NOTHING_TO_DRAFT' });
-    expect(world.store.list()).toEqual([]);
+    expect(await world.store.list()).toEqual([]);
     expect(await proposeAmendment(world, 'arch', 'be briefer')).toMatchObject({ ok: true });
     expect(world.drafts).toMatchObject([{ evidence: [], note: 'be briefer' }]);
   });
@@ -145,14 +162,14 @@ describe('/codex propose', () => {
 });
 
 describe('/codex rollback', () => {
-  it('offers an archived version as a pending proposal at once, through the same gate', () => {
+  it('offers an archived version as a pending proposal at once, through the same gate', async () => {
     const world = withDialogues([]);
     const archive = join(world.dataDir, 'codex-history');
     mkdirSync(archive, { recursive: true });
     const older = readFileSync(world.codexPath, 'utf8').replace('Disagree kindly', 'Disagree gently');
     writeFileSync(join(archive, 'codex-v3.toml'), older);
 
-    const decision = proposeRollback(world, 3, 'arch');
+    const decision = await proposeRollback(world, 3, 'arch');
 
     expect(decision).toMatchObject({
       ok: true,
@@ -166,18 +183,18 @@ describe('/codex rollback', () => {
       },
     });
     expect(world.events).toEqual([['proposal_ready', { proposal: decision.proposal }]]);
-    expect(proposeRollback(world, 3, 'arch')).toMatchObject({ ok: false, code: 'BUSY' });
+    expect(await proposeRollback(world, 3, 'arch')).toMatchObject({ ok: false, code: 'BUSY' });
   });
 
-  it('refuses the version in force and one never archived', () => {
+  it('refuses the version in force and one never archived', async () => {
     const world = withDialogues([]);
-    world.store.addVersion({ version: 1, hash: 'h', at: 0 });
-    expect(proposeRollback(world, 1, 'arch')).toMatchObject({ code: 'CURRENT_VERSION' });
-    expect(proposeRollback(world, 5, 'arch')).toMatchObject({
+    await world.store.addVersion({ version: 1, hash: 'h', at: 0 });
+    expect(await proposeRollback(world, 1, 'arch')).toMatchObject({ code: 'CURRENT_VERSION' });
+    expect(await proposeRollback(world, 5, 'arch')).toMatchObject({
       code: 'NOT_ARCHIVED',
       reason: 'Version 5 is not archived (known versions: 1).',
     });
-    expect(world.store.list()).toEqual([]);
+    expect(await world.store.list()).toEqual([]);
   });
 });
 
@@ -207,7 +224,7 @@ describe('whose readers a proposal is drafted for', () => {
     expect(decision).toMatchObject({ ok: true, proposal: { draftedFor: 'here' } });
     expect(asked).toEqual(['here']);
     // Nobody to post to (no channel at all): no audience is stored, and nothing will be shown.
-    noGovernance.store.update('p1', () => ({ state: 'rejected' }), now);
+    await noGovernance.store.update('p1', () => ({ state: 'rejected' }), now);
     const nowhere = await proposeAmendment({ ...noGovernance, readers: () => readers }, 'arch', 'a note');
     expect(nowhere.ok ? Object.hasOwn(nowhere.proposal, 'draftedFor') : 'refused').toBe(false);
   });

@@ -1,15 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCodex } from '../../../../src/services/codex/loadCodex.ts';
 import { checkAmendedCodex } from '../../../../src/services/governance/codexFile.ts';
-import { ProposalStore } from '../../../../src/services/governance/proposalStore.ts';
-import { REAL_CODEX_PATH, tempFolders } from '../../../support/fixtures.ts';
+import { REAL_CODEX_PATH } from '../../../support/fixtures.ts';
 
 const source = readFileSync(REAL_CODEX_PATH, 'utf8');
 const current = parseCodex(source, 'codex.toml');
 const amended = source.replace('Disagree kindly, and say how much you disagree.', 'Disagree kindly.');
-const { folder, cleanup } = tempFolders();
-afterEach(cleanup);
 
 describe('an amended codex as it would be written', () => {
   it('gets the next version on its parsed document', () => {
@@ -43,20 +40,5 @@ describe('an amended codex as it would be written', () => {
       ok: false,
       problems: ['the amended codex changes nothing'],
     });
-  });
-});
-
-describe('the codex version history', () => {
-  it('never overwrites a recorded version: its first approver stays', () => {
-    const store = new ProposalStore(folder());
-    try {
-      store.addVersion({ version: 2, hash: 'a', approvedBy: 'first', at: 1 });
-      expect(() => store.addVersion({ version: 2, hash: 'b', approvedBy: 'second', at: 2 })).toThrow(
-        /UNIQUE/,
-      );
-      expect(store.versions()).toEqual([{ version: 2, hash: 'a', approvedBy: 'first', at: 1 }]);
-    } finally {
-      store.close();
-    }
   });
 });

@@ -7,6 +7,7 @@ import type {
   CodexVersion,
   Proposal,
   ProposalStore,
+  Started,
 } from '../../../../src/services/governance/proposalStore.ts';
 import type { ChatMessage, ModelFor } from '../../../../src/services/llm/chatModel.ts';
 import { createSilentLogger } from '../../../../src/services/logger.ts';
@@ -19,6 +20,7 @@ import { REAL_CODEX_PATH } from '../../../support/fixtures.ts';
 type StoreMethods =
   | 'nextId'
   | 'create'
+  | 'createUnlessActive'
   | 'get'
   | 'update'
   | 'active'
@@ -33,47 +35,60 @@ export class InMemoryProposalStore implements Pick<ProposalStore, StoreMethods> 
   private readonly proposals: Proposal[] = [];
   private readonly recorded: CodexVersion[] = [];
 
-  nextId(): string {
+  async nextId(): Promise<string> {
     return `p${this.proposals.length + 1}`;
   }
 
-  create(proposal: Proposal): Proposal {
+  async create(proposal: Proposal): Promise<Proposal> {
     this.proposals.push(structuredClone(proposal));
     return proposal;
   }
 
-  get(id: string): Proposal | undefined {
-    const found = this.proposals.find((p) => p.id === id);
-    return found ? structuredClone(found) : undefined;
+  async createUnlessActive(make: (id: string) => Proposal): Promise<Started> {
+    const active = this.activeNow();
+    if (active) return { ok: false, active };
+    const proposal = make(`p${this.proposals.length + 1}`);
+    this.proposals.push(structuredClone(proposal));
+    return { ok: true, proposal };
   }
 
-  update(id: string, change: (proposal: Proposal) => Partial<Proposal>, at: number): Proposal {
+  async get(id: string): Promise<Proposal | undefined> {
+    return this.getNow(id);
+  }
+
+  async update(id: string, change: (proposal: Proposal) => Partial<Proposal>, at: number): Promise<Proposal> {
     const index = this.proposals.findIndex((p) => p.id === id);
-    const current = this.get(id);
+    const current = this.getNow(id);
     if (!current) throw new Error(`no proposal ${id}`);
-    const next: Proposal = { ...current, ...change(current), updatedAt: at };
+    const changed = change(current);
+    if (Object.keys(changed).length === 0) return current;
+    const next: Proposal = { ...current, ...changed, updatedAt: at };
     this.proposals[index] = structuredClone(next);
     return next;
   }
 
-  active(): Proposal | undefined {
-    const found = this.proposals.find((p) => p.state === 'drafting' || p.state === 'pending');
-    return found ? structuredClone(found) : undefined;
+  async active(): Promise<Proposal | undefined> {
+    return this.activeNow();
   }
 
-  list(limit = 25): Proposal[] {
+  async list(limit = 25): Promise<Proposal[]> {
     return [...this.proposals]
       .reverse()
-      .slice(0, limit)
+      .slice(0, limit < 0 ? undefined : limit)
       .map((p) => structuredClone(p));
   }
 
-  answered(): Set<string> {
+  async answered(): Promise<Set<string>> {
     return new Set(this.proposals.filter((p) => !p.interrupted).flatMap((p) => p.evidence));
   }
 
-  completeApproval(id: string, version: CodexVersion & { proposalId: string; approvedBy: string }): Proposal {
-    this.addVersion(version);
+  async completeApproval(
+    id: string,
+    version: CodexVersion & { proposalId: string; approvedBy: string },
+  ): Promise<Proposal> {
+    const current = this.getNow(id);
+    if (current?.state === 'approved' && current.newVersion === version.version) return current;
+    await this.addVersion(version);
     return this.update(
       id,
       () => ({
@@ -87,15 +102,25 @@ export class InMemoryProposalStore implements Pick<ProposalStore, StoreMethods> 
     );
   }
 
-  addVersion(version: CodexVersion): void {
+  async addVersion(version: CodexVersion): Promise<void> {
     if (this.recorded.some((v) => v.version === version.version))
       throw new Error(`version ${version.version} is already recorded`);
     this.recorded.push({ ...version });
     this.recorded.sort((a, b) => a.version - b.version);
   }
 
-  versions(): CodexVersion[] {
+  async versions(): Promise<CodexVersion[]> {
     return this.recorded.map((v) => ({ ...v }));
+  }
+
+  private getNow(id: string): Proposal | undefined {
+    const found = this.proposals.find((p) => p.id === id);
+    return found ? structuredClone(found) : undefined;
+  }
+
+  private activeNow(): Proposal | undefined {
+    const found = this.proposals.find((p) => p.state === 'drafting' || p.state === 'pending');
+    return found ? structuredClone(found) : undefined;
   }
 }
 

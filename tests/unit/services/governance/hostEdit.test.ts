@@ -9,29 +9,29 @@ import { governanceWorld } from './fakes.ts';
 const { folder, cleanup } = tempFolders();
 afterEach(cleanup);
 
-function withCodexInForce() {
+async function withCodexInForce() {
   const world = governanceWorld(folder());
-  world.store.addVersion({ version: 1, hash: world.codex().hash, at: 0 });
+  await world.store.addVersion({ version: 1, hash: world.codex().hash, at: 0 });
   return world;
 }
 
 describe('an edit of the codex on the host', () => {
   it('is adopted under the next version, written back when the operator kept the number', async () => {
-    const world = withCodexInForce();
+    const world = await withCodexInForce();
     const before = world.codex().source;
     const edited = before.replace('Disagree kindly', 'Disagree gently');
     // As the watcher hands it over: the text it read from the file.
     writeFileSync(world.codexPath, edited);
     await world.clock.advance(1_000);
 
-    expect(adoptHostEdit(world, edited)).toEqual({ ok: true, version: 2 });
+    expect(await adoptHostEdit(world, edited)).toEqual({ ok: true, version: 2 });
 
     expect(readFileSync(world.codexPath, 'utf8')).toMatch(/^version = 2$/m);
     expect(world.codex().data.version).toBe(2);
     expect(world.codex().source).toContain('Disagree gently');
     const archived = join(world.dataDir, 'codex-history', 'codex-v1.toml');
     expect(readFileSync(archived, 'utf8')).toBe(before);
-    expect(world.store.versions().at(-1)).toEqual({
+    expect((await world.store.versions()).at(-1)).toEqual({
       version: 2,
       hash: world.codex().hash,
       approvedBy: 'host',
@@ -41,8 +41,8 @@ describe('an edit of the codex on the host', () => {
     expect(world.events).toEqual([['codex_edited', { version: 2 }]]);
   });
 
-  it('writes nothing back over a newer save, and adopts nothing until the watcher brings it', () => {
-    const world = withCodexInForce();
+  it('writes nothing back over a newer save, and adopts nothing until the watcher brings it', async () => {
+    const world = await withCodexInForce();
     const before = world.codex().source;
     // The watcher read this edit (the version kept: it would be written back as version 2)…
     const read = before.replace('Disagree kindly', 'Disagree gently');
@@ -50,19 +50,19 @@ describe('an edit of the codex on the host', () => {
     const newer = before.replace('Disagree kindly', 'Disagree very gently');
     writeFileSync(world.codexPath, newer);
 
-    expect(adoptHostEdit(world, read)).toEqual({ ok: false, code: 'CHANGED' });
+    expect(await adoptHostEdit(world, read)).toEqual({ ok: false, code: 'CHANGED' });
 
     expect(readFileSync(world.codexPath, 'utf8')).toBe(newer);
     expect(world.codex().source).toBe(before);
-    expect(world.store.versions().map((v) => v.version)).toEqual([1]);
+    expect((await world.store.versions()).map((v) => v.version)).toEqual([1]);
     expect(world.events).toEqual([]);
     // The newer save, as the watcher hands it over next, is adopted and written back.
-    expect(adoptHostEdit(world, newer)).toEqual({ ok: true, version: 2 });
+    expect(await adoptHostEdit(world, newer)).toEqual({ ok: true, version: 2 });
     expect(readFileSync(world.codexPath, 'utf8')).toContain('Disagree very gently');
   });
 
-  it('writes the version back through a codex link, keeping the link', () => {
-    const world = withCodexInForce();
+  it('writes the version back through a codex link, keeping the link', async () => {
+    const world = await withCodexInForce();
     const real = join(world.dataDir, 'mounted', 'codex.toml');
     mkdirSync(join(world.dataDir, 'mounted'));
     renameSync(world.codexPath, real);
@@ -70,15 +70,15 @@ describe('an edit of the codex on the host', () => {
     const edited = world.codex().source.replace('Disagree kindly', 'Disagree gently');
     writeFileSync(real, edited);
 
-    expect(adoptHostEdit(world, edited)).toEqual({ ok: true, version: 2 });
+    expect(await adoptHostEdit(world, edited)).toEqual({ ok: true, version: 2 });
 
     expect(lstatSync(world.codexPath).isSymbolicLink()).toBe(true);
     expect(readFileSync(real, 'utf8')).toMatch(/^version = 2$/m);
   });
 
-  it('keeps a version the operator raised, and makes the pending proposal stale', () => {
-    const world = withCodexInForce();
-    world.store.create({
+  it('keeps a version the operator raised, and makes the pending proposal stale', async () => {
+    const world = await withCodexInForce();
+    await world.store.create({
       ...newProposalRecord(
         { kind: 'amendment', requestedBy: 'system' },
         { id: 'p1', codex: world.codex(), at: world.clock.now() },
@@ -86,20 +86,20 @@ describe('an edit of the codex on the host', () => {
       state: 'pending',
     });
     const raised = world.codex().source.replace(/^version = 1$/m, 'version = 5');
-    const outcome = adoptHostEdit(world, raised);
+    const outcome = await adoptHostEdit(world, raised);
     expect(outcome).toMatchObject({
       ok: true,
       version: 5,
       stale: { id: 'p1', state: 'stale', reason: 'the codex was edited on the host after it was drafted' },
     });
     expect(readFileSync(world.codexPath, 'utf8')).toMatch(/^version = 1$/m);
-    expect(world.store.active()).toBeUndefined();
+    expect(await world.store.active()).toBeUndefined();
   });
 
-  it('is refused with file, line and problem; the old codex stays in force', () => {
-    const world = withCodexInForce();
+  it('is refused with file, line and problem; the old codex stays in force', async () => {
+    const world = await withCodexInForce();
     const broken = world.codex().source.replace('[personas.ROBIN]', '[personas.ROBIN');
-    const outcome = adoptHostEdit(world, broken);
+    const outcome = await adoptHostEdit(world, broken);
     expect(outcome).toMatchObject({
       ok: false,
       code: 'INVALID',
@@ -112,9 +112,9 @@ describe('an edit of the codex on the host', () => {
     ]);
   });
 
-  it('changes nothing when the text is the codex in force', () => {
-    const world = withCodexInForce();
-    expect(adoptHostEdit(world, world.codex().source)).toEqual({ ok: false, code: 'UNCHANGED' });
+  it('changes nothing when the text is the codex in force', async () => {
+    const world = await withCodexInForce();
+    expect(await adoptHostEdit(world, world.codex().source)).toEqual({ ok: false, code: 'UNCHANGED' });
     expect(world.events).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { parseCodex } from '../../../../src/services/codex/loadCodex.ts';
 import type { Draft } from '../../../../src/services/governance/amendmentDraft.ts';
 import {
   activeReason,
+  checkDecidable,
   checkHistoryOpened,
   checkNotBusy,
   checkPending,
@@ -224,6 +225,30 @@ describe('the transitions around an approval and the card', () => {
     });
     const { archivedPrevious: _, ...unarchived } = intent;
     expect(versionRecord('p1', unarchived)).not.toHaveProperty('archivedPrevious');
+  });
+
+  it('lets nothing else decide a proposal while its approval is under way, nor decide one twice', () => {
+    const clock = new ManualClock();
+    const intent = { version: 2, hash: 'h', by: 'arch', at: clock.now() };
+    const approving = replay(pending(clock), { type: 'approval_started', intent });
+    const at = clock.now();
+    expect(transition(approving, { type: 'approval_started', intent: { ...intent, by: 'other' } })).toEqual(
+      {},
+    );
+    expect(transition(approving, { type: 'rejected', userId: 'other', at })).toEqual({});
+    expect(transition(approving, { type: 'went_stale', reason: 'edited', at })).toEqual({});
+    expect(checkDecidable('p1', approving)).toEqual({
+      ok: false,
+      code: 'ALREADY_DECIDED',
+      reason: 'Proposal p1 is already being approved.',
+      proposal: approving,
+    });
+    // Decided elsewhere first: a late event leaves the decision as it is.
+    const rejected = replay(pending(clock), { type: 'rejected', userId: 'arch', at });
+    expect(transition(rejected, { type: 'went_stale', reason: 'edited', at })).toEqual({});
+    expect(transition(rejected, { type: 'approval_started', intent })).toEqual({});
+    expect(transition(pending(clock), { type: 'interrupted' })).toEqual({});
+    expect(checkDecidable('p1', pending(clock))).toMatchObject({ ok: true });
   });
 
   it('remembers where the card and the history thread are', () => {

@@ -14,7 +14,7 @@ function proposal(
   world: ReturnType<typeof governanceWorld>,
   id: string,
   fields: Partial<Proposal>,
-): Proposal {
+): Promise<Proposal> {
   return world.store.create({
     ...newProposalRecord({ kind: 'amendment', requestedBy: 'system' }, { id, codex: world.codex(), at: 0 }),
     ...fields,
@@ -24,25 +24,27 @@ function proposal(
 describe('the repair at start', () => {
   it('abandons a draft the restart cut short, and records the codex as first found', async () => {
     const world = governanceWorld(folder());
-    proposal(world, 'p1', { state: 'drafting', evidence: ['r1'] });
+    await proposal(world, 'p1', { state: 'drafting', evidence: ['r1'] });
     await world.clock.advance(1_000);
 
-    repairAfterRestart(world);
+    await repairAfterRestart(world);
 
-    expect(world.store.get('p1')).toMatchObject({
+    expect(await world.store.get('p1')).toMatchObject({
       state: 'abandoned',
       reason: 'the bot restarted while it was being drafted',
       interrupted: true,
       updatedAt: world.clock.now(),
     });
     // Its evidence is not answered: the next dialogue may trigger a draft again.
-    expect(world.store.answered()).toEqual(new Set());
-    expect(world.store.versions()).toEqual([{ version: 1, hash: world.codex().hash, at: world.clock.now() }]);
-    repairAfterRestart(world);
-    expect(world.store.versions()).toHaveLength(1);
+    expect(await world.store.answered()).toEqual(new Set());
+    expect(await world.store.versions()).toEqual([
+      { version: 1, hash: world.codex().hash, at: world.clock.now() },
+    ]);
+    await repairAfterRestart(world);
+    expect(await world.store.versions()).toHaveLength(1);
   });
 
-  it('finishes an approval whose codex reached the disk', () => {
+  it('finishes an approval whose codex reached the disk', async () => {
     const world = governanceWorld(folder());
     const written = world.codex().source.replace(/^version = 1$/m, 'version = 2');
     writeFileSync(world.codexPath, written);
@@ -53,18 +55,18 @@ describe('the repair at start', () => {
       at: 7,
       archivedPrevious: '/h/codex-v1.toml',
     };
-    proposal(world, 'p1', { state: 'pending', approving: intent });
+    await proposal(world, 'p1', { state: 'pending', approving: intent });
 
-    repairAfterRestart(world);
+    await repairAfterRestart(world);
 
-    expect(world.store.get('p1')).toMatchObject({
+    expect(await world.store.get('p1')).toMatchObject({
       state: 'approved',
       decidedBy: 'arch',
       decidedAt: 7,
       newVersion: 2,
     });
-    expect(world.store.get('p1')?.approving).toBeUndefined();
-    expect(world.store.versions()).toContainEqual({
+    expect((await world.store.get('p1'))?.approving).toBeUndefined();
+    expect(await world.store.versions()).toContainEqual({
       version: 2,
       hash: intent.hash,
       proposalId: 'p1',
@@ -74,16 +76,16 @@ describe('the repair at start', () => {
     });
   });
 
-  it('undoes an approval whose codex never reached the disk: pending again', () => {
+  it('undoes an approval whose codex never reached the disk: pending again', async () => {
     const world = governanceWorld(folder());
-    proposal(world, 'p1', {
+    await proposal(world, 'p1', {
       state: 'pending',
       approving: { version: 2, hash: 'never written', by: 'arch', at: 7 },
     });
 
-    repairAfterRestart(world);
+    await repairAfterRestart(world);
 
-    expect(world.store.get('p1')).toMatchObject({ state: 'pending', approving: undefined });
-    expect(world.store.versions().map((v) => v.version)).toEqual([1]);
+    expect(await world.store.get('p1')).toMatchObject({ state: 'pending', approving: undefined });
+    expect((await world.store.versions()).map((v) => v.version)).toEqual([1]);
   });
 });
