@@ -34,7 +34,7 @@ const ARCHITECT_ONLY = new Set(['run', 'rollback']);
 /** Fine-tunes a persona on its golden set now. */
 export async function startFinetune(interaction: ChatInputCommandInteraction, { fineTuner }: FinetunePorts) {
   const persona = interaction.options.getString('persona', true).trim().toUpperCase();
-  const started = fineTuner.start(persona, { trigger: 'command', requestedBy: interaction.user.id });
+  const started = await fineTuner.start(persona, { trigger: 'command', requestedBy: interaction.user.id });
   await finishSlowReply(interaction, {
     content: started.ok
       ? `🧠 Fine-tune ${started.job.id} of ${persona} started; its progress is in the log channel.`
@@ -49,7 +49,7 @@ export async function rollbackFinetune(
 ) {
   const persona = interaction.options.getString('persona', true).trim().toUpperCase();
   const version = interaction.options.getInteger('version') ?? undefined;
-  const rolled = fineTuner.rollback(persona, interaction.user.id, version);
+  const rolled = await fineTuner.rollback(persona, interaction.user.id, version);
   await finishSlowReply(interaction, {
     content: rolled.ok
       ? `↩️ ${persona} now speaks through \`${rolled.active.model}\` (version ${rolled.active.version}), from the next turn.`
@@ -66,16 +66,18 @@ export async function finetuneStatus(
   interaction: ChatInputCommandInteraction,
   { fineTuner, personas, architects }: FinetunePorts,
 ) {
-  const job = fineTuner.current();
-  const models = personas()
-    .list()
-    .map((p) => {
-      const active = fineTuner.active(p.id);
-      const versions = fineTuner.versions(p.id).length;
-      return active && active.version > 0
-        ? `**${p.displayName}**: \`${active.model}\` (v${active.version} of ${versions}) since ${time(new Date(active.since), TimestampStyles.ShortDateTime)}${active.by !== 'system' ? ` by ${userMention(active.by)}` : ''}`
-        : `**${p.displayName}**: \`${p.model}\` (the codex's own)${p.finetuneBase ? '' : ' · not fine-tuned: no finetune_base'}`;
-    });
+  const job = await fineTuner.current();
+  const models = await Promise.all(
+    personas()
+      .list()
+      .map(async (p) => {
+        const active = await fineTuner.active(p.id);
+        const versions = (await fineTuner.versions(p.id)).length;
+        return active && active.version > 0
+          ? `**${p.displayName}**: \`${active.model}\` (v${active.version} of ${versions}) since ${time(new Date(active.since), TimestampStyles.ShortDateTime)}${active.by !== 'system' ? ` by ${userMention(active.by)}` : ''}`
+          : `**${p.displayName}**: \`${p.model}\` (the codex's own)${p.finetuneBase ? '' : ' · not fine-tuned: no finetune_base'}`;
+      }),
+  );
   const embeds = [
     new EmbedBuilder().setTitle('🧠 Models in force').setDescription(models.join('\n').slice(0, 4096)),
   ];
@@ -95,10 +97,10 @@ export async function finetuneStatus(
 }
 
 /** Persona names with the model each speaks through now; then the versions of the persona named. */
-export function finetuneChoices(
+export async function finetuneChoices(
   interaction: AutocompleteCall,
   { fineTuner, personas }: FinetunePorts,
-): Choice[] {
+): Promise<Choice[]> {
   const focused = interaction.options.getFocused(true);
   if (focused.name === 'persona') {
     return personas()
@@ -109,13 +111,10 @@ export function finetuneChoices(
   if (!personas().has(persona)) return [];
   return [
     { name: `0 · ${personas().get(persona).model} (the codex's own)`, value: 0 },
-    ...fineTuner
-      .versions(persona)
-      .reverse()
-      .map((v) => ({
-        name: `${v.version} · ${v.model} · ${v.samples} samples${v.evaluation ? ` · won ${(v.evaluation.score * 100).toFixed(0)}%` : ''}`,
-        value: v.version,
-      })),
+    ...(await fineTuner.versions(persona)).reverse().map((v) => ({
+      name: `${v.version} · ${v.model} · ${v.samples} samples${v.evaluation ? ` · won ${(v.evaluation.score * 100).toFixed(0)}%` : ''}`,
+      value: v.version,
+    })),
   ];
 }
 

@@ -5,11 +5,14 @@ import type { Persona } from '../src/services/personas.ts';
 import { plural } from '../src/shared/text.ts';
 
 /** The model in force, and where it comes from: the codex's own, or a fine-tuned version of it. */
-function modelLine(persona: Persona, fineTuner: Pick<FineTuner, 'active' | 'versions'>): string {
-  const active = fineTuner.active(persona.id);
+async function modelLine(
+  persona: Persona,
+  fineTuner: Pick<FineTuner, 'active' | 'versions'>,
+): Promise<string> {
+  const active = await fineTuner.active(persona.id);
   const version =
     active && active.version > 0
-      ? fineTuner.versions(persona.id).find((v) => v.version === active.version)
+      ? (await fineTuner.versions(persona.id)).find((v) => v.version === active.version)
       : undefined;
   if (!active || !version) return `Model: \`${persona.model}\` · temperature ${persona.temperature}`;
   return [
@@ -29,23 +32,24 @@ const personas: Command<
     .toJSON(),
   async execute(interaction, ports) {
     const registry = ports.personas();
+    const fields = await Promise.all(
+      registry
+        .list()
+        .slice(0, 25)
+        .map(async (persona) => ({
+          name: persona.displayName,
+          value: [
+            persona.role,
+            await modelLine(persona, ports.fineTuner),
+            plural(persona.principles.length, 'principle'),
+          ]
+            .join('\n')
+            .slice(0, 1024),
+        })),
+    );
     const embed = new EmbedBuilder()
       .setTitle(`The personas (codex v${registry.codexVersion})`)
-      .addFields(
-        registry
-          .list()
-          .slice(0, 25)
-          .map((persona) => ({
-            name: persona.displayName,
-            value: [
-              persona.role,
-              modelLine(persona, ports.fineTuner),
-              plural(persona.principles.length, 'principle'),
-            ]
-              .join('\n')
-              .slice(0, 1024),
-          })),
-      )
+      .addFields(fields)
       .setFooter({ text: `${registry.corePrinciples.length} immutable core principles` });
     await interaction.reply({ embeds: [embed] });
   },

@@ -17,7 +17,7 @@ import { storeLocation } from '../services/db/openStoreDatabase.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
-import { FinetuneStore } from '../services/finetune/finetuneStore.ts';
+import type { FinetuneStore } from '../services/finetune/finetuneStore.ts';
 import type { Forgetting } from '../services/forgetting/forgetting.ts';
 import type { Amendments } from '../services/governance/amendments.ts';
 import { ProposalStore } from '../services/governance/proposalStore.ts';
@@ -36,7 +36,13 @@ import { COMMANDS_DIR } from './paths.ts';
 import { CodexState } from './wiring/codexState.ts';
 import { lazyDialogue } from './wiring/dialogue.ts';
 import { composeForgetting } from './wiring/forgetting.ts';
-import { composeAmendments, composeCuration, composeFineTuner, type LoopParts } from './wiring/loops.ts';
+import {
+  composeAmendments,
+  composeCuration,
+  composeFineTuner,
+  type LoopParts,
+  openFinetuneStore,
+} from './wiring/loops.ts';
 import { composeMetrics, composeModels, type RuntimeMetrics } from './wiring/models.ts';
 import { composeTools } from './wiring/tools.ts';
 
@@ -123,7 +129,7 @@ export async function composeRuntime(
     queue: () => ({ active: limiterRef?.active ?? 0, waiting: limiterRef?.waiting ?? 0 }),
     goldenSizes: () => Object.fromEntries(curationRef?.sizes().map((s) => [s.persona, s.samples]) ?? []),
   });
-  const finetunes = new FinetuneStore(config.dataDir);
+  const finetunes = await openFinetuneStore(config, logger, clock);
   const { limiter, providers, activeModel } = composeModels({
     config,
     logger,
@@ -176,7 +182,7 @@ export async function composeRuntime(
   const reactions = new ReactionStore(config.dataDir);
   const curation = composeCuration(loops, reactions);
   curationRef = curation;
-  const fineTuner = composeFineTuner(loops, { store: finetunes, curation, limiter });
+  const fineTuner = await composeFineTuner(loops, { store: finetunes, curation, limiter });
   const forgetting = composeForgetting({ ...base, memory, fineTuner, proposals, amendments, dialogue });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
   // Not while a fine-tune holds the model queue: the pass would only be refused.
@@ -217,7 +223,7 @@ export async function composeRuntime(
       reactions.close();
       await scheduler.stop();
       await fineTuner.close();
-      finetunes.close();
+      await finetunes.close();
       await amendments.close();
       await proposals.close();
       await sandbox.close();
@@ -231,13 +237,13 @@ export async function composeRuntime(
 function storesAnswer(stores: {
   memory: Pick<Memory, 'stats'>;
   proposals: Pick<ProposalStore, 'open'>;
-  finetunes: Pick<FinetuneStore, 'running'>;
+  finetunes: Pick<FinetuneStore, 'open'>;
   reactions: Pick<ReactionStore, 'postOf'>;
 }): boolean {
   try {
     stores.memory.stats();
     if (!stores.proposals.open) return false;
-    stores.finetunes.running();
+    if (!stores.finetunes.open) return false;
     stores.reactions.postOf('');
     return true;
   } catch {

@@ -102,7 +102,7 @@ describe('fine-tuning in Discord', () => {
     expect(h.runtime.config.finetunePromotion).toBe('architect');
     const ada = architect(h);
     scriptEvaluation(h.ollama, { prefers: 'candidate' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: ada });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: ada });
     await h.runtime.fineTuner.settled();
     const card = await h.discord.waitFor(() =>
       h.discord
@@ -110,7 +110,7 @@ describe('fine-tuning in Discord', () => {
         .find((m) => m.content.includes('is better than the model in force')),
     );
     // Won, and nothing swapped: the job waits, its message says so.
-    expect(h.runtime.fineTuner.get('ft1')).toMatchObject({
+    expect(await h.runtime.fineTuner.get('ft1')).toMatchObject({
       state: 'awaiting_architect',
       evaluation: { better: true },
     });
@@ -150,7 +150,7 @@ describe('fine-tuning in Discord', () => {
     const script = join(REPO_ROOT, 'tests', 'support', 'failingTrainer.mjs');
     const h = await start({ env: { FINETUNE_COMMAND: `node ${script}` } });
     const ada = architect(h);
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: ada });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: ada });
     await h.runtime.fineTuner.settled();
     const message = await h.discord.waitFor(() => {
       const found = jobMessage(h);
@@ -183,7 +183,7 @@ describe('fine-tuning in Discord', () => {
   it('says plainly in the job’s message when the exam is too small to ever promote, and trains nothing', async () => {
     const h = await bot.start({ env: { FINETUNE_PROMOTE_RULE: 'lower-bound' } });
     writeGolden(h.runtime.config.dataDir, 'ROBIN', 2);
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: architect(h) });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: architect(h) });
     await h.runtime.fineTuner.settled();
     const message = await h.discord.waitFor(() => {
       const found = jobMessage(h);
@@ -196,6 +196,6 @@ describe('fine-tuning in Discord', () => {
       /"name":"Exam","value":"[0-2] held-out \+ 12 general prompts .*no share can be promoted: lower-bound needs 4 held-out prompts or more"/,
     );
     expect(embedText(message)).not.toMatch(/not better/i);
-    expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
+    expect(await h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
   });
 });

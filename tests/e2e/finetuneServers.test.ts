@@ -206,7 +206,7 @@ describe('a fine-tuned persona on the servers people run', () => {
     await finetuneBrick(h);
     const message = await jobMessage(h, /Failed/);
     expect(embedText(message)).toMatch(/--enable-lora.*VLLM_ALLOW_RUNTIME_LORA_UPDATING=True/);
-    expect(h.runtime.fineTuner.get('ft1')).toMatchObject({ state: 'failed' });
+    expect(await h.runtime.fineTuner.get('ft1')).toMatchObject({ state: 'failed' });
     // Refused before any training: the trainer never ran.
     expect(
       existsSync(join(h.runtime.config.dataDir, 'finetune', 'ft1', 'adapter', 'fake-trainer.json')),

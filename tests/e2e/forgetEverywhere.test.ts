@@ -129,9 +129,12 @@ describe('/memory forget means gone', () => {
 
     // 4. ROBIN fine-tuned on them, and the candidate swapped in.
     scriptEvaluation(h.ollama, { prefers: 'candidate' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'system' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'system' });
     await h.runtime.fineTuner.settled();
-    expect(h.runtime.fineTuner.get('ft1'), JSON.stringify(h.runtime.fineTuner.get('ft1'))).toMatchObject({
+    expect(
+      await h.runtime.fineTuner.get('ft1'),
+      JSON.stringify(await h.runtime.fineTuner.get('ft1')),
+    ).toMatchObject({
       state: 'promoted',
     });
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBe('batos-robin-v1');
@@ -178,7 +181,7 @@ describe('/memory forget means gone', () => {
     expect(reply).toContain(
       "`batos-robin-v1`, ROBIN's model in force, learned from it: an architect can roll it back with `/finetune rollback persona:ROBIN version:0`.",
     );
-    expect(h.runtime.fineTuner.get('ft1')?.tainted?.lines).toBeGreaterThan(0);
+    expect((await h.runtime.fineTuner.get('ft1'))?.tainted?.lines).toBeGreaterThan(0);
     // The job's log message says so.
     await h.discord.waitFor(() =>
       h.discord

@@ -306,7 +306,7 @@ describe('a kill -9 in the middle of a write', () => {
         async check(attempt) {
           const harness = await startHarness({ env: { DATA_DIR: dataDir, CODEX_PATH: codexPath } });
           try {
-            const job = harness.runtime.fineTuner.jobs(1)[0];
+            const job = (await harness.runtime.fineTuner.jobs(1))[0];
             expect(job).toMatchObject({
               id: `ft${attempt + 1}`,
               state: 'failed',

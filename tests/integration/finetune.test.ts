@@ -39,11 +39,11 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
   it('trains, registers, evaluates and swaps a better ROBIN in; later calls use it', async () => {
     const h = await start();
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    const started = h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    const started = await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     expect(started).toMatchObject({ ok: true, job: { id: 'ft1', persona: 'ROBIN', state: 'running' } });
     await h.runtime.fineTuner.settled();
 
-    const job = h.runtime.fineTuner.get('ft1');
+    const job = await h.runtime.fineTuner.get('ft1');
     expect(job).toMatchObject({
       state: 'promoted',
       candidate: 'batos-robin-v1',
@@ -108,7 +108,7 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
     expect(job?.registration?.bytes).toBe(
       [...h.emulator.blobs.values()].reduce((sum, blob) => sum + blob.size, 0),
     );
-    expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([
+    expect(await h.runtime.fineTuner.versions('ROBIN')).toEqual([
       expect.objectContaining({
         version: 1,
         model: 'batos-robin-v1',
@@ -129,16 +129,19 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
   it('keeps the model in force when the candidate loses, or drops ROBIN’s format', async () => {
     const h = await start();
     scriptEvaluation(h.emulator, { prefers: 'incumbent' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     await h.runtime.fineTuner.settled();
-    expect(h.runtime.fineTuner.get('ft1')).toMatchObject({ state: 'kept', evaluation: { better: false } });
+    expect(await h.runtime.fineTuner.get('ft1')).toMatchObject({
+      state: 'kept',
+      evaluation: { better: false },
+    });
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
 
     // Judged better, but it forgot the DISSONANCE line: a format regression is never promoted.
     scriptEvaluation(h.emulator, { prefers: 'candidate', candidate: 'A fine answer with no score.' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     await h.runtime.fineTuner.settled();
-    const job = h.runtime.fineTuner.get('ft2');
+    const job = await h.runtime.fineTuner.get('ft2');
     expect(job).toMatchObject({ state: 'kept', evaluation: { better: false, formatCandidate: 0 } });
     expect(job?.evaluation?.verdict).toMatch(/format regression/);
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
@@ -147,27 +150,30 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
   it('waits for the architect when FINETUNE_PROMOTION=architect; rolls back at once', async () => {
     const h = await start({ FINETUNE_PROMOTION: 'architect' });
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     await h.runtime.fineTuner.settled();
-    expect(h.runtime.fineTuner.get('ft1')?.state).toBe('awaiting_architect');
+    expect((await h.runtime.fineTuner.get('ft1'))?.state).toBe('awaiting_architect');
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
-    expect(h.runtime.fineTuner.promote('ft1', 'ada')).toMatchObject({
+    expect(await h.runtime.fineTuner.promote('ft1', 'ada')).toMatchObject({
       ok: true,
       job: { state: 'promoted', decidedBy: 'ada' },
     });
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBe('batos-robin-v1');
-    expect(h.runtime.fineTuner.promote('ft1', 'ada')).toMatchObject({ ok: false, code: 'NOT_AWAITING' });
+    expect(await h.runtime.fineTuner.promote('ft1', 'ada')).toMatchObject({
+      ok: false,
+      code: 'NOT_AWAITING',
+    });
 
-    expect(h.runtime.fineTuner.rollback('ROBIN', 'ada')).toMatchObject({
+    expect(await h.runtime.fineTuner.rollback('ROBIN', 'ada')).toMatchObject({
       ok: true,
       active: { version: 0, model: ROBIN },
     });
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
-    expect(h.runtime.fineTuner.rollback('ROBIN', 'ada', 1)).toMatchObject({
+    expect(await h.runtime.fineTuner.rollback('ROBIN', 'ada', 1)).toMatchObject({
       ok: true,
       active: { model: 'batos-robin-v1' },
     });
-    expect(h.runtime.fineTuner.rollback('ROBIN', 'ada', 7)).toMatchObject({
+    expect(await h.runtime.fineTuner.rollback('ROBIN', 'ada', 7)).toMatchObject({
       ok: false,
       code: 'NO_SUCH_VERSION',
     });
@@ -175,23 +181,28 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
 
   it('refuses a persona without finetune_base, and a second job while one runs', async () => {
     const h = await start({ FINETUNE_PROMOTION: 'auto' }, {});
-    expect(h.runtime.fineTuner.start('NOBODY', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
-      code: 'UNKNOWN_PERSONA',
-    });
+    expect(await h.runtime.fineTuner.start('NOBODY', { trigger: 'command', requestedBy: 'a' })).toMatchObject(
+      {
+        code: 'UNKNOWN_PERSONA',
+      },
+    );
     // A persona whose codex table names no Hugging Face base: told what to add.
     const codex = readFileSync(h.codexPath, 'utf8');
     writeFileSync(h.codexPath, codex.replace(/(\[personas\.BRICK\][\s\S]*?)finetune_base = "[^"]*"\n/, '$1'));
     await h.runtime.reloadCodex();
     writeGolden(h.dataDir, 'BRICK', 3);
-    expect(h.runtime.fineTuner.start('BRICK', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
+    expect(await h.runtime.fineTuner.start('BRICK', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
       code: 'NO_BASE',
       reason: expect.stringMatching(
         /BRICK has no finetune_base in the codex: add finetune_base = .* under \[personas\.BRICK\]/,
       ),
     });
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    const first = h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
-    const second = h.runtime.fineTuner.start('ROBIN', { trigger: 'schedule', requestedBy: 'system' });
+    // Asked at once: the store's lock lets one begin.
+    const [first, second] = await Promise.all([
+      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' }),
+      h.runtime.fineTuner.start('ROBIN', { trigger: 'schedule', requestedBy: 'system' }),
+    ]);
     expect(first.ok).toBe(true);
     expect(second).toMatchObject({
       ok: false,
@@ -199,37 +210,37 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
       reason: expect.stringMatching(/already running \(ft1/),
     });
     await h.runtime.fineTuner.settled();
-    expect(h.runtime.fineTuner.jobs()).toHaveLength(1);
+    expect(await h.runtime.fineTuner.jobs()).toHaveLength(1);
   });
 
   it('fails, unlocks and swaps nothing when the trainer fails, prints garbage to the end, or when Ollama refuses', async () => {
     const h = await start();
     process.env.FAKE_TRAINER_MODE = 'fails';
     try {
-      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
       await h.runtime.fineTuner.settled();
-      const failed = h.runtime.fineTuner.get('ft1');
+      const failed = await h.runtime.fineTuner.get('ft1');
       expect(failed).toMatchObject({ state: 'failed', error: expect.stringMatching(/the trainer failed/) });
       expect(failed?.logTail).toMatch(/error/);
 
       // Garbage lines among the events are logged, not fatal.
       process.env.FAKE_TRAINER_MODE = 'garbage';
       scriptEvaluation(h.emulator, { prefers: 'candidate' });
-      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
       await h.runtime.fineTuner.settled();
-      expect(h.runtime.fineTuner.get('ft2')?.state).toBe('promoted');
+      expect((await h.runtime.fineTuner.get('ft2'))?.state).toBe('promoted');
 
       process.env.FAKE_TRAINER_MODE = 'ok';
       h.emulator.failCreate = { status: 500, error: 'unsupported architecture' };
-      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
       await h.runtime.fineTuner.settled();
-      expect(h.runtime.fineTuner.get('ft3')).toMatchObject({
+      expect(await h.runtime.fineTuner.get('ft3')).toMatchObject({
         state: 'failed',
         error: expect.stringMatching(/Ollama could not register the candidate: .*unsupported architecture/),
       });
       // The one good job's version stays in force; the failed ones swapped nothing.
       expect(h.runtime.fineTuner.activeModel('ROBIN')).toBe('batos-robin-v1');
-      expect(h.runtime.fineTuner.versions('ROBIN').map((v) => v.version)).toEqual([1]);
+      expect((await h.runtime.fineTuner.versions('ROBIN')).map((v) => v.version)).toEqual([1]);
     } finally {
       delete process.env.FAKE_TRAINER_MODE;
     }
@@ -240,9 +251,13 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
     process.env.FAKE_TRAINER_MODE = 'hangs';
     try {
       const h = await start({ FINETUNE_TIMEOUT: '2h' }, { overrides: { clock } });
-      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+      let step = 0;
+      h.runtime.bus.subscribe('finetune_job', ({ job }) => {
+        step = job.step ?? step;
+      });
+      await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
       // The trainer is a process of its own: on a busy machine it takes many turns to start.
-      await waitUntil(() => (h.runtime.fineTuner.get('ft1')?.step ?? 0) >= 1, 2_000_000);
+      await waitUntil(() => step >= 1, 2_000_000);
       // A dialogue asks for the model while the trainer has the GPU: it waits, told why.
       scriptRound(h.emulator, { answer: 'late answer' });
       const events: Array<{ type: string; reason?: string }> = [];
@@ -254,7 +269,7 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
       expect(events.find((e) => e.type === 'queued')?.reason).toMatch(/fine-tuning ROBIN/);
       await clock.advance(2 * 3_600_000);
       await h.runtime.fineTuner.settled();
-      expect(h.runtime.fineTuner.get('ft1')).toMatchObject({
+      expect(await h.runtime.fineTuner.get('ft1')).toMatchObject({
         state: 'failed',
         error: expect.stringMatching(/FINETUNE_TIMEOUT/),
       });
@@ -270,7 +285,7 @@ describe('the swap', () => {
   it('lets a running call finish on the old model; the dialogue’s later calls use the new one', async () => {
     const h = await start({ FINETUNE_PROMOTION: 'architect' });
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     await h.runtime.fineTuner.settled();
 
     // BRICK's call waits on a gate; the architect promotes meanwhile; ROBIN then speaks.
@@ -289,7 +304,7 @@ describe('the swap', () => {
     });
     const talking = h.talk('mid-swap', 'A question');
     await waitUntil(() => h.emulator.chats(TEST_MODELS.BRICK).length > 0);
-    expect(h.runtime.fineTuner.promote('ft1', 'ada').ok).toBe(true);
+    expect((await h.runtime.fineTuner.promote('ft1', 'ada')).ok).toBe(true);
     open();
     const events = await talking;
     const robin = events.find((e) => e.type === 'turn' && e.persona === 'ROBIN');
@@ -318,7 +333,7 @@ describe('the nightly job', () => {
     await expect(h.runtime.scheduler.runNow('finetune')).resolves.toMatchObject({
       message: expect.stringMatching(/ft2/),
     });
-    expect(h.runtime.fineTuner.get('ft2')).toMatchObject({
+    expect(await h.runtime.fineTuner.get('ft2')).toMatchObject({
       trigger: 'schedule',
       requestedBy: 'system',
       goldenCount: 44,
@@ -336,9 +351,9 @@ describe('the frozen exam', () => {
   it('judges every candidate on the same prompts, grown only by appending, and never trains on them', async () => {
     const h = await start({ FINETUNE_EVAL_PROMPTS: '20' });
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
     await h.runtime.fineTuner.settled();
-    const first = h.runtime.fineTuner.get('ft1');
+    const first = await h.runtime.fineTuner.get('ft1');
     const exam1 = readExam(examPath(h.dataDir, 'ROBIN'));
     const heldOut1 = exam1.filter((e) => e.source === 'held-out');
     expect(first?.exam).toMatchObject({
@@ -356,9 +371,9 @@ describe('the frozen exam', () => {
 
     // More golden samples: the second job sits the same prompts, and those drawn since after them.
     writeGolden(h.dataDir, 'ROBIN', 24, 100);
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
     await h.runtime.fineTuner.settled();
-    const second = h.runtime.fineTuner.get('ft2');
+    const second = await h.runtime.fineTuner.get('ft2');
     const exam2 = readExam(examPath(h.dataDir, 'ROBIN'));
     expect(exam2.slice(0, exam1.length)).toEqual(exam1);
     expect(exam2.length).toBeGreaterThan(exam1.length);
@@ -379,9 +394,9 @@ describe('the frozen exam', () => {
     for (const entry of exam2) expect(trained).not.toContain(userOf(entry.messages));
 
     // Nothing new held out: the third candidate sits the very same exam, and the lineage says so.
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
     await h.runtime.fineTuner.settled();
-    const versions = h.runtime.fineTuner.versions('ROBIN');
+    const versions = await h.runtime.fineTuner.versions('ROBIN');
     expect(versions.map((v) => v.evaluation?.exam?.hash)).toEqual([
       first?.exam?.hash,
       second?.exam?.hash,
@@ -396,9 +411,9 @@ describe('the frozen exam', () => {
     });
     const h = harness;
     writeGolden(h.dataDir, 'ROBIN', 2);
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
     await h.runtime.fineTuner.settled();
-    const job = h.runtime.fineTuner.get('ft1');
+    const job = await h.runtime.fineTuner.get('ft1');
     expect(job).toMatchObject({
       state: 'refused',
       stage: 'done',
@@ -411,7 +426,7 @@ describe('the frozen exam', () => {
     expect(job?.evaluation).toBeUndefined();
     // No GPU time was spent: the trainer never ran, nothing was registered or swapped.
     expect(existsSync(join(h.dataDir, 'finetune', 'ft1', 'adapter', 'fake-trainer.json'))).toBe(false);
-    expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
+    expect(await h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
     expect(h.runtime.fineTuner.activeModel('ROBIN')).toBeUndefined();
   });
 });

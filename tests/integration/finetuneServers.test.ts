@@ -42,9 +42,9 @@ describe('a fine-tune registered with Ollama by what the server accepts', () => 
     const h = await start();
     h.emulator.version = '0.33.2';
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     await h.runtime.fineTuner.settled();
-    const job = h.runtime.fineTuner.get('ft1');
+    const job = await h.runtime.fineTuner.get('ft1');
     expect(job).toMatchObject({
       state: 'promoted',
       registration: {
@@ -74,9 +74,9 @@ describe('a fine-tune registered with Ollama by what the server accepts', () => 
     h.emulator.version = '0.0.0';
     h.emulator.registry.refusesAdapters = true;
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     await h.runtime.fineTuner.settled();
-    expect(h.runtime.fineTuner.get('ft1')).toMatchObject({
+    expect(await h.runtime.fineTuner.get('ft1')).toMatchObject({
       state: 'promoted',
       registration: {
         path: 'merged',
@@ -94,15 +94,15 @@ describe('a fine-tune registered with Ollama by what the server accepts', () => 
 
   it('fails the job, saying what to fix, when OLLAMA_VERSION claims adapters a current server refuses', async () => {
     const h = await start({ OLLAMA_VERSION: '0.33.0' });
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     await h.runtime.fineTuner.settled();
-    expect(h.runtime.fineTuner.get('ft1')).toMatchObject({
+    expect(await h.runtime.fineTuner.get('ft1')).toMatchObject({
       state: 'failed',
       error: expect.stringMatching(
         /LoRA adapters are no longer supported\. From 0\.34\.1 .*asked for the adapter alone.*set OLLAMA_VERSION/,
       ),
     });
-    expect(h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
+    expect(await h.runtime.fineTuner.versions('ROBIN')).toEqual([]);
   });
 
   it('fails a trainer whose merged_dir or adapter_dir lies outside --output, and swaps nothing', async () => {
@@ -113,9 +113,9 @@ describe('a fine-tune registered with Ollama by what the server accepts', () => 
         ['adapter-outside', 'adapter_dir'],
       ] as const) {
         process.env.FAKE_TRAINER_MODE = mode;
-        h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+        await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
         await h.runtime.fineTuner.settled();
-        expect(h.runtime.fineTuner.jobs(1)[0]).toMatchObject({
+        expect((await h.runtime.fineTuner.jobs(1))[0]).toMatchObject({
           state: 'failed',
           error: expect.stringMatching(
             new RegExp(`the trainer's ${what} \\(.*elsewhere\\) lies outside its --output folder`),

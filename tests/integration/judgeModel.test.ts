@@ -98,13 +98,13 @@ describe('a judge model on the other server (`judge_provider`)', () => {
     });
 
     expect(
-      harness.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' }),
+      await harness.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' }),
     ).toMatchObject({
       ok: true,
     });
     await harness.runtime.fineTuner.settled();
 
-    expect(harness.runtime.fineTuner.get('ft1')).toMatchObject({
+    expect(await harness.runtime.fineTuner.get('ft1')).toMatchObject({
       state: 'promoted',
       evaluation: { better: true, losses: 0 },
     });

@@ -44,9 +44,9 @@ describe('a fine-tune’s trainer as a guest of the bot', () => {
     async (mode, reason) => {
       const h = await start();
       process.env.FAKE_TRAINER_MODE = mode;
-      h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+      await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
       await h.runtime.fineTuner.settled();
-      expect(h.runtime.fineTuner.get('ft1')).toMatchObject({
+      expect(await h.runtime.fineTuner.get('ft1')).toMatchObject({
         state: 'failed',
         error: expect.stringMatching(reason),
       });
@@ -61,8 +61,8 @@ describe('a fine-tune’s trainer as a guest of the bot', () => {
     const h = await start();
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
     process.env.FAKE_TRAINER_MODE = 'waits';
-    h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
-    await eventually(() => h.runtime.fineTuner.get('ft1')?.step === 1, 30_000);
+    await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    await eventually(async () => (await h.runtime.fineTuner.get('ft1'))?.step === 1, 30_000);
     expect(h.runtime.limiter.heldFor).toMatch(/fine-tuning ROBIN/);
     const before = embeds(h);
 
@@ -87,7 +87,7 @@ describe('a fine-tune’s trainer as a guest of the bot', () => {
 
     writeFileSync(join(h.dataDir, 'finetune', 'ft1', 'adapter', 'release'), '');
     await h.runtime.fineTuner.settled();
-    expect(h.runtime.fineTuner.get('ft1')?.state).toBe('promoted');
+    expect((await h.runtime.fineTuner.get('ft1'))?.state).toBe('promoted');
     expect(await query).toHaveLength(64);
     expect(embeds(h)).toBe(before + 1);
     // The GPU is back: the record's pass embeds it.

@@ -7,9 +7,12 @@ import { type Curation, createCuration } from '../../services/curation/curation.
 import { CurationLedger } from '../../services/curation/curationLedger.ts';
 import { createGoldenStore } from '../../services/curation/goldenStore.ts';
 import type { ReactionStore } from '../../services/curation/reactions.ts';
+import { createPostgresLeadership, soleLeadership } from '../../services/db/leadership.ts';
+import { storeLocation } from '../../services/db/openStoreDatabase.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
-import type { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
+import { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
+import { jobOwners } from '../../services/finetune/jobOwners.ts';
 import { createOllamaRegistrar } from '../../services/finetune/ollamaRegistrar.ts';
 import { createOpenAIRegistrar } from '../../services/finetune/openaiRegistrar.ts';
 import type { Registrars } from '../../services/finetune/registrar.ts';
@@ -111,14 +114,31 @@ export function composeRegistrars(config: Config): Registrars {
   };
 }
 
+/** The fine-tune record where the settings put the stores, its view of the models in force read. */
+export function openFinetuneStore(config: Config, logger: Logger, clock: Clock): Promise<FinetuneStore> {
+  return FinetuneStore.open(
+    storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
+    { clock, onError: (err) => logger.warn({ err }, 'could not refresh the models in force') },
+  );
+}
+
 /** The strategic loop: fine-tunes a persona on its golden set, evaluates, and swaps. */
 export function composeFineTuner(
   parts: LoopParts,
   deps: { store: FinetuneStore; curation: Curation; limiter: Limiter },
-): FineTuner {
+): Promise<FineTuner> {
   const { config, codex, providers } = parts;
   return createFineTuner({
     store: deps.store,
+    // With PostgreSQL, whose jobs are alive is known by a lock on a connection of their own
+    // (closed with the fine-tuner); with SQLite this process is the only one.
+    owners: jobOwners(
+      config.databaseUrl
+        ? createPostgresLeadership(config.databaseUrl, {
+            onError: (err) => parts.logger.warn({ err }, 'database connection dropped'),
+          })
+        : soleLeadership,
+    ),
     dataDir: config.dataDir,
     personas: codex.personas,
     modelFor: providers.modelFor,

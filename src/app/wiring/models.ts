@@ -35,16 +35,17 @@ export function composeModels(deps: {
   logger: Logger;
   clock: Clock;
   metrics: RuntimeMetrics;
-  finetunes: Pick<FinetuneStore, 'active'>;
+  finetunes: Pick<FinetuneStore, 'activeNow'>;
   personas: () => PersonaRegistry;
   retry?: RetryPolicy;
 }): { limiter: Limiter; providers: Providers; activeModel: (persona: string) => string | undefined } {
   const { config, metrics } = deps;
   // The metrics see the sum over the servers: one wait histogram, the calls running and waiting.
   const limiter = createLimiter(config.llmConcurrency, (ms) => metrics.queueWait(ms / 1000));
-  // A fine-tuned version in force replaces the codex's model, from the next call on.
+  // A fine-tuned version in force replaces the codex's model, from the next call on. Read at
+  // every call, from memory: another process's swap arrives within ACTIVE_REFRESH_MS (5 s).
   const activeModel = (persona: string) => {
-    const active = deps.finetunes.active(persona);
+    const active = deps.finetunes.activeNow(persona);
     return active && active.version > 0 ? active.model : undefined;
   };
   const providers = createProviders(

@@ -86,9 +86,9 @@ export async function handleFinetuneButton(
   await interaction.deferUpdate();
   const decision =
     action === 'promote'
-      ? deps.fineTuner.promote(id, interaction.user.id)
-      : deps.fineTuner.discard(id, interaction.user.id);
-  const job = decision.ok ? decision.job : (decision.job ?? deps.fineTuner.get(id));
+      ? await deps.fineTuner.promote(id, interaction.user.id)
+      : await deps.fineTuner.discard(id, interaction.user.id);
+  const job = decision.ok ? decision.job : (decision.job ?? (await deps.fineTuner.get(id)));
   if (job) await interaction.editReply({ embeds: [jobEmbed(job)], components: [decisionButtons(id, false)] });
   await privately(
     decision.ok

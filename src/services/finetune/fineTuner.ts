@@ -11,8 +11,9 @@ import type {
 import type { ActiveModel, FinetuneJob, ModelVersion } from './finetuneStore.ts';
 import { type FinetuneForgetReport, forgetInDatasets } from './forgottenDatasets.ts';
 import { decideJob, endInterruptedJob, JobSlot, scheduledJob, startJob } from './jobLifecycle.ts';
+import { jobOwners } from './jobOwners.ts';
 import { activeOf, rollback } from './modelSwap.ts';
-import { followPointer, restoreActive, retireVersion } from './serving.ts';
+import { followPointer, restoreActive, retireVersionOf } from './serving.ts';
 
 export type {
   FineTunerDeps,
@@ -35,46 +36,58 @@ export type {
  */
 export interface FineTuner {
   /** Starts a fine-tune of `persona` (the job runs on; its progress is published). */
-  start(persona: string, trigger: { trigger: FinetuneJob['trigger']; requestedBy: string }): FinetuneDecision;
-  /** Waits for the running job, if any, and for the servers to follow the last swap or rollback. */
+  start(
+    persona: string,
+    trigger: { trigger: FinetuneJob['trigger']; requestedBy: string },
+  ): Promise<FinetuneDecision>;
+  /** Waits for starts deciding, the running job, if any, and for the servers to follow the last swap or rollback. */
   settled(): Promise<void>;
   /** The scheduled job: the next persona whose golden set grew by `triggerSize`, to the end. */
   job(cron: string): JobSpec;
-  promote(jobId: string, userId: string): FinetuneDecision;
-  discard(jobId: string, userId: string): FinetuneDecision;
+  promote(jobId: string, userId: string): Promise<FinetuneDecision>;
+  discard(jobId: string, userId: string): Promise<FinetuneDecision>;
   /** Flips back to `version` (default: the one before; 0: the codex's own model). */
   rollback(
     persona: string,
     userId: string,
     version?: number,
-  ): Refusal<FinetuneRefusalCode> | { ok: true; active: ActiveModel };
-  /** The model in force for a persona when it is a fine-tuned one. */
+  ): Promise<Refusal<FinetuneRefusalCode> | { ok: true; active: ActiveModel }>;
+  /**
+   * The model in force for a persona when it is a fine-tuned one, as this process last saw it
+   * (never waits: a swap in another process is seen within `ACTIVE_REFRESH_MS`).
+   */
   activeModel(persona: string): string | undefined;
-  active(persona: string): ActiveModel | undefined;
-  versions(persona: string): ModelVersion[];
+  active(persona: string): Promise<ActiveModel | undefined>;
+  versions(persona: string): Promise<ModelVersion[]>;
   /** The running job, else the latest. */
-  current(): FinetuneJob | undefined;
-  jobs(limit?: number): FinetuneJob[];
-  get(id: string): FinetuneJob | undefined;
+  current(): Promise<FinetuneJob | undefined>;
+  jobs(limit?: number): Promise<FinetuneJob[]>;
+  get(id: string): Promise<FinetuneJob | undefined>;
   /**
    * Removes forgotten dialogues from the frozen datasets and exams, marks the jobs that held them
    * tainted, and names the models in force they made (`forgottenDatasets.ts`).
    */
-  forgetDialogues(forgotten: Forgotten): FinetuneForgetReport;
+  forgetDialogues(forgotten: Forgotten): Promise<FinetuneForgetReport>;
+  /** Stops the running job and lets go of this process's lock (`jobOwners.ts`). */
   close(): Promise<void>;
 }
 
-export function createFineTuner(deps: FineTunerDeps): FineTuner {
+/**
+ * Builds the fine-tuner; first ends as failed a job whose process died (this bot before a
+ * restart), and has the servers load again the versions in force they forgot.
+ */
+export async function createFineTuner(deps: FineTunerDeps): Promise<FineTuner> {
   const { store } = deps;
   const slot = new JobSlot();
   const runtime: FinetuneRuntime = {
     ...deps,
+    owners: deps.owners ?? jobOwners(),
     log: deps.logger.child({ module: 'finetune' }),
     signal: slot.signal,
     // The manifests' counts when curation keeps them; else the files, line by line.
     countGolden: deps.goldenCount ?? ((persona) => goldenCount(deps.dataDir, persona)),
   };
-  endInterruptedJob(runtime);
+  await endInterruptedJob(runtime);
   // A server that forgets on restart (vLLM's runtime adapters) gets the versions in force again.
   slot.chore(
     restoreActive(
@@ -86,38 +99,35 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
     ),
   );
   return {
-    start: (persona, trigger) => startJob(runtime, slot, persona, trigger),
+    start: (persona, trigger) => slot.start(startJob(runtime, slot, persona, trigger)),
     settled: () => slot.settled(),
     job: (cron) => scheduledJob(runtime, slot, cron),
     promote: (jobId, userId) => decideJob(runtime, jobId, userId, 'promote'),
-    discard(jobId, userId) {
-      const decision = decideJob(runtime, jobId, userId, 'discard');
+    async discard(jobId, userId) {
+      const decision = await decideJob(runtime, jobId, userId, 'discard');
       const { job } = decision;
-      if (decision.ok && job?.version)
-        slot.chore(
-          retireVersion(
-            runtime,
-            store.versions(job.persona).find((v) => v.version === job.version),
-          ),
-        );
+      if (decision.ok && job?.version) slot.chore(retireVersionOf(runtime, job.persona, job.version));
       return decision;
     },
-    rollback(persona, userId, version) {
-      const left = deps.personas().has(persona) ? activeOf(runtime, persona).version : 0;
-      const rolled = rollback(runtime, persona, userId, version);
+    async rollback(persona, userId, version) {
+      const left = deps.personas().has(persona) ? (await activeOf(runtime, persona)).version : 0;
+      const rolled = await rollback(runtime, persona, userId, version);
       if (rolled.ok) slot.chore(followPointer(runtime, persona, left, rolled.active.version));
       return rolled;
     },
     activeModel(persona) {
-      const active = store.active(persona);
+      const active = store.activeNow(persona);
       return active && active.version > 0 ? active.model : undefined;
     },
     active: (persona) => store.active(persona),
     versions: (persona) => store.versions(persona),
-    current: () => store.running() ?? store.list(1)[0],
+    current: async () => (await store.running()) ?? (await store.list(1))[0],
     jobs: (limit) => store.list(limit),
     get: (id) => store.get(id),
     forgetDialogues: (forgotten) => forgetInDatasets(runtime, forgotten),
-    close: () => slot.close(),
+    async close() {
+      await slot.close();
+      await runtime.owners.close();
+    },
   };
 }

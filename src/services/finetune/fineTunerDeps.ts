@@ -8,6 +8,7 @@ import type { Limiter } from '../llm/limiter.ts';
 import type { Logger } from '../logger.ts';
 import type { PersonaRegistry } from '../personas.ts';
 import type { FinetuneJob, FinetuneStore } from './finetuneStore.ts';
+import type { JobOwners } from './jobOwners.ts';
 import type { Registrars } from './registrar.ts';
 
 export interface FinetuneSettings {
@@ -39,6 +40,8 @@ export interface FinetuneSettings {
 
 export interface FineTunerDeps {
   store: FinetuneStore;
+  /** Which process runs a job, and whether it lives (default: this process alone, as with SQLite). */
+  owners?: JobOwners;
   dataDir: string;
   personas: () => PersonaRegistry;
   modelFor: ModelFor;
@@ -72,7 +75,8 @@ export type FinetuneRefusalCode =
   | 'NO_SUCH_JOB'
   | 'NOT_AWAITING'
   | 'NO_SUCH_VERSION'
-  | 'ALREADY_ACTIVE';
+  | 'ALREADY_ACTIVE'
+  | 'NO_LOCK';
 
 export type FinetuneDecision =
   | { ok: true; job: FinetuneJob }
@@ -80,9 +84,10 @@ export type FinetuneDecision =
 
 /**
  * The fine-tuner's dependencies as its steps use them: the module's logger, the signal that
- * stops a job when the bot shuts down, and how golden samples are counted.
+ * stops a job when the bot shuts down, how golden samples are counted, and who runs a job.
  */
 export interface FinetuneRuntime extends FineTunerDeps {
+  owners: JobOwners;
   log: Logger;
   signal: AbortSignal;
   countGolden: (personaId: string) => number;
@@ -96,12 +101,12 @@ export const refuse = (code: FinetuneRefusalCode, reason: string, job?: Finetune
 });
 
 /** Stores a change to a job and publishes the job as it now is. */
-export function updateJob(
+export async function updateJob(
   deps: Pick<FineTunerDeps, 'store' | 'bus' | 'clock'>,
   id: string,
   change: Partial<FinetuneJob>,
-): FinetuneJob {
-  const job = deps.store.update(id, () => change, deps.clock.now());
+): Promise<FinetuneJob> {
+  const job = await deps.store.update(id, () => change, deps.clock.now());
   deps.bus.publish('finetune_job', { job });
   return job;
 }

@@ -49,7 +49,7 @@ const JOB_FILES = ['train.jsonl', 'holdout.jsonl', 'exam.jsonl', 'trainer.log'];
 type Deps = Pick<FinetuneRuntime, 'dataDir' | 'store' | 'bus' | 'clock' | 'log'>;
 
 /** Removes the forgotten dialogues from every frozen dataset and exam; marks the jobs that held them. */
-export function forgetInDatasets(deps: Deps, forgotten: Forgotten): FinetuneForgetReport {
+export async function forgetInDatasets(deps: Deps, forgotten: Forgotten): Promise<FinetuneForgetReport> {
   const needles = jsonNeedles(forgotten, { texts: false });
   const drops = (line: Buffer) => needles.some((needle) => line.includes(needle));
   const root = join(deps.dataDir, 'finetune');
@@ -57,9 +57,9 @@ export function forgetInDatasets(deps: Deps, forgotten: Forgotten): FinetuneForg
   const tainted: TaintedJob[] = [];
   for (const folder of subfolders(root)) {
     const lines = JOB_FILES.reduce((n, file) => n + rewriteWithout(join(root, folder, file), drops), 0);
-    const job = lines > 0 ? deps.store.get(folder) : undefined;
+    const job = lines > 0 ? await deps.store.get(folder) : undefined;
     if (!job) continue;
-    const marked = updateJob(deps, job.id, {
+    const marked = await updateJob(deps, job.id, {
       tainted: { at: deps.clock.now(), lines: (job.tainted?.lines ?? 0) + lines },
     });
     tainted.push({
@@ -71,44 +71,42 @@ export function forgetInDatasets(deps: Deps, forgotten: Forgotten): FinetuneForg
     });
   }
   if (examPrompts > 0 || tainted.length > 0) {
-    deps.store.truncateWal();
+    await deps.store.scrub(['jobs']);
     deps.log.warn(
       { examPrompts, tainted: tainted.map((job) => job.id) },
       'forgotten dialogues removed from the frozen fine-tune datasets and exams; those jobs are tainted',
     );
   }
-  return { tainted, examPrompts, inForce: taintedInForce(deps, tainted) };
+  return { tainted, examPrompts, inForce: await taintedInForce(deps, tainted) };
 }
 
 /** The models in force that came from a tainted job, with where a rollback would take each persona. */
-function taintedInForce(deps: Deps, tainted: readonly TaintedJob[]): TaintedModel[] {
+async function taintedInForce(deps: Deps, tainted: readonly TaintedJob[]): Promise<TaintedModel[]> {
   const models: TaintedModel[] = [];
   for (const persona of new Set(tainted.map((job) => job.persona))) {
-    const active = deps.store.active(persona);
+    const active = await deps.store.active(persona);
     if (!active || active.version === 0) continue;
-    const version = deps.store.versions(persona).find((v) => v.version === active.version);
-    const job = version ? deps.store.get(version.jobId) : undefined;
+    const version = (await deps.store.versions(persona)).find((v) => v.version === active.version);
+    const job = version ? await deps.store.get(version.jobId) : undefined;
     if (!version || !job?.tainted) continue;
     models.push({
       persona,
       version: active.version,
       model: active.model,
       jobId: job.id,
-      rollbackTo: cleanVersionBefore(deps, persona, active.version),
+      rollbackTo: await cleanVersionBefore(deps, persona, active.version),
     });
   }
   return models;
 }
 
 /** The newest version before `current` that was promoted from a dataset no forget has tainted; 0 when none. */
-function cleanVersionBefore(deps: Deps, persona: string, current: number): number {
+async function cleanVersionBefore(deps: Deps, persona: string, current: number): Promise<number> {
   const clean = (job: FinetuneJob | undefined) => job?.state === 'promoted' && !job.tainted;
-  return (
-    deps.store
-      .versions(persona)
-      .filter((v) => v.version < current && clean(deps.store.get(v.jobId)))
-      .at(-1)?.version ?? 0
-  );
+  let found = 0;
+  for (const v of await deps.store.versions(persona))
+    if (v.version < current && clean(await deps.store.get(v.jobId))) found = v.version;
+  return found;
 }
 
 function subfolders(dir: string): string[] {

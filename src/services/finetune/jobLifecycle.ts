@@ -22,11 +22,24 @@ const CHORES_PATIENCE_MS = 5_000;
  */
 export class JobSlot {
   private running: Promise<void> | undefined;
+  /** Starts still deciding (the store asked whether a job runs): `settled` waits for them too. */
+  private readonly starting = new Set<Promise<unknown>>();
   private readonly chores = new Set<Promise<void>>();
   private readonly closing = new AbortController();
 
   get signal(): AbortSignal {
     return this.closing.signal;
+  }
+
+  /** Follows a start until it has decided (and, if it began a job, has put it in the slot). */
+  start<T>(decision: Promise<T>): Promise<T> {
+    // Its failure is its caller's: followed here only until it ends.
+    const ended = () => {
+      this.starting.delete(followed);
+    };
+    const followed = decision.then(ended, ended);
+    this.starting.add(followed);
+    return decision;
   }
 
   /** Follows `work` until it ends. */
@@ -42,8 +55,9 @@ export class JobSlot {
     this.chores.add(followed);
   }
 
-  /** Waits for the running job and the follow-ups, if any. */
+  /** Waits for the starts deciding, the running job and the follow-ups, if any. */
   async settled(): Promise<void> {
+    await Promise.allSettled([...this.starting]);
     await this.running;
     await Promise.all([...this.chores]);
   }
@@ -54,6 +68,8 @@ export class JobSlot {
    */
   async close(): Promise<void> {
     this.closing.abort(new Error('shutting down'));
+    // A start deciding now may still begin a job: it stops at once, and is waited for too.
+    await Promise.allSettled([...this.starting]);
     await this.running;
     let timer: NodeJS.Timeout | undefined;
     const patience = new Promise<void>((resolve) => {
@@ -73,14 +89,21 @@ function isTrainerOf(pid: number, folder: string): boolean {
   }
 }
 
+type RepairDeps = Pick<FinetuneRuntime, 'store' | 'owners' | 'dataDir' | 'clock' | 'log'>;
+
 /**
- * Ends as failed the job the bot was running when it stopped: it cannot be resumed, its trainer
- * died with it (or is stopped here), and the GPU lock it holds is released.
+ * Ends as failed the running job whose process died (this bot before its restart, or another
+ * process: `jobOwners.ts`): it cannot be resumed, its trainer died with it (or is stopped here),
+ * and the GPU lock it holds is released. A job a live process runs is left alone. Returns
+ * whether it ended one.
  */
-export function endInterruptedJob(deps: Pick<FinetuneRuntime, 'store' | 'dataDir' | 'clock' | 'log'>): void {
+export async function endInterruptedJob(
+  deps: RepairDeps,
+  stuck: FinetuneJob | undefined = undefined,
+): Promise<boolean> {
   const { store, log } = deps;
-  const stuck = store.running();
-  if (!stuck) return;
+  stuck ??= await store.running();
+  if (!stuck || (await deps.owners.alive(stuck.owner))) return false;
   // Its trainer may outlive the bot and hold the GPU: stopped with its whole process group —
   // only when that process is still this job's trainer (a pid is reused after a reboot).
   if (stuck.trainerPid && isTrainerOf(stuck.trainerPid, resolve(deps.dataDir, 'finetune', stuck.id))) {
@@ -91,20 +114,29 @@ export function endInterruptedJob(deps: Pick<FinetuneRuntime, 'store' | 'dataDir
       // Gone already.
     }
   }
-  store.update(
-    stuck.id,
-    () => ({
-      state: 'failed',
-      stage: 'done',
-      error: 'the bot stopped in the middle of the job',
-      finishedAt: deps.clock.now(),
-    }),
+  const { id } = stuck;
+  // Unless another process ended it first: only a job still running is failed.
+  const ended = await store.update(
+    id,
+    (job) =>
+      job.state === 'running'
+        ? {
+            state: 'failed',
+            stage: 'done',
+            error: 'the bot stopped in the middle of the job',
+            finishedAt: deps.clock.now(),
+          }
+        : {},
     deps.clock.now(),
   );
-  log.warn(
-    { job: stuck.id },
-    'a fine-tune interrupted by a restart ended as failed; the GPU lock is released',
-  );
+  log.warn({ job: id }, 'a fine-tune interrupted by a restart ended as failed; the GPU lock is released');
+  return ended.state === 'failed';
+}
+
+/** The job holding the GPU, if its process lives (one that died is ended as failed here). */
+export async function runningJob(deps: RepairDeps): Promise<FinetuneJob | undefined> {
+  const running = await deps.store.running();
+  return running && !(await endInterruptedJob(deps, running)) ? running : undefined;
 }
 
 /** Why a persona cannot be fine-tuned, if it cannot. */
@@ -145,16 +177,23 @@ function unfit(
 }
 
 /** Starts a fine-tune of a persona unless it is unfit or one is running; the job runs on in `slot`. */
-export function startJob(
+export async function startJob(
   deps: FinetuneRuntime,
   slot: JobSlot,
   personaId: string,
   trigger: { trigger: FinetuneJob['trigger']; requestedBy: string },
-): FinetuneDecision {
+): Promise<FinetuneDecision> {
   const refusal = unfit(deps, personaId);
   if (refusal) return refusal;
+  // Without its own lock held, this process could not show the others that its job is alive.
+  if (!(await deps.owners.claim())) {
+    return refuse(
+      'NO_LOCK',
+      'The database did not give this process the lock a fine-tune runs under: nothing was started. Try again in a moment.',
+    );
+  }
   const persona = deps.personas().get(personaId);
-  const begun = deps.store.begin({
+  const fields: Omit<FinetuneJob, 'id'> = {
     persona: persona.id,
     trigger: trigger.trigger,
     requestedBy: trigger.requestedBy,
@@ -165,7 +204,11 @@ export function startJob(
     startedAt: deps.clock.now(),
     updatedAt: deps.clock.now(),
     losses: [],
-  });
+    owner: deps.owners.self,
+  };
+  let begun = await deps.store.begin(fields);
+  // A job whose process died holds the GPU for nobody: it ends as failed, and this one begins.
+  if (!begun.ok && (await endInterruptedJob(deps, begun.running))) begun = await deps.store.begin(fields);
   if (!begun.ok) {
     return refuse(
       'BUSY',
@@ -175,18 +218,23 @@ export function startJob(
   }
   deps.bus.publish('finetune_job', { job: begun.job });
   deps.log.info({ job: begun.job.id, persona: persona.id, trigger: trigger.trigger }, 'fine-tune started');
-  slot.hold(runJob(deps, begun.job.id));
+  const { id } = begun.job;
+  slot.hold(
+    runJob(deps, id).catch((error: unknown) =>
+      deps.log.error({ err: error, job: id }, 'fine-tune failed, and the store could not record it'),
+    ),
+  );
   return { ok: true, job: begun.job };
 }
 
 /** The architect's Promote or Discard of a job that awaits it. */
-export function decideJob(
+export async function decideJob(
   deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log'>,
   jobId: string,
   userId: string,
   decision: 'promote' | 'discard',
-): FinetuneDecision {
-  const job = deps.store.get(jobId);
+): Promise<FinetuneDecision> {
+  const job = await deps.store.get(jobId);
   if (!job) return refuse('NO_SUCH_JOB', `There is no fine-tune job ${jobId}.`);
   if (job.state !== 'awaiting_architect')
     return refuse(
@@ -195,14 +243,24 @@ export function decideJob(
       job,
     );
   return decision === 'promote'
-    ? { ok: true, job: swap(deps, job, userId) }
-    : { ok: true, job: updateJob(deps, jobId, { state: 'discarded', decidedBy: userId }) };
+    ? { ok: true, job: await swap(deps, job, userId) }
+    : { ok: true, job: await updateJob(deps, jobId, { state: 'discarded', decidedBy: userId }) };
 }
 
 /** Golden samples the persona had when its last job that did not fail began. */
-const lastGolden = (deps: Pick<FinetuneRuntime, 'store'>, persona: string) =>
-  deps.store.list(50, persona).find((job) => job.goldenCount !== undefined && job.state !== 'failed')
+const lastGolden = async (deps: Pick<FinetuneRuntime, 'store'>, persona: string) =>
+  (await deps.store.list(50, persona)).find((job) => job.goldenCount !== undefined && job.state !== 'failed')
     ?.goldenCount ?? 0;
+
+/** The persona whose golden set grew most since its last job, by `triggerSize` at least. */
+async function duePersona(deps: FinetuneRuntime): Promise<string | undefined> {
+  const grown: Array<{ id: string; grown: number }> = [];
+  for (const p of deps.personas().list()) {
+    if (!p.finetuneBase || !serverOf(deps, p.id).registrar) continue;
+    grown.push({ id: p.id, grown: deps.countGolden(p.id) - (await lastGolden(deps, p.id)) });
+  }
+  return grown.filter((p) => p.grown >= deps.settings.triggerSize).sort((a, b) => b.grown - a.grown)[0]?.id;
+}
 
 /** The scheduled job: the persona whose golden set grew most, by `triggerSize` at least, fine-tuned to the end. */
 export function scheduledJob(deps: FinetuneRuntime, slot: JobSlot, cron: string): JobSpec {
@@ -212,21 +270,15 @@ export function scheduledJob(deps: FinetuneRuntime, slot: JobSlot, cron: string)
     setting: 'FINETUNE_CRON',
     autonomous: true,
     async run() {
-      if (deps.store.running()) return 'a fine-tune is already running';
-      const due = deps
-        .personas()
-        .list()
-        .filter((p) => p.finetuneBase && serverOf(deps, p.id).registrar)
-        .map((p) => ({ id: p.id, grown: deps.countGolden(p.id) - lastGolden(deps, p.id) }))
-        .filter((p) => p.grown >= deps.settings.triggerSize)
-        .sort((a, b) => b.grown - a.grown)[0];
+      if (await runningJob(deps)) return 'a fine-tune is already running';
+      const due = await duePersona(deps);
       if (!due) return `no persona has ${deps.settings.triggerSize} new golden samples yet`;
-      const started = startJob(deps, slot, due.id, { trigger: 'schedule', requestedBy: 'system' });
+      const started = await startJob(deps, slot, due, { trigger: 'schedule', requestedBy: 'system' });
       if (!started.ok) return started.reason;
       await slot.settled();
-      const job = deps.store.get(started.job.id);
+      const job = await deps.store.get(started.job.id);
       const why = job?.error ?? job?.note;
-      return `fine-tuned ${due.id} (${started.job.id}): ${job?.state}${why ? ` — ${why}` : ''}`;
+      return `fine-tuned ${due} (${started.job.id}): ${job?.state}${why ? ` — ${why}` : ''}`;
     },
   };
 }

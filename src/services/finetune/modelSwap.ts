@@ -10,26 +10,26 @@ import type { ActiveModel, EvaluationReport, FinetuneJob } from './finetuneStore
 /** The immutable Ollama name of a persona's `version`. */
 export const modelName = (persona: string, version: number) => `batos-${persona.toLowerCase()}-v${version}`;
 
-/** The model in force for a persona and its version (0: the codex's own model). */
-export function activeOf(
+/** The model in force for a persona and its version (0: the codex's own model), read from the store. */
+export async function activeOf(
   deps: Pick<FinetuneRuntime, 'store' | 'personas'>,
   persona: string,
-): { model: string; version: number } {
-  const active = deps.store.active(persona);
+): Promise<{ model: string; version: number }> {
+  const active = await deps.store.active(persona);
   return active && active.version > 0
     ? { model: active.model, version: active.version }
     : { model: deps.personas().get(persona).model, version: 0 };
 }
 
 /** The atomic swap: one write flips the persona's model; the job is marked promoted with it. */
-export function swap(
+export async function swap(
   deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log'>,
   job: FinetuneJob,
   by: string,
   evaluation: EvaluationReport | undefined = job.evaluation,
-): FinetuneJob {
+): Promise<FinetuneJob> {
   const at = deps.clock.now();
-  deps.store.activate(
+  await deps.store.activate(
     { persona: job.persona, version: job.version ?? 0, model: job.candidate ?? '', since: at, by },
     {
       id: job.id,
@@ -43,7 +43,7 @@ export function swap(
       at,
     },
   );
-  const promoted = deps.store.get(job.id) as FinetuneJob;
+  const promoted = (await deps.store.get(job.id)) as FinetuneJob;
   deps.bus.publish('finetune_job', { job: promoted });
   deps.log.info(
     { job: job.id, persona: job.persona, model: job.candidate },
@@ -56,31 +56,32 @@ export function swap(
  * The version a rollback returns to when none is named: the latest promoted one before the
  * version in force, else the codex's own model (0).
  */
-function previousVersion(deps: Pick<FinetuneRuntime, 'store'>, persona: string, current: number): number {
+async function previousVersion(
+  deps: Pick<FinetuneRuntime, 'store'>,
+  persona: string,
+  current: number,
+): Promise<number> {
   const promoted = new Set(
-    deps.store
-      .list(200, persona)
-      .filter((j) => j.state === 'promoted')
-      .map((j) => j.version),
+    (await deps.store.list(200, persona)).filter((j) => j.state === 'promoted').map((j) => j.version),
   );
   return (
-    [...deps.store.versions(persona)].reverse().find((v) => v.version < current && promoted.has(v.version))
+    (await deps.store.versions(persona)).reverse().find((v) => v.version < current && promoted.has(v.version))
       ?.version ?? 0
   );
 }
 
 /** Flips a persona back to `version` (default: the one before; 0: the codex's own model). */
-export function rollback(
+export async function rollback(
   deps: Pick<FinetuneRuntime, 'store' | 'personas' | 'clock' | 'log'>,
   personaId: string,
   userId: string,
   version?: number,
-): Refusal<FinetuneRefusalCode> | { ok: true; active: ActiveModel } {
+): Promise<Refusal<FinetuneRefusalCode> | { ok: true; active: ActiveModel }> {
   const registry = deps.personas();
   if (!registry.has(personaId)) return refuse('UNKNOWN_PERSONA', `There is no persona ${personaId}.`);
-  const current = activeOf(deps, personaId);
-  const versions = deps.store.versions(personaId);
-  const target = version ?? previousVersion(deps, personaId, current.version);
+  const current = await activeOf(deps, personaId);
+  const versions = await deps.store.versions(personaId);
+  const target = version ?? (await previousVersion(deps, personaId, current.version));
   if (target === current.version)
     return refuse('ALREADY_ACTIVE', `${personaId} already runs version ${target}.`);
   const record = versions.find((v) => v.version === target);
@@ -97,7 +98,7 @@ export function rollback(
     since: deps.clock.now(),
     by: userId,
   };
-  deps.store.activate(active);
+  await deps.store.activate(active);
   deps.log.info({ persona: personaId, version: target, by: userId }, 'rolled back');
   return { ok: true, active };
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 
 /**
  * A trainer's progress, stored (and published) at most once per interval: a trainer may print a
- * progress line per step, hundreds a second, and each store is a SQLite write and an update of
+ * progress line per step, hundreds a second, and each store is a database write and an update of
  * the job's message. The latest change waits for the interval's end, when it is stored unless a
  * newer one replaced it; `flush` stores what waits at once (the training is over), so the final
  * state is never lost.
@@ -19,9 +19,9 @@ export class ProgressThrottle<Change extends object> {
   constructor(
     private readonly deps: {
       clock: Clock;
-      /** Stores (and publishes) a change. */
-      store: (change: Change) => void;
-      /** Told when a store made at an interval's end fails (one made in `push` or `flush` throws to its caller). */
+      /** Stores (and publishes) a change; a promise it returns is waited for. */
+      store: (change: Change) => unknown;
+      /** Told when a store made in `push` or at an interval's end fails (one made in `flush` fails to its caller). */
       onError: (error: unknown) => void;
       intervalMs?: number;
     },
@@ -36,7 +36,7 @@ export class ProgressThrottle<Change extends object> {
     this.pending = { ...this.pending, ...change };
     const wait = this.lastStored + this.intervalMs - this.deps.clock.now();
     if (wait <= 0) {
-      this.flush();
+      this.flush().catch(this.deps.onError);
       return;
     }
     if (this.timer) return;
@@ -48,21 +48,21 @@ export class ProgressThrottle<Change extends object> {
         () => {
           if (this.timer !== timer) return;
           this.timer = undefined;
-          this.flush();
+          return this.flush();
         },
         () => undefined,
       )
       .catch(this.deps.onError);
   }
 
-  /** Stores what waits, if anything, now. */
-  flush(): void {
+  /** Stores what waits, if anything, now; resolves once it is stored. */
+  async flush(): Promise<void> {
     this.timer?.abort();
     this.timer = undefined;
     const change = this.pending;
     if (!change) return;
     this.pending = undefined;
     this.lastStored = this.deps.clock.now();
-    this.deps.store(change);
+    await this.deps.store(change);
   }
 }

@@ -15,7 +15,7 @@ import { JobProgress } from './jobProgress.ts';
 import { activeOf, modelName, swap } from './modelSwap.ts';
 import { ProgressThrottle } from './progressThrottle.ts';
 import type { ModelRegistrar, RegistrationRecord, TrainerExport } from './registrar.ts';
-import { retireVersion, SERVER_NAMES, serverOf } from './serving.ts';
+import { retireVersionOf, SERVER_NAMES, serverOf } from './serving.ts';
 import { sampleInScope } from './snapshotPolicy.ts';
 import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
 
@@ -34,31 +34,28 @@ import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
  * when the job began.
  */
 export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void> {
-  const progress = new JobProgress(deps, deps.store.get(jobId) as FinetuneJob);
+  const progress = new JobProgress(deps, (await deps.store.get(jobId)) as FinetuneJob);
   const persona = deps.personas().get(progress.job.persona);
   const folder = resolve(deps.dataDir, 'finetune', jobId);
   mkdirSync(join(folder, 'adapter'), { recursive: true });
   try {
     const { snapshot, exam } = await freezeDataset(deps, progress, folder);
-    if (snapshot.train === 0) return progress.fail(`the dataset is empty${leftOutNote(snapshot)}`);
-    if (refuseSmallExam(deps, progress, exam)) return;
+    if (snapshot.train === 0) return await progress.fail(`the dataset is empty${leftOutNote(snapshot)}`);
+    if (await refuseSmallExam(deps, progress, exam)) return;
     const server = await askServer(deps, progress);
     if (!server) return;
     const release = await freeGpu(deps, persona.displayName);
     const outcome = await train(deps, progress, snapshot, folder, server.export).finally(release);
-    if (!outcome.ok) return progress.fail(outcome.reason, outcome.tail);
+    if (!outcome.ok) return await progress.fail(outcome.reason, outcome.tail);
     if (!(await register(deps, progress, outcome, snapshot, server))) return;
-    decide(deps, progress, await judge(deps, progress, persona, exam));
+    await decide(deps, progress, await judge(deps, progress, persona, exam));
     // A candidate that stays out holds no server memory (a runtime adapter is unloaded).
-    if (progress.job.state === 'kept')
-      await retireVersion(
-        deps,
-        deps.store.versions(progress.job.persona).find((v) => v.version === progress.job.version),
-      );
+    if (progress.job.state === 'kept' && progress.job.version)
+      await retireVersionOf(deps, progress.job.persona, progress.job.version);
   } catch (error) {
-    if (deps.signal.aborted) return progress.fail('the bot is shutting down; the job was stopped');
+    if (deps.signal.aborted) return await progress.fail('the bot is shutting down; the job was stopped');
     deps.log.error({ err: error, job: jobId }, 'fine-tune failed');
-    progress.fail((error as Error).message ?? String(error), undefined, publicMessageOf(error));
+    await progress.fail((error as Error).message ?? String(error), undefined, publicMessageOf(error));
   }
 }
 
@@ -79,7 +76,9 @@ export async function askServer(
 ): Promise<JobServer | undefined> {
   const { provider, registrar } = serverOf(deps, progress.job.persona);
   if (!registrar) {
-    progress.fail(`${SERVER_NAMES[provider]} is not configured: nothing could serve the fine-tuned model`);
+    await progress.fail(
+      `${SERVER_NAMES[provider]} is not configured: nothing could serve the fine-tuned model`,
+    );
     return undefined;
   }
   try {
@@ -88,7 +87,11 @@ export async function askServer(
     return { provider, registrar, export: plan.export };
   } catch (error) {
     const why = `${SERVER_NAMES[provider]} cannot take a fine-tuned model`;
-    progress.fail(`${why}: ${(error as Error).message}`, undefined, `${why}: ${publicMessageOf(error)}`);
+    await progress.fail(
+      `${why}: ${(error as Error).message}`,
+      undefined,
+      `${why}: ${publicMessageOf(error)}`,
+    );
     return undefined;
   }
 }
@@ -137,7 +140,7 @@ export async function freezeDataset(
   await writeFileDurablyAsync(join(folder, 'exam.jsonl'), examText([...exam.heldOut, ...exam.general]));
   const note = leftOutNote(snapshot);
   if (note) deps.log.info({ job: progress.job.id, ...snapshot.leftOut }, `dataset frozen${note}`);
-  progress.update({
+  await progress.update({
     stage: 'training',
     datasetHash: snapshot.hash,
     samples: snapshot.train,
@@ -154,14 +157,14 @@ export async function freezeDataset(
  * saying why and what to do, rather than a "not better" after hours of GPU time. Returns
  * whether it did.
  */
-export function refuseSmallExam(
+export async function refuseSmallExam(
   deps: Pick<FinetuneRuntime, 'settings' | 'clock' | 'log'>,
   progress: JobProgress,
   exam: Exam,
-): boolean {
+): Promise<boolean> {
   const note = tooSmall(progress.job.persona, exam.summary, deps.settings);
   if (!note) return false;
-  progress.update({ state: 'refused', stage: 'done', note, finishedAt: deps.clock.now() });
+  await progress.update({ state: 'refused', stage: 'done', note, finishedAt: deps.clock.now() });
   deps.log.warn({ job: progress.job.id, persona: progress.job.persona, exam: exam.summary }, note);
   return true;
 }
@@ -186,7 +189,7 @@ export async function freeGpu(
   for (const persona of deps.personas().list()) {
     const { registrar } = serverOf(deps, persona.id);
     if (registrar)
-      loaded.set(registrar, [...(loaded.get(registrar) ?? []), activeOf(deps, persona.id).model]);
+      loaded.set(registrar, [...(loaded.get(registrar) ?? []), (await activeOf(deps, persona.id)).model]);
   }
   for (const [registrar, models] of loaded)
     await registrar
@@ -208,11 +211,13 @@ export async function train(
 ): Promise<TrainerOutcome> {
   const { settings } = deps;
   const job = { job: progress.job.id, persona: progress.job.persona };
+  const unstored = (error: unknown) =>
+    deps.log.warn({ ...job, err: error }, 'could not store the training progress');
   const throttle = new ProgressThrottle<Partial<FinetuneJob>>({
     clock: deps.clock,
     // The losses so far, copied when stored: the list goes on growing.
     store: (change) => progress.update(change.losses ? { ...change, losses: [...change.losses] } : change),
-    onError: (error) => deps.log.warn({ ...job, err: error }, 'could not store the training progress'),
+    onError: unstored,
   });
   const losses = [...progress.job.losses];
   const outcome = await runTrainer({
@@ -229,10 +234,12 @@ export async function train(
     clock: deps.clock,
     signal: deps.signal,
     ...(deps.cwd ? { cwd: deps.cwd } : {}),
-    onSpawn: (pid) => progress.record({ trainerPid: pid }),
+    onSpawn: (pid) => {
+      progress.record({ trainerPid: pid }).catch(unstored);
+    },
     onEvent: (event) => {
       // The start is stored at once, outside the throttle: the first progress then is too.
-      if (event.event === 'start') progress.update({ totalSteps: event.total_steps });
+      if (event.event === 'start') progress.update({ totalSteps: event.total_steps }).catch(unstored);
       else if (event.event === 'progress') {
         if (typeof event.loss === 'number') losses.push([event.step, event.loss]);
         throttle.push({ step: event.step, totalSteps: event.total_steps, losses });
@@ -243,7 +250,11 @@ export async function train(
         { ...job, stream, bytes },
         'the trainer printed a line longer than 64 KB; it was cut (see trainer.log)',
       ),
-  }).finally(() => throttle.flush());
+  }).finally(async () => {
+    await throttle.flush();
+    // What the trainer's events changed is stored before the next step reads or writes the job.
+    await progress.settled();
+  });
   if (outcome.malformed)
     deps.log.warn(
       { job: job.job, lines: outcome.malformed },
@@ -264,12 +275,12 @@ export async function register(
   snapshot: DatasetSnapshot,
   server: Pick<JobServer, 'provider' | 'registrar'>,
 ): Promise<boolean> {
-  const job = progress.update({
+  const job = await progress.update({
     stage: 'registering',
     step: outcome.steps,
     ...(outcome.finalLoss !== null ? { finalLoss: outcome.finalLoss } : {}),
   });
-  const version = deps.store.nextVersion(job.persona);
+  const version = await deps.store.nextVersion(job.persona);
   let registered: Awaited<ReturnType<ModelRegistrar['register']>>;
   try {
     registered = await server.registrar.register({
@@ -281,7 +292,11 @@ export async function register(
     });
   } catch (error) {
     const why = `${SERVER_NAMES[server.provider]} could not register the candidate`;
-    progress.fail(`${why}: ${(error as Error).message}`, undefined, `${why}: ${publicMessageOf(error)}`);
+    await progress.fail(
+      `${why}: ${(error as Error).message}`,
+      undefined,
+      `${why}: ${publicMessageOf(error)}`,
+    );
     return false;
   }
   const { model, ...done } = registered;
@@ -290,7 +305,7 @@ export async function register(
     { job: job.id, model, path: done.path, bytes: done.bytes, uploaded: done.uploaded, reused: done.reused },
     `registered the candidate: ${done.summary}`,
   );
-  deps.store.addVersion({
+  await deps.store.addVersion({
     persona: job.persona,
     version,
     model,
@@ -304,7 +319,7 @@ export async function register(
     samples: snapshot.train,
     createdAt: deps.clock.now(),
   });
-  progress.update({ stage: 'evaluating', candidate: model, version, registration });
+  await progress.update({ stage: 'evaluating', candidate: model, version, registration });
   return true;
 }
 
@@ -327,7 +342,7 @@ export async function judge(
   const systemPrompt = deps.systemPrompt?.(persona.id) ?? persona.systemPrompt;
   const evaluation = await evaluate(
     { ...examPrompts(exam, systemPrompt), hash: exam.summary.hash },
-    { candidate, incumbent: activeOf(deps, job.persona).model },
+    { candidate, incumbent: (await activeOf(deps, job.persona)).model },
     {
       answer: (model, messages: ChatMessage[]) =>
         deps.modelFor(job.persona, { model }).invoke(messages, { priority: BACKGROUND_PRIORITY, signal }),
@@ -351,18 +366,18 @@ export async function judge(
         deps.log.warn({ job: job.id, verdict: text.slice(0, 200) }, 'an unreadable verdict counts as a tie'),
     },
   );
-  deps.store.setVersionEvaluation(job.persona, job.version as number, evaluation);
+  await deps.store.setVersionEvaluation(job.persona, job.version as number, evaluation);
   return evaluation;
 }
 
 /** 6. The swap, or not: a better candidate is swapped in, or waits for the architect. */
-export function decide(
+export async function decide(
   deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log' | 'settings'>,
   progress: JobProgress,
   evaluation: EvaluationReport,
-): void {
+): Promise<void> {
   if (!evaluation.better) {
-    progress.update({ state: 'kept', stage: 'done', evaluation, finishedAt: deps.clock.now() });
+    await progress.update({ state: 'kept', stage: 'done', evaluation, finishedAt: deps.clock.now() });
     deps.log.info(
       { job: progress.job.id, verdict: evaluation.verdict },
       'candidate not better; the model in force stays',
@@ -370,9 +385,14 @@ export function decide(
     return;
   }
   // A forget during the job took lines it trained on: an architect decides, whatever the setting.
-  if (deps.settings.promotion === 'architect' || deps.store.get(progress.job.id)?.tainted) {
-    progress.update({ state: 'awaiting_architect', stage: 'done', evaluation, finishedAt: deps.clock.now() });
+  if (deps.settings.promotion === 'architect' || (await deps.store.get(progress.job.id))?.tainted) {
+    await progress.update({
+      state: 'awaiting_architect',
+      stage: 'done',
+      evaluation,
+      finishedAt: deps.clock.now(),
+    });
     return;
   }
-  swap(deps, progress.job, 'system', evaluation);
+  await swap(deps, progress.job, 'system', evaluation);
 }

@@ -29,8 +29,8 @@ export function serverOf(
 type ServingDeps = Pick<FinetuneRuntime, 'registrars' | 'store' | 'log'>;
 
 /** The record of a persona's version (none for 0, the codex's own model). */
-const recordOf = (deps: Pick<FinetuneRuntime, 'store'>, persona: string, version: number) =>
-  version > 0 ? deps.store.versions(persona).find((v) => v.version === version) : undefined;
+const recordOf = async (deps: Pick<FinetuneRuntime, 'store'>, persona: string, version: number) =>
+  version > 0 ? (await deps.store.versions(persona)).find((v) => v.version === version) : undefined;
 
 /** Takes a version off its server where it holds memory there (a runtime adapter). */
 export async function retireVersion(deps: ServingDeps, version: ModelVersion | undefined): Promise<void> {
@@ -63,6 +63,11 @@ export async function restoreVersion(deps: ServingDeps, version: ModelVersion | 
   }
 }
 
+/** Takes a persona's `version` off its server where it holds memory there (a candidate left out). */
+export async function retireVersionOf(deps: ServingDeps, persona: string, version: number): Promise<void> {
+  await followPointer(deps, persona, version, 0);
+}
+
 /** After a persona's pointer moved from version `left` to `entered`: their servers follow. */
 export async function followPointer(
   deps: ServingDeps,
@@ -70,14 +75,24 @@ export async function followPointer(
   left: number,
   entered: number,
 ): Promise<void> {
-  await restoreVersion(deps, recordOf(deps, persona, entered));
-  await retireVersion(deps, recordOf(deps, persona, left));
+  try {
+    await restoreVersion(deps, await recordOf(deps, persona, entered));
+    await retireVersion(deps, await recordOf(deps, persona, left));
+  } catch (error) {
+    // The versions could not be read: the servers stay as they are, the pointer has moved.
+    deps.log.warn({ err: error, persona }, 'could not read the versions for the servers to follow');
+  }
 }
 
 /** At start: the versions in force that live only in a server's memory are loaded again. */
 export async function restoreActive(deps: ServingDeps, personas: readonly string[]): Promise<void> {
-  for (const persona of personas) {
-    const active = deps.store.active(persona);
-    if (active && active.version > 0) await restoreVersion(deps, recordOf(deps, persona, active.version));
+  try {
+    for (const persona of personas) {
+      const active = await deps.store.active(persona);
+      if (active && active.version > 0)
+        await restoreVersion(deps, await recordOf(deps, persona, active.version));
+    }
+  } catch (error) {
+    deps.log.warn({ err: error }, 'could not read the versions for the servers to follow');
   }
 }

@@ -15,8 +15,8 @@ import { tempFolders } from '../../../support/fixtures.ts';
 
 const folders = tempFolders();
 let store: FinetuneStore | undefined;
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
   folders.cleanup();
 });
@@ -75,9 +75,9 @@ describe('freezing a dataset', () => {
         })
         .join('\n')}\n`,
     );
-    store = new FinetuneStore(dataDir);
+    store = await FinetuneStore.open({ dataDir });
     const clock = new ManualClock();
-    const begun = store.begin({
+    const begun = await store.begin({
       persona: 'ROBIN',
       trigger: 'command',
       requestedBy: 'a',
@@ -113,6 +113,9 @@ describe('freezing a dataset', () => {
     const holdout = readFileSync(snapshot.holdoutPath, 'utf8');
     expect(readSamples(snapshot.trainPath)).toHaveLength(snapshot.train);
     expect(snapshot.hash).toBe(sha256(train + holdout));
-    expect(store.get(begun.job.id)).toMatchObject({ samples: snapshot.train, datasetHash: snapshot.hash });
+    expect(await store.get(begun.job.id)).toMatchObject({
+      samples: snapshot.train,
+      datasetHash: snapshot.hash,
+    });
   }, 60_000);
 });

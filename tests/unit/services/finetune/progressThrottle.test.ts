@@ -7,7 +7,9 @@ function throttled() {
   const stored: Array<{ at: number; step: number }> = [];
   const throttle = new ProgressThrottle<{ step: number }>({
     clock,
-    store: (change) => stored.push({ at: clock.now() - start, ...change }),
+    store: (change) => {
+      stored.push({ at: clock.now() - start, ...change });
+    },
     onError: (error) => {
       throw error;
     },

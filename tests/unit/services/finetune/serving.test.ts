@@ -7,8 +7,8 @@ import { tempFolders } from '../../../support/fixtures.ts';
 
 const folders = tempFolders();
 let store: FinetuneStore | undefined;
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
   folders.cleanup();
 });
@@ -55,15 +55,15 @@ const version = (n: number, change: Partial<ModelVersion> = {}): ModelVersion =>
 
 describe('what the servers do when the pointer moves', () => {
   it('loads again the runtime adapter in force at start; leaves versions the server keeps alone', async () => {
-    store = new FinetuneStore(folders.folder());
+    store = await FinetuneStore.open({ dataDir: folders.folder() });
     const { calls, registrar } = recordingRegistrar();
-    store.addVersion(version(1));
-    store.activate({ persona: 'BRICK', version: 1, model: 'batos-brick-v1', since: 1, by: 'system' });
+    await store.addVersion(version(1));
+    await store.activate({ persona: 'BRICK', version: 1, model: 'batos-brick-v1', since: 1, by: 'system' });
     // ROBIN's version lives in Ollama, which keeps it: nothing to do.
-    store.addVersion(
+    await store.addVersion(
       version(1, { persona: 'ROBIN', model: 'batos-robin-v1', provider: 'ollama', path: 'merged' }),
     );
-    store.activate({ persona: 'ROBIN', version: 1, model: 'batos-robin-v1', since: 1, by: 'system' });
+    await store.activate({ persona: 'ROBIN', version: 1, model: 'batos-robin-v1', since: 1, by: 'system' });
     await restoreActive({ registrars: { openai: registrar }, store, log: createSilentLogger() }, [
       'ALFRED',
       'BRICK',
@@ -73,10 +73,10 @@ describe('what the servers do when the pointer moves', () => {
   });
 
   it('unloads the version a rollback leaves and loads the one it enters', async () => {
-    store = new FinetuneStore(folders.folder());
+    store = await FinetuneStore.open({ dataDir: folders.folder() });
     const { calls, registrar } = recordingRegistrar();
-    store.addVersion(version(1));
-    store.addVersion(version(2));
+    await store.addVersion(version(1));
+    await store.addVersion(version(2));
     const deps = { registrars: { openai: registrar }, store, log: createSilentLogger() };
     await followPointer(deps, 'BRICK', 2, 1);
     expect(calls).toEqual(['load batos-brick-v1 from /data/finetune/ft1/adapter', 'unload batos-brick-v2']);
@@ -87,8 +87,8 @@ describe('what the servers do when the pointer moves', () => {
   });
 
   it('logs a server that fails to follow, and goes on', async () => {
-    store = new FinetuneStore(folders.folder());
-    store.addVersion(version(1));
+    store = await FinetuneStore.open({ dataDir: folders.folder() });
+    await store.addVersion(version(1));
     // The log as records, read back by message.
     const records: Array<{ msg: string }> = [];
     const log = createLogger({

@@ -14,8 +14,8 @@ import { tempFolders } from '../../../support/fixtures.ts';
 
 const folders = tempFolders();
 let store: FinetuneStore | undefined;
-afterEach(() => {
-  store?.close();
+afterEach(async () => {
+  await store?.close();
   store = undefined;
   folders.cleanup();
 });
@@ -38,7 +38,7 @@ const SETTINGS: FinetuneSettings = {
 /** The training step of a begun job, on the fake trainer in the given mode, with its log as records. */
 async function trainWith(environment: Record<string, string>) {
   const folder = folders.folder();
-  store = new FinetuneStore(folder);
+  store = await FinetuneStore.open({ dataDir: folder });
   const clock = new ManualClock();
   const bus = createEventBus();
   const published: FinetuneJob[] = [];
@@ -50,7 +50,7 @@ async function trainWith(environment: Record<string, string>) {
     level: 'info',
     destination: { write: (line: string) => records.push(JSON.parse(line)) },
   });
-  const begun = store.begin({
+  const begun = await store.begin({
     persona: 'ROBIN',
     trigger: 'command',
     requestedBy: 'a',
@@ -87,7 +87,7 @@ async function trainWith(environment: Record<string, string>) {
     snapshot,
     folder,
   );
-  return { outcome, job: store.get(begun.job.id) as FinetuneJob, published, records };
+  return { outcome, job: (await store.get(begun.job.id)) as FinetuneJob, published, records };
 }
 
 describe('the training step', () => {

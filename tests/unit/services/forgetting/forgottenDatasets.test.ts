@@ -43,16 +43,16 @@ const examEntry = (id: string, content: string) =>
 const lines = (...items: string[]) => items.map((item) => `${item}\n`).join('');
 
 /** A fine-tuner's store with `jobs` in it (state and version as given), and what it publishes. */
-function setUp(jobs: Array<Pick<FinetuneJob, 'state'> & { version?: number }>) {
+async function setUp(jobs: Array<Pick<FinetuneJob, 'state'> & { version?: number }>) {
   const dataDir = folders.folder();
-  const store = new FinetuneStore(dataDir);
+  const store = await FinetuneStore.open({ dataDir });
   const bus = createEventBus();
   const published: FinetuneJob[] = [];
   bus.subscribe('finetune_job', ({ job }) => {
     published.push(job);
   });
-  jobs.forEach((job, i) => {
-    const begun = store.begin({
+  for (const [i, job] of jobs.entries()) {
+    const begun = await store.begin({
       persona: 'ROBIN',
       trigger: 'command',
       requestedBy: 'ada',
@@ -65,13 +65,13 @@ function setUp(jobs: Array<Pick<FinetuneJob, 'state'> & { version?: number }>) {
       losses: [],
     });
     if (!begun.ok) throw new Error('not begun');
-    store.update(
+    await store.update(
       begun.job.id,
       () => ({ state: job.state, stage: 'done', ...(job.version ? { version: job.version } : {}) }),
       i,
     );
     if (job.version) {
-      store.addVersion({
+      await store.addVersion({
         persona: 'ROBIN',
         version: job.version,
         model: `batos-robin-v${job.version}`,
@@ -83,7 +83,7 @@ function setUp(jobs: Array<Pick<FinetuneJob, 'state'> & { version?: number }>) {
         createdAt: i,
       });
       if (job.state === 'promoted')
-        store.activate({
+        await store.activate({
           persona: 'ROBIN',
           version: job.version,
           model: `batos-robin-v${job.version}`,
@@ -91,7 +91,7 @@ function setUp(jobs: Array<Pick<FinetuneJob, 'state'> & { version?: number }>) {
           by: 'system',
         });
     }
-  });
+  }
   const deps = { dataDir, store, bus, clock: new ManualClock(), log: createSilentLogger() };
   return { dataDir, store, deps, published };
 }
@@ -103,8 +103,8 @@ function freeze(dataDir: string, job: string, files: Record<string, string>) {
 }
 
 describe('forgetting in the fine-tuning loop', () => {
-  it('removes the dialogue from the datasets, hold-outs and exams; marks those jobs tainted; names the model in force and a clean rollback', () => {
-    const { dataDir, store, deps, published } = setUp([
+  it('removes the dialogue from the datasets, hold-outs and exams; marks those jobs tainted; names the model in force and a clean rollback', async () => {
+    const { dataDir, store, deps, published } = await setUp([
       { state: 'promoted', version: 1 },
       { state: 'promoted', version: 2 },
     ]);
@@ -121,7 +121,7 @@ describe('forgetting in the fine-tuning loop', () => {
       lines(examEntry('r-secret', secret.task), examEntry('r-c', 'clean three')),
     );
 
-    const report = forgetInDatasets(deps, forgotten);
+    const report = await forgetInDatasets(deps, forgotten);
 
     expect(report.examPrompts).toBe(1);
     expect(report.tainted).toEqual([
@@ -145,20 +145,24 @@ describe('forgetting in the fine-tuning loop', () => {
       .join('');
     expect(all).not.toContain('Quokka7Marmalade');
     expect(all.match(/clean (one|two|three)/g)).toHaveLength(6);
-    expect(store.get('ft2')?.tainted).toEqual({ at: deps.clock.now(), lines: 3 });
-    expect(store.get('ft1')?.tainted).toBeUndefined();
+    expect((await store.get('ft2'))?.tainted).toEqual({ at: deps.clock.now(), lines: 3 });
+    expect((await store.get('ft1'))?.tainted).toBeUndefined();
     // Published, so the job's log message says so.
     expect(published.map((job) => [job.id, job.tainted?.lines])).toEqual([['ft2', 3]]);
 
     // A second forget of the same finds nothing more.
-    expect(forgetInDatasets(deps, forgotten)).toEqual({ tainted: [], examPrompts: 0, inForce: [] });
-    store.close();
+    expect(await forgetInDatasets(deps, forgotten)).toEqual({ tainted: [], examPrompts: 0, inForce: [] });
+    await store.close();
   });
 
-  it('never promotes a tainted job by itself: it waits for an architect, even with FINETUNE_PROMOTION=auto', () => {
-    const { store, deps } = setUp([{ state: 'running' }]);
-    store.update('ft1', () => ({ tainted: { at: 1, lines: 2 }, candidate: 'batos-robin-v1', version: 1 }), 1);
-    const progress = new JobProgress(deps, store.get('ft1') as FinetuneJob);
+  it('never promotes a tainted job by itself: it waits for an architect, even with FINETUNE_PROMOTION=auto', async () => {
+    const { store, deps } = await setUp([{ state: 'running' }]);
+    await store.update(
+      'ft1',
+      () => ({ tainted: { at: 1, lines: 2 }, candidate: 'batos-robin-v1', version: 1 }),
+      1,
+    );
+    const progress = new JobProgress(deps, (await store.get('ft1')) as FinetuneJob);
     const evaluation = {
       prompts: 4,
       wins: 4,
@@ -173,9 +177,9 @@ describe('forgetting in the fine-tuning loop', () => {
       verdict: 'better',
     };
     const settings = { promotion: 'auto' } as Parameters<typeof decide>[0]['settings'];
-    decide({ ...deps, settings }, progress, evaluation);
-    expect(store.get('ft1')).toMatchObject({ state: 'awaiting_architect', tainted: { lines: 2 } });
-    expect(store.active('ROBIN')).toBeUndefined();
-    store.close();
+    await decide({ ...deps, settings }, progress, evaluation);
+    expect(await store.get('ft1')).toMatchObject({ state: 'awaiting_architect', tainted: { lines: 2 } });
+    expect(await store.active('ROBIN')).toBeUndefined();
+    await store.close();
   });
 });
