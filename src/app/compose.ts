@@ -143,7 +143,7 @@ export async function composeRuntime(
     recallFloor: config.memorySimilarityFloor,
   });
   const base = { config, logger, clock, bus };
-  const { sandbox, tools, toolForge } = composeTools({
+  const { sandbox, tools, toolForge } = await composeTools({
     ...base,
     modelFor: providers.modelFor,
     embedder: providers.embedder,
@@ -219,6 +219,7 @@ export async function composeRuntime(
       await amendments.close();
       proposals.close();
       await sandbox.close();
+      await tools.registry.close();
       await memory.close();
       await dialogue.close();
     },
