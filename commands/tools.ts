@@ -1,4 +1,3 @@
-import { relative } from 'node:path';
 import {
   type ChatInputCommandInteraction,
   EmbedBuilder,
@@ -110,6 +109,7 @@ const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'clie
   // A forge runs the models for rounds: it counts against the member's runs, as a dialogue does.
   limited: (interaction) => interaction.options.getSubcommand() === 'forge',
   async autocomplete(interaction, ports) {
+    await ports.tools.registry.refresh();
     return (await readableTools(interaction, ports)).map(({ manifest }) => ({
       name: `${manifest.name} (v${manifest.version})`,
       value: manifest.name,
@@ -125,6 +125,8 @@ const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'clie
       await forgeTool(interaction, ports);
       return;
     }
+    // What other processes forged or removed counts (with PostgreSQL).
+    await registry.refresh();
     if (sub === 'list') {
       const all = await readableTools(interaction, ports);
       if (all.length === 0) {
@@ -181,10 +183,10 @@ const tools: Command<PortsOf<'tools' | 'toolForge' | 'logger' | 'config' | 'clie
     }
 
     // remove: the router has already checked the architect role.
-    const archived = toolService.remove(name);
+    const archived = await toolService.remove(name);
     logger.info({ tool: name, userId: interaction.user.id, archived }, 'tool removed');
     await interaction.editReply({
-      content: `Removed \`${name}\`: the personas no longer see it. Its files are archived in \`${relative(registry.dir, archived ?? '')}\` under the forge folder.`,
+      content: `Removed \`${name}\`: the personas no longer see it. ${registry.archiveNote(archived ?? '')}`,
     });
     if (config.logChannelId) {
       const channel = await client.channels.fetch(config.logChannelId).catch(() => null);

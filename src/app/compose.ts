@@ -149,7 +149,7 @@ export async function composeRuntime(
     recallFloor: config.memorySimilarityFloor,
   });
   const base = { config, logger, clock, bus };
-  const { sandbox, tools, toolForge } = composeTools({
+  const { sandbox, tools, toolForge } = await composeTools({
     ...base,
     modelFor: providers.modelFor,
     embedder: providers.embedder,
@@ -227,6 +227,7 @@ export async function composeRuntime(
       await amendments.close();
       await proposals.close();
       await sandbox.close();
+      await tools.registry.close();
       await memory.close();
       await dialogue.close();
     },
@@ -290,7 +291,10 @@ export async function composeApp(
   // Beside the login, not before it: a slow or absent model server must not keep the bot off Discord.
   runtime.checkModels().catch((error: unknown) => logger.warn(findAppError(error)?.message ?? String(error)));
   const codexWatcher = startBotJobs(runtime, options);
-  const store = openAppStore(config.dataDir, (error) => logger.error({ err: error }, 'state store error'));
+  const store = await openAppStore(
+    storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
+    (error) => logger.error({ err: error }, 'state store error'),
+  );
   const commands = options.commands ?? (await loadCommands(COMMANDS_DIR));
   const build = () =>
     createBot({

@@ -1,13 +1,13 @@
-import { join } from 'node:path';
 import type { RunnableConfig } from '@langchain/core/runnables';
-import type { Checkpoint, CheckpointMetadata } from '@langchain/langgraph-checkpoint';
+import type { BaseCheckpointSaver, Checkpoint, CheckpointMetadata } from '@langchain/langgraph-checkpoint';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { cutFromCheckpoints } from './checkpointCuts.ts';
+import type { StoreLocation } from './db/openStoreDatabase.ts';
 import type { Forgotten } from './forgetting/forgotten.ts';
 import { openDatabase, truncateWal } from './sqlite.ts';
 
 /** Checkpoints kept per conversation: the latest and its recent parents. */
-const KEEP_CHECKPOINTS = 3;
+export const KEEP_CHECKPOINTS = 3;
 
 /**
  * LangGraph's SQLite checkpointer that keeps only the newest checkpoints of each conversation.
@@ -15,6 +15,13 @@ const KEEP_CHECKPOINTS = 3;
  * storage with the square of its length; we never travel back in time, so the old ones go.
  */
 class PruningSqliteSaver extends SqliteSaver {
+  constructor(
+    db: SqliteSaver['db'],
+    private readonly keep: number,
+  ) {
+    super(db);
+  }
+
   override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata) {
     const saved = await super.put(config, checkpoint, metadata);
     const threadId = saved.configurable?.thread_id as string | undefined;
@@ -30,11 +37,12 @@ class PruningSqliteSaver extends SqliteSaver {
   }
 
   private prune(threadId: string, ns: string): void {
+    if (!Number.isFinite(this.keep)) return;
     const oldest = this.db
       .prepare(
         'SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?',
       )
-      .get(threadId, ns, KEEP_CHECKPOINTS - 1) as { checkpoint_id: string } | undefined;
+      .get(threadId, ns, this.keep - 1) as { checkpoint_id: string } | undefined;
     if (!oldest) return;
     this.db.transaction(() => {
       for (const table of ['checkpoints', 'writes']) {
@@ -47,30 +55,50 @@ class PruningSqliteSaver extends SqliteSaver {
 }
 
 export interface CheckpointStore {
-  /** LangGraph's SQLite checkpointer: conversation state keyed by conversation (thread) id. */
-  readonly saver: SqliteSaver;
-  /** The database file. */
+  /**
+   * LangGraph's checkpointer: conversation state keyed by conversation (thread) id. SQLite's
+   * under `DATA_DIR`, or with `DATABASE_URL` PostgreSQL's (`checkpointStorePostgres.ts`); both
+   * keep the newest {@link KEEP_CHECKPOINTS} of a conversation.
+   */
+  readonly saver: BaseCheckpointSaver;
+  /** Where the checkpoints live: the database file, or the server and schema. */
   readonly path: string;
   /**
    * Cuts forgotten dialogues from every other conversation's stored state (a plan's prompt quoted
-   * them when it recalled them), then empties the write-ahead log; returns how many conversations
-   * changed (`checkpointCuts.ts`).
+   * them when it recalled them), then makes the old words unreadable from the storage too;
+   * returns how many conversations changed (`checkpointCuts.ts`, `checkpointCutsPostgres.ts`).
    */
-  forgetQuotes(forgotten: Forgotten): number;
-  close(): void;
+  forgetQuotes(forgotten: Forgotten): Promise<number>;
+  /** Closes the database; a second call does nothing. */
+  close(): Promise<void>;
 }
 
-/** Opens (creating if needed) `DATA_DIR/checkpoints.sqlite`. */
-export function openCheckpointStore(dataDir: string): CheckpointStore {
-  const path = join(dataDir, 'checkpoints.sqlite');
+export interface CheckpointStoreOptions {
+  /** Checkpoints kept per conversation (default {@link KEEP_CHECKPOINTS}; `Infinity`: all, as LangGraph's own savers). */
+  keep?: number;
+}
+
+/**
+ * Opens (creating if needed) the checkpoints where `location` says: `DATA_DIR/checkpoints.sqlite`,
+ * or with `DATABASE_URL` the schema `batos_checkpoints` of that PostgreSQL database.
+ */
+export async function openCheckpointStore(
+  location: StoreLocation,
+  options: CheckpointStoreOptions = {},
+): Promise<CheckpointStore> {
+  const keep = options.keep ?? KEEP_CHECKPOINTS;
+  if (location.databaseUrl) {
+    // PostgreSQL's driver and saver load only where they are used.
+    const { openPostgresCheckpointStore } = await import('./checkpointStorePostgres.ts');
+    return openPostgresCheckpointStore(location.databaseUrl, { keep, onDropped: location.onError });
+  }
   // Another process (a chat beside the bot) may hold the write lock for a moment: WAL + busy timeout.
-  const db = openDatabase(dataDir, 'checkpoints.sqlite');
-  const saver = new PruningSqliteSaver(db);
+  const db = openDatabase(location.dataDir, 'checkpoints.sqlite');
   return {
-    saver,
-    path,
-    forgetQuotes: (forgotten) => cutFromCheckpoints(db, forgotten),
-    close: () => {
+    saver: new PruningSqliteSaver(db, keep),
+    path: db.name,
+    forgetQuotes: async (forgotten) => cutFromCheckpoints(db, forgotten),
+    close: async () => {
       if (db.open) db.close();
     },
   };

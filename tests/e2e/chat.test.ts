@@ -128,7 +128,7 @@ describe('npm run chat, driven through a pipe', () => {
   });
 
   it('shows a persona’s tool call before its turn', async () => {
-    registerTool(new ToolRegistry(env.FORGE_DIR ?? ''));
+    await registerTool(new ToolRegistry(env.FORGE_DIR ?? ''));
     emulator
       .script(ALFRED, ['plan', 'Three words.'])
       .script(BRICK, ['TOOL_CALL: word_count {"text": "a b c"}', 'The tool says 3.'])

@@ -72,8 +72,8 @@ describe('npm run tool', () => {
     expect(existsSync(env.FORGE_DIR)).toBe(false);
 
     const registry = new ToolRegistry(env.FORGE_DIR);
-    registerTool(registry);
-    registerTool(registry, { name: 'letter_count', description: 'Counts letters.', guildId: '42' });
+    await registerTool(registry);
+    await registerTool(registry, { name: 'letter_count', description: 'Counts letters.', guildId: '42' });
     const listed = await tool(['list'], env);
     expect(listed).toMatchObject({ code: 0, stderr: '' });
     expect(listed.stdout.split('\n').filter(Boolean)).toEqual([
@@ -85,7 +85,7 @@ describe('npm run tool', () => {
 
   it('runs a registered tool by name, with its input checked against its schema', async () => {
     const { env } = setup();
-    registerTool(new ToolRegistry(env.FORGE_DIR));
+    await registerTool(new ToolRegistry(env.FORGE_DIR));
     const ok = await tool(['--name', 'word_count', '{"text": "a b c"}'], env);
     expect(ok).toMatchObject({ code: 0, stdout: '3\n' });
 

@@ -192,7 +192,7 @@ describe('/help and autocomplete', () => {
     expect(await choicesOf('forge', { persona: 'ROBIN', version: '' }, 'version', 'rollback')).toEqual([
       { name: `0 · ${ROBIN} (the codex's own)`, value: 0 },
     ]);
-    registerTool(h.runtime.tools.registry);
+    await registerTool(h.runtime.tools.registry);
     expect(await choicesOf('tools', { name: 'wo' }, 'name', 'show')).toEqual([
       { name: 'word_count (v1)', value: 'word_count' },
     ]);

@@ -219,12 +219,12 @@ describe('the tool forge in Discord', () => {
 describe('tools stay in the server they were forged in', () => {
   it('offers, lists and runs another server’s tool nowhere here; a forge here takes its own name', async () => {
     const h = await bot.start();
-    registerTool(h.runtime.tools.registry, {
+    await registerTool(h.runtime.tools.registry, {
       name: 'secret_tool',
       spec: 'the other server’s private plan',
       guildId: '999999999999999999',
     });
-    registerTool(h.runtime.tools.registry, {
+    await registerTool(h.runtime.tools.registry, {
       name: 'shared_tool',
       description: 'Counts words, for everyone.',
     });

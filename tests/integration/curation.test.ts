@@ -69,7 +69,7 @@ const NO_PYTHON = spawnSync('python3', ['--version']).status !== 0;
 describe('the interaction log keeps what each persona really saw', () => {
   it('records the system prompt, the prompt and the tool exchange of every turn as they were sent', async () => {
     const h = await start({ TOOLS_OFFERED: '3' });
-    registerTool(h.runtime.tools.registry);
+    await registerTool(h.runtime.tools.registry);
     h.emulator
       .script(ALFRED, ['plan', 'answer'])
       .script(BRICK, ['Let me count.\nTOOL_CALL: word_count {"text": "a b c"}', 'Three words.'])
@@ -553,7 +553,7 @@ describe('the golden files', () => {
 
   it.skipIf(NO_PYTHON)('writes files that the trainer’s --check accepts', async () => {
     const h = await start({ TOOLS_OFFERED: '3' });
-    registerTool(h.runtime.tools.registry);
+    await registerTool(h.runtime.tools.registry);
     h.emulator
       .script(ALFRED, ['plan', 'answer'])
       .script(BRICK, ['Let me count.\nTOOL_CALL: word_count {"text": "a b c"}', 'Three words.'])

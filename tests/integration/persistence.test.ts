@@ -1,14 +1,17 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
+import { usePostgres } from '../support/postgres.ts';
 import { scriptRound } from '../support/scripts.ts';
 
 const { ALFRED, BRICK } = TEST_MODELS;
 let harness: Harness;
 afterEach(() => harness?.close());
+const postgres = usePostgres();
 
 function scriptOneRound(h: Harness, answer: string) {
   scriptRound(h.emulator, { answer, dissonance: '0.1' });
@@ -44,6 +47,30 @@ describe('conversation persistence', () => {
       'What is the capital of France?',
       'How many people live there?',
     ]);
+  });
+
+  it('continues a conversation in a second process from PostgreSQL, its newest checkpoints kept', async () => {
+    harness = await startHarness({ env: { DATABASE_URL: await postgres.database() } });
+    scriptOneRound(harness, 'The capital of France is Paris.');
+    await harness.talk('thread-1', 'What is the capital of France?');
+    // A second process on the same database, while the first still runs.
+    const second = await harness.restart();
+    scriptOneRound(harness, 'About 2.1 million people.');
+    const events = await drain(
+      second.dialogue.run({ conversationId: 'thread-1', message: 'How many people live there?' }),
+    );
+    expect((events.at(-1) as DoneEvent).run).toBe(2);
+    expect((await harness.runtime.dialogue.turns('thread-1')).filter((t) => t.kind === 'task')).toHaveLength(
+      2,
+    );
+    await second.close();
+    const client = new pg.Client({ connectionString: harness.env.DATABASE_URL });
+    await client.connect();
+    const { rows } = await client.query(
+      "SELECT count(*)::int AS count FROM batos_checkpoints.checkpoints WHERE thread_id = 'thread-1'",
+    );
+    await client.end();
+    expect(rows[0]?.count).toBeLessThanOrEqual(3);
   });
 
   it('keeps conversations apart', async () => {

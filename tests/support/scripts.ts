@@ -65,7 +65,7 @@ export function registerTool(
   registry: ToolRegistry,
   fields: Partial<Omit<ToolManifest, 'version' | 'codeSha256'>> = {},
   code = WORD_COUNT_FIXED,
-): StoredTool {
+): Promise<StoredTool> {
   return registry.register(
     {
       name: 'word_count',

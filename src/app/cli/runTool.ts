@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, loadDotEnv } from '../../services/config.ts';
+import { type Config, loadConfig, loadDotEnv } from '../../services/config.ts';
+import { storeLocation } from '../../services/db/openStoreDatabase.ts';
 import { findAppError } from '../../services/errors.ts';
 import { createSilentLogger } from '../../services/logger.ts';
 import { checkToolCode } from '../../services/tools/codeGate.ts';
 import { createSandbox, describeFailureKind } from '../../services/tools/sandbox.ts';
-import { ToolRegistry } from '../../services/tools/toolRegistry.ts';
+import { type StoredTool, ToolRegistry } from '../../services/tools/toolRegistry.ts';
 import { createToolService } from '../../services/tools/toolService.ts';
 import { truncate } from '../../shared/text.ts';
 
@@ -25,12 +26,25 @@ interface Output {
   err: (text: string) => void;
 }
 
+/** The registered tools the settings name: FORGE_DIR, or with DATABASE_URL the database. */
+function openRegistry(config: Config): Promise<ToolRegistry> {
+  return ToolRegistry.open({ forgeDir: resolve(config.forgeDir), location: storeLocation(config) });
+}
+
 /** `list`: every registered tool's newest version, a line each, and how to run one. */
-function listTools(forgeDir: string, output: Output): number {
+async function listTools(config: Config, output: Output): Promise<number> {
+  const forgeDir = resolve(config.forgeDir);
   // Listing writes nothing: a forge folder that is not there yet holds no tool.
-  const tools = existsSync(forgeDir) ? new ToolRegistry(forgeDir).list() : [];
+  let tools: StoredTool[] = [];
+  let where = forgeDir;
+  if (config.databaseUrl || existsSync(forgeDir)) {
+    const registry = await openRegistry(config);
+    tools = registry.list();
+    where = registry.dir;
+    await registry.close();
+  }
   if (tools.length === 0) {
-    output.out(`No tools registered in ${forgeDir} yet: the personas forge them in a dialogue.\n`);
+    output.out(`No tools registered in ${where} yet: the personas forge them in a dialogue.\n`);
     return 0;
   }
   const width = Math.max(...tools.map((tool) => tool.manifest.name.length));
@@ -40,7 +54,7 @@ function listTools(forgeDir: string, output: Output): number {
     output.out(`${manifest.name.padEnd(width)}  v${manifest.version}  ${description}${where}\n`);
   }
   output.out(
-    `${tools.length} ${tools.length === 1 ? 'tool' : 'tools'} in ${forgeDir}. Run one: npm run tool -- --name <tool> '<json input>'\n`,
+    `${tools.length} ${tools.length === 1 ? 'tool' : 'tools'} in ${where}. Run one: npm run tool -- --name <tool> '<json input>'\n`,
   );
   return 0;
 }
@@ -62,7 +76,7 @@ async function runToolCli(argv: string[], output: Output): Promise<number> {
   const [first, second] = positionals;
   if (!name && first === 'list' && positionals.length === 1 && !values.help) {
     loadDotEnv();
-    return listTools(resolve(loadConfig().forgeDir), output);
+    return listTools(loadConfig(), output);
   }
   const file = name ? undefined : first;
   const inputText = (name ? first : second) ?? '{}';
@@ -86,12 +100,9 @@ async function runToolCli(argv: string[], output: Output): Promise<number> {
   });
   try {
     if (name) {
-      const tools = createToolService({
-        registry: new ToolRegistry(resolve(config.forgeDir)),
-        sandbox,
-        logger: createSilentLogger(),
-      });
-      const outcome = await tools.call(name, input);
+      const registry = await openRegistry(config);
+      const tools = createToolService({ registry, sandbox, logger: createSilentLogger() });
+      const outcome = await tools.call(name, input).finally(() => registry.close());
       if (!outcome.ok) {
         output.err(`error: ${outcome.error}\n`);
         return 1;

@@ -2,6 +2,7 @@ import type { Dialogue } from '../../graph/dialogue.ts';
 import type { CheckpointStore } from '../../services/checkpointStore.ts';
 import type { Clock } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
+import { storeLocation } from '../../services/db/openStoreDatabase.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { Forgotten } from '../../services/forgetting/forgotten.ts';
 import type { ModelFor } from '../../services/llm/chatModel.ts';
@@ -44,7 +45,13 @@ export function lazyDialogue(parts: DialogueParts): {
       import('../../graph/dialogue.ts'),
     ]);
     if (closed) throw new Error('the runtime is closed');
-    const opened = openCheckpointStore(config.dataDir);
+    const opened = await openCheckpointStore(
+      storeLocation(config, (err) => parts.logger.warn({ err }, 'database connection dropped')),
+    );
+    if (closed) {
+      await opened.close();
+      throw new Error('the runtime is closed');
+    }
     store = opened;
     return createDialogue({
       modelFor: parts.modelFor,
@@ -84,7 +91,7 @@ export function lazyDialogue(parts: DialogueParts): {
     async close() {
       closed = true;
       await built.started()?.catch(() => undefined);
-      store?.close();
+      await store?.close();
       store = undefined;
     },
   };

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Clock } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
+import { storeLocation } from '../../services/db/openStoreDatabase.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { ModelFor } from '../../services/llm/chatModel.ts';
 import type { Embedder } from '../../services/llm/embedder.ts';
@@ -13,7 +14,7 @@ import { createToolService, type ToolService } from '../../services/tools/toolSe
 import { createLazy } from '../../shared/lazy.ts';
 
 /** The forged tools (registry, retrieval, sandboxed calls) and the forge that makes them, loaded with its first tool. */
-export function composeTools(deps: {
+export async function composeTools(deps: {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -24,13 +25,19 @@ export function composeTools(deps: {
   codexVersion: () => number;
   /** A tool forge in place of the real one (tests). */
   toolForge?: ToolForge;
-}): { sandbox: Sandbox; tools: ToolService; toolForge: ToolForge } {
+}): Promise<{ sandbox: Sandbox; tools: ToolService; toolForge: ToolForge }> {
   const { config, logger } = deps;
+  // FORGE_DIR, or with DATABASE_URL the database every process shares (`toolRegistry.ts` says why).
+  const registry = await ToolRegistry.open({
+    forgeDir: resolve(config.forgeDir),
+    location: storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
+    logger,
+  });
   const sandbox = createSandbox({
     limits: { timeoutMs: config.sandboxTimeoutMs, memoryBytes: config.sandboxMemoryMb * 1024 * 1024 },
   });
   const tools = createToolService({
-    registry: new ToolRegistry(resolve(config.forgeDir), logger),
+    registry,
     sandbox,
     embedder: deps.embedder,
     embeddingsPath: join(config.dataDir, 'tools', 'embeddings.json'),

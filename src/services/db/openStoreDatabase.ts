@@ -61,18 +61,25 @@ export async function openStoreDatabase(location: StoreLocation, spec: StoreSpec
     await migrate(db, spec.migrations, { schema });
   } catch (error) {
     await db.close();
-    const code = (error as { code?: string }).code;
-    if (code && CONNECTION_CODES.has(code)) {
-      throw new AppError(
-        'DATABASE_UNREACHABLE',
-        'operational',
-        `PostgreSQL at ${describeUrl(location.databaseUrl)} did not let BAT OS in (${(error as Error).message}): start it, or fix DATABASE_URL (unset it to keep the state in SQLite files under DATA_DIR).`,
-        { cause: error },
-      );
-    }
-    throw error;
+    throw unreachableDatabase(location.databaseUrl, error);
   }
   return db;
+}
+
+/**
+ * `error` as a DATABASE_UNREACHABLE error that says what to check when it is a refused
+ * connection or login (for the stores whose packages connect by themselves: keyv, LangGraph's
+ * saver); any other error as it is.
+ */
+export function unreachableDatabase(url: string, error: unknown): unknown {
+  const code = (error as { code?: string }).code;
+  if (!code || !CONNECTION_CODES.has(code)) return error;
+  return new AppError(
+    'DATABASE_UNREACHABLE',
+    'operational',
+    `PostgreSQL at ${describeUrl(url)} did not let BAT OS in (${(error as Error).message}): start it, or fix DATABASE_URL (unset it to keep the state in SQLite files under DATA_DIR).`,
+    { cause: error },
+  );
 }
 
 /** The stores' location the settings give (`DATA_DIR`, `DATABASE_URL`); `onError` hears of dropped idle connections. */

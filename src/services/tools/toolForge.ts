@@ -201,6 +201,8 @@ async function registerTool(
 ): Promise<StoredTool> {
   const { deps } = forge;
   const forgedFor = request.forgedFor ?? undefined;
+  // The names other processes took since the last look count too.
+  await deps.tools.registry.refresh();
   const name = freeName(deps.tools, designed.name, request.guildId ?? null, forgedFor);
   if (name !== designed.name) {
     forge.logger.info(
@@ -208,8 +210,9 @@ async function registerTool(
       'the designed name is another’s tool; forged under its own',
     );
   }
-  // Named and written in one synchronous stretch: no other forge can take the name in between.
-  const tool = deps.tools.registry.register(
+  // Named and written in one synchronous stretch (in a folder): no other forge of this process
+  // can take the name in between. In a database the version is chosen under a lock as it is written.
+  const tool = await deps.tools.registry.register(
     {
       name,
       description: designed.description,

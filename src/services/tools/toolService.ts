@@ -28,7 +28,7 @@ export interface ToolService extends ToolBox {
   /** Embeds a (new) tool's description and spec for retrieval; failures are logged, not thrown. */
   index(tool: StoredTool): Promise<void>;
   /** Archives a tool; returns where it went, or undefined when there is no such tool. */
-  remove(name: string): string | undefined;
+  remove(name: string): Promise<string | undefined>;
   /** Checks an input against a tool's schema; null when it is valid. */
   validate(tool: StoredTool, input: unknown): string | null;
 }
@@ -78,6 +78,7 @@ async function relevantTools(
   options: ToolScope & { k: number; floor: number },
 ): Promise<ToolInfo[]> {
   if (options.k <= 0) return [];
+  await deps.registry.refresh();
   const tools = toolsInScope(deps.registry, options);
   // A small shelf is offered whole: nothing to rank, no embedding call.
   if (tools.length <= options.k) return tools.map(toolInfo);
@@ -118,19 +119,25 @@ export function createToolService(deps: ToolServiceDeps): ToolService {
         k: options.k ?? deps.offered ?? 3,
         floor: deps.relevanceFloor ?? 0.3,
       }),
-    closest: async (text, scope = {}) => (await rankTools(ranking, shelf(scope), text, true))[0],
+    async closest(text, scope = {}) {
+      await registry.refresh();
+      return (await rankTools(ranking, shelf(scope), text, true))[0];
+    },
     index: (tool) => embeddings.index(tool),
-    remove(name) {
-      const archived = registry.remove(name);
+    async remove(name) {
+      const archived = await registry.remove(name);
       if (archived) embeddings.forget(name);
       return archived;
     },
     validate: calls.validate,
-    call: (name, input, options = {}) =>
-      callTool(
+    // Each look at the shelf that may await first takes in what other processes forged (`refresh`).
+    async call(name, input, options = {}) {
+      await registry.refresh();
+      return callTool(
         calls,
         { name, tool: find(name, options), known: () => shelf(options).map((t) => t.manifest.name), input },
         options.signal,
-      ),
+      );
+    },
   };
 }

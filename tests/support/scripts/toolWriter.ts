@@ -10,6 +10,6 @@ const registry = new ToolRegistry(forgeDir);
 for (let n = 0; ; n++) {
   // A sizeable tool, so that a kill often lands mid-write.
   const code = `function run(input) {\n  return ${n};\n}\n${'// padding\n'.repeat(20_000)}`;
-  const stored = registerTool(registry, { name: `tool_${n % 3}` }, code);
+  const stored = await registerTool(registry, { name: `tool_${n % 3}` }, code);
   process.stdout.write(`registered ${stored.manifest.name} v${stored.manifest.version}\n`);
 }

@@ -20,10 +20,10 @@ const sandbox: Sandbox = {
 describe('the tools a place may see', () => {
   it('offers, lists and runs a tool forged in a place only where its readers may read that place', async () => {
     const registry = new ToolRegistry(folders.folder());
-    registerTool(registry, { name: 'lab_tool', guildId: 'g', channelId: 'lab' });
-    registerTool(registry, { name: 'open_tool', guildId: 'g', channelId: 'general' });
+    await registerTool(registry, { name: 'lab_tool', guildId: 'g', channelId: 'lab' });
+    await registerTool(registry, { name: 'open_tool', guildId: 'g', channelId: 'general' });
     // Forged before places were kept, or outside Discord: its server sees it, as before.
-    registerTool(registry, { name: 'old_tool', guildId: 'g' });
+    await registerTool(registry, { name: 'old_tool', guildId: 'g' });
     const tools = createToolService({ registry, sandbox, logger: createSilentLogger() });
 
     const general = { guildId: 'g', channelIds: ['general'] };
