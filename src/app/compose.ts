@@ -13,7 +13,7 @@ import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
 import { ReactionStore } from '../services/curation/reactions.ts';
-import { storeLocation } from '../services/db/openStoreDatabase.ts';
+import { dropped, storeLocation } from '../services/db/openStoreDatabase.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -166,9 +166,7 @@ export async function composeRuntime(
     toolForge,
   });
   const loops: LoopParts = { ...base, codex, memory, providers };
-  const proposals = await ProposalStore.open(
-    storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
-  );
+  const proposals = await ProposalStore.open(storeLocation(config, dropped(logger)));
   const amendments = await composeAmendments(loops, proposals);
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
@@ -291,9 +289,8 @@ export async function composeApp(
   // Beside the login, not before it: a slow or absent model server must not keep the bot off Discord.
   runtime.checkModels().catch((error: unknown) => logger.warn(findAppError(error)?.message ?? String(error)));
   const codexWatcher = startBotJobs(runtime, options);
-  const store = await openAppStore(
-    storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
-    (error) => logger.error({ err: error }, 'state store error'),
+  const store = await openAppStore(storeLocation(config, dropped(logger)), (error) =>
+    logger.error({ err: error }, 'state store error'),
   );
   const commands = options.commands ?? (await loadCommands(COMMANDS_DIR));
   const build = () =>

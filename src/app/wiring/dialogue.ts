@@ -2,7 +2,7 @@ import type { Dialogue } from '../../graph/dialogue.ts';
 import type { CheckpointStore } from '../../services/checkpointStore.ts';
 import type { Clock } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
-import { storeLocation } from '../../services/db/openStoreDatabase.ts';
+import { dropped, storeLocation } from '../../services/db/openStoreDatabase.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { Forgotten } from '../../services/forgetting/forgotten.ts';
 import type { ModelFor } from '../../services/llm/chatModel.ts';
@@ -45,9 +45,7 @@ export function lazyDialogue(parts: DialogueParts): {
       import('../../graph/dialogue.ts'),
     ]);
     if (closed) throw new Error('the runtime is closed');
-    const opened = await openCheckpointStore(
-      storeLocation(config, (err) => parts.logger.warn({ err }, 'database connection dropped')),
-    );
+    const opened = await openCheckpointStore(storeLocation(config, dropped(parts.logger)));
     if (closed) {
       await opened.close();
       throw new Error('the runtime is closed');

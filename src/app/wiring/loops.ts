@@ -8,7 +8,7 @@ import { CurationLedger } from '../../services/curation/curationLedger.ts';
 import { createGoldenStore } from '../../services/curation/goldenStore.ts';
 import type { ReactionStore } from '../../services/curation/reactions.ts';
 import { createPostgresLeadership, soleLeadership } from '../../services/db/leadership.ts';
-import { storeLocation } from '../../services/db/openStoreDatabase.ts';
+import { dropped, storeLocation } from '../../services/db/openStoreDatabase.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
 import { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
@@ -116,10 +116,10 @@ export function composeRegistrars(config: Config): Registrars {
 
 /** The fine-tune record where the settings put the stores, its view of the models in force read. */
 export function openFinetuneStore(config: Config, logger: Logger, clock: Clock): Promise<FinetuneStore> {
-  return FinetuneStore.open(
-    storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
-    { clock, onError: (err) => logger.warn({ err }, 'could not refresh the models in force') },
-  );
+  return FinetuneStore.open(storeLocation(config, dropped(logger)), {
+    clock,
+    onError: (err) => logger.warn({ err }, 'could not refresh the models in force'),
+  });
 }
 
 /** The strategic loop: fine-tunes a persona on its golden set, evaluates, and swaps. */
@@ -135,7 +135,7 @@ export function composeFineTuner(
     owners: jobOwners(
       config.databaseUrl
         ? createPostgresLeadership(config.databaseUrl, {
-            onError: (err) => parts.logger.warn({ err }, 'database connection dropped'),
+            onError: dropped(parts.logger),
           })
         : soleLeadership,
     ),

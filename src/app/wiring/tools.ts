@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Clock } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
-import { storeLocation } from '../../services/db/openStoreDatabase.ts';
+import { dropped, storeLocation } from '../../services/db/openStoreDatabase.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import type { ModelFor } from '../../services/llm/chatModel.ts';
 import type { Embedder } from '../../services/llm/embedder.ts';
@@ -30,7 +30,7 @@ export async function composeTools(deps: {
   // FORGE_DIR, or with DATABASE_URL the database every process shares (`toolRegistry.ts` says why).
   const registry = await ToolRegistry.open({
     forgeDir: resolve(config.forgeDir),
-    location: storeLocation(config, (err) => logger.warn({ err }, 'database connection dropped')),
+    location: storeLocation(config, dropped(logger)),
     logger,
   });
   const sandbox = createSandbox({

@@ -91,3 +91,9 @@ export const storeLocation = (
   ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
   ...(onError ? { onError } : {}),
 });
+
+/** What a store tells the log when PostgreSQL drops one of its idle connections (the pool replaces it). */
+export const dropped =
+  (logger: { warn(details: object, message: string): void }) =>
+  (err: Error): void =>
+    logger.warn({ err }, 'database connection dropped');
