@@ -34,7 +34,7 @@ const ARCHITECT_ONLY = new Set(['run', 'rollback']);
 /** Fine-tunes a persona on its golden set now. */
 export async function startFinetune(interaction: ChatInputCommandInteraction, { fineTuner }: FinetunePorts) {
   const persona = interaction.options.getString('persona', true).trim().toUpperCase();
-  const started = fineTuner.start(persona, { trigger: 'command', requestedBy: interaction.user.id });
+  const started = await fineTuner.start(persona, { trigger: 'command', requestedBy: interaction.user.id });
   await finishSlowReply(interaction, {
     content: started.ok
       ? `🧠 Fine-tune ${started.job.id} of ${persona} started; its progress is in the log channel.`

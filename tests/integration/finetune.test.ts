@@ -39,7 +39,7 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
   it('trains, registers, evaluates and swaps a better ROBIN in; later calls use it', async () => {
     const h = await start();
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    const started = h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    const started = await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
     expect(started).toMatchObject({ ok: true, job: { id: 'ft1', persona: 'ROBIN', state: 'running' } });
     await h.runtime.fineTuner.settled();
 
@@ -175,23 +175,25 @@ describe('the UnslothForge through the fake trainer and the Ollama emulator', ()
 
   it('refuses a persona without finetune_base, and a second job while one runs', async () => {
     const h = await start({ FINETUNE_PROMOTION: 'auto' }, {});
-    expect(h.runtime.fineTuner.start('NOBODY', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
-      code: 'UNKNOWN_PERSONA',
-    });
+    expect(await h.runtime.fineTuner.start('NOBODY', { trigger: 'command', requestedBy: 'a' })).toMatchObject(
+      {
+        code: 'UNKNOWN_PERSONA',
+      },
+    );
     // A persona whose codex table names no Hugging Face base: told what to add.
     const codex = readFileSync(h.codexPath, 'utf8');
     writeFileSync(h.codexPath, codex.replace(/(\[personas\.BRICK\][\s\S]*?)finetune_base = "[^"]*"\n/, '$1'));
     await h.runtime.reloadCodex();
     writeGolden(h.dataDir, 'BRICK', 3);
-    expect(h.runtime.fineTuner.start('BRICK', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
+    expect(await h.runtime.fineTuner.start('BRICK', { trigger: 'command', requestedBy: 'a' })).toMatchObject({
       code: 'NO_BASE',
       reason: expect.stringMatching(
         /BRICK has no finetune_base in the codex: add finetune_base = .* under \[personas\.BRICK\]/,
       ),
     });
     scriptEvaluation(h.emulator, { prefers: 'candidate' });
-    const first = h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
-    const second = h.runtime.fineTuner.start('ROBIN', { trigger: 'schedule', requestedBy: 'system' });
+    const first = await h.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'a' });
+    const second = await h.runtime.fineTuner.start('ROBIN', { trigger: 'schedule', requestedBy: 'system' });
     expect(first.ok).toBe(true);
     expect(second).toMatchObject({
       ok: false,

@@ -98,7 +98,7 @@ describe('a judge model on the other server (`judge_provider`)', () => {
     });
 
     expect(
-      harness.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' }),
+      await harness.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' }),
     ).toMatchObject({
       ok: true,
     });

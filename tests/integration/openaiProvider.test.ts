@@ -193,7 +193,10 @@ describe('one persona on another server (provider in the codex)', () => {
 
     // The persona on the other server may be fine-tuned too (its adapter loaded at run time,
     // tests/e2e/finetuneServers.test.ts): here it has no golden samples yet, which is all it lacks.
-    const refused = harness.runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'arch' });
+    const refused = await harness.runtime.fineTuner.start('ROBIN', {
+      trigger: 'command',
+      requestedBy: 'arch',
+    });
     expect(refused).toMatchObject({ ok: false, code: 'NO_SAMPLES' });
   });
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createRunningSha256, type RunningSha256, sha256 } from '../../shared/hash.ts';
+import type { GoldenReader, GoldenSetKind } from '../curation/goldenStore.ts';
+import { wholeLines } from '../curation/lineFile.ts';
 import { writeFileDurablyAsync } from '../durableWrite.ts';
 import { admitSamples, type SnapshotPolicy } from './snapshotPolicy.ts';
 
@@ -26,16 +28,24 @@ export async function turnEachSlice(handled: number): Promise<void> {
   if (handled % SLICE === 0) await nextTurn();
 }
 
-/** One golden sample as curation writes it (`DATA_DIR/golden/<persona>.jsonl`). */
+/** One golden sample as curation writes it (a line of `DATA_DIR/golden/<persona>.jsonl`, or a row of its table). */
 export interface GoldenSample {
   messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   meta?: Record<string, unknown>;
 }
 
-/** Where a persona's golden set and anchor set are. */
+/** Where a persona's golden set and anchor set are, when they are files. */
 export const goldenPaths = (dataDir: string, persona: string) => ({
   golden: join(dataDir, 'golden', `${persona}.jsonl`),
   anchor: join(dataDir, 'golden', `${persona}.anchor.jsonl`),
+});
+
+/**
+ * The golden sets as files under `dataDir` (the default, without `DATABASE_URL`), for a reader
+ * given no golden store: the same lines the store's files give.
+ */
+export const goldenFiles = (dataDir: string): GoldenReader => ({
+  lines: (persona, set) => wholeLines(goldenPaths(dataDir, persona)[set]),
 });
 
 /** The sample a JSONL line holds; undefined for a torn or foreign line (curation repairs the file). */
@@ -70,6 +80,25 @@ export async function streamSamples(path: string): Promise<GoldenSample[]> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   return samples;
+}
+
+/**
+ * A persona's golden set and anchor set, read through the golden store (files or a table) as
+ * streams of lines; a line that is no sample is skipped, as in a file.
+ */
+export async function readGoldenSets(
+  golden: GoldenReader,
+  persona: string,
+): Promise<{ golden: GoldenSample[]; anchor: GoldenSample[] }> {
+  const read = async (set: GoldenSetKind) => {
+    const samples: GoldenSample[] = [];
+    for await (const line of golden.lines(persona, set)) {
+      const sample = sampleOf(line);
+      if (sample) samples.push(sample);
+    }
+    return samples;
+  };
+  return { golden: await read('golden'), anchor: await read('anchor') };
 }
 
 const hashOf = (sample: GoldenSample) => sha256(JSON.stringify(sample.messages));
@@ -152,6 +181,8 @@ function writeSamples(path: string, samples: readonly GoldenSample[], hash: Runn
 
 /** Freezes a persona's dataset into `folder`, with what the policy admits (see snapshotPolicy). */
 export async function snapshotDataset(options: {
+  /** Where the sets are read: the golden store (default: the files under `dataDir`). */
+  golden?: GoldenReader;
   dataDir: string;
   persona: string;
   folder: string;
@@ -160,9 +191,10 @@ export async function snapshotDataset(options: {
   exclude?: (sample: GoldenSample) => boolean;
   policy?: SnapshotPolicy;
 }): Promise<DatasetSnapshot> {
-  const paths = goldenPaths(options.dataDir, options.persona);
-  const golden = await streamSamples(paths.golden);
-  const anchor = await streamSamples(paths.anchor);
+  const { golden, anchor } = await readGoldenSets(
+    options.golden ?? goldenFiles(options.dataDir),
+    options.persona,
+  );
   const hashes = await hashesOf([...anchor, ...golden]);
   // Each content once, the anchor set first: within a member's share, their anchor samples stay.
   const admitted = admitSamples(

@@ -35,7 +35,10 @@ export type {
  */
 export interface FineTuner {
   /** Starts a fine-tune of `persona` (the job runs on; its progress is published). */
-  start(persona: string, trigger: { trigger: FinetuneJob['trigger']; requestedBy: string }): FinetuneDecision;
+  start(
+    persona: string,
+    trigger: { trigger: FinetuneJob['trigger']; requestedBy: string },
+  ): Promise<FinetuneDecision>;
   /** Waits for the running job, if any, and for the servers to follow the last swap or rollback. */
   settled(): Promise<void>;
   /** The scheduled job: the next persona whose golden set grew by `triggerSize`, to the end. */
@@ -72,7 +75,7 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
     log: deps.logger.child({ module: 'finetune' }),
     signal: slot.signal,
     // The manifests' counts when curation keeps them; else the files, line by line.
-    countGolden: deps.goldenCount ?? ((persona) => goldenCount(deps.dataDir, persona)),
+    countGolden: deps.goldenCount ?? (async (persona) => goldenCount(deps.dataDir, persona)),
   };
   endInterruptedJob(runtime);
   // A server that forgets on restart (vLLM's runtime adapters) gets the versions in force again.
@@ -86,7 +89,11 @@ export function createFineTuner(deps: FineTunerDeps): FineTuner {
     ),
   );
   return {
-    start: (persona, trigger) => startJob(runtime, slot, persona, trigger),
+    start: (persona, trigger) => {
+      const decision = startJob(runtime, slot, persona, trigger);
+      slot.starting(decision);
+      return decision;
+    },
     settled: () => slot.settled(),
     job: (cron) => scheduledJob(runtime, slot, cron),
     promote: (jobId, userId) => decideJob(runtime, jobId, userId, 'promote'),

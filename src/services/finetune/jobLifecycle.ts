@@ -22,6 +22,8 @@ const CHORES_PATIENCE_MS = 5_000;
  */
 export class JobSlot {
   private running: Promise<void> | undefined;
+  /** Starts whose checks are not done yet (the golden count is asked for): their job is not held yet. */
+  private readonly starts = new Set<Promise<void>>();
   private readonly chores = new Set<Promise<void>>();
   private readonly closing = new AbortController();
 
@@ -36,6 +38,16 @@ export class JobSlot {
     });
   }
 
+  /** Follows a start until its job, if it starts one, is held. */
+  starting(start: Promise<unknown>): void {
+    const followed = start.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.starts.add(followed);
+    void followed.finally(() => this.starts.delete(followed));
+  }
+
   /** Follows a server's follow-up until it ends (it logs its own failures). */
   chore(work: Promise<void>): void {
     const followed = work.finally(() => this.chores.delete(followed));
@@ -44,6 +56,7 @@ export class JobSlot {
 
   /** Waits for the running job and the follow-ups, if any. */
   async settled(): Promise<void> {
+    await Promise.all([...this.starts]);
     await this.running;
     await Promise.all([...this.chores]);
   }
@@ -54,6 +67,7 @@ export class JobSlot {
    */
   async close(): Promise<void> {
     this.closing.abort(new Error('shutting down'));
+    await Promise.all([...this.starts]);
     await this.running;
     let timer: NodeJS.Timeout | undefined;
     const patience = new Promise<void>((resolve) => {
@@ -108,10 +122,10 @@ export function endInterruptedJob(deps: Pick<FinetuneRuntime, 'store' | 'dataDir
 }
 
 /** Why a persona cannot be fine-tuned, if it cannot. */
-function unfit(
+async function unfit(
   deps: Pick<FinetuneRuntime, 'personas' | 'providerOf' | 'registrars' | 'countGolden'>,
   personaId: string,
-): FinetuneDecision | undefined {
+): Promise<FinetuneDecision | undefined> {
   const registry = deps.personas();
   if (!registry.has(personaId)) {
     return refuse(
@@ -135,7 +149,7 @@ function unfit(
       `${persona.id} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it, or set provider = "ollama" under [personas.${persona.id}].`,
     );
   }
-  if (deps.countGolden(persona.id) === 0) {
+  if ((await deps.countGolden(persona.id)) === 0) {
     return refuse(
       'NO_SAMPLES',
       `${persona.id} has no golden samples yet: curation keeps them as dialogues are judged.`,
@@ -145,13 +159,13 @@ function unfit(
 }
 
 /** Starts a fine-tune of a persona unless it is unfit or one is running; the job runs on in `slot`. */
-export function startJob(
+export async function startJob(
   deps: FinetuneRuntime,
   slot: JobSlot,
   personaId: string,
   trigger: { trigger: FinetuneJob['trigger']; requestedBy: string },
-): FinetuneDecision {
-  const refusal = unfit(deps, personaId);
+): Promise<FinetuneDecision> {
+  const refusal = await unfit(deps, personaId);
   if (refusal) return refusal;
   const persona = deps.personas().get(personaId);
   const begun = deps.store.begin({
@@ -213,15 +227,18 @@ export function scheduledJob(deps: FinetuneRuntime, slot: JobSlot, cron: string)
     autonomous: true,
     async run() {
       if (deps.store.running()) return 'a fine-tune is already running';
-      const due = deps
+      const fit = deps
         .personas()
         .list()
-        .filter((p) => p.finetuneBase && serverOf(deps, p.id).registrar)
-        .map((p) => ({ id: p.id, grown: deps.countGolden(p.id) - lastGolden(deps, p.id) }))
+        .filter((p) => p.finetuneBase && serverOf(deps, p.id).registrar);
+      const grown: Array<{ id: string; grown: number }> = [];
+      for (const p of fit)
+        grown.push({ id: p.id, grown: (await deps.countGolden(p.id)) - lastGolden(deps, p.id) });
+      const due = grown
         .filter((p) => p.grown >= deps.settings.triggerSize)
         .sort((a, b) => b.grown - a.grown)[0];
       if (!due) return `no persona has ${deps.settings.triggerSize} new golden samples yet`;
-      const started = startJob(deps, slot, due.id, { trigger: 'schedule', requestedBy: 'system' });
+      const started = await startJob(deps, slot, due.id, { trigger: 'schedule', requestedBy: 'system' });
       if (!started.ok) return started.reason;
       await slot.settled();
       const job = deps.store.get(started.job.id);

@@ -29,6 +29,6 @@ const runtime = await composeRuntime(
 runtime.bus.subscribe('finetune_job', ({ job }) => {
   if (job.step) process.stdout.write(`training ${job.step}\n`);
 });
-const started = runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'crash-test' });
+const started = await runtime.fineTuner.start('ROBIN', { trigger: 'command', requestedBy: 'crash-test' });
 if (!started.ok) throw new Error(started.reason);
 await new Promise(() => undefined);
