@@ -1,7 +1,6 @@
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createRunningSha256, type RunningSha256, sha256 } from '../../shared/hash.ts';
 import type { GoldenReader, GoldenSetKind } from '../curation/goldenStore.ts';
@@ -12,7 +11,9 @@ import { admitSamples, type SnapshotPolicy } from './snapshotPolicy.ts';
 /**
  * A fine-tune's dataset, frozen: the persona's golden set and its anchor set copied into the
  * job's folder with their hash, a share of the golden set held out for the evaluation (never
- * trained on), the anchor set always trained on.
+ * trained on), the anchor set always trained on. The sets are read through the golden store
+ * (`curation/goldenStore.ts`): files under `DATA_DIR/golden`, or a table with `DATABASE_URL`; the
+ * files written are the same either way.
  *
  * A golden set may hold tens of thousands of samples, and the bot goes on serving dialogues
  * while a job starts: the sets are read as streams, and hashed, sorted and written a slice at a
@@ -66,20 +67,6 @@ export function readSamples(path: string): GoldenSample[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .flatMap((line) => sampleOf(line) ?? []);
-}
-
-/** The samples of a JSONL file, as `readSamples`, read as a stream: the event loop turns between chunks. */
-export async function streamSamples(path: string): Promise<GoldenSample[]> {
-  const samples: GoldenSample[] = [];
-  try {
-    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-      const sample = sampleOf(line);
-      if (sample) samples.push(sample);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  return samples;
 }
 
 /**
