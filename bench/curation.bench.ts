@@ -127,7 +127,7 @@ async function throughput(
       modelFor,
       personas: () => personas,
       judge: () => codex.data.curation,
-      ledger: new CurationLedger(dir),
+      ledger: await CurationLedger.open({ dataDir: dir }),
       golden: createGoldenStore({
         dir: join(dir, 'golden'),
         anchorSize: 50,
@@ -209,14 +209,14 @@ async function atScale(): Promise<string[]> {
     for (let i = 0; i < ROUNDS; i++) {
       rmSync(join(dir, 'BRICK.manifest.json'), { force: true });
       const started = performance.now();
-      open().repair();
+      await open().repair();
       rescans.push(performance.now() - started);
     }
     // An ordinary start: the manifest matches the file, only the last byte is read.
     const starts: number[] = [];
     for (let i = 0; i < 20; i++) {
       const started = performance.now();
-      open().repair();
+      await open().repair();
       starts.push(performance.now() - started);
     }
     // The first append of a process reads the set for its hashes.
@@ -225,13 +225,13 @@ async function atScale(): Promise<string[]> {
     for (let i = 0; i < ROUNDS; i++) {
       store = open();
       const started = performance.now();
-      store.append('BRICK', [sample(SAMPLES + 1 + i)]);
+      await store.append('BRICK', [sample(SAMPLES + 1 + i)]);
       firstAppends.push(performance.now() - started);
     }
     store = open();
     globalThis.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
-    store.append('BRICK', [sample(SAMPLES + 10)]);
+    await store.append('BRICK', [sample(SAMPLES + 10)]);
     globalThis.gc?.();
     const heapAfter = process.memoryUsage().heapUsed;
     // Then each append: a hash lookup, one write, one fsync.
@@ -239,34 +239,34 @@ async function atScale(): Promise<string[]> {
     for (let i = 0; i < APPENDS; i++) {
       const next = sample(SAMPLES + 100 + i);
       const started = performance.now();
-      store.append('BRICK', [next]);
+      await store.append('BRICK', [next]);
       appends.push(performance.now() - started);
     }
     const duplicates: number[] = [];
     for (let i = 0; i < APPENDS; i++) {
       const again = sample(SAMPLES + 100 + i);
       const started = performance.now();
-      const { added } = store.append('BRICK', [again]);
+      const { added } = await store.append('BRICK', [again]);
       duplicates.push(performance.now() - started);
       if (added !== 0) throw new Error('a duplicate was appended');
     }
     // The manifest after a run: the running sha256, no re-read.
     const flushes: number[] = [];
     for (let i = 0; i < 20; i++) {
-      store.append('BRICK', [sample(SAMPLES + 1000 + i)]);
+      await store.append('BRICK', [sample(SAMPLES + 1000 + i)]);
       const started = performance.now();
-      store.flush();
+      await store.flush();
       flushes.push(performance.now() - started);
     }
     // /memory forget of one dialogue: a durable rewrite of the whole set.
     const forgets: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const started = performance.now();
-      const removed = store.remove(new Set([`i-${1000 + i}`]));
+      const removed = await store.remove(new Set([`i-${1000 + i}`]));
       forgets.push(performance.now() - started);
       if (removed.BRICK?.samples !== 1) throw new Error('forget removed nothing');
     }
-    const manifest = store.manifest('BRICK');
+    const manifest = await store.manifest('BRICK');
     return [
       `| read the set at a start with a stale manifest (scan, parse, sha256), median of ${ROUNDS} | ${seconds(median(rescans))} |`,
       `| start with a current manifest (torn-line check), median of 20 | ${ms(median(starts))} |`,

@@ -105,12 +105,16 @@ function agreementText(label: string, people: PeopleAgreement, emoji: VoteEmoji)
 }
 
 /** The judge against people, for one persona and for all, as an embed field's value. */
-function agreementField(persona: string, agreement: (persona?: string) => PeopleAgreement, emoji: VoteEmoji) {
+async function agreementField(
+  persona: string,
+  agreement: (persona?: string) => Promise<PeopleAgreement>,
+  emoji: VoteEmoji,
+) {
   return {
     name: `The judge and people’s ${emoji.up} / ${emoji.down}`,
     value: [
-      agreementText(persona, agreement(persona), emoji),
-      agreementText('All personas', agreement(), emoji),
+      agreementText(persona, await agreement(persona), emoji),
+      agreementText('All personas', await agreement(), emoji),
     ]
       .join('\n')
       .slice(0, 1024),
@@ -188,8 +192,8 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
   architectOnly: true,
   // A run judges dialogues with the model: it counts as a run of the architect's.
   limited: (interaction) => interaction.options.getSubcommand() === 'run',
-  autocomplete(_interaction, { curation, personas }) {
-    const sizes = new Map(curation.sizes().map((s) => [s.persona, s.samples]));
+  async autocomplete(_interaction, { curation, personas }) {
+    const sizes = new Map((await curation.sizes()).map((s) => [s.persona, s.samples]));
     return personas()
       .list()
       .map((p) => ({ name: `${p.displayName} (${plural(sizes.get(p.id) ?? 0, 'sample')})`, value: p.id }));
@@ -220,10 +224,10 @@ const curate: Command<PortsOf<'curation' | 'curationJob' | 'config' | 'personas'
       return;
     }
     const persona = interaction.options.getString('persona', true).trim().toUpperCase();
-    const view = curation.show(persona, { newest: 3, fileBytes: ATTACHMENT_BYTES });
+    const view = await curation.show(persona, { newest: 3, fileBytes: ATTACHMENT_BYTES });
     // The codex's emoji, or its default.
     const emoji = codex().data.curation.reactions ?? { up: '👍', down: '👎' };
-    const people = agreementField(truncate(persona, 32), (p) => curation.agreement(p), emoji);
+    const people = await agreementField(truncate(persona, 32), (p) => curation.agreement(p), emoji);
     if (!view) {
       await interaction.editReply({
         content: `${truncate(persona, 32)} has no golden samples yet: the curation job keeps a persona’s turns once the judge scores them ${config.curationThreshold} or more.\n\n**${people.name}**\n${people.value}`,

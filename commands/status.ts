@@ -52,7 +52,7 @@ function jobLine(job: JobStatus, hostDetails: boolean): string {
 }
 
 /** Each persona's golden set and its anchor: `BRICK 42 (anchor 42/50)`. */
-function goldenLine(sizes: ReturnType<Curation['sizes']>): string {
+function goldenLine(sizes: Awaited<ReturnType<Curation['sizes']>>): string {
   if (sizes.length === 0) return 'none yet';
   return sizes
     .map(
@@ -165,7 +165,7 @@ const status: Command<
           .slice(0, 1024),
       },
       { name: 'Tools', value: `${ports.tools.list().length} forged (\`/tools list\`)`, inline: true },
-      { name: 'Golden datasets', value: goldenLine(ports.curation.sizes()), inline: true },
+      { name: 'Golden datasets', value: goldenLine(await ports.curation.sizes()), inline: true },
     );
     // The dissonance trend: each recent dialogue's final dissonance.
     const now = ports.clock.now();

@@ -127,7 +127,8 @@ export async function composeRuntime(
   let curationRef: Curation | undefined;
   const metrics = await composeMetrics(config, {
     queue: () => ({ active: limiterRef?.active ?? 0, waiting: limiterRef?.waiting ?? 0 }),
-    goldenSizes: () => Object.fromEntries(curationRef?.sizes().map((s) => [s.persona, s.samples]) ?? []),
+    goldenSizes: async () =>
+      Object.fromEntries(((await curationRef?.sizes()) ?? []).map((s) => [s.persona, s.samples])),
   });
   const finetunes = await openFinetuneStore(config, logger, clock);
   const { limiter, providers, activeModel } = composeModels({
@@ -177,10 +178,11 @@ export async function composeRuntime(
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
   });
-  const reactions = new ReactionStore(config.dataDir);
-  const curation = composeCuration(loops, reactions);
+  const location = storeLocation(config, dropped(logger));
+  const reactions = await ReactionStore.open(location);
+  const { curation, golden } = await composeCuration(loops, { reactions, location });
   curationRef = curation;
-  const fineTuner = await composeFineTuner(loops, { store: finetunes, curation, limiter });
+  const fineTuner = await composeFineTuner(loops, { store: finetunes, curation, golden, limiter });
   const forgetting = composeForgetting({ ...base, memory, fineTuner, proposals, amendments, dialogue });
   // Dialogues recorded while the embedding model was unavailable are embedded later.
   // Not while a fine-tune holds the model queue: the pass would only be refused.
@@ -218,7 +220,7 @@ export async function composeRuntime(
       stopEvaluating();
       // A curation run stops between two model calls; the scheduler then has nothing to wait for.
       await curation.close();
-      reactions.close();
+      await reactions.close();
       await scheduler.stop();
       await fineTuner.close();
       await finetunes.close();
@@ -237,14 +239,11 @@ function storesAnswer(stores: {
   memory: Pick<Memory, 'stats'>;
   proposals: Pick<ProposalStore, 'open'>;
   finetunes: Pick<FinetuneStore, 'open'>;
-  reactions: Pick<ReactionStore, 'postOf'>;
+  reactions: Pick<ReactionStore, 'open'>;
 }): boolean {
   try {
     stores.memory.stats();
-    if (!stores.proposals.open) return false;
-    if (!stores.finetunes.open) return false;
-    stores.reactions.postOf('');
-    return true;
+    return stores.proposals.open && stores.finetunes.open && stores.reactions.open;
   } catch {
     return false;
   }
@@ -288,7 +287,7 @@ export async function composeApp(
   const runtime = await composeRuntime(config, logger, options);
   // Beside the login, not before it: a slow or absent model server must not keep the bot off Discord.
   runtime.checkModels().catch((error: unknown) => logger.warn(findAppError(error)?.message ?? String(error)));
-  const codexWatcher = startBotJobs(runtime, options);
+  const codexWatcher = await startBotJobs(runtime, options);
   const store = await openAppStore(storeLocation(config, dropped(logger)), (error) =>
     logger.error({ err: error }, 'state store error'),
   );
@@ -344,11 +343,11 @@ export async function composeApp(
  * The nightly fine-tune, the curation job and the codex watcher belong to the bot, not to a
  * terminal chat beside it. Returns the watcher, closed with the app.
  */
-function startBotJobs(runtime: Runtime, options: ComposeAppOptions): { close(): void } {
+async function startBotJobs(runtime: Runtime, options: ComposeAppOptions): Promise<{ close(): void }> {
   const { config, logger } = runtime;
   runtime.scheduler.add(runtime.fineTuner.job(config.finetuneCron));
   // A kill may have torn a golden dataset's last line: cut now, before the job appends.
-  const curated = runtime.curation.start();
+  const curated = await runtime.curation.start();
   if ('busy' in curated) {
     logger.warn(
       { pid: curated.busy },

@@ -25,8 +25,8 @@ export interface Metrics {
 export interface MetricsSources {
   /** Calls running and waiting in the model queue now. */
   queue?: () => { active: number; waiting: number };
-  /** Golden samples per persona now. */
-  goldenSizes?: () => Record<string, number>;
+  /** Golden samples per persona now (read when `/metrics` is scraped). */
+  goldenSizes?: () => Promise<Record<string, number>>;
 }
 
 /** Counts nothing: for the terminal programs and a bot without `METRICS_PORT`. */

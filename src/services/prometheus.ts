@@ -72,8 +72,8 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
     help: 'Golden samples per persona',
     labelNames: ['persona'],
     registers: [registry],
-    collect() {
-      for (const [persona, size] of Object.entries(sources.goldenSizes?.() ?? {}))
+    async collect() {
+      for (const [persona, size] of Object.entries((await sources.goldenSizes?.()) ?? {}))
         this.set({ persona }, size);
     },
   });

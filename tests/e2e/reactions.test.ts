@@ -3,6 +3,7 @@ import type { BotHarness } from '../support/botHarness.ts';
 import { architect, personaPosts } from '../support/botSteps.ts';
 import { judgeWith, judgings, readGolden, verdict } from '../support/curation.ts';
 import { type EmulatedMessage, Permission } from '../support/discordEmulator.ts';
+import { eventually } from '../support/eventually.ts';
 import { scriptRound } from '../support/scripts.ts';
 import { useBotHarness } from '../support/useBotHarness.ts';
 
@@ -28,8 +29,8 @@ const postOf = (h: BotHarness, threadId: string, persona: string): EmulatedMessa
 
 /** Waits until the bot has stored what people said of a persona's part of a thread's first run. */
 const stored = (h: BotHarness, threadId: string, persona: string, says: { up?: number; down?: number }) =>
-  h.discord.waitFor(() => {
-    const people = h.runtime.reactions.peopleOn(threadId, 1, persona);
+  eventually(async () => {
+    const people = await h.runtime.reactions.peopleOn(threadId, 1, persona);
     return (people.up.length === (says.up ?? 0) && people.down.length === (says.down ?? 0)) || undefined;
   });
 
@@ -91,7 +92,7 @@ describe('people’s reactions in curation', () => {
     expect(readGolden(dataDir, 'ROBIN.anchor.jsonl')).toEqual([]);
     expect(readGolden(dataDir, 'BRICK.jsonl')).toHaveLength(1);
     expect(readGolden(dataDir, 'ALFRED.jsonl')).toHaveLength(2);
-    expect(h.runtime.curation.sizes().find((s) => s.persona === 'ROBIN')).toMatchObject({
+    expect((await h.runtime.curation.sizes()).find((s) => s.persona === 'ROBIN')).toMatchObject({
       samples: 0,
       anchor: 0,
     });
@@ -107,8 +108,8 @@ describe('people’s reactions in curation', () => {
       'forget',
     );
     await h.discord.waitFor(() => h.discord.interaction(forgot.id).edits[0]);
-    expect(h.runtime.reactions.postOf(postOf(h, thread.id, 'ROBIN').id)).toBeUndefined();
-    expect(h.runtime.reactions.reactedTurns()).toEqual([]);
+    expect(await h.runtime.reactions.postOf(postOf(h, thread.id, 'ROBIN').id)).toBeUndefined();
+    expect(await h.runtime.reactions.reactedTurns()).toEqual([]);
   });
 
   it('removes at the next run the samples of an architect’s 👎 that no process could remove when it came', async () => {
@@ -120,7 +121,7 @@ describe('people’s reactions in curation', () => {
     const dataDir = h.runtime.config.dataDir;
     expect(readGolden(dataDir, 'BRICK.jsonl')).toHaveLength(1);
     // Stored as a bot does while `npm run curate` holds the sets: the veto waits for whoever curates next.
-    h.runtime.reactions.react({
+    await h.runtime.reactions.react({
       messageId: postOf(h, thread.id, 'BRICK').id,
       userId: ada,
       vote: 'down',
@@ -131,7 +132,7 @@ describe('people’s reactions in curation', () => {
     await curateRun(h, ada);
     expect(readGolden(dataDir, 'BRICK.jsonl')).toEqual([]);
     expect(readGolden(dataDir, 'ROBIN.jsonl')).toHaveLength(1);
-    expect(h.runtime.reactions.pendingVetoes()).toEqual([]);
+    expect(await h.runtime.reactions.pendingVetoes()).toEqual([]);
   });
 
   it('counts every message of a streamed turn split in two as that turn', async () => {
@@ -145,7 +146,7 @@ describe('people’s reactions in curation', () => {
     expect(robin).toHaveLength(2);
     h.discord.react(h.discord.createUser('bob'), robin[1]?.id ?? '', '👎');
     await stored(h, message.id, 'ROBIN', { down: 1 });
-    expect(h.runtime.reactions.postOf(robin[0]?.id ?? '')).toMatchObject({
+    expect(await h.runtime.reactions.postOf(robin[0]?.id ?? '')).toMatchObject({
       persona: 'ROBIN',
       run: 1,
       turn: 3,

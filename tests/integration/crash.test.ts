@@ -200,17 +200,17 @@ describe('a kill -9 in the middle of a write', () => {
       const expected = (persona: string, n: number) => (score(persona, n) >= 4 ? turnsOf(persona) : 0);
 
       /** What a start finds: torn lines cut; then every promise the curation makes, checked. */
-      const inspect = () => {
+      const inspect = async () => {
         const golden = createGoldenStore({
           dir: join(dataDir, 'golden'),
           anchorSize: ANCHOR,
           clock: systemClock,
           logger: createSilentLogger(),
         });
-        const repaired = Object.keys(golden.repair()).length;
-        const ledger = new CurationLedger(dataDir);
-        const cursor = ledger.cursor();
-        ledger.close();
+        const repaired = Object.keys(await golden.repair()).length;
+        const ledger = await CurationLedger.open({ dataDir });
+        const cursor = await ledger.cursor();
+        await ledger.close();
         for (const persona of ['ALFRED', 'BRICK', 'ROBIN']) {
           const samples = readGolden(dataDir, `${persona}.jsonl`);
           const hashes = samples.map((s) => s.meta.content_hash);
@@ -240,8 +240,8 @@ describe('a kill -9 in the middle of a write', () => {
         args: () => [dataDir, codexPath, ollama.url],
         kills,
         maxDelayMs: 400,
-        check() {
-          const { cursor, repaired } = inspect();
+        async check() {
+          const { cursor, repaired } = await inspect();
           expect(cursor).toBeGreaterThanOrEqual(lastCursor);
           lastCursor = cursor;
           repairs += repaired;
@@ -263,12 +263,12 @@ describe('a kill -9 in the middle of a write', () => {
         { retry: FAST_RETRY },
       );
       try {
-        runtime.curation.start();
+        await runtime.curation.start();
         while ((await runtime.curation.run()).dialogues > 0);
       } finally {
         await runtime.close();
       }
-      expect(inspect().cursor).toBe(DIALOGUES);
+      expect((await inspect()).cursor).toBe(DIALOGUES);
       // Each dialogue's parts judged at least once; a second judging only for a verdict a kill caught in flight.
       const asked = judgings(ollama).map((r) => `${judgedTask(r)}/${judgedPersona(r)}`);
       expect(new Set(asked).size).toBe(DIALOGUES * 3);

@@ -490,13 +490,16 @@ describe('the golden files', () => {
     const file = join(h.dataDir, 'golden', 'BRICK.jsonl');
     const whole = readFileSync(file, 'utf8');
     appendFileSync(file, '{"messages": [{"role": "system", "content": "torn');
-    expect(h.runtime.curation.show('BRICK')?.newest).toHaveLength(1);
+    expect((await h.runtime.curation.show('BRICK'))?.newest).toHaveLength(1);
     await h.runtime.close();
 
     const restarted = await h.restart();
-    expect(restarted.curation.start()).toEqual({ repaired: { BRICK: 1 } });
+    expect(await restarted.curation.start()).toEqual({ repaired: { BRICK: 1 } });
     expect(readFileSync(file, 'utf8')).toBe(whole);
-    expect(restarted.curation.show('BRICK')?.manifest).toMatchObject({ samples: 1, repaired_lines: 1 });
+    expect((await restarted.curation.show('BRICK'))?.manifest).toMatchObject({
+      samples: 1,
+      repaired_lines: 1,
+    });
   });
 
   it('freezes the first samples as the anchor set', async () => {
@@ -507,12 +510,12 @@ describe('the golden files', () => {
 
     const anchor = readGolden(h.dataDir, 'BRICK.anchor.jsonl');
     expect(anchor.map((s) => s.messages.at(-1)?.content)).toEqual(['thesis a', 'thesis b']);
-    expect(h.runtime.curation.show('BRICK')?.manifest.anchor).toMatchObject({
+    expect((await h.runtime.curation.show('BRICK'))?.manifest.anchor).toMatchObject({
       samples: 2,
       size: 2,
       frozen: true,
     });
-    expect(h.runtime.curation.sizes()).toContainEqual({
+    expect(await h.runtime.curation.sizes()).toContainEqual({
       persona: 'BRICK',
       samples: 3,
       anchor: 2,
@@ -545,7 +548,9 @@ describe('the golden files', () => {
       expect(readGolden(h.dataDir, `${persona}.anchor.jsonl`)).toEqual([]);
     }
     expect(readGolden(h.dataDir, 'BRICK.jsonl').map((s) => s.messages.at(-1)?.content)).toEqual(['thesis b']);
-    expect(h.runtime.curation.show('BRICK')?.histogram).toEqual([{ status: 'judged', total: 5, count: 1 }]);
+    expect((await h.runtime.curation.show('BRICK'))?.histogram).toEqual([
+      { status: 'judged', total: 5, count: 1 },
+    ]);
     // Nothing comes back on the next run.
     await h.runtime.curation.run();
     expect(readGolden(h.dataDir, 'BRICK.jsonl')).toHaveLength(1);

@@ -199,9 +199,9 @@ describe('CURATION_MEMBER_DAILY', () => {
     const of = (member: string) => everySample(h).filter((s) => s.meta.members?.includes(member)).length;
     expect(of('u1')).toBe(3);
     expect(of('u2')).toBe(3);
-    const ledger = new CurationLedger(h.dataDir);
-    expect(ledger.memberAdded('u1', '2026-11-30')).toBe(3);
-    ledger.close();
+    const ledger = await CurationLedger.open({ dataDir: h.dataDir });
+    expect(await ledger.memberAdded('u1', '2026-11-30')).toBe(3);
+    await ledger.close();
 
     // Later the same day: nothing more from u1.
     await clock.advance(60 * 60_000);

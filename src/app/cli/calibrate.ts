@@ -63,12 +63,12 @@ export function calibrationText(calibration: Calibration, path: string): string 
 }
 
 /** Compares the runtime's stored verdicts with the file's labels and prints the result; the exit code. */
-export function calibrateWith(
+export async function calibrateWith(
   runtime: Pick<Runtime, 'curation'>,
   labels: readonly HumanLabel[],
   path: string,
   write: (text: string) => void,
-): number {
-  write(calibrationText(runtime.curation.calibrate(labels), path));
+): Promise<number> {
+  write(calibrationText(await runtime.curation.calibrate(labels), path));
   return 0;
 }

@@ -83,7 +83,7 @@ async function calibrate(path: string): Promise<number> {
   const runtime = await openCliRuntime('curate', process.stderr, describeError, { readOnly: true });
   if (!runtime) return 2;
   try {
-    return calibrateWith(runtime, read.labels, path, (text) => process.stdout.write(text));
+    return await calibrateWith(runtime, read.labels, path, (text) => process.stdout.write(text));
   } finally {
     await runtime.close();
   }
@@ -110,7 +110,7 @@ async function main(argv = process.argv.slice(2)): Promise<number> {
         process.stderr.write(`Not run: autonomy is paused: ${paused}. Curation waits until it is decided.\n`);
         return 1;
       }
-      const started = runtime.curation.start();
+      const started = await runtime.curation.start();
       if ('repaired' in started) {
         for (const [persona, lines] of Object.entries(started.repaired)) {
           process.stderr.write(`Repaired ${persona}.jsonl: cut ${lines} torn line left by a crash.\n`);

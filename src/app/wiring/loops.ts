@@ -5,9 +5,11 @@ import type { Clock } from '../../services/clock.ts';
 import { type Config, processEnvironment } from '../../services/config.ts';
 import { type Curation, createCuration } from '../../services/curation/curation.ts';
 import { CurationLedger } from '../../services/curation/curationLedger.ts';
-import { createGoldenStore } from '../../services/curation/goldenStore.ts';
+import type { GoldenReader } from '../../services/curation/goldenStore.ts';
+import { openGoldenStore } from '../../services/curation/openGoldenStore.ts';
 import type { ReactionStore } from '../../services/curation/reactions.ts';
 import { createPostgresLeadership, soleLeadership } from '../../services/db/leadership.ts';
+import type { StoreLocation } from '../../services/db/openStoreDatabase.ts';
 import { dropped, storeLocation } from '../../services/db/openStoreDatabase.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
@@ -59,23 +61,37 @@ export function composeAmendments(parts: LoopParts, store: ProposalStore): Promi
   });
 }
 
-/** The curation loop: judges finished dialogues into each persona's golden dataset. */
-export function composeCuration(parts: LoopParts, reactions: ReactionStore): Curation {
+/**
+ * The curation loop: judges finished dialogues into each persona's golden dataset. Its ledger and
+ * sets are where the other stores are (`DATA_DIR`, or PostgreSQL with `DATABASE_URL`).
+ */
+export async function composeCuration(
+  parts: LoopParts,
+  deps: { reactions: ReactionStore; location: StoreLocation },
+): Promise<{ curation: Curation; golden: GoldenReader }> {
   const { config, clock, logger, codex } = parts;
-  return createCuration({
+  const ledger = await CurationLedger.open(deps.location);
+  const golden = await openGoldenStore(deps.location, {
+    dir: join(config.dataDir, 'golden'),
+    anchorSize: config.curationAnchorSize,
+    clock,
+    logger,
+  }).catch(async (error: unknown) => {
+    await ledger.close();
+    throw error;
+  });
+  const curation = createCuration({
     records: parts.memory,
-    people: { reactions, recordsOf: (conversationId) => parts.memory.records(conversationId) },
+    people: {
+      reactions: deps.reactions,
+      recordsOf: (conversationId) => parts.memory.records(conversationId),
+    },
     modelFor: parts.providers.modelFor,
     personas: codex.personas,
     judge: () => codex.codex().data.curation,
-    ledger: new CurationLedger(config.dataDir),
+    ledger,
     formatOk: keepsFormat,
-    golden: createGoldenStore({
-      dir: join(config.dataDir, 'golden'),
-      anchorSize: config.curationAnchorSize,
-      clock,
-      logger,
-    }),
+    golden,
     clock,
     logger,
     options: {
@@ -85,6 +101,7 @@ export function composeCuration(parts: LoopParts, reactions: ReactionStore): Cur
       memberDaily: config.curationMemberDaily,
     },
   });
+  return { curation, golden };
 }
 
 /**
@@ -125,7 +142,7 @@ export function openFinetuneStore(config: Config, logger: Logger, clock: Clock):
 /** The strategic loop: fine-tunes a persona on its golden set, evaluates, and swaps. */
 export function composeFineTuner(
   parts: LoopParts,
-  deps: { store: FinetuneStore; curation: Curation; limiter: Limiter },
+  deps: { store: FinetuneStore; curation: Curation; golden: GoldenReader; limiter: Limiter },
 ): Promise<FineTuner> {
   const { config, codex, providers } = parts;
   return createFineTuner({
@@ -143,7 +160,9 @@ export function composeFineTuner(
     personas: codex.personas,
     modelFor: providers.modelFor,
     providerOf: providers.of,
-    goldenCount: (persona) => deps.curation.sizes().find((s) => s.persona === persona)?.samples ?? 0,
+    golden: deps.golden,
+    goldenCount: async (persona) =>
+      (await deps.curation.sizes()).find((s) => s.persona === persona)?.samples ?? 0,
     registrars: composeRegistrars(config),
     limiter: deps.limiter,
     formatOk: keepsFormat,

@@ -14,7 +14,7 @@ export type RuntimeMetrics = Omit<Metrics, 'registry'> & { registry?: Metrics['r
 /** Numbers the metrics read from parts built after them. */
 export interface MetricSources {
   queue(): { active: number; waiting: number };
-  goldenSizes(): Record<string, number>;
+  goldenSizes(): Promise<Record<string, number>>;
 }
 
 /** prom-client loads only with `METRICS_PORT`; without it nothing is counted. */

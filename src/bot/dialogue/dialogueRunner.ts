@@ -251,22 +251,25 @@ class TurnDisplay {
     this.streaming = undefined;
     if (event.persona === 'TOOL_FORGE') await postForgeTurn(this.thread, event, this.deps.tool);
     else if (streamed) {
-      this.posted(event, await streamed.finish(turnText(event)));
+      await this.posted(event, await streamed.finish(turnText(event)));
       this.deps.logger.debug(
         { threadId: this.thread.id, persona: event.persona, ...streamed.stats },
         'streamed turn finished',
       );
     } else
-      this.posted(event, await this.thread.speak(this.deps.personas().get(event.persona), turnText(event)));
+      await this.posted(
+        event,
+        await this.thread.speak(this.deps.personas().get(event.persona), turnText(event)),
+      );
     this.deps.metrics?.turn(event.persona);
   }
 
   /** Remembers which turn the messages are; a failure to is logged, never the dialogue's. */
-  private posted(event: TurnEvent, messageIds: string[]): void {
+  private async posted(event: TurnEvent, messageIds: string[]): Promise<void> {
     const { turnPosts, clock, logger } = this.deps;
     if (!turnPosts || messageIds.length === 0) return;
     try {
-      turnPosts.recordTurn({
+      await turnPosts.recordTurn({
         conversationId: this.thread.id,
         run: event.run,
         persona: event.persona,

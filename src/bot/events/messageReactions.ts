@@ -47,14 +47,14 @@ export async function handleReaction(deps: ReactionDeps, event: ReactionEvent): 
   const { messageId, userId } = event;
   try {
     if (event.change === 'remove') {
-      const post = deps.reactions.unreact({ messageId, userId, vote });
+      const post = await deps.reactions.unreact({ messageId, userId, vote });
       if (post) deps.logger.debug({ ...post, userId, vote }, 'a reaction to a persona post was taken back');
       return;
     }
     // Only a 👎 asks who the member is: an architect's withdraws samples already written.
     const architect =
       vote === 'down' && (await deps.architects.check({ guildId: event.guildId, user: { id: userId } })).ok;
-    const post = deps.reactions.react({ messageId, userId, vote, architect, at: deps.clock.now() });
+    const post = await deps.reactions.react({ messageId, userId, vote, architect, at: deps.clock.now() });
     if (!post) return;
     deps.logger.debug({ ...post, userId, vote, architect }, 'a member reacted to a persona post');
     if (!architect) return;

@@ -90,14 +90,14 @@ export interface Calibration {
 }
 
 /** Compares each label with the judge's stored verdict on the same persona's part of the same dialogue. */
-export function calibrate(
+export async function calibrate(
   ledger: Pick<CurationLedger, 'verdictsOf'>,
   labels: readonly HumanLabel[],
-): Calibration {
+): Promise<Calibration> {
   const pairs: Array<{ judge: Label; people: Label }> = [];
   const unjudged: HumanLabel[] = [];
   for (const label of labels) {
-    const verdict = ledger.verdictsOf(label.interactionId).find((v) => v.persona === label.persona);
+    const verdict = (await ledger.verdictsOf(label.interactionId)).find((v) => v.persona === label.persona);
     const judge = verdict ? judgeLabel(verdict) : undefined;
     if (judge) pairs.push({ judge, people: label.label });
     else unjudged.push(label);

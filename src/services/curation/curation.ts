@@ -20,7 +20,7 @@ import {
 import type { CurationReport } from './curationReport.ts';
 import { CurationRuns } from './curationRuns.ts';
 import type { CurationScope } from './curationScope.ts';
-import { type GoldenSetView, goldenSetSizes, showGoldenSet } from './goldenSetView.ts';
+import { type GoldenSetSize, type GoldenSetView, goldenSetSizes, showGoldenSet } from './goldenSetView.ts';
 import type { GoldenStore } from './goldenStore.ts';
 
 export type { Agreement } from './agreement.ts';
@@ -30,7 +30,7 @@ export { MAX_JUDGE_FAILURES } from './curationJudge.ts';
 export type { PeopleAgreement, PeoplePort } from './curationPeople.ts';
 export { type CurationReport, type PersonaTally, type RunVerdict, summaryLine } from './curationReport.ts';
 export type { CurationScope } from './curationScope.ts';
-export type { GoldenSetView } from './goldenSetView.ts';
+export type { GoldenSetSize, GoldenSetView } from './goldenSetView.ts';
 
 /**
  * The curation loop (the first half of the strategic loop): the judge scores every finished
@@ -81,7 +81,7 @@ export interface CurationDeps {
 
 export interface Curation {
   /** Cuts torn lines a kill left and removes what waits to be forgotten: call at the process's start. */
-  start(): { repaired: Record<string, number> } | { busy: number };
+  start(): Promise<{ repaired: Record<string, number> } | { busy: number }>;
   /** Judges the next batch. `dryRun`: judges and reports, writes nothing (no verdict, no sample, no cursor). */
   run(options?: { dryRun?: boolean }): Promise<CurationReport>;
   /** Removes the samples of these interaction log records (and those that recalled them) from every set and anchor, and the reactions to them. */
@@ -94,13 +94,16 @@ export interface Curation {
    */
   withdrawVetoed(): Promise<ForgetReport>;
   /** The judge's verdicts against people's 👍 and 👎 (on one persona's turns, when named). */
-  agreement(persona?: string): PeopleAgreement;
+  agreement(persona?: string): Promise<PeopleAgreement>;
   /** The judge's verdicts against a file of people's labels. */
-  calibrate(labels: readonly HumanLabel[]): Calibration;
+  calibrate(labels: readonly HumanLabel[]): Promise<Calibration>;
   /** A persona's set, or undefined when it has none: its last `newest` samples and at most `fileBytes` of its file. */
-  show(persona: string, options?: { newest?: number; fileBytes?: number }): GoldenSetView | undefined;
+  show(
+    persona: string,
+    options?: { newest?: number; fileBytes?: number },
+  ): Promise<GoldenSetView | undefined>;
   /** Every set's size. */
-  sizes(): Array<{ persona: string; samples: number; anchor: number; frozen: boolean }>;
+  sizes(): Promise<GoldenSetSize[]>;
   /** The last run's report (a run started by the scheduler or `/curate run`). */
   lastReport(): CurationReport | undefined;
   /** Stops a run between two model calls and waits for it. */
@@ -111,7 +114,7 @@ export function createCuration(deps: CurationDeps): Curation {
   const log = deps.logger.child({ module: 'curation' });
   const stop = new AbortController();
   const lease = new CurationLease({ ledger: deps.ledger, golden: deps.golden, clock: deps.clock, log });
-  const parts: PassDeps & { ledger: CurationLedger } = {
+  const parts: PassDeps & { ledger: CurationLedger; golden: GoldenStore } = {
     ...deps,
     log,
     signal: stop.signal,
@@ -122,8 +125,8 @@ export function createCuration(deps: CurationDeps): Curation {
   return {
     start: () => startCuration(parts),
     run: (options) => runs.run(options),
-    forget: (interactionIds) => {
-      forgetReactions(parts, interactionIds);
+    forget: async (interactionIds) => {
+      await forgetReactions(parts, interactionIds);
       return forgetDialogues(parts, interactionIds);
     },
     forgetMember: (userId) => forgetMember(parts, userId),

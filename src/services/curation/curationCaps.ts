@@ -30,20 +30,22 @@ export interface Appended {
  * Appends a dialogue's samples for a persona within its asker's daily cap. A dialogue without an
  * asker (the terminal chat, the motivator) is the operator's, and is not capped.
  */
-export function appendWithinCap(
+export async function appendWithinCap(
   deps: CapDeps,
   record: Pick<StoredRecord, 'userId' | 'startedAt'>,
   persona: string,
   samples: readonly GoldenSample[],
-): Appended {
+): Promise<Appended> {
   const member = record.userId;
-  if (!member || deps.memberDaily <= 0) return { ...deps.golden.append(persona, samples), capped: 0 };
+  if (!member || deps.memberDaily <= 0) return { ...(await deps.golden.append(persona, samples)), capped: 0 };
   const day = utcDay(record.startedAt);
-  const room = Math.max(0, deps.memberDaily - deps.ledger.memberAdded(member, day));
-  const fresh = samples.filter((sample) => !deps.golden.has(persona, sample.meta.content_hash));
+  const room = Math.max(0, deps.memberDaily - (await deps.ledger.memberAdded(member, day)));
+  const fresh: GoldenSample[] = [];
+  for (const sample of samples)
+    if (!(await deps.golden.has(persona, sample.meta.content_hash))) fresh.push(sample);
   const kept = fresh.slice(0, room);
-  const { added, duplicates } = deps.golden.append(persona, kept);
-  deps.ledger.countMemberSamples(member, day, added);
+  const { added, duplicates } = await deps.golden.append(persona, kept);
+  await deps.ledger.countMemberSamples(member, day, added);
   return {
     added,
     duplicates: samples.length - fresh.length + duplicates,

@@ -35,14 +35,17 @@ export interface ForgetDeps {
   log: Logger;
 }
 
-/** Removes the samples of every forgotten dialogue and member still in the files (the lease held). */
-export function applyForgets(deps: ForgetDeps): ForgetReport['removed'] {
-  const ids = deps.ledger.unappliedForgets();
-  const members = deps.ledger.unappliedMemberForgets();
+/** Removes the samples of every forgotten dialogue and member still in the sets (the lease held). */
+export async function applyForgets(deps: ForgetDeps): Promise<ForgetReport['removed']> {
+  const ids = await deps.ledger.unappliedForgets();
+  const members = await deps.ledger.unappliedMemberForgets();
   if (ids.length === 0 && members.length === 0) return {};
-  const removed = addRemoved(deps.golden.remove(new Set(ids)), deps.golden.removeMembers(new Set(members)));
-  deps.ledger.markForgetsApplied(ids);
-  deps.ledger.markMemberForgetsApplied(members);
+  const removed = addRemoved(
+    await deps.golden.remove(new Set(ids)),
+    await deps.golden.removeMembers(new Set(members)),
+  );
+  await deps.ledger.markForgetsApplied(ids);
+  await deps.ledger.markMemberForgetsApplied(members);
   const total = sampleCount(removed);
   if (total > 0)
     deps.log.info(
@@ -68,7 +71,7 @@ const sampleCount = (removed: ForgetReport['removed']) =>
 /** Records these dialogues as forgotten and removes their samples, unless another process holds the sets. */
 export async function forgetDialogues(
   deps: ForgetDeps & {
-    ledger: Pick<CurationLedger, 'truncateWal'>;
+    ledger: Pick<CurationLedger, 'scrub'>;
     clock: Clock;
     lease: CurationLease;
     lock: KeyedLock;
@@ -77,10 +80,11 @@ export async function forgetDialogues(
 ): Promise<ForgetReport> {
   if (interactionIds.length === 0) return { removed: {}, total: 0 };
   // Recorded first: a run that judged one of them meanwhile writes none of its samples.
-  deps.ledger.forget(interactionIds, deps.clock.now());
+  await deps.ledger.forget(interactionIds, deps.clock.now());
   const report = await applyUnderLease(deps);
-  // The verdicts dropped (a judge's reason may quote the dialogue) leave the write-ahead log too.
-  deps.ledger.truncateWal();
+  // The verdicts dropped (a judge's reason may quote the dialogue) leave the storage too (SQLite's
+  // write-ahead log, PostgreSQL's dead rows).
+  await deps.ledger.scrub(['verdicts']);
   return report;
 }
 
@@ -93,7 +97,7 @@ export async function forgetMember(
   userId: string,
 ): Promise<ForgetReport> {
   // Recorded first: a run that judged one of their dialogues meanwhile writes none of its samples.
-  deps.ledger.forgetMember(userId, deps.clock.now());
+  await deps.ledger.forgetMember(userId, deps.clock.now());
   return applyUnderLease(deps);
 }
 
@@ -102,13 +106,13 @@ function applyUnderLease(
   deps: ForgetDeps & { lease: CurationLease; lock: KeyedLock },
 ): Promise<ForgetReport> {
   return deps.lock.run('golden', async () => {
-    const lease = deps.lease.take();
+    const lease = await deps.lease.take();
     if (!lease.ok) return { removed: {}, total: 0, pendingOn: lease.pid };
     try {
-      const removed = applyForgets(deps);
+      const removed = await applyForgets(deps);
       return { removed, total: sampleCount(removed) };
     } finally {
-      lease.release();
+      await lease.release();
     }
   });
 }
@@ -117,15 +121,15 @@ function applyUnderLease(
  * At the process's start: takes the lease (which repairs the sets torn by a kill) and removes what
  * waits to be forgotten; or says which process holds the lease.
  */
-export function startCuration(
+export async function startCuration(
   deps: ForgetDeps & { lease: CurationLease },
-): { repaired: Record<string, number> } | { busy: number } {
-  const lease = deps.lease.take();
+): Promise<{ repaired: Record<string, number> } | { busy: number }> {
+  const lease = await deps.lease.take();
   if (!lease.ok) return { busy: lease.pid };
   try {
-    applyForgets(deps);
+    await applyForgets(deps);
     return { repaired: lease.repaired };
   } finally {
-    lease.release();
+    await lease.release();
   }
 }

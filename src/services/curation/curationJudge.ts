@@ -146,7 +146,7 @@ export async function judgeOrStop(
     const known = findAppError(error);
     const why = known?.message ?? (error as Error).message ?? String(error);
     const failures =
-      dryRun || INFRASTRUCTURE.has(known?.code ?? '') ? 0 : deps.ledger.noteFailure(record.seq);
+      dryRun || INFRASTRUCTURE.has(known?.code ?? '') ? 0 : await deps.ledger.noteFailure(record.seq);
     deps.log.warn({ err: error, interactionId: record.id, persona: personaId, failures }, 'the judge failed');
     if (failures < MAX_JUDGE_FAILURES) return { stop: `the judge failed: ${why}` };
     return {

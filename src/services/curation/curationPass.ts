@@ -59,7 +59,7 @@ async function judgeDialogue(
   report: CurationReport,
 ): Promise<DialogueOutcome> {
   const { dryRun } = report;
-  const reused = dryRun ? [] : deps.ledger.verdictsOf(record.id);
+  const reused = dryRun ? [] : await deps.ledger.verdictsOf(record.id);
   const verdicts: StoredVerdict[] = [];
   for (const persona of speakersOf(record, deps.personas())) {
     let verdict = reused.find((v) => v.persona === persona);
@@ -68,7 +68,7 @@ async function judgeDialogue(
       if ('stop' in judged) return judged;
       verdict = judged.verdict;
       // Stored before any sample is written: a kill from here on never costs a second judging.
-      if (!dryRun && !deps.ledger.putVerdict(verdict)) return { forgotten: true };
+      if (!dryRun && !(await deps.ledger.putVerdict(verdict))) return { forgotten: true };
     }
     verdicts.push(verdict);
     countVerdict(report, { ...verdict, conversationId: record.conversationId, task: record.task });
@@ -77,22 +77,22 @@ async function judgeDialogue(
 }
 
 /** Writes a judged dialogue's samples and moves the cursor past it (after its verdicts are stored). */
-function writeSamples(
+async function writeSamples(
   deps: PassDeps,
   record: StoredRecord,
   verdicts: readonly StoredVerdict[],
   report: CurationReport,
-): void {
+): Promise<void> {
   // A dialogue forgotten while it was judged (or what it recalled, or its asker) leaves nothing behind.
-  const provenance = provenanceOf(deps, record);
+  const provenance = await provenanceOf(deps, record);
   const present =
-    !deps.ledger.isForgotten(record.id) &&
-    deps.records.get(record.id) !== undefined &&
-    exclusionOf(deps, provenance, deps.options.scope) === undefined;
+    !(await deps.ledger.isForgotten(record.id)) &&
+    (await deps.records.get(record.id)) !== undefined &&
+    (await exclusionOf(deps, provenance, deps.options.scope)) === undefined;
   for (const verdict of verdicts) {
     if (!present || !verdict.kept || !verdict.scores || verdict.total === null) continue;
     // One member's 👎 keeps the persona's turns of this dialogue out, whatever the judge said.
-    const people = peopleOn(deps, record, verdict.persona);
+    const people = await peopleOn(deps, record, verdict.persona);
     if (people.down.length > 0) {
       tallyOf(report, verdict.persona).withheld++;
       continue;
@@ -105,7 +105,7 @@ function writeSamples(
       curatedAt: verdict.judgedAt,
     };
     const samples = withReactions(samplesOf(record, verdict.persona, judgement, provenance), people);
-    const { added, duplicates, capped } = appendWithinCap(
+    const { added, duplicates, capped } = await appendWithinCap(
       { ...deps, memberDaily: deps.options.memberDaily },
       record,
       verdict.persona,
@@ -116,7 +116,7 @@ function writeSamples(
     tally.duplicates += duplicates;
     if (capped) tally.capped = (tally.capped ?? 0) + capped;
   }
-  deps.ledger.advance(record.seq);
+  await deps.ledger.advance(record.seq);
 }
 
 /** Works through the batch after the cursor, until its end, a shutdown or the judge failing. */
@@ -124,27 +124,27 @@ async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void>
   const { dryRun } = report;
   if (!dryRun) {
     await deps.lock.run('golden', async () => {
-      applyForgets(deps);
-      applyVetoes(deps);
+      await applyForgets(deps);
+      await applyVetoes(deps);
     });
   }
-  const fetched = deps.records.since(deps.ledger.cursor(), deps.options.batch + 1);
+  const fetched = await deps.records.since(await deps.ledger.cursor(), deps.options.batch + 1);
   report.more = fetched.length > deps.options.batch;
   for (const record of fetched.slice(0, deps.options.batch)) {
     if (deps.signal.aborted) {
       report.stopped = 'shutting down';
       break;
     }
-    if (!dryRun && deps.ledger.isForgotten(record.id)) {
-      deps.ledger.advance(record.seq);
+    if (!dryRun && (await deps.ledger.isForgotten(record.id))) {
+      await deps.ledger.advance(record.seq);
       continue;
     }
     // Outside the scope, or holding what was forgotten: never judged, so no verdict quotes it.
-    const excluded = exclusionOf(deps, provenanceOf(deps, record), deps.options.scope);
+    const excluded = await exclusionOf(deps, await provenanceOf(deps, record), deps.options.scope);
     if (excluded) {
       deps.log.debug({ interactionId: record.id, why: excluded }, 'dialogue not curated');
       report.excluded = (report.excluded ?? 0) + 1;
-      if (!dryRun) deps.ledger.advance(record.seq);
+      if (!dryRun) await deps.ledger.advance(record.seq);
       continue;
     }
     const outcome = await judgeDialogue(deps, record, report);
@@ -153,23 +153,22 @@ async function judgeBatch(deps: PassDeps, report: CurationReport): Promise<void>
       break;
     }
     if ('forgotten' in outcome) continue;
-    if (!dryRun)
-      await deps.lock.run('golden', async () => writeSamples(deps, record, outcome.verdicts, report));
+    if (!dryRun) await deps.lock.run('golden', () => writeSamples(deps, record, outcome.verdicts, report));
     report.dialogues++;
   }
   if (!dryRun) {
     await deps.lock.run('golden', async () => {
-      deps.golden.flush();
-      applyForgets(deps);
-      applyVetoes(deps);
+      await deps.golden.flush();
+      await applyForgets(deps);
+      await applyVetoes(deps);
     });
   }
 }
 
 /** Runs one pass over the next batch, under the writer's lease unless it is a dry run. */
 export async function runPass(deps: PassDeps, dryRun: boolean): Promise<CurationReport> {
-  const report = emptyReport(dryRun, deps.ledger.cursor(), deps.clock.now());
-  const lease = dryRun ? undefined : deps.lease.take();
+  const report = emptyReport(dryRun, await deps.ledger.cursor(), deps.clock.now());
+  const lease = dryRun ? undefined : await deps.lease.take();
   if (lease && !lease.ok) {
     report.busy = lease.pid;
     return report;
@@ -177,9 +176,9 @@ export async function runPass(deps: PassDeps, dryRun: boolean): Promise<Curation
   try {
     await judgeBatch(deps, report);
   } finally {
-    if (lease?.ok) lease.release();
+    if (lease?.ok) await lease.release();
   }
-  report.cursor = deps.ledger.cursor();
+  report.cursor = await deps.ledger.cursor();
   report.finishedAt = deps.clock.now();
   deps.log.info(
     {

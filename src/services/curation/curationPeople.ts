@@ -4,7 +4,7 @@ import type { DialogueRecord } from '../memory/interactionLog.ts';
 import { type Agreement, agreementOf, judgeLabel, type Label, peopleLabel } from './agreement.ts';
 import type { ForgetReport } from './curationForgets.ts';
 import type { CurationLease } from './curationLease.ts';
-import type { CurationLedger } from './curationLedger.ts';
+import type { CurationLedger, StoredVerdict } from './curationLedger.ts';
 import type { GoldenStore } from './goldenStore.ts';
 import type { PeopleOnTurn, ReactionStore, Veto } from './reactions.ts';
 import type { GoldenSample } from './sample.ts';
@@ -38,12 +38,12 @@ export interface PeopleDeps {
 const NOBODY: PeopleOnTurn = Object.freeze({ up: [], down: [], architectDown: false }) as PeopleOnTurn;
 
 /** What people said of a persona's part of a dialogue. */
-export function peopleOn(
+export async function peopleOn(
   deps: Pick<PeopleDeps, 'people'>,
   record: Pick<DialogueRecord, 'conversationId' | 'run'>,
   persona: string,
-): PeopleOnTurn {
-  return deps.people?.reactions.peopleOn(record.conversationId, record.run, persona) ?? NOBODY;
+): Promise<PeopleOnTurn> {
+  return (await deps.people?.reactions.peopleOn(record.conversationId, record.run, persona)) ?? NOBODY;
 }
 
 /** The samples with who reacted 👍 in their meta (`meta.reactions.up`, user ids), when anyone did. */
@@ -56,28 +56,27 @@ export function withReactions(samples: GoldenSample[], people: PeopleOnTurn): Go
 }
 
 /** The record ids of the dialogues a veto names (none before the run is recorded). */
-function recordIdsOf(people: PeoplePort, veto: Veto): Set<string> {
+async function recordIdsOf(people: PeoplePort, veto: Veto): Promise<Set<string>> {
   return new Set(
-    people
-      .recordsOf(veto.conversationId)
+    (await people.recordsOf(veto.conversationId))
       .filter((record) => record.run === veto.run)
       .map((record) => record.id),
   );
 }
 
 /** Removes the samples of every persona part an architect's 👎 withdrew (the lease held). */
-export function applyVetoes(deps: PeopleDeps): ForgetReport['removed'] {
+export async function applyVetoes(deps: PeopleDeps): Promise<ForgetReport['removed']> {
   const { people } = deps;
-  const vetoes = people?.reactions.pendingVetoes() ?? [];
+  const vetoes = (await people?.reactions.pendingVetoes()) ?? [];
   if (!people || vetoes.length === 0) return {};
   const removed: ForgetReport['removed'] = {};
   for (const veto of vetoes) {
-    const gone = deps.golden.removeFromSet(veto.persona, recordIdsOf(people, veto));
+    const gone = await deps.golden.removeFromSet(veto.persona, await recordIdsOf(people, veto));
     if (gone.samples === 0 && gone.anchor === 0) continue;
     const sum = removed[veto.persona] ?? { samples: 0, anchor: 0 };
     removed[veto.persona] = { samples: sum.samples + gone.samples, anchor: sum.anchor + gone.anchor };
   }
-  people.reactions.markVetoesApplied(vetoes);
+  await people.reactions.markVetoesApplied(vetoes);
   const total = Object.values(removed).reduce((n, r) => n + r.samples, 0);
   if (total > 0)
     deps.log.info(
@@ -93,13 +92,13 @@ export async function withdrawVetoed(
 ): Promise<ForgetReport> {
   if (!deps.people) return { removed: {}, total: 0 };
   return deps.lock.run('golden', async () => {
-    const lease = deps.lease.take();
+    const lease = await deps.lease.take();
     if (!lease.ok) return { removed: {}, total: 0, pendingOn: lease.pid };
     try {
-      const removed = applyVetoes(deps);
+      const removed = await applyVetoes(deps);
       return { removed, total: Object.values(removed).reduce((n, r) => n + r.samples, 0) };
     } finally {
-      lease.release();
+      await lease.release();
     }
   });
 }
@@ -114,19 +113,18 @@ export interface PeopleAgreement {
 }
 
 /** Compares the judge's call with people's on every persona part they reacted to (one persona's, when named). */
-export function peopleAgreement(deps: PeopleDeps, persona?: string): PeopleAgreement {
+export async function peopleAgreement(deps: PeopleDeps, persona?: string): Promise<PeopleAgreement> {
   const { people } = deps;
-  const turns = people?.reactions.reactedTurns(persona) ?? [];
+  const turns = (await people?.reactions.reactedTurns(persona)) ?? [];
   const pairs: Array<{ judge: Label; people: Label }> = [];
   let reacted = 0;
   for (const turn of turns) {
     const said = peopleLabel(turn);
     if (!said || !people) continue;
     reacted++;
-    const ids = recordIdsOf(people, turn);
-    const verdict = [...ids]
-      .flatMap((id) => deps.ledger.verdictsOf(id))
-      .find((v) => v.persona === turn.persona);
+    const verdicts: StoredVerdict[] = [];
+    for (const id of await recordIdsOf(people, turn)) verdicts.push(...(await deps.ledger.verdictsOf(id)));
+    const verdict = verdicts.find((v) => v.persona === turn.persona);
     const judge = verdict ? judgeLabel(verdict) : undefined;
     if (judge) pairs.push({ judge, people: said });
   }
@@ -134,11 +132,15 @@ export function peopleAgreement(deps: PeopleDeps, persona?: string): PeopleAgree
 }
 
 /** Forgets the reactions to the conversations of these records (`/memory forget`). */
-export function forgetReactions(
+export async function forgetReactions(
   deps: Pick<PeopleDeps, 'people'> & { records: { get(id: string): { conversationId: string } | undefined } },
   interactionIds: readonly string[],
-): void {
+): Promise<void> {
   if (!deps.people) return;
-  const conversations = new Set(interactionIds.flatMap((id) => deps.records.get(id)?.conversationId ?? []));
-  deps.people.reactions.forgetConversations([...conversations]);
+  const conversations = new Set<string>();
+  for (const id of interactionIds) {
+    const record = await deps.records.get(id);
+    if (record) conversations.add(record.conversationId);
+  }
+  await deps.people.reactions.forgetConversations([...conversations]);
 }

@@ -1,11 +1,12 @@
 import type { CurationLedger } from './curationLedger.ts';
 import { type PassDeps, runPass } from './curationPass.ts';
 import type { CurationReport } from './curationReport.ts';
+import type { GoldenStore } from './goldenStore.ts';
 
 /**
  * The runs of one curation service: one writing run at a time (a call during one gets its
  * report), dry runs beside it, and a close that stops them between two model calls and waits for
- * them before it closes the ledger.
+ * them before it closes the ledger and the sets.
  */
 export class CurationRuns {
   /** Every pass in flight, dry runs too. */
@@ -14,7 +15,10 @@ export class CurationRuns {
   private last: CurationReport | undefined;
 
   constructor(
-    private readonly deps: PassDeps & { ledger: Pick<CurationLedger, 'close'> },
+    private readonly deps: PassDeps & {
+      ledger: Pick<CurationLedger, 'close'>;
+      golden: Pick<GoldenStore, 'close'>;
+    },
     /** Aborts `deps.signal`. */
     private readonly stop: AbortController,
   ) {}
@@ -41,7 +45,8 @@ export class CurationRuns {
   async close(): Promise<void> {
     this.stop.abort();
     await Promise.allSettled([...this.passes]);
-    this.deps.ledger.close();
+    await this.deps.ledger.close();
+    await this.deps.golden.close();
   }
 
   private tracked<T>(promise: Promise<T>): Promise<T> {

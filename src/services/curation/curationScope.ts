@@ -48,11 +48,15 @@ const unique = (values: Iterable<string>) => [...new Set(values)];
  * conversation's runs up to this one (earlier runs are summarized in its prompts), and the past
  * dialogues recalled into those runs' plans, with their askers.
  */
-export function provenanceOf(deps: Pick<ScopeDeps, 'records'>, record: StoredRecord): DialogueProvenance {
-  const earlier = deps.records.records(record.conversationId).filter((r) => r.run < record.run);
+export async function provenanceOf(
+  deps: Pick<ScopeDeps, 'records'>,
+  record: StoredRecord,
+): Promise<DialogueProvenance> {
+  const earlier = (await deps.records.records(record.conversationId)).filter((r) => r.run < record.run);
   const runs = [...earlier, record];
   const recalled = unique(runs.flatMap((r) => r.turns.flatMap((t) => t.recalled ?? [])));
-  const recalledRecords = recalled.map((id) => deps.records.get(id));
+  const recalledRecords: Array<StoredRecord | undefined> = [];
+  for (const id of recalled) recalledRecords.push(await deps.records.get(id));
   const recalledAskers: Record<string, string> = {};
   recalledRecords.forEach((r, i) => {
     if (r?.userId) recalledAskers[recalled[i] ?? ''] = r.userId;
@@ -73,22 +77,23 @@ export function provenanceOf(deps: Pick<ScopeDeps, 'records'>, record: StoredRec
  * the words of a member forgotten since (`/curate forget member:`). The sample is dropped rather
  * than cut, since a plan that read a recollection carries it on in its own words.
  */
-export function exclusionOf(
+export async function exclusionOf(
   deps: ScopeDeps,
   provenance: DialogueProvenance,
   scope: CurationScope,
-): string | undefined {
+): Promise<string | undefined> {
   if (provenance.runs.some((r) => !visibleIn(r.visibility, scope))) return 'outside CURATION_SCOPE';
   for (const [i, id] of provenance.recalled.entries()) {
     const recalled = provenance.recalledRecords[i];
-    if (!recalled || deps.ledger.isForgotten(id)) return 'it recalled a forgotten dialogue';
+    if (!recalled || (await deps.ledger.isForgotten(id))) return 'it recalled a forgotten dialogue';
     if (!visibleIn(recalled.visibility, scope)) return 'it recalled a dialogue outside CURATION_SCOPE';
   }
   const words = [...provenance.runs, ...provenance.recalledRecords].flatMap((r) =>
     r?.userId ? [{ member: r.userId, at: r.startedAt }] : [],
   );
-  if (words.some(({ member, at }) => (deps.ledger.memberForgottenAt(member) ?? -1) >= at))
-    return 'it holds the words of a forgotten member';
+  for (const { member, at } of words)
+    if (((await deps.ledger.memberForgottenAt(member)) ?? -1) >= at)
+      return 'it holds the words of a forgotten member';
   return undefined;
 }
 

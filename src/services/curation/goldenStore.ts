@@ -5,13 +5,13 @@ import { currentManifest, type GoldenManifest, writeManifest } from './goldenMan
 import { removeFromSet, removeInteractions, removeMembers } from './goldenRemoval.ts';
 import { repairSets } from './goldenRepair.ts';
 import { anchorPath, type GoldenSets, loadSet, personasIn, readSample, setPath } from './goldenSets.ts';
-import { lastLines, tailOfWholeLines } from './lineFile.ts';
+import { lastLines, tailOfWholeLines, wholeLines } from './lineFile.ts';
 import type { GoldenSample } from './sample.ts';
 
 export { type GoldenManifest, MANIFEST_FORMAT } from './goldenManifest.ts';
 
 /**
- * The golden datasets on disk, one set per persona in `DATA_DIR/golden/`:
+ * The golden datasets, one set per persona. By default on disk, in `DATA_DIR/golden/`:
  * - `<PERSONA>.jsonl`: the samples ({@link GoldenSample}, one a line), only ever appended to
  *   (append, then fsync) except when `/memory forget` removes some (a durable rewrite);
  * - `<PERSONA>.anchor.jsonl`: the first `CURATION_ANCHOR_SIZE` samples, frozen once full;
@@ -23,7 +23,8 @@ export { type GoldenManifest, MANIFEST_FORMAT } from './goldenManifest.ts';
  *
  * The work is done in the files beside this one (goldenSets: what memory holds; goldenAppend,
  * goldenRemoval, goldenRepair: the writes; goldenManifest, goldenAnchor: the files that describe a
- * set); the store binds them to one folder.
+ * set); the store binds them to one folder. With `DATABASE_URL` the sets are rows of a table
+ * instead (goldenTable), behind the same interface: `openGoldenStore` picks.
  */
 
 export interface GoldenStoreOptions {
@@ -35,36 +36,58 @@ export interface GoldenStoreOptions {
   logger: Logger;
 }
 
-export interface GoldenStore {
-  readonly dir: string;
+/** Which of a persona's sets: its golden set, or its anchor set (the golden set's first samples). */
+export type GoldenSetKind = 'golden' | 'anchor';
+
+/** What a fine-tune's snapshot reads of the sets: their samples, as the lines a set's file holds. */
+export interface GoldenReader {
+  /**
+   * A set's samples in order, each the JSON line a dataset file holds (without its newline);
+   * none when the persona has no set. Whole lines only: a line a kill tore is not one.
+   */
+  lines(persona: string, set: GoldenSetKind): AsyncIterable<string>;
+}
+
+/**
+ * The golden sets, wherever they are: JSON-lines files under `DATA_DIR/golden` (the default), or
+ * a table in PostgreSQL (`goldenTable.ts`) when `DATABASE_URL` is set. Every method answers the
+ * same on both; the files' paths become descriptions of the table's rows.
+ */
+export interface GoldenStore extends GoldenReader {
   /**
    * Cuts torn last lines (a kill during an append) and brings stale manifests and anchors up to
    * date; forgets what it held in memory of a set another process changed. Returns the lines cut,
    * by persona.
    */
-  repair(): Record<string, number>;
-  /** Appends the samples not already in the set (by content hash); fsyncs before it returns. */
-  append(persona: string, samples: readonly GoldenSample[]): { added: number; duplicates: number };
+  repair(): Promise<Record<string, number>>;
+  /** Appends the samples not already in the set (by content hash); durable before it resolves. */
+  append(persona: string, samples: readonly GoldenSample[]): Promise<{ added: number; duplicates: number }>;
   /** Whether the set already holds a sample with this content hash. */
-  has(persona: string, contentHash: string): boolean;
-  /** Removes every sample of these interactions, or that recalled one, from every set and anchor (durable rewrites). */
-  remove(interactionIds: ReadonlySet<string>): Record<string, { samples: number; anchor: number }>;
-  /** Removes every sample that holds one of these members' words from every set and anchor (durable rewrites). */
-  removeMembers(userIds: ReadonlySet<string>): Record<string, { samples: number; anchor: number }>;
-  /** Removes one persona's samples of these interactions from its set and anchor (durable rewrites). */
-  removeFromSet(persona: string, interactionIds: ReadonlySet<string>): { samples: number; anchor: number };
+  has(persona: string, contentHash: string): Promise<boolean>;
+  /** Removes every sample of these interactions, or that recalled one, from every set and anchor (durably). */
+  remove(interactionIds: ReadonlySet<string>): Promise<Record<string, { samples: number; anchor: number }>>;
+  /** Removes every sample that holds one of these members' words from every set and anchor (durably). */
+  removeMembers(userIds: ReadonlySet<string>): Promise<Record<string, { samples: number; anchor: number }>>;
+  /** Removes one persona's samples of these interactions from its set and anchor (durably). */
+  removeFromSet(
+    persona: string,
+    interactionIds: ReadonlySet<string>,
+  ): Promise<{ samples: number; anchor: number }>;
   /** Writes the manifests (and fills the anchors) of the sets appended to since the last flush. */
-  flush(): void;
-  /** Personas that have a dataset file. */
-  personas(): string[];
-  /** A set's manifest, current (read again if the file changed under it); undefined without a file. */
-  manifest(persona: string): GoldenManifest | undefined;
+  flush(): Promise<void>;
+  /** Personas that have a set, in order. */
+  personas(): Promise<string[]>;
+  /** A set's manifest, current (made again if the set changed under it); undefined without a set. */
+  manifest(persona: string): Promise<GoldenManifest | undefined>;
   /** The last `n` samples of a set, newest last. */
-  newest(persona: string, n: number): GoldenSample[];
-  /** The set's file, whole lines only, or its last whole lines within `maxBytes` (`whole: false`). */
-  contents(persona: string, maxBytes: number): { data: Buffer; whole: boolean };
+  newest(persona: string, n: number): Promise<GoldenSample[]>;
+  /** The set as its file holds it, whole lines only, or its last whole lines within `maxBytes` (`whole: false`). */
+  contents(persona: string, maxBytes: number): Promise<{ data: Buffer; whole: boolean }>;
+  /** Where a set is: its file, or its rows in the database. */
   path(persona: string): string;
   anchorPath(persona: string): string;
+  /** Lets go of the database (the files need nothing). */
+  close(): Promise<void>;
 }
 
 /** Writes the manifests of the sets appended to since the last flush. */
@@ -82,6 +105,10 @@ function newestSamples(sets: GoldenSets, persona: string, n: number): GoldenSamp
     .slice(-n);
 }
 
+/**
+ * The golden sets as files in `options.dir`. The work is synchronous (a file's append and fsync
+ * take a moment); the store answers through promises, as the table does.
+ */
 export function createGoldenStore(options: GoldenStoreOptions): GoldenStore {
   const sets: GoldenSets = {
     dir: options.dir,
@@ -91,20 +118,23 @@ export function createGoldenStore(options: GoldenStoreOptions): GoldenStore {
     states: new Map(),
     dirty: new Set(),
   };
+  const file = (persona: string, set: GoldenSetKind) =>
+    set === 'anchor' ? anchorPath(sets, persona) : setPath(sets, persona);
   return {
-    dir: sets.dir,
     path: (persona) => setPath(sets, persona),
     anchorPath: (persona) => anchorPath(sets, persona),
-    personas: () => personasIn(sets.dir),
-    repair: () => repairSets(sets),
-    has: (persona, contentHash) => loadSet(sets, persona).hashes.has(contentHash),
-    append: (persona, samples) => appendSamples(sets, persona, samples),
-    remove: (interactionIds) => removeInteractions(sets, interactionIds),
-    removeMembers: (userIds) => removeMembers(sets, userIds),
-    removeFromSet: (persona, interactionIds) => removeFromSet(sets, persona, interactionIds),
-    flush: () => flushSets(sets),
-    manifest: (persona) => currentManifest(sets, persona),
-    contents: (persona, maxBytes) => tailOfWholeLines(setPath(sets, persona), maxBytes),
-    newest: (persona, n) => newestSamples(sets, persona, n),
+    personas: async () => personasIn(sets.dir),
+    repair: async () => repairSets(sets),
+    has: async (persona, contentHash) => loadSet(sets, persona).hashes.has(contentHash),
+    append: async (persona, samples) => appendSamples(sets, persona, samples),
+    remove: async (interactionIds) => removeInteractions(sets, interactionIds),
+    removeMembers: async (userIds) => removeMembers(sets, userIds),
+    removeFromSet: async (persona, interactionIds) => removeFromSet(sets, persona, interactionIds),
+    flush: async () => flushSets(sets),
+    manifest: async (persona) => currentManifest(sets, persona),
+    contents: async (persona, maxBytes) => tailOfWholeLines(setPath(sets, persona), maxBytes),
+    newest: async (persona, n) => newestSamples(sets, persona, n),
+    lines: (persona, set) => wholeLines(file(persona, set)),
+    close: async () => {},
   };
 }

@@ -1,5 +1,6 @@
 import {
   closeSync,
+  createReadStream,
   existsSync,
   fsyncSync,
   ftruncateSync,
@@ -45,6 +46,27 @@ export function forEachLine(
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The complete lines of a file (without their newlines), read as a stream: the event loop turns
+ * between chunks. A torn tail is no line; no file, no lines.
+ */
+export async function* wholeLines(path: string): AsyncGenerator<string> {
+  let carry = Buffer.alloc(0);
+  try {
+    for await (const chunk of createReadStream(path)) {
+      const data = carry.length ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+      let start = 0;
+      for (let end = data.indexOf(NEWLINE); end !== -1; end = data.indexOf(NEWLINE, start)) {
+        yield data.toString('utf8', start, end);
+        start = end + 1;
+      }
+      carry = Buffer.from(data.subarray(start));
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 

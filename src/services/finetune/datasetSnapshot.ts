@@ -1,16 +1,19 @@
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createRunningSha256, type RunningSha256, sha256 } from '../../shared/hash.ts';
+import type { GoldenReader, GoldenSetKind } from '../curation/goldenStore.ts';
+import { wholeLines } from '../curation/lineFile.ts';
 import { writeFileDurablyAsync } from '../durableWrite.ts';
 import { admitSamples, type SnapshotPolicy } from './snapshotPolicy.ts';
 
 /**
  * A fine-tune's dataset, frozen: the persona's golden set and its anchor set copied into the
  * job's folder with their hash, a share of the golden set held out for the evaluation (never
- * trained on), the anchor set always trained on.
+ * trained on), the anchor set always trained on. The sets are read through the golden store
+ * (`curation/goldenStore.ts`): files under `DATA_DIR/golden`, or a table with `DATABASE_URL`; the
+ * files written are the same either way.
  *
  * A golden set may hold tens of thousands of samples, and the bot goes on serving dialogues
  * while a job starts: the sets are read as streams, and hashed, sorted and written a slice at a
@@ -26,16 +29,24 @@ export async function turnEachSlice(handled: number): Promise<void> {
   if (handled % SLICE === 0) await nextTurn();
 }
 
-/** One golden sample as curation writes it (`DATA_DIR/golden/<persona>.jsonl`). */
+/** One golden sample as curation writes it (a line of `DATA_DIR/golden/<persona>.jsonl`, or a row of its table). */
 export interface GoldenSample {
   messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   meta?: Record<string, unknown>;
 }
 
-/** Where a persona's golden set and anchor set are. */
+/** Where a persona's golden set and anchor set are, when they are files. */
 export const goldenPaths = (dataDir: string, persona: string) => ({
   golden: join(dataDir, 'golden', `${persona}.jsonl`),
   anchor: join(dataDir, 'golden', `${persona}.anchor.jsonl`),
+});
+
+/**
+ * The golden sets as files under `dataDir` (the default, without `DATABASE_URL`), for a reader
+ * given no golden store: the same lines the store's files give.
+ */
+export const goldenFiles = (dataDir: string): GoldenReader => ({
+  lines: (persona, set) => wholeLines(goldenPaths(dataDir, persona)[set]),
 });
 
 /** The sample a JSONL line holds; undefined for a torn or foreign line (curation repairs the file). */
@@ -58,18 +69,23 @@ export function readSamples(path: string): GoldenSample[] {
     .flatMap((line) => sampleOf(line) ?? []);
 }
 
-/** The samples of a JSONL file, as `readSamples`, read as a stream: the event loop turns between chunks. */
-export async function streamSamples(path: string): Promise<GoldenSample[]> {
-  const samples: GoldenSample[] = [];
-  try {
-    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+/**
+ * A persona's golden set and anchor set, read through the golden store (files or a table) as
+ * streams of lines; a line that is no sample is skipped, as in a file.
+ */
+export async function readGoldenSets(
+  golden: GoldenReader,
+  persona: string,
+): Promise<{ golden: GoldenSample[]; anchor: GoldenSample[] }> {
+  const read = async (set: GoldenSetKind) => {
+    const samples: GoldenSample[] = [];
+    for await (const line of golden.lines(persona, set)) {
       const sample = sampleOf(line);
       if (sample) samples.push(sample);
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  return samples;
+    return samples;
+  };
+  return { golden: await read('golden'), anchor: await read('anchor') };
 }
 
 const hashOf = (sample: GoldenSample) => sha256(JSON.stringify(sample.messages));
@@ -152,6 +168,8 @@ function writeSamples(path: string, samples: readonly GoldenSample[], hash: Runn
 
 /** Freezes a persona's dataset into `folder`, with what the policy admits (see snapshotPolicy). */
 export async function snapshotDataset(options: {
+  /** Where the sets are read: the golden store (default: the files under `dataDir`). */
+  golden?: GoldenReader;
   dataDir: string;
   persona: string;
   folder: string;
@@ -160,9 +178,10 @@ export async function snapshotDataset(options: {
   exclude?: (sample: GoldenSample) => boolean;
   policy?: SnapshotPolicy;
 }): Promise<DatasetSnapshot> {
-  const paths = goldenPaths(options.dataDir, options.persona);
-  const golden = await streamSamples(paths.golden);
-  const anchor = await streamSamples(paths.anchor);
+  const { golden, anchor } = await readGoldenSets(
+    options.golden ?? goldenFiles(options.dataDir),
+    options.persona,
+  );
   const hashes = await hashesOf([...anchor, ...golden]);
   // Each content once, the anchor set first: within a member's share, their anchor samples stay.
   const admitted = admitSamples(

@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256 } from '../../shared/hash.ts';
+import type { GoldenReader } from '../curation/goldenStore.ts';
 import { writeFileDurablyAsync } from '../durableWrite.ts';
 import type { ChatMessage } from '../llm/chatModel.ts';
 import {
   type GoldenSample,
-  goldenPaths,
+  goldenFiles,
   isHeldOut,
+  readGoldenSets,
   sampleHash,
-  streamSamples,
   turnEachSlice,
 } from './datasetSnapshot.ts';
 import type { ExamSummary } from './finetuneStore.ts';
@@ -90,6 +91,8 @@ export const examText = (entries: readonly ExamEntry[]) =>
   entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
 
 export interface DrawOptions {
+  /** Where the golden sets are read: the golden store (default: the files under `dataDir`). */
+  golden?: GoldenReader;
   dataDir: string;
   persona: string;
   /** `FINETUNE_HOLDOUT`: the share of the golden set held out by content hash, whence the exam draws. */
@@ -125,9 +128,9 @@ async function hashesOf(samples: readonly GoldenSample[], into = new Set<string>
  */
 export async function drawExam(options: DrawOptions): Promise<Exam> {
   const path = examPath(options.dataDir, options.persona);
-  const paths = goldenPaths(options.dataDir, options.persona);
-  const golden = await streamSamples(paths.golden);
-  const anchored = await hashesOf(await streamSamples(paths.anchor));
+  const sets = await readGoldenSets(options.golden ?? goldenFiles(options.dataDir), options.persona);
+  const golden = sets.golden;
+  const anchored = await hashesOf(sets.anchor);
   const present = await hashesOf(golden, new Set(anchored));
   const stored = readExam(path);
   const entries = stored.filter(

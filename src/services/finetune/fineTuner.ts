@@ -85,7 +85,7 @@ export async function createFineTuner(deps: FineTunerDeps): Promise<FineTuner> {
     log: deps.logger.child({ module: 'finetune' }),
     signal: slot.signal,
     // The manifests' counts when curation keeps them; else the files, line by line.
-    countGolden: deps.goldenCount ?? ((persona) => goldenCount(deps.dataDir, persona)),
+    countGolden: deps.goldenCount ?? (async (persona) => goldenCount(deps.dataDir, persona)),
   };
   await endInterruptedJob(runtime);
   // A server that forgets on restart (vLLM's runtime adapters) gets the versions in force again.

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { CurationSettings } from '../codex/codexSchema.ts';
 import type { CurationScope } from '../curation/curationScope.ts';
+import type { GoldenReader } from '../curation/goldenStore.ts';
 import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { LlmProvider, ModelFor } from '../llm/chatModel.ts';
@@ -45,8 +46,10 @@ export interface FineTunerDeps {
   dataDir: string;
   personas: () => PersonaRegistry;
   modelFor: ModelFor;
+  /** Where a job's snapshot reads the golden sets: the golden store (default: the files under `dataDir`). */
+  golden?: GoldenReader;
   /** How many golden samples a persona has (default: counted in its file). */
-  goldenCount?: (personaId: string) => number;
+  goldenCount?: (personaId: string) => Promise<number>;
   /** Who serves a persona's model (default: Ollama for all): its registrar puts a fine-tuned one there. */
   providerOf?: (personaId: string) => LlmProvider;
   /** How each kind of server takes a fine-tuned model (Ollama, vLLM); absent: that server cannot. */
@@ -90,7 +93,7 @@ export interface FinetuneRuntime extends FineTunerDeps {
   owners: JobOwners;
   log: Logger;
   signal: AbortSignal;
-  countGolden: (personaId: string) => number;
+  countGolden: (personaId: string) => Promise<number>;
 }
 
 export const refuse = (code: FinetuneRefusalCode, reason: string, job?: FinetuneJob) => ({

@@ -140,10 +140,10 @@ export async function runningJob(deps: RepairDeps): Promise<FinetuneJob | undefi
 }
 
 /** Why a persona cannot be fine-tuned, if it cannot. */
-function unfit(
+async function unfit(
   deps: Pick<FinetuneRuntime, 'personas' | 'providerOf' | 'registrars' | 'countGolden'>,
   personaId: string,
-): FinetuneDecision | undefined {
+): Promise<FinetuneDecision | undefined> {
   const registry = deps.personas();
   if (!registry.has(personaId)) {
     return refuse(
@@ -167,7 +167,7 @@ function unfit(
       `${persona.id} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it, or set provider = "ollama" under [personas.${persona.id}].`,
     );
   }
-  if (deps.countGolden(persona.id) === 0) {
+  if ((await deps.countGolden(persona.id)) === 0) {
     return refuse(
       'NO_SAMPLES',
       `${persona.id} has no golden samples yet: curation keeps them as dialogues are judged.`,
@@ -183,7 +183,7 @@ export async function startJob(
   personaId: string,
   trigger: { trigger: FinetuneJob['trigger']; requestedBy: string },
 ): Promise<FinetuneDecision> {
-  const refusal = unfit(deps, personaId);
+  const refusal = await unfit(deps, personaId);
   if (refusal) return refusal;
   // Without its own lock held, this process could not show the others that its job is alive.
   if (!(await deps.owners.claim())) {
@@ -257,7 +257,7 @@ async function duePersona(deps: FinetuneRuntime): Promise<string | undefined> {
   const grown: Array<{ id: string; grown: number }> = [];
   for (const p of deps.personas().list()) {
     if (!p.finetuneBase || !serverOf(deps, p.id).registrar) continue;
-    grown.push({ id: p.id, grown: deps.countGolden(p.id) - (await lastGolden(deps, p.id)) });
+    grown.push({ id: p.id, grown: (await deps.countGolden(p.id)) - (await lastGolden(deps, p.id)) });
   }
   return grown.filter((p) => p.grown >= deps.settings.triggerSize).sort((a, b) => b.grown - a.grown)[0]?.id;
 }

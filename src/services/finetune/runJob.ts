@@ -108,13 +108,14 @@ function leftOutNote({ leftOut }: DatasetSnapshot): string {
  * admit); the folder keeps a copy of the exam judged by.
  */
 export async function freezeDataset(
-  deps: Pick<FinetuneRuntime, 'dataDir' | 'settings' | 'clock' | 'log'>,
+  deps: Pick<FinetuneRuntime, 'dataDir' | 'golden' | 'settings' | 'clock' | 'log'>,
   progress: JobProgress,
   folder: string,
 ): Promise<{ snapshot: DatasetSnapshot; exam: Exam }> {
   const { settings } = deps;
   const scope = settings.scope ?? 'public';
   const exam = await drawExam({
+    ...(deps.golden ? { golden: deps.golden } : {}),
     dataDir: deps.dataDir,
     persona: progress.job.persona,
     holdoutShare: settings.holdout,
@@ -130,6 +131,7 @@ export async function freezeDataset(
       'the exam grew, or lost prompts whose samples left the golden set',
     );
   const snapshot = await snapshotDataset({
+    ...(deps.golden ? { golden: deps.golden } : {}),
     dataDir: deps.dataDir,
     persona: progress.job.persona,
     folder,

@@ -21,7 +21,7 @@ const config = loadConfig({
 });
 const runtime = await composeRuntime(config, createSilentLogger(), { retry: FAST_RETRY });
 // As the bot does at start: a line a kill tore is cut before anything is appended.
-runtime.curation.start();
+await runtime.curation.start();
 // The model client loads with the first call: loaded before `ready`, so that the kills land in
 // the writes, not in a module's loading.
 await import('@langchain/ollama');

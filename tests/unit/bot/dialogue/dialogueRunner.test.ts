@@ -209,10 +209,13 @@ describe('the dialogue runner, built from two fakes', () => {
     const { thread } = recordingThread('thread-7');
     const recorded: unknown[] = [];
     const clock = new ManualClock(5_000);
-    await runnerWith(dialogue, clock, { turnPosts: { recordTurn: (turn) => recorded.push(turn) } }).run(
-      thread,
-      'x',
-    );
+    await runnerWith(dialogue, clock, {
+      turnPosts: {
+        recordTurn: async (turn) => {
+          recorded.push(turn);
+        },
+      },
+    }).run(thread, 'x');
     expect(recorded).toEqual([
       { conversationId: 'thread-7', run: 2, persona: 'ALFRED', turn: 1, messageIds: ['m1'], at: 5_000 },
       { conversationId: 'thread-7', run: 2, persona: 'ROBIN', turn: 3, messageIds: ['m3'], at: 5_000 },

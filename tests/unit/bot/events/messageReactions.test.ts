@@ -11,11 +11,11 @@ function fakes(architects: string[] = []) {
   const calls: string[] = [];
   const deps = {
     reactions: {
-      react(r: { messageId: string; userId: string; vote: Vote; architect: boolean }) {
+      async react(r: { messageId: string; userId: string; vote: Vote; architect: boolean }) {
         calls.push(`react ${r.userId} ${r.vote}${r.architect ? ' (architect)' : ''}`);
         return r.messageId === POST.messageId ? POST : undefined;
       },
-      unreact(r: { messageId: string; userId: string; vote: Vote }) {
+      async unreact(r: { messageId: string; userId: string; vote: Vote }) {
         calls.push(`unreact ${r.userId} ${r.vote}`);
         return r.messageId === POST.messageId ? POST : undefined;
       },

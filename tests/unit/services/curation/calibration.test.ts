@@ -50,12 +50,13 @@ describe('a labels file', () => {
 /** A ledger that holds these verdicts. */
 function ledgerOf(verdicts: Array<Pick<StoredVerdict, 'interactionId' | 'persona' | 'status' | 'kept'>>) {
   return {
-    verdictsOf: (id: string) => verdicts.filter((v) => v.interactionId === id) as unknown as StoredVerdict[],
+    verdictsOf: async (id: string) =>
+      verdicts.filter((v) => v.interactionId === id) as unknown as StoredVerdict[],
   };
 }
 
 describe('calibrating the judge against labels', () => {
-  it('pairs each label with the judge’s verdict on the same part; labels without a judgement are set apart', () => {
+  it('pairs each label with the judge’s verdict on the same part; labels without a judgement are set apart', async () => {
     const ledger = ledgerOf([
       { interactionId: 'r1', persona: 'ROBIN', status: 'judged', kept: false },
       { interactionId: 'r1', persona: 'BRICK', status: 'judged', kept: true },
@@ -71,7 +72,7 @@ describe('calibrating the judge against labels', () => {
         line({ interaction_id: 'r9', persona: 'ALFRED', label: 'good' }),
       ].join('\n'),
     );
-    const calibration = calibrate(ledger, labels);
+    const calibration = await calibrate(ledger, labels);
     expect(calibration.labels).toBe(5);
     expect(calibration.agreement).toMatchObject({
       table: { keptGood: 1, refusedBad: 1, keptBad: 1, refusedGood: 0 },

@@ -70,7 +70,7 @@ function judgeAnswering(answer: string, settings: CurationSettings = { judge: 'A
     }),
     personas: () => registry,
     judge: () => settings,
-    ledger: { noteFailure: () => 1 },
+    ledger: { noteFailure: async () => 1 },
     clock: new ManualClock(),
     log: createLogger({ level: 'debug', destination }),
     options: { threshold: 4 },

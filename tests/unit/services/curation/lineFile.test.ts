@@ -7,6 +7,7 @@ import {
   lastLines,
   rewriteWithout,
   tailOfWholeLines,
+  wholeLines,
 } from '../../../../src/services/curation/lineFile.ts';
 import { tempFolders } from '../../../support/fixtures.ts';
 
@@ -58,5 +59,16 @@ describe('the golden sets’ line files', () => {
     expect(statSync(path).ino).toBe(inode);
     expect(rewriteWithout(path, (line) => line.toString('utf8') === 'drop')).toBe(1);
     expect(readFileSync(path, 'utf8')).toBe('keep 1\nkeep 2\n');
+  });
+
+  it('stream whole lines only, across read chunks, with none for a missing file', async () => {
+    const long = 'é'.repeat(100_000);
+    const path = fileWith(`one\n${long}\n\nthree\ntorn`);
+    const lines: string[] = [];
+    for await (const line of wholeLines(path)) lines.push(line);
+    expect(lines).toEqual(['one', long, '', 'three']);
+    const none: string[] = [];
+    for await (const line of wholeLines(join(folders.folder(), 'missing.jsonl'))) none.push(line);
+    expect(none).toEqual([]);
   });
 });

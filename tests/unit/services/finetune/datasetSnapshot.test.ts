@@ -1,8 +1,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createGoldenStore } from '../../../../src/services/curation/goldenStore.ts';
+import { GoldenTable } from '../../../../src/services/curation/goldenTable.ts';
+import type { GoldenSample as CuratedSample } from '../../../../src/services/curation/sample.ts';
 import { createEventBus } from '../../../../src/services/eventBus.ts';
-import { goldenPaths, readSamples } from '../../../../src/services/finetune/datasetSnapshot.ts';
+import {
+  goldenPaths,
+  readSamples,
+  snapshotDataset,
+} from '../../../../src/services/finetune/datasetSnapshot.ts';
 import type { FinetuneSettings } from '../../../../src/services/finetune/fineTunerDeps.ts';
 import { FinetuneStore } from '../../../../src/services/finetune/finetuneStore.ts';
 import { JobProgress } from '../../../../src/services/finetune/jobProgress.ts';
@@ -12,8 +19,10 @@ import { sha256 } from '../../../../src/shared/hash.ts';
 import { ManualClock } from '../../../support/clock.ts';
 import { writeGolden } from '../../../support/finetuneScripts.ts';
 import { tempFolders } from '../../../support/fixtures.ts';
+import { usePostgres } from '../../../support/postgres.ts';
 
 const folders = tempFolders();
+const postgres = usePostgres();
 let store: FinetuneStore | undefined;
 afterEach(async () => {
   await store?.close();
@@ -118,4 +127,53 @@ describe('freezing a dataset', () => {
       datasetHash: snapshot.hash,
     });
   }, 60_000);
+});
+
+describe('a dataset frozen from the golden table (DATABASE_URL)', () => {
+  it('is byte for byte the one frozen from the same samples in files', async () => {
+    const source = folders.folder();
+    writeGolden(source, 'ROBIN', 300);
+    const samples = readSamples(goldenPaths(source, 'ROBIN').golden) as unknown as CuratedSample[];
+    const clock = new ManualClock();
+    const dataDir = folders.folder();
+    const files = createGoldenStore({
+      dir: join(dataDir, 'golden'),
+      anchorSize: 20,
+      clock,
+      logger: createSilentLogger(),
+    });
+    const table = await GoldenTable.open(
+      { dataDir: folders.folder(), databaseUrl: await postgres.database() },
+      { anchorSize: 20, clock },
+    );
+    try {
+      const frozen = [];
+      for (const golden of [files, table]) {
+        await golden.append('ROBIN', samples.slice(0, 100));
+        await golden.append('ROBIN', samples.slice(50));
+        await golden.flush();
+        frozen.push(
+          await snapshotDataset({
+            golden,
+            dataDir,
+            persona: 'ROBIN',
+            folder: folders.folder(),
+            holdoutShare: 0.2,
+            exclude: (sample) => JSON.stringify(sample).includes('tree 7?'),
+          }),
+        );
+      }
+      const [fromFiles, fromTable] = frozen as [(typeof frozen)[0], (typeof frozen)[0]];
+      expect(fromTable).toMatchObject({
+        hash: fromFiles.hash,
+        train: fromFiles.train,
+        anchor: 20,
+        golden: 300,
+      });
+      expect(readFileSync(fromTable.trainPath)).toEqual(readFileSync(fromFiles.trainPath));
+      expect(readFileSync(fromTable.holdoutPath)).toEqual(readFileSync(fromFiles.holdoutPath));
+    } finally {
+      await table.close();
+    }
+  });
 });
