@@ -167,7 +167,8 @@ export async function composeRuntime(
     toolForge,
   });
   const loops: LoopParts = { ...base, codex, memory, providers };
-  const proposals = await ProposalStore.open(storeLocation(config, dropped(logger)));
+  const location = storeLocation(config, dropped(logger));
+  const proposals = await ProposalStore.open(location);
   const amendments = await composeAmendments(loops, proposals);
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
@@ -178,17 +179,12 @@ export async function composeRuntime(
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
   });
-  const location = storeLocation(config, dropped(logger));
   const reactions = await ReactionStore.open(location);
   const { curation, golden } = await composeCuration(loops, { reactions, location });
   curationRef = curation;
   const fineTuner = await composeFineTuner(loops, { store: finetunes, curation, golden, limiter });
   const forgetting = composeForgetting({ ...base, memory, fineTuner, proposals, amendments, dialogue });
-  // Dialogues recorded while the embedding model was unavailable are embedded later.
-  // Not while a fine-tune holds the model queue: the pass would only be refused.
-  const stopRetrying = clock.every(EMBED_RETRY_MS, () => {
-    if (!limiter.heldFor) void memory.embedPending().catch(() => undefined);
-  });
+  const stopRetrying = retryEmbeddings(clock, limiter, memory);
   let closed = false;
   logger.info({ codexVersion: codex.codex().data.version, dataDir: config.dataDir }, 'runtime ready');
   return {
@@ -232,6 +228,16 @@ export async function composeRuntime(
       await dialogue.close();
     },
   };
+}
+
+/**
+ * Dialogues recorded while the embedding model was unavailable are embedded later. Not while a
+ * fine-tune holds the model queue: the pass would only be refused.
+ */
+function retryEmbeddings(clock: Clock, limiter: Limiter, memory: Memory): () => void {
+  return clock.every(EMBED_RETRY_MS, () => {
+    if (!limiter.heldFor) void memory.embedPending().catch(() => undefined);
+  });
 }
 
 /** Whether each store answers a cheap read (a closed or broken database throws). */

@@ -185,8 +185,7 @@ export async function freeGpu(
   if (!deps.settings.exclusive) return () => {};
   const release = deps.limiter.hold(`fine-tuning ${displayName} (it can take a while)`);
   await deps.limiter.drained();
-  // Each server frees what it can: Ollama unloads; vLLM keeps its share of the GPU
-  // (README, "Which server takes a fine-tuned model").
+  // Each server frees what it can: Ollama unloads; vLLM keeps its share (docs/finetuning.md).
   const loaded = new Map<ModelRegistrar, string[]>();
   for (const persona of deps.personas().list()) {
     const { registrar } = serverOf(deps, persona.id);
