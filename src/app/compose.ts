@@ -13,6 +13,7 @@ import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
 import { ReactionStore } from '../services/curation/reactions.ts';
+import { createPostgresLeadership, soleLeadership } from '../services/db/leadership.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -164,11 +165,18 @@ export async function composeRuntime(
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
+  // With several processes on one database, each job runs in the one that holds its lock.
+  const leadership = config.databaseUrl
+    ? createPostgresLeadership(config.databaseUrl, {
+        onError: (err) => logger.warn({ err }, 'lost the database connection that decides who runs the jobs'),
+      })
+    : soleLeadership;
   const scheduler = createScheduler({
     logger,
     clock,
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
+    leadership,
   });
   const reactions = new ReactionStore(config.dataDir);
   const curation = composeCuration(loops, reactions);
@@ -213,6 +221,8 @@ export async function composeRuntime(
       await curation.close();
       reactions.close();
       await scheduler.stop();
+      // Let go of the jobs at once, for another process to take them at its next tick.
+      await leadership.close();
       await fineTuner.close();
       finetunes.close();
       await amendments.close();

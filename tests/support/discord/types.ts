@@ -291,4 +291,16 @@ export interface DiscordEmulatorOptions {
    * windows with raw `fetch`; discord.js itself still waits on real time.
    */
   now?: () => number;
+  /** The shard count `/gateway/bot` recommends (default 1). */
+  shards?: number;
+  /** `session_start_limit.max_concurrency`: IDENTIFYs a bot may start at once, per 5 s (default 1). */
+  maxConcurrency?: number;
+}
+
+/** A server `createGuild` made: its id, its 'general' channel and its roles. */
+export interface EmulatedGuild {
+  id: string;
+  channelId: string;
+  memberRoleId: string;
+  botRoleId: string;
 }
