@@ -13,7 +13,7 @@ import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
 import { ReactionStore } from '../services/curation/reactions.ts';
-import { createPostgresLeadership, soleLeadership } from '../services/db/leadership.ts';
+import { createPostgresLeadership, type Leadership, soleLeadership } from '../services/db/leadership.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -165,18 +165,12 @@ export async function composeRuntime(
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
-  // With several processes on one database, each job runs in the one that holds its lock.
-  const leadership = config.databaseUrl
-    ? createPostgresLeadership(config.databaseUrl, {
-        onError: (err) => logger.warn({ err }, 'lost the database connection that decides who runs the jobs'),
-      })
-    : soleLeadership;
   const scheduler = createScheduler({
     logger,
     clock,
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
-    leadership,
+    leadership: jobLeadership(config, logger),
   });
   const reactions = new ReactionStore(config.dataDir);
   const curation = composeCuration(loops, reactions);
@@ -221,8 +215,6 @@ export async function composeRuntime(
       await curation.close();
       reactions.close();
       await scheduler.stop();
-      // Let go of the jobs at once, for another process to take them at its next tick.
-      await leadership.close();
       await fineTuner.close();
       finetunes.close();
       await amendments.close();
@@ -232,6 +224,14 @@ export async function composeRuntime(
       await dialogue.close();
     },
   };
+}
+
+/** Who runs each scheduled job: with several processes on one database, the one holding its lock. */
+function jobLeadership(config: Config, logger: Logger): Leadership {
+  if (!config.databaseUrl) return soleLeadership;
+  return createPostgresLeadership(config.databaseUrl, {
+    onError: (err) => logger.warn({ err }, 'lost the database connection that decides who runs the jobs'),
+  });
 }
 
 /** Whether each store answers a cheap read (a closed or broken database throws). */

@@ -58,6 +58,7 @@ export interface Scheduler {
   /** Runs a job now, as a tick would (same overlap and pause rules); resolves with its run. */
   runNow(name: string): Promise<JobRun>;
   status(): JobStatus[];
+  /** Unschedules every job, waits for the runs in progress, and lets go of the jobs this process led. */
   stop(): Promise<void>;
 }
 
@@ -99,7 +100,7 @@ interface SchedulerDeps {
   clock: Clock;
   /** Counts runs by outcome. */
   onRun?: (job: string, outcome: JobRun['outcome']) => void;
-  /** Which jobs this process runs, of several (default: all, as the only process). */
+  /** Which jobs this process runs, of several (default: all, as the only process); let go on `stop`. */
   leadership?: Leadership;
 }
 
@@ -219,6 +220,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       for (const job of jobs.values()) await job.task.destroy();
       await Promise.allSettled([...jobs.values()].flatMap((job) => (job.running ? [job.running] : [])));
       jobs.clear();
+      // The jobs are free at once for another process to take at its next tick.
+      await deps.leadership?.close();
     },
   };
 }

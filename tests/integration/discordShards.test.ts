@@ -1,7 +1,7 @@
 import { Client, Events, GatewayIntentBits, type Message, Partials, type TextChannel } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startRestProxy } from '../../src/app/sharding/restProxy.ts';
+import { REST_PROXY_AGENT, startRestProxy } from '../../src/app/sharding/restProxy.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { DiscordEmulator, Intent, shardOfGuild } from '../support/discordEmulator.ts';
 
@@ -126,6 +126,10 @@ describe('the Discord emulator with several servers and shards', () => {
         .sort(),
     ).toEqual(['four', 'one', 'three', 'two']);
     expect(emulator.rateLimited).toEqual([]);
+    // Every request of the processes reached Discord from the proxy.
+    const posted = emulator.requests.filter((request) => request.method === 'POST');
+    expect(posted.length).toBeGreaterThan(0);
+    expect(posted.every((request) => request.userAgent?.includes(REST_PROXY_AGENT))).toBe(true);
     expect(emulator.unknownRoutes()).toEqual([]);
     expect(emulator.requests.every((request) => request.status !== 401)).toBe(true);
   });

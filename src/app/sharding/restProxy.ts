@@ -13,6 +13,9 @@ import type { Logger } from '../../services/logger.ts';
  * first, are the bot's, not a process's). The processes point discord.js's REST `api` at it; it
  * forwards each request with the token that came with it.
  */
+/** How the proxy's requests name themselves in their `User-Agent`. */
+export const REST_PROXY_AGENT = 'bat-os-rest-proxy';
+
 export interface RestProxy {
   /** What a process's REST `api` is set to: `http://host:port/api`. */
   readonly api: string;
@@ -30,7 +33,13 @@ export async function startRestProxy(options: {
   const log = options.logger.child({ module: 'rest-proxy' });
   // A request over a limit is answered 429 with its Retry-After at once (and not held here), so
   // the process that sent it waits, as discord.js does for Discord's own; it retries, not the proxy.
-  const rest = new REST({ api: options.discordApiUrl, rejectOnRateLimit: () => true, retries: 0 });
+  const rest = new REST({
+    api: options.discordApiUrl,
+    rejectOnRateLimit: () => true,
+    retries: 0,
+    // Discord's own format, with a word on who sends it: what an operator reads in a capture.
+    userAgentAppendix: `${REST_PROXY_AGENT} Node.js ${process.version}`,
+  });
   const forward = proxyRequests(rest);
   const server = createServer((request, response) => {
     // The proxy rethrows what is not Discord's answer (Discord unreachable, say): a 502, not a crash.

@@ -120,6 +120,8 @@ export interface RequestRecord {
   arrivedAt: number;
   /** The matched route template, e.g. `POST /channels/:channel/messages`; absent for unknown routes. */
   route?: string;
+  /** Who sent it, by its `User-Agent` (discord.js, or a REST proxy in front of it). */
+  userAgent?: string;
   files?: Array<{ field: string; filename: string; size: number; contentType: string }>;
   /** Set when the emulator itself failed (500): a bug in the emulator, not in the bot. */
   error?: string;
