@@ -205,7 +205,10 @@ class ShardFleet {
     const code = child.exitCode;
     if (code === 2) {
       // The shard said what to fix (its configuration, or a token Discord refuses): all would.
-      log.error({ shard: String(shard.id) }, 'a shard stopped on a configuration error: stopping every shard');
+      log.error(
+        { shard: String(shard.id) },
+        'a shard stopped on a configuration error: stopping every shard',
+      );
       this.exitCode = 2;
       this.stopFleet(`shard ${shard.id} stopped on a configuration error`);
       return;
