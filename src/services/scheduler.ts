@@ -126,7 +126,11 @@ const skipped = (startedAt: number, message: string): JobRun => ({
  */
 async function leadsNow(deps: SchedulerDeps, log: Logger, job: ScheduledJob): Promise<boolean> {
   if (job.spec.everyProcess || !deps.leadership) return true;
-  const leads = await deps.leadership.leads(job.spec.name);
+  // Unsure who leads, this process does not run it: a job must not run twice.
+  const leads = await deps.leadership.leads(job.spec.name).catch((error: unknown) => {
+    log.warn({ err: error, job: job.spec.name }, 'could not tell which process runs the job');
+    return false;
+  });
   const before = job.leads;
   job.leads = leads;
   if (before === leads) return leads;
