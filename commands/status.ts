@@ -39,6 +39,8 @@ const relative = (ms: number) => time(new Date(ms), TimestampStyles.RelativeTime
  * name the host's addresses and paths: only an architect reads them whole.
  */
 function jobLine(job: JobStatus, hostDetails: boolean): string {
+  // Of several processes, one runs each job: this one's last and next ticks say nothing of it.
+  if (job.ledElsewhere) return `\`${job.name}\` (\`${job.cron}\`) · runs in another process`;
   const said = job.lastRun
     ? hostDetails
       ? job.lastRun.message

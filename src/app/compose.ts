@@ -13,6 +13,7 @@ import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
 import { ReactionStore } from '../services/curation/reactions.ts';
+import { createPostgresLeadership, type Leadership, soleLeadership } from '../services/db/leadership.ts';
 import { dropped, storeLocation } from '../services/db/openStoreDatabase.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
@@ -178,6 +179,7 @@ export async function composeRuntime(
     clock,
     autonomyPaused: () => amendments.pausedReason(),
     onRun: (job, outcome) => metrics.jobRun(job, outcome),
+    leadership: jobLeadership(config, logger),
   });
   const reactions = await ReactionStore.open(location);
   const { curation, golden } = await composeCuration(loops, { reactions, location });
@@ -237,6 +239,14 @@ export async function composeRuntime(
 function retryEmbeddings(clock: Clock, limiter: Limiter, memory: Memory): () => void {
   return clock.every(EMBED_RETRY_MS, () => {
     if (!limiter.heldFor) void memory.embedPending().catch(() => undefined);
+  });
+}
+
+/** Who runs each scheduled job: with several processes on one database, the one holding its lock. */
+function jobLeadership(config: Config, logger: Logger): Leadership {
+  if (!config.databaseUrl) return soleLeadership;
+  return createPostgresLeadership(config.databaseUrl, {
+    onError: (err) => logger.warn({ err }, 'lost the database connection that decides who runs the jobs'),
   });
 }
 

@@ -1,10 +1,14 @@
-import { loadConfig, loadDotEnv } from '../services/config.ts';
-import { findAppError } from '../services/errors.ts';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, loadDotEnv, processEnvironment } from '../services/config.ts';
 import { createLogger } from '../services/logger.ts';
-import { type App, composeApp } from './compose.ts';
+import { managesShards, settleShardEnvironment, shardsOfThisProcess } from '../services/shardingConfig.ts';
 import { MISSING_TOKEN } from './messages.ts';
 
-/** `npm start`: the Discord bot. */
+/**
+ * `npm start`: the Discord bot. With several shards and `SHARDS` unset, a manager that starts a
+ * process per shard (this same file, each told its shard); otherwise the bot itself, with the
+ * shards `SHARDS` names (all of them by default) in one client. Each role loads only what it runs.
+ */
 async function main(): Promise<number> {
   loadDotEnv();
   let config: ReturnType<typeof loadConfig>;
@@ -14,76 +18,31 @@ async function main(): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n`);
     return 2;
   }
-  if (!config.discordToken) {
+  const { discordToken } = config;
+  if (!discordToken) {
     process.stderr.write(`${MISSING_TOKEN}\n`);
     return 2;
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  let app: App;
-  try {
-    app = await composeApp(config, logger);
-  } catch (error) {
-    process.stderr.write(`${findAppError(error)?.message ?? String(error)}\n`);
-    return 2;
+  if (managesShards(config)) {
+    const { runShardManager } = await import('./sharding/shardManager.ts');
+    return runShardManager({
+      config: { ...config, discordToken },
+      logger,
+      file: fileURLToPath(import.meta.url),
+      execArgv: process.execArgv,
+    });
   }
-
-  let stopping: Promise<void> | undefined;
-  const stop = (signal: string) => {
-    stopping ??= (async () => {
-      logger.info({ signal }, 'shutting down');
-      await app.close();
-      logger.info('stopped cleanly');
-    })();
-    return stopping;
-  };
-  const finished = new Promise<number>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
-        stop(signal).then(
-          () => resolve(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'unclean shutdown');
-            resolve(1);
-          },
-        );
-      });
-    }
-  });
-
-  try {
-    await app.bot.start(config.discordToken);
-  } catch (error) {
-    const failure = describeLoginFailure(error, config.discordApiUrl);
-    process.stderr.write(`${failure.message}\n`);
-    await stop('login failed');
-    return failure.exitCode;
+  settleShardEnvironment(config, processEnvironment());
+  if (config.shards && config.shardCount > 1 && !config.discordRestProxy) {
+    logger.warn(
+      "SHARDS is set but DISCORD_REST_PROXY is not: this process posts to Discord directly, and its requests do not share the rate limits with the other hosts' shards (run npm run rest-proxy on one host and point DISCORD_REST_PROXY of every shard there)",
+    );
   }
-  return finished;
-}
-
-/**
- * Why the login failed, in words, and the exit code: 2 for what only a change of configuration
- * fixes (as a missing setting), so that a container is not restarted in a loop for it; 1 for a
- * connection that may work on the next try.
- */
-function describeLoginFailure(error: unknown, apiUrl: string): { message: string; exitCode: number } {
-  const code = (error as { code?: unknown }).code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'TokenInvalid' || /401|invalid token/i.test(message)) {
-    return {
-      message:
-        'Discord refused DISCORD_TOKEN: reset the token in the developer portal (Bot → Reset Token) and update .env.',
-      exitCode: 2,
-    };
-  }
-  if (/4014|disallowed intent/i.test(message)) {
-    return {
-      message:
-        'Discord refused the Message Content intent: enable "Message Content Intent" under Bot → Privileged Gateway Intents in the developer portal.',
-      exitCode: 2,
-    };
-  }
-  return { message: `Could not connect to Discord at ${apiUrl}: ${message}`, exitCode: 1 };
+  const { runBot } = await import('./runBot.ts');
+  // Which shard a line comes from, in every line of a sharded bot's processes.
+  const shard = shardsOfThisProcess(config).join(',');
+  return runBot({ ...config, discordToken }, config.shardCount > 1 ? logger.child({ shard }) : logger);
 }
 
 process.exit(await main());

@@ -7,6 +7,7 @@ import {
   type SweeperOptions,
 } from 'discord.js';
 import type { Config } from '../services/config.ts';
+import { shardsOfThisProcess } from '../services/shardingConfig.ts';
 import { NO_MENTIONS } from './posting/mentions.ts';
 
 /**
@@ -48,13 +49,21 @@ export const BOT_CACHES = {
   sweepers: { ...Options.DefaultSweeperSettings, threads: { interval: 3_600, lifetime: 3_600 } },
 } satisfies Pick<ClientOptions, 'makeCache' | 'sweepers'>;
 
-/** The discord.js client as the bot runs it: its intents, caches, sweepers and REST address. */
-export function createClient(config: Pick<Config, 'discordApiUrl'>, sweepers?: SweeperOptions): Client {
+/**
+ * The discord.js client as the bot runs it: its intents, caches, sweepers, shards and REST address
+ * (the shared proxy, when there is one: Discord's limits are the bot's, not a process's).
+ */
+export function createClient(
+  config: Pick<Config, 'discordApiUrl' | 'discordRestProxy' | 'shardCount' | 'shards'>,
+  sweepers?: SweeperOptions,
+): Client {
   return new Client({
     intents: BOT_INTENTS,
     partials: BOT_PARTIALS,
     allowedMentions: NO_MENTIONS,
-    rest: { api: config.discordApiUrl },
+    shards: shardsOfThisProcess(config),
+    shardCount: config.shardCount,
+    rest: { api: config.discordRestProxy ?? config.discordApiUrl },
     makeCache: BOT_CACHES.makeCache,
     sweepers: { ...BOT_CACHES.sweepers, ...sweepers },
   });

@@ -19,6 +19,7 @@ import type { Memory } from '../services/memory/memory.ts';
 import type { Metrics } from '../services/metrics.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import type { Scheduler } from '../services/scheduler.ts';
+import { shardsOfThisProcess } from '../services/shardingConfig.ts';
 import { createSlidingWindow, type SlidingWindow } from '../services/slidingWindow.ts';
 import type { ToolForge } from '../services/tools/toolPorts.ts';
 import type { ToolService } from '../services/tools/toolService.ts';
@@ -109,7 +110,13 @@ export function createBot(deps: BotDeps): Bot {
   const { config, clock, services } = deps;
   const logger = deps.logger.child({ module: 'bot' });
   const client = createClient(config, deps.sweepers);
-  const continuity = createContinuity({ client, store: deps.store, clock, logger });
+  const continuity = createContinuity({
+    client,
+    store: deps.store,
+    clock,
+    logger,
+    ...(config.shardCount > 1 ? { scope: `shards:${shardsOfThisProcess(config).join(',')}` } : {}),
+  });
   // One window per member for everything that uses the models: dialogues and costly commands.
   const memberRuns = createSlidingWindow({ limit: config.memberRunsPerHour, windowMs: 3_600_000, clock });
   const ports = botPorts(deps, client, logger, continuity, memberRuns);

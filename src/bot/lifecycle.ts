@@ -10,7 +10,7 @@ import type { GovernanceUi } from './governance/governanceUi.ts';
 /** What a start does once the client is built and its listeners are on. */
 export interface StartDeps {
   client: Client;
-  config: Pick<Config, 'autonomyCron' | 'autonomyChannelId'>;
+  config: Pick<Config, 'autonomyCron' | 'autonomyChannelId' | 'shardCount'>;
   logger: Logger;
   architects: Pick<ArchitectGate, 'policy'>;
   governance: Pick<GovernanceUi, 'repostPending'>;
@@ -51,7 +51,13 @@ export async function startBot(deps: StartDeps, token: string): Promise<() => vo
   if (autonomyCron && !autonomyChannelId) {
     logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
   } else if (autonomyCron && autonomyChannelId) {
-    deps.scheduler.add(createMotivatorJob(deps.motivator, autonomyCron, autonomyChannelId));
+    // Of several shards, the one that holds the channel's server runs the motivator: the replies
+    // in its threads come to that shard, and its dialogues are best run beside them.
+    if (deps.config.shardCount === 1 || client.channels.cache.has(autonomyChannelId)) {
+      deps.scheduler.add(createMotivatorJob(deps.motivator, autonomyCron, autonomyChannelId));
+    } else {
+      logger.info("the motivator runs in the process whose shard holds AUTONOMY_CHANNEL_ID's server");
+    }
   }
   return stopHeartbeat;
 }

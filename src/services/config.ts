@@ -6,6 +6,7 @@ import { AppError } from './errors.ts';
 import { envNamesSetting } from './finetune/trainerEnv.ts';
 import { LLM_PROVIDERS, type LlmProvider } from './llm/chatModel.ts';
 import { LOG_FORMATS, type LogFormat } from './logger.ts';
+import { type ShardingConfig, shardingConfig, shardingFields, shardingProblems } from './shardingConfig.ts';
 
 /**
  * The one reader of `process.env`. Everything else receives a {@link Config}.
@@ -112,12 +113,14 @@ export const envSchema = z.object({
   CURATION_SCOPE: z.enum(CURATION_SCOPES).default('public'),
   CURATION_MEMBER_DAILY: z.coerce.number().int().min(0).max(100_000).default(20),
   FINETUNE_MEMBER_SHARE: z.coerce.number().gt(0).max(1).default(0.25),
+  ...shardingFields,
 });
 
 export type EnvKey = keyof typeof envSchema.shape;
 export const ENV_KEYS = Object.keys(envSchema.shape) as EnvKey[];
 
-export interface Config {
+/** Sharding (`SHARD_COUNT`, `SHARDS`) and the shared REST proxy are in `shardingConfig.ts`. */
+export interface Config extends ShardingConfig {
   /** Base URL of the Ollama server, e.g. `http://127.0.0.1:11434` (a persona's `hosts` in the codex replace it for that persona). */
   readonly ollamaHost: string;
   /** Deadline for one model call, in milliseconds (default 300000). */
@@ -274,6 +277,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       );
     }
   }
+  problems.push(...shardingProblems(present));
   if (!result.success || problems.length) {
     throw new AppError(
       'CONFIG_INVALID',
@@ -347,6 +351,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     finetuneQuantize: e.FINETUNE_QUANTIZE,
     finetuneSharedDir: e.FINETUNE_SHARED_DIR,
     finetuneEnv: e.FINETUNE_ENV,
+    ...shardingConfig(e),
   });
 }
 

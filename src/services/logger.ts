@@ -47,8 +47,9 @@ function prettyDestination(destination: DestinationStream | undefined, colorize:
     // Written as they come, so that a line is out before the process exits or prints its own.
     sync: true,
     translateTime: 'SYS:HH:MM:ss.l',
-    messageFormat: '{if module}{module}: {end}{msg}',
-    ignore: 'pid,hostname,app,module',
+    // A sharded bot's processes write to one terminal: each line says its shard first.
+    messageFormat: '{if shard}[shard {shard}] {end}{if module}{module}: {end}{msg}',
+    ignore: 'pid,hostname,app,module,shard',
   });
 }
 

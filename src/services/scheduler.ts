@@ -1,13 +1,18 @@
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Clock } from './clock.ts';
+import type { Leadership } from './db/leadership.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 /**
  * Background jobs on cron expressions (node-cron behind a small interface): each expression is
  * checked when the job is added, a job never overlaps itself, autonomous jobs wait while
- * autonomy is paused, and every job's last run, result and next run can be read for `/status`.
+ * autonomy is paused, a job runs in one process of several (the one that leads it), and every
+ * job's last run, result and next run can be read for `/status`.
  */
+
+/** What a process that does not lead a job records for its tick. */
+export const LED_ELSEWHERE = 'another process runs it';
 
 export interface JobSpec {
   name: string;
@@ -17,6 +22,12 @@ export interface JobSpec {
   setting?: string;
   /** An autonomous job (motivator, curation, fine-tuning) does not start while autonomy is paused. */
   autonomous?: boolean;
+  /**
+   * A job that must run in every process (a per-process cache, say). Every other job writes state
+   * the processes share (curation, fine-tuning, the motivator), so only the process that leads it
+   * runs it; the others record `LED_ELSEWHERE`.
+   */
+  everyProcess?: boolean;
   /** Does the work; what it returns is shown as the run's result. */
   run(): Promise<string | undefined>;
 }
@@ -36,6 +47,8 @@ export interface JobStatus {
   lastRun?: JobRun;
   /** Milliseconds since the epoch, or null when it will not run again. */
   nextRun: number | null;
+  /** True when, at its last tick, another process led it (and so ran it). */
+  ledElsewhere: boolean;
 }
 
 export interface Scheduler {
@@ -45,6 +58,7 @@ export interface Scheduler {
   /** Runs a job now, as a tick would (same overlap and pause rules); resolves with its run. */
   runNow(name: string): Promise<JobRun>;
   status(): JobStatus[];
+  /** Unschedules every job, waits for the runs in progress, and lets go of the jobs this process led. */
   stop(): Promise<void>;
 }
 
@@ -78,7 +92,7 @@ function cronLogger(log: Logger): CronLogger {
   };
 }
 
-export function createScheduler(deps: {
+interface SchedulerDeps {
   logger: Logger;
   /** Why autonomy is paused, or null when it is not. */
   autonomyPaused?: () => string | null | Promise<string | null>;
@@ -86,56 +100,100 @@ export function createScheduler(deps: {
   clock: Clock;
   /** Counts runs by outcome. */
   onRun?: (job: string, outcome: JobRun['outcome']) => void;
-}): Scheduler {
+  /** Which jobs this process runs, of several (default: all, as the only process); let go on `stop`. */
+  leadership?: Leadership;
+}
+
+interface ScheduledJob {
+  spec: JobSpec;
+  task: ScheduledTask;
+  running: Promise<JobRun> | undefined;
+  lastRun?: JobRun;
+  /** Whether this process led the job at its last tick; undefined before the first. */
+  leads?: boolean;
+}
+
+const skipped = (startedAt: number, message: string): JobRun => ({
+  startedAt,
+  finishedAt: startedAt,
+  outcome: 'skipped',
+  message,
+});
+
+/**
+ * Whether this process runs the job now. A change of leader is logged once, where it happens: an
+ * operator reads which process runs what, and a process that lost a job knows it.
+ */
+async function leadsNow(deps: SchedulerDeps, log: Logger, job: ScheduledJob): Promise<boolean> {
+  if (job.spec.everyProcess || !deps.leadership) return true;
+  // Unsure who leads, this process does not run it: a job must not run twice.
+  const leads = await deps.leadership.leads(job.spec.name).catch((error: unknown) => {
+    log.warn({ err: error, job: job.spec.name }, 'could not tell which process runs the job');
+    return false;
+  });
+  const before = job.leads;
+  job.leads = leads;
+  if (before === leads) return leads;
+  if (leads) log.info({ job: job.spec.name }, 'this process runs the job');
+  else if (before) log.warn({ job: job.spec.name }, 'another process took the job over');
+  else log.info({ job: job.spec.name }, 'another process runs the job');
+  return leads;
+}
+
+/** One tick's work once it may start: leadership, the pause, then the job itself. */
+async function attempt(
+  deps: SchedulerDeps,
+  log: Logger,
+  job: ScheduledJob,
+  startedAt: number,
+): Promise<JobRun> {
+  if (!(await leadsNow(deps, log, job))) return skipped(startedAt, LED_ELSEWHERE);
+  let paused: string | null | undefined = null;
+  try {
+    paused = job.spec.autonomous ? await deps.autonomyPaused?.() : null;
+  } catch (error) {
+    // The proposals' store did not answer (a database away): nobody can say it may run.
+    return skipped(startedAt, `autonomy could not be checked: ${(error as Error).message ?? String(error)}`);
+  }
+  if (paused) return skipped(startedAt, `autonomy is paused: ${paused}`);
+  try {
+    const message = (await job.spec.run()) ?? 'done';
+    return { startedAt, finishedAt: deps.clock.now(), outcome: 'ok', message };
+  } catch (error) {
+    log.error({ err: error, job: job.spec.name }, 'job failed');
+    return {
+      startedAt,
+      finishedAt: deps.clock.now(),
+      outcome: 'error',
+      message: (error as Error).message ?? String(error),
+    };
+  }
+}
+
+export function createScheduler(deps: SchedulerDeps): Scheduler {
   const log = deps.logger.child({ module: 'scheduler' });
-  const now = () => deps.clock.now();
-  const jobs = new Map<
-    string,
-    { spec: JobSpec; task: ScheduledTask; running: Promise<JobRun> | undefined; lastRun?: JobRun }
-  >();
+  const jobs = new Map<string, ScheduledJob>();
+
+  const record = (name: string, job: ScheduledJob, run: JobRun): JobRun => {
+    job.lastRun = run;
+    deps.onRun?.(name, run.outcome);
+    // Not leading is the normal state of every process but one: not worth a line each tick.
+    if (run.outcome === 'skipped' && run.message !== LED_ELSEWHERE) {
+      log.info({ job: name, reason: run.message }, 'job skipped');
+    }
+    return run;
+  };
 
   async function tick(name: string): Promise<JobRun> {
     const job = jobs.get(name);
     if (!job) throw new Error(`no job named ${name}`);
-    const startedAt = now();
-    const skip = (message: string): JobRun => {
-      const run: JobRun = { startedAt, finishedAt: startedAt, outcome: 'skipped', message };
-      job.lastRun = run;
-      deps.onRun?.(name, 'skipped');
-      log.info({ job: name, reason: message }, 'job skipped');
-      return run;
-    };
-    if (job.running) return skip('the previous run is still going');
-    let paused: string | null | undefined = null;
-    try {
-      paused = job.spec.autonomous ? await deps.autonomyPaused?.() : null;
-    } catch (error) {
-      // The proposals' store did not answer (a database away): nobody can say it may run.
-      return skip(`autonomy could not be checked: ${(error as Error).message ?? String(error)}`);
-    }
-    // A tick that came while this one asked is the second: it stands down.
-    if (job.running) return skip('the previous run is still going');
-    if (paused) return skip(`autonomy is paused: ${paused}`);
-    const running = (async (): Promise<JobRun> => {
-      try {
-        const message = (await job.spec.run()) ?? 'done';
-        return { startedAt, finishedAt: now(), outcome: 'ok', message };
-      } catch (error) {
-        log.error({ err: error, job: name }, 'job failed');
-        return {
-          startedAt,
-          finishedAt: now(),
-          outcome: 'error',
-          message: (error as Error).message ?? String(error),
-        };
-      }
-    })();
+    const startedAt = deps.clock.now();
+    if (job.running) return record(name, job, skipped(startedAt, 'the previous run is still going'));
+    const running = attempt(deps, log, job, startedAt);
     job.running = running;
     const run = await running;
     job.running = undefined;
-    job.lastRun = run;
-    deps.onRun?.(name, run.outcome);
-    return run;
+    return record(name, job, run);
   }
 
   return {
@@ -158,19 +216,22 @@ export function createScheduler(deps: {
       await job.task.destroy();
     },
     status() {
-      return [...jobs.values()].map(({ spec, task, running, lastRun }) => ({
+      return [...jobs.values()].map(({ spec, task, running, lastRun, leads }) => ({
         name: spec.name,
         cron: spec.cron,
         autonomous: spec.autonomous ?? false,
         running: running !== undefined,
         ...(lastRun ? { lastRun } : {}),
         nextRun: task.getNextRun()?.getTime() ?? null,
+        ledElsewhere: leads === false,
       }));
     },
     async stop() {
       for (const job of jobs.values()) await job.task.destroy();
       await Promise.allSettled([...jobs.values()].flatMap((job) => (job.running ? [job.running] : [])));
       jobs.clear();
+      // The jobs are free at once for another process to take at its next tick.
+      await deps.leadership?.close();
     },
   };
 }

@@ -11,11 +11,12 @@ import { commandPayload, threadSummary, webhookSummary } from './discord/payload
 import { botPermissions, permissionsIn } from './discord/permissions.ts';
 import * as rateLimits from './discord/rateLimits.ts';
 import { ROUTES } from './discord/routes/index.ts';
-import { baseUrl, createState, findMessage, gatewayUrl, requireChannel } from './discord/state.ts';
+import { baseUrl, createState, findMessage, gatewayUrl, requireChannel, shardOf } from './discord/state.ts';
 import type {
   ChannelOverwrite,
   DiscordEmulatorOptions,
   DispatchRecord,
+  EmulatedGuild,
   EmulatedMessage,
   EmulatedWebhook,
   FaultRule,
@@ -34,13 +35,18 @@ export { DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS, Permission } from 
 export type * from './discord/types.ts';
 export { DEFAULT_RATE_LIMITS } from './discord/types.ts';
 
+/** The shard that receives a server's events, of `shardCount`: `(guild_id >> 22) % shardCount`. */
+export const shardOfGuild = shardOf;
+
 /**
  * A loopback Discord: REST API v10 over HTTP and a WebSocket gateway, both on 127.0.0.1, faithful
  * enough that the unmodified discord.js v14 `Client` logs in and a bot can be tested end to end
  * (docs/DISCORD.md, "What a loopback emulator needs so the real discord.js client works").
  *
  * One guild, one default text channel ('general'), a bot user and a guild owner exist from the
- * start. Tests drive users through `userSays`, `userDMs`, `runCommand`, `clickButton`, `react`, inspect what
+ * start; `createGuild` adds servers, each with its 'general', and a gateway session that IDENTIFYs
+ * with `shard: [id, count]` gets only the events of the servers its shard holds
+ * (`(guild_id >> 22) % count == id`; DMs go to shard 0), as on Discord. Tests drive users through `userSays`, `userDMs`, `runCommand`, `clickButton`, `react`, inspect what
  * the bot did through `messages`, `edits`, `threads`, `webhooks`, `interaction`, `requests`,
  * `events` and `rateLimited`, and inject faults with `failNext`, `deleteWebhook`,
  * `setBotPermissions`, channel overwrites (`hideChannelFrom`), attachments whose download
@@ -83,6 +89,8 @@ export class DiscordEmulator {
   readonly events: DispatchRecord[];
   /** Every gateway payload received from clients (op codes: 1 heartbeat, 2 identify, 6 resume, ...). */
   readonly gatewayReceived: Array<{ op: number; at: number }>;
+  /** Every IDENTIFY that opened a session, with the `[shard_id, num_shards]` it asked for. */
+  readonly identified: Array<{ shard: [number, number]; at: number }>;
   /** Every 429 the emulator answered (rate limits and injected faults), in order. */
   readonly rateLimited: RateLimitRecord[];
 
@@ -105,6 +113,7 @@ export class DiscordEmulator {
     this.requests = state.requests;
     this.events = state.events;
     this.gatewayReceived = state.gatewayReceived;
+    this.identified = state.identified;
     this.rateLimited = state.rateLimited;
 
     this.server = createServer((request, response) => {
@@ -153,16 +162,30 @@ export class DiscordEmulator {
     return this.state.sessions.size;
   }
 
+  /** The `[shard_id, num_shards]` of each connected gateway session. */
+  get connectedShards(): Array<[number, number]> {
+    return [...this.state.sessions.values()].filter((s) => s.socket !== undefined).map((s) => [...s.shard]);
+  }
+
   // ------------------------------------------------------------------------------------------
   // World building (discord/world.ts)
   // ------------------------------------------------------------------------------------------
 
-  /** Another guild text channel, optionally with permission overwrites; dispatches CHANNEL_CREATE. */
-  createChannel(name: string, options: { overwrites?: ChannelOverwrite[] } = {}): string {
+  /**
+   * Another server (the bot and every user are members), with its own @everyone, `member` and bot
+   * roles and a 'general' channel; `shard: [id, count]` makes its id land in that shard. Dispatches
+   * GUILD_CREATE to the sessions of its shard.
+   */
+  createGuild(name: string, options: { shard?: [number, number] } = {}): EmulatedGuild {
+    return world.createGuild(this.state, name, options);
+  }
+
+  /** Another guild text channel (in `guildId`, else the first server), with overwrites; CHANNEL_CREATE. */
+  createChannel(name: string, options: { overwrites?: ChannelOverwrite[]; guildId?: string } = {}): string {
     return world.createChannel(this.state, name, options);
   }
 
-  createRole(name: string, options: { permissions?: bigint } = {}): string {
+  createRole(name: string, options: { permissions?: bigint; guildId?: string } = {}): string {
     return world.createRole(this.state, name, options);
   }
 
@@ -219,11 +242,11 @@ export class DiscordEmulator {
   }
 
   /**
-   * The bot's permissions in the guild (its managed role's bitfield; @everyone grants nothing).
-   * Dispatches GUILD_ROLE_UPDATE so discord.js sees the change.
+   * The bot's permissions in the guild (its managed role's bitfield; @everyone grants nothing), in
+   * the first server unless `guildId` names another. Dispatches GUILD_ROLE_UPDATE so discord.js sees the change.
    */
-  setBotPermissions(permissions: bigint): void {
-    world.setBotPermissions(this.state, permissions);
+  setBotPermissions(permissions: bigint, guildId?: string): void {
+    world.setBotPermissions(this.state, permissions, guildId);
   }
 
   /** The bot's guild-level permissions (roles only; `channelPermissions(botUserId, id)` adds overwrites). */

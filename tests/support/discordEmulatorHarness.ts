@@ -27,11 +27,12 @@ export interface EmulatorClientHarness {
 /**
  * Logs a fresh discord.js Client into `emulator`; resolves on `ready`. Its intents and partials
  * are the bot's of old (guilds, messages and their content, DMs) unless `options` names others
- * (and its caches discord.js's own unless `options.makeCache` is given).
+ * (and its caches discord.js's own unless `options.makeCache` is given; its shard the only one
+ * unless `options.shards` and `shardCount` say).
  */
 export async function loginClient(
   emulator: DiscordEmulator,
-  options: Partial<Pick<ClientOptions, 'intents' | 'partials' | 'makeCache'>> = {},
+  options: Partial<Pick<ClientOptions, 'intents' | 'partials' | 'makeCache' | 'shards' | 'shardCount'>> = {},
 ): Promise<{ client: Client; messages: Message[]; interactions: Interaction[] }> {
   const client = new Client({
     intents: [

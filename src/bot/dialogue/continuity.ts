@@ -30,6 +30,8 @@ export const CATCH_UP = { maxAgeMs: 24 * 60 * 60 * 1000, perChannel: 20, total: 
 
 const RUNNING = 'continuity:running';
 const ONLINE = 'continuity:online';
+/** A process's own key, of several sharing the store: each restarts, and catches up, on its own. */
+const scoped = (key: string, scope: string | undefined) => (scope ? `${key}:${scope}` : key);
 const lastSeenKey = (channelId: string) => `continuity:last-seen:${channelId}`;
 
 export const INTERRUPTED_NOTICE =
@@ -40,13 +42,18 @@ export interface ContinuityDeps {
   store: AppStore;
   clock: Clock;
   logger: Logger;
+  /**
+   * Whose running dialogues and time online these are, of several processes sharing the store
+   * (`shards:0,2`): a restarted shard tells its own threads, not another's. None for one process.
+   */
+  scope?: string;
 }
 
 export function createContinuity(deps: ContinuityDeps): Continuity {
   const log = deps.logger.child({ module: 'continuity' });
-  const running = new RunningThreads(deps.store, log);
+  const running = new RunningThreads(deps.store, log, scoped(RUNNING, deps.scope));
   const handled = new HandledMessages(CATCH_UP.handledMemory);
-  const heartbeat = () => deps.store.set(ONLINE, deps.clock.now());
+  const heartbeat = () => deps.store.set(scoped(ONLINE, deps.scope), deps.clock.now());
   return {
     runStarted: (threadId) => running.add(threadId),
     runEnded: (threadId) => running.delete(threadId),
@@ -78,6 +85,7 @@ class RunningThreads {
   constructor(
     private readonly store: AppStore,
     private readonly log: Logger,
+    private readonly key: string,
   ) {}
 
   add(threadId: string): Promise<void> {
@@ -95,13 +103,13 @@ class RunningThreads {
    */
   async takeOver(): Promise<string[]> {
     this.running = new Set();
-    return (await this.store.get<string[]>(RUNNING)) ?? [];
+    return (await this.store.get<string[]>(this.key)) ?? [];
   }
 
   save(): Promise<void> {
     const snapshot = [...this.running];
     this.writing = this.writing
-      .then(() => this.store.set(RUNNING, snapshot))
+      .then(() => this.store.set(this.key, snapshot))
       .catch((error: unknown) => {
         this.log.warn({ err: error }, 'could not remember the running dialogues');
       });
@@ -190,7 +198,7 @@ async function replay(
   log: Logger,
   handle: (message: Message) => Promise<void>,
 ): Promise<number> {
-  const online = await deps.store.get<number>(ONLINE);
+  const online = await deps.store.get<number>(scoped(ONLINE, deps.scope));
   // The first start ever: nothing was missed.
   if (online === undefined) return 0;
   const oldest = Math.max(online, deps.clock.now() - CATCH_UP.maxAgeMs);

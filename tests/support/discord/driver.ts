@@ -81,7 +81,7 @@ export function userStartsThread(
     id: snowflake(state),
     type,
     name,
-    guildId: state.guildId,
+    guildId: parent.guildId ?? state.guildId,
     parentId: parent.id,
     ownerId: userId,
     position: 0,
@@ -134,7 +134,7 @@ export function setThreadMember(
   dispatch(
     state,
     'THREAD_MEMBERS_UPDATE',
-    { id: thread.id, guild_id: state.guildId, member_count: thread.members.size, ...change },
+    { id: thread.id, guild_id: thread.guildId, member_count: thread.members.size, ...change },
     userId === state.botUserId ? undefined : Intent.GuildMembers,
   );
 }
@@ -182,6 +182,7 @@ export function runCommand(
       value,
       Array.isArray(subDefinitions) ? subDefinitions.filter(isObject) : [],
       resolved,
+      guildId,
     );
     // What the member is typing: a partial value, sent as typed.
     return optionName === focused ? { ...option, value: String(value), focused: true } : option;

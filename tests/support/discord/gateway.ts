@@ -9,7 +9,7 @@ import { GATEWAY_BACKLOG, HEARTBEAT_INTERVAL_MS, Intent } from './constants.ts';
 import type { EmulatorState, GatewayConnection, GatewaySession, JsonObject } from './model.ts';
 import { blanked, canSeeContent, gatewayMessage, guildCreatePayload, memberPayload } from './payloads.ts';
 import { botCan, Permission } from './permissions.ts';
-import { gatewayUrl, requireUser } from './state.ts';
+import { gatewayUrl, requireUser, shardOf } from './state.ts';
 import type { DispatchRecord, EmulatedMessage } from './types.ts';
 import { isObject, randomToken } from './util.ts';
 
@@ -82,7 +82,24 @@ function onGatewayPayload(state: EmulatorState, connection: GatewayConnection, d
   }
 }
 
-/** IDENTIFY: a new session, READY, then GUILD_CREATE for sessions with the Guilds intent. */
+/** `[shard_id, num_shards]` as IDENTIFY gives it (none: `[0, 1]`), or undefined when it is not one. */
+function shardOfIdentify(d: JsonObject): [number, number] | undefined {
+  if (d.shard === undefined) return [0, 1];
+  const [id, count] = Array.isArray(d.shard) ? d.shard : [];
+  const valid = Number.isInteger(id) && Number.isInteger(count) && id >= 0 && count >= 1 && id < count;
+  return valid ? [id, count] : undefined;
+}
+
+/** Whether a session gets the events of a server (`undefined`: a DM, which Discord sends to shard 0). */
+export function receives(session: GatewaySession, guildId: string | undefined): boolean {
+  const [id, count] = session.shard;
+  return guildId === undefined ? id === 0 : shardOf(guildId, count) === id;
+}
+
+/**
+ * IDENTIFY: a new session, READY, then GUILD_CREATE for sessions with the Guilds intent, for each
+ * server of the session's shard (`(guild_id >> 22) % num_shards == shard_id`).
+ */
 function identify(state: EmulatorState, connection: GatewayConnection, d: JsonObject): void {
   if (connection.session) {
     connection.socket.close(4005, 'Already authenticated.');
@@ -96,28 +113,38 @@ function identify(state: EmulatorState, connection: GatewayConnection, d: JsonOb
     connection.socket.close(4013, 'Invalid intent(s).');
     return;
   }
+  const shard = shardOfIdentify(d);
+  if (!shard) {
+    connection.socket.close(4010, 'Invalid shard.');
+    return;
+  }
   const session: GatewaySession = {
     id: randomToken(16),
     intents: d.intents,
+    shard,
     seq: 0,
     socket: connection.socket,
     backlog: [],
   };
   state.sessions.set(session.id, session);
+  state.identified.push({ shard, at: Date.now() });
   connection.session = session;
+  const guilds = [...state.guilds.keys()].filter((guildId) => receives(session, guildId));
   sendDispatch(session, 'READY', {
     v: 10,
     user: { ...requireUser(state, state.botUserId), verified: true, mfa_enabled: false, flags: 0 },
-    guilds: [{ id: state.guildId, unavailable: true }],
+    guilds: guilds.map((id) => ({ id, unavailable: true })),
     session_id: session.id,
     resume_gateway_url: gatewayUrl(state),
-    shard: [0, 1],
+    shard,
     application: { id: state.applicationId, flags: 0 },
     private_channels: [],
     relationships: [],
     presences: [],
   });
-  if (session.intents & Intent.Guilds) sendDispatch(session, 'GUILD_CREATE', guildCreatePayload(state));
+  if (session.intents & Intent.Guilds) {
+    for (const guildId of guilds) sendDispatch(session, 'GUILD_CREATE', guildCreatePayload(state, guildId));
+  }
 }
 
 /** RESUME: the session's missed events replayed, then RESUMED; op 9 for an unknown session. */
@@ -142,6 +169,7 @@ function sendMembersChunk(state: EmulatorState, session: GatewaySession, d: Json
     : typeof d.user_ids === 'string'
       ? [d.user_ids]
       : undefined;
+  const guildId = typeof d.guild_id === 'string' && state.guilds.has(d.guild_id) ? d.guild_id : state.guildId;
   const query = typeof d.query === 'string' ? d.query.toLowerCase() : '';
   const limit = typeof d.limit === 'number' && d.limit > 0 ? d.limit : Number.POSITIVE_INFINITY;
   const ids = [...state.members.keys()]
@@ -150,8 +178,8 @@ function sendMembersChunk(state: EmulatorState, session: GatewaySession, d: Json
     )
     .slice(0, limit);
   const chunk: JsonObject = {
-    guild_id: state.guildId,
-    members: ids.map((id) => memberPayload(state, id)),
+    guild_id: guildId,
+    members: ids.map((id) => memberPayload(state, id, guildId)),
     chunk_index: 0,
     chunk_count: 1,
   };
@@ -170,13 +198,23 @@ function sendDispatch(session: GatewaySession, t: string, d: unknown): void {
   if (session.socket) sendFrame(session.socket, frame);
 }
 
-/** An event for every session with `intent` (all sessions without one), recorded in `events`. */
-export function dispatch(state: EmulatorState, t: string, d: unknown, intent?: number): void {
+/**
+ * An event for every session with `intent` (all sessions without one) whose shard holds its server
+ * (`guildId`, else the payload's `guild_id`; none: shard 0's), recorded in `events`.
+ */
+export function dispatch(
+  state: EmulatorState,
+  t: string,
+  d: unknown,
+  intent?: number,
+  guildId = isObject(d) && typeof d.guild_id === 'string' ? d.guild_id : undefined,
+): void {
   if (state.building) return;
   const record: DispatchRecord = { t, d, at: Date.now(), sessions: [] };
   state.events.push(record);
   for (const session of state.sessions.values()) {
     if (intent !== undefined && (session.intents & intent) === 0) continue;
+    if (!receives(session, guildId)) continue;
     sendDispatch(session, t, d);
     record.sessions.push(session.id);
   }
@@ -196,7 +234,7 @@ export function dispatchMessage(
   // The gateway sends messages only from channels the bot can view.
   if (message.guild_id && channel && !botCan(state, channel, Permission.ViewChannel)) return;
   for (const session of state.sessions.values()) {
-    if ((session.intents & intent) === 0) continue;
+    if ((session.intents & intent) === 0 || !receives(session, message.guild_id)) continue;
     const sessionHasIntent = (session.intents & Intent.MessageContent) !== 0;
     sendDispatch(session, t, canSeeContent(state, message, sessionHasIntent) ? wire : blanked(wire));
     record.sessions.push(session.id);

@@ -36,6 +36,7 @@ export async function handleHttp(
     at: Date.now(),
     arrivedAt: state.clock(),
   };
+  if (request.headers['user-agent']) record.userAgent = request.headers['user-agent'];
   state.requests.push(record);
   let result: RouteResult;
   try {

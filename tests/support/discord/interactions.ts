@@ -47,6 +47,7 @@ export function commandOption(
   value: string | number | boolean,
   definitions: JsonObject[],
   resolved: Record<string, JsonObject>,
+  guildId = state.guildId,
 ): JsonObject {
   const declared = definitions.find((definition) => definition.name === name)?.type;
   const inferred =
@@ -62,8 +63,8 @@ export function commandOption(
   if ((type === 6 || type === 9) && state.users.has(id)) {
     add('users', id, state.users.get(id));
     if (state.members.has(id)) {
-      const { user: _user, ...member } = memberPayload(state, id);
-      add('members', id, { ...member, permissions: permissionsOf(state, id).toString() });
+      const { user: _user, ...member } = memberPayload(state, id, guildId);
+      add('members', id, { ...member, permissions: permissionsOf(state, id, guildId).toString() });
     }
   } else if ((type === 8 || type === 9) && state.roles.has(id)) {
     add('roles', id, rolePayload(state.roles.get(id)!));
@@ -107,7 +108,7 @@ export function dispatchInteraction(
     payload.guild = { id: channel.guildId, locale: 'en-US', features: [] };
     payload.guild_locale = 'en-US';
     payload.member = {
-      ...memberPayload(state, record.userId),
+      ...memberPayload(state, record.userId, channel.guildId),
       permissions: permissionsIn(state, record.userId, channel).toString(),
     };
     payload.authorizing_integration_owners = { '0': channel.guildId };

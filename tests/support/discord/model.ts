@@ -61,6 +61,8 @@ export interface MemberState {
 
 export interface RoleState {
   id: string;
+  /** The server it belongs to (an @everyone role's id is its server's). */
+  guildId: string;
   name: string;
   permissions: bigint;
   position: number;
@@ -140,9 +142,23 @@ export interface CommandState {
   body: JsonObject;
 }
 
+/**
+ * A server beside its roles: each has an @everyone role (its own id), a `member` role every user
+ * made by `createUser` has, and the bot's managed role. Every user is a member of every server,
+ * with the roles of each that they were given; the guild owner owns them all.
+ */
+export interface GuildState {
+  id: string;
+  name: string;
+  memberRoleId: string;
+  botRoleId: string;
+}
+
 export interface GatewaySession {
   id: string;
   intents: number;
+  /** `[shard_id, num_shards]` from IDENTIFY (`[0, 1]` when it names none): which servers' events it gets. */
+  shard: [number, number];
   seq: number;
   socket: WebSocket | undefined;
   backlog: Array<{ op: 0; t: string; s: number; d: unknown }>;
@@ -174,6 +190,8 @@ export interface EmulatorState {
   channelId: string;
   readonly memberRoleId: string;
   readonly botRoleId: string;
+  /** Every server, the first (`guildId`) included, by id. */
+  readonly guilds: Map<string, GuildState>;
 
   // Options.
   readonly messageContentIntent: boolean;
@@ -181,6 +199,9 @@ export interface EmulatorState {
   readonly interactionTokenLifetimeMs: number;
   /** The emulator's clock (rate-limit windows, `arrivedAt`, edits). */
   readonly clock: () => number;
+  /** What `/gateway/bot` recommends: the shard count, and IDENTIFYs allowed at once (`max_concurrency`). */
+  readonly recommendedShards: number;
+  readonly maxConcurrency: number;
 
   /** The HTTP port, 0 until the server listens. */
   port: number;
@@ -189,7 +210,7 @@ export interface EmulatorState {
   /** The last snowflake handed out (ids within a millisecond count up from it). */
   lastSnowflake: bigint;
 
-  // The guild.
+  // The servers.
   readonly users: Map<string, EmulatedUser>;
   readonly members: Map<string, MemberState>;
   readonly roles: Map<string, RoleState>;
@@ -210,6 +231,8 @@ export interface EmulatorState {
   readonly requests: RequestRecord[];
   readonly events: DispatchRecord[];
   readonly gatewayReceived: Array<{ op: number; at: number }>;
+  /** Every IDENTIFY that opened a session: its shard, and when. */
+  readonly identified: Array<{ shard: [number, number]; at: number }>;
   readonly rateLimited: RateLimitRecord[];
 
   // The gateway.

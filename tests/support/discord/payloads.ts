@@ -13,7 +13,7 @@ import type {
   RoleState,
   WebhookState,
 } from './model.ts';
-import { requireMember, requireUser } from './state.ts';
+import { requireGuild, requireMember, requireUser } from './state.ts';
 import type { EmulatedMessage, EmulatedWebhook } from './types.ts';
 
 export function rolePayload(role: RoleState): JsonObject {
@@ -32,11 +32,12 @@ export function rolePayload(role: RoleState): JsonObject {
   return payload;
 }
 
-export function memberPayload(state: EmulatorState, userId: string): JsonObject {
+/** A member as one server (the first by default) sees them: with their roles there. */
+export function memberPayload(state: EmulatorState, userId: string, guildId = state.guildId): JsonObject {
   const member = requireMember(state, userId);
   return {
     user: requireUser(state, userId),
-    roles: [...member.roles],
+    roles: member.roles.filter((id) => state.roles.get(id)?.guildId === guildId),
     joined_at: member.joinedAt,
     deaf: false,
     mute: false,
@@ -92,10 +93,11 @@ export function channelPayload(state: EmulatorState, channel: ChannelState): Jso
   return payload;
 }
 
-export function guildPayload(state: EmulatorState): JsonObject {
+export function guildPayload(state: EmulatorState, guildId = state.guildId): JsonObject {
+  const guild = requireGuild(state, guildId);
   return {
-    id: state.guildId,
-    name: 'Emulated Guild',
+    id: guild.id,
+    name: guild.name,
     icon: null,
     owner_id: state.ownerId,
     afk_timeout: 300,
@@ -111,20 +113,22 @@ export function guildPayload(state: EmulatorState): JsonObject {
     features: [],
     emojis: [],
     stickers: [],
-    roles: [...state.roles.values()].map((role) => rolePayload(role)),
+    roles: [...state.roles.values()]
+      .filter((role) => role.guildId === guildId)
+      .map((role) => rolePayload(role)),
   };
 }
 
-/** GUILD_CREATE: the guild with its members, text channels and active threads. */
-export function guildCreatePayload(state: EmulatorState): JsonObject {
-  const channels = [...state.channels.values()];
+/** GUILD_CREATE: a server with its members, text channels and active threads. */
+export function guildCreatePayload(state: EmulatorState, guildId = state.guildId): JsonObject {
+  const channels = [...state.channels.values()].filter((channel) => channel.guildId === guildId);
   return {
-    ...guildPayload(state),
+    ...guildPayload(state, guildId),
     unavailable: false,
     large: false,
     joined_at: state.members.get(state.botUserId)?.joinedAt,
     member_count: state.members.size,
-    members: [...state.members.keys()].map((id) => memberPayload(state, id)),
+    members: [...state.members.keys()].map((id) => memberPayload(state, id, guildId)),
     channels: channels.filter((c) => c.type === ChannelType.GuildText).map((c) => channelPayload(state, c)),
     threads: channels.filter((c) => c.thread && !c.thread.archived).map((c) => channelPayload(state, c)),
     voice_states: [],
@@ -148,12 +152,12 @@ export function gatewayMessage(state: EmulatorState, message: EmulatedMessage): 
   if (channelType !== undefined) wire.channel_type = channelType;
   if (!message.guild_id) return wire;
   if (!message.webhook_id && state.members.has(message.author.id)) {
-    const { user: _user, ...member } = memberPayload(state, message.author.id);
+    const { user: _user, ...member } = memberPayload(state, message.author.id, message.guild_id);
     wire.member = member;
   }
   wire.mentions = message.mentions.map((user) => {
     if (!state.members.has(user.id)) return user;
-    const { user: _user, ...member } = memberPayload(state, user.id);
+    const { user: _user, ...member } = memberPayload(state, user.id, message.guild_id);
     return { ...user, member };
   });
   return wire;
@@ -187,7 +191,7 @@ export function webhookPayload(state: EmulatorState, webhook: WebhookState, with
   const payload: JsonObject = {
     id: webhook.id,
     type: 1,
-    guild_id: state.guildId,
+    guild_id: state.channels.get(webhook.channelId)?.guildId ?? state.guildId,
     channel_id: webhook.channelId,
     name: webhook.name,
     avatar: webhook.avatar,

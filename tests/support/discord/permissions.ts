@@ -63,13 +63,19 @@ export function hasPermission(granted: bigint, needed: bigint): boolean {
   return (granted & Permission.Administrator) !== 0n || (granted & needed) === needed;
 }
 
-/** Guild-level permissions: @everyone and the member's roles; owner and Administrator get all. */
-export function permissionsOf(state: EmulatorState, userId: string): bigint {
+/**
+ * Guild-level permissions in a server (the first by default): its @everyone and the member's
+ * roles there; owner and Administrator get all.
+ */
+export function permissionsOf(state: EmulatorState, userId: string, guildId = state.guildId): bigint {
   if (userId === state.ownerId) return ALL_PERMISSIONS;
   const member = state.members.get(userId);
   if (!member) return 0n;
-  let permissions = state.roles.get(state.guildId)?.permissions ?? 0n;
-  for (const roleId of member.roles) permissions |= state.roles.get(roleId)?.permissions ?? 0n;
+  let permissions = state.roles.get(guildId)?.permissions ?? 0n;
+  for (const roleId of member.roles) {
+    const role = state.roles.get(roleId);
+    if (role?.guildId === guildId) permissions |= role.permissions;
+  }
   return (permissions & Permission.Administrator) !== 0n ? ALL_PERMISSIONS : permissions;
 }
 
@@ -93,18 +99,19 @@ export function permissionsIn(state: EmulatorState, userId: string, channel: Cha
 function overwritten(state: EmulatorState, userId: string, channel: ChannelState): bigint {
   if (channel.type === ChannelType.DM) return ALL_PERMISSIONS;
   const source = channel.thread && channel.parentId ? state.channels.get(channel.parentId) : channel;
-  let permissions = permissionsOf(state, userId);
+  const guildId = channel.guildId ?? state.guildId;
+  let permissions = permissionsOf(state, userId, guildId);
   if (permissions === ALL_PERMISSIONS || !source) return permissions;
   const apply = (allow: bigint, deny: bigint) => {
     permissions = (permissions & ~deny) | allow;
   };
-  const everyone = source.overwrites.find((overwrite) => overwrite.id === state.guildId);
+  const everyone = source.overwrites.find((overwrite) => overwrite.id === guildId);
   if (everyone) apply(everyone.allow, everyone.deny);
   const roles = new Set(state.members.get(userId)?.roles ?? []);
   let allow = 0n;
   let deny = 0n;
   for (const overwrite of source.overwrites) {
-    if (overwrite.type !== 0 || overwrite.id === state.guildId || !roles.has(overwrite.id)) continue;
+    if (overwrite.type !== 0 || overwrite.id === guildId || !roles.has(overwrite.id)) continue;
     allow |= overwrite.allow;
     deny |= overwrite.deny;
   }
@@ -114,9 +121,9 @@ function overwritten(state: EmulatorState, userId: string, channel: ChannelState
   return permissions;
 }
 
-/** The bot's guild-level permissions (roles only; `permissionsIn` adds a channel's overwrites). */
-export function botPermissions(state: EmulatorState): bigint {
-  return permissionsOf(state, state.botUserId);
+/** The bot's guild-level permissions in a server (roles only; `permissionsIn` adds a channel's overwrites). */
+export function botPermissions(state: EmulatorState, guildId = state.guildId): bigint {
+  return permissionsOf(state, state.botUserId, guildId);
 }
 
 /** Whether the bot can see the channel and has `needed` there. */

@@ -106,7 +106,9 @@ export function addReaction(
   const payload = basePayload(message, userId, emoji);
   payload.message_author_id = message.author.id;
   payload.burst_colors = [];
-  if (message.guild_id && state.members.has(userId)) payload.member = memberPayload(state, userId);
+  if (message.guild_id && state.members.has(userId)) {
+    payload.member = memberPayload(state, userId, message.guild_id);
+  }
   dispatchReaction(state, 'MESSAGE_REACTION_ADD', channel, payload);
   return true;
 }

@@ -5,7 +5,14 @@
  */
 
 import { ChannelType, DISCORD_EPOCH, INTERACTION_TOKEN_LIFETIME_MS } from './constants.ts';
-import type { ChannelState, EmulatorState, MemberState, OverwriteState, RoleState } from './model.ts';
+import type {
+  ChannelState,
+  EmulatorState,
+  GuildState,
+  MemberState,
+  OverwriteState,
+  RoleState,
+} from './model.ts';
 import { DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS } from './permissions.ts';
 import { unknownMessage } from './results.ts';
 import {
@@ -40,6 +47,7 @@ export function createState(options: DiscordEmulatorOptions): EmulatorState {
   // Discord's rule: the @everyone role's id is the guild id.
   roles.set(guildId, {
     id: guildId,
+    guildId,
     name: '@everyone',
     permissions: options.everyonePermissions ?? 0n,
     position: 0,
@@ -48,6 +56,7 @@ export function createState(options: DiscordEmulatorOptions): EmulatorState {
   const memberRoleId = snowflake(ids);
   roles.set(memberRoleId, {
     id: memberRoleId,
+    guildId,
     name: 'member',
     permissions: DEFAULT_MEMBER_PERMISSIONS,
     position: 1,
@@ -56,6 +65,7 @@ export function createState(options: DiscordEmulatorOptions): EmulatorState {
   const botRoleId = snowflake(ids);
   roles.set(botRoleId, {
     id: botRoleId,
+    guildId,
     name: 'emulated-bot',
     permissions: DEFAULT_BOT_PERMISSIONS,
     position: 2,
@@ -73,10 +83,13 @@ export function createState(options: DiscordEmulatorOptions): EmulatorState {
     channelId: '',
     memberRoleId,
     botRoleId,
+    guilds: new Map([[guildId, { id: guildId, name: 'Emulated Guild', memberRoleId, botRoleId }]]),
     messageContentIntent: options.messageContentIntent ?? true,
     interactionAckTimeoutMs: options.interactionAckTimeoutMs ?? 3000,
     interactionTokenLifetimeMs: options.interactionTokenLifetimeMs ?? INTERACTION_TOKEN_LIFETIME_MS,
     clock: options.now ?? (() => performance.now()),
+    recommendedShards: options.shards ?? 1,
+    maxConcurrency: options.maxConcurrency ?? 1,
     port: 0,
     building: true,
     lastSnowflake: ids.lastSnowflake,
@@ -96,6 +109,7 @@ export function createState(options: DiscordEmulatorOptions): EmulatorState {
     requests: [],
     events: [],
     gatewayReceived: [],
+    identified: [],
     rateLimited: [],
     sessions: new Map(),
     sockets: new Set(),
@@ -125,6 +139,33 @@ export function snowflake(state: Pick<EmulatorState, 'lastSnowflake'>): string {
   return id.toString();
 }
 
+/** The shard that receives a server's events: `(guild_id >> 22) % num_shards` (Discord's rule). */
+export function shardOf(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
+
+/**
+ * A server's snowflake, landing in shard `shard[0]` of `shard[1]` when asked: its timestamp is
+ * moved on a few milliseconds until it does (ids stay increasing).
+ */
+export function guildSnowflake(
+  state: Pick<EmulatorState, 'lastSnowflake'>,
+  shard?: [number, number],
+): string {
+  if (!shard) return snowflake(state);
+  const [id, count] = shard;
+  let time = BigInt(Date.now()) - DISCORD_EPOCH;
+  if (time <= state.lastSnowflake >> 22n) time = (state.lastSnowflake >> 22n) + 1n;
+  while (Number(time % BigInt(count)) !== id) time += 1n;
+  state.lastSnowflake = time << 22n;
+  return state.lastSnowflake.toString();
+}
+
+/** The server a guild channel or thread belongs to (a DM belongs to none: the first server stands in). */
+export function guildOf(state: EmulatorState, channel: ChannelState): GuildState {
+  return requireGuild(state, channel.guildId ?? state.guildId);
+}
+
 // Lookups that throw a plain Error (a test or the emulator used an id that does not exist); routes
 // answer Discord's 404s themselves.
 
@@ -132,6 +173,12 @@ export function requireUser(state: EmulatorState, userId: string): EmulatedUser 
   const user = state.users.get(userId);
   if (!user) throw new Error(`unknown user ${userId}`);
   return user;
+}
+
+export function requireGuild(state: EmulatorState, guildId: string): GuildState {
+  const guild = state.guilds.get(guildId);
+  if (!guild) throw new Error(`unknown guild ${guildId}`);
+  return guild;
 }
 
 export function requireMember(state: EmulatorState, userId: string): MemberState {

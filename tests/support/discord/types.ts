@@ -120,6 +120,8 @@ export interface RequestRecord {
   arrivedAt: number;
   /** The matched route template, e.g. `POST /channels/:channel/messages`; absent for unknown routes. */
   route?: string;
+  /** Who sent it, by its `User-Agent` (discord.js, or a REST proxy in front of it). */
+  userAgent?: string;
   files?: Array<{ field: string; filename: string; size: number; contentType: string }>;
   /** Set when the emulator itself failed (500): a bug in the emulator, not in the bot. */
   error?: string;
@@ -291,4 +293,16 @@ export interface DiscordEmulatorOptions {
    * windows with raw `fetch`; discord.js itself still waits on real time.
    */
   now?: () => number;
+  /** The shard count `/gateway/bot` recommends (default 1). */
+  shards?: number;
+  /** `session_start_limit.max_concurrency`: IDENTIFYs a bot may start at once, per 5 s (default 1). */
+  maxConcurrency?: number;
+}
+
+/** A server `createGuild` made: its id, its 'general' channel and its roles. */
+export interface EmulatedGuild {
+  id: string;
+  channelId: string;
+  memberRoleId: string;
+  botRoleId: string;
 }

@@ -7,10 +7,24 @@
 import { ChannelType, Intent } from './constants.ts';
 import { dispatch } from './gateway.ts';
 import type { ChannelState, EmulatorState, RoleState, WebhookState } from './model.ts';
-import { channelPayload, memberPayload, rolePayload, webhookSummary } from './payloads.ts';
-import { Permission } from './permissions.ts';
-import { overwriteState, requireChannel, requireMember, requireOverwritable, snowflake } from './state.ts';
-import type { ChannelOverwrite, EmulatedUser, EmulatedWebhook } from './types.ts';
+import {
+  channelPayload,
+  guildCreatePayload,
+  memberPayload,
+  rolePayload,
+  webhookSummary,
+} from './payloads.ts';
+import { DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS, Permission } from './permissions.ts';
+import {
+  guildSnowflake,
+  overwriteState,
+  requireChannel,
+  requireGuild,
+  requireMember,
+  requireOverwritable,
+  snowflake,
+} from './state.ts';
+import type { ChannelOverwrite, EmulatedGuild, EmulatedUser, EmulatedWebhook } from './types.ts';
 import { nowIso, randomToken } from './util.ts';
 
 /** Adds the guild owner and the default channel ('general'), then lets events flow. */
@@ -20,19 +34,72 @@ export function populateWorld(state: EmulatorState): void {
   state.building = false;
 }
 
-/** Another guild text channel, optionally with permission overwrites; dispatches CHANNEL_CREATE. */
+/**
+ * Another server, its id in shard `shard[0]` of `shard[1]` when asked: its @everyone role (granting
+ * what the first server's does), a `member` role every user gets, the bot's role, and a 'general'
+ * channel. GUILD_CREATE to the sessions of its shard, as when the bot is added to a server.
+ */
+export function createGuild(
+  state: EmulatorState,
+  name: string,
+  options: { shard?: [number, number] } = {},
+): EmulatedGuild {
+  const id = guildSnowflake(state, options.shard);
+  const role = (roleId: string, fields: Partial<RoleState>): RoleState => ({
+    id: roleId,
+    guildId: id,
+    name,
+    permissions: 0n,
+    position: 0,
+    managed: false,
+    ...fields,
+  });
+  const everyone = state.roles.get(state.guildId)?.permissions ?? 0n;
+  const memberRoleId = snowflake(state);
+  const botRoleId = snowflake(state);
+  state.roles.set(id, role(id, { name: '@everyone', permissions: everyone }));
+  state.roles.set(
+    memberRoleId,
+    role(memberRoleId, { name: 'member', permissions: DEFAULT_MEMBER_PERMISSIONS, position: 1 }),
+  );
+  state.roles.set(
+    botRoleId,
+    role(botRoleId, {
+      name: 'emulated-bot',
+      permissions: DEFAULT_BOT_PERMISSIONS,
+      position: 2,
+      managed: true,
+      botId: state.botUserId,
+    }),
+  );
+  state.guilds.set(id, { id, name, memberRoleId, botRoleId });
+  for (const member of state.members.values()) {
+    member.roles.push(member.userId === state.botUserId ? botRoleId : memberRoleId);
+  }
+  const building = state.building;
+  state.building = true;
+  const channelId = createChannel(state, 'general', { guildId: id });
+  state.building = building;
+  dispatch(state, 'GUILD_CREATE', guildCreatePayload(state, id), Intent.Guilds, id);
+  return { id, channelId, memberRoleId, botRoleId };
+}
+
+/** Another guild text channel (of the first server unless told), optionally with permission overwrites; CHANNEL_CREATE. */
 export function createChannel(
   state: EmulatorState,
   name: string,
-  options: { overwrites?: ChannelOverwrite[] } = {},
+  options: { overwrites?: ChannelOverwrite[]; guildId?: string } = {},
 ): string {
   const id = snowflake(state);
+  const guildId = requireGuild(state, options.guildId ?? state.guildId).id;
   const channel: ChannelState = {
     id,
     type: ChannelType.GuildText,
     name,
-    guildId: state.guildId,
-    position: [...state.channels.values()].filter((c) => c.type === ChannelType.GuildText).length,
+    guildId,
+    position: [...state.channels.values()].filter(
+      (c) => c.type === ChannelType.GuildText && c.guildId === guildId,
+    ).length,
     messageCount: 0,
     totalMessageSent: 0,
     overwrites: (options.overwrites ?? []).map((overwrite) => overwriteState(state, overwrite)),
@@ -43,22 +110,24 @@ export function createChannel(
   return id;
 }
 
-/** A role with these permissions; dispatches GUILD_ROLE_CREATE. */
+/** A role with these permissions (in the first server unless told); dispatches GUILD_ROLE_CREATE. */
 export function createRole(
   state: EmulatorState,
   name: string,
-  options: { permissions?: bigint } = {},
+  options: { permissions?: bigint; guildId?: string } = {},
 ): string {
   const id = snowflake(state);
+  const guildId = requireGuild(state, options.guildId ?? state.guildId).id;
   const role: RoleState = {
     id,
+    guildId,
     name,
     permissions: options.permissions ?? 0n,
     position: state.roles.size,
     managed: false,
   };
   state.roles.set(id, role);
-  dispatch(state, 'GUILD_ROLE_CREATE', { guild_id: state.guildId, role: rolePayload(role) }, Intent.Guilds);
+  dispatch(state, 'GUILD_ROLE_CREATE', { guild_id: guildId, role: rolePayload(role) }, Intent.Guilds);
   return id;
 }
 
@@ -78,15 +147,29 @@ export function createUser(
   const user: EmulatedUser = { id, username, discriminator: '0', global_name: username, avatar: null };
   if (options.bot) user.bot = true;
   state.users.set(id, user);
-  const roles = [state.memberRoleId, ...(options.roles ?? []).filter((role) => role !== state.memberRoleId)];
+  const everywhere = [...state.guilds.values()].map((guild) => guild.memberRoleId);
+  const roles = [...everywhere, ...(options.roles ?? []).filter((role) => !everywhere.includes(role))];
   state.members.set(id, { userId: id, roles, joinedAt: nowIso() });
+  for (const guildId of state.guilds.keys()) {
+    dispatch(
+      state,
+      'GUILD_MEMBER_ADD',
+      { guild_id: guildId, ...memberPayload(state, id, guildId) },
+      Intent.GuildMembers,
+    );
+  }
+  return id;
+}
+
+/** GUILD_MEMBER_UPDATE in the server a role belongs to. */
+function memberUpdated(state: EmulatorState, userId: string, roleId: string): void {
+  const guildId = state.roles.get(roleId)?.guildId ?? state.guildId;
   dispatch(
     state,
-    'GUILD_MEMBER_ADD',
-    { guild_id: state.guildId, ...memberPayload(state, id) },
+    'GUILD_MEMBER_UPDATE',
+    { guild_id: guildId, ...memberPayload(state, userId, guildId) },
     Intent.GuildMembers,
   );
-  return id;
 }
 
 /** Gives a member more roles (GUILD_MEMBER_UPDATE). */
@@ -94,24 +177,14 @@ export function addRole(state: EmulatorState, userId: string, roleId: string): v
   const member = requireMember(state, userId);
   if (!state.roles.has(roleId)) throw new Error(`addRole: unknown role ${roleId}`);
   if (!member.roles.includes(roleId)) member.roles.push(roleId);
-  dispatch(
-    state,
-    'GUILD_MEMBER_UPDATE',
-    { guild_id: state.guildId, ...memberPayload(state, userId) },
-    Intent.GuildMembers,
-  );
+  memberUpdated(state, userId, roleId);
 }
 
 /** Takes a role from a member (GUILD_MEMBER_UPDATE); taking `memberRoleId` leaves them no default rights. */
 export function removeRole(state: EmulatorState, userId: string, roleId: string): void {
   const member = requireMember(state, userId);
   member.roles = member.roles.filter((role) => role !== roleId);
-  dispatch(
-    state,
-    'GUILD_MEMBER_UPDATE',
-    { guild_id: state.guildId, ...memberPayload(state, userId) },
-    Intent.GuildMembers,
-  );
+  memberUpdated(state, userId, roleId);
 }
 
 /**
@@ -163,10 +236,10 @@ export function hideChannelFrom(state: EmulatorState, channelId: string, userOrR
  * The bot's permissions in the guild (its managed role's bitfield; @everyone grants nothing).
  * Dispatches GUILD_ROLE_UPDATE so discord.js sees the change.
  */
-export function setBotPermissions(state: EmulatorState, permissions: bigint): void {
-  const role = state.roles.get(state.botRoleId)!;
+export function setBotPermissions(state: EmulatorState, permissions: bigint, guildId = state.guildId): void {
+  const role = state.roles.get(requireGuild(state, guildId).botRoleId)!;
   role.permissions = permissions;
-  dispatch(state, 'GUILD_ROLE_UPDATE', { guild_id: state.guildId, role: rolePayload(role) }, Intent.Guilds);
+  dispatch(state, 'GUILD_ROLE_UPDATE', { guild_id: guildId, role: rolePayload(role) }, Intent.Guilds);
 }
 
 /**
@@ -210,7 +283,10 @@ export function deleteWebhook(state: EmulatorState, id: string): void {
   dispatch(
     state,
     'WEBHOOKS_UPDATE',
-    { guild_id: state.guildId, channel_id: webhook.channelId },
+    {
+      guild_id: state.channels.get(webhook.channelId)?.guildId ?? state.guildId,
+      channel_id: webhook.channelId,
+    },
     Intent.GuildWebhooks,
   );
 }

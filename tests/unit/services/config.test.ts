@@ -92,6 +92,39 @@ describe('loadConfig', () => {
     );
   });
 
+  it('runs one process with every shard unless SHARD_COUNT and SHARDS say otherwise', () => {
+    expect(loadConfig({})).toMatchObject({ shardCount: 1, shards: undefined, discordRestProxy: undefined });
+    const db = { DATABASE_URL: 'postgres://bat:os@db:5432/bat' };
+    expect(loadConfig({ ...db, SHARD_COUNT: '4', SHARDS: '0,2' }).shards).toEqual([0, 2]);
+    // discord.js's own form (the manager gives each process `SHARDS=<id>`), spaces and ranges too.
+    expect(loadConfig({ ...db, SHARD_COUNT: '4', SHARDS: '[3, 1]' }).shards).toEqual([1, 3]);
+    expect(loadConfig({ ...db, SHARD_COUNT: '8', SHARDS: '0-2 6' }).shards).toEqual([0, 1, 2, 6]);
+    expect(() => loadConfig({ ...db, SHARD_COUNT: '4', SHARDS: 'first' })).toThrowError(
+      /SHARDS: expected shard ids such as 0,2/,
+    );
+    expect(() => loadConfig({ ...db, SHARD_COUNT: '2', SHARDS: '1,2,5' })).toThrowError(
+      /SHARDS: shard ids run from 0 to SHARD_COUNT-1 \(1\); 2, 5 is not one of them/,
+    );
+  });
+
+  it('refuses several shards without DATABASE_URL, saying why', () => {
+    expect(() => loadConfig({ SHARD_COUNT: '2' })).toThrowError(
+      /SHARD_COUNT: 2 shards run in several processes, which share the bot's state .* through PostgreSQL: set DATABASE_URL/,
+    );
+    expect(loadConfig({ SHARD_COUNT: '1', SHARDS: '0' }).shards).toEqual([0]);
+  });
+
+  it('points the REST proxy setting at the routes @discordjs/proxy serves under /api', () => {
+    expect(loadConfig({ DISCORD_REST_PROXY: 'http://10.0.0.5:8080' }).discordRestProxy).toBe(
+      'http://10.0.0.5:8080/api',
+    );
+    expect(loadConfig({ DISCORD_REST_PROXY: 'http://proxy:8080/api/' }).discordRestProxy).toBe(
+      'http://proxy:8080/api',
+    );
+    expect(loadConfig({})).toMatchObject({ restProxyPort: 8080, restProxyHost: '0.0.0.0' });
+    expect(() => loadConfig({ DISCORD_REST_PROXY: 'proxy' })).toThrowError(/DISCORD_REST_PROXY: expected/);
+  });
+
   it('keeps .env.example documenting exactly the settings the schema reads', () => {
     const example = readFileSync(join(REPO_ROOT, '.env.example'), 'utf8');
     const documented = [...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]);

@@ -91,6 +91,14 @@ describe('the log format', () => {
     expect(() => JSON.parse(lines[0] ?? '')).toThrow();
   });
 
+  it("starts a sharded bot's pretty lines with their shard, since its processes share one terminal", () => {
+    const { logger, text } = capture('pretty');
+    logger.child({ shard: '1' }).child({ module: 'bot' }).info('connected to Discord');
+    expect(text().trimEnd()).toMatch(
+      /^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO: \[shard 1\] bot: connected to Discord$/,
+    );
+  });
+
   it('loads pino-pretty only for a pretty log: a JSON log never pays for it', () => {
     const loaded = (format: LogFormat) =>
       execFileSync(

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../../src/services/clock.ts';
+import type { Leadership } from '../../../src/services/db/leadership.ts';
 import { createLogger, createSilentLogger } from '../../../src/services/logger.ts';
-import { createScheduler, type Scheduler } from '../../../src/services/scheduler.ts';
+import { createScheduler, LED_ELSEWHERE, type Scheduler } from '../../../src/services/scheduler.ts';
 import { ManualClock } from '../../support/clock.ts';
 
 const clock = new ManualClock();
@@ -23,6 +24,26 @@ function recordingLogger() {
     },
   });
   return { logger: createLogger({ level: 'debug', destination }), records };
+}
+
+/**
+ * Job locks as PostgreSQL's advisory locks behave for the scheduler: the first process to ask for
+ * a job holds it until it lets go (a clean stop, or its connection dying with it).
+ */
+class InMemoryJobLocks {
+  private readonly holders = new Map<string, string>();
+
+  for(processName: string): Leadership {
+    return {
+      leads: async (job) => {
+        if (!this.holders.has(job)) this.holders.set(job, processName);
+        return this.holders.get(job) === processName;
+      },
+      close: async () => {
+        for (const [job, holder] of this.holders) if (holder === processName) this.holders.delete(job);
+      },
+    };
+  }
 }
 
 describe('the scheduler', () => {
@@ -156,6 +177,66 @@ describe('the scheduler', () => {
     } finally {
       for (const scheduler of schedulers) await scheduler.stop();
       vi.useRealTimers();
+    }
+  });
+
+  it('runs a shared job in the one process that leads it; the others record who runs it', async () => {
+    const locks = new InMemoryJobLocks();
+    const runs: string[] = [];
+    const processes = ['shard-0', 'shard-1'].map((name) => {
+      const leadership = locks.for(name);
+      const one = createScheduler({ logger: createSilentLogger(), clock, leadership });
+      one.add({ name: 'curation', cron: '0 * * * *', run: async () => `curated by ${name}` });
+      one.add({
+        name: 'index-snapshot',
+        cron: '0 * * * *',
+        everyProcess: true,
+        run: async () => {
+          runs.push(name);
+          return 'saved';
+        },
+      });
+      return { one, leadership };
+    });
+    try {
+      const [first, second] = processes;
+      // Both ticks at once, as two processes on one cron expression do.
+      const [a, b] = await Promise.all([first?.one.runNow('curation'), second?.one.runNow('curation')]);
+      expect(a).toMatchObject({ outcome: 'ok', message: 'curated by shard-0' });
+      expect(b).toMatchObject({ outcome: 'skipped', message: LED_ELSEWHERE });
+      expect(first?.one.status()[0]).toMatchObject({ ledElsewhere: false, lastRun: { outcome: 'ok' } });
+      expect(second?.one.status()[0]).toMatchObject({ ledElsewhere: true });
+      // A per-process job runs in each.
+      await Promise.all([first?.one.runNow('index-snapshot'), second?.one.runNow('index-snapshot')]);
+      expect(runs.sort()).toEqual(['shard-0', 'shard-1']);
+    } finally {
+      for (const { one } of processes) await one.stop();
+    }
+  });
+
+  it('hands a job over when its leader stops, and says so in the log', async () => {
+    const locks = new InMemoryJobLocks();
+    const leader = locks.for('shard-0');
+    const follower = recordingLogger();
+    const first = createScheduler({ logger: createSilentLogger(), clock, leadership: leader });
+    const second = createScheduler({ logger: follower.logger, clock, leadership: locks.for('shard-1') });
+    try {
+      for (const one of [first, second])
+        one.add({ name: 'finetune', cron: '0 3 * * *', run: async () => 'done' });
+      await first.runNow('finetune');
+      await expect(second.runNow('finetune')).resolves.toMatchObject({ message: LED_ELSEWHERE });
+      await expect(second.runNow('finetune')).resolves.toMatchObject({ message: LED_ELSEWHERE });
+      // The leader stops and lets go (one that dies loses its connection, and the lock with it):
+      // the next tick elsewhere takes the job.
+      await first.stop();
+      await expect(second.runNow('finetune')).resolves.toMatchObject({ outcome: 'ok', message: 'done' });
+      expect(second.status()[0]?.ledElsewhere).toBe(false);
+      const said = follower.records.filter((r) => r.job === 'finetune').map((r) => r.msg);
+      // Once per change, not once per tick.
+      expect(said).toEqual(['job scheduled', 'another process runs the job', 'this process runs the job']);
+    } finally {
+      await first.stop();
+      await second.stop();
     }
   });
 });

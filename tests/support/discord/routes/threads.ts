@@ -100,7 +100,7 @@ function startThread(
     id: starterId ?? snowflake(state),
     type,
     name,
-    guildId: state.guildId,
+    guildId: parent.guildId ?? state.guildId,
     parentId: parent.id,
     ownerId: state.botUserId,
     position: 0,
@@ -138,7 +138,7 @@ function startThread(
       files: [],
       authorIsBot: true,
       type: MessageType.ThreadCreated,
-      systemReference: { type: 0, channel_id: thread.id, guild_id: state.guildId },
+      systemReference: { type: 0, channel_id: thread.id, guild_id: thread.guildId },
     });
   }
   return { status: 201, body: payload };

@@ -7,15 +7,25 @@ import { dmChannelFor, gatewayUrl, requireUser } from '../state.ts';
 import { isObject } from '../util.ts';
 import { route } from './table.ts';
 
+/** Discord's usual daily allowance of gateway session starts. */
+const SESSION_STARTS_PER_DAY = 1000;
+
 export const userRoutes: Route[] = [
   route('GET', '/gateway', (state) => ok({ url: gatewayUrl(state) }), { auth: false }),
-  route('GET', '/gateway/bot', (state) =>
-    ok({
+  route('GET', '/gateway/bot', (state) => {
+    // Discord counts a day's session starts; each IDENTIFY took one.
+    const remaining = Math.max(0, SESSION_STARTS_PER_DAY - state.identified.length);
+    return ok({
       url: gatewayUrl(state),
-      shards: 1,
-      session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
-    }),
-  ),
+      shards: state.recommendedShards,
+      session_start_limit: {
+        total: SESSION_STARTS_PER_DAY,
+        remaining,
+        reset_after: 86_400_000,
+        max_concurrency: state.maxConcurrency,
+      },
+    });
+  }),
   route('GET', '/users/@me', (state) => ok(requireUser(state, state.botUserId))),
   route('POST', '/users/@me/channels', openDm),
   route('GET', '/users/:user', (state, c) => {

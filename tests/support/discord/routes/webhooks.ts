@@ -124,7 +124,7 @@ function createWebhook(state: EmulatorState, context: RouteContext): RouteResult
   dispatch(
     state,
     'WEBHOOKS_UPDATE',
-    { guild_id: state.guildId, channel_id: channel.id },
+    { guild_id: channel.guildId ?? state.guildId, channel_id: channel.id },
     Intent.GuildWebhooks,
   );
   return ok(webhookPayload(state, webhook, true));

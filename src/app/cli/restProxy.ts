@@ -1,0 +1,43 @@
+import { loadConfig, loadDotEnv } from '../../services/config.ts';
+import { createLogger } from '../../services/logger.ts';
+import { startRestProxy } from '../sharding/restProxy.ts';
+
+/**
+ * `npm run rest-proxy`: the REST gateway alone, for shards on several hosts, each of which points
+ * `DISCORD_REST_PROXY` at it. It holds no token: each request brings the bot's.
+ */
+async function main(): Promise<number> {
+  loadDotEnv();
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  const proxy = await startRestProxy({
+    discordApiUrl: config.discordApiUrl,
+    port: config.restProxyPort,
+    host: config.restProxyHost,
+    logger,
+  }).catch((error: unknown) => {
+    process.stderr.write(
+      `Could not listen on ${config.restProxyHost}:${config.restProxyPort} (REST_PROXY_HOST, REST_PROXY_PORT): ${(error as Error).message}\n`,
+    );
+    return undefined;
+  });
+  if (!proxy) return 1;
+  logger.info(
+    { host: config.restProxyHost, port: proxy.port, discord: config.discordApiUrl },
+    'REST proxy listening: point DISCORD_REST_PROXY of every shard process here',
+  );
+  const signal = await new Promise<string>((resolve) => {
+    for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => resolve(name));
+  });
+  logger.info({ signal }, 'shutting down');
+  await proxy.close();
+  return 0;
+}
+
+process.exit(await main());
