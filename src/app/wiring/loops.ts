@@ -17,10 +17,11 @@ import { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
 import { jobOwners } from '../../services/finetune/jobOwners.ts';
 import { createOllamaRegistrar } from '../../services/finetune/ollamaRegistrar.ts';
 import { createOpenAIRegistrar } from '../../services/finetune/openaiRegistrar.ts';
-import type { Registrars } from '../../services/finetune/registrar.ts';
+import type { ModelRegistrar, RegistrarAt, Registrars } from '../../services/finetune/registrar.ts';
 import { type Amendments, createAmendments } from '../../services/governance/amendments.ts';
 import type { ProposalStore } from '../../services/governance/proposalStore.ts';
-import type { Limiter } from '../../services/llm/limiter.ts';
+import type { LlmProvider } from '../../services/llm/chatModel.ts';
+import { type Limiter, serverKey } from '../../services/llm/limiter.ts';
 import type { Providers } from '../../services/llm/providers.ts';
 import type { Logger } from '../../services/logger.ts';
 import type { Memory } from '../../services/memory/memory.ts';
@@ -104,30 +105,52 @@ export async function composeCuration(
   return { curation, golden };
 }
 
+/** The registrar of one server of a provider, at its base URL. */
+function registrarFor(config: Config, provider: LlmProvider, address: string): ModelRegistrar {
+  return provider === 'ollama'
+    ? createOllamaRegistrar({
+        host: address,
+        timeoutMs: config.ollamaTimeoutMs,
+        version: config.ollamaVersion,
+        quantize: config.finetuneQuantize,
+      })
+    : createOpenAIRegistrar({
+        baseUrl: address,
+        apiKey: config.openaiApiKey,
+        timeoutMs: config.ollamaTimeoutMs,
+        // Where runJob puts each job's folder (its trainer output inside).
+        localDir: resolve(config.dataDir, 'finetune'),
+        sharedDir: config.finetuneSharedDir,
+      });
+}
+
 /**
  * How each server takes a fine-tuned model: Ollama by its version (adapter or merged model),
  * an OpenAI-compatible server by vLLM's runtime LoRA routes when OPENAI_BASE_URL is set.
  */
 export function composeRegistrars(config: Config): Registrars {
   return {
-    ollama: createOllamaRegistrar({
-      host: config.ollamaHost,
-      timeoutMs: config.ollamaTimeoutMs,
-      version: config.ollamaVersion,
-      quantize: config.finetuneQuantize,
-    }),
-    ...(config.openaiBaseUrl
-      ? {
-          openai: createOpenAIRegistrar({
-            baseUrl: config.openaiBaseUrl,
-            apiKey: config.openaiApiKey,
-            timeoutMs: config.ollamaTimeoutMs,
-            // Where runJob puts each job's folder (its trainer output inside).
-            localDir: resolve(config.dataDir, 'finetune'),
-            sharedDir: config.finetuneSharedDir,
-          }),
-        }
-      : {}),
+    ollama: registrarFor(config, 'ollama', config.ollamaHost),
+    ...(config.openaiBaseUrl ? { openai: registrarFor(config, 'openai', config.openaiBaseUrl) } : {}),
+  };
+}
+
+/**
+ * The registrar at each of a persona's `hosts`, made once per server (the same settings as the
+ * provider's own: `OLLAMA_VERSION`, `FINETUNE_SHARED_DIR`, the API key), and the provider's own
+ * where a host is its URL, so that each server is asked once.
+ */
+export function composeRegistrarAt(config: Config, registrars: Registrars): RegistrarAt {
+  const made = new Map<string, ModelRegistrar>();
+  return (provider, address) => {
+    const url = serverKey(address);
+    const home = provider === 'ollama' ? config.ollamaHost : config.openaiBaseUrl;
+    const own = registrars[provider];
+    if (own && home !== undefined && serverKey(home) === url) return own;
+    const key = `${provider} ${url}`;
+    const registrar = made.get(key) ?? registrarFor(config, provider, url);
+    made.set(key, registrar);
+    return registrar;
   };
 }
 
@@ -145,6 +168,7 @@ export function composeFineTuner(
   deps: { store: FinetuneStore; curation: Curation; golden: GoldenReader; limiter: Limiter },
 ): Promise<FineTuner> {
   const { config, codex, providers } = parts;
+  const registrars = composeRegistrars(config);
   return createFineTuner({
     store: deps.store,
     // With PostgreSQL, whose jobs are alive is known by a lock on a connection of their own
@@ -163,7 +187,8 @@ export function composeFineTuner(
     golden: deps.golden,
     goldenCount: async (persona) =>
       (await deps.curation.sizes()).find((s) => s.persona === persona)?.samples ?? 0,
-    registrars: composeRegistrars(config),
+    registrars,
+    registrarAt: composeRegistrarAt(config, registrars),
     limiter: deps.limiter,
     formatOk: keepsFormat,
     systemPrompt: (id) => systemPromptFor(codex.personas().get(id), codex.personas().corePrinciples),

@@ -24,8 +24,8 @@ export type {
 
 /**
  * The UnslothForge (the strategic loop's second half): when a persona's golden set has grown
- * enough, or an architect asks, fine-tune its model on the host GPU, register it with the
- * persona's server (Ollama or vLLM, `registrar.ts`) under an immutable name, judge it against the
+ * enough, or an architect asks, fine-tune its model on the host GPU, register it with each of the
+ * persona's servers (Ollama or vLLM, `registrar.ts`) under an immutable name, judge it against the
  * model in force on the persona's frozen exam (`exam.ts`), and — only if it is better, and once
  * the architect promotes it unless `FINETUNE_PROMOTION=auto` — flip the persona's model in one
  * write. One job at a time; every version kept with its lineage; a rollback flips back at once.

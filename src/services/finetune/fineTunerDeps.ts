@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { PersonaRegistry } from '../personas.ts';
 import type { FinetuneJob, FinetuneStore } from './finetuneStore.ts';
 import type { JobOwners } from './jobOwners.ts';
-import type { Registrars } from './registrar.ts';
+import type { RegistrarAt, Registrars } from './registrar.ts';
 
 export interface FinetuneSettings {
   command: string;
@@ -54,6 +54,8 @@ export interface FineTunerDeps {
   providerOf?: (personaId: string) => LlmProvider;
   /** How each kind of server takes a fine-tuned model (Ollama, vLLM); absent: that server cannot. */
   registrars: Registrars;
+  /** The registrar at each of a persona's `hosts`: a fine-tuned version goes to every one of them. */
+  registrarAt: RegistrarAt;
   limiter: Limiter;
   /** Whether an answer keeps a persona's output format (ROBIN's DISSONANCE line, BRICK's tool lines). */
   formatOk: (personaId: string, text: string) => boolean;

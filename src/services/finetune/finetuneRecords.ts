@@ -151,6 +151,11 @@ export interface ModelVersion {
   /** Who serves it and how it was put there (absent in records older than the choice: Ollama, adapter). */
   provider?: LlmProvider;
   path?: RegistrationPath;
+  /**
+   * The servers it was registered on, where they were a persona's `hosts` in the codex (base
+   * URLs); absent: its provider's own server (`OLLAMA_HOST`, `OPENAI_BASE_URL`).
+   */
+  hosts?: string[];
   /** The trainer's adapter folder, to load it again where a server forgets it (vLLM after a restart). */
   adapterDir?: string;
   base: string;

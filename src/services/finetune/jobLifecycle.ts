@@ -5,7 +5,7 @@ import { type FinetuneDecision, type FinetuneRuntime, refuse, updateJob } from '
 import type { FinetuneJob } from './finetuneStore.ts';
 import { swap } from './modelSwap.ts';
 import { runJob } from './runJob.ts';
-import { serverOf } from './serving.ts';
+import { serversOf } from './serving.ts';
 
 /**
  * A fine-tune's life around its steps: started (one at a time, refused with a reason otherwise),
@@ -141,7 +141,7 @@ export async function runningJob(deps: RepairDeps): Promise<FinetuneJob | undefi
 
 /** Why a persona cannot be fine-tuned, if it cannot. */
 async function unfit(
-  deps: Pick<FinetuneRuntime, 'personas' | 'providerOf' | 'registrars' | 'countGolden'>,
+  deps: Pick<FinetuneRuntime, 'personas' | 'providerOf' | 'registrars' | 'registrarAt' | 'countGolden'>,
   personaId: string,
 ): Promise<FinetuneDecision | undefined> {
   const registry = deps.personas();
@@ -161,7 +161,7 @@ async function unfit(
       `${persona.id} has no finetune_base in the codex: add finetune_base = "<the Hugging Face weights of ${persona.model}>" under [personas.${persona.id}] (for llama3.1:8b, "unsloth/Meta-Llama-3.1-8B-Instruct").`,
     );
   }
-  if (!serverOf(deps, persona.id).registrar) {
+  if (!serversOf(deps, persona.id).servers.length) {
     return refuse(
       'CANNOT_SERVE',
       `${persona.id} is served by an OpenAI-compatible server, but OPENAI_BASE_URL is not set: set it, or set provider = "ollama" under [personas.${persona.id}].`,
@@ -256,7 +256,7 @@ const lastGolden = async (deps: Pick<FinetuneRuntime, 'store'>, persona: string)
 async function duePersona(deps: FinetuneRuntime): Promise<string | undefined> {
   const grown: Array<{ id: string; grown: number }> = [];
   for (const p of deps.personas().list()) {
-    if (!p.finetuneBase || !serverOf(deps, p.id).registrar) continue;
+    if (!p.finetuneBase || !serversOf(deps, p.id).servers.length) continue;
     grown.push({ id: p.id, grown: (await deps.countGolden(p.id)) - (await lastGolden(deps, p.id)) });
   }
   return grown.filter((p) => p.grown >= deps.settings.triggerSize).sort((a, b) => b.grown - a.grown)[0]?.id;

@@ -14,7 +14,8 @@ import { ADAPTER_FILES } from './trainerRun.ts';
  * when the version says nothing. From 0.34.1, or when the server refuses the adapter, the merged
  * weights are imported as a whole model (`files` + `quantize`), prompted exactly as the model in
  * force: its template, parameters and system prompt are copied from `/api/show`. Every version stays on the
- * server for an instant rollback, so nothing is retired.
+ * server for an instant rollback, so nothing is retired; only a candidate that another of the
+ * persona's servers refused is removed (`/api/delete`), since nothing will ever name it.
  */
 
 export interface OllamaRegistrarOptions extends OllamaEndpoint {
@@ -209,6 +210,17 @@ async function unload(endpoint: OllamaEndpoint, models: readonly string[]): Prom
   }
 }
 
+/** Deletes a model; one that is not there is gone already. */
+async function remove(endpoint: OllamaEndpoint, model: string): Promise<void> {
+  const response = await call(endpoint, '/api/delete', {
+    method: 'DELETE',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model }),
+  });
+  if (!response.ok && response.status !== 404) throw await refused(response, `delete ${model}`);
+  await response.body?.cancel();
+}
+
 export function createOllamaRegistrar(options: OllamaRegistrarOptions): ModelRegistrar {
   return {
     async prepare() {
@@ -226,5 +238,6 @@ export function createOllamaRegistrar(options: OllamaRegistrarOptions): ModelReg
     },
     register: (request) => register(options, request),
     unload: (models) => unload(options, models),
+    remove: (model) => remove(options, model),
   };
 }

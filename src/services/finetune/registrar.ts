@@ -6,7 +6,8 @@ import type { LlmProvider } from '../llm/chatModel.ts';
  * trained weights in force its own way. Ollama below 0.34.1 builds a model from the base and the
  * adapter; Ollama from 0.34.1 only imports whole models, so it gets the adapter merged into the
  * base; vLLM loads the adapter at run time beside its base. A registrar is chosen by the
- * persona's provider (`providerOf`).
+ * persona's provider (`providerOf`), one for each server that serves the persona (each of its
+ * `hosts` in the codex, else the provider's own).
  */
 
 /** What the trainer is asked to write (`--export`). */
@@ -59,12 +60,23 @@ export interface ModelRegistrar {
    * adapter holds memory); absent where a version costs nothing while unused.
    */
   retire?(model: string): Promise<void>;
+  /**
+   * Removes a model that nothing will ever name: a candidate this server took while another of
+   * the persona's servers refused it. Absent: `retire` does it, where there is one.
+   */
+  remove?(model: string): Promise<void>;
   /** Frees the GPU of these models, where the server can (Ollama's `keep_alive: 0`). */
   unload(models: readonly string[]): Promise<void>;
 }
 
-/** The registrar of each provider; absent where the provider is not configured. */
+/** The registrar of each provider's own server; absent where the provider is not configured. */
 export type Registrars = Partial<Record<LlmProvider, ModelRegistrar>>;
+
+/**
+ * The registrar of one server of a provider, by base URL (one of a persona's `hosts`): the same
+ * object for the same server, the provider's own where the URL is its.
+ */
+export type RegistrarAt = (provider: LlmProvider, address: string) => ModelRegistrar;
 
 /** `3 files, 1.2 GB uploaded (1 already there)`. */
 export function uploadSummary(registration: Pick<Registration, 'bytes' | 'uploaded' | 'reused'>): string {

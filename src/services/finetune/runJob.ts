@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path';
 import { publicMessageOf } from '../../shared/hostDetails.ts';
 import { judgeModelOf } from '../codex/codexSchema.ts';
 import { writeFileDurablyAsync } from '../durableWrite.ts';
-import type { ChatMessage, LlmProvider } from '../llm/chatModel.ts';
+import type { ChatMessage } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
 import type { Persona } from '../personas.ts';
+import { askServer, type JobServer, registerOnServers } from './candidateServers.ts';
 import { type DatasetSnapshot, snapshotDataset } from './datasetSnapshot.ts';
 import { evaluate, PAIRWISE_SCHEMA } from './evaluation.ts';
 import { drawExam, type Exam, examPrompts, examText, tooSmall } from './exam.ts';
@@ -15,16 +16,16 @@ import { JobProgress } from './jobProgress.ts';
 import { activeOf, modelName, swap } from './modelSwap.ts';
 import { ProgressThrottle } from './progressThrottle.ts';
 import type { ModelRegistrar, RegistrationRecord, TrainerExport } from './registrar.ts';
-import { retireVersionOf, SERVER_NAMES, serverOf } from './serving.ts';
+import { retireVersionOf, serversOf } from './serving.ts';
 import { sampleInScope } from './snapshotPolicy.ts';
 import { runTrainer, type TrainerOutcome } from './trainerRun.ts';
 
 /**
  * One fine-tune, step by step: the persona's exam drawn and the dataset frozen without it (the job
- * refused there if the exam is too small to ever promote), the server asked what it takes, the GPU
- * freed, the trainer run, the candidate registered with the persona's server (Ollama or vLLM),
- * judged against the model in force on the exam, and the swap, the wait for the architect, or
- * neither. Each step is a function of the few dependencies it uses; a step that fails ends the
+ * refused there if the exam is too small to ever promote), the servers asked what they take, the
+ * GPU freed, the trainer run, the candidate registered with each of the persona's servers (Ollama
+ * or vLLM; `candidateServers.ts`), judged against the model in force on the exam, and the swap,
+ * the wait for the architect, or neither. Each step is a function of the few dependencies it uses; a step that fails ends the
  * job as failed, with nothing swapped.
  */
 
@@ -56,43 +57,6 @@ export async function runJob(deps: FinetuneRuntime, jobId: string): Promise<void
     if (deps.signal.aborted) return await progress.fail('the bot is shutting down; the job was stopped');
     deps.log.error({ err: error, job: jobId }, 'fine-tune failed');
     await progress.fail((error as Error).message ?? String(error), undefined, publicMessageOf(error));
-  }
-}
-
-/** The persona's server, as a registration needs it: who it is, its registrar, what the trainer exports for it. */
-interface JobServer {
-  provider: LlmProvider;
-  registrar: ModelRegistrar;
-  export: TrainerExport;
-}
-
-/**
- * 1½. The persona's server asked, before any training, whether it can take a fine-tuned model
- * and what the trainer should export for it. Returns undefined when it cannot (the job has failed).
- */
-export async function askServer(
-  deps: Pick<FinetuneRuntime, 'registrars' | 'providerOf' | 'log'>,
-  progress: JobProgress,
-): Promise<JobServer | undefined> {
-  const { provider, registrar } = serverOf(deps, progress.job.persona);
-  if (!registrar) {
-    await progress.fail(
-      `${SERVER_NAMES[provider]} is not configured: nothing could serve the fine-tuned model`,
-    );
-    return undefined;
-  }
-  try {
-    const plan = await registrar.prepare();
-    deps.log.info({ job: progress.job.id, provider, export: plan.export }, plan.note);
-    return { provider, registrar, export: plan.export };
-  } catch (error) {
-    const why = `${SERVER_NAMES[provider]} cannot take a fine-tuned model`;
-    await progress.fail(
-      `${why}: ${(error as Error).message}`,
-      undefined,
-      `${why}: ${publicMessageOf(error)}`,
-    );
-    return undefined;
   }
 }
 
@@ -178,19 +142,20 @@ export async function refuseSmallExam(
 export async function freeGpu(
   deps: Pick<
     FinetuneRuntime,
-    'settings' | 'limiter' | 'registrars' | 'providerOf' | 'personas' | 'store' | 'log'
+    'settings' | 'limiter' | 'registrars' | 'registrarAt' | 'providerOf' | 'personas' | 'store' | 'log'
   >,
   displayName: string,
 ): Promise<() => void> {
   if (!deps.settings.exclusive) return () => {};
   const release = deps.limiter.hold(`fine-tuning ${displayName} (it can take a while)`);
   await deps.limiter.drained();
-  // Each server frees what it can: Ollama unloads; vLLM keeps its share (docs/finetuning.md).
+  // Each server of each persona frees what it can: Ollama unloads; vLLM keeps its share (docs/finetuning.md).
   const loaded = new Map<ModelRegistrar, string[]>();
   for (const persona of deps.personas().list()) {
-    const { registrar } = serverOf(deps, persona.id);
-    if (registrar)
-      loaded.set(registrar, [...(loaded.get(registrar) ?? []), (await activeOf(deps, persona.id)).model]);
+    const { servers } = serversOf(deps, persona.id);
+    if (!servers.length) continue;
+    const { model } = await activeOf(deps, persona.id);
+    for (const { registrar } of servers) loaded.set(registrar, [...(loaded.get(registrar) ?? []), model]);
   }
   for (const [registrar, models] of loaded)
     await registrar
@@ -265,16 +230,16 @@ export async function train(
 }
 
 /**
- * 4. The candidate put on the persona's server under an immutable name (the path its server
- * takes: adapter, merged model or runtime adapter), and the version recorded in the lineage.
- * Returns false when the server refused (the job has failed).
+ * 4. The candidate put on each of the persona's servers under an immutable name (the path each
+ * server takes: adapter, merged model or runtime adapter), and the version recorded in the
+ * lineage with the servers it is on. Returns false when a server refused (the job has failed).
  */
 export async function register(
   deps: Pick<FinetuneRuntime, 'store' | 'bus' | 'clock' | 'log'>,
   progress: JobProgress,
   outcome: Extract<TrainerOutcome, { ok: true }>,
   snapshot: DatasetSnapshot,
-  server: Pick<JobServer, 'provider' | 'registrar'>,
+  server: Pick<JobServer, 'provider' | 'servers'>,
 ): Promise<boolean> {
   const job = await progress.update({
     stage: 'registering',
@@ -282,25 +247,18 @@ export async function register(
     ...(outcome.finalLoss !== null ? { finalLoss: outcome.finalLoss } : {}),
   });
   const version = await deps.store.nextVersion(job.persona);
-  let registered: Awaited<ReturnType<ModelRegistrar['register']>>;
-  try {
-    registered = await server.registrar.register({
-      name: modelName(job.persona, version),
-      from: job.fromModel,
-      base: job.base,
-      adapterDir: outcome.adapterDir,
-      mergedDir: outcome.mergedDir,
-    });
-  } catch (error) {
-    const why = `${SERVER_NAMES[server.provider]} could not register the candidate`;
-    await progress.fail(
-      `${why}: ${(error as Error).message}`,
-      undefined,
-      `${why}: ${publicMessageOf(error)}`,
-    );
+  const registered = await registerOnServers(deps, server, {
+    name: modelName(job.persona, version),
+    from: job.fromModel,
+    base: job.base,
+    adapterDir: outcome.adapterDir,
+    mergedDir: outcome.mergedDir,
+  });
+  if (!registered.ok) {
+    await progress.fail(registered.error, undefined, registered.publicError);
     return false;
   }
-  const { model, ...done } = registered;
+  const { model, ...done } = registered.registration;
   const registration: RegistrationRecord = { ...done, provider: server.provider };
   deps.log.info(
     { job: job.id, model, path: done.path, bytes: done.bytes, uploaded: done.uploaded, reused: done.reused },
@@ -312,6 +270,7 @@ export async function register(
     model,
     provider: server.provider,
     path: done.path,
+    ...(registered.hosts ? { hosts: registered.hosts } : {}),
     adapterDir: outcome.adapterDir,
     base: job.base,
     fromModel: job.fromModel,

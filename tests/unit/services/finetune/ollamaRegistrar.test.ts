@@ -131,6 +131,17 @@ describe('registering a fine-tune with Ollama, by what the server accepts', () =
     expect(create).toMatchObject({ model: 'batos-robin-v1', stream: false });
   });
 
+  it('removes a candidate (another server refused it); one that is not there is gone already', async () => {
+    const current = await registrar();
+    await current.register(request(trainerOutput()));
+    expect(emulator?.models.has('batos-robin-v1:latest')).toBe(true);
+    await current.remove?.('batos-robin-v1');
+    expect(emulator?.models.has('batos-robin-v1:latest')).toBe(false);
+    await expect(current.remove?.('batos-robin-v1')).resolves.toBeUndefined();
+    // The model in force is never removed: only the candidate named.
+    expect(emulator?.models.has(BASE)).toBe(true);
+  });
+
   it('says what to fix when a server refuses the adapter and there are no merged weights', async () => {
     // The server says 0.33 (OLLAMA_VERSION) but is a current one: the trainer was asked for the adapter alone.
     const misled = await registrar({ version: '0.33.0' });
