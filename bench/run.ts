@@ -10,6 +10,7 @@ import { benchCuration } from './curation.bench.ts';
 import { benchOverhead, benchSoak, benchThreads } from './dialogue.bench.ts';
 import { benchRegister } from './register.bench.ts';
 import { benchSandbox } from './sandbox.bench.ts';
+import { benchScale } from './scale.bench.ts';
 import { benchStartup } from './startup.bench.ts';
 import { benchStreaming } from './streaming.bench.ts';
 import { benchRemember, benchVectorIndex } from './vectorIndex.bench.ts';
@@ -26,6 +27,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   overhead: benchOverhead,
   soak: benchSoak,
   threads: benchThreads,
+  scale: benchScale,
 };
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !(name in benches));

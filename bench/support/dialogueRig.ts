@@ -70,6 +70,8 @@ export interface SideOptions {
    * bot does the same to be compared; `bench/streaming.bench.ts` measures streaming).
    */
   stream?: boolean;
+  /** More settings for the bot's process (`DATABASE_URL`, say). */
+  env?: Record<string, string>;
 }
 
 const NO_LIMITS: RateLimitOptions = {
@@ -144,6 +146,7 @@ export async function startSide(kind: 'bot' | 'floor', options: SideOptions = {}
     FLOOR_MODELS: [TEST_MODELS.ALFRED, TEST_MODELS.BRICK, TEST_MODELS.ROBIN].join(','),
     BENCH_POSTING: JSON.stringify(options.posting ?? UNPACED),
     ...(options.sweepers ? { BENCH_SWEEPERS: JSON.stringify(options.sweepers) } : {}),
+    ...options.env,
   };
   const args =
     kind === 'bot'

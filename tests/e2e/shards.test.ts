@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { REST_PROXY_AGENT } from '../../src/app/sharding/restProxy.ts';
 import { shardOfGuild } from '../support/discordEmulator.ts';
 import { useEmulators } from '../support/emulators.ts';
-import { REPO_ROOT } from '../support/fixtures.ts';
+import { launchBot } from '../support/launchBot.ts';
 import { usePostgres } from '../support/postgres.ts';
 import { scriptRound } from '../support/scripts.ts';
 
@@ -14,39 +13,6 @@ import { scriptRound } from '../support/scripts.ts';
  * job runs in one of them only.
  */
 
-interface LogLine {
-  msg: string;
-  shard?: string;
-  module?: string;
-  job?: string;
-}
-
-function launch(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  setTimeout(() => child.kill('SIGKILL'), 45_000).unref();
-  const lines = (): LogLine[] =>
-    output.split('\n').flatMap((line) => {
-      try {
-        return [JSON.parse(line) as LogLine];
-      } catch {
-        return [];
-      }
-    });
-  return { child, exited, output: () => output, lines };
-}
-
 const emulators = useEmulators({ per: 'test', discord: { shards: 2, maxConcurrency: 2 } });
 const postgres = usePostgres();
 
@@ -55,7 +21,7 @@ describe('npm start with SHARD_COUNT=2', () => {
     const { discord, ollama } = emulators;
     const homeShard = shardOfGuild(discord.guildId, 2);
     const other = discord.createGuild('second', { shard: [1 - homeShard, 2] });
-    const run = launch({
+    const run = launchBot({
       ...emulators.env,
       DATABASE_URL: await postgres.database(),
       SHARD_COUNT: '2',

@@ -1,5 +1,6 @@
 import { ChannelType, type Client, Events, type Message, type ThreadChannel } from 'discord.js';
 import type { Logger } from '../../services/logger.ts';
+import { createKeyedLock } from '../../shared/concurrency.ts';
 import type { HumanActivity } from '../activity.ts';
 import { readTextAttachments } from '../dialogue/attachments.ts';
 import type { Continuity } from '../dialogue/continuity.ts';
@@ -92,15 +93,21 @@ export function createMessageHandler(
 
 /**
  * A person's message, live or read back after a restart, handled once: the catch-up at start
- * and the gateway may both deliver it.
+ * and the gateway may both deliver it. A channel's messages are handed over in the order they
+ * came, each once the one before it is with the runner: the steps before the runner's queue ask
+ * the store, whose answers (SQLite through a thread pool, PostgreSQL over a pool of connections)
+ * may come back in any order, and "two" must never overtake "one".
  */
 export function handledOnce(
   continuity: Pick<Continuity, 'firstSighting'>,
   onMessage: (message: Message) => Promise<void>,
 ): (message: Message) => Promise<void> {
+  const inOrder = createKeyedLock();
   return async (message) => {
     if (message.author.bot || message.webhookId || message.system) return;
-    if (await continuity.firstSighting(message)) await onMessage(message);
+    await inOrder.run(message.channelId, async () => {
+      if (await continuity.firstSighting(message)) await onMessage(message);
+    });
   };
 }
 
