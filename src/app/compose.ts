@@ -30,6 +30,7 @@ import type { Memory } from '../services/memory/memory.ts';
 import { openMemory } from '../services/memory/openMemory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
+import { shardsOfThisProcess } from '../services/shardingConfig.ts';
 import type { ToolForge } from '../services/tools/toolPorts.ts';
 import type { ToolService } from '../services/tools/toolService.ts';
 import { serveMetrics } from './metricsServer.ts';
@@ -144,6 +145,9 @@ export async function composeRuntime(
   limiterRef = limiter;
   const { memory } = await openMemory({
     dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    onDatabaseError: dropped(logger),
+    ...(config.shardCount > 1 ? { scope: `shards-${shardsOfThisProcess(config).join('-')}` } : {}),
     embedder: providers.embedder,
     logger,
     clock,
@@ -252,14 +256,13 @@ function jobLeadership(config: Config, logger: Logger): Leadership {
 
 /** Whether each store answers a cheap read (a closed or broken database throws). */
 function storesAnswer(stores: {
-  memory: Pick<Memory, 'stats'>;
+  memory: Pick<Memory, 'answering'>;
   proposals: Pick<ProposalStore, 'open'>;
   finetunes: Pick<FinetuneStore, 'open'>;
   reactions: Pick<ReactionStore, 'open'>;
 }): boolean {
   try {
-    stores.memory.stats();
-    return stores.proposals.open && stores.finetunes.open && stores.reactions.open;
+    return stores.memory.answering && stores.proposals.open && stores.finetunes.open && stores.reactions.open;
   } catch {
     return false;
   }

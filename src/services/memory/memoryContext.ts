@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { Embedder } from '../llm/embedder.ts';
 import type { Logger } from '../logger.ts';
 import type { InteractionLog } from './interactionLog.ts';
+import type { SyncState } from './memorySync.ts';
 import type { RestoreOutcome, VectorIndex } from './vectorIndex.ts';
 
 /** When the index is written to disk (always at `close` too). */
@@ -51,4 +52,8 @@ export interface MemoryContext {
   closed: boolean;
   /** Stops the snapshot schedule (set once the memory is open). */
   stopSchedule: (() => void) | undefined;
+  /** Where the replay of other processes' vectors and deletions stands (`memorySync.ts`). */
+  readonly sync: SyncState;
+  /** Stops the replay's schedule (set once the memory is open). */
+  stopSync: (() => void) | undefined;
 }
