@@ -67,7 +67,8 @@ async function curatedDialogues(): Promise<{ a: string; b: string }> {
     }
     judgeWith(ollama, (persona) => verdict(persona === 'ROBIN' ? 2 : 5));
     await runtime.curation.run();
-    const idOf = async (conversationId: string) => (await runtime.memory.records(conversationId))[0]?.id ?? '';
+    const idOf = async (conversationId: string) =>
+      (await runtime.memory.records(conversationId))[0]?.id ?? '';
     return { a: await idOf('cal-a'), b: await idOf('cal-b') };
   } finally {
     await runtime.close();

@@ -27,7 +27,10 @@ async function mentionIn(h: BotHarness, channelId: string, tag: string, userId =
   h.scriptRound(tag);
   const message = h.discord.userSays(userId, channelId, `task ${tag}`, { mentionBot: true });
   await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
-  await h.discord.waitFor(async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined, 10_000);
+  await h.discord.waitFor(
+    async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined,
+    10_000,
+  );
   return message.id;
 }
 
@@ -79,7 +82,10 @@ describe('CURATION_SCOPE=public', () => {
     });
     h.scriptRound('whisper');
     discord.userSays(h.userId, whisper, 'task whisper', { mentionBot: true });
-    await discord.waitFor(async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined, 10_000);
+    await discord.waitFor(
+      async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined,
+      10_000,
+    );
 
     const visibility = async (thread: string) => (await h.runtime.memory.records(thread))[0]?.visibility;
     expect([await visibility(open), await visibility(closed), await visibility(whisper)]).toEqual([

@@ -59,7 +59,10 @@ describe('memory of past dialogues', () => {
     }
     const all = await harness.runtime.memory.since(0);
     expect(all.map((r) => r.task)).toEqual(['first', 'second', 'third']);
-    expect((await harness.runtime.memory.since(all[0]?.seq ?? 0)).map((r) => r.task)).toEqual(['second', 'third']);
+    expect((await harness.runtime.memory.since(all[0]?.seq ?? 0)).map((r) => r.task)).toEqual([
+      'second',
+      'third',
+    ]);
     expect(await harness.runtime.memory.since(all[2]?.seq ?? 0)).toEqual([]);
   });
 

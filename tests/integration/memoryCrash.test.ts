@@ -60,7 +60,11 @@ async function startAndCheck(dataDir: string, completed: string[]) {
   try {
     await waitUntil(async () => (await memory.stats()).pending === 0);
     expect(embeds() - before).toBe(left.withoutVector);
-    expect(await memory.stats()).toMatchObject({ dialogues: left.records, pending: 0, vectors: left.records });
+    expect(await memory.stats()).toMatchObject({
+      dialogues: left.records,
+      pending: 0,
+      vectors: left.records,
+    });
     expect(await log.vectors.count()).toBe(left.records);
     for (const record of await log.since(0, 1_000_000)) {
       const found = await memory.recall(memoryText(record), { k: 3, floor: 0.99 });

@@ -6,7 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Clock, systemClock } from '../../src/services/clock.ts';
 import { createOllamaEmbedder } from '../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { type DialogueRecord, InteractionLog, type StoredRecord } from '../../src/services/memory/interactionLog.ts';
+import {
+  type DialogueRecord,
+  InteractionLog,
+  type StoredRecord,
+} from '../../src/services/memory/interactionLog.ts';
 import { type Memory, memoryText, type SnapshotPolicy } from '../../src/services/memory/memory.ts';
 import { openMemory } from '../../src/services/memory/openMemory.ts';
 import type { SnapshotMeta } from '../../src/services/memory/vectorStore.ts';
@@ -239,7 +243,8 @@ describe('a start after a crash', () => {
     const dataDir = folders.folder();
     const { log, crash } = await openAt(dataDir);
     const records: StoredRecord[] = [];
-    for (const [n, task] of TASKS.slice(0, 4).entries()) records.push(await log.append({ ...dialogue(n, task), id: `r${n}` }));
+    for (const [n, task] of TASKS.slice(0, 4).entries())
+      records.push(await log.append({ ...dialogue(n, task), id: `r${n}` }));
     await crash();
     // The layout of before: `embedded` set by the index file, no vectors table, a v1 metadata file.
     const db = new Database(join(dataDir, 'memory.sqlite'));

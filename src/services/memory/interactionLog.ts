@@ -161,7 +161,11 @@ export class InteractionLog extends SqlStore {
   /** Opens the log where the location says (`memory.sqlite`, or PostgreSQL) and brings its schema up to date. */
   static async open(location: StoreLocation): Promise<InteractionLog> {
     return new InteractionLog(
-      await openStoreDatabase(location, { file: 'memory.sqlite', schema: 'memory', migrations: MEMORY_MIGRATIONS }),
+      await openStoreDatabase(location, {
+        file: 'memory.sqlite',
+        schema: 'memory',
+        migrations: MEMORY_MIGRATIONS,
+      }),
     );
   }
 
@@ -203,9 +207,9 @@ export class InteractionLog extends SqlStore {
 
   /** Records after `cursor` (a `seq`), oldest first. */
   async since(cursor: number, limit = 100): Promise<StoredRecord[]> {
-    return (await this.rows<Row>('SELECT * FROM dialogues WHERE seq > ? ORDER BY seq LIMIT ?', cursor, limit)).map(
-      fromRow,
-    );
+    return (
+      await this.rows<Row>('SELECT * FROM dialogues WHERE seq > ? ORDER BY seq LIMIT ?', cursor, limit)
+    ).map(fromRow);
   }
 
   /** Records finished within [from, to), oldest first. */
@@ -230,9 +234,9 @@ export class InteractionLog extends SqlStore {
 
   /** Records without a vector, oldest first. */
   async pending(limit = 50): Promise<StoredRecord[]> {
-    return (await this.rows<Row>('SELECT * FROM dialogues WHERE embedded = 0 ORDER BY seq LIMIT ?', limit)).map(
-      fromRow,
-    );
+    return (
+      await this.rows<Row>('SELECT * FROM dialogues WHERE embedded = 0 ORDER BY seq LIMIT ?', limit)
+    ).map(fromRow);
   }
 
   /**
@@ -248,9 +252,10 @@ export class InteractionLog extends SqlStore {
          ORDER BY seq`,
         [conversationId],
       );
-      await tx.run('DELETE FROM vectors WHERE record_id IN (SELECT id FROM dialogues WHERE conversation_id = ?)', [
-        conversationId,
-      ]);
+      await tx.run(
+        'DELETE FROM vectors WHERE record_id IN (SELECT id FROM dialogues WHERE conversation_id = ?)',
+        [conversationId],
+      );
       await tx.run('DELETE FROM dialogues WHERE conversation_id = ?', [conversationId]);
       return removed;
     }, VECTOR_LOCK);
@@ -261,7 +266,10 @@ export class InteractionLog extends SqlStore {
     const found = new Map<string, StoredRecord>();
     const contains = this.db.dialect === 'postgres' ? 'strpos(turns, ?) > 0' : 'instr(turns, ?) > 0';
     for (const id of recordIds) {
-      for (const row of await this.rows<Row>(`SELECT * FROM dialogues WHERE ${contains} ORDER BY seq`, JSON.stringify(id))) {
+      for (const row of await this.rows<Row>(
+        `SELECT * FROM dialogues WHERE ${contains} ORDER BY seq`,
+        JSON.stringify(id),
+      )) {
         const record = fromRow(row);
         if (record.turns.some((turn) => turn.recalled?.includes(id))) found.set(record.id, record);
       }
@@ -291,13 +299,15 @@ export class InteractionLog extends SqlStore {
   async count(): Promise<{ total: number; pending: number }> {
     // Two counts, each from an index: one pass over the table would read every record.
     const total = await this.row<{ total: number }>('SELECT COUNT(*) AS total FROM dialogues');
-    const pending = await this.row<{ pending: number }>('SELECT COUNT(*) AS pending FROM dialogues WHERE embedded = 0');
+    const pending = await this.row<{ pending: number }>(
+      'SELECT COUNT(*) AS pending FROM dialogues WHERE embedded = 0',
+    );
     return { total: Number(total?.total ?? 0), pending: Number(pending?.pending ?? 0) };
   }
 }
 
 async function ofConversation(session: SqlSession, conversationId: string): Promise<StoredRecord[]> {
-  return (await session.all<Row>('SELECT * FROM dialogues WHERE conversation_id = ? ORDER BY seq', [conversationId])).map(
-    fromRow,
-  );
+  return (
+    await session.all<Row>('SELECT * FROM dialogues WHERE conversation_id = ? ORDER BY seq', [conversationId])
+  ).map(fromRow);
 }

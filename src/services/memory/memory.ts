@@ -5,8 +5,8 @@ import { DEFAULT_SNAPSHOT_POLICY, type MemoryContext, type MemoryDeps } from './
 import { embedPending } from './memoryEmbedding.ts';
 import { forgetConversation, forgetQuotes } from './memoryForget.ts';
 import { closeMemory, openMemoryIndex, rebuildMemory, snapshotMemory } from './memoryLifecycle.ts';
-import { freshSync, syncIndex } from './memorySync.ts';
 import { prefetchRecall, type RecallOptions, type Recollection, recallDialogues } from './memoryRecall.ts';
+import { freshSync, syncIndex } from './memorySync.ts';
 import type { RestoreOutcome } from './vectorIndex.ts';
 
 /**

@@ -29,7 +29,9 @@ async function addVisibilityColumn(tx: SqlSession): Promise<void> {
 /** Whether the `vectors` table is still to be made (a file from before it existed, or a new store). */
 async function vectorsMissing(tx: SqlSession): Promise<boolean> {
   if (tx.dialect === 'postgres')
-    return !(await tx.get("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'vectors'"));
+    return !(await tx.get(
+      "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'vectors'",
+    ));
   return !(await tx.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vectors'"));
 }
 

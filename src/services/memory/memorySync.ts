@@ -61,7 +61,10 @@ export function syncIndex(ctx: MemoryContext, force = false): Promise<void> {
 export function scheduleSync(ctx: MemoryContext): void {
   ctx.stopSync = ctx.deps.clock.every(SYNC_EVERY_MS, () => {
     syncIndex(ctx).catch((error: unknown) =>
-      ctx.logger.warn({ err: error }, 'could not bring the memory index level with the database; trying again'),
+      ctx.logger.warn(
+        { err: error },
+        'could not bring the memory index level with the database; trying again',
+      ),
     );
   });
 }

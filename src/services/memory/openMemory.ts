@@ -45,7 +45,9 @@ export interface OpenedMemory {
  * holds the vectors: the snapshot's record names this folder's file (`snapshotRecord.ts`).
  */
 export async function openMemory(options: OpenMemoryOptions): Promise<OpenedMemory> {
-  const dir = options.scope ? join(options.dataDir, 'memory', options.scope) : join(options.dataDir, 'memory');
+  const dir = options.scope
+    ? join(options.dataDir, 'memory', options.scope)
+    : join(options.dataDir, 'memory');
   const log = await InteractionLog.open({
     dataDir: options.dataDir,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),

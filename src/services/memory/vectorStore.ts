@@ -142,21 +142,25 @@ export class VectorStore implements VectorSource {
    * vectors are numbered above `lastSeq`, and the old file is recorded as the snapshot. Returns
    * how many were imported.
    */
-  importLegacy(model: string, vectors: readonly LegacyVector[], lastSeq: number, meta: SnapshotMeta): Promise<number> {
+  importLegacy(
+    model: string,
+    vectors: readonly LegacyVector[],
+    lastSeq: number,
+    meta: SnapshotMeta,
+  ): Promise<number> {
     return this.db.transaction(
       async (tx) => {
         let imported = 0;
         for (const { seq, recordId, vector } of vectors) {
-          const marked = await tx.run('UPDATE dialogues SET embedded = 1 WHERE id = ? AND embedded = 0', [recordId]);
+          const marked = await tx.run('UPDATE dialogues SET embedded = 1 WHERE id = ? AND embedded = 0', [
+            recordId,
+          ]);
           if (marked.changes === 0) continue;
           const data = Float32Array.from(vector);
-          await tx.run('INSERT INTO vectors (seq, record_id, model, dimension, vector) VALUES (?, ?, ?, ?, ?)', [
-            seq,
-            recordId,
-            model,
-            data.length,
-            bytesOf(data),
-          ]);
+          await tx.run(
+            'INSERT INTO vectors (seq, record_id, model, dimension, vector) VALUES (?, ?, ?, ?, ?)',
+            [seq, recordId, model, data.length, bytesOf(data)],
+          );
           imported++;
         }
         await reserveThrough(tx, lastSeq);
@@ -171,7 +175,9 @@ export class VectorStore implements VectorSource {
   clear(): Promise<void> {
     return this.db.transaction(
       async (tx) => {
-        await tx.run('INSERT INTO vector_deletions (record_id, vector_seq) SELECT record_id, seq FROM vectors ORDER BY seq');
+        await tx.run(
+          'INSERT INTO vector_deletions (record_id, vector_seq) SELECT record_id, seq FROM vectors ORDER BY seq',
+        );
         await tx.run('DELETE FROM vectors');
         await tx.run('UPDATE dialogues SET embedded = 0 WHERE embedded = 1');
       },
@@ -213,7 +219,9 @@ export class VectorStore implements VectorSource {
   recordIn(key: string): SnapshotRecord {
     return {
       snapshot: async () => {
-        const row = await this.db.get<{ value: string }>('SELECT value FROM memory_meta WHERE key = ?', [key]);
+        const row = await this.db.get<{ value: string }>('SELECT value FROM memory_meta WHERE key = ?', [
+          key,
+        ]);
         return row ? (JSON.parse(row.value) as SnapshotMeta) : undefined;
       },
       recordSnapshot: (meta) => writeSnapshotRow(this.db, key, meta),
@@ -233,9 +241,9 @@ export class VectorStore implements VectorSource {
   }
 
   async after(seq: number, limit: number): Promise<StoredVector[]> {
-    return (await this.db.all<VectorRow>('SELECT * FROM vectors WHERE seq > ? ORDER BY seq LIMIT ?', [seq, limit])).map(
-      fromRow,
-    );
+    return (
+      await this.db.all<VectorRow>('SELECT * FROM vectors WHERE seq > ? ORDER BY seq LIMIT ?', [seq, limit])
+    ).map(fromRow);
   }
 
   /** At most `limit` deletions numbered above `seq`, oldest first. */
@@ -244,7 +252,11 @@ export class VectorStore implements VectorSource {
       'SELECT seq, record_id, vector_seq FROM vector_deletions WHERE seq > ? ORDER BY seq LIMIT ?',
       [seq, limit],
     );
-    return rows.map((row) => ({ seq: Number(row.seq), recordId: row.record_id, vectorSeq: Number(row.vector_seq) }));
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      recordId: row.record_id,
+      vectorSeq: Number(row.vector_seq),
+    }));
   }
 
   /** The highest `seq` of a stored vector and of a deletion (0 when none): where a replay starts. */
@@ -257,7 +269,11 @@ export class VectorStore implements VectorSource {
 
 const SNAPSHOT_KEY = 'snapshot';
 
-async function writeSnapshotRow(session: SqlSession, key: string, meta: SnapshotMeta | undefined): Promise<void> {
+async function writeSnapshotRow(
+  session: SqlSession,
+  key: string,
+  meta: SnapshotMeta | undefined,
+): Promise<void> {
   if (meta)
     await session.run(
       'INSERT INTO memory_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -283,11 +299,15 @@ async function lastVectorSeq(session: SqlSession): Promise<number> {
 /** New vectors get a `seq` above `seq` (labels an imported index used are never given again). */
 async function reserveThrough(session: SqlSession, seq: number): Promise<void> {
   if (session.dialect === 'postgres') {
-    await session.get("SELECT setval(pg_get_serial_sequence('vectors', 'seq'), GREATEST(?, (SELECT COALESCE(MAX(seq), 1) FROM vectors)))", [
-      Math.max(seq, 1),
-    ]);
+    await session.get(
+      "SELECT setval(pg_get_serial_sequence('vectors', 'seq'), GREATEST(?, (SELECT COALESCE(MAX(seq), 1) FROM vectors)))",
+      [Math.max(seq, 1)],
+    );
     return;
   }
-  const updated = await session.run("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'vectors'", [seq]);
-  if (updated.changes === 0) await session.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('vectors', ?)", [seq]);
+  const updated = await session.run("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'vectors'", [
+    seq,
+  ]);
+  if (updated.changes === 0)
+    await session.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('vectors', ?)", [seq]);
 }

@@ -12,7 +12,11 @@ describe('the evidence a history thread posts', () => {
   it('is what its readers could read when it was drafted and still can, nothing else', async () => {
     // #side was readable when drafted, and closed since.
     const history = ['a', 'b', 'c', 'd', 'e'].map((id) => evidence(id, true));
-    const shown = await evidenceShown({ access: { sharedWith: () => ['public'] }, memory }, 'governance', history);
+    const shown = await evidenceShown(
+      { access: { sharedWith: () => ['public'] }, memory },
+      'governance',
+      history,
+    );
     expect(shown(evidence('a', true))).toBe(true);
     expect(shown(evidence('b', true))).toBe(false);
     expect(shown(evidence('c', false))).toBe(false);
