@@ -27,10 +27,9 @@ import type { Providers } from '../services/llm/providers.ts';
 import type { RetryPolicy } from '../services/llm/retry.ts';
 import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
-import { openMemory } from '../services/memory/openMemory.ts';
+import { memoryScope, openMemory } from '../services/memory/openMemory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
-import { shardsOfThisProcess } from '../services/shardingConfig.ts';
 import type { ToolForge } from '../services/tools/toolPorts.ts';
 import type { ToolService } from '../services/tools/toolService.ts';
 import { serveMetrics } from './metricsServer.ts';
@@ -144,10 +143,8 @@ export async function composeRuntime(
   });
   limiterRef = limiter;
   const { memory } = await openMemory({
-    dataDir: config.dataDir,
-    databaseUrl: config.databaseUrl,
-    onDatabaseError: dropped(logger),
-    ...(config.shardCount > 1 ? { scope: `shards-${shardsOfThisProcess(config).join('-')}` } : {}),
+    ...storeLocation(config, dropped(logger)),
+    scope: memoryScope(config),
     embedder: providers.embedder,
     logger,
     clock,

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Forgotten } from '../forgetting/forgotten.ts';
 import type { DialogueRecord, StoredRecord } from './interactionLog.ts';
-import { DEFAULT_SNAPSHOT_POLICY, type MemoryContext, type MemoryDeps } from './memoryContext.ts';
+import { DEFAULT_SNAPSHOT_POLICY, freshSync, type MemoryContext, type MemoryDeps } from './memoryContext.ts';
 import { embedPending } from './memoryEmbedding.ts';
 import { forgetConversation, forgetQuotes } from './memoryForget.ts';
 import { closeMemory, openMemoryIndex, rebuildMemory, snapshotMemory } from './memoryLifecycle.ts';
 import { prefetchRecall, type RecallOptions, type Recollection, recallDialogues } from './memoryRecall.ts';
-import { freshSync, syncIndex } from './memorySync.ts';
+import { syncIndex } from './memorySync.ts';
 import type { RestoreOutcome } from './vectorIndex.ts';
 
 /**

@@ -2,7 +2,6 @@ import type { Clock } from '../clock.ts';
 import type { Embedder } from '../llm/embedder.ts';
 import type { Logger } from '../logger.ts';
 import type { InteractionLog } from './interactionLog.ts';
-import type { SyncState } from './memorySync.ts';
 import type { RestoreOutcome, VectorIndex } from './vectorIndex.ts';
 
 /** When the index is written to disk (always at `close` too). */
@@ -37,6 +36,16 @@ export interface MemoryDeps {
   /** Default: `DEFAULT_SNAPSHOT_POLICY`. */
   snapshots?: Partial<SnapshotPolicy>;
 }
+
+/** Where this process's replay of other processes' vectors and deletions stands (`memorySync.ts`). */
+export interface SyncState {
+  /** The last vector and deletion seen; undefined until the memory has opened. */
+  cursors: { vectors: number; deletions: number } | undefined;
+  lastAt: number | undefined;
+  running: Promise<void> | undefined;
+}
+
+export const freshSync = (): SyncState => ({ cursors: undefined, lastAt: undefined, running: undefined });
 
 /** What the memory's parts share: its deps, and where it stands (opened, embedding, closed). */
 export interface MemoryContext {

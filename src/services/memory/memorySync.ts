@@ -23,16 +23,6 @@ export const SYNC_THROTTLE_MS = 1000;
 /** Without recalls, a process still replays this often: a forget reaches its snapshot on disk. */
 export const SYNC_EVERY_MS = 5000;
 
-/** Where this process's replay stands. */
-export interface SyncState {
-  /** The last vector and deletion seen; undefined until the memory has opened. */
-  cursors: { vectors: number; deletions: number } | undefined;
-  lastAt: number | undefined;
-  running: Promise<void> | undefined;
-}
-
-export const freshSync = (): SyncState => ({ cursors: undefined, lastAt: undefined, running: undefined });
-
 /**
  * Notes where the store stands before the index is restored from it: whatever is committed after
  * this is replayed (what the restore already read is skipped), so nothing falls between the two.

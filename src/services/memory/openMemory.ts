@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Embedder } from '../llm/embedder.ts';
 import type { Logger } from '../logger.ts';
+import { type ShardingConfig, shardsOfThisProcess } from '../shardingConfig.ts';
 import { InteractionLog } from './interactionLog.ts';
 import { createMemory, type Memory, type SnapshotPolicy } from './memory.ts';
 import { snapshotSource } from './snapshotRecord.ts';
@@ -13,7 +14,7 @@ export interface OpenMemoryOptions {
   /** `DATABASE_URL`: the log and the vectors in PostgreSQL (schema `batos_memory`), shared by every process. */
   databaseUrl?: string | undefined;
   /** Told of a PostgreSQL connection that failed while idle. */
-  onDatabaseError?: (error: Error) => void;
+  onError?: (error: Error) => void;
   /**
    * Which of several processes sharing `DATA_DIR` this is (`shards-0-2`): its snapshots go under
    * `memory/<scope>/`, so two processes never write or remove each other's files. None for one process.
@@ -36,6 +37,10 @@ export interface OpenedMemory {
   log: InteractionLog;
 }
 
+/** This process's `scope` among several shard processes (`shards-0-2`); none for one process. */
+export const memoryScope = (config: Pick<ShardingConfig, 'shardCount' | 'shards'>): string | undefined =>
+  config.shardCount > 1 ? `shards-${shardsOfThisProcess(config).join('-')}` : undefined;
+
 /**
  * Opens the interaction log and the vector index, as the bot does: the index's snapshot plus the
  * vectors stored after it (or rebuilt from the stored vectors, never by the model); records left
@@ -51,7 +56,7 @@ export async function openMemory(options: OpenMemoryOptions): Promise<OpenedMemo
   const log = await InteractionLog.open({
     dataDir: options.dataDir,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
-    ...(options.onDatabaseError ? { onError: options.onDatabaseError } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
   });
   const source = snapshotSource(log.vectors, { dialect: log.dialect, dir, scope: options.scope });
   const memory = createMemory({
