@@ -1,7 +1,7 @@
 import { openStoreDatabase, type StoreLocation } from '../db/openStoreDatabase.ts';
 import type { Dialect, SqlDatabase, SqlSession } from '../db/sqlDatabase.ts';
 import { SqlStore } from '../db/sqlStore.ts';
-import { MEMORY_MIGRATIONS, VECTOR_LOCK } from './memorySchema.ts';
+import { DIALOGUE_LOCK, MEMORY_MIGRATIONS, VECTOR_LOCK } from './memorySchema.ts';
 import { VectorStore } from './vectorStore.ts';
 
 /** A tool a persona called during its turn, and what came back. */
@@ -179,29 +179,13 @@ export class InteractionLog extends SqlStore {
     return this.db.open;
   }
 
+  /**
+   * Records a dialogue under the next `seq`. Appends are numbered and committed one at a time
+   * (`DIALOGUE_LOCK`): a job reading `since` its cursor (curation) must never find a lower `seq`
+   * committed after a higher one it has passed, as two processes' inserts could otherwise do.
+   */
   async append(record: DialogueRecord): Promise<StoredRecord> {
-    const row = (await this.row<Row>(
-      `INSERT INTO dialogues (id, conversation_id, run, task, answer, turns, models, trajectory, final_dissonance,
-         user_id, guild_id, channel_id, visibility, codex_version, started_at, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       RETURNING *`,
-      record.id,
-      record.conversationId,
-      record.run,
-      record.task,
-      record.answer,
-      JSON.stringify(record.turns),
-      JSON.stringify(record.models),
-      JSON.stringify(record.trajectory),
-      record.finalDissonance,
-      record.userId ?? null,
-      record.guildId ?? null,
-      record.channelId ?? null,
-      record.visibility ?? null,
-      record.codexVersion,
-      record.startedAt,
-      record.finishedAt,
-    )) as Row;
+    const row = await this.transaction((tx) => insertRecord(tx, record), DIALOGUE_LOCK);
     return fromRow(row);
   }
 
@@ -310,4 +294,31 @@ async function ofConversation(session: SqlSession, conversationId: string): Prom
   return (
     await session.all<Row>('SELECT * FROM dialogues WHERE conversation_id = ? ORDER BY seq', [conversationId])
   ).map(fromRow);
+}
+
+async function insertRecord(session: SqlSession, record: DialogueRecord): Promise<Row> {
+  return (await session.get<Row>(
+    `INSERT INTO dialogues (id, conversation_id, run, task, answer, turns, models, trajectory, final_dissonance,
+         user_id, guild_id, channel_id, visibility, codex_version, started_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING *`,
+    [
+      record.id,
+      record.conversationId,
+      record.run,
+      record.task,
+      record.answer,
+      JSON.stringify(record.turns),
+      JSON.stringify(record.models),
+      JSON.stringify(record.trajectory),
+      record.finalDissonance,
+      record.userId ?? null,
+      record.guildId ?? null,
+      record.channelId ?? null,
+      record.visibility ?? null,
+      record.codexVersion,
+      record.startedAt,
+      record.finishedAt,
+    ],
+  )) as Row;
 }

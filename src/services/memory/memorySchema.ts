@@ -9,6 +9,9 @@ import { autoKey } from '../db/sqlStore.ts';
  * a file they wrote reads unchanged; later steps add to it.
  */
 
+/** The lock under which dialogues are numbered and committed (see `InteractionLog.append`). */
+export const DIALOGUE_LOCK = 'bat-os:memory:dialogues';
+
 /** The lock under which vectors and deletions are numbered and committed (see `VectorStore`). */
 export const VECTOR_LOCK = 'bat-os:memory:vectors';
 

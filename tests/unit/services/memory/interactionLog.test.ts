@@ -140,6 +140,32 @@ describe.each(useStoreBackends())('the interaction log on $name', (backend) => {
     expect(seen).toEqual(Array.from({ length: 20 }, (_, n) => n + 1));
   });
 
+  it('numbers dialogues in the order they commit, so a cursor over `since` never skips one', async () => {
+    const location = await backend.location(folder());
+    const one = await open(location);
+    const two = await open(location);
+    const seen: number[] = [];
+    let cursor = 0;
+    let reading = Promise.resolve();
+    const read = () => {
+      reading = reading.then(async () => {
+        for (const stored of await two.since(cursor, 1000)) {
+          seen.push(stored.seq);
+          cursor = stored.seq;
+        }
+      });
+      return reading;
+    };
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, n) => {
+        await (n % 2 ? one : two).append(record(`r${n}`));
+        await read();
+      }),
+    );
+    await read();
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, n) => n + 1));
+  });
+
   it('keeps a snapshot record per key, and removes it', async () => {
     const log = await open(await backend.location(folder()));
     const meta = {
