@@ -102,8 +102,8 @@ async function throughput(
   const dir = mkdtempSync(join(tmpdir(), 'bat-os-bench-curation-'));
   const emulator = judge === 'emulator' ? await OllamaEmulator.start({ models: ['llama3.1:8b'] }) : undefined;
   try {
-    const log = new InteractionLog(dir);
-    for (let n = 1; n <= DIALOGUES; n++) log.append(record(n));
+    const log = await InteractionLog.open({ dataDir: dir });
+    for (let n = 1; n <= DIALOGUES; n++) await log.append(record(n));
     const codex = parseCodex(readFileSync(REAL_CODEX_PATH, 'utf8'), 'codex.toml');
     const personas = createPersonaRegistry(codex);
     const instant: ChatModel = { model: 'instant-judge', invoke: async () => VERDICT };
@@ -145,7 +145,7 @@ async function throughput(
       done += report.dialogues;
     const elapsed = performance.now() - started;
     await curation.close();
-    log.close();
+    await log.close();
     if (done !== DIALOGUES) throw new Error(`curated ${done} of ${DIALOGUES}`);
     return { perSecond: done / (elapsed / 1000), perDialogueMs: elapsed / done };
   } finally {

@@ -110,12 +110,12 @@ function arraySource(data: Float32Array, size: number): VectorSource {
   });
   let recorded: SnapshotMeta | undefined;
   return {
-    summary: () => ({ count: size, lastSeq: size, models: [MODEL], dimension: DIM }),
-    labels: () => Array.from({ length: size }, (_, n) => ({ seq: n + 1, recordId: `d${n}` })),
-    after: (seq, limit) =>
+    summary: async () => ({ count: size, lastSeq: size, models: [MODEL], dimension: DIM }),
+    labels: async () => Array.from({ length: size }, (_, n) => ({ seq: n + 1, recordId: `d${n}` })),
+    after: async (seq, limit) =>
       Array.from({ length: Math.max(0, Math.min(limit, size - seq)) }, (_, i) => vector(seq + i + 1)),
-    snapshot: () => recorded,
-    recordSnapshot: (meta) => {
+    snapshot: async () => recorded,
+    recordSnapshot: async (meta) => {
       recorded = meta;
     },
   };
@@ -299,16 +299,11 @@ export async function benchRemember(): Promise<string> {
     const vectorOf = (n: number) => data.subarray(n * DIM, (n + 1) * DIM);
 
     process.stdout.write(`storing ${size} dialogues and their vectors in SQLite…\n`);
-    let log = new InteractionLog(dataDir);
+    let log = await InteractionLog.open({ dataDir });
     const fillStarted = performance.now();
-    for (let start = 0; start < size; start += 5000) {
-      const store = log.vectors;
-      store.transaction(() => {
-        for (let n = start; n < Math.min(size, start + 5000); n++) {
-          const stored = log.append({ ...dialogueFor(n), id: `r${n}` });
-          store.put(stored.id, MODEL, vectorOf(n));
-        }
-      });
+    for (let n = 0; n < size; n++) {
+      const stored = await log.append({ ...dialogueFor(n), id: `r${n}` });
+      await log.vectors.put(stored.id, MODEL, vectorOf(n));
     }
     const fillSeconds = (performance.now() - fillStarted) / 1000;
 
@@ -370,10 +365,10 @@ export async function benchRemember(): Promise<string> {
     for (const end = next + REMEMBERED; next < end; next++) {
       const n = next;
       let t = performance.now();
-      const stored = log.append({ ...dialogueFor(n), id: `p${n}` });
+      const stored = await log.append({ ...dialogueFor(n), id: `p${n}` });
       parts.append.push(performance.now() - t);
       t = performance.now();
-      const row = log.vectors.put(stored.id, MODEL, vectorOf(n));
+      const row = await log.vectors.put(stored.id, MODEL, vectorOf(n));
       parts.row.push(performance.now() - t);
       const vector = Array.from(vectorOf(n));
       t = performance.now();
@@ -382,14 +377,14 @@ export async function benchRemember(): Promise<string> {
     }
 
     const closing = await onLoop(() => opened.memory.close());
-    log = new InteractionLog(dataDir);
+    log = await InteractionLog.open({ dataDir });
     opened = await open();
     const fromSnapshot = opened;
     const indexBytes = opened.index.fileBytes();
     // A crash after REMEMBERED more: the next start replays them from SQLite.
     while (next < size + extra) await remember(next++);
-    log.close();
-    log = new InteractionLog(dataDir);
+    await log.close();
+    log = await InteractionLog.open({ dataDir });
     opened = await open();
     const replayed = opened;
     await opened.memory.close();

@@ -141,7 +141,9 @@ const memory: Command<MemoryCommandPorts, CommandCall> = {
       await interaction.editReply({ content: `“${truncate(input, 100)}” is not a thread id or link.` });
       return;
     }
-    const records = store.records(threadId).filter((r) => !r.guildId || r.guildId === interaction.guildId);
+    const records = (await store.records(threadId)).filter(
+      (r) => !r.guildId || r.guildId === interaction.guildId,
+    );
     if (records.length === 0) {
       await interaction.editReply({ content: `I remember no dialogue from ${channelMention(threadId)}.` });
       return;

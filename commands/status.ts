@@ -128,7 +128,7 @@ const status: Command<
       ports.health.diskUsage(join(config.dataDir, 'checkpoints.sqlite')),
       ports.health.diskUsage(join(config.dataDir, 'state.sqlite')),
     ]);
-    const memory = ports.memory.stats();
+    const memory = await ports.memory.stats();
     const embedModels = listed(config.embedProvider);
     const embedMissing =
       embedModels && !ports.health.hasModel(config.embedProvider, embedModels, config.embedModel)
@@ -171,8 +171,7 @@ const status: Command<
     );
     // The dissonance trend: each recent dialogue's final dissonance.
     const now = ports.clock.now();
-    const points = ports.memory
-      .between(now - CHART_DAYS * 86_400_000, now + 1)
+    const points = (await ports.memory.between(now - CHART_DAYS * 86_400_000, now + 1))
       .flatMap((r) =>
         r.finalDissonance === null ? [] : [{ at: r.finishedAt, dissonance: r.finalDissonance }],
       )

@@ -27,7 +27,7 @@ import type { Providers } from '../services/llm/providers.ts';
 import type { RetryPolicy } from '../services/llm/retry.ts';
 import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
-import { openMemory } from '../services/memory/openMemory.ts';
+import { memoryScope, openMemory } from '../services/memory/openMemory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
 import { createScheduler, type Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/tools/toolPorts.ts';
@@ -143,7 +143,8 @@ export async function composeRuntime(
   });
   limiterRef = limiter;
   const { memory } = await openMemory({
-    dataDir: config.dataDir,
+    ...storeLocation(config, dropped(logger)),
+    scope: memoryScope(config),
     embedder: providers.embedder,
     logger,
     clock,
@@ -252,14 +253,13 @@ function jobLeadership(config: Config, logger: Logger): Leadership {
 
 /** Whether each store answers a cheap read (a closed or broken database throws). */
 function storesAnswer(stores: {
-  memory: Pick<Memory, 'stats'>;
+  memory: Pick<Memory, 'answering'>;
   proposals: Pick<ProposalStore, 'open'>;
   finetunes: Pick<FinetuneStore, 'open'>;
   reactions: Pick<ReactionStore, 'open'>;
 }): boolean {
   try {
-    stores.memory.stats();
-    return stores.proposals.open && stores.finetunes.open && stores.reactions.open;
+    return stores.memory.answering && stores.proposals.open && stores.finetunes.open && stores.reactions.open;
   } catch {
     return false;
   }

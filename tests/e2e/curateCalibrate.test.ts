@@ -67,8 +67,9 @@ async function curatedDialogues(): Promise<{ a: string; b: string }> {
     }
     judgeWith(ollama, (persona) => verdict(persona === 'ROBIN' ? 2 : 5));
     await runtime.curation.run();
-    const idOf = (conversationId: string) => runtime.memory.records(conversationId)[0]?.id ?? '';
-    return { a: idOf('cal-a'), b: idOf('cal-b') };
+    const idOf = async (conversationId: string) =>
+      (await runtime.memory.records(conversationId))[0]?.id ?? '';
+    return { a: await idOf('cal-a'), b: await idOf('cal-b') };
   } finally {
     await runtime.close();
   }

@@ -18,7 +18,10 @@ async function mentionAndRecord(h: BotHarness, tag: string) {
   h.scriptRound(tag);
   const message = h.discord.userSays(h.userId, h.discord.channelId, `task ${tag}`, { mentionBot: true });
   const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
-  await h.discord.waitFor(() => h.runtime.memory.records(thread.id).length === 1 || undefined, 10_000);
+  await h.discord.waitFor(
+    async () => (await h.runtime.memory.records(thread.id)).length === 1 || undefined,
+    10_000,
+  );
   return thread;
 }
 

@@ -27,7 +27,10 @@ async function mentionIn(h: BotHarness, channelId: string, tag: string, userId =
   h.scriptRound(tag);
   const message = h.discord.userSays(userId, channelId, `task ${tag}`, { mentionBot: true });
   await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
-  await h.discord.waitFor(() => h.runtime.memory.records(message.id).length === 1 || undefined, 10_000);
+  await h.discord.waitFor(
+    async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined,
+    10_000,
+  );
   return message.id;
 }
 
@@ -79,10 +82,13 @@ describe('CURATION_SCOPE=public', () => {
     });
     h.scriptRound('whisper');
     discord.userSays(h.userId, whisper, 'task whisper', { mentionBot: true });
-    await discord.waitFor(() => h.runtime.memory.records(whisper).length === 1 || undefined, 10_000);
+    await discord.waitFor(
+      async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined,
+      10_000,
+    );
 
-    const visibility = (thread: string) => h.runtime.memory.records(thread)[0]?.visibility;
-    expect([visibility(open), visibility(closed), visibility(whisper)]).toEqual([
+    const visibility = async (thread: string) => (await h.runtime.memory.records(thread))[0]?.visibility;
+    expect([await visibility(open), await visibility(closed), await visibility(whisper)]).toEqual([
       'public',
       'restricted',
       'private-thread',
@@ -126,8 +132,8 @@ describe('/curate forget member:', () => {
     const alices = await mentionIn(h, discord.channelId, 'alice asks');
     const bobs = await mentionIn(h, discord.channelId, 'bob asks', bob);
     // Bob's plan recalled Alice's dialogue: it quotes her words too.
-    const alicesRecord = h.runtime.memory.records(alices)[0]?.id;
-    expect(h.runtime.memory.records(bobs)[0]?.turns[0]?.recalled).toEqual([alicesRecord]);
+    const alicesRecord = (await h.runtime.memory.records(alices))[0]?.id;
+    expect((await h.runtime.memory.records(bobs))[0]?.turns[0]?.recalled).toEqual([alicesRecord]);
     judgeWith(h.ollama, () => verdict(5));
     const ada = architect(h);
     await answerTo(h, (await discord.runCommand(ada, discord.channelId, 'curate', {}, 'run')).id);

@@ -80,9 +80,9 @@ async function dialogue(h: BotHarness, task: string) {
   const message = h.discord.userSays(h.userId, h.discord.channelId, task, { mentionBot: true });
   const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
   await h.discord.waitFor(() => personaPosts(h, thread.id).length >= 4 || undefined, 10_000);
-  await h.discord.waitFor(() => {
-    const stats = h.runtime.memory.stats();
-    return (h.runtime.memory.records(thread.id).length === 1 && stats.pending === 0) || undefined;
+  await h.discord.waitFor(async () => {
+    const stats = await h.runtime.memory.stats();
+    return ((await h.runtime.memory.records(thread.id)).length === 1 && stats.pending === 0) || undefined;
   }, 10_000);
   return thread;
 }
@@ -110,14 +110,14 @@ describe('/memory forget means gone', () => {
       10_000,
     );
     expect(JSON.stringify(card.embeds)).toContain('1 dissonant dialogue');
-    const [record] = h.runtime.memory.records(forgotten.id);
+    const [record] = await h.runtime.memory.records(forgotten.id);
     expect((await h.runtime.amendments.active())?.evidence).toEqual([record?.id]);
 
     // 2. A later dialogue recalls it: its plan's prompt quotes it.
     h.scriptRound('later');
     const later = await dialogue(h, 'How should we ship the other crates to the zoo?');
     expect(h.ollama.chats(ALFRED).at(-2)?.messages[1]?.content).toContain(MARKER);
-    expect(h.runtime.memory.records(later.id)[0]?.turns[0]?.recalled).toEqual([record?.id]);
+    expect((await h.runtime.memory.records(later.id))[0]?.turns[0]?.recalled).toEqual([record?.id]);
 
     // 3. The index written to disk; both dialogues curated into the golden sets.
     await h.runtime.memory.snapshot();
@@ -191,7 +191,7 @@ describe('/memory forget means gone', () => {
         : undefined,
     );
     // What did not come from it stays: the later dialogue, the other samples, the unrelated log line.
-    expect(h.runtime.memory.records(later.id)).toHaveLength(1);
+    expect(await h.runtime.memory.records(later.id)).toHaveLength(1);
     expect(readGolden(dataDir, 'ROBIN.jsonl').length).toBeGreaterThanOrEqual(20);
     expect(readFileSync(join(dataDir, 'logs', 'chat.log'), 'utf8')).toBe(kept);
 

@@ -13,8 +13,8 @@ describe('/memory', () => {
     h.scriptRound('france');
     const thread = await mentionAndWait(h, 'What is the capital of France?');
     // The run is recorded and embedded just after its last post.
-    await h.discord.waitFor(() => {
-      const stats = h.runtime.memory.stats();
+    await h.discord.waitFor(async () => {
+      const stats = await h.runtime.memory.stats();
       return (stats.dialogues === 1 && stats.pending === 0) || undefined;
     });
     const interaction = await h.discord.runCommand(
@@ -46,7 +46,7 @@ describe('/memory', () => {
     );
     const refusal = await h.discord.waitFor(() => h.discord.interaction(refused.id).edits[0]);
     expect(refusal.content).toMatch(/other people's dialogues/);
-    expect(h.runtime.memory.records(thread.id)).toHaveLength(1);
+    expect(await h.runtime.memory.records(thread.id)).toHaveLength(1);
 
     const link = `https://discord.com/channels/${h.discord.guildId}/${thread.id}`;
     const forgot = await h.discord.runCommand(
@@ -58,7 +58,7 @@ describe('/memory', () => {
     );
     const confirmation = await h.discord.waitFor(() => h.discord.interaction(forgot.id).edits[0]);
     expect(confirmation.content).toMatch(/Forgotten: 1 dialogue/);
-    expect(h.runtime.memory.records(thread.id)).toEqual([]);
+    expect(await h.runtime.memory.records(thread.id)).toEqual([]);
     expect(await h.runtime.memory.recall('capital of France', { floor: 0 })).toEqual([]);
     expect(await h.runtime.dialogue.exists(thread.id)).toBe(false);
   });
@@ -77,7 +77,7 @@ describe('memory never crosses channel permissions', () => {
       mentionBot: true,
     });
     await h.discord.waitFor(() => personaPosts(h, secret.id).length >= 4 || undefined, 10_000);
-    await h.discord.waitFor(() => (h.runtime.memory.stats().pending === 0 ? true : undefined));
+    await h.discord.waitFor(async () => ((await h.runtime.memory.stats()).pending === 0 ? true : undefined));
 
     // Alice, in the public channel: /memory search finds nothing of it, ALFRED recalls nothing of it.
     const search = await h.discord.runCommand(

@@ -104,7 +104,7 @@ describe('npm run memory:rebuild', () => {
     expect(await run.exited).toBe(0);
     expect(run.output()).toMatch(/Rebuilt the memory index: 1 dialogues/);
     const after = await composeRuntime(loadConfig(botEnv()), createSilentLogger());
-    expect(after.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
+    expect(await after.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
     expect(await after.memory.recall('Remember me', { floor: 0 })).toHaveLength(1);
     await after.close();
   });

@@ -16,7 +16,10 @@ async function dialogueIn(h: BotHarness, tag: string) {
   h.scriptRound(tag);
   const message = h.discord.userSays(h.userId, h.discord.channelId, `task ${tag}`, { mentionBot: true });
   const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
-  await h.discord.waitFor(() => h.runtime.memory.records(thread.id).length === 1 || undefined, 10_000);
+  await h.discord.waitFor(
+    async () => (await h.runtime.memory.records(thread.id)).length === 1 || undefined,
+    10_000,
+  );
   return thread;
 }
 
@@ -141,7 +144,10 @@ describe('people’s reactions in curation', () => {
     const long = `${'A gentle objection, at length. '.repeat(90)}\nDISSONANCE: 0.2`;
     scriptRound(h.ollama, { plan: 'plan', thesis: 'thesis', antithesis: long, answer: 'answer' });
     const message = h.discord.userSays(h.userId, h.discord.channelId, 'task long', { mentionBot: true });
-    await h.discord.waitFor(() => h.runtime.memory.records(message.id).length === 1 || undefined, 10_000);
+    await h.discord.waitFor(
+      async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined,
+      10_000,
+    );
     const robin = personaPosts(h, message.id).filter((m) => m.author.username === 'ROBIN');
     expect(robin).toHaveLength(2);
     h.discord.react(h.discord.createUser('bob'), robin[1]?.id ?? '', '👎');

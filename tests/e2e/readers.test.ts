@@ -33,8 +33,11 @@ async function dialogueIn(h: BotHarness, userId: string, channelId: string, task
   h.scriptRound(tag);
   const message = h.discord.userSays(userId, channelId, task, { mentionBot: true });
   await h.discord.waitFor(() => personaPosts(h, message.id).length >= 4 || undefined, 10_000);
-  await h.discord.waitFor(() => h.runtime.memory.records(message.id).length === 1 || undefined, 10_000);
-  await h.discord.waitFor(() => (h.runtime.memory.stats().pending === 0 ? true : undefined));
+  await h.discord.waitFor(
+    async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined,
+    10_000,
+  );
+  await h.discord.waitFor(async () => ((await h.runtime.memory.stats()).pending === 0 ? true : undefined));
   return message.id;
 }
 
@@ -53,9 +56,12 @@ describe('a private thread is its own place', () => {
     });
     h.scriptRound('whisper');
     discord.userSays(h.userId, whisper, 'The launch code is swordfish. Keep it safe.', { mentionBot: true });
-    await discord.waitFor(() => h.runtime.memory.records(whisper).length === 1 || undefined, 10_000);
-    await discord.waitFor(() => (h.runtime.memory.stats().pending === 0 ? true : undefined));
-    expect(h.runtime.memory.records(whisper)[0]).toMatchObject({
+    await discord.waitFor(
+      async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined,
+      10_000,
+    );
+    await discord.waitFor(async () => ((await h.runtime.memory.stats()).pending === 0 ? true : undefined));
+    expect((await h.runtime.memory.records(whisper))[0]).toMatchObject({
       channelId: whisper,
       visibility: 'private-thread',
     });
@@ -208,9 +214,15 @@ describe('the motivator', () => {
     scriptDissonantRound(h.ollama, 'open', 0.5);
     scriptDissonantRound(h.ollama, 'reflect', 0.2);
     discord.userSays(h.userId, whisper, 'task whisper', { mentionBot: true });
-    await discord.waitFor(() => h.runtime.memory.records(whisper).length === 1 || undefined, 10_000);
+    await discord.waitFor(
+      async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined,
+      10_000,
+    );
     const open = discord.userSays(h.userId, discord.channelId, 'task open', { mentionBot: true });
-    await discord.waitFor(() => h.runtime.memory.records(open.id).length === 1 || undefined, 10_000);
+    await discord.waitFor(
+      async () => (await h.runtime.memory.records(open.id)).length === 1 || undefined,
+      10_000,
+    );
 
     const reflections = h.channels.AUTONOMY_CHANNEL_ID ?? '';
     const opener = await discord.waitFor(() => discord.messages(reflections)[0], 10_000);

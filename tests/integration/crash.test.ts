@@ -142,7 +142,7 @@ describe('a kill -9 in the middle of a write', () => {
     try {
       const DIALOGUES = 60;
       const ANCHOR = 5;
-      const log = new InteractionLog(dataDir);
+      const log = await InteractionLog.open({ dataDir });
       const ids: string[] = [];
       for (let n = 1; n <= DIALOGUES; n++) {
         const turn = (speaker: string, kind: string, output: string) => ({
@@ -154,7 +154,7 @@ describe('a kill -9 in the middle of a write', () => {
           model: TEST_MODELS[speaker as keyof typeof TEST_MODELS],
           at: 1_700_000_000_000 + n,
         });
-        const stored = log.append({
+        const stored = await log.append({
           id: randomUUID(),
           conversationId: `c-${n}`,
           run: 1,
@@ -178,7 +178,7 @@ describe('a kill -9 in the middle of a write', () => {
         expect(stored.seq).toBe(n);
         ids.push(stored.id);
       }
-      log.close();
+      await log.close();
       // A verdict for every persona that depends on the dialogue alone; every fifth of ROBIN's is garbage.
       const score = (persona: string, n: number) =>
         persona === 'ALFRED'

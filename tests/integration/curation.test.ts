@@ -61,7 +61,7 @@ async function dialogue(h: Harness, tag: string, conversationId = `c-${tag}`) {
     answer: `answer ${tag}`,
   });
   await h.talk(conversationId, `task ${tag}`, { guildId: '100000000000000001', userId: 'u1' });
-  return h.runtime.memory.records(conversationId).at(-1)!;
+  return (await h.runtime.memory.records(conversationId)).at(-1)!;
 }
 
 const NO_PYTHON = spawnSync('python3', ['--version']).status !== 0;
@@ -76,7 +76,7 @@ describe('the interaction log keeps what each persona really saw', () => {
       .script(ROBIN, ['Fine.\nDISSONANCE: 0.1']);
     await h.talk('c-tools', 'How many words in "a b c"?');
 
-    const [record] = h.runtime.memory.records('c-tools');
+    const [record] = await h.runtime.memory.records('c-tools');
     const brick = record!.turns.filter((t) => t.speaker === 'BRICK');
     expect(brick).toHaveLength(1);
     const [first, second] = h.emulator.chats(BRICK);
@@ -416,7 +416,7 @@ describe('the judge sees what it judges', () => {
     const asked = judgings(h.emulator);
     const robin = asked.find((r) => judgedPersona(r) === 'ROBIN');
     const seen = robin && judgedTranscript(robin);
-    const brickSaid = h.runtime.memory.records('c-seen')[0]?.turns.find((t) => t.speaker === 'BRICK');
+    const brickSaid = (await h.runtime.memory.records('c-seen'))[0]?.turns.find((t) => t.speaker === 'BRICK');
     expect(seen?.turns.map((t) => [t.speaker, t.kind, t.judged])).toEqual([
       ['ALFRED', 'plan', false],
       ['BRICK', 'thesis', false],
@@ -425,7 +425,7 @@ describe('the judge sees what it judges', () => {
     ]);
     expect(seen?.turns[1]?.text).toBe('A bicycle pays for itself in a year.');
     // ROBIN's own turn comes with the prompt she answered, as the log recorded it.
-    const robinTurn = h.runtime.memory.records('c-seen')[0]?.turns.find((t) => t.speaker === 'ROBIN');
+    const robinTurn = (await h.runtime.memory.records('c-seen'))[0]?.turns.find((t) => t.speaker === 'ROBIN');
     expect(seen?.turns[2]?.prompt).toBe(robinTurn?.prompt?.trim());
     expect(seen?.turns[2]?.prompt).toContain(brickSaid?.output);
     expect(seen?.answer_turn).toBe(4);

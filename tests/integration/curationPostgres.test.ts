@@ -44,7 +44,7 @@ async function dialogue(h: Harness, tag: string) {
     answer: `answer ${tag}`,
   });
   await h.talk(`c-${tag}`, `task ${tag}`, { guildId: '100000000000000001', userId: 'u1' });
-  return h.runtime.memory.records(`c-${tag}`).at(-1)!;
+  return (await h.runtime.memory.records(`c-${tag}`)).at(-1)!;
 }
 
 describe('curation with DATABASE_URL', () => {

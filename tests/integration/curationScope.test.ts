@@ -59,7 +59,7 @@ async function dialogue(h: Harness, tag: string, asker: Asker | undefined, conve
     answer: `answer ${tag}`,
   });
   await h.talk(conversationId, `task ${tag}`, asker);
-  return h.runtime.memory.records(conversationId).at(-1) as StoredRecord;
+  return (await h.runtime.memory.records(conversationId)).at(-1) as StoredRecord;
 }
 
 /** A persona's golden samples. */

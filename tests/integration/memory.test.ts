@@ -31,7 +31,7 @@ describe('memory of past dialogues', () => {
       guildId: 'g1',
       channelId: 'c1',
     });
-    const [record] = harness.runtime.memory.records('thread-a');
+    const [record] = await harness.runtime.memory.records('thread-a');
     expect(record).toMatchObject({
       conversationId: 'thread-a',
       run: 1,
@@ -48,7 +48,7 @@ describe('memory of past dialogues', () => {
     });
     expect(record?.turns.map((t) => t.speaker)).toEqual(['ALFRED', 'BRICK', 'ROBIN', 'ALFRED']);
     expect(record?.turns[1]?.prompt).toContain('What is the capital of France?');
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 0, vectors: 1 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 0, vectors: 1 });
   });
 
   it('serves the log in time order from a cursor, for jobs that resume where they stopped', async () => {
@@ -57,10 +57,13 @@ describe('memory of past dialogues', () => {
       scriptAnswer(harness, `answer ${task}`);
       await harness.talk(`thread-${task}`, task);
     }
-    const all = harness.runtime.memory.since(0);
+    const all = await harness.runtime.memory.since(0);
     expect(all.map((r) => r.task)).toEqual(['first', 'second', 'third']);
-    expect(harness.runtime.memory.since(all[0]?.seq ?? 0).map((r) => r.task)).toEqual(['second', 'third']);
-    expect(harness.runtime.memory.since(all[2]?.seq ?? 0)).toEqual([]);
+    expect((await harness.runtime.memory.since(all[0]?.seq ?? 0)).map((r) => r.task)).toEqual([
+      'second',
+      'third',
+    ]);
+    expect(await harness.runtime.memory.since(all[2]?.seq ?? 0)).toEqual([]);
   });
 
   it("recalls an earlier dialogue into ALFRED's plan when a paraphrased question comes in another thread", async () => {
@@ -110,7 +113,7 @@ describe('memory of past dialogues', () => {
     await harness.runtime.close();
 
     const restarted = await harness.restart();
-    expect(restarted.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1 });
+    expect(await restarted.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1 });
     const found = await restarted.memory.recall('capital of France', { floor: 0.3 });
     expect(found[0]).toMatchObject({ conversationId: 'thread-a' });
   });
@@ -125,7 +128,7 @@ describe('memory of past dialogues', () => {
 
     const restarted = await harness.restart();
     await restarted.memory.embedPending();
-    expect(restarted.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
+    expect(await restarted.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1, pending: 0 });
     expect(await restarted.memory.recall('capital of France', { floor: 0.3 })).toHaveLength(1);
   });
 
@@ -135,11 +138,11 @@ describe('memory of past dialogues', () => {
     scriptAnswer(harness, 'Answer while embeddings are down.');
     const events = await harness.talk('thread-a', 'First question');
     expect((events.at(-1) as DoneEvent).answer).toBe('Answer while embeddings are down.');
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 1, vectors: 0 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 1, vectors: 0 });
 
     harness.emulator.models.add(EMBED_MODEL);
     expect(await harness.runtime.memory.embedPending()).toBe(1);
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 0, vectors: 1 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, pending: 0, vectors: 1 });
   });
 
   it('refuses vectors of a changed embedding dimension, naming the rebuild command', async () => {
@@ -154,10 +157,10 @@ describe('memory of past dialogues', () => {
     const done = events.at(-1) as DoneEvent;
     expect(done.answer).toBe('Still answered.');
     expect(done.warnings.join('\n')).toMatch(/64-dimensional[\s\S]*gives 32[\s\S]*npm run memory:rebuild/);
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 1 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 1 });
 
     expect(await harness.runtime.memory.rebuild()).toBe(2);
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 0, vectors: 2 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 0, vectors: 2 });
     expect(await harness.runtime.memory.recall('capital of France', { floor: 0.3 })).toHaveLength(2);
   });
 
@@ -171,10 +174,10 @@ describe('memory of past dialogues', () => {
     const removed = await harness.runtime.memory.forget('thread-a');
 
     expect(removed.map((r) => r.task)).toEqual(['What is the capital of France?']);
-    expect(harness.runtime.memory.records('thread-a')).toEqual([]);
+    expect(await harness.runtime.memory.records('thread-a')).toEqual([]);
     const found = await harness.runtime.memory.recall('capital of France', { floor: 0 });
     expect(found.map((r) => r.conversationId)).toEqual(['thread-b']);
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 1, vectors: 1 });
   });
 });
 

@@ -19,18 +19,18 @@ afterEach(async () => {
 });
 
 /** What a kill left, read straight from SQLite. */
-function leftBehind(dataDir: string) {
-  const log = new InteractionLog(dataDir);
+async function leftBehind(dataDir: string) {
+  const log = await InteractionLog.open({ dataDir });
   try {
-    const recorded = log.since(0, 1_000_000);
+    const recorded = await log.since(0, 1_000_000);
     return {
       ids: new Set(recorded.map((r) => r.id)),
       records: recorded.length,
       withoutVector: recorded.filter((r) => !r.embedded).length,
-      vectors: log.vectors.count(),
+      vectors: await log.vectors.count(),
     };
   } finally {
-    log.close();
+    await log.close();
   }
 }
 
@@ -41,7 +41,7 @@ function leftBehind(dataDir: string) {
  */
 async function startAndCheck(dataDir: string, completed: string[]) {
   if (!emulator) throw new Error('no emulator');
-  const left = leftBehind(dataDir);
+  const left = await leftBehind(dataDir);
   // A record is marked embedded exactly when its vector row is there, whatever the kill cut.
   expect(left.vectors).toBe(left.records - left.withoutVector);
   for (const line of completed.filter((l) => l.startsWith('recorded ')))
@@ -58,11 +58,15 @@ async function startAndCheck(dataDir: string, completed: string[]) {
     recallFloor: 0.5,
   });
   try {
-    await waitUntil(() => memory.stats().pending === 0);
+    await waitUntil(async () => (await memory.stats()).pending === 0);
     expect(embeds() - before).toBe(left.withoutVector);
-    expect(memory.stats()).toMatchObject({ dialogues: left.records, pending: 0, vectors: left.records });
-    expect(log.vectors.count()).toBe(left.records);
-    for (const record of log.since(0, 1_000_000)) {
+    expect(await memory.stats()).toMatchObject({
+      dialogues: left.records,
+      pending: 0,
+      vectors: left.records,
+    });
+    expect(await log.vectors.count()).toBe(left.records);
+    for (const record of await log.since(0, 1_000_000)) {
       const found = await memory.recall(memoryText(record), { k: 3, floor: 0.99 });
       expect(
         found.map((r) => r.conversationId),

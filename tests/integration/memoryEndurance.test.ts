@@ -6,7 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Clock, systemClock } from '../../src/services/clock.ts';
 import { createOllamaEmbedder } from '../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import { type DialogueRecord, InteractionLog } from '../../src/services/memory/interactionLog.ts';
+import {
+  type DialogueRecord,
+  InteractionLog,
+  type StoredRecord,
+} from '../../src/services/memory/interactionLog.ts';
 import { type Memory, memoryText, type SnapshotPolicy } from '../../src/services/memory/memory.ts';
 import { openMemory } from '../../src/services/memory/openMemory.ts';
 import type { SnapshotMeta } from '../../src/services/memory/vectorStore.ts';
@@ -67,7 +71,7 @@ const TASKS = [
 async function openAt(
   dataDir: string,
   options: { clock?: Clock; snapshots?: Partial<SnapshotPolicy> } = {},
-): Promise<{ memory: Memory; log: InteractionLog; crash: () => void }> {
+): Promise<{ memory: Memory; log: InteractionLog; crash: () => Promise<void> }> {
   if (!emulator) throw new Error('start the emulator first');
   const { memory, log } = await openMemory({
     dataDir,
@@ -82,9 +86,9 @@ async function openAt(
   return {
     memory,
     log,
-    crash() {
+    async crash() {
       opened.splice(opened.indexOf(memory), 1);
-      log.close();
+      await log.close();
     },
   };
 }
@@ -98,17 +102,17 @@ async function expectRecalled(memory: Memory, tasks: string[]) {
 }
 
 /** Changes the recorded snapshot of a closed memory, as a bug or a hand would. */
-function editSnapshot(dataDir: string, edit: (meta: SnapshotMeta) => SnapshotMeta | undefined) {
-  const log = new InteractionLog(dataDir);
-  const meta = log.vectors.snapshot();
+async function editSnapshot(dataDir: string, edit: (meta: SnapshotMeta) => SnapshotMeta | undefined) {
+  const log = await InteractionLog.open({ dataDir });
+  const meta = await log.vectors.snapshot();
   if (!meta) throw new Error('no snapshot recorded');
-  log.vectors.recordSnapshot(edit(meta));
-  log.close();
+  await log.vectors.recordSnapshot(edit(meta));
+  await log.close();
 }
-const snapshotFile = (dataDir: string) => {
-  const log = new InteractionLog(dataDir);
-  const file = log.vectors.snapshot()?.file ?? 'none';
-  log.close();
+const snapshotFile = async (dataDir: string) => {
+  const log = await InteractionLog.open({ dataDir });
+  const file = (await log.vectors.snapshot())?.file ?? 'none';
+  await log.close();
   return join(dataDir, 'memory', file);
 };
 
@@ -127,7 +131,7 @@ describe('memory over a long uptime', () => {
       scriptRound(harness.emulator, { answer: `answer to ${task}` });
       await harness.talk(thread, task);
     }
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 3, pending: 0, vectors: 3 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 3, pending: 0, vectors: 3 });
     const found = await harness.runtime.memory.recall('sourdough bread', { floor: 0.3 });
     expect(found.map((r) => r.conversationId)).toContain('thread-b');
   });
@@ -142,14 +146,14 @@ describe('memory over a long uptime', () => {
       scriptRound(harness.emulator, { answer: `answer to ${task}` });
       await harness.talk(thread, task);
     }
-    expect(harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 2, vectors: 0 });
+    expect(await harness.runtime.memory.stats()).toMatchObject({ dialogues: 2, pending: 2, vectors: 0 });
     await harness.runtime.close();
     harness.emulator.models.add(EMBED_MODEL);
 
     const restarted = await harness.restart();
     // Nobody calls embedPending: the start does.
-    await waitUntil(() => restarted.memory.stats().pending === 0);
-    expect(restarted.memory.stats()).toMatchObject({ dialogues: 2, vectors: 2 });
+    await waitUntil(async () => (await restarted.memory.stats()).pending === 0);
+    expect(await restarted.memory.stats()).toMatchObject({ dialogues: 2, vectors: 2 });
     const found = await restarted.memory.recall('sourdough bread', { floor: 0.3 });
     expect(found[0]?.conversationId).toBe('thread-b');
   });
@@ -163,18 +167,18 @@ describe('memory over a long uptime', () => {
     });
     await memory.record(dialogue(1, TASKS[0]!));
     await memory.record(dialogue(2, TASKS[1]!));
-    expect(memory.stats()).toMatchObject({ vectors: 2, unsnapshotted: 2, indexBytes: 0 });
+    expect(await memory.stats()).toMatchObject({ vectors: 2, unsnapshotted: 2, indexBytes: 0 });
     await memory.record(dialogue(3, TASKS[2]!));
-    await waitUntil(() => memory.stats().unsnapshotted === 0);
-    expect(memory.stats().indexBytes).toBeGreaterThan(0);
-    expect(memory.stats().snapshotAt).toBe(clock.now());
+    await waitUntil(async () => (await memory.stats()).unsnapshotted === 0);
+    expect((await memory.stats()).indexBytes).toBeGreaterThan(0);
+    expect((await memory.stats()).snapshotAt).toBe(clock.now());
 
     await memory.record(dialogue(4, TASKS[3]!));
     await clock.advance(59_999);
-    expect(memory.stats().unsnapshotted).toBe(1);
+    expect((await memory.stats()).unsnapshotted).toBe(1);
     await clock.advance(1);
-    await waitUntil(() => memory.stats().unsnapshotted === 0);
-    expect(memory.stats().snapshotAt).toBe(clock.now());
+    await waitUntil(async () => (await memory.stats()).unsnapshotted === 0);
+    expect((await memory.stats()).snapshotAt).toBe(clock.now());
   });
 });
 
@@ -187,7 +191,7 @@ describe('a start after a crash', () => {
     await first.memory.snapshot();
     await first.memory.forget('thread-1');
     for (let n = 4; n < 6; n++) await first.memory.record(dialogue(n, TASKS[n]!));
-    first.crash();
+    await first.crash();
 
     const before = embeds(emulator);
     const { memory } = await openAt(dataDir);
@@ -195,7 +199,7 @@ describe('a start after a crash', () => {
     // it): the two dialogues after it are replayed, none is left to drop.
     expect(await memory.open()).toEqual({ from: 'snapshot', replayed: 2, dropped: 0 });
     expect(embeds(emulator)).toBe(before);
-    expect(memory.stats()).toMatchObject({ dialogues: 5, pending: 0, vectors: 5, unsnapshotted: 2 });
+    expect(await memory.stats()).toMatchObject({ dialogues: 5, pending: 0, vectors: 5, unsnapshotted: 2 });
     await expectRecalled(
       memory,
       TASKS.filter((_, n) => n !== 1),
@@ -205,9 +209,9 @@ describe('a start after a crash', () => {
 
   it('rebuilds a torn or mismatched snapshot from the stored vectors, without the model', async () => {
     emulator = await OllamaEmulator.start({ models: [EMBED_MODEL] });
-    const damages: Array<[string, (dataDir: string) => void]> = [
-      ['truncated', (dataDir) => truncateSync(snapshotFile(dataDir), 200)],
-      ['garbage', (dataDir) => writeFileSync(snapshotFile(dataDir), '\u0000\u0000')],
+    const damages: Array<[string, (dataDir: string) => unknown]> = [
+      ['truncated', async (dataDir) => truncateSync(await snapshotFile(dataDir), 200)],
+      ['garbage', async (dataDir) => writeFileSync(await snapshotFile(dataDir), '\u0000\u0000')],
       ['not recorded', (dataDir) => editSnapshot(dataDir, () => undefined)],
       ['another dimension', (dataDir) => editSnapshot(dataDir, (meta) => ({ ...meta, dimension: 32 }))],
       ['another model', (dataDir) => editSnapshot(dataDir, (meta) => ({ ...meta, models: ['x'] }))],
@@ -218,16 +222,16 @@ describe('a start after a crash', () => {
       const first = await openAt(dataDir);
       for (let n = 0; n < 5; n++) await first.memory.record(dialogue(n, TASKS[n]!));
       await first.memory.close();
-      damage(dataDir);
+      await damage(dataDir);
 
       const before = embeds(emulator);
       const { memory } = await openAt(dataDir);
       expect(await memory.open(), name).toMatchObject({ from: 'source', rebuilt: 5 });
       expect(embeds(emulator), name).toBe(before);
-      expect(memory.stats(), name).toMatchObject({ dialogues: 5, pending: 0, vectors: 5 });
+      expect(await memory.stats(), name).toMatchObject({ dialogues: 5, pending: 0, vectors: 5 });
       await expectRecalled(memory, TASKS.slice(0, 5));
       // The rebuilt index is written at once, so the next start loads it.
-      await waitUntil(() => memory.stats().unsnapshotted === 0);
+      await waitUntil(async () => (await memory.stats()).unsnapshotted === 0);
       await memory.close();
       const { memory: again } = await openAt(dataDir);
       expect(await again.open(), name).toEqual({ from: 'snapshot', replayed: 0, dropped: 0 });
@@ -238,12 +242,15 @@ describe('a start after a crash', () => {
     emulator = await OllamaEmulator.start({ models: [EMBED_MODEL] });
     const dataDir = folders.folder();
     const { log, crash } = await openAt(dataDir);
-    const records = TASKS.slice(0, 4).map((task, n) => log.append({ ...dialogue(n, task), id: `r${n}` }));
-    crash();
+    const records: StoredRecord[] = [];
+    for (const [n, task] of TASKS.slice(0, 4).entries())
+      records.push(await log.append({ ...dialogue(n, task), id: `r${n}` }));
+    await crash();
     // The layout of before: `embedded` set by the index file, no vectors table, a v1 metadata file.
     const db = new Database(join(dataDir, 'memory.sqlite'));
     db.exec(`DROP TABLE vectors; DROP TABLE memory_meta; UPDATE dialogues SET embedded = 1;
-      DELETE FROM sqlite_sequence WHERE name = 'vectors'`);
+      DELETE FROM sqlite_sequence WHERE name = 'vectors';
+      DROP TABLE vector_deletions; DROP TABLE schema_migrations`);
     db.close();
     const index = new hnswlib.HierarchicalNSW('cosine', 64);
     index.initIndex({ maxElements: 16, m: 16, efConstruction: 200, allowReplaceDeleted: true });
@@ -267,7 +274,7 @@ describe('a start after a crash', () => {
     expect(await memory.open()).toEqual({ from: 'snapshot', replayed: 0, dropped: 0 });
     expect(embeds(emulator)).toBe(before);
     expect(existsSync(join(dataDir, 'memory', 'memory.meta.json'))).toBe(false);
-    expect(memory.stats()).toMatchObject({ dialogues: 4, pending: 0, vectors: 4 });
+    expect(await memory.stats()).toMatchObject({ dialogues: 4, pending: 0, vectors: 4 });
     await expectRecalled(memory, TASKS.slice(0, 4));
     // New vectors take labels the old file never used.
     await memory.record(dialogue(9, TASKS[5]!));

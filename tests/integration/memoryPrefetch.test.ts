@@ -63,10 +63,10 @@ describe("recall's embedding starts as the task arrives", () => {
     const first = h.discord.userSays(h.userId, h.discord.channelId, 'Which city is the capital of France?', {
       mentionBot: true,
     });
-    await h.discord.waitFor(() => (h.runtime.memory.stats().vectors === 1 ? true : undefined));
+    await h.discord.waitFor(async () => ((await h.runtime.memory.stats()).vectors === 1 ? true : undefined));
     h.scriptRound('second');
     const second = h.discord.userSays(h.userId, h.discord.channelId, TASK, { mentionBot: true });
-    await h.discord.waitFor(() => (h.runtime.memory.stats().vectors === 2 ? true : undefined));
+    await h.discord.waitFor(async () => ((await h.runtime.memory.stats()).vectors === 2 ? true : undefined));
     expect(first.id).not.toBe(second.id);
     expect(embedded(h).filter((text) => text === TASK)).toHaveLength(1);
     expect(

@@ -64,7 +64,7 @@ describe('personas served by an OpenAI-compatible server (LLM_PROVIDER=openai)',
     expect(harness.emulator.chats()).toEqual([]);
 
     // The finished dialogue is embedded by the same server, in plain floats.
-    await expect.poll(() => harness.runtime.memory.stats().vectors, { timeout: 5000 }).toBe(1);
+    await expect.poll(async () => (await harness.runtime.memory.stats()).vectors, { timeout: 5000 }).toBe(1);
     const embedding = openai.requests.find((r) => r.path === '/v1/embeddings');
     expect(embedding && bodyOf(embedding)).toMatchObject({
       model: 'nomic-embed-text',

@@ -81,7 +81,7 @@ describe('a fine-tune’s trainer as a guest of the bot', () => {
       startedAt: 1,
       finishedAt: 2,
     });
-    expect(h.runtime.memory.stats().pending).toBe(1);
+    expect((await h.runtime.memory.stats()).pending).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(embeds(h)).toBe(before);
 
@@ -92,7 +92,7 @@ describe('a fine-tune’s trainer as a guest of the bot', () => {
     expect(embeds(h)).toBe(before + 1);
     // The GPU is back: the record's pass embeds it.
     await h.runtime.memory.embedPending();
-    expect(h.runtime.memory.stats().pending).toBe(0);
+    expect((await h.runtime.memory.stats()).pending).toBe(0);
     expect(embeds(h)).toBe(before + 2);
   }, 60_000);
 });

@@ -97,9 +97,9 @@ export async function flush(): Promise<void> {
  * work that proceeds over real sockets while a manual clock stands still. Gives up after
  * `turns` turns.
  */
-export async function waitUntil(condition: () => boolean, turns = 100_000): Promise<void> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, turns = 100_000): Promise<void> {
   for (let i = 0; i < turns; i++) {
-    if (condition()) return;
+    if (await condition()) return;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   throw new Error('waitUntil: the condition never held');

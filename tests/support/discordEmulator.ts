@@ -405,7 +405,10 @@ export class DiscordEmulator {
   }
 
   /** Polls `check` every 10 ms until it returns something other than undefined/null/false. */
-  waitFor<T>(check: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
+  waitFor<T>(
+    check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+    timeoutMs = 5000,
+  ): Promise<T> {
     return waitFor(check, timeoutMs, this.requests);
   }
 

@@ -12,7 +12,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const runtime = await composeRuntime(config, createLogger({ level: 'warn', format: config.logFormat }));
   try {
-    const before = runtime.memory.stats();
+    const before = await runtime.memory.stats();
     process.stdout.write(`Re-embedding ${before.dialogues} dialogues with ${config.embedModel}…\n`);
     const started = runtime.clock.now();
     const count = await runtime.memory.rebuild();

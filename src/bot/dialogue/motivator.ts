@@ -65,8 +65,7 @@ export function createMotivatorJob(ports: MotivatorPorts, cron: string, channelI
       if (today >= config.autonomyMaxPerDay) return `daily limit reached (${config.autonomyMaxPerDay})`;
       // The reflection is read by everyone in its channel: only dialogues they could all read.
       const readable = ports.access.sharedWith(channelId);
-      const candidate = memory
-        .between(now - LOOKBACK_MS, now + 1)
+      const candidate = (await memory.between(now - LOOKBACK_MS, now + 1))
         .filter((r) => {
           // Where it may be read: a private thread only by its members, so never here.
           const place = placeOf(r);

@@ -88,14 +88,20 @@ async function startThread(interaction: ButtonInteraction, proposal: Proposal): 
  * they still can (its dialogue is still remembered, in a channel they all read). Safe both ways:
  * a channel closed since hides it, one opened since does not show what was never kept.
  */
-export function evidenceShown(
+export async function evidenceShown(
   deps: Pick<HistoryThreadDeps, 'access' | 'memory'>,
   placeId: string,
-): (entry: HistoryEntry) => boolean {
+  history: readonly HistoryEntry[],
+): Promise<(entry: HistoryEntry) => boolean> {
+  // Each dialogue's channel read first, so the predicate the card calls can answer at once.
+  const channels = new Map<string, string | undefined>();
+  for (const entry of history)
+    if (entry.recordId !== undefined && !channels.has(entry.recordId))
+      channels.set(entry.recordId, (await deps.memory.get(entry.recordId))?.channelId);
   let readable: Set<string> | undefined;
   return (entry) => {
     if (entry.shown === false || entry.forgotten || entry.recordId === undefined) return false;
-    const channelId = deps.memory.get(entry.recordId)?.channelId;
+    const channelId = channels.get(entry.recordId);
     readable ??= new Set(deps.access.sharedWith(placeId));
     return channelId !== undefined && readable.has(channelId);
   };
@@ -106,7 +112,11 @@ async function postHistory(
   thread: ThreadChannel,
   proposal: Proposal,
 ): Promise<void> {
-  const shown = evidenceShown(deps, proposal.channelId ?? thread.parentId ?? thread.id);
+  const shown = await evidenceShown(
+    deps,
+    proposal.channelId ?? thread.parentId ?? thread.id,
+    proposal.history.filter((entry) => entry.kind === 'evidence'),
+  );
   for (const part of historyMessages(proposal, { shown }))
     await thread.send({ content: part, allowedMentions: NO_MENTIONS });
 }

@@ -24,7 +24,9 @@ export interface PeoplePort {
     'peopleOn' | 'reactedTurns' | 'pendingVetoes' | 'markVetoesApplied' | 'forgetConversations'
   >;
   /** The interaction log's records of a conversation: each run's record id. */
-  recordsOf(conversationId: string): ReadonlyArray<{ id: string; run: number }>;
+  recordsOf(
+    conversationId: string,
+  ): ReadonlyArray<{ id: string; run: number }> | Promise<ReadonlyArray<{ id: string; run: number }>>;
 }
 
 export interface PeopleDeps {
@@ -133,7 +135,9 @@ export async function peopleAgreement(deps: PeopleDeps, persona?: string): Promi
 
 /** Forgets the reactions to the conversations of these records (`/memory forget`). */
 export async function forgetReactions(
-  deps: Pick<PeopleDeps, 'people'> & { records: { get(id: string): { conversationId: string } | undefined } },
+  deps: Pick<PeopleDeps, 'people'> & {
+    records: { get(id: string): Promise<{ conversationId: string } | undefined> };
+  },
   interactionIds: readonly string[],
 ): Promise<void> {
   if (!deps.people) return;

@@ -1,5 +1,7 @@
-import type Database from 'better-sqlite3';
-import { openDatabase, truncateWal } from '../sqlite.ts';
+import { openStoreDatabase, type StoreLocation } from '../db/openStoreDatabase.ts';
+import type { Dialect, SqlDatabase, SqlSession } from '../db/sqlDatabase.ts';
+import { SqlStore } from '../db/sqlStore.ts';
+import { DIALOGUE_LOCK, MEMORY_MIGRATIONS, VECTOR_LOCK } from './memorySchema.ts';
 import { VectorStore } from './vectorStore.ts';
 
 /** A tool a persona called during its turn, and what came back. */
@@ -143,135 +145,115 @@ function fromRow(row: Row): StoredRecord {
   return record;
 }
 
-/** Adds the `visibility` column to a log made before it was kept (its records stay without one). */
-function addVisibilityColumn(db: Database.Database): void {
-  const columns = db.prepare('PRAGMA table_info(dialogues)').all() as Array<{ name: string }>;
-  if (!columns.some((column) => column.name === 'visibility'))
-    db.exec('ALTER TABLE dialogues ADD COLUMN visibility TEXT');
-}
-
 /**
- * The durable, time-ordered record of every finished dialogue (`DATA_DIR/memory.sqlite`), and
- * beside it the vector of each embedded one.
+ * The durable, time-ordered record of every finished dialogue (`DATA_DIR/memory.sqlite`, or the
+ * `batos_memory` schema with `DATABASE_URL`), and beside it the vector of each embedded one.
  */
-export class InteractionLog {
-  private readonly db: Database.Database;
+export class InteractionLog extends SqlStore {
   /** The dialogues' embeddings, in the same database: the source of truth of the search index. */
   readonly vectors: VectorStore;
 
-  constructor(dataDir: string) {
-    this.db = openDatabase(dataDir, 'memory.sqlite');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS dialogues (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        conversation_id TEXT NOT NULL,
-        run INTEGER NOT NULL,
-        task TEXT NOT NULL,
-        answer TEXT NOT NULL,
-        turns TEXT NOT NULL,
-        models TEXT NOT NULL,
-        trajectory TEXT NOT NULL,
-        final_dissonance REAL,
-        user_id TEXT,
-        guild_id TEXT,
-        channel_id TEXT,
-        visibility TEXT,
-        codex_version INTEGER NOT NULL,
-        started_at INTEGER NOT NULL,
-        finished_at INTEGER NOT NULL,
-        embedded INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE INDEX IF NOT EXISTS dialogues_conversation ON dialogues (conversation_id);
-      CREATE INDEX IF NOT EXISTS dialogues_finished ON dialogues (finished_at);
-      CREATE INDEX IF NOT EXISTS dialogues_pending ON dialogues (embedded) WHERE embedded = 0;
-    `);
-    addVisibilityColumn(this.db);
-    this.vectors = new VectorStore(this.db);
+  private constructor(db: SqlDatabase) {
+    super(db);
+    this.vectors = new VectorStore(db);
   }
 
-  append(record: DialogueRecord): StoredRecord {
-    const row = this.db
-      .prepare(
-        `INSERT INTO dialogues (id, conversation_id, run, task, answer, turns, models, trajectory, final_dissonance,
-           user_id, guild_id, channel_id, visibility, codex_version, started_at, finished_at)
-         VALUES (@id, @conversationId, @run, @task, @answer, @turns, @models, @trajectory, @finalDissonance,
-           @userId, @guildId, @channelId, @visibility, @codexVersion, @startedAt, @finishedAt)
-         RETURNING *`,
-      )
-      .get({
-        ...record,
-        turns: JSON.stringify(record.turns),
-        models: JSON.stringify(record.models),
-        trajectory: JSON.stringify(record.trajectory),
-        userId: record.userId ?? null,
-        guildId: record.guildId ?? null,
-        channelId: record.channelId ?? null,
-        visibility: record.visibility ?? null,
-      }) as Row;
+  /** Opens the log where the location says (`memory.sqlite`, or PostgreSQL) and brings its schema up to date. */
+  static async open(location: StoreLocation): Promise<InteractionLog> {
+    return new InteractionLog(
+      await openStoreDatabase(location, {
+        file: 'memory.sqlite',
+        schema: 'memory',
+        migrations: MEMORY_MIGRATIONS,
+      }),
+    );
+  }
+
+  /** Which engine holds it. */
+  get dialect(): Dialect {
+    return this.db.dialect;
+  }
+
+  /** Whether it still answers (for `/healthz`). */
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /**
+   * Records a dialogue under the next `seq`. Appends are numbered and committed one at a time
+   * (`DIALOGUE_LOCK`): a job reading `since` its cursor (curation) must never find a lower `seq`
+   * committed after a higher one it has passed, as two processes' inserts could otherwise do.
+   */
+  async append(record: DialogueRecord): Promise<StoredRecord> {
+    const row = await this.transaction((tx) => insertRecord(tx, record), DIALOGUE_LOCK);
     return fromRow(row);
   }
 
   /** Records after `cursor` (a `seq`), oldest first. */
-  since(cursor: number, limit = 100): StoredRecord[] {
+  async since(cursor: number, limit = 100): Promise<StoredRecord[]> {
     return (
-      this.db
-        .prepare('SELECT * FROM dialogues WHERE seq > ? ORDER BY seq LIMIT ?')
-        .all(cursor, limit) as Row[]
+      await this.rows<Row>('SELECT * FROM dialogues WHERE seq > ? ORDER BY seq LIMIT ?', cursor, limit)
     ).map(fromRow);
   }
 
   /** Records finished within [from, to), oldest first. */
-  between(from: number, to: number): StoredRecord[] {
+  async between(from: number, to: number): Promise<StoredRecord[]> {
     return (
-      this.db
-        .prepare(
-          'SELECT * FROM dialogues WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at, seq',
-        )
-        .all(from, to) as Row[]
+      await this.rows<Row>(
+        'SELECT * FROM dialogues WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at, seq',
+        from,
+        to,
+      )
     ).map(fromRow);
   }
 
-  get(id: string): StoredRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM dialogues WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<StoredRecord | undefined> {
+    const row = await this.row<Row>('SELECT * FROM dialogues WHERE id = ?', id);
     return row ? fromRow(row) : undefined;
   }
 
-  ofConversation(conversationId: string): StoredRecord[] {
-    return (
-      this.db
-        .prepare('SELECT * FROM dialogues WHERE conversation_id = ? ORDER BY seq')
-        .all(conversationId) as Row[]
-    ).map(fromRow);
+  async ofConversation(conversationId: string): Promise<StoredRecord[]> {
+    return ofConversation(this.db, conversationId);
   }
 
   /** Records without a vector, oldest first. */
-  pending(limit = 50): StoredRecord[] {
+  async pending(limit = 50): Promise<StoredRecord[]> {
     return (
-      this.db.prepare('SELECT * FROM dialogues WHERE embedded = 0 ORDER BY seq LIMIT ?').all(limit) as Row[]
+      await this.rows<Row>('SELECT * FROM dialogues WHERE embedded = 0 ORDER BY seq LIMIT ?', limit)
     ).map(fromRow);
   }
 
-  /** Deletes a conversation's records and their vectors, in one transaction; returns what was removed. */
-  deleteConversation(conversationId: string): StoredRecord[] {
-    return this.db.transaction(() => {
-      const removed = this.ofConversation(conversationId);
-      this.db
-        .prepare(
-          'DELETE FROM vectors WHERE record_id IN (SELECT id FROM dialogues WHERE conversation_id = ?)',
-        )
-        .run(conversationId);
-      this.db.prepare('DELETE FROM dialogues WHERE conversation_id = ?').run(conversationId);
+  /**
+   * Deletes a conversation's records and their vectors, in one transaction, noting each vector
+   * deleted for the other processes' indexes (`VectorStore.deletionsAfter`); returns what was removed.
+   */
+  deleteConversation(conversationId: string): Promise<StoredRecord[]> {
+    return this.transaction(async (tx) => {
+      const removed = await ofConversation(tx, conversationId);
+      await tx.run(
+        `INSERT INTO vector_deletions (record_id, vector_seq)
+         SELECT record_id, seq FROM vectors WHERE record_id IN (SELECT id FROM dialogues WHERE conversation_id = ?)
+         ORDER BY seq`,
+        [conversationId],
+      );
+      await tx.run(
+        'DELETE FROM vectors WHERE record_id IN (SELECT id FROM dialogues WHERE conversation_id = ?)',
+        [conversationId],
+      );
+      await tx.run('DELETE FROM dialogues WHERE conversation_id = ?', [conversationId]);
       return removed;
-    })();
+    }, VECTOR_LOCK);
   }
 
   /** Records whose plan recalled one of these records (their ids are kept with the plan's turn), oldest first. */
-  recalling(recordIds: readonly string[]): StoredRecord[] {
+  async recalling(recordIds: readonly string[]): Promise<StoredRecord[]> {
     const found = new Map<string, StoredRecord>();
-    const select = this.db.prepare('SELECT * FROM dialogues WHERE instr(turns, ?) > 0 ORDER BY seq');
+    const contains = this.db.dialect === 'postgres' ? 'strpos(turns, ?) > 0' : 'instr(turns, ?) > 0';
     for (const id of recordIds) {
-      for (const row of select.all(JSON.stringify(id)) as Row[]) {
+      for (const row of await this.rows<Row>(
+        `SELECT * FROM dialogues WHERE ${contains} ORDER BY seq`,
+        JSON.stringify(id),
+      )) {
         const record = fromRow(row);
         if (record.turns.some((turn) => turn.recalled?.includes(id))) found.set(record.id, record);
       }
@@ -280,29 +262,63 @@ export class InteractionLog {
   }
 
   /** Replaces a record's words (its task, answer and turns), the rest kept: a forgotten quote cut from them. */
-  rewrite(record: Pick<DialogueRecord, 'id' | 'task' | 'answer' | 'turns'>): void {
-    this.db
-      .prepare('UPDATE dialogues SET task = ?, answer = ?, turns = ? WHERE id = ?')
-      .run(record.task, record.answer, JSON.stringify(record.turns), record.id);
+  async rewrite(record: Pick<DialogueRecord, 'id' | 'task' | 'answer' | 'turns'>): Promise<void> {
+    await this.run(
+      'UPDATE dialogues SET task = ?, answer = ?, turns = ? WHERE id = ?',
+      record.task,
+      record.answer,
+      JSON.stringify(record.turns),
+      record.id,
+    );
   }
 
-  /** Empties the write-ahead log into the file, so that what a forget deleted is in neither. */
-  truncateWal(): boolean {
-    return truncateWal(this.db);
+  /**
+   * Makes what a forget deleted unreadable from the storage too: SQLite's write-ahead log emptied
+   * into the file, PostgreSQL's tables vacuumed (see `SqlDatabase.scrub`).
+   */
+  scrubDeleted(tables: ReadonlyArray<'dialogues' | 'vectors'>): Promise<boolean> {
+    return this.scrub(tables);
   }
 
-  count(): { total: number; pending: number } {
+  async count(): Promise<{ total: number; pending: number }> {
     // Two counts, each from an index: one pass over the table would read every record.
-    const { total } = this.db.prepare('SELECT COUNT(*) AS total FROM dialogues').get() as { total: number };
-    const { pending } = this.db
-      .prepare('SELECT COUNT(*) AS pending FROM dialogues WHERE embedded = 0')
-      .get() as {
-      pending: number;
-    };
-    return { total, pending };
+    const total = await this.row<{ total: number }>('SELECT COUNT(*) AS total FROM dialogues');
+    const pending = await this.row<{ pending: number }>(
+      'SELECT COUNT(*) AS pending FROM dialogues WHERE embedded = 0',
+    );
+    return { total: Number(total?.total ?? 0), pending: Number(pending?.pending ?? 0) };
   }
+}
 
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+async function ofConversation(session: SqlSession, conversationId: string): Promise<StoredRecord[]> {
+  return (
+    await session.all<Row>('SELECT * FROM dialogues WHERE conversation_id = ? ORDER BY seq', [conversationId])
+  ).map(fromRow);
+}
+
+async function insertRecord(session: SqlSession, record: DialogueRecord): Promise<Row> {
+  return (await session.get<Row>(
+    `INSERT INTO dialogues (id, conversation_id, run, task, answer, turns, models, trajectory, final_dissonance,
+         user_id, guild_id, channel_id, visibility, codex_version, started_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING *`,
+    [
+      record.id,
+      record.conversationId,
+      record.run,
+      record.task,
+      record.answer,
+      JSON.stringify(record.turns),
+      JSON.stringify(record.models),
+      JSON.stringify(record.trajectory),
+      record.finalDissonance,
+      record.userId ?? null,
+      record.guildId ?? null,
+      record.channelId ?? null,
+      record.visibility ?? null,
+      record.codexVersion,
+      record.startedAt,
+      record.finishedAt,
+    ],
+  )) as Row;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import hnswlib from 'hnswlib-node';
-import type { SnapshotMeta, VectorStore } from './vectorStore.ts';
+import type { LegacyVector, SnapshotMeta, VectorStore } from './vectorStore.ts';
 
 /** `memory.meta.json` as it was written before the vectors lived in SQLite. */
 interface LegacyMeta {
@@ -35,7 +35,7 @@ export async function importLegacyIndex(dir: string, store: VectorStore, now: nu
   const native = new hnswlib.HierarchicalNSW('cosine', legacy.dimension);
   let imported = 0;
   try {
-    if (store.count() > 0 || !existsSync(indexPath)) throw new Error('nothing to import');
+    if ((await store.count()) > 0 || !existsSync(indexPath)) throw new Error('nothing to import');
     await native.readIndex(indexPath, true);
     const lastSeq = legacy.nextLabel - 1;
     const meta: SnapshotMeta = {
@@ -48,19 +48,15 @@ export async function importLegacyIndex(dir: string, store: VectorStore, now: nu
       elements: native.getCurrentCount(),
       writtenAt: now,
     };
-    store.transaction(() => {
-      for (const [recordId, label] of Object.entries(legacy.labels)) {
-        let vector: number[];
-        try {
-          vector = native.getPoint(label);
-        } catch {
-          continue;
-        }
-        if (store.importAt(label, recordId, legacy.model, vector)) imported++;
+    const vectors: LegacyVector[] = [];
+    for (const [recordId, label] of Object.entries(legacy.labels)) {
+      try {
+        vectors.push({ seq: label, recordId, vector: native.getPoint(label) });
+      } catch {
+        // Marked deleted in the old index: its record is embedded again.
       }
-      store.reserveThrough(lastSeq);
-      store.recordSnapshot(meta);
-    });
+    }
+    imported = await store.importLegacy(legacy.model, vectors, lastSeq, meta);
   } catch {
     // Unreadable: its records have no vector, and are embedded again.
   } finally {

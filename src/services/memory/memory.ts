@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Forgotten } from '../forgetting/forgotten.ts';
 import type { DialogueRecord, StoredRecord } from './interactionLog.ts';
-import { DEFAULT_SNAPSHOT_POLICY, type MemoryContext, type MemoryDeps } from './memoryContext.ts';
+import { DEFAULT_SNAPSHOT_POLICY, freshSync, type MemoryContext, type MemoryDeps } from './memoryContext.ts';
 import { embedPending } from './memoryEmbedding.ts';
 import { forgetConversation, forgetQuotes } from './memoryForget.ts';
 import { closeMemory, openMemoryIndex, rebuildMemory, snapshotMemory } from './memoryLifecycle.ts';
 import { prefetchRecall, type RecallOptions, type Recollection, recallDialogues } from './memoryRecall.ts';
+import { syncIndex } from './memorySync.ts';
 import type { RestoreOutcome } from './vectorIndex.ts';
 
 /**
@@ -30,7 +31,7 @@ export interface MemoryStats {
   vectors: number;
   /** Bytes of the index's latest snapshot on disk. */
   indexBytes: number;
-  /** Vectors added or removed since that snapshot (replayed from SQLite at the next start). */
+  /** Vectors added or removed since that snapshot (replayed from the database at the next start). */
   unsnapshotted: number;
   /** When that snapshot was written, ms since the epoch. */
   snapshotAt?: number;
@@ -65,13 +66,15 @@ export interface Memory {
   rebuild(): Promise<number>;
   /** Writes the index to disk now, off the event loop (it is also written on a schedule). */
   snapshot(): Promise<void>;
-  records(conversationId: string): StoredRecord[];
+  records(conversationId: string): Promise<StoredRecord[]>;
   /** Every record after a cursor (a record's `seq`), oldest first: for jobs that keep a cursor. */
-  since(cursor: number, limit?: number): StoredRecord[];
+  since(cursor: number, limit?: number): Promise<StoredRecord[]>;
   /** Records finished within [from, to), oldest first. */
-  between(from: number, to: number): StoredRecord[];
-  get(id: string): StoredRecord | undefined;
-  stats(): MemoryStats;
+  between(from: number, to: number): Promise<StoredRecord[]>;
+  get(id: string): Promise<StoredRecord | undefined>;
+  stats(): Promise<MemoryStats>;
+  /** Whether its database is still open (for `/healthz`). */
+  readonly answering: boolean;
   /** Writes a last snapshot if anything changed, then closes the log. */
   close(): Promise<void>;
 }
@@ -86,6 +89,8 @@ export function createMemory(deps: MemoryDeps): Memory {
     embedding: undefined,
     closed: false,
     stopSchedule: undefined,
+    sync: freshSync(),
+    stopSync: undefined,
   };
   return {
     open: ctx.ready,
@@ -96,6 +101,10 @@ export function createMemory(deps: MemoryDeps): Memory {
     },
     async recall(query, options = {}) {
       await ctx.ready();
+      // What other processes stored or forgot since (at most once a second): see memorySync.ts.
+      await syncIndex(ctx).catch((error: unknown) =>
+        ctx.logger.warn({ err: error }, 'could not bring the memory index level with the database'),
+      );
       return recallDialogues(deps, query, options);
     },
     forget: (conversationId) => forgetConversation(ctx, conversationId),
@@ -107,18 +116,21 @@ export function createMemory(deps: MemoryDeps): Memory {
     between: (from, to) => deps.log.between(from, to),
     get: (id) => deps.log.get(id),
     stats: () => memoryStats(deps),
+    get answering() {
+      return deps.log.open;
+    },
     close: () => closeMemory(ctx),
   };
 }
 
 async function recordDialogue(ctx: MemoryContext, record: Omit<DialogueRecord, 'id'>): Promise<StoredRecord> {
-  const stored = ctx.deps.log.append({ ...record, id: randomUUID() });
+  const stored = await ctx.deps.log.append({ ...record, id: randomUUID() });
   await embedPending(ctx).catch(() => undefined);
   return stored;
 }
 
-function memoryStats(deps: MemoryDeps): MemoryStats {
-  const { total, pending } = deps.log.count();
+async function memoryStats(deps: MemoryDeps): Promise<MemoryStats> {
+  const { total, pending } = await deps.log.count();
   const meta = deps.index.snapshotMeta;
   return {
     dialogues: total,

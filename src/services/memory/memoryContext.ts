@@ -37,6 +37,16 @@ export interface MemoryDeps {
   snapshots?: Partial<SnapshotPolicy>;
 }
 
+/** Where this process's replay of other processes' vectors and deletions stands (`memorySync.ts`). */
+export interface SyncState {
+  /** The last vector and deletion seen; undefined until the memory has opened. */
+  cursors: { vectors: number; deletions: number } | undefined;
+  lastAt: number | undefined;
+  running: Promise<void> | undefined;
+}
+
+export const freshSync = (): SyncState => ({ cursors: undefined, lastAt: undefined, running: undefined });
+
 /** What the memory's parts share: its deps, and where it stands (opened, embedding, closed). */
 export interface MemoryContext {
   readonly deps: MemoryDeps;
@@ -51,4 +61,8 @@ export interface MemoryContext {
   closed: boolean;
   /** Stops the snapshot schedule (set once the memory is open). */
   stopSchedule: (() => void) | undefined;
+  /** Where the replay of other processes' vectors and deletions stands (`memorySync.ts`). */
+  readonly sync: SyncState;
+  /** Stops the replay's schedule (set once the memory is open). */
+  stopSync: (() => void) | undefined;
 }

@@ -31,7 +31,7 @@ export async function embedAll(ctx: MemoryContext, strict: boolean): Promise<num
   try {
     await ctx.ready();
     for (;;) {
-      const batch = ctx.closed ? [] : ctx.deps.log.pending();
+      const batch = ctx.closed ? [] : await ctx.deps.log.pending();
       if (batch.length === 0) break;
       total += await embedRecords(ctx, batch);
     }
@@ -57,7 +57,7 @@ async function embedRecords(ctx: MemoryContext, records: StoredRecord[]): Promis
     // Closed meanwhile: the record stays without a vector and is embedded at the next start.
     if (ctx.closed) break;
     index.checkDimension(vector.length, embedder.model);
-    const stored = log.vectors.put(record.id, embedder.model, vector);
+    const stored = await log.vectors.put(record.id, embedder.model, vector);
     if (stored) index.add(stored.seq, record.id, vector, stored.model);
     done++;
   }

@@ -5,8 +5,10 @@ import type { MemoryContext } from './memoryContext.ts';
 /**
  * `/memory forget` in the memory: the conversation's records and vectors deleted, the index's
  * snapshot on disk written again without their data, the quotes of them cut from the dialogues
- * that recalled them, and the database's write-ahead log emptied, so that none of their words
- * stays in `memory.sqlite` or under `memory/`.
+ * that recalled them, and the database scrubbed (SQLite's write-ahead log emptied, PostgreSQL's
+ * tables vacuumed), so that none of their words stays in the database or under `memory/`. Other
+ * processes drop the vectors from their own indexes and snapshots at their next replay
+ * (`memorySync.ts`).
  */
 
 /** Removes a conversation's records and vectors, from the log, the index and its snapshot; returns the removed records. */
@@ -15,11 +17,11 @@ export async function forgetConversation(
   conversationId: string,
 ): Promise<StoredRecord[]> {
   await ctx.ready();
-  const removed = ctx.deps.log.deleteConversation(conversationId);
+  const removed = await ctx.deps.log.deleteConversation(conversationId);
   for (const record of removed) ctx.deps.index.remove(record.id);
   if (removed.length > 0) {
     await rewriteSnapshot(ctx);
-    ctx.deps.log.truncateWal();
+    await ctx.deps.log.scrubDeleted(['dialogues', 'vectors']);
   }
   ctx.logger.info({ conversationId, records: removed.length }, 'conversation forgotten');
   return removed;
@@ -28,9 +30,9 @@ export async function forgetConversation(
 /**
  * A new snapshot now, without the removed vectors' data (`snapshotScrub.ts`), which replaces every
  * older file: those still hold them. If it cannot be written, the older files go anyway: the next
- * start rebuilds the index from SQLite.
+ * start rebuilds the index from the stored vectors. (Also when another process forgot: `memorySync.ts`.)
  */
-async function rewriteSnapshot(ctx: MemoryContext): Promise<void> {
+export async function rewriteSnapshot(ctx: MemoryContext): Promise<void> {
   const { index, clock } = ctx.deps;
   try {
     // A write under way began before the removal: the new one must begin after it.
@@ -50,15 +52,15 @@ export async function forgetQuotes(ctx: MemoryContext, forgotten: Forgotten): Pr
   await ctx.ready();
   const { log } = ctx.deps;
   let changed = 0;
-  for (const record of log.recalling(forgotten.ids)) {
+  for (const record of await log.recalling(forgotten.ids)) {
     const words = { task: record.task, answer: record.answer, turns: record.turns };
     const cut = cutInValue(words, forgotten);
     if (cut === words) continue;
-    log.rewrite({ id: record.id, ...cut });
+    await log.rewrite({ id: record.id, ...cut });
     changed++;
   }
   if (changed > 0) {
-    log.truncateWal();
+    await log.scrubDeleted(['dialogues']);
     ctx.logger.info({ records: changed }, 'cut forgotten dialogues from the dialogues that recalled them');
   }
   return changed;

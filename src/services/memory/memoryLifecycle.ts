@@ -2,6 +2,7 @@ import { importLegacyIndex } from './legacyIndex.ts';
 import type { MemoryContext } from './memoryContext.ts';
 import { embedAll, embedPending } from './memoryEmbedding.ts';
 import { scheduleSnapshots, takeSnapshot } from './memorySnapshots.ts';
+import { markSyncStart, scheduleSync } from './memorySync.ts';
 import type { RestoreOutcome } from './vectorIndex.ts';
 
 /** The memory's start, rebuild and shutdown. */
@@ -14,12 +15,15 @@ import type { RestoreOutcome } from './vectorIndex.ts';
 export async function openMemoryIndex(ctx: MemoryContext): Promise<RestoreOutcome> {
   const { deps, logger } = ctx;
   const started = deps.clock.now();
-  const imported = await importLegacyIndex(deps.indexDir, deps.log.vectors, started);
+  // An index from before the vectors were stored can only be beside a SQLite log (PostgreSQL came later).
+  const imported =
+    deps.log.dialect === 'sqlite' ? await importLegacyIndex(deps.indexDir, deps.log.vectors, started) : 0;
   if (imported > 0)
     logger.info(
       { vectors: imported },
       'imported the vectors of an index written before they were kept in SQLite',
     );
+  await markSyncStart(ctx);
   const outcome = await deps.index.restore();
   const durationMs = deps.clock.now() - started;
   if (outcome.from === 'source') {
@@ -29,6 +33,7 @@ export async function openMemoryIndex(ctx: MemoryContext): Promise<RestoreOutcom
     logger.info({ ...outcome, vectors: deps.index.size, durationMs }, 'memory index loaded');
   }
   scheduleSnapshots(ctx);
+  scheduleSync(ctx);
   // Records a crash or an absent model left without a vector.
   void embedPending(ctx).catch(() => undefined);
   return outcome;
@@ -39,7 +44,7 @@ export async function rebuildMemory(ctx: MemoryContext): Promise<number> {
   const { deps } = ctx;
   await ctx.ready();
   await ctx.embedding?.catch(() => undefined);
-  deps.log.vectors.clear();
+  await deps.log.vectors.clear();
   await deps.index.reset();
   ctx.embedding = embedAll(ctx, true);
   const total = await ctx.embedding;
@@ -59,9 +64,11 @@ export async function closeMemory(ctx: MemoryContext): Promise<void> {
   if (ctx.closed) return;
   ctx.closed = true;
   ctx.stopSchedule?.();
+  ctx.stopSync?.();
   const { deps } = ctx;
   try {
     await ctx.opening;
+    await ctx.sync.running?.catch(() => undefined);
     await deps.index.idle();
     if (deps.index.dirty > 0) await deps.index.snapshot(deps.clock.now());
   } catch (error) {
@@ -70,6 +77,6 @@ export async function closeMemory(ctx: MemoryContext): Promise<void> {
       'could not write the memory index at shutdown; the next start replays SQLite',
     );
   } finally {
-    deps.log.close();
+    await deps.log.close();
   }
 }

@@ -62,7 +62,7 @@ export async function recallDialogues(
   const found: Recollection[] = [];
   for (const hit of hits) {
     if (hit.similarity < floor) continue;
-    const record = deps.log.get(hit.id);
+    const record = await deps.log.get(hit.id);
     if (!record || record.conversationId === options.excludeConversation) continue;
     if (options.guildId !== undefined && (record.guildId ?? null) !== options.guildId) continue;
     const place = placeOf(record);

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import hnswlib from 'hnswlib-node';
 import { writeFileDurablyAsync } from '../durableWrite.ts';
-import { AppError } from '../errors.ts';
 import { HeldChanges } from './heldChanges.ts';
+import { dimensionMismatch } from './indexMismatch.ts';
 import {
   removeOtherSnapshots,
   removeSnapshotFiles,
@@ -44,20 +44,8 @@ export interface VectorHit {
   similarity: number;
 }
 
-export const REBUILD_HINT = 'npm run memory:rebuild';
-
 /** Vectors read from the store per page when replaying or rebuilding; the event loop runs between pages. */
-const PAGE = 1000;
-
-/** The stored index cannot serve the current embedding model. */
-export function dimensionMismatch(stored: number, model: string, got: number): AppError {
-  return new AppError(
-    'MEMORY_INDEX_MISMATCH',
-    'user',
-    `The memory index holds ${stored}-dimensional vectors, but the embedding model ${model} gives ${got}. ` +
-      `Rebuild the index from the interaction log: \`${REBUILD_HINT}\``,
-  );
-}
+export const PAGE = 1000;
 
 /**
  * An hnswlib index over the store's vectors, labelled by their `seq`, with string ids, deletions
@@ -103,6 +91,11 @@ export class VectorIndex {
     return this.byId.has(id);
   }
 
+  /** Whether `id` is in the index under exactly this label (a replay finds what this process added itself). */
+  holds(id: string, seq: number): boolean {
+    return this.byId.get(id) === seq;
+  }
+
   /** Throws the rebuild hint when a vector of `length` cannot join this index. */
   checkDimension(length: number, model: string): void {
     if (this.dim !== undefined && length !== this.dim) throw dimensionMismatch(this.dim, model, length);
@@ -115,6 +108,8 @@ export class VectorIndex {
   add(seq: number, id: string, vector: ArrayLike<number>, model: string): void {
     this.checkDimension(vector.length, model);
     const previous = this.byId.get(id);
+    // Already here (a replay of what this process stored itself): hnswlib must not see the label twice.
+    if (previous === seq) return;
     if (previous !== undefined) {
       this.byLabel.delete(previous);
       this.drop(previous);
@@ -127,9 +122,10 @@ export class VectorIndex {
     if (!this.held.add(seq, vector)) this.insertNative(seq, vector);
   }
 
-  remove(id: string): boolean {
+  /** Removes `id`'s vector; with `only`, only when that is its label (a later vector of `id` stays). */
+  remove(id: string, only?: number): boolean {
     const label = this.byId.get(id);
-    if (label === undefined) return false;
+    if (label === undefined || (only !== undefined && label !== only)) return false;
     this.byId.delete(id);
     this.byLabel.delete(label);
     this.changes++;
@@ -188,12 +184,12 @@ export class VectorIndex {
    */
   async restore(): Promise<RestoreOutcome> {
     await this.idle();
-    const summary = this.options.source.summary();
+    const summary = await this.options.source.summary();
     this.meta = undefined;
-    const meta = this.options.source.snapshot();
+    const meta = await this.options.source.snapshot();
     if (summary.count === 0 || summary.dimension === undefined) {
       this.empty();
-      this.removeFiles();
+      await this.removeFiles();
       return { from: 'empty' };
     }
     let reason = meta ? snapshotDisagreement(this.options.dir, meta, summary) : 'there is no snapshot';
@@ -211,7 +207,7 @@ export class VectorIndex {
     await this.idle();
     this.empty();
     this.meta = undefined;
-    this.removeFiles();
+    await this.removeFiles();
   }
 
   /** Removes the snapshot files (the next start rebuilds from the store; `close` writes a new one). */
@@ -219,7 +215,7 @@ export class VectorIndex {
     await this.idle();
     this.meta = undefined;
     this.changes = Math.max(this.changes, 1);
-    this.removeFiles();
+    await this.removeFiles();
   }
 
   /** Bytes of the snapshot's hnswlib file. */
@@ -320,7 +316,7 @@ export class VectorIndex {
       // Also when the write failed before hnswlib began (the folder could not be made).
       this.thaw();
     }
-    this.options.source.recordSnapshot(meta);
+    await this.options.source.recordSnapshot(meta);
     this.meta = meta;
     this.changes -= counted;
     await removeOtherSnapshots(this.options.dir, meta.file);
@@ -341,7 +337,7 @@ export class VectorIndex {
     native.setEf(this.options.ef ?? 64);
     if (native.getCurrentCount() !== meta.elements) return 'the snapshot file is torn';
     const stored = new Map<number, string>();
-    for (const { seq, recordId } of this.options.source.labels())
+    for (const { seq, recordId } of await this.options.source.labels())
       if (seq <= meta.lastSeq) stored.set(seq, recordId);
     const inFile = native.getIdsList();
     const present = new Set(inFile);
@@ -377,7 +373,7 @@ export class VectorIndex {
   private async insertFromSource(seq: number): Promise<number> {
     let total = 0;
     for (let after = seq; ; ) {
-      const page = this.options.source.after(after, PAGE);
+      const page = await this.options.source.after(after, PAGE);
       if (page.length === 0) return total;
       for (const stored of page) {
         this.add(stored.seq, stored.recordId, stored.vector, stored.model);
@@ -388,8 +384,8 @@ export class VectorIndex {
     }
   }
 
-  private removeFiles(): void {
-    if (this.options.source.snapshot()) this.options.source.recordSnapshot(undefined);
+  private async removeFiles(): Promise<void> {
+    if (await this.options.source.snapshot()) await this.options.source.recordSnapshot(undefined);
     removeSnapshotFiles(this.options.dir);
   }
 }

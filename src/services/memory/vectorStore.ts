@@ -1,4 +1,5 @@
-import type Database from 'better-sqlite3';
+import type { SqlDatabase, SqlSession } from '../db/sqlDatabase.ts';
+import { VECTOR_LOCK } from './memorySchema.ts';
 
 /** One embedding as the store keeps it. Rows are never changed: a new embedding is a new row. */
 export interface StoredVector {
@@ -42,21 +43,41 @@ export interface SnapshotMeta {
   writtenAt: number;
 }
 
+/** Where the latest snapshot of an index is recorded: its commit point (a row beside the vectors, or a local file). */
+export interface SnapshotRecord {
+  /** The latest snapshot recorded, if any. */
+  snapshot(): Promise<SnapshotMeta | undefined>;
+  /** Records a snapshot whose file is already durable (undefined: none): its commit point. */
+  recordSnapshot(meta: SnapshotMeta | undefined): Promise<void>;
+}
+
 /**
  * The durable side of the search index: the vectors it is a copy of, which `VectorIndex.restore`
  * rebuilds from or brings a snapshot level with (without asking the embedding model), and the
- * record of its latest snapshot, kept beside them so that the two never disagree after a crash.
+ * record of its latest snapshot, kept so that the two never disagree after a crash.
  */
-export interface VectorSource {
-  summary(): VectorSummary;
-  /** Every vector's label and record id (no vector data), in no particular order; read at once. */
-  labels(): Iterable<{ seq: number; recordId: string }>;
+export interface VectorSource extends SnapshotRecord {
+  summary(): Promise<VectorSummary>;
+  /** Every vector's label and record id (no vector data), in no particular order. */
+  labels(): Promise<Array<{ seq: number; recordId: string }>>;
   /** At most `limit` vectors with a `seq` above `seq`, oldest first (read in pages: no cursor stays open). */
-  after(seq: number, limit: number): StoredVector[];
-  /** The latest snapshot recorded, if any. */
-  snapshot(): SnapshotMeta | undefined;
-  /** Records a snapshot whose file is already durable (undefined: none): its commit point. */
-  recordSnapshot(meta: SnapshotMeta | undefined): void;
+  after(seq: number, limit: number): Promise<StoredVector[]>;
+}
+
+/** A vector deleted (a forget, a rebuild), as another process replays it: its label leaves that process's index. */
+export interface VectorDeletion {
+  /** Increasing: the cursor of a process replaying them. */
+  seq: number;
+  recordId: string;
+  /** The deleted vector's label. */
+  vectorSeq: number;
+}
+
+/** A vector of an index written before the vectors were stored, to import under its old label. */
+export interface LegacyVector {
+  seq: number;
+  recordId: string;
+  vector: readonly number[];
 }
 
 interface VectorRow {
@@ -71,149 +92,222 @@ function fromRow(row: VectorRow): StoredVector {
   // A copy: the row's buffer is not guaranteed to be 4-byte aligned.
   const bytes = new Uint8Array(row.vector);
   return {
-    seq: row.seq,
+    seq: Number(row.seq),
     recordId: row.record_id,
     model: row.model,
-    vector: new Float32Array(bytes.buffer, 0, row.dimension),
+    vector: new Float32Array(bytes.buffer, 0, Number(row.dimension)),
   };
 }
 
+const bytesOf = (data: Float32Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
 /**
- * The `vectors` table of `memory.sqlite`: one Float32 embedding per recorded dialogue, written in
- * the same transaction that marks the dialogue embedded (`dialogues.embedded`), so a record is
- * embedded exactly when its vector is durable.
+ * The `vectors` table of the memory's database: one Float32 embedding per recorded dialogue (a
+ * BYTEA in PostgreSQL), written in the same transaction that marks the dialogue embedded
+ * (`dialogues.embedded`), so a record is embedded exactly when its vector is durable.
+ *
+ * Every process keeps its own index and replays the vectors (and `vector_deletions`) numbered
+ * after the last it saw. That is only sound if no row appears later with a lower number than
+ * one already read: so vectors and deletions are numbered and committed under one lock
+ * (`VECTOR_LOCK`), one writer at a time, in the order of their numbers.
  */
 export class VectorStore implements VectorSource {
-  constructor(private readonly db: Database.Database) {
-    const fresh = !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vectors'").get();
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS vectors (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        record_id TEXT NOT NULL,
-        model TEXT NOT NULL,
-        dimension INTEGER NOT NULL,
-        vector BLOB NOT NULL
-      );
-      CREATE UNIQUE INDEX IF NOT EXISTS vectors_record ON vectors (record_id);
-      CREATE INDEX IF NOT EXISTS vectors_model ON vectors (model, dimension);
-      CREATE TABLE IF NOT EXISTS memory_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    // Before this table existed, `embedded` meant "in the index file": no longer true of any record.
-    if (fresh) db.prepare('UPDATE dialogues SET embedded = 0 WHERE embedded = 1').run();
-  }
+  constructor(private readonly db: SqlDatabase) {}
 
   /**
    * Stores the vector of a record and marks the record embedded, in one transaction; a vector it
    * had before is replaced (under a new `seq`). Returns undefined when the record no longer
    * exists (forgotten while it was being embedded).
    */
-  put(recordId: string, model: string, vector: ArrayLike<number>): StoredVector | undefined {
-    return this.db.transaction(() => {
-      const marked = this.db.prepare('UPDATE dialogues SET embedded = 1 WHERE id = ?').run(recordId);
-      if (marked.changes === 0) return undefined;
-      this.db.prepare('DELETE FROM vectors WHERE record_id = ?').run(recordId);
-      const data = Float32Array.from(vector);
-      const { seq } = this.db
-        .prepare(
+  put(recordId: string, model: string, vector: ArrayLike<number>): Promise<StoredVector | undefined> {
+    const data = Float32Array.from(vector);
+    return this.db.transaction(
+      async (tx) => {
+        const marked = await tx.run('UPDATE dialogues SET embedded = 1 WHERE id = ?', [recordId]);
+        if (marked.changes === 0) return undefined;
+        await tx.run('DELETE FROM vectors WHERE record_id = ?', [recordId]);
+        const row = (await tx.get<{ seq: number }>(
           'INSERT INTO vectors (record_id, model, dimension, vector) VALUES (?, ?, ?, ?) RETURNING seq',
-        )
-        .get(recordId, model, data.length, Buffer.from(data.buffer)) as { seq: number };
-      return { seq, recordId, model, vector: data };
-    })();
+          [recordId, model, data.length, bytesOf(data)],
+        )) as { seq: number };
+        return { seq: Number(row.seq), recordId, model, vector: data };
+      },
+      { lock: VECTOR_LOCK },
+    );
   }
 
   /**
-   * Stores a vector under a given `seq` (importing an index written before this table existed,
-   * whose labels become the seqs). The record must exist and have no vector.
+   * Imports an index written before this table existed, in one transaction: each vector whose
+   * record exists and has none goes in under its old label (which becomes its `seq`), new
+   * vectors are numbered above `lastSeq`, and the old file is recorded as the snapshot. Returns
+   * how many were imported.
    */
-  importAt(seq: number, recordId: string, model: string, vector: readonly number[]): boolean {
-    const marked = this.db
-      .prepare('UPDATE dialogues SET embedded = 1 WHERE id = ? AND embedded = 0')
-      .run(recordId);
-    if (marked.changes === 0) return false;
-    const data = Float32Array.from(vector);
-    this.db
-      .prepare('INSERT INTO vectors (seq, record_id, model, dimension, vector) VALUES (?, ?, ?, ?, ?)')
-      .run(seq, recordId, model, data.length, Buffer.from(data.buffer));
-    return true;
-  }
-
-  /** New vectors get a `seq` above `seq` (labels an imported index used are never given again). */
-  reserveThrough(seq: number): void {
-    const updated = this.db
-      .prepare("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'vectors'")
-      .run(seq);
-    if (updated.changes === 0)
-      this.db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('vectors', ?)").run(seq);
-  }
-
-  /** Runs `work` in one transaction (an import of many vectors). */
-  transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+  importLegacy(
+    model: string,
+    vectors: readonly LegacyVector[],
+    lastSeq: number,
+    meta: SnapshotMeta,
+  ): Promise<number> {
+    return this.db.transaction(
+      async (tx) => {
+        let imported = 0;
+        for (const { seq, recordId, vector } of vectors) {
+          const marked = await tx.run('UPDATE dialogues SET embedded = 1 WHERE id = ? AND embedded = 0', [
+            recordId,
+          ]);
+          if (marked.changes === 0) continue;
+          const data = Float32Array.from(vector);
+          await tx.run(
+            'INSERT INTO vectors (seq, record_id, model, dimension, vector) VALUES (?, ?, ?, ?, ?)',
+            [seq, recordId, model, data.length, bytesOf(data)],
+          );
+          imported++;
+        }
+        await reserveThrough(tx, lastSeq);
+        await writeSnapshotRow(tx, SNAPSHOT_KEY, meta);
+        return imported;
+      },
+      { lock: VECTOR_LOCK },
+    );
   }
 
   /** Deletes every vector and marks every record as needing one (a rebuild with a new model). */
-  clear(): void {
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM vectors').run();
-      this.db.prepare('UPDATE dialogues SET embedded = 0 WHERE embedded = 1').run();
-    })();
+  clear(): Promise<void> {
+    return this.db.transaction(
+      async (tx) => {
+        await tx.run(
+          'INSERT INTO vector_deletions (record_id, vector_seq) SELECT record_id, seq FROM vectors ORDER BY seq',
+        );
+        await tx.run('DELETE FROM vectors');
+        await tx.run('UPDATE dialogues SET embedded = 0 WHERE embedded = 1');
+      },
+      { lock: VECTOR_LOCK },
+    );
   }
 
-  get(recordId: string): StoredVector | undefined {
-    const row = this.db.prepare('SELECT * FROM vectors WHERE record_id = ?').get(recordId) as
-      | VectorRow
-      | undefined;
+  async get(recordId: string): Promise<StoredVector | undefined> {
+    const row = await this.db.get<VectorRow>('SELECT * FROM vectors WHERE record_id = ?', [recordId]);
     return row ? fromRow(row) : undefined;
   }
 
-  count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM vectors').get() as { n: number }).n;
+  async count(): Promise<number> {
+    return Number((await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM vectors'))?.n ?? 0);
   }
 
-  summary(): VectorSummary {
-    const kinds = this.db
-      .prepare('SELECT DISTINCT model, dimension FROM vectors ORDER BY model')
-      .all() as Array<{ model: string; dimension: number }>;
-    const sequence = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'vectors'").get() as
-      | { seq: number }
-      | undefined;
+  async summary(): Promise<VectorSummary> {
+    const kinds = await this.db.all<{ model: string; dimension: number }>(
+      'SELECT DISTINCT model, dimension FROM vectors ORDER BY model',
+    );
     return {
-      count: this.count(),
-      lastSeq: sequence?.seq ?? 0,
+      count: await this.count(),
+      lastSeq: await lastVectorSeq(this.db),
       models: [...new Set(kinds.map((k) => k.model))],
       // One dimension at a time: a vector of another is refused before it is stored.
-      dimension: kinds[0]?.dimension,
+      dimension: kinds[0] ? Number(kinds[0].dimension) : undefined,
     };
   }
 
-  snapshot(): SnapshotMeta | undefined {
-    const row = this.db.prepare("SELECT value FROM memory_meta WHERE key = 'snapshot'").get() as
-      | { value: string }
-      | undefined;
-    return row ? (JSON.parse(row.value) as SnapshotMeta) : undefined;
+  snapshot(): Promise<SnapshotMeta | undefined> {
+    return this.recordIn(SNAPSHOT_KEY).snapshot();
   }
 
-  recordSnapshot(meta: SnapshotMeta | undefined): void {
-    if (meta)
-      this.db
-        .prepare("INSERT OR REPLACE INTO memory_meta (key, value) VALUES ('snapshot', ?)")
-        .run(JSON.stringify(meta));
-    else this.db.prepare("DELETE FROM memory_meta WHERE key = 'snapshot'").run();
+  recordSnapshot(meta: SnapshotMeta | undefined): Promise<void> {
+    return this.recordIn(SNAPSHOT_KEY).recordSnapshot(meta);
   }
 
-  labels(): Iterable<{ seq: number; recordId: string }> {
+  /** The snapshot record kept in this database under `key` (one per process folder sharing a SQLite file). */
+  recordIn(key: string): SnapshotRecord {
+    return {
+      snapshot: async () => {
+        const row = await this.db.get<{ value: string }>('SELECT value FROM memory_meta WHERE key = ?', [
+          key,
+        ]);
+        return row ? (JSON.parse(row.value) as SnapshotMeta) : undefined;
+      },
+      recordSnapshot: (meta) => writeSnapshotRow(this.db, key, meta),
+    };
+  }
+
+  async labels(): Promise<Array<{ seq: number; recordId: string }>> {
     // Served from the record_id index, which holds the seq too: the vector data is not read.
-    return this.db
-      .prepare('SELECT seq, record_id AS recordId FROM vectors INDEXED BY vectors_record')
-      .iterate() as Iterable<{ seq: number; recordId: string }>;
+    const sql =
+      this.db.dialect === 'sqlite'
+        ? 'SELECT seq, record_id AS "recordId" FROM vectors INDEXED BY vectors_record'
+        : 'SELECT seq, record_id AS "recordId" FROM vectors';
+    return (await this.db.all<{ seq: number; recordId: string }>(sql)).map((row) => ({
+      seq: Number(row.seq),
+      recordId: row.recordId,
+    }));
   }
 
-  after(seq: number, limit: number): StoredVector[] {
+  async after(seq: number, limit: number): Promise<StoredVector[]> {
     return (
-      this.db
-        .prepare('SELECT * FROM vectors WHERE seq > ? ORDER BY seq LIMIT ?')
-        .all(seq, limit) as VectorRow[]
+      await this.db.all<VectorRow>('SELECT * FROM vectors WHERE seq > ? ORDER BY seq LIMIT ?', [seq, limit])
     ).map(fromRow);
   }
+
+  /** At most `limit` deletions numbered above `seq`, oldest first. */
+  async deletionsAfter(seq: number, limit: number): Promise<VectorDeletion[]> {
+    const rows = await this.db.all<{ seq: number; record_id: string; vector_seq: number }>(
+      'SELECT seq, record_id, vector_seq FROM vector_deletions WHERE seq > ? ORDER BY seq LIMIT ?',
+      [seq, limit],
+    );
+    return rows.map((row) => ({
+      seq: Number(row.seq),
+      recordId: row.record_id,
+      vectorSeq: Number(row.vector_seq),
+    }));
+  }
+
+  /** The highest `seq` of a stored vector and of a deletion (0 when none): where a replay starts. */
+  async cursors(): Promise<{ vectors: number; deletions: number }> {
+    const vectors = await this.db.get<{ n: number | null }>('SELECT MAX(seq) AS n FROM vectors');
+    const deletions = await this.db.get<{ n: number | null }>('SELECT MAX(seq) AS n FROM vector_deletions');
+    return { vectors: Number(vectors?.n ?? 0), deletions: Number(deletions?.n ?? 0) };
+  }
+}
+
+const SNAPSHOT_KEY = 'snapshot';
+
+async function writeSnapshotRow(
+  session: SqlSession,
+  key: string,
+  meta: SnapshotMeta | undefined,
+): Promise<void> {
+  if (meta)
+    await session.run(
+      'INSERT INTO memory_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      [key, JSON.stringify(meta)],
+    );
+  else await session.run('DELETE FROM memory_meta WHERE key = ?', [key]);
+}
+
+/**
+ * The highest `seq` ever given to a vector, deleted ones included (0 when none). The engine's
+ * own counter knows it: SQLite's AUTOINCREMENT record, PostgreSQL's identity sequence.
+ */
+async function lastVectorSeq(session: SqlSession): Promise<number> {
+  const row =
+    session.dialect === 'sqlite'
+      ? await session.get<{ seq: number | null }>("SELECT seq FROM sqlite_sequence WHERE name = 'vectors'")
+      : await session.get<{ seq: number | null }>(
+          "SELECT last_value AS seq FROM pg_sequences WHERE schemaname = current_schema() AND sequencename = 'vectors_seq_seq'",
+        );
+  return Number(row?.seq ?? 0);
+}
+
+/** New vectors get a `seq` above `seq` (labels an imported index used are never given again). */
+async function reserveThrough(session: SqlSession, seq: number): Promise<void> {
+  if (session.dialect === 'postgres') {
+    await session.get(
+      "SELECT setval(pg_get_serial_sequence('vectors', 'seq'), GREATEST(?, (SELECT COALESCE(MAX(seq), 1) FROM vectors)))",
+      [Math.max(seq, 1)],
+    );
+    return;
+  }
+  const updated = await session.run("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'vectors'", [
+    seq,
+  ]);
+  if (updated.changes === 0)
+    await session.run("INSERT INTO sqlite_sequence (name, seq) VALUES ('vectors', ?)", [seq]);
 }

@@ -47,11 +47,11 @@ export function guessContentType(filename: string): string | undefined {
 }
 
 /**
- * Polls `check` every 10 ms until it returns something other than undefined/null/false; on
+ * Polls `check` (it may be async) every 10 ms until it returns something other than undefined/null/false; on
  * timeout the error names the check, its last error and the last requests (`DiscordEmulator.waitFor`).
  */
 export async function waitFor<T>(
-  check: () => T | undefined | null | false,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs: number,
   requests: readonly RequestRecord[],
 ): Promise<T> {
@@ -59,7 +59,7 @@ export async function waitFor<T>(
   let lastError: unknown;
   for (;;) {
     try {
-      const value = check();
+      const value = await check();
       if (value !== undefined && value !== null && value !== false) return value;
     } catch (error) {
       lastError = error;

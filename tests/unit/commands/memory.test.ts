@@ -69,7 +69,7 @@ function ports(records: StoredRecord[], verdict: Check, found: ForgetTracesRepor
   const fakes: MemoryCommandPorts = {
     memory: {
       recall: async () => [],
-      records: () => records,
+      records: async () => records,
       forget: async (id) => {
         forgotten.push(`memory:${id}`);
         return records;

@@ -45,7 +45,7 @@ function fakes(
     clock,
     store: createInMemoryAppStore(),
     memory: {
-      between: (from, to) =>
+      between: async (from, to) =>
         (options.records?.(clock.now()) ?? [record(clock.now() - MINUTE)]).filter(
           (r) => r.finishedAt >= from && r.finishedAt < to,
         ),

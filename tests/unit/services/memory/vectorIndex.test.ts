@@ -33,7 +33,7 @@ class InMemoryVectorSource implements VectorSource {
     for (const [seq, row] of this.rows) if (row.recordId === recordId) this.rows.delete(seq);
   }
 
-  summary(): VectorSummary {
+  async summary(): Promise<VectorSummary> {
     const rows = [...this.rows.values()];
     return {
       count: rows.length,
@@ -43,19 +43,19 @@ class InMemoryVectorSource implements VectorSource {
     };
   }
 
-  snapshot() {
+  async snapshot() {
     return this.recorded;
   }
 
-  recordSnapshot(meta: SnapshotMeta | undefined) {
+  async recordSnapshot(meta: SnapshotMeta | undefined) {
     this.recorded = meta;
   }
 
-  labels() {
+  async labels() {
     return [...this.rows.values()].map(({ seq, recordId }) => ({ seq, recordId }));
   }
 
-  after(seq: number, limit: number): StoredVector[] {
+  async after(seq: number, limit: number): Promise<StoredVector[]> {
     return [...this.rows.values()]
       .filter((r) => r.seq > seq)
       .sort((a, b) => a.seq - b.seq)
