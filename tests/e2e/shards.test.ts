@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { REST_PROXY_AGENT } from '../../src/app/sharding/restProxy.ts';
+import { judgedPersona, judgedTask, judgeWith, judgings, verdict } from '../support/curation.ts';
 import { shardOfGuild } from '../support/discordEmulator.ts';
 import { useEmulators } from '../support/emulators.ts';
 import { launchBot } from '../support/launchBot.ts';
@@ -17,7 +18,7 @@ const emulators = useEmulators({ per: 'test', discord: { shards: 2, maxConcurren
 const postgres = usePostgres();
 
 describe('npm start with SHARD_COUNT=2', () => {
-  it('answers in a server of each shard through one REST proxy, and runs the scheduled job in one process', async () => {
+  it('answers in a server of each shard through one REST proxy, and runs curation and the fine-tune job in one process', async () => {
     const { discord, ollama } = emulators;
     const homeShard = shardOfGuild(discord.guildId, 2);
     const other = discord.createGuild('second', { shard: [1 - homeShard, 2] });
@@ -29,6 +30,9 @@ describe('npm start with SHARD_COUNT=2', () => {
       LOG_FORMAT: 'json',
       // Every second, in both processes: the database decides which one runs it.
       FINETUNE_CRON: '* * * * * *',
+      // Curation too, over the dialogues of both shards' servers (`all`: not only the home server's).
+      CURATION_CRON: '* * * * * *',
+      CURATION_SCOPE: 'all',
       // The motivator belongs to the shard that holds its channel's server (it never fires here).
       AUTONOMY_CRON: '0 0 1 1 *',
       AUTONOMY_CHANNEL_ID: other.channelId,
@@ -46,9 +50,10 @@ describe('npm start with SHARD_COUNT=2', () => {
     ]);
 
     const user = discord.createUser('bob');
+    judgeWith(ollama, () => verdict(5));
     for (const channelId of [discord.channelId, other.channelId]) {
       scriptRound(ollama, { answer: `the answer in ${channelId}` });
-      const asked = discord.userSays(user, channelId, 'Hello there', { mentionBot: true });
+      const asked = discord.userSays(user, channelId, `Hello from ${channelId}`, { mentionBot: true });
       // The thread started on the message has its id; the answer is the last persona turn, by webhook.
       await discord.waitFor(
         () =>
@@ -62,6 +67,18 @@ describe('npm start with SHARD_COUNT=2', () => {
     const fromBot = discord.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/api/'));
     expect(fromBot.length).toBeGreaterThan(8);
     expect(fromBot.filter((r) => !r.userAgent?.includes(REST_PROXY_AGENT))).toEqual([]);
+
+    // One curation for the two: each dialogue judged once per persona, by the process that runs it.
+    const judged = () => judgings(ollama).map((r) => `${judgedTask(r)} ${judgedPersona(r)}`);
+    await discord.waitFor(() => judged().length >= 6 || undefined, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(judged().sort()).toEqual(
+      [discord.channelId, other.channelId]
+        .flatMap((id) => ['ALFRED', 'BRICK', 'ROBIN'].map((persona) => `Hello from ${id} ${persona}`))
+        .sort(),
+    );
+    const curating = run.lines().filter((l) => l.job === 'curation' && l.msg === 'this process runs the job');
+    expect(curating).toHaveLength(1);
 
     // The fine-tune job ticks in both processes; one leads it and runs it, the other says so.
     const said = (msg: string) => run.lines().filter((l) => l.job === 'finetune' && l.msg === msg);
