@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { REST_PROXY_AGENT } from '../../src/app/sharding/restProxy.ts';
+import { taskOf } from '../support/botSteps.ts';
 import { judgedPersona, judgedTask, judgeWith, judgings, verdict } from '../support/curation.ts';
 import { shardOfGuild } from '../support/discordEmulator.ts';
 import { useEmulators } from '../support/emulators.ts';
+import { TEST_MODELS } from '../support/fixtures.ts';
 import { launchBot } from '../support/launchBot.ts';
 import { usePostgres } from '../support/postgres.ts';
-import { scriptRound } from '../support/scripts.ts';
 
 /**
  * `npm start` with `SHARD_COUNT=2`: the manager starts a process per shard against the Discord
@@ -50,9 +51,20 @@ describe('npm start with SHARD_COUNT=2', () => {
     ]);
 
     const user = discord.createUser('bob');
-    judgeWith(ollama, () => verdict(5));
+    // Answered by what is asked, not by a script: the judge (ALFRED's model) may ask between the
+    // turns of a dialogue, and must not take a persona's scripted answer.
+    judgeWith(
+      ollama,
+      () => verdict(5),
+      (request) => {
+        const prompt = request.messages[1]?.content ?? '';
+        if (request.model === TEST_MODELS.ROBIN) return 'ok\nDISSONANCE: 0.1';
+        if (request.model === TEST_MODELS.BRICK) return 'thesis';
+        const from = /Hello from (\d+)/.exec(taskOf(prompt))?.[1];
+        return /Final draft/.test(prompt) ? `the answer in ${from}` : 'plan';
+      },
+    );
     for (const channelId of [discord.channelId, other.channelId]) {
-      scriptRound(ollama, { answer: `the answer in ${channelId}` });
       const asked = discord.userSays(user, channelId, `Hello from ${channelId}`, { mentionBot: true });
       // The thread started on the message has its id; the answer is the last persona turn, by webhook.
       await discord.waitFor(
