@@ -15,7 +15,7 @@ import type { Decision } from '../src/services/governance/amendments.ts';
 const ARCHITECT_ONLY = new Set(['rollback', 'propose']);
 
 /** `/codex show|history|rollback|propose`: the constitution, its versions, and the gate to change it. */
-const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> = {
+const codex: Command<PortsOf<'amendments' | 'codex' | 'config' | 'governance' | 'logger'>> = {
   data: new SlashCommandBuilder()
     .setName('codex')
     .setDescription('The personas’ constitution: read it, its history, or propose a change')
@@ -60,7 +60,7 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
         value: v.version,
       }));
   },
-  async execute(interaction, { amendments, codex: current, governance, logger }) {
+  async execute(interaction, { amendments, codex: current, config, governance, logger }) {
     const sub = interaction.options.getSubcommand();
     if (sub === 'show') {
       const { data, hash, source } = current();
@@ -129,11 +129,13 @@ const codex: Command<PortsOf<'amendments' | 'codex' | 'governance' | 'logger'>> 
       await finishSlowReply(interaction, { content: `🛑 No proposal: ${proposal.reason}` });
       return;
     }
-    // Posted in the governance channel as it became ready; here when there is none.
+    // Posted in the governance channel as it became ready; here when there is none. (With several
+    // shard processes, the one holding the governance channel posts it: it may not be there yet.)
     await governance.post(proposal, interaction.channelId);
     proposal = (await amendments.get(proposal.id)) ?? proposal;
+    const where = proposal.channelId ?? config.governanceChannelId ?? interaction.channelId;
     await finishSlowReply(interaction, {
-      content: `📜 Proposal ${proposal.id} awaits a decision in ${channelMention(proposal.channelId ?? interaction.channelId)}: open its history, then approve or reject it there.`,
+      content: `📜 Proposal ${proposal.id} awaits a decision in ${channelMention(where)}: open its history, then approve or reject it there.`,
     });
   },
 };

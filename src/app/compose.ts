@@ -43,6 +43,7 @@ import {
   composeFineTuner,
   type LoopParts,
   openFinetuneStore,
+  processOwnerFor,
 } from './wiring/loops.ts';
 import { composeMetrics, composeModels, type RuntimeMetrics } from './wiring/models.ts';
 import { composeTools } from './wiring/tools.ts';
@@ -170,8 +171,9 @@ export async function composeRuntime(
   });
   const loops: LoopParts = { ...base, codex, memory, providers };
   const location = storeLocation(config, dropped(logger));
+  const owner = processOwnerFor(config, logger);
   const proposals = await ProposalStore.open(location);
-  const amendments = await composeAmendments(loops, proposals);
+  const amendments = await composeAmendments(loops, proposals, owner);
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
@@ -185,7 +187,7 @@ export async function composeRuntime(
   const reactions = await ReactionStore.open(location);
   const { curation, golden } = await composeCuration(loops, { reactions, location });
   curationRef = curation;
-  const fineTuner = await composeFineTuner(loops, { store: finetunes, curation, golden, limiter });
+  const fineTuner = await composeFineTuner(loops, { store: finetunes, curation, golden, limiter, owner });
   const forgetting = composeForgetting({ ...base, memory, fineTuner, proposals, amendments, dialogue });
   const stopRetrying = retryEmbeddings(clock, limiter, memory);
   let closed = false;
@@ -224,6 +226,7 @@ export async function composeRuntime(
       await fineTuner.close();
       await finetunes.close();
       await amendments.close();
+      await owner.close();
       await proposals.close();
       await sandbox.close();
       await tools.registry.close();

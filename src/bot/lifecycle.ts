@@ -13,7 +13,7 @@ export interface StartDeps {
   config: Pick<Config, 'autonomyCron' | 'autonomyChannelId' | 'shardCount'>;
   logger: Logger;
   architects: Pick<ArchitectGate, 'policy'>;
-  governance: Pick<GovernanceUi, 'repostPending'>;
+  governance: Pick<GovernanceUi, 'repostPending' | 'postsCards' | 'postUnposted'>;
   continuity: Pick<Continuity, 'resume' | 'heartbeat'>;
   scheduler: Pick<Scheduler, 'add'>;
   /** A person's message, handled once (the catch-up replays through it). */
@@ -26,7 +26,8 @@ export interface StartDeps {
 /**
  * Logs in and waits for the gateway, then catches up: the governance warning when the home
  * server is unknown, pending proposals posted again, threads a crash cut short told, missed
- * messages read, the heartbeat and the motivator started. Returns what stops the heartbeat.
+ * messages read, the heartbeat, the motivator and the governance channel's poll started. Returns
+ * what stops the heartbeat and the poll.
  */
 export async function startBot(deps: StartDeps, token: string): Promise<() => void> {
   const { client, logger } = deps;
@@ -47,6 +48,7 @@ export async function startBot(deps: StartDeps, token: string): Promise<() => vo
     .resume(deps.handle)
     .catch((error: unknown) => logger.error({ err: error }, 'could not catch up after a restart'));
   const stopHeartbeat = deps.every(60_000, () => void deps.continuity.heartbeat().catch(() => undefined));
+  const stopPolling = pollForProposals(deps);
   const { autonomyCron, autonomyChannelId } = deps.config;
   if (autonomyCron && !autonomyChannelId) {
     logger.warn('AUTONOMY_CRON is set but AUTONOMY_CHANNEL_ID is not: the motivator stays off');
@@ -59,5 +61,27 @@ export async function startBot(deps: StartDeps, token: string): Promise<() => vo
       logger.info("the motivator runs in the process whose shard holds AUTONOMY_CHANNEL_ID's server");
     }
   }
-  return stopHeartbeat;
+  return () => {
+    stopHeartbeat();
+    stopPolling();
+  };
+}
+
+/** How often the process holding the governance channel looks for a proposal drafted elsewhere. */
+export const PROPOSAL_POLL_MS = 5_000;
+
+/**
+ * With several shard processes, a proposal drafted in one of them is announced on that process's
+ * bus only, and only the process whose shard holds the governance channel posts cards: it looks
+ * for a pending proposal without a card every few seconds. One process hears its own drafts.
+ */
+function pollForProposals(deps: StartDeps): () => void {
+  if (deps.config.shardCount === 1 || !deps.governance.postsCards()) return () => {};
+  return deps.every(
+    PROPOSAL_POLL_MS,
+    () =>
+      void deps.governance
+        .postUnposted()
+        .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not post a pending proposal')),
+  );
 }

@@ -13,7 +13,7 @@ import {
 import { ManualClock } from '../support/clock.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
-import { useStoreBackends } from '../support/postgres.ts';
+import { usePostgres, useStoreBackends } from '../support/postgres.ts';
 
 const { ALFRED, BRICK, ROBIN } = TEST_MODELS;
 let harness: Harness;
@@ -325,6 +325,44 @@ describe.each(useStoreBackends())('a restart, with the proposals on $name', (bac
     await restarted.amendments.openHistory('p1', 'arch');
     await expect(restarted.amendments.approve('p1', 'arch')).resolves.toMatchObject({ ok: true });
     expect((await restarted.amendments.versions()).map((v) => v.version)).toEqual([1, 2]);
+  });
+});
+
+describe('two processes on one PostgreSQL', () => {
+  const postgres = usePostgres();
+
+  it('a process that starts leaves alone the draft another live process is writing', async () => {
+    harness = await startHarness({ env: { ...ENV, DATABASE_URL: await postgres.database() } });
+    tellReaders();
+    // ALFRED drafts until the test lets him answer.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let asked = () => {};
+    const drafting = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    harness.emulator.respond(async () => {
+      asked();
+      await released;
+      return draftAnswer(amendedCodex(harness.codexPath));
+    });
+    harness.emulator.script(BRICK, ['Review: logically sound.']).script(ROBIN, ['Review: gentle enough.']);
+    const proposed = harness.runtime.amendments.propose('arch', 'ROBIN ignores money');
+    await drafting;
+
+    // Another process starts on the same database while the first one drafts.
+    const other = await harness.restart();
+    expect(await other.amendments.get('p1')).toMatchObject({ state: 'drafting' });
+    expect(await other.amendments.pausedReason()).toBe('proposal p1 is being drafted');
+
+    release();
+    expect(await proposed).toMatchObject({ ok: true, proposal: { id: 'p1', state: 'pending' } });
+    expect(await other.amendments.get('p1')).toMatchObject({
+      state: 'pending',
+      title: 'ROBIN weighs costs too',
+    });
   });
 });
 

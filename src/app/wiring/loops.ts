@@ -8,13 +8,13 @@ import { CurationLedger } from '../../services/curation/curationLedger.ts';
 import type { GoldenReader } from '../../services/curation/goldenStore.ts';
 import { openGoldenStore } from '../../services/curation/openGoldenStore.ts';
 import type { ReactionStore } from '../../services/curation/reactions.ts';
-import { createPostgresLeadership, soleLeadership } from '../../services/db/leadership.ts';
+import { createPostgresLeadership } from '../../services/db/leadership.ts';
 import type { StoreLocation } from '../../services/db/openStoreDatabase.ts';
 import { dropped, storeLocation } from '../../services/db/openStoreDatabase.ts';
+import { type ProcessOwner, processOwner } from '../../services/db/processOwner.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
 import { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
-import { jobOwners } from '../../services/finetune/jobOwners.ts';
 import { createOllamaRegistrar } from '../../services/finetune/ollamaRegistrar.ts';
 import { createOpenAIRegistrar } from '../../services/finetune/openaiRegistrar.ts';
 import type { ModelRegistrar, RegistrarAt, Registrars } from '../../services/finetune/registrar.ts';
@@ -38,11 +38,19 @@ export interface LoopParts {
   providers: Providers;
 }
 
-/** The philosophical loop: codex amendments, drafted by ALFRED and ratified only by the architect. */
-export function composeAmendments(parts: LoopParts, store: ProposalStore): Promise<Amendments> {
+/**
+ * The philosophical loop: codex amendments, drafted by ALFRED and ratified only by the architect.
+ * `owner` names this process in the drafts and approvals it begins (`processOwner.ts`).
+ */
+export function composeAmendments(
+  parts: LoopParts,
+  store: ProposalStore,
+  owner: ProcessOwner,
+): Promise<Amendments> {
   const { config, codex } = parts;
   return createAmendments({
     store,
+    owner,
     records: parts.memory,
     modelFor: parts.providers.modelFor,
     systemPrompt: (id) => systemPromptFor(codex.personas().get(id), codex.personas().corePrinciples),
@@ -162,24 +170,39 @@ export function openFinetuneStore(config: Config, logger: Logger, clock: Clock):
   });
 }
 
-/** The strategic loop: fine-tunes a persona on its golden set, evaluates, and swaps. */
+/**
+ * This process's name and the lock that shows it lives: with PostgreSQL on a connection of its
+ * own, so another process can tell a dead one's half-done work from a live one's; with SQLite this
+ * process is the only one.
+ */
+export function processOwnerFor(config: Config, logger: Logger): ProcessOwner {
+  if (!config.databaseUrl) return processOwner();
+  return processOwner(
+    createPostgresLeadership(config.databaseUrl, {
+      onError: (err) => logger.warn({ err }, 'lost the database connection that shows this process lives'),
+    }),
+  );
+}
+
+/**
+ * The strategic loop: fine-tunes a persona on its golden set, evaluates, and swaps. `owner` names
+ * this process in the jobs it runs (`processOwner.ts`).
+ */
 export function composeFineTuner(
   parts: LoopParts,
-  deps: { store: FinetuneStore; curation: Curation; golden: GoldenReader; limiter: Limiter },
+  deps: {
+    store: FinetuneStore;
+    curation: Curation;
+    golden: GoldenReader;
+    limiter: Limiter;
+    owner: ProcessOwner;
+  },
 ): Promise<FineTuner> {
   const { config, codex, providers } = parts;
   const registrars = composeRegistrars(config);
   return createFineTuner({
     store: deps.store,
-    // With PostgreSQL, whose jobs are alive is known by a lock on a connection of their own
-    // (closed with the fine-tuner); with SQLite this process is the only one.
-    owners: jobOwners(
-      config.databaseUrl
-        ? createPostgresLeadership(config.databaseUrl, {
-            onError: dropped(parts.logger),
-          })
-        : soleLeadership,
-    ),
+    owners: deps.owner,
     dataDir: config.dataDir,
     personas: codex.personas,
     modelFor: providers.modelFor,

@@ -14,7 +14,7 @@ import { listenForGovernance } from './governanceNotices.ts';
 import { governanceReaders } from './governanceReaders.ts';
 import { historyThread } from './historyThread.ts';
 import { CODEX_BUTTONS } from './proposalCard.ts';
-import { postProposal, repostPending } from './proposalPosting.ts';
+import { postProposal, postsIn, postUnposted, repostPending } from './proposalPosting.ts';
 
 /**
  * Codex amendments in Discord: the proposal card (embed, diff, buttons) in the governance
@@ -29,6 +29,13 @@ export interface GovernanceUi {
   post(proposal: Proposal, fallbackChannelId?: string): Promise<void>;
   /** After a restart: posts a pending proposal that never reached Discord, or whose card is gone. */
   repostPending(): Promise<void>;
+  /**
+   * Whether this process posts the cards in the governance channel: with several shard
+   * processes, only the one whose shard holds its server.
+   */
+  postsCards(): boolean;
+  /** Posts a pending proposal that has no card yet (one drafted in another process). */
+  postUnposted(): Promise<void>;
   /** The `codex:` buttons. */
   readonly buttons: ButtonFamily;
   /** Posts proposals and notices as the loop produces them; returns a function that stops it. */
@@ -38,7 +45,7 @@ export interface GovernanceUi {
 /** What the governance UI uses. */
 export interface GovernancePorts {
   readonly client: Client;
-  readonly config: Pick<Config, 'governanceChannelId' | 'logChannelId'>;
+  readonly config: Pick<Config, 'governanceChannelId' | 'logChannelId' | 'shardCount'>;
   readonly logger: Logger;
   readonly amendments: Amendments;
   readonly architects: Pick<ArchitectGate, 'check'>;
@@ -70,6 +77,9 @@ export function createGovernanceUi(ports: GovernancePorts): GovernanceUi {
     post,
     buttons: { prefix: CODEX_BUTTONS, handle: (interaction) => handleCodexButton(buttons, interaction) },
     repostPending: () => repostPending(posting),
+    postsCards: () =>
+      ports.config.governanceChannelId !== undefined && postsIn(posting, ports.config.governanceChannelId),
+    postUnposted: () => postUnposted(posting),
     listen: () => listenForGovernance({ ...ports, log, post: (proposal) => post(proposal) }),
   };
 }

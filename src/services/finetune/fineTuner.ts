@@ -1,3 +1,4 @@
+import { processOwner } from '../db/processOwner.ts';
 import type { Refusal } from '../errors.ts';
 import type { Forgotten } from '../forgetting/forgotten.ts';
 import type { JobSpec } from '../scheduler.ts';
@@ -11,7 +12,6 @@ import type {
 import type { ActiveModel, FinetuneJob, ModelVersion } from './finetuneStore.ts';
 import { type FinetuneForgetReport, forgetInDatasets } from './forgottenDatasets.ts';
 import { decideJob, endInterruptedJob, JobSlot, scheduledJob, startJob } from './jobLifecycle.ts';
-import { jobOwners } from './jobOwners.ts';
 import { activeOf, rollback } from './modelSwap.ts';
 import { followPointer, restoreActive, retireVersionOf } from './serving.ts';
 
@@ -68,7 +68,10 @@ export interface FineTuner {
    * tainted, and names the models in force they made (`forgottenDatasets.ts`).
    */
   forgetDialogues(forgotten: Forgotten): Promise<FinetuneForgetReport>;
-  /** Stops the running job and lets go of this process's lock (`jobOwners.ts`). */
+  /**
+   * Stops the running job; lets go of this process's lock (`processOwner.ts`) when the fine-tuner
+   * made its own (one given to it is the process's, closed by whoever made it).
+   */
   close(): Promise<void>;
 }
 
@@ -81,7 +84,7 @@ export async function createFineTuner(deps: FineTunerDeps): Promise<FineTuner> {
   const slot = new JobSlot();
   const runtime: FinetuneRuntime = {
     ...deps,
-    owners: deps.owners ?? jobOwners(),
+    owners: deps.owners ?? processOwner(),
     log: deps.logger.child({ module: 'finetune' }),
     signal: slot.signal,
     // The manifests' counts when curation keeps them; else the files, line by line.
@@ -127,7 +130,7 @@ export async function createFineTuner(deps: FineTunerDeps): Promise<FineTuner> {
     forgetDialogues: (forgotten) => forgetInDatasets(runtime, forgotten),
     async close() {
       await slot.close();
-      await runtime.owners.close();
+      if (!deps.owners) await runtime.owners.close();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts';
 import type { CurationSettings } from '../codex/codexSchema.ts';
 import type { CurationScope } from '../curation/curationScope.ts';
 import type { GoldenReader } from '../curation/goldenStore.ts';
+import type { ProcessOwner } from '../db/processOwner.ts';
 import type { Refusal } from '../errors.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { LlmProvider, ModelFor } from '../llm/chatModel.ts';
@@ -9,7 +10,6 @@ import type { Limiter } from '../llm/limiter.ts';
 import type { Logger } from '../logger.ts';
 import type { PersonaRegistry } from '../personas.ts';
 import type { FinetuneJob, FinetuneStore } from './finetuneStore.ts';
-import type { JobOwners } from './jobOwners.ts';
 import type { RegistrarAt, Registrars } from './registrar.ts';
 
 export interface FinetuneSettings {
@@ -42,7 +42,7 @@ export interface FinetuneSettings {
 export interface FineTunerDeps {
   store: FinetuneStore;
   /** Which process runs a job, and whether it lives (default: this process alone, as with SQLite). */
-  owners?: JobOwners;
+  owners?: ProcessOwner;
   dataDir: string;
   personas: () => PersonaRegistry;
   modelFor: ModelFor;
@@ -92,7 +92,7 @@ export type FinetuneDecision =
  * stops a job when the bot shuts down, how golden samples are counted, and who runs a job.
  */
 export interface FinetuneRuntime extends FineTunerDeps {
-  owners: JobOwners;
+  owners: ProcessOwner;
   log: Logger;
   signal: AbortSignal;
   countGolden: (personaId: string) => Promise<number>;

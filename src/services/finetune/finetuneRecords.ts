@@ -123,7 +123,7 @@ export interface FinetuneJob {
   /** The trainer's process (group) while it runs: stopped at the next start if the bot died first. */
   trainerPid?: number;
   /**
-   * The process running it (`jobOwners.ts`): a running job whose process is gone is ended as
+   * The process running it (`processOwner.ts`): a running job whose process is gone is ended as
    * failed. Absent in records older than several processes: such a job belongs to nobody alive.
    */
   owner?: string;

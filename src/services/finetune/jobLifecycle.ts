@@ -93,7 +93,7 @@ type RepairDeps = Pick<FinetuneRuntime, 'store' | 'owners' | 'dataDir' | 'clock'
 
 /**
  * Ends as failed the running job whose process died (this bot before its restart, or another
- * process: `jobOwners.ts`): it cannot be resumed, its trainer died with it (or is stopped here),
+ * process: `processOwner.ts`): it cannot be resumed, its trainer died with it (or is stopped here),
  * and the GPU lock it holds is released. A job a live process runs is left alone. Returns
  * whether it ended one.
  */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { sha256 } from '../../shared/hash.ts';
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
+import type { ProcessOwner } from '../db/processOwner.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { Logger } from '../logger.ts';
 import { archiveCodex, writeCodexUnlessChanged } from './codexFile.ts';
@@ -11,6 +12,7 @@ import {
   checkPending,
   type Decision,
   type GovernanceRefusal,
+  noLockRefusal,
   type Placement,
   type ProposalEvent,
   planApproval,
@@ -41,6 +43,11 @@ export interface CodexInForce {
 
 export interface DecisionDeps extends CodexInForce {
   readonly store: Pick<ProposalStore, 'get' | 'update' | 'versions' | 'completeApproval'>;
+  /**
+   * This process, named in the approvals it begins: another process starting meanwhile leaves an
+   * approval under way alone (its codex write may yet land) while this process lives.
+   */
+  readonly owner: Pick<ProcessOwner, 'self' | 'claim'>;
 }
 
 /** The proposal if it is pending, or why not. */
@@ -161,11 +168,13 @@ export async function approveProposal(deps: DecisionDeps, id: string, userId: st
     label: deps.codexPath,
   });
   if (!plan.ok) return markStale(deps, id, plan.stale);
+  // Without its lock held, another process starting would undo this approval as a dead one's.
+  if (!(await deps.owner.claim())) return noLockRefusal();
   const { version, text, codex, hash } = plan;
   const at = deps.clock.now();
   // Intent first, so a crash at any point below is finished or undone at the next start.
   const archivedPrevious = archiveCodex(deps.dataDir, current.data.version, onDisk);
-  const intent = { version, hash, by: userId, at, archivedPrevious };
+  const intent = { version, hash, by: userId, at, archivedPrevious, owner: deps.owner.self };
   // Claimed under the store's lock: of two presses (here or in another process) one goes on.
   const claimed = await decide(deps, id, { type: 'approval_started', intent }, at);
   if (!claimed.ok) return claimed;

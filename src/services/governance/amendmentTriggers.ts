@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
+import type { ProcessOwner } from '../db/processOwner.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { Logger } from '../logger.ts';
 import type { StoredRecord } from '../memory/interactionLog.ts';
@@ -13,6 +14,7 @@ import {
   checkSomethingToDraft,
   type Decision,
   newProposalRecord,
+  noLockRefusal,
   planRollback,
   transition,
 } from './proposalStateMachine.ts';
@@ -35,6 +37,8 @@ export interface TriggerDeps {
   readonly settings: Pick<AmendmentSettings, 'minEvents' | 'minMembers' | 'windowMs' | 'highDissonance'>;
   /** Where a proposal will be posted: its evidence is judged for that channel's readers. */
   readonly readers: () => Pick<EvidenceReaders, 'channelFor'>;
+  /** This process, named in the proposals it begins: another process starting leaves its draft alone. */
+  readonly owner: Pick<ProcessOwner, 'self' | 'claim'>;
   /** Drafts a proposal just created (ALFRED, the checks, the reviews); resolves when it is decided. */
   readonly draft: (proposal: Proposal, evidence: StoredRecord[], note?: string) => Promise<Proposal>;
 }
@@ -77,20 +81,30 @@ export function isPersistent(
 }
 
 /**
- * Stores a new proposal, `drafting`, against the codex in force — unless one is drafted or
- * pending already (then that one is returned as `active`).
+ * Stores a new proposal, `drafting`, against the codex in force and owned by this process —
+ * unless one is drafted or pending already (then that one is returned as `active`).
  */
 export function startProposal(
   deps: {
     readonly store: Pick<ProposalStore, 'createUnlessActive'>;
     readonly codex: () => Codex;
     readonly clock: Clock;
+    readonly owner: Pick<ProcessOwner, 'self'>;
   },
   fields: Partial<Proposal> & Pick<Proposal, 'kind' | 'requestedBy'>,
 ): Promise<Started> {
   const codex = deps.codex();
   const at = deps.clock.now();
-  return deps.store.createUnlessActive((id) => newProposalRecord(fields, { id, codex, at }));
+  const owned = { ...fields, owner: deps.owner.self };
+  return deps.store.createUnlessActive((id) => newProposalRecord(owned, { id, codex, at }));
+}
+
+/**
+ * Why no proposal may begin here: this process could not hold the lock that shows the others it
+ * lives (a draft without it would be abandoned by the next process to start).
+ */
+async function unclaimed(deps: { readonly owner: Pick<ProcessOwner, 'claim'> }) {
+  return (await deps.owner.claim()) ? undefined : noLockRefusal();
 }
 
 /** The readers a new proposal is drafted for: those of the channel it will be posted in, if any. */
@@ -104,6 +118,11 @@ export async function evaluateDissonance(deps: TriggerDeps): Promise<Proposal | 
   if (await deps.store.active()) return undefined;
   const evidence = await dissonantEvidence(deps);
   if (!isPersistent(evidence, deps.settings)) return undefined;
+  const refused = await unclaimed(deps);
+  if (refused) {
+    deps.log.warn({ evidence: evidence.length }, `persistent dissonance, but no draft: ${refused.reason}`);
+    return undefined;
+  }
   // Created only where none is active: a second trigger sees it and stands down.
   const started = await startProposal(deps, {
     kind: 'amendment',
@@ -135,7 +154,7 @@ export async function proposeAmendment(
   let evidence = await dissonantEvidence(deps);
   // Nothing above the high level: the most dissonant recent dialogues still inform the draft.
   if (evidence.length === 0) evidence = mostDissonant(await inWindow(deps), 5);
-  const nothing = checkSomethingToDraft(evidence.length, note);
+  const nothing = checkSomethingToDraft(evidence.length, note) ?? (await unclaimed(deps));
   if (nothing) return nothing;
   const started = await startProposal(deps, {
     kind: 'amendment',
@@ -153,6 +172,8 @@ export interface RollbackDeps {
   readonly dataDir: string;
   readonly bus: EventBus;
   readonly clock: Clock;
+  /** This process, named in the proposals it begins. */
+  readonly owner: Pick<ProcessOwner, 'self' | 'claim'>;
 }
 
 /** `/codex rollback`: a proposal to restore an earlier version, through the same gate. */
@@ -172,6 +193,8 @@ export async function proposeRollback(
     known: () => known,
   });
   if (!plan.ok) return plan;
+  const unowned = await unclaimed(deps);
+  if (unowned) return unowned;
   const started = await startProposal(deps, { kind: 'rollback', requestedBy, rollbackTo: version });
   if (!started.ok) return busyRefusal(started.active);
   const at = deps.clock.now();

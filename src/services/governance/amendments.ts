@@ -1,6 +1,7 @@
 import { createKeyedLock } from '../../shared/concurrency.ts';
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
+import { type ProcessOwner, processOwner } from '../db/processOwner.ts';
 import type { EventBus } from '../eventBus.ts';
 import type { ModelFor } from '../llm/chatModel.ts';
 import type { Logger } from '../logger.ts';
@@ -57,6 +58,12 @@ export interface AmendmentDeps {
   clock: Clock;
   logger: Logger;
   settings?: Partial<AmendmentSettings>;
+  /**
+   * This process, named in the drafts and approvals it begins, and whether another's still lives
+   * (`processOwner.ts`): a start repairs only a dead process's. Default: this process alone, as
+   * with SQLite.
+   */
+  owner?: ProcessOwner;
   /**
    * Who may read what, for the channel a proposal is posted in (the bot knows; it may also tell
    * later, with `useReaders`). Until it is known, every dialogue's words are withheld.
@@ -131,6 +138,7 @@ export async function createAmendments(deps: AmendmentDeps): Promise<Amendments>
     settings,
     log: deps.logger.child({ module: 'amendments' }),
     readers: () => readers,
+    owner: deps.owner ?? processOwner(),
   };
 
   await repairAfterRestart(parts);

@@ -33,7 +33,13 @@ export type GovernanceRefusalCode =
   /** A rollback to a version that was never archived. */
   | 'NOT_ARCHIVED'
   /** A rollback to a version that would not pass today's checks. */
-  | 'CANNOT_RESTORE';
+  | 'CANNOT_RESTORE'
+  /**
+   * The database did not give this process the lock that shows the others it lives
+   * (`processOwner.ts`): without it another process starting would take its draft or its
+   * approval for a dead one's.
+   */
+  | 'NO_LOCK';
 
 export type Decision =
   | { ok: true; proposal: Proposal }
@@ -51,6 +57,13 @@ export const refuse = (
   reason,
   ...(proposal ? { proposal } : {}),
 });
+
+/** Why nothing was begun when this process could not hold the lock that shows it lives. */
+export const noLockRefusal = (): GovernanceRefusal =>
+  refuse(
+    'NO_LOCK',
+    'The database did not give this process the lock a proposal is drafted or approved under: nothing was done. Try again in a moment.',
+  );
 
 /** An approval in progress, recorded before the codex is written. */
 export type ApprovalIntent = NonNullable<Proposal['approving']>;

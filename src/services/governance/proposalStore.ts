@@ -75,16 +75,30 @@ export interface Proposal {
   newVersion?: number;
   /** For a rollback: the version it restores. */
   rollbackTo?: number;
+  /**
+   * The process that began it (`processOwner.ts`): a draft whose process died is abandoned at the
+   * next start of any process, one a live process still drafts is left alone. Absent in proposals
+   * older than several processes: such a draft belongs to nobody alive.
+   */
+  owner?: string;
   /** Abandoned because the bot stopped mid-draft (its evidence is still unanswered). */
   interrupted?: boolean;
   /** The whole history has been posted in its thread. */
   historyPosted?: boolean;
   /**
    * An approval in progress: recorded before the codex is written, cleared when the approval is
-   * complete. Found at start, it is finished (the codex on disk has `hash`) or undone.
+   * complete. Found at start, it is finished (the codex on disk has `hash`) or undone — unless
+   * `owner`, the process approving it, still lives: its write may yet land.
    */
   approving?:
-    | { version: number; hash: string; by: string; at: number; archivedPrevious?: string }
+    | {
+        version: number;
+        hash: string;
+        by: string;
+        at: number;
+        archivedPrevious?: string;
+        owner?: string;
+      }
     | undefined;
 }
 

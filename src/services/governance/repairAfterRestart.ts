@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../clock.ts';
 import type { Codex } from '../codex/loadCodex.ts';
+import type { ProcessOwner } from '../db/processOwner.ts';
 import type { Logger } from '../logger.ts';
 import { resumeApproval, transition, versionRecord } from './proposalStateMachine.ts';
 import type { ProposalStore } from './proposalStore.ts';
@@ -14,17 +15,25 @@ export interface RepairDeps {
   readonly codexPath: string;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Whether the process that began a draft or an approval still lives (`processOwner.ts`). */
+  readonly owner: Pick<ProcessOwner, 'alive'>;
 }
 
 /**
  * What a restart may have cut short: a draft (abandoned, so autonomy does not stay paused for
  * it) and an approval between its recorded intent and its completion (finished when the new
- * codex reached the disk, else undone: the proposal is pending again). The codex as first found
- * becomes version history's first entry.
+ * codex reached the disk, else undone: the proposal is pending again). Only a dead process's:
+ * with several processes on one database, a draft or an approval another live process is still
+ * working on is left alone (undone, its codex write could still land under a pending proposal).
+ * The codex as first found becomes version history's first entry.
  */
 export async function repairAfterRestart(deps: RepairDeps): Promise<void> {
   const { store, log } = deps;
   for (const stuck of (await store.list(100)).filter((p) => p.state === 'drafting')) {
+    if (await deps.owner.alive(stuck.owner)) {
+      log.info({ proposal: stuck.id }, 'a draft another process is writing is left to it');
+      continue;
+    }
     const abandoned = await store.update(
       stuck.id,
       (p) => transition(p, { type: 'interrupted' }),
@@ -50,6 +59,10 @@ async function repairApproval(deps: RepairDeps): Promise<void> {
   const approving = await store.active();
   const intent = approving?.approving;
   if (!approving || !intent) return;
+  if (await deps.owner.alive(intent.owner)) {
+    log.info({ proposal: approving.id }, 'an approval another process is making is left to it');
+    return;
+  }
   let onDisk = '';
   try {
     onDisk = readFileSync(deps.codexPath, 'utf8');

@@ -3,10 +3,10 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresLeadership } from '../../../../src/services/db/leadership.ts';
 import type { StoreLocation } from '../../../../src/services/db/openStoreDatabase.ts';
+import { type ProcessOwner, processOwner } from '../../../../src/services/db/processOwner.ts';
 import { ACTIVE_REFRESH_MS } from '../../../../src/services/finetune/activeModels.ts';
 import { type FinetuneJob, FinetuneStore } from '../../../../src/services/finetune/finetuneStore.ts';
 import { endInterruptedJob } from '../../../../src/services/finetune/jobLifecycle.ts';
-import { type JobOwners, jobOwners } from '../../../../src/services/finetune/jobOwners.ts';
 import { createSilentLogger } from '../../../../src/services/logger.ts';
 import { flush, ManualClock, waitUntil } from '../../../support/clock.ts';
 import { tempFolders } from '../../../support/fixtures.ts';
@@ -201,8 +201,8 @@ describe('a job left running by a process that died, with PostgreSQL', () => {
   it('is left alone while its process lives, and ended as failed once it is gone', async () => {
     const location: StoreLocation = { dataDir: folders.folder(), databaseUrl: await postgres.database() };
     const url = location.databaseUrl as string;
-    const owners = (): JobOwners => {
-      const made = jobOwners(createPostgresLeadership(url));
+    const owners = (): ProcessOwner => {
+      const made = processOwner(createPostgresLeadership(url));
       opened.push(made);
       return made;
     };
@@ -235,7 +235,7 @@ describe('a job left running by a process that died, with PostgreSQL', () => {
 
 describe('a job left running, with one process (SQLite)', () => {
   it('belongs to a process that died unless this very process began it', async () => {
-    const owners = jobOwners();
+    const owners = processOwner();
     expect(await owners.claim()).toBe(true);
     expect(await owners.alive(owners.self)).toBe(true);
     expect(await owners.alive('another')).toBe(false);

@@ -173,6 +173,35 @@ describe('two decisions at once', () => {
   });
 });
 
+describe('an approval with several processes on one database', () => {
+  it('names this process in its intent, so that another process starting leaves it alone', async () => {
+    const world = await withPending();
+    await openHistory(world, 'p1', 'arch');
+    const update = world.store.update.bind(world.store);
+    const intents: unknown[] = [];
+    world.store.update = async (id, change, at) => {
+      const next = await update(id, change, at);
+      if (next.approving) intents.push(next.approving);
+      return next;
+    };
+
+    expect(await approveProposal(world, 'p1', 'arch')).toMatchObject({ ok: true });
+    expect(intents).toEqual([expect.objectContaining({ by: 'arch', owner: world.owner.self })]);
+  });
+
+  it('begins nothing without the lock that shows this process lives: NO_LOCK', async () => {
+    const world = await withPending();
+    await openHistory(world, 'p1', 'arch');
+    const before = readFileSync(world.codexPath, 'utf8');
+    world.owner.lockable = false;
+
+    expect(await approveProposal(world, 'p1', 'arch')).toMatchObject({ ok: false, code: 'NO_LOCK' });
+    expect(readFileSync(world.codexPath, 'utf8')).toBe(before);
+    expect(await world.store.get('p1')).toMatchObject({ state: 'pending' });
+    expect((await world.store.get('p1'))?.approving).toBeUndefined();
+  });
+});
+
 describe('the other decisions', () => {
   it('rejects once, with who and when; a second rejection is refused', async () => {
     const world = await withPending();

@@ -161,6 +161,29 @@ describe('/codex propose', () => {
   });
 });
 
+describe('a draft with several processes on one database', () => {
+  it('names the process drafting it, so that another process starting leaves it alone', async () => {
+    const world = withDialogues([]);
+    expect(await proposeAmendment(world, 'arch', 'be briefer')).toMatchObject({
+      ok: true,
+      proposal: { state: 'drafting', owner: world.owner.self },
+    });
+  });
+
+  it('begins nothing without the lock that shows this process lives', async () => {
+    const now = Date.UTC(2026, 10, 30, 12);
+    const world = withDialogues([dialogue('a', 0.9, now), dialogue('b', 0.9, now), dialogue('c', 0.9, now)]);
+    await world.clock.set(now);
+    world.owner.lockable = false;
+
+    expect(await proposeAmendment(world, 'arch', 'be briefer')).toMatchObject({ ok: false, code: 'NO_LOCK' });
+    expect(await evaluateDissonance(world)).toBeUndefined();
+    expect(await proposeRollback(world, 1, 'arch')).toMatchObject({ ok: false });
+    expect(await world.store.list()).toEqual([]);
+    expect(world.drafts).toEqual([]);
+  });
+});
+
 describe('/codex rollback', () => {
   it('offers an archived version as a pending proposal at once, through the same gate', async () => {
     const world = withDialogues([]);

@@ -229,5 +229,24 @@ export function governanceWorld(folder: string) {
       inForce = next;
     },
     readers: () => governanceReaders(),
+    owner: fakeOwner(),
   };
+}
+
+/**
+ * The processes sharing the database as a test decides (`processOwner.ts`): this one (`self`)
+ * lives, and so does each name added to `living`; `lockable` false is a database that would not
+ * give this process its lock.
+ */
+export function fakeOwner(self = 'this-process') {
+  const owner = {
+    self,
+    living: new Set<string>(),
+    lockable: true,
+    claim: async () => owner.lockable,
+    alive: async (name: string | undefined) =>
+      name === self || (name !== undefined && owner.living.has(name)),
+    close: async () => {},
+  };
+  return owner;
 }

@@ -88,4 +88,28 @@ describe('the repair at start', () => {
     expect(await world.store.get('p1')).toMatchObject({ state: 'pending', approving: undefined });
     expect((await world.store.versions()).map((v) => v.version)).toEqual([1]);
   });
+
+  it('leaves alone a draft and an approval another live process is working on; repairs a dead one’s', async () => {
+    const world = governanceWorld(folder());
+    world.owner.living.add('other-process');
+    await proposal(world, 'p1', { state: 'drafting', owner: 'other-process' });
+    await proposal(world, 'p2', { state: 'drafting', owner: 'dead-process' });
+    await proposal(world, 'p3', {
+      state: 'pending',
+      approving: { version: 2, hash: 'not written yet', by: 'arch', at: 7, owner: 'other-process' },
+    });
+
+    await repairAfterRestart(world);
+
+    expect(await world.store.get('p1')).toMatchObject({ state: 'drafting', owner: 'other-process' });
+    expect(await world.store.get('p2')).toMatchObject({ state: 'abandoned', interrupted: true });
+    // Undone, its codex write could still land under a pending proposal.
+    expect((await world.store.get('p3'))?.approving).toMatchObject({ owner: 'other-process' });
+
+    // The other process dies: the next start repairs what it left.
+    world.owner.living.delete('other-process');
+    await repairAfterRestart(world);
+    expect(await world.store.get('p1')).toMatchObject({ state: 'abandoned', interrupted: true });
+    expect(await world.store.get('p3')).toMatchObject({ state: 'pending', approving: undefined });
+  });
 });
