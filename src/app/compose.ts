@@ -143,8 +143,9 @@ export async function composeRuntime(
     ...(options.retry ? { retry: options.retry } : {}),
   });
   limiterRef = limiter;
+  const location = storeLocation(config, dropped(logger));
   const { memory } = await openMemory({
-    ...storeLocation(config, dropped(logger)),
+    ...location,
     scope: memoryScope(config),
     embedder: providers.embedder,
     logger,
@@ -170,7 +171,6 @@ export async function composeRuntime(
     toolForge,
   });
   const loops: LoopParts = { ...base, codex, memory, providers };
-  const location = storeLocation(config, dropped(logger));
   const owner = processOwnerFor(config, logger);
   const proposals = await ProposalStore.open(location);
   const amendments = await composeAmendments(loops, proposals, owner);
