@@ -13,7 +13,6 @@ import type { Config } from '../services/config.ts';
 import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
 import { ReactionStore } from '../services/curation/reactions.ts';
-import { createPostgresLeadership, type Leadership, soleLeadership } from '../services/db/leadership.ts';
 import { dropped, storeLocation } from '../services/db/openStoreDatabase.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
@@ -29,7 +28,7 @@ import type { Logger } from '../services/logger.ts';
 import type { Memory } from '../services/memory/memory.ts';
 import { memoryScope, openMemory } from '../services/memory/openMemory.ts';
 import type { PersonaRegistry } from '../services/personas.ts';
-import { createScheduler, type Scheduler } from '../services/scheduler.ts';
+import type { Scheduler } from '../services/scheduler.ts';
 import type { ToolForge } from '../services/tools/toolPorts.ts';
 import type { ToolService } from '../services/tools/toolService.ts';
 import { serveMetrics } from './metricsServer.ts';
@@ -37,6 +36,7 @@ import { COMMANDS_DIR } from './paths.ts';
 import { CodexState } from './wiring/codexState.ts';
 import { lazyDialogue } from './wiring/dialogue.ts';
 import { composeForgetting } from './wiring/forgetting.ts';
+import { composeScheduler, retryEmbeddings } from './wiring/jobs.ts';
 import {
   composeAmendments,
   composeCuration,
@@ -53,8 +53,6 @@ import { composeTools } from './wiring/tools.ts';
  * wires them. The bot (`main.ts`), the terminal programs (`cli/`) and the tests compose here;
  * everything else receives its dependencies.
  */
-
-const EMBED_RETRY_MS = 60_000;
 
 /** The wired core that both the terminal chat and the Discord bot run on. */
 export interface Runtime {
@@ -177,13 +175,7 @@ export async function composeRuntime(
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
-  const scheduler = createScheduler({
-    logger,
-    clock,
-    autonomyPaused: () => amendments.pausedReason(),
-    onRun: (job, outcome) => metrics.jobRun(job, outcome),
-    leadership: jobLeadership(config, logger),
-  });
+  const scheduler = composeScheduler(config, logger, clock, { amendments, metrics });
   const reactions = await ReactionStore.open(location);
   const { curation, golden } = await composeCuration(loops, { reactions, location });
   curationRef = curation;
@@ -234,24 +226,6 @@ export async function composeRuntime(
       await dialogue.close();
     },
   };
-}
-
-/**
- * Dialogues recorded while the embedding model was unavailable are embedded later. Not while a
- * fine-tune holds the model queue: the pass would only be refused.
- */
-function retryEmbeddings(clock: Clock, limiter: Limiter, memory: Memory): () => void {
-  return clock.every(EMBED_RETRY_MS, () => {
-    if (!limiter.heldFor) void memory.embedPending().catch(() => undefined);
-  });
-}
-
-/** Who runs each scheduled job: with several processes on one database, the one holding its lock. */
-function jobLeadership(config: Config, logger: Logger): Leadership {
-  if (!config.databaseUrl) return soleLeadership;
-  return createPostgresLeadership(config.databaseUrl, {
-    onError: (err) => logger.warn({ err }, 'lost the database connection that decides who runs the jobs'),
-  });
 }
 
 /** Whether each store answers a cheap read (a closed or broken database throws). */
