@@ -96,7 +96,7 @@ export function createMessageHandler(
  * and the gateway may both deliver it. A channel's messages are handed over in the order they
  * came, each once the one before it is with the runner: the steps before the runner's queue ask
  * the store, whose answers (SQLite through a thread pool, PostgreSQL over a pool of connections)
- * may come back in any order, and "two" must never overtake "one".
+ * may come back in any order, and a thread's "two" must never overtake its "one".
  */
 export function handledOnce(
   continuity: Pick<Continuity, 'firstSighting'>,
@@ -105,6 +105,13 @@ export function handledOnce(
   const inOrder = createKeyedLock();
   return async (message) => {
     if (message.author.bot || message.webhookId || message.system) return;
+    // A mention in a channel opens a thread of its own: mentions there need no order among them,
+    // and wait for each other only while the channel's last-seen message is moved on.
+    if (!message.channel.isThread()) {
+      if (await inOrder.run(message.channelId, () => continuity.firstSighting(message)))
+        await onMessage(message);
+      return;
+    }
     await inOrder.run(message.channelId, async () => {
       if (await continuity.firstSighting(message)) await onMessage(message);
     });
