@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { loadConfig, loadDotEnv, processEnvironment } from '../services/config.ts';
+import { processEnvironment } from '../services/config.ts';
 import { createLogger } from '../services/logger.ts';
 import { managesShards, settleShardEnvironment, shardsOfThisProcess } from '../services/shardingConfig.ts';
 import { MISSING_TOKEN } from './messages.ts';
+import { settingsOrSay } from './settings.ts';
 
 /**
  * `npm start`: the Discord bot. With several shards and `SHARDS` unset, a manager that starts a
@@ -10,14 +11,8 @@ import { MISSING_TOKEN } from './messages.ts';
  * shards `SHARDS` names (all of them by default) in one client. Each role loads only what it runs.
  */
 async function main(): Promise<number> {
-  loadDotEnv();
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    return 2;
-  }
+  const config = settingsOrSay();
+  if (!config) return 2;
   const { discordToken } = config;
   if (!discordToken) {
     process.stderr.write(`${MISSING_TOKEN}\n`);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from './db/postgresDatabase.ts';
 import { cutInValue, type Forgotten, jsonNeedles } from './forgetting/forgotten.ts';
 
 /**
@@ -39,26 +40,13 @@ export async function cutFromPostgresCheckpoints(
   const needles = jsonNeedles(forgotten, { texts: false });
   const threads = new Set<string>();
   const changed = new Set<string>();
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    try {
-      for (const column of COLUMNS) {
-        const cut = await cutColumn(client, schema, column, needles, forgotten);
-        for (const thread of cut) threads.add(thread);
-        if (cut.length > 0) changed.add(column.table);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollback: Error) => {
-        broken = rollback;
-      });
-      throw error;
+  await inTransaction(pool, async (client) => {
+    for (const column of COLUMNS) {
+      const cut = await cutColumn(client, schema, column, needles, forgotten);
+      for (const thread of cut) threads.add(thread);
+      if (cut.length > 0) changed.add(column.table);
     }
-  } finally {
-    client.release(broken);
-  }
+  });
   await vacuum(pool, schema, [...changed]);
   return threads.size;
 }

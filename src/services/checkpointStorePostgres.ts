@@ -4,7 +4,7 @@ import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import pg from 'pg';
 import { CHECKPOINT_TABLES, cutFromPostgresCheckpoints, vacuum } from './checkpointCutsPostgres.ts';
 import { schemaName, unreachableDatabase } from './db/openStoreDatabase.ts';
-import { describeUrl } from './db/postgresDatabase.ts';
+import { describeUrl, inTransaction } from './db/postgresDatabase.ts';
 import { underSetupLock } from './db/setupLock.ts';
 import type { Forgotten } from './forgetting/forgotten.ts';
 
@@ -54,35 +54,22 @@ class PruningPostgresSaver extends PostgresSaver {
     );
     const before = oldest.rows[0]?.checkpoint_id;
     if (before === undefined) return;
-    const client = await this.connections.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      try {
-        for (const name of ['checkpoints', 'checkpoint_writes']) {
-          await client.query(
-            `DELETE FROM ${table(name)} WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id < $3`,
-            [threadId, ns, before],
-          );
-        }
-        // A blob stays while a kept checkpoint holds its channel at its version.
+    await inTransaction(this.connections, async (client) => {
+      for (const name of ['checkpoints', 'checkpoint_writes']) {
         await client.query(
-          `DELETE FROM ${table('checkpoint_blobs')} bl WHERE bl.thread_id = $1 AND bl.checkpoint_ns = $2 AND NOT EXISTS (
-             SELECT 1 FROM ${table('checkpoints')} cp
-             WHERE cp.thread_id = bl.thread_id AND cp.checkpoint_ns = bl.checkpoint_ns
-               AND cp.checkpoint -> 'channel_versions' ->> bl.channel = bl.version)`,
-          [threadId, ns],
+          `DELETE FROM ${table(name)} WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id < $3`,
+          [threadId, ns, before],
         );
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollback: Error) => {
-          broken = rollback;
-        });
-        throw error;
       }
-    } finally {
-      client.release(broken);
-    }
+      // A blob stays while a kept checkpoint holds its channel at its version.
+      await client.query(
+        `DELETE FROM ${table('checkpoint_blobs')} bl WHERE bl.thread_id = $1 AND bl.checkpoint_ns = $2 AND NOT EXISTS (
+           SELECT 1 FROM ${table('checkpoints')} cp
+           WHERE cp.thread_id = bl.thread_id AND cp.checkpoint_ns = bl.checkpoint_ns
+             AND cp.checkpoint -> 'channel_versions' ->> bl.channel = bl.version)`,
+        [threadId, ns],
+      );
+    });
   }
 }
 

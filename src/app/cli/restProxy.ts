@@ -1,5 +1,5 @@
-import { loadConfig, loadDotEnv } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
+import { settingsOrSay } from '../settings.ts';
 import { startRestProxy } from '../sharding/restProxy.ts';
 
 /**
@@ -7,14 +7,8 @@ import { startRestProxy } from '../sharding/restProxy.ts';
  * `DISCORD_REST_PROXY` at it. It holds no token: each request brings the bot's.
  */
 async function main(): Promise<number> {
-  loadDotEnv();
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    return 2;
-  }
+  const config = settingsOrSay();
+  if (!config) return 2;
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const proxy = await startRestProxy({
     discordApiUrl: config.discordApiUrl,

@@ -156,11 +156,6 @@ export class ReactionStore extends SqlStore {
     this.arrival = db.dialect === 'postgres' ? 'r.arrival' : 'r.rowid';
   }
 
-  /** Whether the store still answers (for `/healthz`): not closed. */
-  get open(): boolean {
-    return this.db.open;
-  }
-
   /** Opens the store where the location says (`reactions.sqlite`, or PostgreSQL) and brings its schema up to date. */
   static async open(location: StoreLocation): Promise<ReactionStore> {
     return new ReactionStore(

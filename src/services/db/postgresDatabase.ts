@@ -82,6 +82,33 @@ function sessionOf(client: pg.Pool | pg.PoolClient, savepoints = { n: 0 }): SqlS
   return session;
 }
 
+/**
+ * Runs `work` on one of the pool's connections between BEGIN and COMMIT, or ROLLBACK when it
+ * throws. A connection that could not roll back is not given to the next caller.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollback: Error) => {
+        broken = rollback;
+      });
+      throw error;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
 export class PostgresDatabase implements SqlDatabase {
   readonly dialect = 'postgres' as const;
   readonly schema: string;
@@ -126,27 +153,12 @@ export class PostgresDatabase implements SqlDatabase {
     return this.session.exec(sql);
   }
 
-  async transaction<T>(work: (tx: SqlSession) => Promise<T>, options?: { lock?: string }): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      try {
-        if (options?.lock)
-          await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(options.lock)]);
-        const result = await work(sessionOf(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollback: Error) => {
-          broken = rollback;
-        });
-        throw error;
-      }
-    } finally {
-      // A connection that could not roll back is not given to the next caller.
-      client.release(broken);
-    }
+  transaction<T>(work: (tx: SqlSession) => Promise<T>, options?: { lock?: string }): Promise<T> {
+    return inTransaction(this.pool, async (client) => {
+      if (options?.lock)
+        await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(options.lock)]);
+      return work(sessionOf(client));
+    });
   }
 
   async scrub(tables: readonly string[]): Promise<boolean> {

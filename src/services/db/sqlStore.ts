@@ -44,6 +44,11 @@ export abstract class SqlStore {
     return this.db.scrub(tables);
   }
 
+  /** Whether it is still open (for `/healthz`). */
+  get open(): boolean {
+    return this.db.open;
+  }
+
   /** Where the data lives (a file, or a server and schema). */
   get where(): string {
     return this.db.where;

@@ -247,11 +247,6 @@ export class FinetuneStore extends SqlStore {
     this.models.set(active);
   }
 
-  /** Whether the database is still open (for `/healthz`). */
-  get open(): boolean {
-    return this.db.open;
-  }
-
   override async close(): Promise<void> {
     await this.models.close();
     await super.close();

@@ -213,11 +213,6 @@ export class ProposalStore extends SqlStore {
     );
   }
 
-  /** Whether it still answers (for `/healthz`). */
-  get open(): boolean {
-    return this.db.open;
-  }
-
   /** The next proposal id: `p1`, `p2`, … (a start takes it under the lock: see {@link createUnlessActive}). */
   nextId(): Promise<string> {
     return nextIdIn(this.db);

@@ -174,11 +174,6 @@ export class InteractionLog extends SqlStore {
     return this.db.dialect;
   }
 
-  /** Whether it still answers (for `/healthz`). */
-  get open(): boolean {
-    return this.db.open;
-  }
-
   /**
    * Records a dialogue under the next `seq`. Appends are numbered and committed one at a time
    * (`DIALOGUE_LOCK`): a job reading `since` its cursor (curation) must never find a lower `seq`
