@@ -55,30 +55,60 @@ function readManifest(sets: GoldenSets, persona: string): GoldenManifest | undef
   }
 }
 
-/**
- * A set's manifest from what memory holds of it: the one place a manifest is made, whether it is
- * written or only shown. The totals are sorted by score so the file reads the same however the
- * samples came.
- */
-function manifestOf(
+/** What a manifest counts of a set, from its file or from its rows. */
+export interface SetCounts {
+  samples: number;
+  bytes: number;
+  sha256: string;
+  newest: NewestSample | null;
+  /** Samples per total score, in order of the score. */
+  totals: Record<string, number>;
+  unreadable: number;
+}
+
+/** A set's manifest: the one place a manifest is made, for a file or a table, written or only shown. */
+export function manifestFrom(
   persona: string,
-  state: SetState,
+  counts: SetCounts,
   rest: { anchor: AnchorManifest; repairedLines: number; updatedAt: string },
 ): GoldenManifest {
   return {
     format: MANIFEST_FORMAT,
     persona,
     file: setFile(persona),
-    samples: state.samples,
-    bytes: state.bytes,
-    sha256: state.hash.digest(),
-    newest: state.newest,
-    totals: Object.fromEntries([...state.totals.entries()].sort((a, b) => a[0] - b[0])),
+    samples: counts.samples,
+    bytes: counts.bytes,
+    sha256: counts.sha256,
+    newest: counts.newest,
+    totals: counts.totals,
     repaired_lines: rest.repairedLines,
-    unreadable_lines: state.unreadable,
+    unreadable_lines: counts.unreadable,
     anchor: rest.anchor,
     updated_at: rest.updatedAt,
   };
+}
+
+/**
+ * A set's manifest from what memory holds of its file. The totals are sorted by score so the file
+ * reads the same however the samples came.
+ */
+function manifestOf(
+  persona: string,
+  state: SetState,
+  rest: { anchor: AnchorManifest; repairedLines: number; updatedAt: string },
+): GoldenManifest {
+  return manifestFrom(
+    persona,
+    {
+      samples: state.samples,
+      bytes: state.bytes,
+      sha256: state.hash.digest(),
+      newest: state.newest,
+      totals: Object.fromEntries([...state.totals.entries()].sort((a, b) => a[0] - b[0])),
+      unreadable: state.unreadable,
+    },
+    rest,
+  );
 }
 
 /** Writes a set's manifest (durably), filling its anchor first; `repaired` torn lines are added to the count. */

@@ -1,8 +1,8 @@
 import { createRunningSha256 } from '../../shared/hash.ts';
 import type { SqlSession } from '../db/sqlDatabase.ts';
 import type { AnchorManifest } from './goldenAnchor.ts';
-import { type GoldenManifest, MANIFEST_FORMAT } from './goldenManifest.ts';
-import { anchorFile, type NewestSample, readSample, setFile } from './goldenSets.ts';
+import { type GoldenManifest, MANIFEST_FORMAT, manifestFrom } from './goldenManifest.ts';
+import { anchorFile, type NewestSample, readSample } from './goldenSets.ts';
 
 /**
  * A set's manifest and anchor in the table (`goldenTable.ts`), made as the files' are: the same
@@ -87,27 +87,12 @@ export function storedManifest(row: Pick<SetRow, 'manifest'> | undefined): Golde
   return manifest.format === MANIFEST_FORMAT ? manifest : undefined;
 }
 
-function manifestOf(
+// A row holds a sample, always: nothing in a table is unreadable.
+const manifestOf = (
   persona: string,
   tally: SetTally,
   rest: { anchor: AnchorManifest; repairedLines: number; updatedAt: string },
-): GoldenManifest {
-  return {
-    format: MANIFEST_FORMAT,
-    persona,
-    file: setFile(persona),
-    samples: tally.samples,
-    bytes: tally.bytes,
-    sha256: tally.sha256,
-    newest: tally.newest,
-    totals: tally.totals,
-    repaired_lines: rest.repairedLines,
-    // A row holds a sample, always: nothing in a table is unreadable.
-    unreadable_lines: 0,
-    anchor: rest.anchor,
-    updated_at: rest.updatedAt,
-  };
-}
+): GoldenManifest => manifestFrom(persona, { ...tally, unreadable: 0 }, rest);
 
 /**
  * The anchor while it fills: the set's first `anchorSize` samples marked; once it holds that
