@@ -18,12 +18,13 @@ COPY src ./src
 COPY commands ./commands
 RUN npm run build
 
-# 2. What runs: production dependencies only, the two native modules built here, for this Node,
-#    where the compilers are (install scripts skipped, then only theirs run).
+# 2. What runs: production dependencies only, the three native modules built here, for this Node,
+#    where the compilers are (install scripts skipped, then only theirs run): better-sqlite3 (the
+#    stores), sqlite3 (keyv's SQLite, the bot's state) and hnswlib-node (the memory index).
 FROM node:24.22.3-bookworm AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3 hnswlib-node
+RUN npm ci --omit=dev --ignore-scripts && npm rebuild better-sqlite3 sqlite3 hnswlib-node
 
 # 3. The image: slim, no compilers, no sources, no dev dependencies. The charts' font comes with
 #    the dependencies (a slim image has no fonts of its own).

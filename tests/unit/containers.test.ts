@@ -40,6 +40,23 @@ describe('the Dockerfile', () => {
     expect(final.some((s) => s.op === 'RUN' && /npm (ci|install)/.test(s.args))).toBe(false);
   });
 
+  it('compiles in the image every production dependency that is a node-gyp module', () => {
+    // With install scripts skipped, a native module is only built where the Dockerfile rebuilds it.
+    const lock = JSON.parse(read('package-lock.json')) as {
+      packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+    };
+    const native = Object.entries(lock.packages)
+      .filter(
+        ([path, entry]) =>
+          entry.hasInstallScript && !entry.dev && existsSync(join(REPO_ROOT, path, 'binding.gyp')),
+      )
+      .map(([path]) => path.replace(/^.*node_modules\//, ''));
+    expect(native).toContain('better-sqlite3');
+    const rebuilt = steps.find((s) => s.op === 'RUN' && /npm rebuild/.test(s.args))?.args ?? '';
+    const named = rebuilt.replace(/^.*npm rebuild\s+/, '').split(/\s+/);
+    expect(native.filter((name) => !named.includes(name))).toEqual([]);
+  });
+
   it('runs on Node 24 LTS, pinned to the release .ci/run tests with', () => {
     const tested = /^NODE_24=(\d+\.\d+\.\d+)$/m.exec(read('.ci/run'))?.[1];
     expect(tested).toMatch(/^24\./);
