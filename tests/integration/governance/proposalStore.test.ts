@@ -1,15 +1,12 @@
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../../src/services/clock.ts';
 import { parseCodex } from '../../../src/services/codex/loadCodex.ts';
 import type { StoreLocation } from '../../../src/services/db/openStoreDatabase.ts';
-import { createEventBus } from '../../../src/services/eventBus.ts';
-import { createAmendments } from '../../../src/services/governance/amendments.ts';
 import { newProposalRecord } from '../../../src/services/governance/proposalStateMachine.ts';
 import { type Proposal, ProposalStore } from '../../../src/services/governance/proposalStore.ts';
-import { createSilentLogger } from '../../../src/services/logger.ts';
 import { openDatabase } from '../../../src/services/sqlite.ts';
+import { amendmentsWithoutModel } from '../../support/amendmentsWithoutModel.ts';
 import { REAL_CODEX_PATH, tempFolders } from '../../support/fixtures.ts';
 import { useStoreBackends } from '../../support/postgres.ts';
 
@@ -156,7 +153,7 @@ describe.each(useStoreBackends())('the proposal store on $name', (backend) => {
     const location = await backend.location(folder);
     // Two processes over one database and one codex file, each with the codex in force it read.
     const processes = await Promise.all(
-      [0, 1].map(async () => amendmentsOver(await open(location), codexPath, folder)),
+      [0, 1].map(async () => amendmentsWithoutModel(await open(location), codexPath, folder)),
     );
     const [first] = processes;
     if (!first) throw new Error('not started');
@@ -200,26 +197,3 @@ describe.each(useStoreBackends())('the proposal store on $name', (backend) => {
     },
   );
 });
-
-/** The philosophical loop of one process over `store`, with no model (nothing is drafted here). */
-async function amendmentsOver(store: ProposalStore, codexPath: string, dataDir: string) {
-  let inForce = parseCodex(readFileSync(codexPath, 'utf8'), codexPath);
-  const amendments = await createAmendments({
-    store,
-    records: { between: () => [] },
-    modelFor: () => {
-      throw new Error('no model in this test');
-    },
-    systemPrompt: () => '',
-    codex: () => inForce,
-    codexPath,
-    dataDir,
-    applyCodex: (next) => {
-      inForce = next;
-    },
-    bus: createEventBus(),
-    clock: systemClock,
-    logger: createSilentLogger(),
-  });
-  return { store, amendments };
-}

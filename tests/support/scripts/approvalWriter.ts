@@ -3,35 +3,14 @@
  * another through the real approval path (intent, archive, durable write, completion), printing
  * `approved <version>` after each. A crash test kills it at random moments.
  */
-import { readFileSync } from 'node:fs';
-import { systemClock } from '../../../src/services/clock.ts';
-import { parseCodex } from '../../../src/services/codex/loadCodex.ts';
-import { createEventBus } from '../../../src/services/eventBus.ts';
-import { createAmendments } from '../../../src/services/governance/amendments.ts';
 import { ProposalStore } from '../../../src/services/governance/proposalStore.ts';
-import { createSilentLogger } from '../../../src/services/logger.ts';
+import { amendmentsWithoutModel } from '../amendmentsWithoutModel.ts';
 
 const [dataDir = '.', codexPath = ''] = process.argv.slice(2);
-let codex = parseCodex(readFileSync(codexPath, 'utf8'), codexPath);
 const store = await ProposalStore.open({ dataDir });
-const amendments = await createAmendments({
-  store,
-  records: { between: () => [] },
-  modelFor: () => {
-    throw new Error('no model in this test');
-  },
-  systemPrompt: () => '',
-  codex: () => codex,
-  codexPath,
-  dataDir,
-  applyCodex: (next) => {
-    codex = next;
-  },
-  bus: createEventBus(),
-  clock: systemClock,
-  logger: createSilentLogger(),
-});
+const { amendments, codex: inForce } = await amendmentsWithoutModel(store, codexPath, dataDir);
 for (;;) {
+  const codex = inForce();
   const version = codex.data.version;
   const id = await store.nextId();
   await store.create({
