@@ -6,6 +6,7 @@
  * server's limits against those numbers.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startPostgres } from '../tests/support/embeddedPostgres.ts';
 import { type DialogueTiming, type Side, startSide } from './support/dialogueRig.ts';
@@ -37,7 +38,7 @@ async function commits(url: string): Promise<number> {
   await client.connect();
   try {
     // The statistics reach the shared counters within a second of a session's last transaction.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sleep(1_500);
     const row = await client.query<{ n: string }>(
       'SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()',
     );
@@ -47,12 +48,20 @@ async function commits(url: string): Promise<number> {
   }
 }
 
-async function rounds(side: Side, tag: string): Promise<number[]> {
+/**
+ * Dialogues a second, per round, with `AT_ONCE` dialogues at once on each of `sides` (one process,
+ * or several sharing one database), all sides in the same round together.
+ */
+async function burstRates(sides: readonly Side[], tag: string): Promise<number[]> {
   const rates: number[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
     const started = performance.now();
-    await side.dialogues(Array.from({ length: AT_ONCE }, (_, i) => `${tag} ${round}.${i}`));
-    rates.push(AT_ONCE / ((performance.now() - started) / 1000));
+    await Promise.all(
+      sides.map((side, n) =>
+        side.dialogues(Array.from({ length: AT_ONCE }, (_, i) => `${tag}${n} ${round}.${i}`)),
+      ),
+    );
+    rates.push((sides.length * AT_ONCE) / ((performance.now() - started) / 1000));
   }
   return rates;
 }
@@ -68,11 +77,11 @@ async function measure(backend: string, url?: string): Promise<Measured> {
     const sequential: DialogueTiming[] = [];
     for (let i = 0; i < SEQUENTIAL; i += 1) {
       sequential.push(await side.dialogue(`task ${i}`));
-      await new Promise((resolve) => setTimeout(resolve, GAP_MS));
+      await sleep(GAP_MS);
     }
     const restPerDialogue = (side.discord.requests.length - requestsBefore) / SEQUENTIAL;
     const statements = url ? ((await commits(url)) - before) / SEQUENTIAL : undefined;
-    const throughput = await rounds(side, 'burst');
+    const throughput = await burstRates([side], 'burst ');
     return {
       backend,
       sequential: sequential.map((t) => t.totalMs),
@@ -110,17 +119,7 @@ async function twoProcesses(url: string): Promise<number[]> {
   ];
   try {
     for (const side of sides) for (let i = 0; i < WARMUP / 2; i += 1) await side.dialogue(`warm ${i}`);
-    const rates: number[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const started = performance.now();
-      await Promise.all(
-        sides.map((side, n) =>
-          side.dialogues(Array.from({ length: AT_ONCE }, (_, i) => `p${n} ${round}.${i}`)),
-        ),
-      );
-      rates.push((2 * AT_ONCE) / ((performance.now() - started) / 1000));
-    }
-    return rates;
+    return await burstRates(sides, 'p');
   } finally {
     for (const side of sides) await side.close();
   }
