@@ -173,6 +173,9 @@ describe('a tool forged in a private channel', () => {
     await dialogueIn(h, bob, discord.channelId, 'How many words in "a b c"?', 'count');
     const prompts = JSON.stringify(h.ollama.chats().slice(-4));
     expect(prompts).not.toContain('word_count');
+    // Alice's, in #lab, is: the tool is offered where its readers are, so its absence above is the rule's.
+    await dialogueIn(h, h.userId, lab, 'How many words in "d e f"?', 'lab count');
+    expect(JSON.stringify(h.ollama.chats().slice(-4))).toContain('word_count');
 
     // A tool forged in the public channel gets its card in the log channel, as before.
     h.ollama.script(BRICK, [
