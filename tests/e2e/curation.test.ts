@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BotHarness } from '../support/botHarness.ts';
-import { architect } from '../support/botSteps.ts';
+import { architect, untilRecorded } from '../support/botSteps.ts';
 import { judgeWith, judgings, readGolden, verdict } from '../support/curation.ts';
 import { Permission } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
@@ -18,10 +18,7 @@ async function mentionAndRecord(h: BotHarness, tag: string) {
   h.scriptRound(tag);
   const message = h.discord.userSays(h.userId, h.discord.channelId, `task ${tag}`, { mentionBot: true });
   const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
-  await h.discord.waitFor(
-    async () => (await h.runtime.memory.records(thread.id)).length === 1 || undefined,
-    10_000,
-  );
+  await untilRecorded(h, thread.id);
   return thread;
 }
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import curate from '../../commands/curate.ts';
 import { snapshotDataset } from '../../src/services/finetune/datasetSnapshot.ts';
 import type { BotHarness } from '../support/botHarness.ts';
-import { architect } from '../support/botSteps.ts';
+import { architect, untilRecorded } from '../support/botSteps.ts';
 import { judgedTask, judgeWith, judgings, readGolden, verdict } from '../support/curation.ts';
 import { Permission } from '../support/discordEmulator.ts';
 import { tempFolders } from '../support/fixtures.ts';
@@ -27,10 +27,7 @@ async function mentionIn(h: BotHarness, channelId: string, tag: string, userId =
   h.scriptRound(tag);
   const message = h.discord.userSays(userId, channelId, `task ${tag}`, { mentionBot: true });
   await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
-  await h.discord.waitFor(
-    async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined,
-    10_000,
-  );
+  await untilRecorded(h, message.id);
   return message.id;
 }
 
@@ -82,10 +79,7 @@ describe('CURATION_SCOPE=public', () => {
     });
     h.scriptRound('whisper');
     discord.userSays(h.userId, whisper, 'task whisper', { mentionBot: true });
-    await discord.waitFor(
-      async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined,
-      10_000,
-    );
+    await untilRecorded(h, whisper);
 
     const visibility = async (thread: string) => (await h.runtime.memory.records(thread))[0]?.visibility;
     expect([await visibility(open), await visibility(closed), await visibility(whisper)]).toEqual([

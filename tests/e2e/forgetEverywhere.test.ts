@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { amendedCodex, draftAnswer } from '../support/amendmentScripts.ts';
 import type { BotHarness } from '../support/botHarness.ts';
-import { personaPosts } from '../support/botSteps.ts';
+import { personaPosts, untilRecorded } from '../support/botSteps.ts';
 import { judgeWith, readGolden, verdict } from '../support/curation.ts';
 import { Permission } from '../support/discordEmulator.ts';
 import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
@@ -80,10 +80,7 @@ async function dialogue(h: BotHarness, task: string) {
   const message = h.discord.userSays(h.userId, h.discord.channelId, task, { mentionBot: true });
   const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
   await h.discord.waitFor(() => personaPosts(h, thread.id).length >= 4 || undefined, 10_000);
-  await h.discord.waitFor(async () => {
-    const stats = await h.runtime.memory.stats();
-    return ((await h.runtime.memory.records(thread.id)).length === 1 && stats.pending === 0) || undefined;
-  }, 10_000);
+  await untilRecorded(h, thread.id, { embedded: true });
   return thread;
 }
 

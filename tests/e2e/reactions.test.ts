@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BotHarness } from '../support/botHarness.ts';
-import { architect, personaPosts } from '../support/botSteps.ts';
+import { architect, personaPosts, untilRecorded } from '../support/botSteps.ts';
 import { judgeWith, judgings, readGolden, verdict } from '../support/curation.ts';
 import { type EmulatedMessage, Permission } from '../support/discordEmulator.ts';
 import { eventually } from '../support/eventually.ts';
@@ -16,10 +16,7 @@ async function dialogueIn(h: BotHarness, tag: string) {
   h.scriptRound(tag);
   const message = h.discord.userSays(h.userId, h.discord.channelId, `task ${tag}`, { mentionBot: true });
   const thread = await h.discord.waitFor(() => h.discord.threads().find((t) => t.id === message.id));
-  await h.discord.waitFor(
-    async () => (await h.runtime.memory.records(thread.id)).length === 1 || undefined,
-    10_000,
-  );
+  await untilRecorded(h, thread.id);
   return thread;
 }
 
@@ -144,10 +141,7 @@ describe('people’s reactions in curation', () => {
     const long = `${'A gentle objection, at length. '.repeat(90)}\nDISSONANCE: 0.2`;
     scriptRound(h.ollama, { plan: 'plan', thesis: 'thesis', antithesis: long, answer: 'answer' });
     const message = h.discord.userSays(h.userId, h.discord.channelId, 'task long', { mentionBot: true });
-    await h.discord.waitFor(
-      async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined,
-      10_000,
-    );
+    await untilRecorded(h, message.id);
     const robin = personaPosts(h, message.id).filter((m) => m.author.username === 'ROBIN');
     expect(robin).toHaveLength(2);
     h.discord.react(h.discord.createUser('bob'), robin[1]?.id ?? '', '👎');

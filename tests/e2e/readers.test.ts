@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scriptDissonantRound } from '../support/amendmentScripts.ts';
 import type { BotHarness } from '../support/botHarness.ts';
-import { personaPosts } from '../support/botSteps.ts';
+import { personaPosts, untilRecorded } from '../support/botSteps.ts';
 import { type EmulatedMessage, Permission } from '../support/discordEmulator.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { codeAnswer, designAnswer, WORD_COUNT_DESIGN, WORD_COUNT_FIXED } from '../support/scripts.ts';
@@ -33,11 +33,7 @@ async function dialogueIn(h: BotHarness, userId: string, channelId: string, task
   h.scriptRound(tag);
   const message = h.discord.userSays(userId, channelId, task, { mentionBot: true });
   await h.discord.waitFor(() => personaPosts(h, message.id).length >= 4 || undefined, 10_000);
-  await h.discord.waitFor(
-    async () => (await h.runtime.memory.records(message.id)).length === 1 || undefined,
-    10_000,
-  );
-  await h.discord.waitFor(async () => ((await h.runtime.memory.stats()).pending === 0 ? true : undefined));
+  await untilRecorded(h, message.id, { embedded: true });
   return message.id;
 }
 
@@ -56,11 +52,7 @@ describe('a private thread is its own place', () => {
     });
     h.scriptRound('whisper');
     discord.userSays(h.userId, whisper, 'The launch code is swordfish. Keep it safe.', { mentionBot: true });
-    await discord.waitFor(
-      async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined,
-      10_000,
-    );
-    await discord.waitFor(async () => ((await h.runtime.memory.stats()).pending === 0 ? true : undefined));
+    await untilRecorded(h, whisper, { embedded: true });
     expect((await h.runtime.memory.records(whisper))[0]).toMatchObject({
       channelId: whisper,
       visibility: 'private-thread',
@@ -217,15 +209,9 @@ describe('the motivator', () => {
     scriptDissonantRound(h.ollama, 'open', 0.5);
     scriptDissonantRound(h.ollama, 'reflect', 0.2);
     discord.userSays(h.userId, whisper, 'task whisper', { mentionBot: true });
-    await discord.waitFor(
-      async () => (await h.runtime.memory.records(whisper)).length === 1 || undefined,
-      10_000,
-    );
+    await untilRecorded(h, whisper);
     const open = discord.userSays(h.userId, discord.channelId, 'task open', { mentionBot: true });
-    await discord.waitFor(
-      async () => (await h.runtime.memory.records(open.id)).length === 1 || undefined,
-      10_000,
-    );
+    await untilRecorded(h, open.id);
 
     const reflections = h.channels.AUTONOMY_CHANNEL_ID ?? '';
     const opener = await discord.waitFor(() => discord.messages(reflections)[0], 10_000);

@@ -19,6 +19,22 @@ export async function mentionAndWait(h: BotHarness, task: string, posts = 4) {
   return thread;
 }
 
+/**
+ * Resolves once the dialogue in `threadId` is recorded in memory; with `embedded`, once its vector
+ * is indexed too (no embedding pending), so that a search or a recall can find it.
+ */
+export async function untilRecorded(h: BotHarness, threadId: string, { embedded = false } = {}) {
+  await h.discord.waitFor(
+    async () => (await h.runtime.memory.records(threadId)).length === 1 || undefined,
+    10_000,
+  );
+  if (!embedded) return;
+  await h.discord.waitFor(
+    async () => ((await h.runtime.memory.stats()).pending === 0 ? true : undefined),
+    10_000,
+  );
+}
+
 /** Reads the task a prompt was built for (the first line after "The Architect's request:"). */
 export const taskOf = (content: string): string => /The Architect's request:\n(.*)/.exec(content)?.[1] ?? '';
 
