@@ -52,7 +52,8 @@ export const ALLOWED: Readonly<Record<Layer, Partial<Record<Layer, Access>>>> = 
 /** Packages a layer may import (beside Node's built-ins, which every layer but `graph` may use freely). */
 export const PACKAGES: Readonly<Record<Layer, (specifier: string) => boolean>> = {
   app: () => true,
-  bot: (p) => !/^(@langchain\/ollama|hnswlib-node|better-sqlite3)/.test(p),
+  // The bot reaches storage through the services' stores only: no database driver of its own.
+  bot: (p) => !/^(@langchain\/ollama|hnswlib-node|better-sqlite3|pg$|@keyv\/|keyv$)/.test(p),
   commands: (p) => p === 'discord.js',
   graph: (p) => /^@langchain\/(langgraph|langgraph-checkpoint|core)(\/|$)/.test(p),
   services: (p) => !/^(discord\.js|@discordjs\/)/.test(p),

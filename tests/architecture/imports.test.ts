@@ -52,6 +52,12 @@ describe('the house’s import rules', () => {
     expect(planted({ 'src/services/leak.ts': "import { Client } from 'discord.js';\n" })).toEqual([
       expect.objectContaining({ rule: 'package' }),
     ]);
+    // The bot keeps out of the databases: the stores in the services hold them.
+    for (const driver of ['pg', 'keyv', '@keyv/postgres', 'better-sqlite3'])
+      expect(
+        planted({ 'src/bot/leak.ts': `import x from '${driver}';\nexport default x;\n` }),
+        driver,
+      ).toEqual([expect.objectContaining({ rule: 'package' })]);
     expect(
       planted({ 'src/elsewhere.ts': "export const x = 1;\nimport { truncate } from './shared/text.ts';\n" }),
     ).toEqual([expect.objectContaining({ rule: 'unplaced' })]);
