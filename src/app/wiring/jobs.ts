@@ -22,26 +22,43 @@ export function retryEmbeddings(clock: Clock, limiter: Limiter, memory: Memory):
   });
 }
 
-/** Background jobs: autonomous ones wait while amendments pause autonomy; one process of several runs each. */
+/**
+ * Background jobs: autonomous ones wait while amendments pause autonomy; one process of several runs
+ * each (the one `leadership` says leads it). The scheduler does not close `leadership`: the same
+ * connection holds the lock that shows this process lives (`processOwner.ts`), which must outlast
+ * the scheduler while a fine-tune or a draft is still stopping; closing the process owner, last,
+ * lets go of both.
+ */
 export function composeScheduler(
-  config: Config,
   logger: Logger,
   clock: Clock,
-  parts: { amendments: Pick<Amendments, 'pausedReason'>; metrics: Pick<RuntimeMetrics, 'jobRun'> },
+  parts: {
+    amendments: Pick<Amendments, 'pausedReason'>;
+    metrics: Pick<RuntimeMetrics, 'jobRun'>;
+    leadership: Leadership;
+  },
 ): Scheduler {
   return createScheduler({
     logger,
     clock,
     autonomyPaused: () => parts.amendments.pausedReason(),
     onRun: (job, outcome) => parts.metrics.jobRun(job, outcome),
-    leadership: jobLeadership(config, logger),
+    leadership: { leads: (job) => parts.leadership.leads(job), close: async () => {} },
   });
 }
 
-/** Who runs each scheduled job: with several processes on one database, the one holding its lock. */
-export function jobLeadership(config: Config, logger: Logger): Leadership {
+/**
+ * Who runs each scheduled job, and the lock that shows this process lives: with several processes
+ * on one database, session locks on one connection of this process's (`leadership.ts`), so a
+ * process holds a single connection for both; with SQLite this process is the only one.
+ */
+export function processLeadership(config: Pick<Config, 'databaseUrl'>, logger: Logger): Leadership {
   if (!config.databaseUrl) return soleLeadership;
   return createPostgresLeadership(config.databaseUrl, {
-    onError: (err) => logger.warn({ err }, 'lost the database connection that decides who runs the jobs'),
+    onError: (err) =>
+      logger.warn(
+        { err },
+        'lost the database connection that decides who runs the jobs and shows this process lives',
+      ),
   });
 }

@@ -1,6 +1,5 @@
 import { createRunningSha256 } from '../../shared/hash.ts';
 import type { SqlSession } from '../db/sqlDatabase.ts';
-import type { AnchorManifest } from './goldenAnchor.ts';
 import { type GoldenManifest, MANIFEST_FORMAT, manifestFrom } from './goldenManifest.ts';
 import { anchorFile, type NewestSample, readSample } from './goldenSets.ts';
 
@@ -81,18 +80,44 @@ async function tallySet(session: SqlSession, persona: string): Promise<SetTally>
 }
 
 /** The manifest last written for a set, when there is one of this format. */
-export function storedManifest(row: Pick<SetRow, 'manifest'> | undefined): GoldenManifest | undefined {
-  if (!row?.manifest) return undefined;
+function storedManifest(row: Pick<SetRow, 'manifest'>): GoldenManifest | undefined {
+  if (!row.manifest) return undefined;
   const manifest = JSON.parse(row.manifest) as GoldenManifest;
   return manifest.format === MANIFEST_FORMAT ? manifest : undefined;
 }
 
-// A row holds a sample, always: nothing in a table is unreadable.
+/** A persona's row in `golden_sets` and the manifest last written for it; undefined when it has no set. */
+async function setOf(
+  session: SqlSession,
+  persona: string,
+): Promise<{ row: SetRow; previous: GoldenManifest | undefined } | undefined> {
+  const row = await session.get<SetRow>('SELECT * FROM golden_sets WHERE persona = ?', [persona]);
+  return row && { row, previous: storedManifest(row) };
+}
+
+/** The manifest of what the rows hold (`tally`); a row holds a sample, always: nothing in a table is unreadable. */
 const manifestOf = (
   persona: string,
   tally: SetTally,
-  rest: { anchor: AnchorManifest; repairedLines: number; updatedAt: string },
-): GoldenManifest => manifestFrom(persona, { ...tally, unreadable: 0 }, rest);
+  previous: GoldenManifest | undefined,
+  anchor: { size: number; frozen: boolean },
+  updatedAt: string,
+): GoldenManifest =>
+  manifestFrom(
+    persona,
+    { ...tally, unreadable: 0 },
+    {
+      repairedLines: previous?.repaired_lines ?? 0,
+      anchor: {
+        file: anchorFile(persona),
+        samples: tally.anchor.samples,
+        size: anchor.size,
+        frozen: anchor.frozen,
+        sha256: tally.anchor.sha256,
+      },
+      updatedAt,
+    },
+  );
 
 /**
  * The anchor while it fills: the set's first `anchorSize` samples marked; once it holds that
@@ -132,22 +157,20 @@ export async function writeTableManifest(
   persona: string,
   options: { anchorSize: number; now: number },
 ): Promise<GoldenManifest | undefined> {
-  const row = await session.get<SetRow>('SELECT * FROM golden_sets WHERE persona = ?', [persona]);
-  if (!row) return undefined;
-  const previous = storedManifest(row);
-  const anchorState = await settleAnchor(session, persona, row, options.anchorSize);
+  const set = await setOf(session, persona);
+  if (!set) return undefined;
+  const anchorState = await settleAnchor(session, persona, set.row, options.anchorSize);
   const tally = await tallySet(session, persona);
-  const manifest = manifestOf(persona, tally, {
-    repairedLines: previous?.repaired_lines ?? 0,
-    anchor: {
-      file: anchorFile(persona),
-      samples: tally.anchor.samples,
+  const manifest = manifestOf(
+    persona,
+    tally,
+    set.previous,
+    {
       size: anchorState.size,
       frozen: anchorState.frozen || tally.anchor.samples >= options.anchorSize,
-      sha256: tally.anchor.sha256,
     },
-    updatedAt: new Date(options.now).toISOString(),
-  });
+    new Date(options.now).toISOString(),
+  );
   await session.run('UPDATE golden_sets SET manifest = ?, changed = 0 WHERE persona = ?', [
     JSON.stringify(manifest),
     persona,
@@ -161,21 +184,20 @@ export async function currentTableManifest(
   persona: string,
   options: { anchorSize: number; now: number },
 ): Promise<GoldenManifest | undefined> {
-  const row = await session.get<SetRow>('SELECT * FROM golden_sets WHERE persona = ?', [persona]);
-  if (!row) return undefined;
-  const previous = storedManifest(row);
+  const set = await setOf(session, persona);
+  if (!set) return undefined;
+  const { row, previous } = set;
   if (previous && row.changed === 0) return previous;
   // Read only (no lease): what the rows hold now.
   const tally = await tallySet(session, persona);
-  return manifestOf(persona, tally, {
-    repairedLines: previous?.repaired_lines ?? 0,
-    anchor: {
-      file: anchorFile(persona),
-      samples: tally.anchor.samples,
+  return manifestOf(
+    persona,
+    tally,
+    previous,
+    {
       size: previous?.anchor.size ?? options.anchorSize,
       frozen: previous?.anchor.frozen ?? tally.anchor.samples >= options.anchorSize,
-      sha256: tally.anchor.sha256,
     },
-    updatedAt: previous?.updated_at ?? new Date(options.now).toISOString(),
-  });
+    previous?.updated_at ?? new Date(options.now).toISOString(),
+  );
 }

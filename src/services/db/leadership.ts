@@ -67,8 +67,12 @@ export function createPostgresLeadership(
         if (row.rows[0]?.taken) held.add(job);
         return held.has(job);
       } catch (error) {
-        // No database, no certainty that nobody else runs it: this process does not.
+        // No database, no certainty that nobody else runs it: this process does not. The
+        // connection is closed too: one that failed only this query would go on holding the
+        // locks this process now forgets, and no process could take them again.
+        const current = client;
         lost(error as Error);
+        await current?.end().catch(() => {});
         return false;
       }
     },

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import { MIGRATIONS_LOCK } from './setupLock.ts';
 import type { SqlDatabase, SqlSession } from './sqlDatabase.ts';
 
 /**
@@ -62,6 +63,6 @@ export async function migrate(
       }
       return applied;
     },
-    { lock: 'bat-os:migrations' },
+    { lock: MIGRATIONS_LOCK },
   );
 }
