@@ -3,7 +3,8 @@
  * ever parsed, only near its end, and never inside code, block quotes or quotation marks; and a
  * line the persona copied from text that is not its own (`foreign`: the user's message and its
  * attachments, an earlier run's request or answer shown as "Earlier in this conversation", a
- * tool's result, a recalled memory) never counts — so a `TOOL_CALL:`,
+ * tool's result or description, the forge's answer, a recalled memory, also when another
+ * persona of the run repeated it first) never counts — so a `TOOL_CALL:`,
  * `TOOL_REQUIRED:` or `DISSONANCE:` planted in data never triggers anything.
  */
 

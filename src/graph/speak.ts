@@ -29,8 +29,8 @@ export interface Spoken {
   toolCalls: ToolCallRecord[];
   warnings: string[];
   /**
-   * Text it was shown that is not its own (the task, earlier runs, tool results, memories): control
-   * lines copied from it never count.
+   * Text it was shown that is not its own (the task, earlier runs, tool results and descriptions,
+   * the forge's answers, memories): control lines copied from it never count.
    */
   foreign: string[];
 }
@@ -50,34 +50,48 @@ export interface Speech {
  */
 export function resultText(call: ToolCallRecord): string[] {
   if (call.output === undefined) return [call.error ?? ''];
-  const strings: string[] = [];
-  const collect = (value: unknown) => {
-    if (typeof value === 'string') strings.push(value);
-    else if (value && typeof value === 'object') for (const item of Object.values(value)) collect(item);
-  };
   try {
-    collect(JSON.parse(call.output));
+    return [call.output, ...stringsIn(JSON.parse(call.output))];
   } catch {
     // Clipped JSON: the text itself is what the persona saw.
+    return [call.output];
   }
-  return [call.output, ...strings];
+}
+
+/** Every string inside a JSON value, as written. */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return value && typeof value === 'object' ? Object.values(value).flatMap(stringsIn) : [];
+}
+
+/**
+ * An offered tool as the tools section shows it: its description and its schema (whose strings a
+ * persona may repeat unescaped). Whoever forged it wrote them, maybe another member's dialogue.
+ */
+function toolText(tool: ToolInfo): string[] {
+  return [tool.description, JSON.stringify(tool.inputSchema), ...stringsIn(tool.inputSchema)];
 }
 
 /**
  * The text a persona is shown that no persona wrote in this run: the task (with its attachments),
- * the earlier runs (whole, and as summarized within `limits`: a clipped line reads differently)
- * and every tool result so far.
+ * the earlier runs (whole, and as summarized within `limits`: a clipped line reads differently),
+ * every tool result so far, the forge's answers, and what ALFRED's plan was shown (the past
+ * dialogues recalled into it, the tools offered): the plan passes on to the others whatever of
+ * it ALFRED repeats, so a line copied through it is still a copy.
  */
 export function foreignText(
   state: DialogueStateValue,
   limits: Pick<ContextLimits, 'summaryChars'> = DEFAULT_CONTEXT_LIMITS,
 ): string[] {
   const earlier = earlierRunsText(state.turns, state.run);
+  const thisRun = state.turns.filter((t) => t.run === state.run);
   return [
     state.task,
     ...earlier,
     ...(earlier.length ? [summarizeEarlierRuns(state.turns, state.run, limits.summaryChars)] : []),
-    ...state.turns.filter((t) => t.run === state.run).flatMap((t) => (t.toolCalls ?? []).flatMap(resultText)),
+    ...thisRun.flatMap((t) => (t.toolCalls ?? []).flatMap(resultText)),
+    ...thisRun.flatMap((t) => (t.kind === 'tool' ? [t.content] : [])),
+    ...thisRun.flatMap((t) => (t.kind === 'plan' && t.prompt ? [t.prompt] : [])),
   ];
 }
 
@@ -175,9 +189,8 @@ export async function speak(
   const registry = deps.personas();
   const persona = registry.get(personaId);
   const model = deps.modelFor(personaId);
-  const prompt = [speech.prompt, toolsSection(offeredTools(deps, state, config))]
-    .filter(Boolean)
-    .join('\n\n');
+  const offered = offeredTools(deps, state, config);
+  const prompt = [speech.prompt, toolsSection(offered)].filter(Boolean).join('\n\n');
   const thinking: ThinkingEvent = { type: 'thinking', persona: personaId, node };
   config.writer?.(thinking);
   const started = deps.clock.now();
@@ -189,7 +202,11 @@ export async function speak(
   let text = await ask();
   const toolCalls: ToolCallRecord[] = [];
   const warnings: string[] = [];
-  const foreign = [...foreignText(state, deps.settings.context), ...(speech.alsoForeign ?? [])];
+  const foreign = [
+    ...foreignText(state, deps.settings.context),
+    ...offered.flatMap(toolText),
+    ...(speech.alsoForeign ?? []),
+  ];
   const { maxToolCallsPerTurn, toolResultChars } = deps.settings;
   for (;;) {
     const reading = parseToolCall(text, { foreign });

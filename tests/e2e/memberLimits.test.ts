@@ -5,19 +5,27 @@ import { useBotHarness } from '../support/useBotHarness.ts';
 
 const bot = useBotHarness();
 
+/**
+ * The bot with room for two runs a member an hour, on a manual clock. The clock stands still
+ * between the test's own steps: Discord's limits are lifted here, or the posting engine would
+ * wait on it for a window to pass.
+ */
+async function startLimited() {
+  const clock = new ManualClock('2026-11-30T10:00:00Z');
+  const h = await bot.start({
+    env: { MEMBER_RUNS_PER_HOUR: '2' },
+    compose: {
+      clock,
+      posting: { webhook: { limit: 1000, windowMs: 2000 }, channel: { limit: 1000, windowMs: 60_000 } },
+    },
+    discord: { rateLimits: { webhook: false, channelWebhookMessages: false } },
+  });
+  return { clock, h };
+}
+
 describe('limits per member', () => {
   it('refuses politely past MEMBER_RUNS_PER_HOUR, saying when to try again, and lets the member in an hour later', async () => {
-    const clock = new ManualClock('2026-11-30T10:00:00Z');
-    // The clock stands still between the test's own steps: Discord's limits are lifted here, or
-    // the posting engine would wait on it for a window to pass.
-    const h = await bot.start({
-      env: { MEMBER_RUNS_PER_HOUR: '2' },
-      compose: {
-        clock,
-        posting: { webhook: { limit: 1000, windowMs: 2000 }, channel: { limit: 1000, windowMs: 60_000 } },
-      },
-      discord: { rateLimits: { webhook: false, channelWebhookMessages: false } },
-    });
+    const { clock, h } = await startLimited();
     h.scriptRound('one');
     const first = await mentionAndWait(h, 'first task');
     h.scriptRound('two');
@@ -53,15 +61,7 @@ describe('limits per member', () => {
   });
 
   it('counts the slash commands that use the models in the same window: past it a polite refusal with when to retry, while /help still answers', async () => {
-    const clock = new ManualClock('2026-11-30T10:00:00Z');
-    const h = await bot.start({
-      env: { MEMBER_RUNS_PER_HOUR: '2' },
-      compose: {
-        clock,
-        posting: { webhook: { limit: 1000, windowMs: 2000 }, channel: { limit: 1000, windowMs: 60_000 } },
-      },
-      discord: { rateLimits: { webhook: false, channelWebhookMessages: false } },
-    });
+    const { clock, h } = await startLimited();
     const search = () =>
       h.discord.runCommand(h.userId, h.discord.channelId, 'memory', { query: 'offsite' }, 'search');
     // A search answers in its deferred reply's edit; a refusal comes at once, in place of the deferral.

@@ -14,7 +14,14 @@ import {
   showJson,
 } from './toolForgePrompts.ts';
 import type { ToolForge, ToolForgeRequest, ToolForgeResult, ToolScope } from './toolPorts.ts';
-import { type ForgeAttempt, type StoredTool, type ToolTestRecord, visibleIn } from './toolRegistry.ts';
+import {
+  type ForgeAttempt,
+  mayExtend,
+  type StoredTool,
+  type ToolManifest,
+  ToolNameTaken,
+  type ToolTestRecord,
+} from './toolRegistry.ts';
 import { type ToolService, toolInfo } from './toolService.ts';
 
 /**
@@ -200,39 +207,7 @@ async function registerTool(
   attempts: ForgeAttempt[],
 ): Promise<StoredTool> {
   const { deps } = forge;
-  const forgedFor = request.forgedFor ?? undefined;
-  // The names other processes took since the last look count too.
-  await deps.tools.registry.refresh();
-  const name = freeName(deps.tools, designed.name, request.guildId ?? null, forgedFor);
-  if (name !== designed.name) {
-    forge.logger.info(
-      { tool: name, designed: designed.name },
-      'the designed name is another’s tool; forged under its own',
-    );
-  }
-  // Named and written in one synchronous stretch (in a folder): no other forge of this process
-  // can take the name in between. In a database the version is chosen under a lock as it is written.
-  const tool = await deps.tools.registry.register(
-    {
-      name,
-      description: designed.description,
-      spec: designed.spec,
-      entry: 'run',
-      inputSchema: designed.inputSchema,
-      tests: implemented.records,
-      attempts,
-      rounds: implemented.round,
-      model: implemented.model,
-      codexVersion: deps.codexVersion(),
-      createdAt: new Date(deps.clock.now()).toISOString(),
-      requestedBy: request.requestedBy,
-      ...(forgedFor ? { forgedFor } : {}),
-      conversationId: request.conversationId,
-      ...(request.guildId ? { guildId: request.guildId } : {}),
-      ...(request.placeId ? { channelId: request.placeId } : {}),
-    },
-    implemented.code,
-  );
+  const tool = await registerUnderFreeName(forge, request, designed, implemented, attempts);
   await deps.tools.index(tool);
   forge.logger.info(
     { tool: tool.manifest.name, version: tool.manifest.version, rounds: implemented.round },
@@ -246,6 +221,66 @@ async function registerTool(
     ...(request.channelId ? { channelId: request.channelId } : {}),
   });
   return tool;
+}
+
+/** How many times the forge names a tool afresh when another process took the name first. */
+const NAMING_TRIES = 3;
+
+/**
+ * Writes the tool under its designed name, or a free one where that is another's (`freeName`).
+ * Named and written in one synchronous stretch (in a folder): no other forge of this process can
+ * take the name in between. In a database another process may: the store refuses a name taken
+ * since this look (`ToolNameTaken`), and the forge looks again.
+ */
+async function registerUnderFreeName(
+  forge: Forge,
+  request: ToolForgeRequest,
+  designed: ToolDesign & { spec: string },
+  implemented: Implementation,
+  attempts: ForgeAttempt[],
+): Promise<StoredTool> {
+  const { deps } = forge;
+  const forgedFor = request.forgedFor ?? undefined;
+  const owner = {
+    requestedBy: request.requestedBy,
+    ...(forgedFor ? { forgedFor } : {}),
+    ...(request.guildId ? { guildId: request.guildId } : {}),
+  };
+  for (let tries = 1; ; tries++) {
+    // The names other processes took since the last look count too.
+    await deps.tools.registry.refresh();
+    const name = freeName(deps.tools, designed.name, owner);
+    if (name !== designed.name) {
+      forge.logger.info(
+        { tool: name, designed: designed.name },
+        'the designed name is another’s tool; forged under its own',
+      );
+    }
+    try {
+      return await deps.tools.registry.register(
+        {
+          name,
+          description: designed.description,
+          spec: designed.spec,
+          entry: 'run',
+          inputSchema: designed.inputSchema,
+          tests: implemented.records,
+          attempts,
+          rounds: implemented.round,
+          model: implemented.model,
+          codexVersion: deps.codexVersion(),
+          createdAt: new Date(deps.clock.now()).toISOString(),
+          ...owner,
+          conversationId: request.conversationId,
+          ...(request.placeId ? { channelId: request.placeId } : {}),
+        },
+        implemented.code,
+      );
+    } catch (error) {
+      if (!(error instanceof ToolNameTaken) || tries >= NAMING_TRIES) throw error;
+      forge.logger.info({ tool: name }, 'another process took the tool name meanwhile; naming it again');
+    }
+  }
 }
 
 function refusal(
@@ -266,21 +301,20 @@ function refusal(
 }
 
 /**
- * `name`, or `name_2`, `name_3`, … when a tool of that name is not `owner`'s to extend: it belongs
- * to another server, or another member (or the architect) forged it (`ownerOf`).
+ * `name`, or `name_2`, `name_3`, … when a tool of that name is not the new tool's to extend
+ * (`mayExtend`): it belongs to another server, or another member (or the architect) forged it.
  */
 function freeName(
   tools: ToolService,
   name: string,
-  guildId: string | null,
-  owner: string | undefined,
+  tool: Pick<ToolManifest, 'guildId' | 'forgedFor' | 'requestedBy'>,
 ): string {
   const { registry } = tools;
-  const taken = (candidate: string) => {
-    if (registry.versions(candidate).length === 0) return false;
-    const newest = registry.get(candidate)?.manifest;
-    return !newest || !visibleIn(newest, guildId) || !registry.ownedBy(candidate, owner);
-  };
+  const taken = (candidate: string) =>
+    !mayExtend(
+      registry.versions(candidate).map((version) => registry.get(candidate, version)?.manifest),
+      tool,
+    );
   let candidate = name;
   for (let n = 2; taken(candidate); n++) candidate = `${name.slice(0, 44)}_${n}`;
   return candidate;

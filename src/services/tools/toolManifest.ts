@@ -89,6 +89,31 @@ export function ownerOf(manifest: Pick<ToolManifest, 'forgedFor' | 'requestedBy'
   return DISCORD_ID.test(manifest.requestedBy) ? manifest.requestedBy : undefined;
 }
 
+/**
+ * Whether a new tool may become the next version of the tool whose versions are `existing`
+ * (oldest first; undefined where one cannot be read): the newest is of its server, or of none,
+ * and every version is its owner's (`ownerOf`). The forge names tools by this rule, and a store
+ * shared by processes checks it again as it writes, under its lock.
+ */
+export function mayExtend(
+  existing: readonly (Pick<ToolManifest, 'guildId' | 'forgedFor' | 'requestedBy'> | undefined)[],
+  tool: Pick<ToolManifest, 'guildId' | 'forgedFor' | 'requestedBy'>,
+): boolean {
+  const newest = existing.at(-1);
+  if (existing.length === 0) return true;
+  if (!newest || !visibleIn(newest, tool.guildId ?? null)) return false;
+  const owner = ownerOf(tool);
+  return existing.every((version) => version !== undefined && ownerOf(version) === owner);
+}
+
+/** A tool's name was taken by another owner's forge between the forge's look and its write. */
+export class ToolNameTaken extends Error {
+  constructor(readonly toolName: string) {
+    super(`the tool name "${toolName}" is another's now`);
+    this.name = 'ToolNameTaken';
+  }
+}
+
 /** Whether a tool was forged in one of `channelIds` (absent: anywhere); a tool of no known place passes. */
 export function forgedIn(
   manifest: Pick<ToolManifest, 'channelId'>,

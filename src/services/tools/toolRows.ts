@@ -7,10 +7,12 @@ import type { Logger } from '../logger.ts';
 import type { ToolFolder } from './toolFolder.ts';
 import {
   manifestSchema,
+  mayExtend,
   type NewTool,
   parseStoredTool,
   type StoredTool,
   TOOL_NAME_PATTERN,
+  ToolNameTaken,
   type ToolStorage,
 } from './toolManifest.ts';
 
@@ -52,6 +54,15 @@ const migrations: readonly Migration[] = [
     },
   },
 ];
+
+/** A stored manifest, or undefined when it cannot be read (such a version is nobody's: `mayExtend`). */
+function manifestOf(json: string) {
+  try {
+    return manifestSchema.parse(JSON.parse(json));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Counts a change to the shelf; returns the new count. */
 async function bump(tx: SqlSession): Promise<number> {
@@ -114,13 +125,16 @@ export class ToolRows extends SqlStore implements ToolStorage {
   async write(tool: NewTool, code: string): Promise<StoredTool> {
     if (!TOOL_NAME_PATTERN.test(tool.name)) throw new Error(`invalid tool name "${tool.name}"`);
     // The next version and its row in one transaction under the tools' lock: two processes
-    // forging the same name make two versions, never one twice.
+    // forging the same name make two versions, never one twice; and a name another owner took
+    // since the forge looked is refused (the forge picks another), never extended.
     const { row, counter, stored } = await this.transaction(async (tx) => {
-      const newest = await tx.get<{ version: number | null }>(
-        'SELECT MAX(version) AS version FROM tools WHERE name = ?',
+      const versions = await tx.all<{ version: number; manifest: string }>(
+        'SELECT version, manifest FROM tools WHERE name = ? ORDER BY version',
         [tool.name],
       );
-      const version = Number(newest?.version ?? 0) + 1;
+      const manifests = versions.map((v) => manifestOf(v.manifest));
+      if (!mayExtend(manifests, tool)) throw new ToolNameTaken(tool.name);
+      const version = Number(versions.at(-1)?.version ?? 0) + 1;
       const manifest = manifestSchema.parse({ ...tool, version, codeSha256: sha256(code) });
       const written: ToolRow = { name: tool.name, version, manifest: JSON.stringify(manifest), code };
       await tx.run('INSERT INTO tools (name, version, manifest, code) VALUES (?, ?, ?, ?)', [

@@ -28,6 +28,20 @@ const member = (id: string, bits: { allow?: bigint; deny?: bigint }): OverwriteF
   type: 'member',
 });
 
+/** A server of roles `ids` with the permissions drawn for them (@everyone's too). */
+const smallServer = (
+  ids: readonly string[],
+  perms: { everyone: bigint } & Record<string, bigint>,
+): GuildFacts => ({
+  id: 'g',
+  ownerId: 'owner',
+  roles: new Map([['g', perms.everyone], ...ids.map((id) => [id, perms[id] ?? 0n] as const)]),
+});
+
+/** Every set of roles a member could hold of `ids`. */
+const roleSubsets = (ids: readonly string[]) =>
+  Array.from({ length: 1 << ids.length }, (_, mask) => ids.filter((_, i) => mask & (1 << i)));
+
 describe('canView, by Discord’s rules', () => {
   it('applies the overwrites of all the member’s roles at once: one role’s allow beats another’s deny', () => {
     const room = [role('member', { deny: VIEW }), role('staff', { allow: VIEW })];
@@ -103,14 +117,8 @@ describe('everyReaderCanView', () => {
         overwrites,
         overwrites,
         (perms, from, to) => {
-          const server: GuildFacts = {
-            id: 'g',
-            ownerId: 'owner',
-            roles: new Map([['g', perms.everyone], ...ids.map((id) => [id, perms[id as 'a']] as const)]),
-          };
-          const subsets = Array.from({ length: 1 << ids.length }, (_, mask) =>
-            ids.filter((_, i) => mask & (1 << i)),
-          );
+          const server = smallServer(ids, perms);
+          const subsets = roleSubsets(ids);
           const brute = subsets.every(
             (held) => !canView(server, from, { roles: held }) || canView(server, to, { roles: held }),
           );
@@ -140,14 +148,8 @@ describe('everyReaderCanView', () => {
         overwrites,
         overwrites,
         (perms, from, to) => {
-          const server: GuildFacts = {
-            id: 'g',
-            ownerId: 'owner',
-            roles: new Map([['g', perms.everyone], ...ids.map((id) => [id, perms[id as 'a']] as const)]),
-          };
-          const subsets = Array.from({ length: 1 << ids.length }, (_, mask) =>
-            ids.filter((_, i) => mask & (1 << i)),
-          );
+          const server = smallServer(ids, perms);
+          const subsets = roleSubsets(ids);
           const someoneLeaks = ['m1', 'm2', undefined].some((id) =>
             subsets.some(
               (held) =>

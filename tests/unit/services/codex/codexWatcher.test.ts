@@ -59,6 +59,16 @@ function watching(path: string, clock: ManualClock, extra: Partial<Parameters<ty
   return { edits, refusals };
 }
 
+/** A codex at version 1 in a folder of its own, watched through watches the test fires by hand. */
+function handWatched() {
+  const dir = folder();
+  const path = join(dir, 'codex.toml');
+  writeFileSync(path, 'version = 1\n');
+  const clock = new ManualClock();
+  const watches = handWatches();
+  return { dir, path, clock, watches, ...watching(path, clock, { watchFolder: watches.watchFolder }) };
+}
+
 /**
  * Moves the manual clock on while the real file system's events come in, until `done` holds:
  * each step lets the events arrive, then passes a quiet period.
@@ -72,12 +82,7 @@ async function settle(clock: ManualClock, done: () => boolean): Promise<void> {
 
 describe('the codex watcher', () => {
   it('reads a file written in two parts only once it is whole and still', async () => {
-    const dir = folder();
-    const path = join(dir, 'codex.toml');
-    writeFileSync(path, 'version = 1\n');
-    const clock = new ManualClock();
-    const watches = handWatches();
-    const { edits } = watching(path, clock, { watchFolder: watches.watchFolder });
+    const { dir, path, clock, watches, edits } = handWatched();
 
     // The first half lands, and the edit settles.
     writeFileSync(path, 'version = 2\n[personas.ALFRED]\n');
@@ -98,12 +103,7 @@ describe('the codex watcher', () => {
   });
 
   it('ignores entries of its folder that are not on the way to the codex', async () => {
-    const dir = folder();
-    const path = join(dir, 'codex.toml');
-    writeFileSync(path, 'version = 1\n');
-    const clock = new ManualClock();
-    const watches = handWatches();
-    const { edits } = watching(path, clock, { watchFolder: watches.watchFolder });
+    const { dir, path, clock, watches, edits } = handWatched();
 
     writeFileSync(path, 'version = 2\n');
     watches.fire(dir, 'interactions.sqlite-wal');
@@ -160,12 +160,7 @@ describe('the codex watcher', () => {
   });
 
   it('refuses a 50 MB codex unread, saying the file, its size and the limit, once', async () => {
-    const dir = folder();
-    const path = join(dir, 'codex.toml');
-    writeFileSync(path, 'version = 1\n');
-    const clock = new ManualClock();
-    const watches = handWatches();
-    const { edits, refusals } = watching(path, clock, { watchFolder: watches.watchFolder });
+    const { dir, path, clock, watches, edits, refusals } = handWatched();
 
     truncateSync(path, 50 * 1024 * 1024);
     watches.fire(dir, 'codex.toml');

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sameJson } from '../../../../src/services/tools/runToolTests.ts';
 import { ToolFolder } from '../../../../src/services/tools/toolFolder.ts';
-import { type ToolManifest, ToolRegistry, toToolName } from '../../../../src/services/tools/toolRegistry.ts';
+import {
+  type ToolManifest,
+  ToolNameTaken,
+  ToolRegistry,
+  toToolName,
+} from '../../../../src/services/tools/toolRegistry.ts';
 import { ToolRows } from '../../../../src/services/tools/toolRows.ts';
 import { regexKeywordIn } from '../../../../src/services/tools/toolSchema.ts';
 import { tempFolders } from '../../../support/fixtures.ts';
@@ -168,6 +173,26 @@ describe.each(backends)('the tool registry in rows on $name, shared by processes
     await registries[0]!.refresh();
     expect(registries[0]!.versions('add')).toHaveLength(9);
     await Promise.all(registries.map((registry) => registry.close()));
+  });
+
+  it('refuses a name another owner’s process took since its last look: it never becomes their version', async () => {
+    const location = await backend.location(folders.folder());
+    const [one, two] = [
+      new ToolRegistry(await ToolRows.open(location)),
+      new ToolRegistry(await ToolRows.open(location)),
+    ];
+    const forgedFor = (member: string) => ({ ...manifest('mailer'), forgedFor: member });
+    await one.register(forgedFor('111111111111111111'), 'function run() { return 1; }');
+    // Two has not looked since: the name seemed free to its forge.
+    await expect(
+      two.register(forgedFor('222222222222222222'), 'function run() { return 2; }'),
+    ).rejects.toBeInstanceOf(ToolNameTaken);
+    // The owner's own next version is written as ever.
+    const again = await two.register(forgedFor('111111111111111111'), 'function run() { return 3; }');
+    expect(again.manifest.version).toBe(2);
+    await one.refresh();
+    expect(one.get('mailer')?.code).toContain('return 3');
+    await Promise.all([one.close(), two.close()]);
   });
 
   it('takes in the forge folder’s tools the first time, and only then', async () => {
