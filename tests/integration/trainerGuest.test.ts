@@ -73,7 +73,8 @@ describe('a fine-tune’s trainer as a guest of the bot', () => {
       finishedAt: 2,
     });
     expect((await h.runtime.memory.stats()).pending).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The query waits in the model queue, so it has not gone to the server: no wait on real time proves it.
+    expect(h.runtime.limiter.waiting).toBe(1);
     expect(embeds(h)).toBe(before);
 
     writeFileSync(join(h.dataDir, 'finetune', 'ft1', 'adapter', 'release'), '');
