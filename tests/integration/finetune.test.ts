@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { examPath, readExam } from '../../src/services/finetune/exam.ts';
 import { GENERAL_EXAM } from '../../src/services/finetune/generalExam.ts';
 import { ManualClock, waitUntil } from '../support/clock.ts';
-import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
+import { FINETUNE_TEST_ENV, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { BASE_PROMPTING } from '../support/ollamaRegistry.ts';
@@ -17,20 +17,8 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const ENV = {
-  FINETUNE_COMMAND: FAKE_TRAINER,
-  // The fake trainer takes its mode from the environment; the trainer gets only what FINETUNE_ENV adds.
-  FINETUNE_ENV: 'FAKE_TRAINER_*',
-  FINETUNE_HOLDOUT: '0.5',
-  FINETUNE_EVAL_PROMPTS: '6',
-  FINETUNE_PROMOTE_RULE: 'majority',
-  // Most tests here are about the job, not who promotes: a better candidate is swapped in at once.
-  FINETUNE_PROMOTION: 'auto',
-  MEMORY_RECALL_K: '0',
-};
-
 async function start(env: Record<string, string> = {}, overrides: Parameters<typeof startHarness>[0] = {}) {
-  harness = await startHarness({ ...overrides, env: { ...ENV, ...env } });
+  harness = await startHarness({ ...overrides, env: { ...FINETUNE_TEST_ENV, ...env } });
   writeGolden(harness.dataDir, 'ROBIN', 24);
   return harness;
 }
@@ -407,7 +395,7 @@ describe('the frozen exam', () => {
 
   it('refuses before training when the exam is too small for the rule to ever promote, and says why', async () => {
     harness = await startHarness({
-      env: { ...ENV, FINETUNE_PROMOTE_RULE: 'lower-bound', FINETUNE_EVAL_PROMPTS: '20' },
+      env: { ...FINETUNE_TEST_ENV, FINETUNE_PROMOTE_RULE: 'lower-bound', FINETUNE_EVAL_PROMPTS: '20' },
     });
     const h = harness;
     writeGolden(h.dataDir, 'ROBIN', 2);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADDRESS } from '../../src/shared/hostDetails.ts';
-import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
+import { FINETUNE_TEST_ENV, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, spoken, startHarness } from '../support/harness.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
@@ -31,14 +31,7 @@ async function startRobinOnTwoHosts() {
   const gpu2 = await OllamaEmulator.start({ models: all });
   gpus = [gpu1, gpu2];
   harness = await startHarness({
-    env: {
-      FINETUNE_COMMAND: FAKE_TRAINER,
-      FINETUNE_HOLDOUT: '0.5',
-      FINETUNE_EVAL_PROMPTS: '6',
-      FINETUNE_PROMOTE_RULE: 'majority',
-      FINETUNE_PROMOTION: 'auto',
-      MEMORY_RECALL_K: '0',
-    },
+    env: FINETUNE_TEST_ENV,
     codex: (codex) => {
       codex.personas.ROBIN.hosts = [gpu1.url, gpu2.url];
     },

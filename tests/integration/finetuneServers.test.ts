@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
+import { FINETUNE_TEST_ENV, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
 import { TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
@@ -20,18 +20,7 @@ afterEach(async () => {
 
 async function start(env: Record<string, string> = {}) {
   harness = await startHarness({
-    env: {
-      FINETUNE_COMMAND: FAKE_TRAINER,
-      // The fake trainer takes its mode from the environment; the trainer gets only what FINETUNE_ENV adds.
-      FINETUNE_ENV: 'FAKE_TRAINER_*',
-      FINETUNE_HOLDOUT: '0.5',
-      FINETUNE_EVAL_PROMPTS: '6',
-      FINETUNE_PROMOTE_RULE: 'majority',
-      // These tests follow a candidate onto its server: a better one is swapped in at once.
-      FINETUNE_PROMOTION: 'auto',
-      MEMORY_RECALL_K: '0',
-      ...env,
-    },
+    env: { ...FINETUNE_TEST_ENV, ...env },
   });
   writeGolden(harness.dataDir, 'ROBIN', 24);
   return harness;

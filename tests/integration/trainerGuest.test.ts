@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.ts';
-import { FAKE_TRAINER, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
+import { FINETUNE_TEST_ENV, scriptEvaluation, writeGolden } from '../support/finetuneScripts.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 
 /** The trainer is a guest: what it names is checked, and while it holds the GPU nothing else uses it. */
@@ -16,17 +16,8 @@ afterEach(async () => {
 
 async function start() {
   harness = await startHarness({
-    env: {
-      FINETUNE_COMMAND: FAKE_TRAINER,
-      // The fake trainer takes its mode from the environment; the trainer gets only what FINETUNE_ENV adds.
-      FINETUNE_ENV: 'FAKE_TRAINER_*',
-      FINETUNE_HOLDOUT: '0.5',
-      FINETUNE_EVAL_PROMPTS: '6',
-      FINETUNE_PROMOTE_RULE: 'majority',
-      FINETUNE_PROMOTION: 'auto',
-      FINETUNE_EXCLUSIVE: 'true',
-      MEMORY_RECALL_K: '0',
-    },
+    // While the trainer runs, nothing else uses the GPU.
+    env: { ...FINETUNE_TEST_ENV, FINETUNE_EXCLUSIVE: 'true' },
   });
   writeGolden(harness.dataDir, 'ROBIN', 24);
   return harness;
@@ -82,7 +73,8 @@ describe('a fine-tune’s trainer as a guest of the bot', () => {
       finishedAt: 2,
     });
     expect((await h.runtime.memory.stats()).pending).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The query waits in the model queue, so it has not gone to the server: no wait on real time proves it.
+    expect(h.runtime.limiter.waiting).toBe(1);
     expect(embeds(h)).toBe(before);
 
     writeFileSync(join(h.dataDir, 'finetune', 'ft1', 'adapter', 'release'), '');

@@ -7,6 +7,22 @@ import type { EmulatedRequest, OllamaEmulator } from './ollamaEmulator.ts';
 /** The trainer the tests run: the fake that speaks the trainer's contract (modes by environment). */
 export const FAKE_TRAINER = `node ${join(REPO_ROOT, 'tests', 'support', 'fakeTrainer.mjs')}`;
 
+/**
+ * The settings the fine-tune tests start the bot with: the fake trainer (it takes its mode from the
+ * environment, and the trainer gets only what FINETUNE_ENV adds), an exam the majority rule can
+ * promote on from 24 golden samples, a better candidate swapped in at once (most tests are about
+ * the job, not who promotes), and no recall in the dialogues.
+ */
+export const FINETUNE_TEST_ENV: Readonly<Record<string, string>> = {
+  FINETUNE_COMMAND: FAKE_TRAINER,
+  FINETUNE_ENV: 'FAKE_TRAINER_*',
+  FINETUNE_HOLDOUT: '0.5',
+  FINETUNE_EVAL_PROMPTS: '6',
+  FINETUNE_PROMOTE_RULE: 'majority',
+  FINETUNE_PROMOTION: 'auto',
+  MEMORY_RECALL_K: '0',
+};
+
 /** Writes `count` golden samples for a persona, as curation would (each a distinct conversation). */
 export function writeGolden(dataDir: string, persona: string, count: number, start = 0): void {
   const folder = join(dataDir, 'golden');

@@ -3,7 +3,7 @@ import type { LlmProvider } from '../llm/chatModel.ts';
 import type { FinetuneRuntime } from './fineTunerDeps.ts';
 import type { JobProgress } from './jobProgress.ts';
 import type { Registration, RegistrationRequest, TrainerExport } from './registrar.ts';
-import { type ModelServer, SERVER_NAMES, serversOf } from './serving.ts';
+import { at, type ModelServer, SERVER_NAMES, serversOf } from './serving.ts';
 
 /**
  * A candidate's servers: every server that serves its persona (each of the codex's `hosts`, else
@@ -31,9 +31,6 @@ function nameOf(provider: LlmProvider, servers: readonly ModelServer[], server: 
   const place = servers.length > 1 ? ` (host ${servers.indexOf(server) + 1} of ${servers.length})` : '';
   return `${SERVER_NAMES[provider]} at ${server.address}${place}`;
 }
-
-/** The log's fields for a server: its address, where it is one of a persona's `hosts`. */
-const at = (server: ModelServer) => (server.address === undefined ? {} : { server: server.address });
 
 /** What a refusal says, for the operator and for the public: `<why>: <the server's reason>` each. */
 function refusal(why: string, error: unknown): { error: string; publicError: string } {

@@ -69,14 +69,17 @@ export function readSamples(path: string): GoldenSample[] {
     .flatMap((line) => sampleOf(line) ?? []);
 }
 
+/** A persona's golden set and anchor set, as read. */
+export interface GoldenSets {
+  golden: GoldenSample[];
+  anchor: GoldenSample[];
+}
+
 /**
  * A persona's golden set and anchor set, read through the golden store (files or a table) as
  * streams of lines; a line that is no sample is skipped, as in a file.
  */
-export async function readGoldenSets(
-  golden: GoldenReader,
-  persona: string,
-): Promise<{ golden: GoldenSample[]; anchor: GoldenSample[] }> {
+export async function readGoldenSets(golden: GoldenReader, persona: string): Promise<GoldenSets> {
   const read = async (set: GoldenSetKind) => {
     const samples: GoldenSample[] = [];
     for await (const line of golden.lines(persona, set)) {
@@ -170,6 +173,8 @@ function writeSamples(path: string, samples: readonly GoldenSample[], hash: Runn
 export async function snapshotDataset(options: {
   /** Where the sets are read: the golden store (default: the files under `dataDir`). */
   golden?: GoldenReader;
+  /** The sets as already read (a job reads them once, for its exam and its dataset); else read here. */
+  sets?: GoldenSets;
   dataDir: string;
   persona: string;
   folder: string;
@@ -178,10 +183,8 @@ export async function snapshotDataset(options: {
   exclude?: (sample: GoldenSample) => boolean;
   policy?: SnapshotPolicy;
 }): Promise<DatasetSnapshot> {
-  const { golden, anchor } = await readGoldenSets(
-    options.golden ?? goldenFiles(options.dataDir),
-    options.persona,
-  );
+  const { golden, anchor } =
+    options.sets ?? (await readGoldenSets(options.golden ?? goldenFiles(options.dataDir), options.persona));
   const hashes = await hashesOf([...anchor, ...golden]);
   // Each content once, the anchor set first: within a member's share, their anchor samples stay.
   const admitted = admitSamples(

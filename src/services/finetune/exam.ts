@@ -6,6 +6,7 @@ import { writeFileDurablyAsync } from '../durableWrite.ts';
 import type { ChatMessage } from '../llm/chatModel.ts';
 import {
   type GoldenSample,
+  type GoldenSets,
   goldenFiles,
   isHeldOut,
   readGoldenSets,
@@ -93,6 +94,8 @@ export const examText = (entries: readonly ExamEntry[]) =>
 export interface DrawOptions {
   /** Where the golden sets are read: the golden store (default: the files under `dataDir`). */
   golden?: GoldenReader;
+  /** The sets as already read (a job reads them once, for its exam and its dataset); else read here. */
+  sets?: GoldenSets;
   dataDir: string;
   persona: string;
   /** `FINETUNE_HOLDOUT`: the share of the golden set held out by content hash, whence the exam draws. */
@@ -128,7 +131,8 @@ async function hashesOf(samples: readonly GoldenSample[], into = new Set<string>
  */
 export async function drawExam(options: DrawOptions): Promise<Exam> {
   const path = examPath(options.dataDir, options.persona);
-  const sets = await readGoldenSets(options.golden ?? goldenFiles(options.dataDir), options.persona);
+  const sets =
+    options.sets ?? (await readGoldenSets(options.golden ?? goldenFiles(options.dataDir), options.persona));
   const golden = sets.golden;
   const anchored = await hashesOf(sets.anchor);
   const present = await hashesOf(golden, new Set(anchored));

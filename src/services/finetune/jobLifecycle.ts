@@ -95,7 +95,8 @@ type RepairDeps = Pick<FinetuneRuntime, 'store' | 'owners' | 'dataDir' | 'clock'
  * Ends as failed the running job whose process died (this bot before its restart, or another
  * process: `processOwner.ts`): it cannot be resumed, its trainer died with it (or is stopped here),
  * and the GPU lock it holds is released. A job a live process runs is left alone. Returns
- * whether it ended one.
+ * whether it no longer runs, failed (here, or by another process first: only the one that ended
+ * it logs so).
  */
 export async function endInterruptedJob(
   deps: RepairDeps,
@@ -115,21 +116,25 @@ export async function endInterruptedJob(
     }
   }
   const { id } = stuck;
-  // Unless another process ended it first: only a job still running is failed.
+  // Unless another process ended it first: only a job still running is failed, and said so once.
+  let endedHere = false;
   const ended = await store.update(
     id,
-    (job) =>
-      job.state === 'running'
+    (job) => {
+      endedHere = job.state === 'running';
+      return endedHere
         ? {
             state: 'failed',
             stage: 'done',
             error: 'the bot stopped in the middle of the job',
             finishedAt: deps.clock.now(),
           }
-        : {},
+        : {};
+    },
     deps.clock.now(),
   );
-  log.warn({ job: id }, 'a fine-tune interrupted by a restart ended as failed; the GPU lock is released');
+  if (endedHere)
+    log.warn({ job: id }, 'a fine-tune interrupted by a restart ended as failed; the GPU lock is released');
   return ended.state === 'failed';
 }
 

@@ -7,7 +7,7 @@ import type { ChatMessage } from '../llm/chatModel.ts';
 import { BACKGROUND_PRIORITY } from '../llm/limiter.ts';
 import type { Persona } from '../personas.ts';
 import { askServer, type JobServer, registerOnServers } from './candidateServers.ts';
-import { type DatasetSnapshot, snapshotDataset } from './datasetSnapshot.ts';
+import { type DatasetSnapshot, goldenFiles, readGoldenSets, snapshotDataset } from './datasetSnapshot.ts';
 import { evaluate, PAIRWISE_SCHEMA } from './evaluation.ts';
 import { drawExam, type Exam, examPrompts, examText, tooSmall } from './exam.ts';
 import type { FinetuneRuntime } from './fineTunerDeps.ts';
@@ -78,8 +78,10 @@ export async function freezeDataset(
 ): Promise<{ snapshot: DatasetSnapshot; exam: Exam }> {
   const { settings } = deps;
   const scope = settings.scope ?? 'public';
+  // Read once, for the exam and the dataset: both see the sets as they were at this moment.
+  const sets = await readGoldenSets(deps.golden ?? goldenFiles(deps.dataDir), progress.job.persona);
   const exam = await drawExam({
-    ...(deps.golden ? { golden: deps.golden } : {}),
+    sets,
     dataDir: deps.dataDir,
     persona: progress.job.persona,
     holdoutShare: settings.holdout,
@@ -95,7 +97,7 @@ export async function freezeDataset(
       'the exam grew, or lost prompts whose samples left the golden set',
     );
   const snapshot = await snapshotDataset({
-    ...(deps.golden ? { golden: deps.golden } : {}),
+    sets,
     dataDir: deps.dataDir,
     persona: progress.job.persona,
     folder,

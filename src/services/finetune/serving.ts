@@ -80,7 +80,7 @@ function placesOf(deps: ServingDeps, version: ModelVersion, which: 'now' | 'all'
 }
 
 /** The log's fields for a server: its address, where it is one of a persona's `hosts`. */
-const at = (server: ModelServer) => (server.address === undefined ? {} : { server: server.address });
+export const at = (server: ModelServer) => (server.address === undefined ? {} : { server: server.address });
 
 /** The record of a persona's version (none for 0, the codex's own model). */
 const recordOf = async (deps: Pick<FinetuneRuntime, 'store'>, persona: string, version: number) =>

@@ -30,7 +30,8 @@ export interface ServerQueue {
   readonly waiting: number;
   /**
    * Holds every new call until the returned function is called (the GPU is lent to a
-   * fine-tune); waiting callers are told `reason`. Calls already running finish.
+   * fine-tune); waiting callers are told `reason`. Calls already running finish. Holds may
+   * overlap: calls go on once every one is released.
    */
   hold(reason: string): () => void;
   /** Why calls are held, if they are. */
@@ -67,23 +68,26 @@ export function createServerQueue(
   onWaited?: (ms: number) => void,
 ): ServerQueue {
   const queue = new PQueue({ concurrency });
-  let heldFor: string | undefined;
+  /**
+   * The holds in force, each by its reason: the queue starts again only when the last is released
+   * (holds may overlap: the limiter's `hold` may be asked again before the first is released).
+   */
+  const holds = new Set<{ reason: string }>();
+  const heldReason = () => [...holds].at(-1)?.reason;
   /** The waiting calls that leave the queue when a hold begins. */
   const leaving = new Set<AbortController>();
   return {
     get heldFor() {
-      return heldFor;
+      return heldReason();
     },
     hold(reason) {
-      heldFor = reason;
+      const hold = { reason };
+      holds.add(hold);
       queue.pause();
       for (const leave of leaving) leave.abort(heldError(reason));
       leaving.clear();
-      let released = false;
       return () => {
-        if (released) return;
-        released = true;
-        heldFor = undefined;
+        if (!holds.delete(hold) || holds.size > 0) return;
         queue.start();
       };
     },
@@ -96,6 +100,7 @@ export function createServerQueue(
     },
     run(task, options = {}) {
       options.signal?.throwIfAborted();
+      const heldFor = heldReason();
       if (options.leaveWhenHeld && heldFor !== undefined) return Promise.reject(heldError(heldFor));
       const priority = options.priority ?? 0;
       const mustWait = queue.isPaused || queue.pending >= concurrency || queue.size > 0;

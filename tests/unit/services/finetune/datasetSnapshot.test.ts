@@ -6,6 +6,7 @@ import { GoldenTable } from '../../../../src/services/curation/goldenTable.ts';
 import type { GoldenSample as CuratedSample } from '../../../../src/services/curation/sample.ts';
 import { createEventBus } from '../../../../src/services/eventBus.ts';
 import {
+  goldenFiles,
   goldenPaths,
   readSamples,
   snapshotDataset,
@@ -127,6 +128,50 @@ describe('freezing a dataset', () => {
       datasetHash: snapshot.hash,
     });
   }, 60_000);
+});
+
+describe('a job freezing its exam and its dataset', () => {
+  it('reads each golden set once, for both', async () => {
+    const dataDir = folders.folder();
+    writeGolden(dataDir, 'ROBIN', 40);
+    store = await FinetuneStore.open({ dataDir });
+    const clock = new ManualClock();
+    const begun = await store.begin({
+      persona: 'ROBIN',
+      trigger: 'command',
+      requestedBy: 'a',
+      state: 'running',
+      stage: 'snapshot',
+      base: 'unsloth/Llama-3.2-1B-Instruct',
+      fromModel: 'robin-test',
+      startedAt: clock.now(),
+      updatedAt: clock.now(),
+      losses: [],
+    });
+    if (!begun.ok) throw new Error('no job');
+    const log = createSilentLogger();
+    const progress = new JobProgress({ store, bus: createEventBus(), clock, log }, begun.job);
+    const files = goldenFiles(dataDir);
+    const reads: string[] = [];
+    const golden = {
+      lines: (persona: string, set: 'golden' | 'anchor') => {
+        reads.push(`${persona} ${set}`);
+        return files.lines(persona, set);
+      },
+    };
+    const settings = { holdout: 0.5, evalPrompts: 6, rule: 'majority', memberShare: 1 } as FinetuneSettings;
+    const { snapshot, exam } = await freezeDataset(
+      { dataDir, golden, settings, clock, log },
+      progress,
+      join(dataDir, 'finetune', begun.job.id),
+    );
+    expect(reads).toEqual(['ROBIN golden', 'ROBIN anchor']);
+    expect(snapshot.golden).toBe(40);
+    expect(exam.summary.prompts).toBe(6);
+    // The exam's prompts are never trained on.
+    const trained = readFileSync(snapshot.trainPath, 'utf8');
+    for (const entry of exam.heldOut) expect(trained).not.toContain(JSON.stringify(entry.messages.at(-1)));
+  });
 });
 
 describe('a dataset frozen from the golden table (DATABASE_URL)', () => {

@@ -7,7 +7,7 @@ import { type ProcessOwner, processOwner } from '../../../../src/services/db/pro
 import { ACTIVE_REFRESH_MS } from '../../../../src/services/finetune/activeModels.ts';
 import { type FinetuneJob, FinetuneStore } from '../../../../src/services/finetune/finetuneStore.ts';
 import { endInterruptedJob } from '../../../../src/services/finetune/jobLifecycle.ts';
-import { createSilentLogger } from '../../../../src/services/logger.ts';
+import { createLogger, createSilentLogger } from '../../../../src/services/logger.ts';
 import { flush, ManualClock, waitUntil } from '../../../support/clock.ts';
 import { tempFolders } from '../../../support/fixtures.ts';
 import { usePostgres, useStoreBackends } from '../../../support/postgres.ts';
@@ -234,6 +234,26 @@ describe('a job left running by a process that died, with PostgreSQL', () => {
 });
 
 describe('a job left running, with one process (SQLite)', () => {
+  it('is ended, and said to be, once when two repairs saw it running', async () => {
+    const dataDir = folders.folder();
+    const store = await openStore({ dataDir });
+    const begun = await store.begin(fields('ROBIN', 1, 'a process that died'));
+    if (!begun.ok) throw new Error('not begun');
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'warn',
+      format: 'json',
+      destination: { write: (line) => lines.push(line) },
+    });
+    const repair = { store, owners: processOwner(), dataDir, clock: new ManualClock(), log };
+    const stuck = await store.running();
+    // Two processes read it running; each ends it when it can.
+    expect(await endInterruptedJob(repair, stuck)).toBe(true);
+    expect(await endInterruptedJob(repair, stuck)).toBe(true);
+    expect(await store.get('ft1')).toMatchObject({ state: 'failed' });
+    expect(lines.filter((line) => line.includes('interrupted by a restart'))).toHaveLength(1);
+  });
+
   it('belongs to a process that died unless this very process began it', async () => {
     const owners = processOwner();
     expect(await owners.claim()).toBe(true);

@@ -243,4 +243,29 @@ describe('a limiter over several model servers', () => {
     expect(limiter.heldFor).toBeUndefined();
     await expect(Promise.all(waiting)).resolves.toEqual(['ran', 'ran']);
   });
+
+  it('keeps calls held until every overlapping hold is released, telling the latest reason', async () => {
+    const limiter = createLimiter(1);
+    const first = limiter.hold('fine-tuning ROBIN');
+    const second = limiter.hold('fine-tuning BRICK');
+    let ran = false;
+    const call = limiter.run(
+      async () => {
+        ran = true;
+      },
+      { servers: [A] },
+    );
+    first();
+    await flush();
+    expect(ran).toBe(false);
+    expect(limiter.heldFor).toBe('fine-tuning BRICK');
+    // Released twice, the first hold does not release the second.
+    first();
+    await flush();
+    expect(ran).toBe(false);
+    second();
+    await call;
+    expect(ran).toBe(true);
+    expect(limiter.heldFor).toBeUndefined();
+  });
 });
