@@ -14,6 +14,7 @@ import type { Curation } from '../services/curation/curation.ts';
 import { createCurationJob } from '../services/curation/curationJob.ts';
 import { ReactionStore } from '../services/curation/reactions.ts';
 import { dropped, storeLocation } from '../services/db/openStoreDatabase.ts';
+import { processOwner } from '../services/db/processOwner.ts';
 import { findAppError } from '../services/errors.ts';
 import { createEventBus, type EventBus } from '../services/eventBus.ts';
 import type { FineTuner } from '../services/finetune/fineTuner.ts';
@@ -36,14 +37,13 @@ import { COMMANDS_DIR } from './paths.ts';
 import { CodexState } from './wiring/codexState.ts';
 import { lazyDialogue } from './wiring/dialogue.ts';
 import { composeForgetting } from './wiring/forgetting.ts';
-import { composeScheduler, retryEmbeddings } from './wiring/jobs.ts';
+import { composeScheduler, processLeadership, retryEmbeddings } from './wiring/jobs.ts';
 import {
   composeAmendments,
   composeCuration,
   composeFineTuner,
   type LoopParts,
   openFinetuneStore,
-  processOwnerFor,
 } from './wiring/loops.ts';
 import { composeMetrics, composeModels, type RuntimeMetrics } from './wiring/models.ts';
 import { composeTools } from './wiring/tools.ts';
@@ -169,13 +169,15 @@ export async function composeRuntime(
     toolForge,
   });
   const loops: LoopParts = { ...base, codex, memory, providers };
-  const owner = processOwnerFor(config, logger);
+  // One connection holds this process's locks: its name's (the owner's) and its jobs'.
+  const leadership = processLeadership(config, logger);
+  const owner = processOwner(leadership);
   const proposals = await ProposalStore.open(location);
   const amendments = await composeAmendments(loops, proposals, owner);
   const stopEvaluating = bus.subscribe('high_cognitive_dissonance', async () => {
     await amendments.evaluate();
   });
-  const scheduler = composeScheduler(config, logger, clock, { amendments, metrics });
+  const scheduler = composeScheduler(logger, clock, { amendments, metrics, leadership });
   const reactions = await ReactionStore.open(location);
   const { curation, golden } = await composeCuration(loops, { reactions, location });
   curationRef = curation;

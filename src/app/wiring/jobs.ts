@@ -24,24 +24,36 @@ export function retryEmbeddings(clock: Clock, limiter: Limiter, memory: Memory):
 
 /** Background jobs: autonomous ones wait while amendments pause autonomy; one process of several runs each. */
 export function composeScheduler(
-  config: Config,
   logger: Logger,
   clock: Clock,
-  parts: { amendments: Pick<Amendments, 'pausedReason'>; metrics: Pick<RuntimeMetrics, 'jobRun'> },
+  parts: {
+    amendments: Pick<Amendments, 'pausedReason'>;
+    metrics: Pick<RuntimeMetrics, 'jobRun'>;
+    leadership: Leadership;
+  },
 ): Scheduler {
   return createScheduler({
     logger,
     clock,
     autonomyPaused: () => parts.amendments.pausedReason(),
     onRun: (job, outcome) => parts.metrics.jobRun(job, outcome),
-    leadership: jobLeadership(config, logger),
+    leadership: parts.leadership,
   });
 }
 
-/** Who runs each scheduled job: with several processes on one database, the one holding its lock. */
-export function jobLeadership(config: Config, logger: Logger): Leadership {
+/**
+ * This process's locks, on one database connection of its own: who runs each scheduled job (with
+ * several processes on one database, the one holding its lock), and the lock on this process's
+ * name that shows it lives (`processOwner.ts`). With SQLite this process is the only one. The
+ * process owner built on it closes it, last; the scheduler lets go of its jobs' locks only.
+ */
+export function processLeadership(config: Config, logger: Logger): Leadership {
   if (!config.databaseUrl) return soleLeadership;
   return createPostgresLeadership(config.databaseUrl, {
-    onError: (err) => logger.warn({ err }, 'lost the database connection that decides who runs the jobs'),
+    onError: (err) =>
+      logger.warn(
+        { err },
+        "lost the database connection that holds this process's locks (its jobs, its name)",
+      ),
   });
 }

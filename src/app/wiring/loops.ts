@@ -8,10 +8,9 @@ import { CurationLedger } from '../../services/curation/curationLedger.ts';
 import type { GoldenReader } from '../../services/curation/goldenStore.ts';
 import { openGoldenStore } from '../../services/curation/openGoldenStore.ts';
 import type { ReactionStore } from '../../services/curation/reactions.ts';
-import { createPostgresLeadership } from '../../services/db/leadership.ts';
 import type { StoreLocation } from '../../services/db/openStoreDatabase.ts';
 import { dropped, storeLocation } from '../../services/db/openStoreDatabase.ts';
-import { type ProcessOwner, processOwner } from '../../services/db/processOwner.ts';
+import type { ProcessOwner } from '../../services/db/processOwner.ts';
 import type { EventBus } from '../../services/eventBus.ts';
 import { createFineTuner, type FineTuner } from '../../services/finetune/fineTuner.ts';
 import { FinetuneStore } from '../../services/finetune/finetuneStore.ts';
@@ -168,20 +167,6 @@ export function openFinetuneStore(config: Config, logger: Logger, clock: Clock):
     clock,
     onError: (err) => logger.warn({ err }, 'could not refresh the models in force'),
   });
-}
-
-/**
- * This process's name and the lock that shows it lives: with PostgreSQL on a connection of its
- * own, so another process can tell a dead one's half-done work from a live one's; with SQLite this
- * process is the only one.
- */
-export function processOwnerFor(config: Config, logger: Logger): ProcessOwner {
-  if (!config.databaseUrl) return processOwner();
-  return processOwner(
-    createPostgresLeadership(config.databaseUrl, {
-      onError: (err) => logger.warn({ err }, 'lost the database connection that shows this process lives'),
-    }),
-  );
 }
 
 /**
