@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
 import type { Logger } from '../../services/logger.ts';
 import { describeLoginFailure } from '../loginFailure.ts';
+import { signalled } from '../signals.ts';
 import { type RestProxy, startRestProxy } from './restProxy.ts';
 
 /**
@@ -99,13 +100,6 @@ export async function runShardManager(options: ShardManagerOptions): Promise<num
     clearInterval(alive);
     await proxy?.close();
   }
-}
-
-/** SIGINT or SIGTERM, whichever comes first. */
-function signalled(): Promise<string> {
-  return new Promise((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
-  });
 }
 
 /** `/gateway/bot`, through the proxy: what Discord allows; an exit code when it refuses the token or cannot be reached. */
