@@ -169,7 +169,7 @@ export async function composeRuntime(
     toolForge,
   });
   const loops: LoopParts = { ...base, codex, memory, providers };
-  // One connection (with PostgreSQL) for the jobs' locks and the one that shows this process lives.
+  // One connection holds this process's locks: its name's (the owner's) and its jobs'.
   const leadership = processLeadership(config, logger);
   const owner = processOwner(leadership);
   const proposals = await ProposalStore.open(location);

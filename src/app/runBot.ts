@@ -3,6 +3,7 @@ import { findAppError } from '../services/errors.ts';
 import type { Logger } from '../services/logger.ts';
 import { type App, composeApp } from './compose.ts';
 import { describeLoginFailure } from './loginFailure.ts';
+import { signalled } from './signals.ts';
 
 /**
  * The bot in this process, its shards (`SHARDS`, or all of them) in one client: composes it, logs
@@ -37,7 +38,7 @@ export async function runBot(config: Config & { discordToken: string }, logger: 
         },
       );
     };
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stopOn(signal));
+    void signalled().then(stopOn);
     // A shard the manager started: without its manager nobody restarts it, and a new manager
     // would start its twin, so it stops with it.
     if (process.connected) process.once('disconnect', () => stopOn('the shard manager is gone'));

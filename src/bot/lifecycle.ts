@@ -77,11 +77,16 @@ export const PROPOSAL_POLL_MS = 5_000;
  */
 function pollForProposals(deps: StartDeps): () => void {
   if (deps.config.shardCount === 1 || !deps.governance.postsCards()) return () => {};
-  return deps.every(
-    PROPOSAL_POLL_MS,
-    () =>
-      void deps.governance
-        .postUnposted()
-        .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not post a pending proposal')),
-  );
+  // A look still posting (Discord slow) is not joined by the next: the card would go up twice.
+  let looking = false;
+  return deps.every(PROPOSAL_POLL_MS, () => {
+    if (looking) return;
+    looking = true;
+    void deps.governance
+      .postUnposted()
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not post a pending proposal'))
+      .finally(() => {
+        looking = false;
+      });
+  });
 }

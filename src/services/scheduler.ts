@@ -58,7 +58,10 @@ export interface Scheduler {
   /** Runs a job now, as a tick would (same overlap and pause rules); resolves with its run. */
   runNow(name: string): Promise<JobRun>;
   status(): JobStatus[];
-  /** Unschedules every job, waits for the runs in progress, and lets go of the jobs this process led. */
+  /**
+   * Unschedules every job, waits for the runs in progress, and lets go of the jobs this process
+   * led (their locks only: the leadership is the process's, closed by whoever made it).
+   */
   stop(): Promise<void>;
 }
 
@@ -100,7 +103,7 @@ interface SchedulerDeps {
   clock: Clock;
   /** Counts runs by outcome. */
   onRun?: (job: string, outcome: JobRun['outcome']) => void;
-  /** Which jobs this process runs, of several (default: all, as the only process); let go on `stop`. */
+  /** Which jobs this process runs, of several (default: all, as the only process); its jobs let go on `stop`. */
   leadership?: Leadership;
 }
 
@@ -229,9 +232,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     async stop() {
       for (const job of jobs.values()) await job.task.destroy();
       await Promise.allSettled([...jobs.values()].flatMap((job) => (job.running ? [job.running] : [])));
+      const led = [...jobs.values()].filter((job) => job.leads).map((job) => job.spec.name);
       jobs.clear();
       // The jobs are free at once for another process to take at its next tick.
-      await deps.leadership?.close();
+      await Promise.all(led.map((name) => deps.leadership?.release(name)));
     },
   };
 }

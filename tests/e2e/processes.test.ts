@@ -1,36 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { composeRuntime } from '../../src/app/compose.ts';
 import { loadConfig } from '../../src/services/config.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
 import { useEmulators } from '../support/emulators.ts';
-import { REPO_ROOT, SHIPPED_COMMANDS } from '../support/fixtures.ts';
+import { SHIPPED_COMMANDS } from '../support/fixtures.ts';
+import { launchEntry } from '../support/launchBot.ts';
 import { scriptRound } from '../support/scripts.ts';
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
 /** Starts one of the package's entry points as `npm start` / `npm run …` would. */
-function launch(script: string, env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  setTimeout(() => child.kill('SIGKILL'), 25_000).unref();
-  return { child, output: () => output, exited };
-}
+const launch = (script: string, env: Record<string, string>) => launchEntry(script, env, 25_000);
 
 const emulators = useEmulators({ per: 'test' });
 /** The settings of this test's bot: the emulators', logging at info so that its lines can be read. */

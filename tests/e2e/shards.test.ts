@@ -83,7 +83,17 @@ describe('npm start with SHARD_COUNT=2', () => {
     // One curation for the two: each dialogue judged once per persona, by the process that runs it.
     const judged = () => judgings(ollama).map((r) => `${judgedTask(r)} ${judgedPersona(r)}`);
     await discord.waitFor(() => judged().length >= 6 || undefined, 15_000);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // Two more runs finished after the sixth judging: the second began after it, and judged
+    // nothing again; and the other process ticked and left the job alone.
+    const runs = () => run.lines().filter((l) => l.msg === 'curation run finished').length;
+    const after = runs() + 2;
+    await discord.waitFor(
+      () =>
+        (runs() >= after &&
+          run.lines().some((l) => l.job === 'curation' && l.msg === 'another process runs the job')) ||
+        undefined,
+      15_000,
+    );
     expect(judged().sort()).toEqual(
       [discord.channelId, other.channelId]
         .flatMap((id) => ['ALFRED', 'BRICK', 'ROBIN'].map((persona) => `Hello from ${id} ${persona}`))

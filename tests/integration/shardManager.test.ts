@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runShardManager, type ShardManagerOptions } from '../../src/app/sharding/shardManager.ts';
 import { createLogger } from '../../src/services/logger.ts';
+import { ManualClock } from '../support/clock.ts';
 import { DiscordEmulator } from '../support/discordEmulator.ts';
 import { REPO_ROOT, tempFolders } from '../support/fixtures.ts';
 
@@ -29,7 +30,10 @@ interface ShardEvent {
   status?: number;
 }
 
-/** A manager over the fake shard, against an emulator; `stop()` ends it as a SIGTERM would. */
+/**
+ * A manager over the fake shard, against an emulator, on a clock the test moves (the session
+ * windows and the restarts' waits pass only when it does); `stop()` ends it as a SIGTERM would.
+ */
 async function startManager(
   options: Partial<ShardManagerOptions> & { shards?: number; maxConcurrency?: number } = {},
 ) {
@@ -46,6 +50,7 @@ async function startManager(
     },
   });
   let stop!: (why: string) => void;
+  const clock = new ManualClock();
   const exited = runShardManager({
     config: {
       shardCount: options.shards ?? 2,
@@ -58,6 +63,7 @@ async function startManager(
     execArgv: [],
     restart: { firstMs: 50, maxMs: 400, stableMs: 60_000 },
     identifyWindowMs: 300,
+    clock,
     stopSignal: new Promise((resolve) => {
       stop = resolve;
     }),
@@ -68,7 +74,7 @@ async function startManager(
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as ShardEvent);
-  return { emulator, exited, events, records, stop: () => stop('SIGTERM') };
+  return { emulator, exited, events, records, clock, stop: () => stop('SIGTERM') };
 }
 
 describe("npm start's shard manager", () => {
@@ -105,10 +111,15 @@ describe("npm start's shard manager", () => {
 
   it('starts the next shards only a session window after the ones Discord lets start at once', async () => {
     const run = await startManager({ shards: 3, maxConcurrency: 2 });
-    await run.emulator.waitFor(
-      () => run.events().filter((e) => e.event === 'asked Discord').length === 3,
-      15_000,
-    );
+    const asked = () => run.events().filter((e) => e.event === 'asked Discord');
+    const ready = () => run.records.filter((r) => r.msg === 'shard ready');
+    await run.emulator.waitFor(() => (asked().length === 2 && ready().length === 2) || undefined, 15_000);
+    // The first two are ready; the third waits for the window, on the clock alone.
+    expect(run.clock.sleeping).toBe(1);
+    await run.clock.advance(299);
+    expect(run.events().filter((e) => e.shard === 2)).toEqual([]);
+    await run.clock.advance(1);
+    await run.emulator.waitFor(() => asked().length === 3 || undefined, 15_000);
     const at = run.events().filter((e) => e.event === 'started');
     run.stop();
     await run.exited;
@@ -119,10 +130,6 @@ describe("npm start's shard manager", () => {
         .sort(),
     ).toEqual([0, 1]);
     expect(at[2]?.shard).toBe(2);
-    // The times are the shard processes' first lines: each process's own start-up (tens of ms on
-    // a loaded machine) lies between the manager's spawn and them, so the gap is the window give or
-    // take that jitter; without the window it would be about nothing.
-    expect((at[2]?.at ?? 0) - Math.min(at[0]?.at ?? 0, at[1]?.at ?? 0)).toBeGreaterThanOrEqual(250);
   });
 
   it('starts a shard again when its process dies, waiting longer each time', async () => {
@@ -132,7 +139,14 @@ describe("npm start's shard manager", () => {
       15_000,
     );
     const first = run.events().find((e) => e.shard === 1)?.pid ?? 0;
+    const died = () => run.records.filter((r) => r.msg === 'shard process died: starting it again');
+    const startsOf1 = () => run.events().filter((e) => e.shard === 1 && e.event === 'started');
     process.kill(first, 'SIGKILL');
+    await run.emulator.waitFor(() => died().length === 1 || undefined, 15_000);
+    // It starts again once its wait has passed on the clock, not before.
+    await run.clock.advance(49);
+    expect(startsOf1()).toHaveLength(1);
+    await run.clock.advance(1);
     await run.emulator.waitFor(
       () => run.events().filter((e) => e.shard === 1 && e.event === 'asked Discord').length === 2,
       15_000,
@@ -144,15 +158,24 @@ describe("npm start's shard manager", () => {
         .at(-1)?.pid ?? 0;
     expect(second).not.toBe(first);
     process.kill(second, 'SIGKILL');
+    await run.emulator.waitFor(() => died().length === 2 || undefined, 15_000);
+    await run.clock.advance(99);
+    expect(startsOf1()).toHaveLength(2);
+    await run.clock.advance(1);
     await run.emulator.waitFor(
       () => run.events().filter((e) => e.shard === 1 && e.event === 'asked Discord').length === 3,
       15_000,
     );
-    const restarts = run.records.filter((r) => r.msg === 'shard process died: starting it again');
-    expect(restarts.map((r) => [r.shard, r.restartInMs])).toEqual([
+    expect(died().map((r) => [r.shard, r.restartInMs])).toEqual([
       ['1', 50],
       ['1', 100],
     ]);
+    // Up a minute (`stableMs`), it is back to the first wait when it dies again.
+    await run.clock.advance(60_000);
+    const third = startsOf1().at(-1)?.pid ?? 0;
+    process.kill(third, 'SIGKILL');
+    await run.emulator.waitFor(() => died().length === 3 || undefined, 15_000);
+    expect(died().at(-1)?.restartInMs).toBe(50);
     // Shard 0 was never touched.
     expect(run.events().filter((e) => e.shard === 0 && e.event === 'started')).toHaveLength(1);
     run.stop();

@@ -24,7 +24,12 @@ export interface LaunchedBot {
  * with only `env` (and PATH, HOME) in its environment; killed after `limitMs` whatever happens.
  */
 export function launchBot(env: Record<string, string>, limitMs = 90_000): LaunchedBot {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
+  return launchEntry('src/app/main.ts', env, limitMs);
+}
+
+/** One of the package's entry points (`npm start`, `npm run …`), launched as {@link launchBot} is. */
+export function launchEntry(script: string, env: Record<string, string>, limitMs: number): LaunchedBot {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

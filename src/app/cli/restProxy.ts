@@ -1,6 +1,7 @@
 import { createLogger } from '../../services/logger.ts';
 import { settingsOrSay } from '../settings.ts';
 import { startRestProxy } from '../sharding/restProxy.ts';
+import { signalled } from '../signals.ts';
 
 /**
  * `npm run rest-proxy`: the REST gateway alone, for shards on several hosts, each of which points
@@ -26,9 +27,7 @@ async function main(): Promise<number> {
     { host: config.restProxyHost, port: proxy.port, discord: config.discordApiUrl },
     'REST proxy listening: point DISCORD_REST_PROXY of every shard process here',
   );
-  const signal = await new Promise<string>((resolve) => {
-    for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => resolve(name));
-  });
+  const signal = await signalled();
   logger.info({ signal }, 'shutting down');
   await proxy.close();
   return 0;

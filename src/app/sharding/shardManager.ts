@@ -1,9 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { REST, Routes, type Shard, ShardingManager } from 'discord.js';
+import { type Clock, systemClock } from '../../services/clock.ts';
 import type { Config } from '../../services/config.ts';
 import type { Logger } from '../../services/logger.ts';
 import { describeLoginFailure } from '../loginFailure.ts';
+import { signalled } from '../signals.ts';
 import { type RestProxy, startRestProxy } from './restProxy.ts';
 
 /**
@@ -32,6 +33,8 @@ export interface ShardManagerOptions {
   stopSignal?: Promise<string>;
   /** Discord's window for session starts (5.5 s; tests shorten it). */
   identifyWindowMs?: number;
+  /** Times the session windows, the restarts' waits and a stop's patience (default: the system's). */
+  clock?: Clock;
 }
 
 const DEFAULT_RESTART = { firstMs: 1_000, maxMs: 60_000, stableMs: 60_000 };
@@ -58,6 +61,9 @@ export async function runShardManager(options: ShardManagerOptions): Promise<num
     log.info({ api: proxy.api }, 'REST proxy started: every shard posts through it');
   }
   const api = config.discordRestProxy ?? proxy?.api ?? config.discordApiUrl;
+  // The clock's timers never hold the process, and with every shard dead and waiting to start
+  // again (and the proxy elsewhere) nothing else would: the manager holds it until it stops.
+  const alive = setInterval(() => {}, 2 ** 31 - 1);
   try {
     const advice = await askGateway(api, config.discordToken);
     if (typeof advice === 'number') return advice;
@@ -76,6 +82,7 @@ export async function runShardManager(options: ShardManagerOptions): Promise<num
       restart: options.restart ?? DEFAULT_RESTART,
       readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
       env: proxy ? { DISCORD_REST_PROXY: proxy.api } : {},
+      clock: options.clock ?? systemClock,
     });
     const stopSignal = options.stopSignal ?? signalled();
     // Not awaited: a stop may come while shards still start (each start ends with the stop).
@@ -90,15 +97,9 @@ export async function runShardManager(options: ShardManagerOptions): Promise<num
     log.info('every shard stopped');
     return fleet.exitCode;
   } finally {
+    clearInterval(alive);
     await proxy?.close();
   }
-}
-
-/** SIGINT or SIGTERM, whichever comes first. */
-function signalled(): Promise<string> {
-  return new Promise((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
-  });
 }
 
 /** `/gateway/bot`, through the proxy: what Discord allows; an exit code when it refuses the token or cannot be reached. */
@@ -143,6 +144,7 @@ interface FleetSettings {
   readyTimeoutMs: number;
   /** Set in each shard's environment beside discord.js's own (`SHARDS`, `SHARD_COUNT`). */
   env: Record<string, string>;
+  clock: Clock;
 }
 
 /** The shard processes: started in identify order, restarted when they die, stopped together. */
@@ -173,7 +175,7 @@ class ShardFleet {
       const more = first + maxConcurrency < count;
       await Promise.all([
         ...ids.map((id) => this.spawn(this.create(id))),
-        more ? sleep(windowMs) : undefined,
+        more ? this.settings.clock.sleep(windowMs) : undefined,
       ]);
     }
   }
@@ -188,7 +190,7 @@ class ShardFleet {
   /** Starts a shard's process and waits for its READY (logged, not thrown: its death is handled). */
   private async spawn(shard: Shard): Promise<void> {
     const entry = this.deaths.get(shard.id) ?? { count: 0, startedAt: 0 };
-    entry.startedAt = Date.now();
+    entry.startedAt = this.settings.clock.now();
     this.deaths.set(shard.id, entry);
     try {
       const child = await shard.spawn(this.settings.readyTimeoutMs);
@@ -201,7 +203,7 @@ class ShardFleet {
 
   private died(shard: Shard, child: ChildProcess): void {
     if (this.stopping) return;
-    const { log, restart } = this.settings;
+    const { log, restart, clock } = this.settings;
     const code = child.exitCode;
     if (code === 2) {
       // The shard said what to fix (its configuration, or a token Discord refuses): all would.
@@ -214,7 +216,7 @@ class ShardFleet {
       return;
     }
     const entry = this.deaths.get(shard.id) ?? { count: 0, startedAt: 0 };
-    if (Date.now() - entry.startedAt >= restart.stableMs) entry.count = 0;
+    if (clock.now() - entry.startedAt >= restart.stableMs) entry.count = 0;
     const waitMs = Math.min(restart.maxMs, restart.firstMs * 2 ** entry.count);
     entry.count += 1;
     this.deaths.set(shard.id, entry);
@@ -222,7 +224,7 @@ class ShardFleet {
       { shard: String(shard.id), pid: child.pid, code, signal: child.signalCode, restartInMs: waitMs },
       'shard process died: starting it again',
     );
-    void sleep(waitMs).then(() => {
+    void clock.sleep(waitMs).then(() => {
       if (!this.stopping) return this.spawn(shard);
     });
   }
@@ -236,9 +238,13 @@ class ShardFleet {
         if (!child || child.exitCode !== null || child.signalCode !== null) return;
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         child.kill('SIGTERM');
-        const late = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        const patience = new AbortController();
+        void this.settings.clock.sleep(30_000, patience.signal).then(
+          () => child.kill('SIGKILL'),
+          () => undefined,
+        );
         await exited;
-        clearTimeout(late);
+        patience.abort();
       }),
     );
   }

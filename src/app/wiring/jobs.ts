@@ -22,13 +22,7 @@ export function retryEmbeddings(clock: Clock, limiter: Limiter, memory: Memory):
   });
 }
 
-/**
- * Background jobs: autonomous ones wait while amendments pause autonomy; one process of several runs
- * each (the one `leadership` says leads it). The scheduler does not close `leadership`: the same
- * connection holds the lock that shows this process lives (`processOwner.ts`), which must outlast
- * the scheduler while a fine-tune or a draft is still stopping; closing the process owner, last,
- * lets go of both.
- */
+/** Background jobs: autonomous ones wait while amendments pause autonomy; one process of several runs each. */
 export function composeScheduler(
   logger: Logger,
   clock: Clock,
@@ -43,22 +37,23 @@ export function composeScheduler(
     clock,
     autonomyPaused: () => parts.amendments.pausedReason(),
     onRun: (job, outcome) => parts.metrics.jobRun(job, outcome),
-    leadership: { leads: (job) => parts.leadership.leads(job), close: async () => {} },
+    leadership: parts.leadership,
   });
 }
 
 /**
- * Who runs each scheduled job, and the lock that shows this process lives: with several processes
- * on one database, session locks on one connection of this process's (`leadership.ts`), so a
- * process holds a single connection for both; with SQLite this process is the only one.
+ * This process's locks, on one database connection of its own: who runs each scheduled job (with
+ * several processes on one database, the one holding its lock), and the lock on this process's
+ * name that shows it lives (`processOwner.ts`). With SQLite this process is the only one. The
+ * process owner built on it closes it, last; the scheduler lets go of its jobs' locks only.
  */
-export function processLeadership(config: Pick<Config, 'databaseUrl'>, logger: Logger): Leadership {
+export function processLeadership(config: Config, logger: Logger): Leadership {
   if (!config.databaseUrl) return soleLeadership;
   return createPostgresLeadership(config.databaseUrl, {
     onError: (err) =>
       logger.warn(
         { err },
-        'lost the database connection that decides who runs the jobs and shows this process lives',
+        "lost the database connection that holds this process's locks (its jobs, its name)",
       ),
   });
 }

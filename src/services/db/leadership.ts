@@ -11,13 +11,16 @@ import { lockKey } from './postgresDatabase.ts';
 export interface Leadership {
   /** Whether this process runs `job`: true if it holds the job's lock or takes it now. */
   leads(job: string): Promise<boolean>;
-  /** Lets go of every lock (a clean shutdown hands the jobs over at once). */
+  /** Lets go of `job`'s lock, if held, keeping the others (a stopped scheduler hands its jobs over at once). */
+  release(job: string): Promise<void>;
+  /** Lets go of every lock. */
   close(): Promise<void>;
 }
 
 /** One process: it runs every job. */
 export const soleLeadership: Leadership = {
   leads: async () => true,
+  release: async () => {},
   close: async () => {},
 };
 
@@ -75,6 +78,13 @@ export function createPostgresLeadership(
         await current?.end().catch(() => {});
         return false;
       }
+    },
+    async release(job) {
+      if (!held.delete(job) || !client) return;
+      // A session lock taken once (`leads` asks only while it is not held) is let go by one unlock.
+      await client
+        .query('SELECT pg_advisory_unlock($1::bigint)', [lockKey(`bat-os:job:${job}`)])
+        .catch((error: unknown) => lost(error as Error));
     },
     async close() {
       closed = true;

@@ -39,6 +39,9 @@ class InMemoryJobLocks {
         if (!this.holders.has(job)) this.holders.set(job, processName);
         return this.holders.get(job) === processName;
       },
+      release: async (job) => {
+        if (this.holders.get(job) === processName) this.holders.delete(job);
+      },
       close: async () => {
         for (const [job, holder] of this.holders) if (holder === processName) this.holders.delete(job);
       },
