@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Embedder } from '../../src/services/llm/embedder.ts';
 import { createSilentLogger } from '../../src/services/logger.ts';
-import type { DialogueRecord } from '../../src/services/memory/interactionLog.ts';
-import type { Memory } from '../../src/services/memory/memory.ts';
+import { type DialogueRecord, InteractionLog } from '../../src/services/memory/interactionLog.ts';
+import { createMemory, type Memory } from '../../src/services/memory/memory.ts';
 import { SYNC_EVERY_MS, SYNC_THROTTLE_MS } from '../../src/services/memory/memorySync.ts';
 import { openMemory } from '../../src/services/memory/openMemory.ts';
 import { isSnapshotFile } from '../../src/services/memory/snapshotFiles.ts';
+import { snapshotSource } from '../../src/services/memory/snapshotRecord.ts';
+import { VectorIndex } from '../../src/services/memory/vectorIndex.ts';
 import { ManualClock, waitUntil } from '../support/clock.ts';
 import { tempFolders } from '../support/fixtures.ts';
 import { fakeEmbedding } from '../support/ollamaEmulator.ts';
@@ -151,5 +153,80 @@ describe('two processes sharing the memory in PostgreSQL', () => {
     const again = await openAt(url, clock, dataDir, 'shards-1');
     expect(await again.memory.open()).toEqual({ from: 'snapshot', replayed: 0, dropped: 0 });
     expect(files('shards-0')).toHaveLength(1);
+  });
+
+  it('a recall learns what another process stored once a second on the clock, not at every call', async () => {
+    const clock = new ManualClock();
+    const dataDir = folders.folder();
+    const zero = await openAt(undefined, clock, dataDir, 'shards-0');
+    const one = await openAt(undefined, clock, dataDir, 'shards-1');
+    const task = 'Why is the sky blue at noon?';
+    await zero.memory.record(dialogue('c-1', task));
+    // Within the second since its start, a recall searches the index it has, asking the database nothing.
+    expect(await recalled(one.memory, task)).toEqual([]);
+    await clock.advance(SYNC_THROTTLE_MS - 1);
+    expect(await recalled(one.memory, task)).toEqual([]);
+    await clock.advance(1);
+    expect(await recalled(one.memory, task)).toEqual(['c-1']);
+  });
+
+  it('a recall does not wait while the snapshot is written again without what another process forgot', async () => {
+    const clock = new ManualClock();
+    const dataDir = folders.folder();
+    const zero = await openAt(undefined, clock, dataDir, 'shards-0');
+    // The other process, its snapshot's record held back on demand (a write of hundreds of megabytes).
+    const log = await InteractionLog.open({ dataDir });
+    const dir = join(dataDir, 'memory', 'shards-1');
+    const source = snapshotSource(log.vectors, { dialect: 'sqlite', dir, scope: 'shards-1' });
+    let gate: Promise<void> | undefined;
+    let held = false;
+    const index = new VectorIndex({
+      dir,
+      source: {
+        ...source,
+        async recordSnapshot(meta) {
+          if (gate) {
+            held = true;
+            await gate;
+          }
+          await source.recordSnapshot(meta);
+        },
+      },
+    });
+    const one = createMemory({
+      log,
+      index,
+      indexDir: dir,
+      embedder,
+      logger: createSilentLogger(),
+      clock,
+      recallK: 3,
+      recallFloor: 0.3,
+    });
+    opened.push(one);
+    await one.open();
+    await zero.memory.record(dialogue('c-tides', 'How do tides depend on the moon and the sun?'));
+    await zero.memory.record(dialogue('c-bread', 'What makes sourdough bread rise?'));
+    await clock.advance(SYNC_THROTTLE_MS);
+    expect(await recalled(one, 'What makes sourdough bread rise?')).toEqual(['c-bread']);
+    await one.snapshot();
+    const written = index.snapshotMeta;
+    expect(written?.live).toBe(2);
+
+    let open = () => {};
+    gate = new Promise((resolve) => (open = resolve));
+    await zero.memory.forget('c-tides');
+    await clock.advance(SYNC_THROTTLE_MS);
+    // The replay drops the vector and answers; the rewrite of the snapshot waits behind it.
+    let answer: string[] | undefined;
+    void recalled(one, 'What makes sourdough bread rise?').then((found) => (answer = found));
+    await waitUntil(() => held && answer !== undefined);
+    expect(answer).toEqual(['c-bread']);
+    expect(await one.stats()).toMatchObject({ vectors: 1 });
+    expect(index.snapshotMeta).toBe(written);
+    open();
+    // Written again without it, the older file (which holds the vector) removed.
+    await waitUntil(() => index.snapshotMeta?.live === 1 && !existsSync(join(dir, written?.file ?? '')));
+    expect(readdirSync(dir).filter(isSnapshotFile)).toEqual([index.snapshotMeta?.file]);
   });
 });

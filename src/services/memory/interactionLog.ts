@@ -120,6 +120,52 @@ interface Row {
   embedded: number;
 }
 
+/** What recall reads of a record: no turns, models or trajectory (`InteractionLog.recollections`). */
+export type RecollectedRecord = Pick<
+  StoredRecord,
+  | 'id'
+  | 'conversationId'
+  | 'task'
+  | 'answer'
+  | 'finalDissonance'
+  | 'finishedAt'
+  | 'userId'
+  | 'guildId'
+  | 'channelId'
+  | 'visibility'
+>;
+
+type RecollectedRow = Pick<
+  Row,
+  | 'id'
+  | 'conversation_id'
+  | 'task'
+  | 'answer'
+  | 'final_dissonance'
+  | 'finished_at'
+  | 'user_id'
+  | 'guild_id'
+  | 'channel_id'
+  | 'visibility'
+>;
+
+function recollectedFromRow(row: RecollectedRow): RecollectedRecord {
+  const record: RecollectedRecord = {
+    id: row.id,
+    conversationId: row.conversation_id,
+    task: row.task,
+    answer: row.answer,
+    finalDissonance: row.final_dissonance,
+    finishedAt: row.finished_at,
+  };
+  if (row.user_id) record.userId = row.user_id;
+  if (row.guild_id) record.guildId = row.guild_id;
+  if (row.channel_id) record.channelId = row.channel_id;
+  const visibility = DIALOGUE_VISIBILITIES.find((v) => v === row.visibility);
+  if (visibility) record.visibility = visibility;
+  return record;
+}
+
 function fromRow(row: Row): StoredRecord {
   const record: StoredRecord = {
     seq: row.seq,
@@ -205,6 +251,20 @@ export class InteractionLog extends SqlStore {
   async get(id: string): Promise<StoredRecord | undefined> {
     const row = await this.row<Row>('SELECT * FROM dialogues WHERE id = ?', id);
     return row ? fromRow(row) : undefined;
+  }
+
+  /**
+   * The records among `ids` as recall shows them (their words and where they were held, without
+   * the turns), by id, in one query: recall looks up every hit of a search at once.
+   */
+  async recollections(ids: readonly string[]): Promise<Map<string, RecollectedRecord>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.rows<RecollectedRow>(
+      `SELECT id, conversation_id, task, answer, final_dissonance, finished_at, user_id, guild_id, channel_id, visibility
+         FROM dialogues WHERE id IN (${ids.map(() => '?').join(', ')})`,
+      ...ids,
+    );
+    return new Map(rows.map((row) => [row.id, recollectedFromRow(row)]));
   }
 
   async ofConversation(conversationId: string): Promise<StoredRecord[]> {

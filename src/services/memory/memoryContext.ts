@@ -43,9 +43,19 @@ export interface SyncState {
   cursors: { vectors: number; deletions: number } | undefined;
   lastAt: number | undefined;
   running: Promise<void> | undefined;
+  /** The snapshot rewrite that another process's forget started, running or queued behind one. */
+  rewriting: Promise<void> | undefined;
+  /** A rewrite is queued and not begun: a later deletion is covered by it. */
+  rewriteQueued: boolean;
 }
 
-export const freshSync = (): SyncState => ({ cursors: undefined, lastAt: undefined, running: undefined });
+export const freshSync = (): SyncState => ({
+  cursors: undefined,
+  lastAt: undefined,
+  running: undefined,
+  rewriting: undefined,
+  rewriteQueued: false,
+});
 
 /** What the memory's parts share: its deps, and where it stands (opened, embedding, closed). */
 export interface MemoryContext {

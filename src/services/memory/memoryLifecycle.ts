@@ -69,6 +69,7 @@ export async function closeMemory(ctx: MemoryContext): Promise<void> {
   try {
     await ctx.opening;
     await ctx.sync.running?.catch(() => undefined);
+    await ctx.sync.rewriting;
     await deps.index.idle();
     if (deps.index.dirty > 0) await deps.index.snapshot(deps.clock.now());
   } catch (error) {

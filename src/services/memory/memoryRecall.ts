@@ -58,11 +58,14 @@ export async function recallDialogues(
   const floor = options.floor ?? deps.recallFloor;
   const vector = await deps.embedder.embed(query, { reuse: true });
   // More than k: some hits are filtered out below.
-  const hits = deps.index.search(vector, k * 4 + 8, deps.embedder.model);
+  const hits = deps.index
+    .search(vector, k * 4 + 8, deps.embedder.model)
+    .filter((hit) => hit.similarity >= floor);
+  // One query for every hit, not one per hit: a recall is on every dialogue's way.
+  const records = await deps.log.recollections(hits.map((hit) => hit.id));
   const found: Recollection[] = [];
   for (const hit of hits) {
-    if (hit.similarity < floor) continue;
-    const record = await deps.log.get(hit.id);
+    const record = records.get(hit.id);
     if (!record || record.conversationId === options.excludeConversation) continue;
     if (options.guildId !== undefined && (record.guildId ?? null) !== options.guildId) continue;
     const place = placeOf(record);

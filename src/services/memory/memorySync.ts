@@ -90,7 +90,31 @@ async function replay(ctx: MemoryContext, cursors: { vectors: number; deletions:
     }
   }
   // A forget in another process: this process's snapshot on disk still holds the vectors' data.
-  if (dropped > 0 && index.snapshotMeta) await rewriteSnapshot(ctx);
+  if (dropped > 0 && index.snapshotMeta) queueRewrite(ctx);
   if (added + dropped > 0)
     ctx.logger.debug({ added, dropped }, 'memory index brought level with what other processes stored');
+}
+
+/**
+ * Writes the snapshot again without what another process forgot, in the background: the whole
+ * file (hundreds of megabytes at 100,000 vectors) is not written while a recall waits on this
+ * replay. One rewrite queued behind the one under way covers every deletion replayed meanwhile;
+ * `close` waits for them.
+ */
+function queueRewrite(ctx: MemoryContext): void {
+  const { sync } = ctx;
+  if (sync.rewriteQueued) return;
+  sync.rewriteQueued = true;
+  const pass = (sync.rewriting ?? Promise.resolve())
+    .then(() => {
+      sync.rewriteQueued = false;
+      return rewriteSnapshot(ctx);
+    })
+    .catch((error: unknown) =>
+      ctx.logger.warn({ err: error }, 'could not write the memory index without vectors forgotten elsewhere'),
+    )
+    .finally(() => {
+      if (sync.rewriting === pass) sync.rewriting = undefined;
+    });
+  sync.rewriting = pass;
 }

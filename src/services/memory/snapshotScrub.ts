@@ -9,7 +9,8 @@ import { open } from 'node:fs/promises';
  *
  * The layout is hnswlib's `saveIndex` (hnswalg.h, hnswlib 0.8 as hnswlib-node 3 builds it): a
  * header of 96 bytes, then each element's level-0 block — its link list (whose third byte holds
- * the deleted mark), its vector, its label — then the upper levels' links.
+ * the deleted mark), its vector, its label — then the upper levels' links. A start reads the
+ * marks too (`countLiveElements`): a snapshot's record is not trusted to count them right.
  */
 
 const HEADER_BYTES = 96;
@@ -49,7 +50,43 @@ function layoutOf(header: Buffer, fileBytes: number): Layout {
 
 /** Overwrites with zeros the vector of every element marked deleted in an hnswlib file; returns how many. */
 export async function zeroDeletedVectors(path: string): Promise<number> {
-  const file = await open(path, 'r+');
+  let zeroed = 0;
+  await scanElements(path, 'r+', (block, at, layout) => {
+    if (!isMarkedDeleted(block, at, layout)) return false;
+    block.fill(0, at + layout.data, at + layout.label);
+    zeroed++;
+    return true;
+  });
+  return zeroed;
+}
+
+/**
+ * How many elements of an hnswlib file are not marked deleted, read from the file itself: its
+ * loaded index cannot say (hnswlib-node lists deleted labels with the live ones).
+ */
+export async function countLiveElements(path: string): Promise<number> {
+  let live = 0;
+  await scanElements(path, 'r', (block, at, layout) => {
+    if (!isMarkedDeleted(block, at, layout)) live++;
+    return false;
+  });
+  return live;
+}
+
+const isMarkedDeleted = (block: Buffer, at: number, layout: Layout) =>
+  ((block[at + layout.links + 2] ?? 0) & DELETE_MARK) !== 0;
+
+/**
+ * Reads an hnswlib file's level-0 blocks a chunk at a time, off the event loop, handing each
+ * element (its offset in the chunk) to `visit`; a chunk in which `visit` changed something is
+ * written back (`flags` 'r+').
+ */
+async function scanElements(
+  path: string,
+  flags: 'r' | 'r+',
+  visit: (block: Buffer, at: number, layout: Layout) => boolean,
+): Promise<void> {
+  const file = await open(path, flags);
   try {
     const header = Buffer.alloc(HEADER_BYTES);
     const { bytesRead } = await file.read(header, 0, HEADER_BYTES, 0);
@@ -57,23 +94,15 @@ export async function zeroDeletedVectors(path: string): Promise<number> {
     const layout = layoutOf(header, (await file.stat()).size);
     const perPass = Math.max(1, Math.floor(CHUNK_BYTES / layout.perElement));
     const buffer = Buffer.alloc(perPass * layout.perElement);
-    let zeroed = 0;
     for (let first = 0; first < layout.count; first += perPass) {
       const elements = Math.min(perPass, layout.count - first);
       const bytes = elements * layout.perElement;
       const position = HEADER_BYTES + first * layout.perElement;
       await readFully(file, buffer, bytes, position);
       let changed = false;
-      for (let i = 0; i < elements; i++) {
-        const at = i * layout.perElement;
-        if (((buffer[at + layout.links + 2] ?? 0) & DELETE_MARK) === 0) continue;
-        buffer.fill(0, at + layout.data, at + layout.label);
-        changed = true;
-        zeroed++;
-      }
+      for (let i = 0; i < elements; i++) if (visit(buffer, i * layout.perElement, layout)) changed = true;
       if (changed) await file.write(buffer, 0, bytes, position);
     }
-    return zeroed;
   } finally {
     await file.close();
   }

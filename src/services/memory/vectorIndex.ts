@@ -11,7 +11,7 @@ import {
   snapshotFileBytes,
   snapshotFileName,
 } from './snapshotFiles.ts';
-import { zeroDeletedVectors } from './snapshotScrub.ts';
+import { countLiveElements, zeroDeletedVectors } from './snapshotScrub.ts';
 import type { SnapshotMeta, VectorSource } from './vectorStore.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -329,13 +329,18 @@ export class VectorIndex {
     const native = new HierarchicalNSW('cosine', meta.dimension);
     this.native = native;
     this.dim = meta.dimension;
+    const path = join(this.options.dir, meta.file);
     try {
-      await native.readIndex(join(this.options.dir, meta.file), true);
+      await native.readIndex(path, true);
     } catch {
       return 'the snapshot file is unreadable';
     }
     native.setEf(this.options.ef ?? 64);
     if (native.getCurrentCount() !== meta.elements) return 'the snapshot file is torn';
+    // The count below proves every stored label live only if `meta.live` is the file's: read the marks.
+    const live = await countLiveElements(path).catch(() => undefined);
+    if (live === undefined) return 'the snapshot file is unreadable';
+    if (live !== meta.live) return 'the snapshot counts its deleted vectors otherwise than its record';
     const stored = new Map<number, string>();
     for (const { seq, recordId } of await this.options.source.labels())
       if (seq <= meta.lastSeq) stored.set(seq, recordId);
@@ -348,7 +353,7 @@ export class VectorIndex {
       // Forgotten since the snapshot was written.
       if (!stored.has(label) && this.markDeleted(label)) dropped++;
     }
-    if (meta.live - dropped !== stored.size) return 'the snapshot has deleted vectors the store still has';
+    if (live - dropped !== stored.size) return 'the snapshot has deleted vectors the store still has';
     for (const [seq, id] of stored) {
       this.byLabel.set(seq, id);
       this.byId.set(id, seq);

@@ -67,6 +67,37 @@ describe.each(useStoreBackends())('the interaction log on $name', (backend) => {
     expect(await again.count()).toEqual({ total: 2, pending: 2 });
   });
 
+  it('looks up the hits of a recall in one call, with what recall shows and where each was held', async () => {
+    const log = await open(await backend.location(folder()));
+    const a = await log.append(
+      record('a', {
+        guildId: 'g',
+        channelId: 'ch',
+        userId: 'u',
+        visibility: 'public',
+        finishedAt: 1_700_000_000_500,
+      }),
+    );
+    await log.append(record('b', { finalDissonance: 0.5 }));
+    const found = await log.recollections(['b', 'missing', 'a']);
+    expect([...found.keys()].sort()).toEqual(['a', 'b']);
+    expect(found.get('a')).toEqual({
+      id: 'a',
+      conversationId: 'c-a',
+      task: 'task a',
+      answer: 'answer a',
+      finalDissonance: null,
+      finishedAt: a.finishedAt,
+      guildId: 'g',
+      channelId: 'ch',
+      userId: 'u',
+      visibility: 'public',
+    });
+    expect(found.get('b')).toMatchObject({ finalDissonance: 0.5, finishedAt: 2 });
+    expect(found.get('b')).not.toHaveProperty('guildId');
+    expect(await log.recollections([])).toEqual(new Map());
+  });
+
   it('stores a vector as bytes, marks its record embedded, and numbers a replacement anew', async () => {
     const log = await open(await backend.location(folder()));
     await log.append(record('a'));

@@ -240,6 +240,25 @@ describe('VectorIndex', () => {
     expect(await restarted.restore()).toMatchObject({ from: 'source', reason: /lacks vectors/, rebuilt: 3 });
   });
 
+  it('rebuilds when a stored vector is marked deleted in the file, whatever the record counts', async () => {
+    const dir = folder();
+    const source = new InMemoryVectorSource();
+    const index = new VectorIndex({ dir, source });
+    for (let i = 0; i < 3; i++) remember(source, index, `v${i}`, unit(16, i));
+    // The index lost v1 while the store kept it; the record claims it live (the count then agrees).
+    index.remove('v1');
+    const written = await index.snapshot(now);
+    source.recorded = written && { ...written, live: written.live + 1 };
+
+    const restarted = new VectorIndex({ dir, source });
+    expect(await restarted.restore()).toMatchObject({
+      from: 'source',
+      reason: /deleted vectors/,
+      rebuilt: 3,
+    });
+    expect(restarted.search(unit(16, 1), 1, 'm')[0]?.id).toBe('v1');
+  });
+
   it('starts empty, with no snapshot left behind, when the store holds no vectors', async () => {
     const dir = folder();
     const source = new InMemoryVectorSource();
