@@ -109,6 +109,11 @@ export interface ComposeOptions {
   stream?: Partial<TurnStreamSettings>;
   /** How long a codex edit on the host must settle before it is read (default 500 ms). */
   codexDebounceMs?: number;
+  /**
+   * Whose memory index snapshots these are, of several processes on one `DATA_DIR`: a terminal
+   * program beside the bot keeps its own (default: the shards this process runs, or none).
+   */
+  memoryScope?: string;
 }
 
 /** Builds the runtime: codex, personas, models, memory, tools, governance, scheduler. */
@@ -144,7 +149,7 @@ export async function composeRuntime(
   const location = storeLocation(config, dropped(logger));
   const { memory } = await openMemory({
     ...location,
-    scope: memoryScope(config),
+    scope: options.memoryScope ?? memoryScope(config),
     embedder: providers.embedder,
     logger,
     clock,

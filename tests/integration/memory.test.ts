@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoneEvent } from '../../src/graph/dialogue.ts';
 import { createOllamaEmbedder } from '../../src/services/llm/embedder.ts';
+import { isSnapshotFile } from '../../src/services/memory/snapshotFiles.ts';
 import { EMBED_MODEL, TEST_MODELS } from '../support/fixtures.ts';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { OllamaEmulator } from '../support/ollamaEmulator.ts';
@@ -23,6 +24,23 @@ const env = { MEMORY_SIMILARITY_FLOOR: '0.3' };
 const planPrompt = (h: Harness) => h.emulator.chats(ALFRED).at(-2)?.messages[1]?.content ?? '';
 
 describe('memory of past dialogues', () => {
+  it('keeps a terminal program’s index snapshots apart from the bot’s on one DATA_DIR: neither removes the other’s', async () => {
+    harness = await startHarness({ env });
+    scriptAnswer(harness, 'Paris is the capital of France.');
+    await harness.talk('thread-a', 'What is the capital of France?');
+    await harness.runtime.memory.snapshot();
+    // The terminal chat beside the bot, as `openCliRuntime('chat', …)` composes it.
+    const chat = await harness.restart({ memoryScope: 'chat' });
+    await chat.memory.snapshot();
+    scriptAnswer(harness, 'About 2.1 million people.');
+    await harness.talk('thread-b', 'How many people live in Paris?');
+    await harness.runtime.memory.snapshot();
+    const snapshots = (...dir: string[]) =>
+      readdirSync(join(harness?.dataDir ?? '', 'memory', ...dir)).filter(isSnapshotFile);
+    expect(snapshots()).toHaveLength(1);
+    expect(snapshots('chat')).toHaveLength(1);
+  });
+
   it('records every finished run with its turns, prompts, models, dissonance and asker', async () => {
     harness = await startHarness({ env });
     scriptAnswer(harness, 'Paris is the capital of France.');

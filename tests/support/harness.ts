@@ -36,8 +36,8 @@ export interface Harness {
   env: Record<string, string>;
   /** Runs one message to the end and returns every event. */
   talk(conversationId: string, message: string, asker?: Asker): Promise<DialogueEvent[]>;
-  /** Builds a second runtime on the same files (a restart). */
-  restart(): Promise<Runtime>;
+  /** Builds a second runtime on the same files (a restart, or a program beside it), with more overrides. */
+  restart(overrides?: ComposeOptions): Promise<Runtime>;
   close(): Promise<void>;
 }
 
@@ -68,10 +68,11 @@ export async function startHarness(
     ...options.env,
   };
   const runtimes: Runtime[] = [];
-  const build = async () => {
+  const build = async (more: ComposeOptions = {}) => {
     const runtime = await composeRuntime(loadConfig(env), createSilentLogger(), {
       retry: FAST_RETRY,
       ...options.overrides,
+      ...more,
     });
     runtimes.push(runtime);
     return runtime;

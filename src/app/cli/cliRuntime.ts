@@ -67,7 +67,9 @@ export async function openCliRuntime(
   try {
     loadDotEnv();
     const config = loadConfig();
-    if (!options.readOnly) return await composeRuntime(config, cliLogger(config, name));
+    // Its memory index snapshots apart from the bot's beside it: each removes snapshots not its own.
+    if (!options.readOnly)
+      return await composeRuntime(config, cliLogger(config, name), { memoryScope: name });
     scratch = scratchCopy(config.dataDir);
     const runtime = await composeRuntime({ ...config, dataDir: scratch }, readOnlyLogger(config, err));
     const { close } = runtime;
